@@ -1,0 +1,1 @@
+"""ERP <-> Norce Commerce batch integration."""

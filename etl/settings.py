@@ -1,0 +1,138 @@
+"""Process settings: where the working folders are, which stores exist, how Norce is reached.
+
+Settings come from an optional TOML file (`etl.toml` in the working directory, or the path
+given with `--config` or in ETL_CONFIG). Secrets never live in that file: a store or Norce
+names an environment variable (`password_env`) or a file (`password_file`) and the loader
+resolves it into a `SecretStr`. With no file at all the embedded default applies: local
+folders, the sample ERP files, Norce payloads written to `outbox/`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from etl.errors import ConfigError
+
+DEFAULT_SETTINGS_FILE = "etl.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalStoreSettings(_Strict):
+    """A folder on this machine that stands in for an SFTP server."""
+
+    kind: Literal["local"] = "local"
+    root: Path
+    read_only: bool = False  # files are never moved after commit; the ledger dedupes
+
+
+class SftpStoreSettings(_Strict):
+    """An SFTP server with a pinned host key; key or password auth."""
+
+    kind: Literal["sftp"] = "sftp"
+    host: str
+    port: int = Field(default=22, ge=1, le=65535)
+    username: str
+    root: str = "."  # folder on the server that store paths are relative to
+    known_hosts: Path | None = None
+    host_key_fingerprint: str | None = None  # "SHA256:..." as `ssh-keygen -lf` prints it
+    key_file: Path | None = None
+    password: SecretStr | None = None  # resolved from password_env / password_file
+    key_passphrase: SecretStr | None = None  # resolved from key_passphrase_env / _file
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    read_only: bool = False
+
+
+StoreSettings = Annotated[LocalStoreSettings | SftpStoreSettings, Field(discriminator="kind")]
+
+
+class NorceSettings(_Strict):
+    """How payloads reach Norce Commerce Connect."""
+
+    mode: Literal["file", "http"] = "file"
+    base_url: str | None = None  # https://{slug}.api-se[.playground].norce.tech
+    connect_path: str = "/commerce/connect/4.0"
+    token_path: str = "/identity/1.0/connect/token"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None  # resolved from client_secret_env / _file
+    scope: str = "playground"  # playground | stage | prod
+    application_id: int | None = None
+    account_id: int = 1
+    chunk_size: int = Field(default=1000, ge=1, le=100_000)
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = Field(default=2.0, ge=0)
+    job_poll_seconds: float = Field(default=5.0, ge=0)
+    job_timeout_seconds: float = Field(default=3600.0, gt=0)
+
+
+class Settings(_Strict):
+    """Everything the process needs besides the feed contracts."""
+
+    home: Path = Path()
+    schemas_dir: Path = Path("schemas")
+    stores: dict[str, StoreSettings] = Field(
+        default_factory=lambda: {"erp": LocalStoreSettings(root=Path("samples/erp"), read_only=True)}
+    )
+    norce: NorceSettings = NorceSettings()
+
+    def folder(self, name: str) -> Path:
+        """A working folder under home: inbox, outbox, archive or state."""
+        return self.home / name
+
+
+# Secret keys as they appear in TOML, and the model field each resolves into.
+_SECRETS = {"password": "password", "key_passphrase": "key_passphrase", "client_secret": "client_secret"}
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Load settings from `path` (None: the embedded default), resolving secrets from `environ`."""
+    if path is None:
+        return Settings()
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(source, "-", f"cannot read settings: {exc}") from exc
+    for name, store in dict(raw.get("stores", {})).items():
+        _resolve_secrets(store, f"stores.{name}", source, environ)
+    _resolve_secrets(raw.get("norce", {}), "norce", source, environ)
+    base = path.parent
+    raw.setdefault("home", ".")
+    raw["home"] = str(base / raw["home"])
+    raw["schemas_dir"] = str(base / raw.get("schemas_dir", "schemas"))
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(source, key, first["msg"]) from exc
+
+
+def _resolve_secrets(
+    table: dict[str, Any], where: str, source: str, environ: Mapping[str, str]
+) -> None:
+    """Replace `<secret>_env` / `<secret>_file` keys by the secret's value; refuse inline ones."""
+    for key, field in _SECRETS.items():
+        if key in table:
+            raise ConfigError(
+                source, f"{where}.{key}", f"secrets are not allowed inline: use {key}_env or {key}_file"
+            )
+        env_name = table.pop(f"{key}_env", None)
+        file_name = table.pop(f"{key}_file", None)
+        if env_name is not None:
+            if env_name not in environ:
+                raise ConfigError(source, f"{where}.{key}_env", f"environment variable {env_name} is not set")
+            table[field] = environ[env_name]
+        elif file_name is not None:
+            try:
+                table[field] = Path(file_name).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(source, f"{where}.{key}_file", f"cannot read: {exc}") from exc
