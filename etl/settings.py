@@ -59,7 +59,7 @@ class NorceSettings(_Strict):
     mode: Literal["file", "http"] = "file"
     base_url: str | None = None  # https://{slug}.api-se[.playground].norce.tech
     connect_path: str = "/commerce/connect/4.0"
-    token_path: str = "/identity/1.0/connect/token"
+    token_path: str = "/identity/1.0/connect/token"  # noqa: S105 (a URL path, not a secret)
     client_id: str | None = None
     client_secret: SecretStr | None = None  # resolved from client_secret_env / _file
     scope: str = "playground"  # playground | stage | prod
@@ -73,15 +73,21 @@ class NorceSettings(_Strict):
     job_timeout_seconds: float = Field(default=3600.0, gt=0)
 
 
+def _sample_stores() -> dict[str, StoreSettings]:
+    """The embedded default: the sample ERP files, read-only so a demo run never moves them."""
+    return {"erp": LocalStoreSettings(root=Path("samples/erp"), read_only=True)}
+
+
 class Settings(_Strict):
     """Everything the process needs besides the feed contracts."""
 
     home: Path = Path()
     schemas_dir: Path = Path("schemas")
-    stores: dict[str, StoreSettings] = Field(
-        default_factory=lambda: {"erp": LocalStoreSettings(root=Path("samples/erp"), read_only=True)}
-    )
+    stores: dict[str, StoreSettings] = Field(default_factory=_sample_stores)
     norce: NorceSettings = NorceSettings()
+    # Fault injection for crash tests and drills: wait this long after delivery, before the
+    # commit, so a process can be killed exactly there. Always 0 in production.
+    pause_before_commit_seconds: float = Field(default=0.0, ge=0)
 
     def folder(self, name: str) -> Path:
         """A working folder under home: inbox, outbox, archive or state."""
@@ -89,7 +95,11 @@ class Settings(_Strict):
 
 
 # Secret keys as they appear in TOML, and the model field each resolves into.
-_SECRETS = {"password": "password", "key_passphrase": "key_passphrase", "client_secret": "client_secret"}
+_SECRETS = {
+    "password": "password",
+    "key_passphrase": "key_passphrase",
+    "client_secret": "client_secret",
+}
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
@@ -123,13 +133,17 @@ def _resolve_secrets(
     for key, field in _SECRETS.items():
         if key in table:
             raise ConfigError(
-                source, f"{where}.{key}", f"secrets are not allowed inline: use {key}_env or {key}_file"
+                source,
+                f"{where}.{key}",
+                f"secrets are not allowed inline: use {key}_env or {key}_file",
             )
         env_name = table.pop(f"{key}_env", None)
         file_name = table.pop(f"{key}_file", None)
         if env_name is not None:
             if env_name not in environ:
-                raise ConfigError(source, f"{where}.{key}_env", f"environment variable {env_name} is not set")
+                raise ConfigError(
+                    source, f"{where}.{key}_env", f"environment variable {env_name} is not set"
+                )
             table[field] = environ[env_name]
         elif file_name is not None:
             try:

@@ -85,4 +85,3 @@ def safe_relative(path: str) -> str:
     if normal == ".." or normal.startswith("../"):
         raise TransportError(f"refused path {path!r}: it leaves the store root")
     return normal
-

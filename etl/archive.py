@@ -1,0 +1,74 @@
+"""The archive: `archive/<feed>/<date>/<run>/` with the input, manifest.json and reports.
+
+A run's folder is built under a dot-prefixed temp name and renamed into place after the
+ledger commit, so a folder without the dot always belongs to a committed run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from etl.ledger import Ledger
+
+
+class Archive:
+    """Run folders for people to read."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def stage(self, feed: str, day: str, run_id: str, *, rejected: bool = False) -> Path:
+        """A fresh temp folder for a run; published with `publish` after commit."""
+        parent = self.root / feed / ("rejected" if rejected else "") / day
+        staged = parent / f".{run_id}.part"
+        if staged.exists():
+            shutil.rmtree(staged)
+        staged.mkdir(parents=True)
+        return staged
+
+    @staticmethod
+    def final(staged: Path) -> Path:
+        """Where a staged folder lands when published."""
+        return staged.with_name(staged.name[1:].removesuffix(".part"))
+
+    def publish(self, staged: Path) -> Path:
+        """Rename a staged run folder to its final name."""
+        final = self.final(staged)
+        staged.replace(final)
+        return final
+
+    @staticmethod
+    def keep_input(source: Path, staged: Path) -> Path:
+        """Put the original file into the run folder (hard link when possible, else copy)."""
+        target = staged / source.name
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+        return target
+
+    @staticmethod
+    def write_json(path: Path, document: dict[str, Any]) -> None:
+        """Write a JSON document atomically."""
+        temp = path.with_name(f".{path.name}.part")
+        temp.write_text(
+            json.dumps(document, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        temp.replace(path)
+
+    def recover(self, ledger: Ledger) -> list[Path]:
+        """Publish staged folders of committed runs; drop those of runs that never committed."""
+        done = []
+        for staged in sorted(self.root.glob("**/.*.part")):
+            if not staged.is_dir():
+                continue
+            run = ledger.run(staged.name[1:].removesuffix(".part"))
+            if run is not None and run.outcome in ("committed", "rejected"):
+                done.append(self.publish(staged))
+            elif run is None or run.outcome != "running":
+                shutil.rmtree(staged)
+        return done

@@ -1,0 +1,192 @@
+"""The commands. `run.py` parses nothing itself; everything starts here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from etl.contracts import FeedContract, load_contracts
+from etl.errors import ConfigError, EtlError, FileRejected
+from etl.flows.approve import approve
+from etl.flows.masterdata import parse_and_validate, run_feed
+from etl.flows.runtime import Runtime
+from etl.reports import write_reports
+from etl.settings import DEFAULT_SETTINGS_FILE, Settings, load_settings
+from etl.status import render_holds, render_runs
+
+log = logging.getLogger("etl")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = _settings(args.config)
+        contracts = load_contracts(settings)
+        return int(args.handler(args, settings, contracts))
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return 2
+    except EtlError as exc:
+        log.error("%s", exc)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py", description="ERP <-> Norce Commerce batch integration"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"settings file (default: ./{DEFAULT_SETTINGS_FILE} if present, else $ETL_CONFIG, "
+        "else the embedded default)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.set_defaults(handler=_serve)
+    sub = parser.add_subparsers(title="commands")
+    once = sub.add_parser(
+        "once", help="run every feed (or one) once and exit; non-zero if any failed"
+    )
+    once.add_argument("--feed", help="only this feed")
+    once.set_defaults(handler=_once)
+    check = sub.add_parser(
+        "check", help="validate a file against a feed without changing any state"
+    )
+    check.add_argument("file", type=Path)
+    check.add_argument("--feed", required=True)
+    check.add_argument(
+        "--out", type=Path, help="folder for the reports (default: outbox/checks/<feed>)"
+    )
+    check.set_defaults(handler=_check)
+    status = sub.add_parser("status", help="last runs per feed and pending holds")
+    status.add_argument("--feed")
+    status.add_argument("--limit", type=int, default=20)
+    status.set_defaults(handler=_status)
+    appr = sub.add_parser("approve", help="release the removals a run's deletion guard held")
+    appr.add_argument("run")
+    appr.set_defaults(handler=_approve)
+    feeds = sub.add_parser("feeds", help="list the feed contracts and where they pick up files")
+    feeds.set_defaults(handler=_feeds)
+    return parser
+
+
+def _settings(path: Path | None) -> Settings:
+    """--config, else ./etl.toml, else ETL_CONFIG, else the embedded default."""
+    if path is None and Path(DEFAULT_SETTINGS_FILE).is_file():
+        path = Path(DEFAULT_SETTINGS_FILE)
+    if path is None and os.environ.get("ETL_CONFIG"):
+        path = Path(os.environ["ETL_CONFIG"])
+    return load_settings(path, os.environ)
+
+
+def _serve(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
+    from etl.scheduler import serve
+
+    rt = Runtime.open(settings)
+    try:
+        serve(rt, contracts)
+    finally:
+        rt.close()
+    return 0
+
+
+def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
+    chosen = _chosen(contracts, args.feed)
+    rt = Runtime.open(settings)
+    failed = 0
+    try:
+        for contract in chosen:
+            outcomes = run_feed(rt, contract)
+            if not outcomes:
+                print(f"{contract.name}: no complete files waiting")
+            for o in outcomes:
+                counts = ", ".join(f"{k} {v}" for k, v in o.counts.items())
+                print(
+                    f"{o.feed}: {o.name}: {o.outcome}"
+                    + (f" ({counts})" if counts else "")
+                    + (f": {o.message}" if o.message else "")
+                )
+                failed += o.outcome == "failed"
+    finally:
+        rt.close()
+    return 1 if failed else 0
+
+
+def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
+    contract = _chosen(contracts, args.feed)[0]
+    out = args.out or settings.folder("outbox") / "checks" / contract.name
+    path: Path = args.file
+    try:
+        validated = parse_and_validate(path, contract, out)
+    except FileRejected as exc:
+        print(f"{path}: REJECTED ({exc.code}): {exc}")
+        return 1
+    print(
+        f"{path}: {validated.rows_read} rows, {validated.valid.height} valid, {validated.rejected_rows} rejected"
+    )
+    if validated.rejections.height:
+        summary = {
+            "File": path.name,
+            "Feed": contract.name,
+            "Rows read": validated.rows_read,
+            "Rows accepted": validated.valid.height,
+            "Rows rejected": validated.rejected_rows,
+        }
+        for report in write_reports(validated.rejections, summary, out, f"{path.stem}.rejected"):
+            print(f"  report: {report}")
+        for code, count in validated.rejections.group_by("code").len().sort("code").iter_rows():
+            print(f"  {code}: {count}")
+    return 1 if validated.rejections.height else 0
+
+
+def _status(
+    args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]
+) -> int:
+    rt = Runtime.open(settings)
+    try:
+        print(render_runs(rt.ledger.runs(args.feed, args.limit)))
+        holds = rt.ledger.pending_holds()
+        if holds:
+            print()
+            print(render_holds(holds))
+    finally:
+        rt.close()
+    return 0
+
+
+def _approve(
+    args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]
+) -> int:
+    rt = Runtime.open(settings)
+    try:
+        run_id = approve(rt, contracts, args.run)
+    finally:
+        rt.close()
+    print(f"approved: removals held by {args.run} were sent in run {run_id}")
+    return 0
+
+
+def _feeds(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
+    for c in contracts.values():
+        when = c.schedule.cron or f"every {c.schedule.interval_minutes:g} min"
+        where = f"{c.source.store}:{c.source.folder}/{c.source.pattern}"
+        print(f"{c.name:<12} {c.entity.name:<8} {where}  ({c.format.type}, {when})  {c.path}")
+    return 0
+
+
+def _chosen(contracts: dict[str, FeedContract], feed: str | None) -> list[FeedContract]:
+    if feed is None:
+        return list(contracts.values())
+    if feed not in contracts:
+        raise EtlError(f"no feed {feed!r}; known feeds: {', '.join(contracts)}")
+    return [contracts[feed]]

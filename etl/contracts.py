@@ -1,0 +1,219 @@
+"""Feed contracts: one TOML file per ERP export in `schemas/`, checked at start-up.
+
+A contract says which entity a feed carries, where its files are picked up and when they
+count as complete, how they are written (format and dialect), how ERP columns map to the
+entity's canonical fields, the deletion-guard thresholds and the schedule. Adding an ERP
+export is a new contract, not new Python. Every problem names the file and the key.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from etl.entities import ENTITIES, Entity
+from etl.errors import ConfigError
+from etl.settings import Settings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedSpec(_Strict):
+    """What the feed is."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    entity: str
+    description: str = ""
+    # full: the file is the whole current state, so a missing row is a removal.
+    # delta: the file carries only changed rows; nothing is ever removed by absence.
+    export: Literal["full", "delta"] = "full"
+
+
+class SourceSpec(_Strict):
+    """Where files are picked up, when they are complete, what happens after commit."""
+
+    store: str = "erp"
+    folder: str = "."
+    pattern: str = "*"
+    # done_marker: ready when the marker file exists; temp_name: ready unless named as a
+    # temp file (always ignored anyway); stable: size and mtime unchanged across two looks.
+    ready: Literal["done_marker", "temp_name", "stable"] = "stable"
+    done_marker: str = "{name}.done"
+    stable_seconds: float = Field(default=5.0, ge=0)
+    min_age_seconds: float = Field(default=0.0, ge=0)
+    temp_suffixes: tuple[str, ...] = (".part", ".tmp", ".filepart")
+    after_commit: Literal["move", "leave"] = "move"
+    processed_folder: str = "processed"
+    rejected_folder: str = "rejected"
+    max_files: int = Field(default=20, ge=1)
+    empty_file: Literal["reject", "no_rows"] = "reject"
+
+
+class FormatSpec(_Strict):
+    """How the file is written: format and dialect."""
+
+    type: Literal["csv", "xml"]
+    encoding: str = "utf-8"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quote: str = Field(default='"', min_length=1, max_length=1)
+    decimal: Literal[".", ","] = "."
+    thousands: Literal["", " ", ".", ",", "'"] = ""
+    date_format: str = "%Y-%m-%d"
+    null_values: tuple[str, ...] = ("",)
+    record: str | None = None  # XML: path of the repeating record element, e.g. "Stock/Item"
+    namespaces: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> FormatSpec:
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {self.encoding!r}") from exc
+        if self.type == "xml" and not self.record:
+            raise ValueError("xml feeds need `record`, the path of the repeating element")
+        if self.decimal == self.thousands:
+            raise ValueError("decimal and thousands separators must differ")
+        return self
+
+
+class GuardSpec(_Strict):
+    """Removals are held when they exceed BOTH thresholds, or when the file has no rows."""
+
+    max_removals: int = Field(default=10, ge=0)
+    max_removal_ratio: float = Field(default=0.10, ge=0, le=1)
+
+
+class ScheduleSpec(_Strict):
+    """When the scheduler runs the feed: a crontab line or an interval."""
+
+    cron: str | None = None
+    interval_minutes: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScheduleSpec:
+        if (self.cron is None) == (self.interval_minutes is None):
+            raise ValueError("set exactly one of `cron` or `interval_minutes`")
+        if self.cron is not None:
+            try:
+                CronTrigger.from_crontab(self.cron)
+            except ValueError as exc:
+                raise ValueError(f"bad crontab {self.cron!r}: {exc}") from exc
+        return self
+
+
+class FeedContract(_Strict):
+    """One ERP export, fully described."""
+
+    feed: FeedSpec
+    source: SourceSpec = SourceSpec()
+    format: FormatSpec
+    columns: dict[str, str]  # ERP column (or XML path) -> canonical field
+    defaults: dict[str, str] = Field(default_factory=dict)  # canonical field -> constant
+    key: tuple[str, ...] | None = None  # default: the entity's key
+    guard: GuardSpec = GuardSpec()
+    schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
+    options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
+    path: Path = Path("-")
+
+    @property
+    def name(self) -> str:
+        """The feed's name."""
+        return self.feed.name
+
+    @property
+    def entity(self) -> Entity:
+        """The canonical entity this feed carries."""
+        return ENTITIES[self.feed.entity]
+
+    @property
+    def key_fields(self) -> tuple[str, ...]:
+        """The key the diff matches rows on."""
+        return self.key or self.entity.key
+
+    def field_sources(self) -> dict[str, str]:
+        """Canonical field -> ERP column, the inverse of `columns`."""
+        return {field: erp for erp, field in self.columns.items()}
+
+
+def load_contract(path: Path, settings: Settings) -> FeedContract:
+    """Read and check one contract file; any problem is a ConfigError naming file and key."""
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(source, "-", f"cannot read contract: {exc}") from exc
+    raw.setdefault("feed", {}).setdefault("name", path.stem)
+    try:
+        contract = FeedContract.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "-"
+        raise ConfigError(source, key, first["msg"]) from exc
+    _check_against_entity(contract, source)
+    if contract.source.store not in settings.stores:
+        known = ", ".join(sorted(settings.stores)) or "none"
+        raise ConfigError(
+            source, "source.store", f"no store {contract.source.store!r} (known: {known})"
+        )
+    return contract
+
+
+def _check_against_entity(contract: FeedContract, source: str) -> None:
+    """Mapping, defaults, key and options must fit the entity."""
+    if contract.feed.entity not in ENTITIES:
+        known = ", ".join(sorted(ENTITIES))
+        raise ConfigError(
+            source, "feed.entity", f"unknown entity {contract.feed.entity!r} (known: {known})"
+        )
+    entity = contract.entity
+    fields = set(entity.fields())
+    mapped = list(contract.columns.values())
+    for erp, field in contract.columns.items():
+        if field not in fields:
+            raise ConfigError(
+                source, f"columns.{erp}", f"{field!r} is not a field of {entity.name}"
+            )
+    if len(set(mapped)) != len(mapped):
+        twice = sorted({f for f in mapped if mapped.count(f) > 1})
+        raise ConfigError(source, "columns", f"fields mapped twice: {', '.join(twice)}")
+    for field in contract.defaults:
+        if field not in fields:
+            raise ConfigError(source, f"defaults.{field}", f"not a field of {entity.name}")
+    for field in entity.required_fields():
+        if field not in mapped and field not in contract.defaults:
+            raise ConfigError(source, "columns", f"required field {field!r} is not mapped")
+    key = contract.key_fields
+    if not set(entity.key).issubset(key) or not set(key).issubset(fields):
+        raise ConfigError(
+            source, "key", f"must contain {list(entity.key)} and only fields of {entity.name}"
+        )
+    try:
+        entity.parse_options(contract.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(
+            source, "options." + ".".join(str(p) for p in first["loc"]), first["msg"]
+        ) from exc
+
+
+def load_contracts(settings: Settings) -> dict[str, FeedContract]:
+    """Every contract in the schemas folder, by feed name; duplicates are refused."""
+    folder = settings.schemas_dir
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "schemas_dir", "folder does not exist")
+    contracts: dict[str, FeedContract] = {}
+    for path in sorted(folder.glob("*.toml")):
+        contract = load_contract(path, settings)
+        if contract.name in contracts:
+            raise ConfigError(
+                str(path), "feed.name", f"{contract.name!r} is already used by another contract"
+            )
+        contracts[contract.name] = contract
+    return contracts

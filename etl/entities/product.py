@@ -1,0 +1,178 @@
+"""Product/SKU -> Norce `Product/ImportProducts`.
+
+An ERP row is one SKU. Norce nests it as Product (ManufacturerCode, cluster Code) ->
+Variant (ManufacturerPartNo) -> Sku (PartNo), one SKU per variant. New SKUs get the
+contract's `new_status` through StatusCreateOnly, so the first run against a live
+catalogue never switches an enriched, active product off; removals set `removed_status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pandera.polars as pa
+import polars as pl
+from pydantic import Field
+
+from etl.entities.base import CallContext, Entity, EntityOptions
+from etl.entities.checks import GTIN, MAX_AMOUNT, MONEY, code
+from etl.entities.payloads import CallSequence, Item, change_groups, json_value
+from etl.models import Delta
+from etl.norce.calls import NorceCall
+
+SKU_STATUS = {
+    "Active": 1,
+    "Coming": 2,
+    "Expiring": 3,
+    "Hidden": 4,
+    "Inactive": 5,
+    "NotActivated": 6,
+}
+SKU_TYPE = {"ErpStandard": 1, "ErpRefurbished": 2, "Service": 11, "Standard": 14, "Virtual": 40}
+StatusName = Literal["Active", "Coming", "Expiring", "Hidden", "Inactive", "NotActivated"]
+
+SCHEMA = pa.DataFrameSchema(
+    {
+        "part_no": pa.Column(pl.String, code(), nullable=False),
+        "manufacturer_code": pa.Column(pl.String, code(), nullable=False),
+        "manufacturer_name": pa.Column(pl.String, [pa.Check.str_length(1, 100)], nullable=True),
+        "manufacturer_part_no": pa.Column(pl.String, code(), nullable=True),
+        "product_code": pa.Column(pl.String, code(), nullable=True),
+        "name": pa.Column(pl.String, [pa.Check.str_length(1, 255)], nullable=False),
+        "description": pa.Column(pl.String, [pa.Check.str_length(0, 20_000)], nullable=True),
+        "category_code": pa.Column(pl.String, code(), nullable=True),
+        "ean": pa.Column(pl.String, [GTIN], nullable=True),
+        "vat_rate": pa.Column(MONEY, [pa.Check.in_range(0, 100)], nullable=True),
+        "weight": pa.Column(MONEY, [pa.Check.in_range(0, MAX_AMOUNT)], nullable=True),
+    },
+    strict=False,
+    name="product",
+)
+
+# field -> (level, Norce name, number in that level's FieldsThatAreSet)
+_PRODUCT = {"manufacturer_code": 0, "manufacturer_name": 1, "product_code": 3, "category_code": 6}
+_CULTURE = {"name": 0, "description": 5}
+_VARIANT = {"manufacturer_part_no": 0}
+_SKU = {"ean": 5, "weight": 14, "vat_rate": 21}
+_VARIANTS, _CULTURES, _SKUS = 4, 5, 5  # the "nested list is set" numbers
+_STATUS, _TYPE, _STATUS_CREATE_ONLY = 1, 2, 22
+
+
+class ProductOptions(EntityOptions):
+    """Options for product feeds (contract [options] table)."""
+
+    culture: str = Field(default="sv-SE", pattern=r"^[a-z]{2}-[A-Z]{2}$")
+    sales_area: int = Field(default=1, ge=1)  # Norce VatRate.SalesArea: 1 Sweden, 2 Norway...
+    new_status: StatusName = "NotActivated"
+    reactivated_status: StatusName = "Active"
+    removed_status: StatusName = "Inactive"
+    sku_type: Literal["ErpStandard", "ErpRefurbished", "Service", "Standard", "Virtual"] = (
+        "ErpStandard"
+    )
+
+
+def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
+    """ImportProducts calls for one delta: adds, changes per field group, reactivations, removals."""
+    options = context.options
+    assert isinstance(options, ProductOptions)
+    seq = CallSequence("Product/ImportProducts", context, [])
+    every = tuple(f for f in SCHEMA.columns if f != "part_no")
+    new = {"Status": SKU_STATUS[options.new_status], "Type": SKU_TYPE[options.sku_type]}
+    seq.add(
+        "add",
+        _header(context, every, (_STATUS_CREATE_ONLY, _TYPE)),
+        _items(delta.adds, every, options, new),
+    )
+    for n, (fields, rows) in enumerate(change_groups(delta.changes), start=1):
+        seq.add(f"change{n}", _header(context, fields, ()), _items(rows, fields, options, {}))
+    back = {"Status": SKU_STATUS[options.reactivated_status]}
+    seq.add(
+        "reactivate",
+        _header(context, every, (_STATUS,)),
+        _items(delta.reactivations, every, options, back),
+    )
+    gone = {"Status": SKU_STATUS[options.removed_status]}
+    seq.add("remove", _header(context, (), (_STATUS,)), _items(delta.removals, (), options, gone))
+    return seq.calls
+
+
+def _header(
+    context: CallContext, fields: Sequence[str], sku_extra: Sequence[int]
+) -> dict[str, Any]:
+    product = {_PRODUCT[f] for f in fields if f in _PRODUCT} | {_VARIANTS}
+    culture = sorted(_CULTURE[f] for f in fields if f in _CULTURE)
+    if culture:
+        product.add(_CULTURES)
+    header: dict[str, Any] = {
+        "AccountId": context.account_id,
+        "FullFile": False,
+        "ProductFieldsThatAreSet": sorted(product),
+        "VariantFieldsThatAreSet": sorted({_VARIANT[f] for f in fields if f in _VARIANT} | {_SKUS}),
+        "SkuFieldsThatAreSet": sorted({_SKU[f] for f in fields if f in _SKU} | set(sku_extra)),
+        "SerializationType": 0,
+    }
+    if culture:
+        header["ProductCultureFieldsThatAreSet"] = culture
+    return header
+
+
+def _items(
+    rows: pl.DataFrame, fields: Sequence[str], options: ProductOptions, sku_extra: Item
+) -> list[Item]:
+    if not rows.height:
+        return []
+    return [_item(row, set(fields), options, sku_extra) for row in rows.iter_rows(named=True)]
+
+
+def _item(row: dict[str, Any], fields: set[str], options: ProductOptions, sku_extra: Item) -> Item:
+    sku: Item = {"PartNo": row["part_no"], **sku_extra}
+    if "ean" in fields:
+        sku["EanCode"] = row["ean"]
+    if "weight" in fields:
+        sku["ActualWeight"] = json_value(row["weight"])
+    if "vat_rate" in fields and row["vat_rate"] is not None:
+        sku["VatRates"] = [{"SalesArea": options.sales_area, "Rate": json_value(row["vat_rate"])}]
+    variant: Item = {
+        "ManufacturerPartNo": row["manufacturer_part_no"] or row["part_no"],
+        "Skus": [_drop_nulls(sku)],
+    }
+    product: Item = {"ManufacturerCode": row["manufacturer_code"], "Variants": [variant]}
+    if "manufacturer_name" in fields:
+        product["ManufacturerName"] = row["manufacturer_name"]
+    if "product_code" in fields:
+        product["Code"] = row["product_code"]
+    if "category_code" in fields and row["category_code"] is not None:
+        product["Categories"] = [{"Code": row["category_code"]}]
+    culture = {"Name": row["name"], "Description": row["description"]}
+    culture = {k: v for k, v in culture.items() if k.lower() in fields}
+    if culture:
+        product["Cultures"] = [_drop_nulls({"CultureCode": options.culture, **culture})]
+    return _drop_nulls(product)
+
+
+def _drop_nulls(item: Item) -> Item:
+    """Norce's own serializer omits nulls (NullValueHandling.Ignore); do the same."""
+    return {k: v for k, v in item.items() if v is not None}
+
+
+PRODUCT = Entity(
+    name="product",
+    schema=SCHEMA,
+    key=("part_no",),
+    options_model=ProductOptions,
+    build_calls=build_calls,
+    labels={
+        "part_no": "Article number, the SKU (Norce PartNo)",
+        "manufacturer_code": "Manufacturer or brand code (Norce ManufacturerCode)",
+        "manufacturer_name": "Manufacturer name, needed when the manufacturer is new",
+        "manufacturer_part_no": "Manufacturer's article number (defaults to the article number)",
+        "product_code": "Product cluster code that groups variants (Norce Code)",
+        "name": "Product name in the feed's culture",
+        "description": "Product description in the feed's culture",
+        "category_code": "Category code, must exist in Norce",
+        "ean": "EAN/GTIN barcode with a valid check digit",
+        "vat_rate": "VAT rate in percent, e.g. 25",
+        "weight": "Actual weight",
+    },
+)

@@ -1,0 +1,98 @@
+"""Releasing held removals: `run.py approve RUN`.
+
+Approval re-evaluates rather than replays: it deactivates the rows the *current* snapshot
+still holds, so a row that came back in a later file is never switched off. Only the
+feed's newest pending hold can be approved; a newer file supersedes older holds.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+
+from etl import diff as differ
+from etl.contracts import FeedContract
+from etl.entities import CallContext
+from etl.errors import EtlError
+from etl.flows.runtime import Runtime
+from etl.ledger import Commit
+from etl.locks import feed_lock
+from etl.models import HELD, STATE, Delta
+from etl.trace import delta_rows
+
+log = logging.getLogger(__name__)
+
+
+def approve(rt: Runtime, contracts: dict[str, FeedContract], hold_run: str) -> str:
+    """Deactivate the rows held by `hold_run`'s guard; returns the approving run's id."""
+    hold = rt.ledger.hold(hold_run)
+    if hold is None:
+        raise EtlError(f"run {hold_run} held no removals (see `run.py status`)")
+    if hold["state"] != "pending":
+        by = f" by run {hold['decided_by']}" if hold["decided_by"] else ""
+        raise EtlError(
+            f"the hold of run {hold_run} is {hold['state']}{by}; only a pending hold can be approved"
+        )
+    contract = contracts.get(hold["feed"])
+    if contract is None:
+        raise EtlError(f"feed {hold['feed']!r} of run {hold_run} has no contract any more")
+    with feed_lock(rt.locks, contract.name) as taken:
+        if not taken:
+            raise EtlError(
+                f"feed {contract.name} is running right now; try again when it has finished"
+            )
+        return _release(rt, contract, hold_run)
+
+
+def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
+    feed, entity, key = contract.name, contract.entity, contract.key_fields
+    base = rt.ledger.current_snapshot(feed)
+    old = rt.snapshots.read(base[0] if base else None, entity.fields())
+    held = old.filter(pl.col(STATE) == HELD).drop(STATE)
+    empty = old.clear().drop(STATE)
+    delta = Delta(empty, empty, empty, held, empty)
+    new_snapshot = differ.apply(old, empty, delta, key)
+    context = CallContext(
+        rt.settings.norce.account_id,
+        rt.settings.norce.chunk_size,
+        entity.parse_options(contract.options),
+    )
+    calls = entity.build_calls(delta, context)
+    results = rt.delivery.deliver(calls, f"{feed}/approve-{hold_run}") if calls else []
+    run_id = rt.new_run_id(feed, "approve")
+    rt.ledger.start_run(run_id, feed, "approve", rt.stamp(), None, None)
+    staged = rt.archive.stage(feed, rt.day(), run_id)
+    delta_rows(delta, key).write_parquet(staged / "delta.parquet")
+    snapshot_path = rt.snapshots.write(feed, run_id, new_snapshot)
+    counts = delta.counts()
+    rt.archive.write_json(
+        staged / "manifest.json",
+        {
+            "run_id": run_id,
+            "feed": feed,
+            "outcome": "committed",
+            "approves": hold_run,
+            "counts": counts,
+            "delivery": {"mode": rt.settings.norce.mode, "calls": [r.__dict__ for r in results]},
+            "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
+        },
+    )
+    rt.ledger.commit(
+        Commit(
+            run_id=run_id,
+            feed=feed,
+            outcome="committed",
+            finished_at=rt.stamp(),
+            counts=counts,
+            job_ids=[r.job_id for r in results if r.job_id],
+            archive_dir=str(rt.archive.final(staged)),
+            message=f"approved the removals held by {hold_run}",
+            snapshot=(snapshot_path, new_snapshot.height),
+            released_hold=hold_run,
+        )
+    )
+    rt.archive.publish(staged)
+    rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
+    log.info("%s: approved run %s: %d rows deactivated", feed, hold_run, held.height)
+    return run_id

@@ -1,0 +1,415 @@
+"""Master data, ERP -> Norce: fetch, parse, map, validate, diff, build, deliver, commit.
+
+This is the only place that calls every stage. The commit is one ledger transaction: until
+it happens the inbox file, the remote file and the current snapshot are untouched, so a run
+that dies anywhere before it is re-run to the same delta.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl import diff as differ
+from etl.contracts import FeedContract
+from etl.entities import CallContext
+from etl.errors import FileRejected, NorceError, ParseError, TransportError
+from etl.flows.runtime import Runtime
+from etl.formats import read_file
+from etl.intake import Candidate, download, ready_files, settle_remote
+from etl.ledger import Commit
+from etl.locks import feed_lock
+from etl.mapping import map_columns
+from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
+from etl.norce.calls import CallResult
+from etl.reports import write_reports
+from etl.trace import delta_rows
+from etl.validate import validate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file, for the CLI and the scheduler's log."""
+
+    feed: str
+    name: str
+    outcome: str  # committed, rejected, duplicate, failed, skipped
+    run_id: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class Timer:
+    """Seconds spent per stage, for the manifest."""
+
+    laps: dict[str, float] = field(default_factory=dict)
+    _last: float = field(default_factory=time.perf_counter)
+
+    def lap(self, stage: str) -> None:
+        """Close the current stage."""
+        now = time.perf_counter()
+        self.laps[stage] = round(now - self._last, 3)
+        self._last = now
+
+
+def run_feed(
+    rt: Runtime, contract: FeedContract, stop: threading.Event | None = None
+) -> list[FileOutcome]:
+    """One pass over a feed: every complete file, oldest name first; stops at the first failure."""
+    with feed_lock(rt.locks, contract.name) as taken:
+        if not taken:
+            log.info("%s: already running elsewhere, skipped", contract.name)
+            return [FileOutcome(contract.name, "-", "skipped", message="feed is already running")]
+        rt.ledger.interrupt_stale(contract.name, rt.stamp())
+        rt.archive.recover(rt.ledger)
+        store = rt.store(contract.source.store)
+        try:
+            candidates = ready_files(store, contract.source, rt.clock().timestamp(), rt.sleep)
+        except TransportError as exc:
+            log.error("%s: cannot list %s: %s", contract.name, contract.source.folder, exc)
+            return [FileOutcome(contract.name, "-", "failed", message=str(exc))]
+        outcomes = []
+        for candidate in candidates:
+            if stop is not None and stop.is_set():
+                break
+            outcome = process_file(rt, contract, candidate)
+            outcomes.append(outcome)
+            if outcome.outcome == "failed":
+                break  # later exports must not overtake this one
+        return outcomes
+
+
+def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> FileOutcome:
+    """Take one complete remote file through every stage; never raises for a bad file."""
+    feed, remote = contract.name, candidate.remote
+    store = rt.store(contract.source.store)
+    try:
+        known = rt.ledger.known_listing(feed, remote.path, remote.size, remote.mtime)
+        if known is not None:
+            settle_remote(store, contract.source, candidate, known)
+            return FileOutcome(feed, remote.name, "skipped", message=f"already {known}")
+        local, sha = download(store, remote, rt.inbox / feed)
+    except TransportError as exc:
+        log.error("%s: %s: %s", feed, remote.name, exc)
+        return FileOutcome(feed, remote.name, "failed", message=str(exc))
+    seen = rt.ledger.file_state(feed, sha)
+    run_id = rt.new_run_id(feed, sha)
+    rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, sha)
+    if seen is not None:
+        return _duplicate(rt, contract, candidate, local, sha, run_id, seen)
+    try:
+        return _ingest(rt, contract, candidate, local, sha, run_id)
+    except FileRejected as exc:
+        return _reject(rt, contract, candidate, local, sha, run_id, exc)
+    except (NorceError, TransportError) as exc:
+        log.error("%s: %s: run %s failed, nothing committed: %s", feed, remote.name, run_id, exc)
+        rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
+        return FileOutcome(feed, remote.name, "failed", run_id, message=str(exc))
+
+
+def _ingest(
+    rt: Runtime, contract: FeedContract, candidate: Candidate, local: Path, sha: str, run_id: str
+) -> FileOutcome:
+    feed, entity, timer = contract.name, contract.entity, Timer()
+    validated = parse_and_validate(local, contract, rt.inbox / feed)
+    timer.lap("parse_validate")
+    log.info(
+        "%s: %s: %d rows read, %d rejected",
+        feed,
+        local.name,
+        validated.rows_read,
+        validated.rejected_rows,
+    )
+    base = rt.ledger.current_snapshot(feed)
+    old = rt.snapshots.read(base[0] if base else None, entity.fields())
+    delta, hold_reason = plan(old, validated, contract)
+    new_snapshot = differ.apply(old, validated.valid.drop(LINE), delta, contract.key_fields)
+    timer.lap("diff")
+    context = CallContext(
+        rt.settings.norce.account_id,
+        rt.settings.norce.chunk_size,
+        entity.parse_options(contract.options),
+    )
+    calls = entity.build_calls(delta, context)
+    timer.lap("build")
+    results = rt.delivery.deliver(calls, f"{feed}/{local.stem}-{sha[:12]}") if calls else []
+    timer.lap("deliver")
+    log.info("%s: %s: delivered %d calls; committing", feed, local.name, len(results))
+    rt.pause_before_commit()
+    staged = rt.archive.stage(feed, rt.day(), run_id)
+    rt.archive.keep_input(local, staged)
+    counts = {
+        "rows": validated.rows_read,
+        "accepted": validated.valid.height,
+        "rejected": validated.rejected_rows,
+        **delta.counts(),
+    }
+    reports = _write_reports(validated, contract, local, sha, staged, counts)
+    delta_rows(delta, contract.key_fields).write_parquet(staged / "delta.parquet")
+    snapshot_path = rt.snapshots.write(feed, run_id, new_snapshot)
+    timer.lap("stage")
+    manifest = _manifest(
+        rt,
+        contract,
+        candidate,
+        local,
+        sha,
+        run_id,
+        counts,
+        results,
+        timer,
+        base,
+        snapshot_path,
+        hold_reason,
+        reports,
+    )
+    rt.archive.write_json(staged / "manifest.json", manifest)
+    rt.ledger.commit(
+        Commit(
+            run_id=run_id,
+            feed=feed,
+            outcome="committed",
+            finished_at=rt.stamp(),
+            counts=counts,
+            job_ids=[r.job_id for r in results if r.job_id],
+            archive_dir=str(rt.archive.final(staged)),
+            message=hold_reason,
+            file=(sha, candidate.remote.path, candidate.remote.size, candidate.remote.mtime),
+            snapshot=(snapshot_path, new_snapshot.height),
+            hold=(delta.held.height, hold_reason) if hold_reason else None,
+        )
+    )
+    _after_commit(rt, contract, candidate, local, staged, "committed")
+    rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
+    log.info(
+        "%s: %s: committed run %s: %d rows, %d rejected, %d adds, %d changes, %d removals, %d held",
+        feed,
+        local.name,
+        run_id,
+        counts["rows"],
+        counts["rejected"],
+        counts["adds"],
+        counts["changes"],
+        counts["removals"],
+        counts["held"],
+    )
+    if hold_reason:
+        log.warning(
+            "%s: removals held, approve with `run.py approve %s`: %s", feed, run_id, hold_reason
+        )
+    return FileOutcome(feed, local.name, "committed", run_id, counts, hold_reason or "")
+
+
+def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Validated:
+    """Read, map and validate one file (no state touched); FileRejected for a bad file."""
+    if local.stat().st_size == 0 and contract.source.empty_file == "reject":
+        raise ParseError(f"{local.name}: the file is empty (0 bytes)")
+    if local.stat().st_size == 0:
+        text = pl.DataFrame(
+            schema={**{f: pl.String for f in contract.entity.fields()}, LINE: pl.Int64}
+        )
+    else:
+        text = map_columns(read_file(local, contract, scratch), contract)
+    return validate(text, contract)
+
+
+def plan(
+    old: pl.DataFrame, validated: Validated, contract: FeedContract
+) -> tuple[Delta, str | None]:
+    """The delta against the snapshot, with removals held when the guard says so."""
+    key = contract.key_fields
+    full = contract.feed.export == "full"
+    delta = differ.diff(old, validated.valid, validated.rejected_keys, key, full)
+    live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD])).height
+    g = contract.guard
+    return differ.guard(delta, live, validated.valid.height, g.max_removals, g.max_removal_ratio)
+
+
+def _write_reports(
+    validated: Validated,
+    contract: FeedContract,
+    local: Path,
+    sha: str,
+    folder: Path,
+    counts: dict[str, int],
+) -> list[str]:
+    if not validated.rejections.height:
+        return []
+    summary: dict[str, Any] = {
+        "File": local.name,
+        "Feed": contract.name,
+        "Size (bytes)": local.stat().st_size,
+        "SHA-256": sha,
+        "Rows read": counts["rows"],
+        "Rows accepted": counts["accepted"],
+        "Rows rejected": counts["rejected"],
+    }
+    return [
+        p.name
+        for p in write_reports(validated.rejections, summary, folder, f"{local.stem}.rejected")
+    ]
+
+
+def _manifest(
+    rt: Runtime,
+    contract: FeedContract,
+    candidate: Candidate,
+    local: Path,
+    sha: str,
+    run_id: str,
+    counts: dict[str, int],
+    results: list[CallResult],
+    timer: Timer,
+    base: tuple[str, str, int] | None,
+    snapshot_path: str,
+    hold_reason: str | None,
+    reports: list[str],
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "feed": contract.name,
+        "entity": contract.entity.name,
+        "outcome": "committed",
+        "finished_at": rt.stamp(),
+        "contract": str(contract.path),
+        "input": {
+            "name": local.name,
+            "remote_path": candidate.remote.path,
+            "size": candidate.remote.size,
+            "mtime": candidate.remote.mtime,
+            "sha256": sha,
+        },
+        "counts": counts,
+        "held_reason": hold_reason,
+        "reports": reports,
+        "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
+        "delivery": {
+            "mode": rt.settings.norce.mode,
+            "calls": [r.__dict__ for r in results],
+            "bytes": sum(r.bytes for r in results),
+        },
+        "timings_seconds": timer.laps,
+    }
+
+
+def _duplicate(
+    rt: Runtime,
+    contract: FeedContract,
+    candidate: Candidate,
+    local: Path,
+    sha: str,
+    run_id: str,
+    seen: tuple[str, str],
+) -> FileOutcome:
+    message = f"same content as run {seen[1]} ({seen[0]}); not processed again"
+    rt.ledger.commit(Commit(run_id, contract.name, "duplicate", rt.stamp(), {}, [], None, message))
+    store = rt.store(contract.source.store)
+    settle_remote(store, contract.source, candidate, seen[0])
+    local.unlink(missing_ok=True)
+    log.info("%s: %s: %s", contract.name, local.name, message)
+    return FileOutcome(contract.name, local.name, "duplicate", run_id, message=message)
+
+
+def _reject(
+    rt: Runtime,
+    contract: FeedContract,
+    candidate: Candidate,
+    local: Path,
+    sha: str,
+    run_id: str,
+    exc: FileRejected,
+) -> FileOutcome:
+    feed = contract.name
+    log.error("%s: %s: file rejected: %s", feed, local.name, exc)
+    staged = rt.archive.stage(feed, rt.day(), run_id, rejected=True)
+    rt.archive.keep_input(local, staged)
+    rejection = pl.DataFrame(
+        [
+            {
+                "line": exc.line,
+                "key": None,
+                "field": None,
+                "source_column": exc.column,
+                "code": exc.code,
+                "message": str(exc),
+                "value": None,
+            }
+        ],
+        schema={
+            "line": pl.Int64,
+            "key": pl.String,
+            "field": pl.String,
+            "source_column": pl.String,
+            "code": pl.String,
+            "message": pl.String,
+            "value": pl.String,
+        },
+    )
+    summary = {"File": local.name, "Feed": feed, "SHA-256": sha, "File-level error": str(exc)}
+    reports = [p.name for p in write_reports(rejection, summary, staged, f"{local.stem}.rejected")]
+    rt.archive.write_json(
+        staged / "manifest.json",
+        {
+            "run_id": run_id,
+            "feed": feed,
+            "outcome": "rejected",
+            "error": str(exc),
+            "code": exc.code,
+            "line": exc.line,
+            "column": exc.column,
+            "reports": reports,
+            "input": {
+                "name": local.name,
+                "remote_path": candidate.remote.path,
+                "sha256": sha,
+                "size": candidate.remote.size,
+            },
+        },
+    )
+    rt.ledger.commit(
+        Commit(
+            run_id,
+            feed,
+            "rejected",
+            rt.stamp(),
+            {},
+            [],
+            str(rt.archive.final(staged)),
+            str(exc),
+            file=(sha, candidate.remote.path, candidate.remote.size, candidate.remote.mtime),
+            file_state="rejected",
+        )
+    )
+    _after_commit(rt, contract, candidate, local, staged, "rejected")
+    return FileOutcome(feed, local.name, "rejected", run_id, message=str(exc))
+
+
+def _after_commit(
+    rt: Runtime,
+    contract: FeedContract,
+    candidate: Candidate,
+    local: Path,
+    staged: Path,
+    outcome: str,
+) -> None:
+    """Steps that only tidy up: each is safe to redo, so a crash here loses nothing."""
+    rt.archive.publish(staged)
+    local.unlink(missing_ok=True)
+    try:
+        settle_remote(rt.store(contract.source.store), contract.source, candidate, outcome)
+    except TransportError as exc:
+        log.warning(
+            "%s: committed, but could not move %s on the server yet: %s",
+            contract.name,
+            candidate.remote.path,
+            exc,
+        )

@@ -1,0 +1,259 @@
+"""The ledger: one SQLite database (WAL) that remembers files, runs, holds and snapshots.
+
+The commit of a run is one transaction here: the run's outcome, the file's content hash and
+the feed's current snapshot move together, or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    feed TEXT NOT NULL, sha256 TEXT NOT NULL, remote_path TEXT NOT NULL, size INTEGER NOT NULL,
+    mtime REAL NOT NULL, state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (feed, sha256));
+CREATE INDEX IF NOT EXISTS files_by_name ON files (feed, remote_path, size, mtime);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, kind TEXT NOT NULL, remote_path TEXT,
+    sha256 TEXT, started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT NOT NULL,
+    counts TEXT NOT NULL DEFAULT '{}', job_ids TEXT NOT NULL DEFAULT '[]',
+    archive_dir TEXT, message TEXT);
+CREATE INDEX IF NOT EXISTS runs_by_feed ON runs (feed, started_at);
+CREATE TABLE IF NOT EXISTS snapshots (
+    feed TEXT PRIMARY KEY, path TEXT NOT NULL, run_id TEXT NOT NULL, rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS holds (
+    run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, created_at TEXT NOT NULL, removals INTEGER NOT NULL,
+    reason TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT, decided_by TEXT);
+"""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run as `status` shows it."""
+
+    run_id: str
+    feed: str
+    kind: str
+    remote_path: str | None
+    started_at: str
+    finished_at: str | None
+    outcome: str
+    counts: dict[str, int]
+    job_ids: list[str]
+    archive_dir: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything that becomes true together when a run commits."""
+
+    run_id: str
+    feed: str
+    outcome: str  # committed | rejected | duplicate
+    finished_at: str
+    counts: Mapping[str, int]
+    job_ids: list[str]
+    archive_dir: str | None
+    message: str | None = None
+    file: tuple[str, str, int, float] | None = None  # (sha256, remote_path, size, mtime)
+    file_state: str = "committed"
+    snapshot: tuple[str, int] | None = None  # (path, rows)
+    hold: tuple[int, str] | None = None  # (removals, reason)
+    released_hold: str | None = None  # run id of a hold this run approved
+
+
+class Ledger:
+    """SQLite ledger shared by the scheduler, `once` runs and the CLI."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def start_run(
+        self,
+        run_id: str,
+        feed: str,
+        kind: str,
+        started_at: str,
+        remote_path: str | None,
+        sha: str | None,
+    ) -> None:
+        """Record that a run began (outcome `running` until it ends)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, feed, kind, remote_path, sha256, started_at, outcome) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (run_id, feed, kind, remote_path, sha, started_at, "running"),
+            )
+
+    def fail_run(
+        self,
+        run_id: str,
+        finished_at: str,
+        outcome: str,
+        message: str,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        """Record a run that ended without committing (failed, held file, interrupted)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET outcome=?, finished_at=?, message=?, counts=? WHERE run_id=?",
+                (outcome, finished_at, message, json.dumps(dict(counts or {})), run_id),
+            )
+
+    def commit(self, c: Commit) -> None:
+        """Make a run's results true at once: run row, file hash, snapshot pointer, hold."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET outcome=?, finished_at=?, counts=?, job_ids=?, archive_dir=?, message=? "
+                "WHERE run_id=?",
+                (
+                    c.outcome,
+                    c.finished_at,
+                    json.dumps(dict(c.counts)),
+                    json.dumps(c.job_ids),
+                    c.archive_dir,
+                    c.message,
+                    c.run_id,
+                ),
+            )
+            if c.file is not None:
+                sha, remote, size, mtime = c.file
+                db.execute(
+                    "INSERT OR IGNORE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                    (c.feed, sha, remote, size, mtime, c.file_state, c.run_id, c.finished_at),
+                )
+            if c.snapshot is not None:
+                db.execute(
+                    "INSERT INTO snapshots VALUES (?,?,?,?) ON CONFLICT(feed) DO UPDATE SET path=excluded.path, "
+                    "run_id=excluded.run_id, rows=excluded.rows",
+                    (c.feed, c.snapshot[0], c.run_id, c.snapshot[1]),
+                )
+            if c.hold is not None or c.released_hold is not None:
+                # A newer hold or an approval replaces every older pending hold of the feed.
+                db.execute(
+                    "UPDATE holds SET state='superseded', decided_at=?, decided_by=? WHERE feed=? AND state='pending'",
+                    (c.finished_at, c.run_id, c.feed),
+                )
+            if c.released_hold is not None:
+                db.execute(
+                    "UPDATE holds SET state='approved', decided_at=?, decided_by=? WHERE run_id=?",
+                    (c.finished_at, c.run_id, c.released_hold),
+                )
+            if c.hold is not None:
+                db.execute(
+                    "INSERT INTO holds VALUES (?,?,?,?,?,?,NULL,NULL)",
+                    (c.run_id, c.feed, c.finished_at, c.hold[0], c.hold[1], "pending"),
+                )
+
+    def file_state(self, feed: str, sha: str) -> tuple[str, str] | None:
+        """(state, run id) of content already seen in this feed, if any."""
+        row = self._db.execute(
+            "SELECT state, run_id FROM files WHERE feed=? AND sha256=?", (feed, sha)
+        ).fetchone()
+        return (row["state"], row["run_id"]) if row else None
+
+    def known_listing(self, feed: str, remote_path: str, size: int, mtime: float) -> str | None:
+        """State of a file already finished under this exact name, size and mtime."""
+        row = self._db.execute(
+            "SELECT state FROM files WHERE feed=? AND remote_path=? AND size=? AND mtime=?",
+            (feed, remote_path, size, mtime),
+        ).fetchone()
+        return str(row["state"]) if row else None
+
+    def current_snapshot(self, feed: str) -> tuple[str, str, int] | None:
+        """(path, run id, rows) of the feed's current snapshot."""
+        row = self._db.execute(
+            "SELECT path, run_id, rows FROM snapshots WHERE feed=?", (feed,)
+        ).fetchone()
+        return (row["path"], row["run_id"], row["rows"]) if row else None
+
+    def interrupt_stale(self, feed: str, at: str) -> int:
+        """Mark runs left `running` by a dead process; call only while holding the feed lock."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE runs SET outcome='interrupted', finished_at=?, message='process stopped before commit' "
+                "WHERE feed=? AND outcome='running'",
+                (at, feed),
+            )
+            return cur.rowcount
+
+    def hold(self, run_id: str) -> dict[str, Any] | None:
+        """One hold by the run that created it."""
+        row = self._db.execute("SELECT * FROM holds WHERE run_id=?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def pending_holds(self) -> list[dict[str, Any]]:
+        """Holds waiting for an operator."""
+        return [
+            dict(r)
+            for r in self._db.execute(
+                "SELECT * FROM holds WHERE state='pending' ORDER BY created_at"
+            )
+        ]
+
+    def runs(self, feed: str | None = None, limit: int = 20) -> list[RunRow]:
+        """Most recent runs first, optionally of one feed."""
+        if feed is None:
+            rows = self._db.execute(
+                "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM runs WHERE feed=? ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                (feed, limit),
+            )
+        return [_run_row(r) for r in rows]
+
+    def run(self, run_id: str) -> RunRow | None:
+        """One run by id."""
+        row = self._db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return _run_row(row) if row else None
+
+    def snapshot_paths(self, feed: str) -> set[str]:
+        """Snapshot files a commit points at (only the current one)."""
+        current = self.current_snapshot(feed)
+        return {current[0]} if current else set()
+
+
+def _run_row(row: sqlite3.Row) -> RunRow:
+    return RunRow(
+        run_id=row["run_id"],
+        feed=row["feed"],
+        kind=row["kind"],
+        remote_path=row["remote_path"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        outcome=row["outcome"],
+        counts=json.loads(row["counts"]),
+        job_ids=json.loads(row["job_ids"]),
+        archive_dir=row["archive_dir"],
+        message=row["message"],
+    )

@@ -1,0 +1,36 @@
+"""Map a parsed file's ERP columns onto the entity's canonical fields (still text)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from etl.contracts import FeedContract
+from etl.errors import SchemaMismatch
+from etl.models import LINE, ParsedFile
+
+
+def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
+    """Canonical-named string frame with every entity field; missing required columns reject the file."""
+    entity = contract.entity
+    present = set(parsed.columns)
+    sources = contract.field_sources()
+    missing = [
+        sources[f]
+        for f in entity.required_fields()
+        if f in sources and sources[f] not in present and f not in contract.defaults
+    ]
+    if missing:
+        found = ", ".join(repr(c) for c in parsed.columns[:12]) or "none"
+        raise SchemaMismatch(
+            f"{parsed.path.name}: missing column(s) {', '.join(repr(m) for m in missing)} (found: {found})",
+            column=missing[0],
+        )
+    exprs: list[pl.Expr] = []
+    for field in entity.fields():
+        default = contract.defaults.get(field)
+        erp = sources.get(field)
+        value = pl.col(erp) if erp in present else pl.lit(None, dtype=pl.String)
+        if default is not None:
+            value = value.fill_null(pl.lit(default))
+        exprs.append(value.alias(field))
+    return parsed.frame.select(*exprs, pl.col(LINE))

@@ -1,0 +1,91 @@
+"""Error codes and plain-language messages for rejected cells.
+
+The codes are a small stable taxonomy (documented in the README) so people and scripts can
+filter on them; the messages are written for the person in finance who fixes the ERP.
+"""
+
+from __future__ import annotations
+
+import re
+
+from etl.entities import Entity
+from etl.entities.checks import CODE_PATTERN, CURRENCY_PATTERN
+
+CODES = {
+    "missing_column": "A column the contract requires is not in the file (the whole file is rejected).",
+    "required": "A required value is empty.",
+    "type": "The value is not a number, whole number or date as the field needs.",
+    "pattern": "The value does not have the allowed form (characters, length).",
+    "range": "The number is outside the allowed range.",
+    "length": "The text is too long or too short.",
+    "enum": "The value is not one of the allowed values.",
+    "checksum": "The EAN/GTIN check digit is wrong.",
+    "duplicate_key": "The same key appears on more than one row; none of them is applied.",
+    "encoding": "The file is not in the declared character set (the whole file is rejected).",
+    "parse": "The file cannot be read in its declared format (the whole file is rejected).",
+}
+
+_PATTERN_HELP = {
+    CODE_PATTERN: "letters, digits and . _ / - only, no spaces, at most 50 characters",
+    CURRENCY_PATTERN: "three capital letters, an ISO 4217 code such as SEK or EUR",
+}
+_TYPE_HELP = {
+    "Decimal": "a number such as 1234.50 (as the contract's decimal separator says)",
+    "Int32": "a whole number",
+    "Date": "a date in the contract's date format",
+}
+_BOUNDS = {
+    "greater_than": "above {0}",
+    "greater_than_or_equal_to": "at least {0}",
+    "less_than": "below {0}",
+    "less_than_or_equal_to": "at most {0}",
+    "in_range": "between {0} and {1}",
+}
+
+
+def describe(
+    check: str, field: str, value: str | None, entity: Entity, dup_lines: str
+) -> tuple[str, str]:
+    """(error code, message) for one failed check on one cell."""
+    label = entity.labels.get(field, field)
+    shown = "(empty)" if value is None else repr(value)
+    name, args = _split(check)
+    if name == "not_nullable":
+        return "required", f"{label} is required but empty"
+    if name == "type":
+        kind = _TYPE_HELP.get(str(entity.fields()[field]).split("(")[0], "a valid value")
+        return "type", f"{shown} is not {kind}"
+    if name == "duplicate_key":
+        return (
+            "duplicate_key",
+            f"this key appears on lines {dup_lines}; fix the duplicates, none was applied",
+        )
+    if name == "checksum":
+        return (
+            "checksum",
+            f"{shown} is not a valid EAN/GTIN (8, 12, 13 or 14 digits with the right check digit)",
+        )
+    if name == "str_matches":
+        help_text = _PATTERN_HELP.get(args[0] if args else "", "the allowed form")
+        return "pattern", f"{shown} is not allowed for {label}: use {help_text}"
+    if name == "str_length":
+        return (
+            "length",
+            f"{label} must be {args[0]} to {args[1]} characters long, got {len(value or '')}",
+        )
+    if name in ("isin", "notin"):
+        return "enum", f"{shown} is not one of the allowed values for {label}"
+    if name in _BOUNDS:
+        return "range", f"{shown} is out of range: {label} must be {_BOUNDS[name].format(*args)}"
+    return name, f"{shown} failed check {check} on {label}"
+
+
+def _split(check: str) -> tuple[str, list[str]]:
+    """`in_range(0, 100)` -> ("in_range", ["0", "100"]); `str_matches('^x$')` -> pattern."""
+    match = re.fullmatch(r"(\w+)\((.*)\)", check, flags=re.S)
+    if not match:
+        return check, []
+    name, inner = match.groups()
+    if name == "str_matches":
+        return name, [inner.strip("'\"")]
+    return name, [a.strip() for a in inner.split(",")]

@@ -1,0 +1,80 @@
+"""Frozen boundary types passed between stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+LINE = "_line"  # source line number of a row, carried from parse to report
+STATE = "_state"  # snapshot row state: active, held (removal awaiting approval), inactive
+CHANGED = "_changed"  # list of field names a change touches
+
+ACTIVE, HELD, INACTIVE = "active", "held", "inactive"
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A file read as text: one string column per source column, plus `_line`."""
+
+    path: Path
+    frame: pl.DataFrame
+    columns: tuple[str, ...]  # source column names (ERP names or XML paths), in file order
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why one cell (or row) was refused."""
+
+    line: int
+    field: str
+    source_column: str
+    code: str
+    message: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Typed valid rows, the rejected cells, and keys of rejected rows (kept as they were)."""
+
+    valid: pl.DataFrame
+    rejections: pl.DataFrame  # columns: line, key, field, source_column, code, message, value
+    rejected_keys: pl.DataFrame  # key columns of rejected rows whose key could be read
+    rows_read: int
+
+    @property
+    def rejected_rows(self) -> int:
+        """Number of distinct source lines with at least one rejection."""
+        return int(self.rejections["line"].n_unique()) if self.rejections.height else 0
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What must change in Norce so it matches the file."""
+
+    adds: pl.DataFrame
+    changes: pl.DataFrame  # new rows plus CHANGED: the fields that differ
+    reactivations: pl.DataFrame  # rows that come back after a deactivation
+    removals: pl.DataFrame  # old rows to deactivate now
+    held: pl.DataFrame  # old rows whose deactivation waits for approval
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per kind of change."""
+        return {
+            "adds": self.adds.height,
+            "changes": self.changes.height,
+            "reactivations": self.reactivations.height,
+            "removals": self.removals.height,
+            "held": self.held.height,
+        }
+
+    def is_empty(self) -> bool:
+        """True when nothing is to be sent."""
+        return not (
+            self.adds.height
+            or self.changes.height
+            or self.reactivations.height
+            or self.removals.height
+        )

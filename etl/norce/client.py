@@ -1,0 +1,336 @@
+"""The HTTP edge to Norce Commerce Connect: OAuth2 token, import posts, job status.
+
+Every httpx response and exception goes through `NorceClient._classify`, the one place
+where it becomes an answer, a retry, a token refresh or a refusal. `_send` turns the last
+two into NorceUnavailable / NorceRejected. Neither the client secret nor the bearer token
+ever reaches a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from etl.errors import ConfigError, NorceRejected, NorceUnavailable
+from etl.norce.calls import NorceCall
+from etl.settings import NorceSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_BACKOFF_SECONDS = 60.0
+MAX_RETRY_AFTER_SECONDS = 300.0
+TOKEN_MARGIN_SECONDS = 60.0  # refresh this long before expiry, as Norce's own samples do
+EXCERPT_CHARS = 300
+# Timeouts and dropped connections are worth another try; a malformed URL or request is not.
+_RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+@dataclass(frozen=True)
+class ImportAccepted:
+    """Norce's immediate answer to an import: the job to poll and the validation summary."""
+
+    job_id: str
+    total: int
+    validation_failures: int
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One `Job/Get` answer."""
+
+    job_id: str
+    status_id: int  # 1 Initialized, 2 Succeeded, 3 Failed, 4 Validation failed
+    is_finished: bool
+    totals: int
+    inserts: int
+    updates: int
+    failures: int
+    run_time: str | None
+
+
+@dataclass(frozen=True)
+class JobLogEntry:
+    """One `Job/GetLog` line; SeverityId 1 info, 2 warning, 3 error."""
+
+    severity_id: int
+    message: str
+    imported_row: str | None
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What one HTTP attempt came to."""
+
+    kind: Literal["ok", "retry", "reauth", "reject"]
+    reason: str
+    payload: Any = None
+    retry_after: float | None = None
+    cause: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    refresh_at: float
+
+
+class NorceClient:
+    """Talks to Norce Connect over HTTPS with a cached client-credentials token."""
+
+    def __init__(
+        self,
+        settings: NorceSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._base_url = _required(settings.base_url, "base_url").rstrip("/")
+        self._client_id = _required(settings.client_id, "client_id")
+        secret = settings.client_secret
+        self._secret = _required(secret.get_secret_value() if secret else None, "client_secret")
+        self._sleep = sleep
+        self._clock = clock
+        self._token: _Token | None = None
+        self._http = httpx.Client(transport=transport, timeout=settings.request_timeout_seconds)
+
+    def __enter__(self) -> NorceClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def url(self, method: str) -> str:
+        """The absolute URL of a Connect method such as `Product/ImportProducts`."""
+        return f"{self._base_url}{self._settings.connect_path}/{method}"
+
+    def post_import(self, call: NorceCall) -> ImportAccepted:
+        """Post one import call; return the job Norce queued for it."""
+        headers = {
+            "X-StormConnect-Header": call.header_line(),
+            "Content-Type": "application/json",
+        }
+        payload = self._api(call.method, "POST", headers=headers, content=call.body_bytes())
+        accepted = _parse(call.method, payload, _accepted)
+        log.info(
+            "posted %s (%s): %d items, job %s",
+            call.method,
+            call.label,
+            len(call.items),
+            accepted.job_id,
+        )
+        return accepted
+
+    def get_job(self, job_id: str) -> JobStatus:
+        """The current state of an import job."""
+        payload = self._api("Job/Get", "GET", params={"id": job_id})
+        return _parse("Job/Get", payload, lambda p: _job_status(job_id, p))
+
+    def get_job_log(self, job_id: str) -> list[JobLogEntry]:
+        """The log lines of an import job, oldest first."""
+        payload = self._api("Job/GetLog", "GET", params={"id": job_id})
+        return _parse("Job/GetLog", payload, _job_log)
+
+    def _api(
+        self,
+        method: str,
+        verb: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        def build() -> httpx.Request:
+            # Built per attempt: a refreshed token must replace the refused one.
+            extra = {"Authorization": f"Bearer {self._bearer()}"}
+            if self._settings.application_id is not None:
+                extra["application-id"] = str(self._settings.application_id)
+            return self._http.build_request(
+                verb,
+                self.url(method),
+                headers={**(headers or {}), **extra},
+                content=content,
+                params=params,
+            )
+
+        return self._send(method, build, may_reauth=True)
+
+    def _bearer(self) -> str:
+        if self._token is None or self._clock() >= self._token.refresh_at:
+            self._token = self._fetch_token()
+        return self._token.value
+
+    def _fetch_token(self) -> _Token:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._secret,
+            "scope": self._settings.scope,
+        }
+        url = f"{self._base_url}{self._settings.token_path}"
+        asked_at = self._clock()
+        payload = self._send(
+            "token request",
+            lambda: self._http.build_request("POST", url, data=form),
+            may_reauth=False,
+        )
+        token = _parse("token request", payload, lambda p: _token(p, asked_at))
+        log.debug("fetched a Norce token, refresh due at %.0f", token.refresh_at)
+        return token
+
+    def _send(self, what: str, build: Callable[[], httpx.Request], *, may_reauth: bool) -> Any:
+        """Send with retries as `_classify` decides; return the parsed JSON answer."""
+        attempt, reauthed = 1, False
+        while True:
+            try:
+                verdict = self._classify(self._http.send(build()))
+            except httpx.HTTPError as exc:
+                verdict = self._classify(exc)
+            if verdict.kind == "ok":
+                return verdict.payload
+            if verdict.kind == "reauth" and may_reauth and not reauthed:
+                log.debug("%s: token refused, fetching a new one", what)
+                self._token, reauthed = None, True
+                continue
+            if verdict.kind != "retry":
+                raise NorceRejected(f"Norce refused {what}: {verdict.reason}") from verdict.cause
+            if attempt >= self._settings.max_attempts:
+                raise NorceUnavailable(
+                    f"Norce unavailable for {what} after {attempt} attempts; last: {verdict.reason}"
+                ) from verdict.cause
+            delay = self._delay(attempt, verdict.retry_after)
+            log.debug("%s: %s, retry %d in %.2fs", what, verdict.reason, attempt, delay)
+            self._sleep(delay)
+            attempt += 1
+
+    def _classify(self, outcome: httpx.Response | httpx.HTTPError) -> _Verdict:
+        """The one place an httpx response or exception is judged."""
+        if isinstance(outcome, _RETRYABLE_ERRORS):
+            return _Verdict("retry", type(outcome).__name__, cause=outcome)
+        if isinstance(outcome, httpx.HTTPError):
+            detail = self._redact(str(outcome))
+            return _Verdict("reject", f"{type(outcome).__name__}: {detail}", cause=outcome)
+        status = outcome.status_code
+        if status in (408, 429) or status >= 500:
+            return _Verdict("retry", f"HTTP {status}", retry_after=_retry_after(outcome))
+        if status == 401:
+            return _Verdict("reauth", f"HTTP 401: {self._excerpt(outcome)}")
+        if not outcome.is_success:
+            return _Verdict("reject", f"HTTP {status}: {self._excerpt(outcome)}")
+        try:
+            return _Verdict("ok", f"HTTP {status}", payload=outcome.json())
+        except ValueError as exc:
+            reason = f"HTTP {status} but the body is not JSON: {self._excerpt(outcome)}"
+            return _Verdict("reject", reason, cause=exc)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_RETRY_AFTER_SECONDS)
+        base = min(self._settings.backoff_seconds * 2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+        # Jitter keeps parallel runs from retrying in lockstep; not a security use.
+        return base + random.uniform(0, base / 10)  # noqa: S311
+
+    def _excerpt(self, response: httpx.Response) -> str:
+        text = " ".join(response.text.split())
+        return self._redact(text)[:EXCERPT_CHARS] or "(empty body)"
+
+    def _redact(self, text: str) -> str:
+        # Redact before any truncation so no prefix of a secret survives.
+        for secret in (self._secret, self._token.value if self._token else ""):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _required(value: str | None, key: str) -> str:
+    if not value:
+        raise ConfigError("settings", f"norce.{key}", "required when norce.mode is 'http'")
+    return value
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    # Only the numeric form; an HTTP-date falls back to our own backoff.
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _parse(what: str, payload: Any, parser: Callable[[Any], T]) -> T:
+    """Apply `parser` to a 2xx JSON answer; an unexpected shape means Norce refused."""
+    try:
+        return parser(payload)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise NorceRejected(f"unexpected answer to {what}: {type(exc).__name__} {exc}") from exc
+
+
+def _token(payload: Any, asked_at: float) -> _Token:
+    value = payload["access_token"]
+    if not isinstance(value, str) or not value:
+        raise ValueError("no access_token")
+    lifetime = float(payload.get("expires_in") or 3600)
+    return _Token(value, asked_at + lifetime - min(TOKEN_MARGIN_SECONDS, lifetime / 2))
+
+
+def _accepted(payload: Any) -> ImportAccepted:
+    job_id = payload["JobId"]
+    if job_id in (None, ""):
+        raise ValueError("no JobId")
+    summary = payload.get("ValidationSummary") or {}
+    return ImportAccepted(
+        job_id=str(job_id),
+        total=int(summary.get("NrOfItemsInTotal") or 0),
+        validation_failures=int(summary.get("NrOfValidationFailures") or 0),
+        messages=tuple(str(m) for m in summary.get("Messages") or ()),
+    )
+
+
+def _job_status(job_id: str, payload: Any) -> JobStatus:
+    # Norce's docs spell it "Insert", the C# contract "Inserts".
+    inserts = payload.get("Insert", payload.get("Inserts"))
+    run_time = payload.get("RunTime")
+    return JobStatus(
+        job_id=job_id,
+        status_id=int(payload["StatusId"]),
+        is_finished=bool(payload["IsFinished"]),
+        totals=int(payload.get("Totals") or 0),
+        inserts=int(inserts or 0),
+        updates=int(payload.get("Updates") or 0),
+        failures=int(payload.get("Fail") or 0),
+        run_time=None if run_time is None else str(run_time),
+    )
+
+
+def _job_log(payload: Any) -> list[JobLogEntry]:
+    entries = []
+    for entry in payload:
+        row = entry.get("ImportedRow")
+        entries.append(
+            JobLogEntry(
+                severity_id=int(entry["SeverityId"]),
+                message=str(entry.get("Message") or ""),
+                imported_row=None if row is None else str(row),
+            )
+        )
+    return entries

@@ -1,0 +1,95 @@
+"""HTTP delivery: post each call to Norce Connect, then wait for every import job to finish."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from etl.errors import NorceRejected, NorceUnavailable
+from etl.norce.calls import CallResult, NorceCall
+from etl.norce.client import ImportAccepted, JobLogEntry, JobStatus, NorceClient
+from etl.settings import NorceSettings
+
+log = logging.getLogger(__name__)
+
+SUCCEEDED = 2
+FAILED_STATUSES = {3: "failed", 4: "failed validation"}
+LOG_MESSAGES_IN_ERROR = 3
+ROW_CHARS = 120  # ImportedRow excerpt kept with a warning, enough to find the record
+
+
+class HttpDelivery:
+    """A `Delivery` that sends calls over HTTP and reports each job's counts."""
+
+    def __init__(
+        self,
+        client: NorceClient,
+        settings: NorceSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+
+    def deliver(self, calls: Sequence[NorceCall], batch: str) -> list[CallResult]:
+        """Post every call in order, then wait for each job; raise NorceError if one fails."""
+        posted = [(call, self._client.post_import(call)) for call in calls]
+        deadline = self._clock() + self._settings.job_timeout_seconds
+        results = [self._finish(call, accepted, deadline) for call, accepted in posted]
+        log.info("batch %s: %d calls delivered to Norce", batch, len(results))
+        return results
+
+    def _finish(self, call: NorceCall, accepted: ImportAccepted, deadline: float) -> CallResult:
+        status = self._wait(call, accepted.job_id, deadline)
+        if status.status_id != SUCCEEDED:
+            raise self._rejected(call, status)
+        warnings = list(accepted.messages)
+        if status.failures > 0:
+            entries = self._client.get_job_log(status.job_id)
+            warnings += [_describe(e) for e in entries if e.severity_id >= 2]
+        return CallResult(
+            label=call.label,
+            method=call.method,
+            items=len(call.items),
+            bytes=len(call.body_bytes()),
+            job_id=status.job_id,
+            status="succeeded",
+            inserts=status.inserts,
+            updates=status.updates,
+            failures=status.failures,
+            warnings=tuple(warnings),
+            location=self._client.url(call.method),
+        )
+
+    def _wait(self, call: NorceCall, job_id: str, deadline: float) -> JobStatus:
+        while True:
+            status = self._client.get_job(job_id)
+            if status.is_finished or status.status_id in FAILED_STATUSES:
+                return status
+            if self._clock() >= deadline:
+                raise NorceUnavailable(
+                    f"{call.label}: Norce job {job_id} ({call.method}) not finished within "
+                    f"{self._settings.job_timeout_seconds:g}s"
+                )
+            self._sleep(self._settings.job_poll_seconds)
+
+    def _rejected(self, call: NorceCall, status: JobStatus) -> NorceRejected:
+        outcome = FAILED_STATUSES.get(status.status_id, f"ended with StatusId {status.status_id}")
+        entries = self._client.get_job_log(status.job_id)
+        # Errors first; a job may fail with only warnings logged.
+        worst = [e for e in entries if e.severity_id >= 3] or [
+            e for e in entries if e.severity_id == 2
+        ]
+        shown = "; ".join(_describe(e) for e in worst[:LOG_MESSAGES_IN_ERROR])
+        messages = shown or "no log messages"
+        return NorceRejected(f"{call.label}: Norce job {status.job_id} {outcome}: {messages}")
+
+
+def _describe(entry: JobLogEntry) -> str:
+    if entry.imported_row:
+        return f"{entry.message} [{entry.imported_row[:ROW_CHARS]}]"
+    return entry.message

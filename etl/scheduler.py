@@ -1,0 +1,68 @@
+"""APScheduler wiring: one job per feed, no overlapping runs, misfires coalesced. No business logic.
+
+SIGTERM or SIGINT stops taking new files; the file in progress finishes, then the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from etl.contracts import FeedContract
+from etl.flows.masterdata import run_feed
+from etl.flows.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
+    """Run every feed on its schedule until SIGTERM/SIGINT."""
+    stop = threading.Event()
+    # One worker per feed at most: a slow feed never delays another.
+    scheduler = BlockingScheduler(
+        executors={"default": ThreadPoolExecutor(max(1, len(contracts)))}, timezone="UTC"
+    )
+    for contract in contracts.values():
+        scheduler.add_job(
+            run_feed,
+            _trigger(contract),
+            args=(rt, contract, stop),
+            id=contract.name,
+            name=contract.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=rt.clock(),
+        )
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "received %s: finishing the current file, then stopping", signal.Signals(signum).name
+        )
+        stop.set()
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("scheduler started with %d feeds: %s", len(contracts), ", ".join(contracts))
+    scheduler.start()
+    # start() returns once shutdown was asked for; wait for the runs in flight.
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    log.info("scheduler stopped")
+
+
+def _trigger(contract: FeedContract) -> CronTrigger | IntervalTrigger:
+    schedule = contract.schedule
+    if schedule.cron is not None:
+        return CronTrigger.from_crontab(schedule.cron, timezone="UTC")
+    assert schedule.interval_minutes is not None
+    return IntervalTrigger(minutes=schedule.interval_minutes)

@@ -1,0 +1,157 @@
+"""LocalStore: the Store seam over a folder on this machine (tests, samples, mounted shares).
+
+OS errors are translated into TransportError in exactly one place, `LocalStore._failures`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import os
+import posixpath
+import shutil
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from etl.errors import TransportError
+from etl.settings import LocalStoreSettings
+from etl.transport.base import RemoteFile, safe_relative
+
+# errno values meaning "this filesystem cannot hardlink", not "this link is wrong".
+_NO_HARDLINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK})
+
+
+class LocalStore:
+    """A folder tree on this machine behind the Store protocol."""
+
+    def __init__(self, name: str, settings: LocalStoreSettings) -> None:
+        self.name = name
+        self.read_only = settings.read_only
+        self._root = settings.root.resolve()
+        self._where = f"local store {name!r} ({self._root})"
+
+    def list(self, folder: str) -> builtins.list[RemoteFile]:
+        """Regular files directly in `folder`; a missing folder is empty."""
+        found: builtins.list[RemoteFile] = []
+        with self._failures("list", folder):
+            rel = safe_relative(folder)
+            try:
+                entries = builtins.list(os.scandir(self._path(rel)))
+            except FileNotFoundError:
+                return []
+            for entry in entries:
+                try:
+                    # lstat: symlinks are left out, as an SFTP server's listing leaves them out.
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # moved away since scandir saw it
+                if stat.S_ISREG(info.st_mode):
+                    path = posixpath.normpath(posixpath.join(rel, entry.name))
+                    found.append(RemoteFile(path, info.st_size, info.st_mtime))
+        return found
+
+    def download(self, path: str, target: Path) -> None:
+        """Copy `path` to the local file `target`, creating its folder."""
+        with self._failures("download", path):
+            source = self._path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copyfile(source, target)
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+
+    def upload(self, source: Path, path: str) -> None:
+        """Copy `source` to `path` through a temp name; an existing `path` is an error."""
+        self._refuse_if_read_only("upload", path)
+        with self._failures("upload", path):
+            final = self._path(path)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            temp = final.with_name(f".{final.name}.part")
+            try:
+                shutil.copyfile(source, temp)
+                _move_no_overwrite(temp, final)
+            finally:
+                temp.unlink(missing_ok=True)
+
+    def rename(self, path: str, new_path: str) -> None:
+        """Rename `path` to `new_path`, creating the folder; never overwrites."""
+        self._refuse_if_read_only("rename", path)
+        with self._failures("rename", f"{path} -> {new_path}"):
+            source, target = self._path(path), self._path(new_path)
+            if not source.is_file():
+                raise FileNotFoundError(errno.ENOENT, "no such file", path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _move_no_overwrite(source, target)
+
+    def remove(self, path: str) -> None:
+        """Delete one file."""
+        self._refuse_if_read_only("remove", path)
+        with self._failures("remove", path):
+            self._path(path).unlink()
+
+    def exists(self, path: str) -> bool:
+        """Whether a regular file exists at `path`."""
+        with self._failures("check", path):
+            return self._path(path).is_file()
+
+    def close(self) -> None:
+        """Nothing to release; present for the protocol."""
+
+    def __enter__(self) -> LocalStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _path(self, path: str) -> Path:
+        """The real local path for a store path; refuses one that resolves outside the root."""
+        real = (self._root / safe_relative(path)).resolve()
+        if not real.is_relative_to(self._root):
+            raise TransportError(f"refused path {path!r}: it resolves outside the store root")
+        return real
+
+    def _refuse_if_read_only(self, action: str, path: str) -> None:
+        if self.read_only:
+            raise TransportError(f"{self._where}: cannot {action} {path!r}: the store is read-only")
+
+    @contextmanager
+    def _failures(self, action: str, path: str) -> Iterator[None]:
+        """Turn OS errors (and bare path refusals) into TransportError naming store and path."""
+        try:
+            yield
+        except TransportError as exc:
+            raise TransportError(f"{self._where}: cannot {action} {path!r}: {exc}") from exc
+        except FileExistsError as exc:
+            raise TransportError(
+                f"{self._where}: cannot {action} {path!r}: the target already exists"
+            ) from exc
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise TransportError(f"{self._where}: cannot {action} {path!r}: {reason}") from exc
+
+
+def _move_no_overwrite(source: Path, target: Path) -> None:
+    """Move `source` to `target`, raising FileExistsError if `target` exists."""
+    try:
+        # link() refuses an existing target atomically, which rename() would silently replace.
+        os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_HARDLINKS:
+            raise
+        # No hardlinks here (FAT, some SMB mounts): check, then rename; the window is small.
+        if target.exists() or target.is_symlink():
+            raise FileExistsError(errno.EEXIST, "target exists", str(target)) from exc
+        source.rename(target)
+        return
+    source.unlink()

@@ -1,0 +1,161 @@
+"""Strings in, typed valid rows and rejected cells out. Bad rows are data, not exceptions.
+
+pandera's own coercion hides failures (after one bad cell the column's other checks do not
+run), so casting is done here first: a cell that does not convert becomes null and is
+recorded as a `type` failure; then the schema runs with coerce off and lazy on, and every
+failure comes back with its row index. Valid and rejected rows are split on those indexes.
+"""
+
+from __future__ import annotations
+
+import pandera.errors
+import polars as pl
+
+from etl.contracts import FeedContract, FormatSpec
+from etl.messages import describe
+from etl.models import LINE, Validated
+
+_NUMBER = r"^[+-]?(\d+(\.\d{0,4})?|\.\d{1,4})$"
+REJECTION_SCHEMA = {
+    "line": pl.Int64,
+    "key": pl.String,
+    "field": pl.String,
+    "source_column": pl.String,
+    "code": pl.String,
+    "message": pl.String,
+    "value": pl.String,
+}
+
+
+def validate(text: pl.DataFrame, contract: FeedContract) -> Validated:
+    """Cast, check and split one mapped frame; duplicates of a key are all rejected."""
+    entity = contract.entity
+    key = list(contract.key_fields)
+    fields = entity.fields()
+    index = text.with_row_index("_row")
+    typed = index.select(
+        pl.col("_row"),
+        pl.col(LINE),
+        *(_cast(pl.col(f), dtype, contract.format).alias(f) for f, dtype in fields.items()),
+    )
+    failures = [
+        _type_failures(index, typed, fields),
+        _schema_failures(typed, contract),
+        _duplicates(typed, key),
+    ]
+    failed = (
+        pl.concat([f for f in failures if f.height], how="vertical")
+        if any(f.height for f in failures)
+        else _empty()
+    )
+    # A type failure also makes the cell null; report it once, as `type`.
+    failed = failed.unique(subset=["_row", "field"], keep="first", maintain_order=True)
+    bad_rows = failed.select("_row").unique()
+    valid = typed.join(bad_rows, on="_row", how="anti").drop("_row")
+    rejected = typed.join(bad_rows, on="_row", how="semi")
+    rejections = _explain(failed, index, rejected, contract)
+    rejected_keys = rejected.select(key).drop_nulls().unique()
+    return Validated(
+        valid=valid, rejections=rejections, rejected_keys=rejected_keys, rows_read=text.height
+    )
+
+
+def _cast(col: pl.Expr, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
+    """Text to the field's type following the dialect; anything else becomes null."""
+    if dtype == pl.String:
+        return col
+    if dtype == pl.Date:
+        return col.str.to_date(fmt.date_format, strict=False)
+    number = col
+    if fmt.thousands:
+        number = number.str.replace_all(fmt.thousands, "", literal=True)
+    if fmt.decimal == ",":
+        number = number.str.replace(",", ".", literal=True)
+    if isinstance(dtype, pl.Decimal):
+        # Exact: refuse rather than round a value with more decimals than the type keeps.
+        return pl.when(number.str.contains(_NUMBER)).then(number).cast(dtype, strict=False)
+    return number.cast(dtype, strict=False)
+
+
+def _type_failures(
+    text: pl.DataFrame, typed: pl.DataFrame, fields: dict[str, pl.DataType]
+) -> pl.DataFrame:
+    """Cells that held text but did not convert to the field's type."""
+    frames = [
+        text.filter(pl.col(f).is_not_null() & typed[f].is_null()).select(
+            "_row", pl.lit(f).alias("field"), pl.lit("type").alias("check")
+        )
+        for f, dtype in fields.items()
+        if dtype != pl.String
+    ]
+    return pl.concat(frames) if frames else _empty()
+
+
+def _schema_failures(typed: pl.DataFrame, contract: FeedContract) -> pl.DataFrame:
+    """Every failed pandera check as (_row, field, check)."""
+    try:
+        contract.entity.schema.validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = pl.DataFrame(exc.failure_cases).filter(pl.col("index").is_not_null())
+        rows = typed["_row"].gather(cases["index"].cast(pl.UInt32))
+        return pl.DataFrame({"_row": rows, "field": cases["column"], "check": cases["check"]})
+    return _empty()
+
+
+def _duplicates(typed: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Every row whose key appears more than once: neither copy is applied."""
+    dup = typed.drop_nulls(key).filter(pl.len().over(key) > 1)
+    return dup.select("_row", pl.lit(key[0]).alias("field"), pl.lit("duplicate_key").alias("check"))
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema={"_row": pl.UInt32, "field": pl.String, "check": pl.String})
+
+
+def _explain(
+    failed: pl.DataFrame, text: pl.DataFrame, rejected: pl.DataFrame, contract: FeedContract
+) -> pl.DataFrame:
+    """One row per failed cell with line, key, ERP column, error code and a plain message."""
+    if not failed.height:
+        return pl.DataFrame(schema=REJECTION_SCHEMA)
+    key = list(contract.key_fields)
+    sources = contract.field_sources()
+    keys = rejected.select(
+        "_row",
+        pl.concat_str(
+            [pl.col(k).cast(pl.String).fill_null("") for k in key], separator=" / "
+        ).alias("key"),
+    )
+    lines_by_key = _duplicate_lines(rejected, key)
+    rows = failed.join(text, on="_row", how="left").join(keys, on="_row", how="left")
+    out = []
+    for r in rows.iter_rows(named=True):
+        field = r["field"]
+        value = r.get(field)
+        code, message = describe(
+            r["check"], field, value, contract.entity, lines_by_key.get(r["key"], "")
+        )
+        out.append(
+            (
+                r[LINE],
+                r["key"],
+                field,
+                sources.get(field, f"(default) {field}"),
+                code,
+                message,
+                value,
+            )
+        )
+    return pl.DataFrame(out, schema=REJECTION_SCHEMA, orient="row").sort("line", "field")
+
+
+def _duplicate_lines(rejected: pl.DataFrame, key: list[str]) -> dict[str, str]:
+    """For duplicate keys: key text -> the lines it appears on, for the message."""
+    dup = rejected.drop_nulls(key).filter(pl.len().over(key) > 1)
+    if not dup.height:
+        return {}
+    grouped = dup.group_by(key).agg(pl.col(LINE).sort().cast(pl.String).str.join(", "))
+    joined = grouped.select(
+        pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / "), pl.col(LINE)
+    )
+    return dict(joined.iter_rows())

@@ -1,0 +1,696 @@
+"""A local Norce Commerce Connect stand-in: a real HTTP server that checks what it gets.
+
+It speaks the contract in /work/shared/reference/norce-connect.md sections 1-8: the OAuth2
+token endpoint, the asynchronous imports, `Job/Get` and `Job/GetLog`. Anything the contract
+forbids (a multi-line or malformed `X-StormConnect-Header`, `FullFile: true`, an enum value
+the reference does not list, a body that is not an array of objects carrying the match keys,
+a null anywhere in the body) is answered 400 with `{"Message": "..."}` saying what was wrong.
+
+Accepted imports are recorded (`calls`) and applied to an in-memory `NorceState` keyed by the
+documented match keys. Like Norce, flat imports (prices, on-hand, customers, companies) only
+change fields whose number is listed in the header's `*FieldsThatAreSet`, and price values
+that are 0 never overwrite (reference section 4). Products merge whatever is sent.
+
+    with run_norce_standin() as norce:
+        settings = norce.settings()            # NorceSettings(mode="http", ...) for tests
+        norce.fail_next(2, status=429, retry_after=3, path="Product/ImportProducts")
+        norce.finish_next_jobs(1, status_id=3, messages=["Sku 42 missing"])
+        ...
+        norce.calls, norce.state, norce.token_requests, norce.hits("Job/Get")
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import SecretStr
+
+from etl.settings import NorceSettings
+
+TOKEN_PATH = "/identity/1.0/connect/token"
+CONNECT_PATH = "/commerce/connect/4.0"
+
+Json = dict[str, Any]
+
+
+# ---------------------------------------------------------------- the contract, as tables
+
+
+def _values(*numbers: int) -> frozenset[int]:
+    return frozenset(numbers)
+
+
+_R = range
+# `None`: a documented header array whose enum values the reference does not list.
+_PRODUCT_ENUMS: Mapping[str, frozenset[int] | None] = {
+    "ProductFieldsThatAreSet": _values(*_R(20)),
+    "ProductCultureFieldsThatAreSet": _values(*_R(16)),
+    "VariantFieldsThatAreSet": _values(*_R(18)),
+    "VariantCultureFieldsThatAreSet": _values(*_R(17)),
+    "SkuFieldsThatAreSet": _values(*_R(1, 17), *_R(18, 27)),
+    "SkuCultureFieldsThatAreSet": _values(*_R(4)),
+    "SkuPriceListFieldsThatAreSet": _values(*_R(3, 14)),
+    "IgnoreSkuPriceListFieldsWhenEmpty": _values(*_R(3, 14)),
+    "SkuStructureItemFieldsThatAreSet": None,
+    "ImageCultureFieldsThatAreSet": None,
+}
+_PRICE_ENUMS: Mapping[str, frozenset[int] | None] = {
+    "SkuPriceListFieldsThatAreSet": _values(*_R(3, 14)),
+    "IgnoreSkuPriceListFieldsWhenEmpty": _values(*_R(3, 14)),
+}
+_ONHAND_ENUMS: Mapping[str, frozenset[int] | None] = {
+    "SkuOnhandFieldsThatAreSet": _values(*_R(3, 12)),
+}
+_PRICELIST_ENUMS: Mapping[str, frozenset[int] | None] = {
+    "PriceListFieldsThatAreSet": _values(*_R(25)),
+    "WarehouseFieldsThatAreSet": _values(*_R(3)),
+    "WarehouseLocationFieldsThatAreSet": _values(*_R(3)),
+    "PriceListPriceRuleFieldsThatAreSet": None,
+}
+_CUSTOMER_ENUMS: Mapping[str, frozenset[int] | None] = {
+    "CustomerFieldsThatAreSet": _values(*_R(22)),
+    "CompanyFieldsThatAreSet": _values(*_R(23)),
+    "AccountFieldsThatAreSet": _values(*_R(5)),
+}
+
+# Item field -> its number in the header array that governs it (flat imports only).
+_PRICE_FIELDS = {
+    "PriceSale": 3, "CostPurchase": 4, "CostUnit": 5, "PriceRecommended": 6,
+    "PricePrevious": 7, "PriceCatalog": 8, "IsPriceDiscountable": 9, "IsActive": 10,
+    "PriceRule": 12, "PriceRuleValue": 12,
+}  # fmt: skip
+_ONHAND_FIELDS = {
+    "OnhandValue": 3, "IncomingValue": 4, "NextDeliveryDate": 5, "LeadTimeDayCount": 6,
+    "OnOrderValue": 7, "MinimumValue": 8, "MaximumValue": 9, "IsActive": 10, "Infos": 11,
+}  # fmt: skip
+_CUSTOMER_FIELDS = {
+    "ApplicationKey": 0, "Id": 1, "Code": 2, "EmailAddress": 3, "SocialSecurityNumber": 4,
+    "Title": 5, "FirstName": 6, "MiddleName": 7, "LastName": 8, "PhoneNumber": 9,
+    "CellPhoneNumber": 10, "IsActive": 11, "InvoiceAddress": 12, "DeliveryAddresses": 13,
+    "Accounts": 14, "AdditionalInfo": 15, "Flags": 16, "PriceLists": 17, "Companies": 19,
+    "CrmId": 20,
+}  # fmt: skip
+_COMPANY_FIELDS = {
+    "ApplicationKey": 0, "Id": 1, "Code": 2, "OrganizationNo": 3, "Name": 4,
+    "EmailAddress": 5, "PhoneNumber": 6, "LogoImage": 7, "ParentCompanyCode": 8,
+    "IsActive": 9, "InvoiceAddress": 10, "DeliveryAddresses": 11, "AdditionalInfo": 12,
+    "Contacts": 13, "Customers": 14, "DeliveryMethods": 15, "Discounts": 16, "Flags": 17,
+    "PaymentMethods": 18, "PriceLists": 19, "VatNo": 21,
+}  # fmt: skip
+_PRICE_AMOUNTS = {"PriceSale", "CostPurchase", "CostUnit", "PriceRecommended", "PricePrevious",
+                  "PriceCatalog"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """What one Connect import accepts and how it lands in the state."""
+
+    entity: str  # attribute of NorceState
+    enums: Mapping[str, frozenset[int] | None]
+    full_file: Literal["required", "optional", "absent"]  # "required": must be sent, false
+    keys: tuple[str, ...]  # match keys every item carries (products: checked separately)
+    fields_header: str | None = None  # the array that governs `field_numbers`
+    field_numbers: Mapping[str, int] = field(default_factory=dict)
+
+
+IMPORTS: Mapping[str, ImportSpec] = {
+    "Product/ImportProducts": ImportSpec("skus", _PRODUCT_ENUMS, "required", ("ManufacturerCode",)),
+    "Product/ImportSkuPriceLists": ImportSpec(
+        "prices", _PRICE_ENUMS, "required", ("PartNo", "PriceListCode"),
+        "SkuPriceListFieldsThatAreSet", _PRICE_FIELDS,
+    ),
+    "Product/ImportOnhands": ImportSpec(
+        "onhands", _ONHAND_ENUMS, "required", ("PartNo", "WarehouseCode", "LocationCode"),
+        "SkuOnhandFieldsThatAreSet", _ONHAND_FIELDS,
+    ),
+    "Product/ImportPriceLists": ImportSpec("pricelists", _PRICELIST_ENUMS, "optional", ("Code",)),
+    "Customer/ImportCustomers": ImportSpec(
+        "customers", _CUSTOMER_ENUMS, "absent", ("Code",), "CustomerFieldsThatAreSet",
+        _CUSTOMER_FIELDS,
+    ),
+    "Customer/ImportCompanies": ImportSpec(
+        "companies", _CUSTOMER_ENUMS, "absent", ("Code",), "CompanyFieldsThatAreSet",
+        _COMPANY_FIELDS,
+    ),
+}  # fmt: skip
+
+
+class ContractError(Exception):
+    """The request breaks the documented contract; answered 400."""
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_header(method: str, raw: str | None) -> Json:
+    """The parsed X-StormConnect-Header, or ContractError saying what is wrong."""
+    spec = IMPORTS[method]
+    if raw is None:
+        raise ContractError("X-StormConnect-Header is missing")
+    if "\n" in raw or "\r" in raw:
+        raise ContractError("X-StormConnect-Header must be one line of JSON")
+    try:
+        header = json.loads(raw)
+    except ValueError as exc:
+        raise ContractError(f"X-StormConnect-Header is not JSON: {exc}") from exc
+    if not isinstance(header, dict):
+        raise ContractError("X-StormConnect-Header must be a JSON object")
+    if not _is_int(header.get("AccountId")):
+        raise ContractError("X-StormConnect-Header needs an integer AccountId")
+    allowed = {"AccountId", "SerializationType", "FullFile", *spec.enums}
+    if spec.full_file == "absent":
+        allowed.discard("FullFile")
+    unknown = sorted(set(header) - allowed)
+    if unknown:
+        raise ContractError(f"{method} header does not take {unknown}")
+    if header.get("SerializationType", 0) != 0:
+        raise ContractError("SerializationType must be 0 (JSON) for a JSON body")
+    _check_full_file(header, spec)
+    for name, valid in spec.enums.items():
+        _check_enum(header, name, valid)
+    _check_cross_references(header)
+    return header
+
+
+def _check_full_file(header: Json, spec: ImportSpec) -> None:
+    if "FullFile" not in header:
+        if spec.full_file == "required":
+            raise ContractError("FullFile must be sent, and false: this project sends deltas")
+        return
+    if header["FullFile"] is not False:
+        raise ContractError("FullFile must be false: a full file deactivates unsent records")
+
+
+def _check_enum(header: Json, name: str, valid: frozenset[int] | None) -> None:
+    if name not in header:
+        return
+    values = header[name]
+    if not isinstance(values, list) or not all(_is_int(v) for v in values):
+        raise ContractError(f"{name} must be an array of integers")
+    bad = sorted(v for v in values if (v < 0 if valid is None else v not in valid))
+    if bad:
+        raise ContractError(f"{name} has values the enum does not define: {bad}")
+
+
+def _check_cross_references(header: Json) -> None:
+    def listed(name: str) -> set[int]:
+        return set(header.get(name) or [])
+
+    product = listed("ProductFieldsThatAreSet")
+    if listed("VariantFieldsThatAreSet") and 4 not in product:
+        raise ContractError("VariantFieldsThatAreSet needs 4 (Variants) in ProductFields")
+    if listed("ProductCultureFieldsThatAreSet") and 5 not in product:
+        raise ContractError("ProductCultureFieldsThatAreSet needs 5 (Cultures) in ProductFields")
+    ignore = listed("IgnoreSkuPriceListFieldsWhenEmpty")
+    if not ignore <= listed("SkuPriceListFieldsThatAreSet"):
+        raise ContractError("IgnoreSkuPriceListFieldsWhenEmpty must be in SkuPriceListFields")
+
+
+def check_body(method: str, raw: bytes) -> list[Json]:
+    """The parsed body, or ContractError saying what is wrong."""
+    try:
+        items = json.loads(raw)
+    except ValueError as exc:
+        raise ContractError(f"body is not JSON: {exc}") from exc
+    if not isinstance(items, list):
+        raise ContractError("body must be a JSON array of items")
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ContractError(f"item [{n}] is not an object")
+        _check_no_nulls(item, f"[{n}]")
+        _check_keys(item, IMPORTS[method].keys, f"[{n}]")
+        if method == "Product/ImportProducts":
+            _check_product(item, f"[{n}]")
+    return items
+
+
+def _check_no_nulls(value: Any, where: str) -> None:
+    # calls.py promises nulls are dropped; a null would also blank a listed field in Norce.
+    if value is None:
+        raise ContractError(f"null at {where}: drop the key instead")
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _check_no_nulls(inner, f"{where}.{key}")
+    elif isinstance(value, list):
+        for n, inner in enumerate(value):
+            _check_no_nulls(inner, f"{where}[{n}]")
+
+
+def _check_keys(item: Json, keys: Sequence[str], where: str) -> None:
+    for key in keys:
+        if not isinstance(item.get(key), str) or not item[key]:
+            raise ContractError(f"item {where} needs a non-empty string {key}")
+
+
+def _check_product(product: Json, where: str) -> None:
+    variants = product.get("Variants", [])
+    if not isinstance(variants, list):
+        raise ContractError(f"{where}.Variants must be an array")
+    for v, variant in enumerate(variants):
+        skus = variant.get("Skus", []) if isinstance(variant, dict) else None
+        if not isinstance(skus, list):
+            raise ContractError(f"{where}.Variants[{v}] must be an object with Skus array")
+        if len(skus) > 1:
+            raise ContractError(f"{where}.Variants[{v}] has {len(skus)} Skus; Norce allows 1")
+        for s, sku in enumerate(skus):
+            if not isinstance(sku, dict):
+                raise ContractError(f"{where}.Variants[{v}].Skus[{s}] is not an object")
+            _check_keys(sku, ("PartNo",), f"{where}.Variants[{v}].Skus[{s}]")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------- what Norce would hold
+
+
+@dataclass
+class NorceState:
+    """Norce's records after the accepted imports, by documented match key."""
+
+    products: dict[str, Json] = field(default_factory=dict)  # ManufacturerCode
+    skus: dict[str, Json] = field(default_factory=dict)  # PartNo (+ its product's codes)
+    prices: dict[tuple[str, str, int], Json] = field(default_factory=dict)  # PartNo, list, qty
+    onhands: dict[tuple[str, str, str], Json] = field(default_factory=dict)
+    customers: dict[str, Json] = field(default_factory=dict)  # Code
+    companies: dict[str, Json] = field(default_factory=dict)  # Code
+    pricelists: dict[str, Json] = field(default_factory=dict)  # Code
+
+    def apply(self, method: str, header: Json, items: Sequence[Json]) -> tuple[int, int]:
+        """Merge an accepted import; return (inserts, updates)."""
+        if method == "Product/ImportProducts":
+            counts = [self._merge_product(p) for p in items]
+            return sum(i for i, _ in counts), sum(u for _, u in counts)
+        spec = IMPORTS[method]
+        table: dict[Any, Json] = getattr(self, spec.entity)
+        listed = set(header.get(spec.fields_header, [])) if spec.fields_header else set()
+        inserts = 0
+        for item in items:
+            key = _state_key(method, item)
+            inserts += key not in table
+            record = table.setdefault(key, {})
+            for name, value in item.items():
+                if _applies(spec, listed, name, value):
+                    record[name] = copy.deepcopy(value)
+        return inserts, len(items) - inserts
+
+    def _merge_product(self, product: Json) -> tuple[int, int]:
+        code = product["ManufacturerCode"]
+        fields = {k: v for k, v in product.items() if k != "Variants"}
+        self.products.setdefault(code, {}).update(copy.deepcopy(fields))
+        inserts = updates = 0
+        for variant in product.get("Variants", []):
+            for sku in variant.get("Skus", []):
+                is_new = sku["PartNo"] not in self.skus
+                inserts, updates = inserts + is_new, updates + (not is_new)
+                record = self.skus.setdefault(sku["PartNo"], {})
+                record.update(copy.deepcopy(sku))
+                record["ManufacturerCode"] = code
+                if "ManufacturerPartNo" in variant:
+                    record["ManufacturerPartNo"] = variant["ManufacturerPartNo"]
+        return inserts, updates
+
+
+def _state_key(method: str, item: Json) -> Any:
+    if method == "Product/ImportSkuPriceLists":
+        # [I] a row without QuantityBreak is taken to be the break at 1.
+        return (item["PartNo"], item["PriceListCode"], int(item.get("QuantityBreak", 1)))
+    if method == "Product/ImportOnhands":
+        return (item["PartNo"], item["WarehouseCode"], item["LocationCode"])
+    return item["Code"]
+
+
+def _applies(spec: ImportSpec, listed: set[int], name: str, value: Any) -> bool:
+    number = spec.field_numbers.get(name)
+    if name in spec.keys or number is None:
+        return True  # match keys and fields without an enum number always count
+    if number not in listed:
+        return False  # Norce leaves fields that are not listed untouched
+    is_zero = not isinstance(value, bool) and value == 0
+    return not (spec.entity == "prices" and name in _PRICE_AMOUNTS and is_zero)
+
+
+# ---------------------------------------------------------------- jobs, faults, the server
+
+
+@dataclass
+class RecordedCall:
+    """One accepted import as the stand-in received it."""
+
+    method: str
+    header: Json
+    items: list[Json]
+    job_id: str
+    http_headers: dict[str, str]  # lower-cased names
+
+
+@dataclass
+class _Job:
+    job_id: int
+    totals: int
+    inserts: int
+    updates: int
+    status_id: int
+    fail: int
+    log: list[Json]
+    polls: int = 0
+
+
+@dataclass
+class _JobPlan:
+    remaining: int
+    status_id: int
+    messages: tuple[str, ...]
+    severity: int
+    validation_messages: tuple[str, ...]
+
+
+@dataclass
+class _Fault:
+    remaining: int
+    path: str | None
+    status: int | None
+    retry_after: float | None
+    delay: float
+
+    def matches(self, path: str) -> bool:
+        return self.remaining > 0 and (self.path is None or path.endswith(self.path))
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class NorceStandin:
+    """The stand-in's behaviour and records; `run_norce_standin` serves it over HTTP."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = "etl-test-client",
+        client_secret: str = "standin-secret-do-not-leak",
+        scope: str = "playground",
+        token_lifetime: int = 3600,
+        polls_before_finish: int = 1,
+    ) -> None:
+        self.base_url = ""  # set once the server is listening
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.scope = scope
+        self.token_lifetime = token_lifetime
+        self.polls_before_finish = polls_before_finish
+        self.insert_key = "Insert"  # the docs' spelling; set to "Inserts" for the C# one
+        self._lock = threading.Lock()
+        self._tokens: set[str] = set()
+        self._issued: list[str] = []
+        self._calls: list[RecordedCall] = []
+        self._requests: list[tuple[str, str]] = []
+        self._state = NorceState()
+        self._jobs: dict[int, _Job] = {}
+        self._next_job_id = 4711
+        self._faults: list[_Fault] = []
+        self._plans: list[_JobPlan] = []
+        self.token_requests = 0
+
+    # -- what tests read
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """Accepted imports, in arrival order."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def state(self) -> NorceState:
+        """A copy of what Norce would hold now."""
+        with self._lock:
+            return copy.deepcopy(self._state)
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token handed out, oldest first (to check none leaks)."""
+        with self._lock:
+            return list(self._issued)
+
+    def hits(self, path: str | None = None) -> int:
+        """Requests received whose path ends with `path` (all requests when None)."""
+        with self._lock:
+            return sum(1 for _, p in self._requests if path is None or p.endswith(path))
+
+    def settings(self, **overrides: Any) -> NorceSettings:
+        """NorceSettings pointing here, with test-speed timeouts, polling and backoff."""
+        values: dict[str, Any] = {
+            "mode": "http",
+            "base_url": self.base_url,
+            "client_id": self.client_id,
+            "client_secret": SecretStr(self.client_secret),
+            "scope": self.scope,
+            "account_id": 1001,
+            "request_timeout_seconds": 2.0,
+            "max_attempts": 3,
+            "backoff_seconds": 0.0,
+            "job_poll_seconds": 0.0,
+            "job_timeout_seconds": 5.0,
+        }
+        return NorceSettings(**{**values, **overrides})
+
+    # -- failure injection
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 503,
+        path: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Answer the next `count` requests whose path ends with `path` with `status`."""
+        with self._lock:
+            self._faults.append(_Fault(count, path, status, retry_after, 0.0))
+
+    def slow_next(self, count: int = 1, *, seconds: float, path: str | None = None) -> None:
+        """Sleep `seconds` before answering the next `count` matching requests normally."""
+        with self._lock:
+            self._faults.append(_Fault(count, path, None, None, seconds))
+
+    def finish_next_jobs(
+        self,
+        count: int = 1,
+        *,
+        status_id: int = 2,
+        messages: Sequence[str] = (),
+        severity: int = 3,
+        validation_messages: Sequence[str] = (),
+    ) -> None:
+        """Shape the next `count` jobs: final StatusId, log `messages`, validation messages.
+
+        With StatusId 2 the messages count as failed rows (`Fail`); with 3 or 4 the import
+        changes nothing in the state.
+        """
+        with self._lock:
+            plan = _JobPlan(count, status_id, tuple(messages), severity, tuple(validation_messages))
+            self._plans.append(plan)
+
+    def expire_tokens(self) -> None:
+        """Forget every issued token, as if they had all expired on Norce's side."""
+        with self._lock:
+            self._tokens.clear()
+
+    # -- request handling (called from server threads)
+
+    def handle(self, verb: str, target: str, headers: Mapping[str, str], body: bytes) -> _Answer:
+        """Answer one HTTP request."""
+        url = urlsplit(target)
+        with self._lock:
+            self._requests.append((verb, url.path))
+            fault = next((f for f in self._faults if f.matches(url.path)), None)
+            if fault:
+                fault.remaining -= 1
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if fault and fault.status:
+            wait = fault.retry_after
+            extra = {} if wait is None else {"Retry-After": f"{wait:g}"}
+            return _Answer(fault.status, {"Message": f"injected {fault.status}"}, extra)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        with self._lock:
+            return self._route(verb, url.path, query, headers, body)
+
+    def _route(
+        self,
+        verb: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> _Answer:
+        if verb == "POST" and path == TOKEN_PATH:
+            return self._token(headers, body)
+        method = path.removeprefix(CONNECT_PATH + "/")
+        if not path.startswith(CONNECT_PATH + "/") or (
+            method not in IMPORTS and method not in ("Job/Get", "Job/GetLog")
+        ):
+            return _Answer(404, {"Message": f"no such endpoint {verb} {path}"})
+        if not self._authorized(headers):
+            return _Answer(401, {"Message": "missing or invalid bearer token"},
+                           {"WWW-Authenticate": "Bearer"})  # fmt: skip
+        expected = "POST" if method in IMPORTS else "GET"
+        if verb != expected:
+            return _Answer(405, {"Message": f"{method} takes {expected}"})
+        if method in IMPORTS:
+            return self._import(method, headers, body)
+        job = self._jobs.get(int(query["id"])) if query.get("id", "").isdigit() else None
+        if job is None:
+            return _Answer(404, {"Message": f"no job {query.get('id')!r}"})
+        return self._job_get(job) if method == "Job/Get" else _Answer(200, self._job_log(job))
+
+    def _token(self, headers: Mapping[str, str], body: bytes) -> _Answer:
+        self.token_requests += 1
+        if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return _Answer(400, {"error": "invalid_request", "error_description": "form expected"})
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if form.get("grant_type") != "client_credentials":
+            return _Answer(400, {"error": "unsupported_grant_type"})
+        credentials = (form.get("client_id"), form.get("client_secret"))
+        if credentials != (self.client_id, self.client_secret):
+            return _Answer(401, {"error": "invalid_client"})
+        if form.get("scope") != self.scope:
+            return _Answer(400, {"error": "invalid_scope", "error_description": form.get("scope")})
+        token = f"standin-{secrets.token_hex(12)}"
+        self._tokens.add(token)
+        self._issued.append(token)
+        lifetime = self.token_lifetime
+        return _Answer(200, {"access_token": token, "expires_in": lifetime, "token_type": "Bearer"})
+
+    def _authorized(self, headers: Mapping[str, str]) -> bool:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return scheme == "Bearer" and token in self._tokens
+
+    def _import(self, method: str, headers: Mapping[str, str], body: bytes) -> _Answer:
+        try:
+            if not headers.get("content-type", "").startswith("application/json"):
+                raise ContractError("Content-Type must be application/json")
+            header = check_header(method, headers.get("x-stormconnect-header"))
+            items = check_body(method, body)
+        except ContractError as exc:
+            return _Answer(400, {"Message": str(exc)})
+        plan = self._take_plan()
+        inserts = updates = 0
+        if plan.status_id == 2:
+            inserts, updates = self._state.apply(method, header, items)
+        job = self._new_job(len(items), inserts, updates, plan)
+        self._calls.append(RecordedCall(method, header, items, str(job.job_id), dict(headers)))
+        summary = {
+            "NrOfItemsInTotal": len(items),
+            "NrOfValidationFailures": len(plan.validation_messages),
+            "Messages": list(plan.validation_messages),
+        }
+        return _Answer(200, {"StatusCode": "OK", "Description": "Import queued",
+                             "JobId": str(job.job_id), "ValidationSummary": summary})  # fmt: skip
+
+    def _take_plan(self) -> _JobPlan:
+        plan = next((p for p in self._plans if p.remaining > 0), None)
+        if plan is None:
+            return _JobPlan(1, 2, (), 3, ())
+        plan.remaining -= 1
+        return plan
+
+    def _new_job(self, totals: int, inserts: int, updates: int, plan: _JobPlan) -> _Job:
+        self._next_job_id += 1
+        entries = [_log_entry(plan.severity, m, f"row {n}") for n, m in enumerate(plan.messages)]
+        log = [_log_entry(1, "Starting import."), *entries, _log_entry(1, "Import finished.")]
+        fail = len(plan.messages) if plan.status_id == 2 else totals
+        job = _Job(self._next_job_id, totals, inserts, updates, plan.status_id, fail, log)
+        self._jobs[job.job_id] = job
+        return job
+
+    def _job_get(self, job: _Job) -> _Answer:
+        job.polls += 1
+        done = job.polls > self.polls_before_finish
+        return _Answer(200, {
+            "JobId": job.job_id, "StatusId": job.status_id if done else 1, "IsFinished": done,
+            "Totals": job.totals, self.insert_key: job.inserts if done else 0,
+            "Updates": job.updates if done else 0, "Fail": job.fail if done else 0,
+            "Start": "2026-01-01T00:00:00", "Stop": "2026-01-01T00:00:01" if done else None,
+            "RunTime": "00:00:01" if done else None,
+        })  # fmt: skip
+
+    def _job_log(self, job: _Job) -> list[Json]:
+        return copy.deepcopy(job.log) if job.polls > self.polls_before_finish else job.log[:1]
+
+
+def _log_entry(severity: int, message: str, row: str | None = None) -> Json:
+    return {"SeverityId": severity, "Message": message, "TimeStamp": "2026-01-01T00:00:00",
+            "ImportedRow": row}  # fmt: skip
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    standin: NorceStandin
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes; avoid the 40 ms stall
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, verb: str) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        answer = self.server.standin.handle(verb, self.path, headers, body)
+        raw = json.dumps(answer.body).encode()
+        try:
+            self.send_response(answer.status)
+            for name, value in {"Content-Type": "application/json", **answer.headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); nothing to answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output clean
+
+
+@contextmanager
+def run_norce_standin(**options: Any) -> Iterator[NorceStandin]:
+    """Serve a NorceStandin on 127.0.0.1 for the duration of the block."""
+    standin = NorceStandin(**options)
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.standin = standin
+    standin.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    # A short poll interval keeps shutdown (and so each test's teardown) fast.
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.02},
+        name="norce-standin",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

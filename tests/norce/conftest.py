@@ -1,0 +1,42 @@
+"""Fixtures for the Norce edge: a stand-in on loopback, a fake clock, a client wired to both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from etl.norce.client import NorceClient
+from tests.fakes.norce_standin import NorceStandin, run_norce_standin
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps; sleeps are recorded, not waited."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def norce() -> Iterator[NorceStandin]:
+    with run_norce_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def client(norce: NorceStandin, fake_time: FakeTime) -> Iterator[NorceClient]:
+    with NorceClient(norce.settings(), sleep=fake_time.sleep, clock=fake_time.clock) as c:
+        yield c

@@ -1,0 +1,82 @@
+"""Fixtures: one `store` per implementation, each with the local folder that backs its root."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from etl.settings import LocalStoreSettings
+from etl.transport import LocalStore, SftpStore, Store
+from tests.fakes.sftp_server import Auth, SftpServerInfo, run_sftp_server
+
+STORE_NAME = "erp"
+_folders = itertools.count()
+
+
+@dataclass
+class Backend:
+    """A store implementation under test and the local folder its root maps to."""
+
+    kind: str
+    root: Path
+    factory: Callable[[bool], Store]
+    opened: list[Store] = field(default_factory=list)
+
+    def make(self, *, read_only: bool = False) -> Store:
+        """A new store over `root`; closed when the test ends."""
+        store = self.factory(read_only)
+        self.opened.append(store)
+        return store
+
+
+@pytest.fixture(scope="session")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServerInfo]:
+    """One SFTP server for the whole session; each test works in its own subfolder."""
+    root = tmp_path_factory.mktemp("sftp-root")
+    with run_sftp_server(root, tmp_path_factory.mktemp("sftp-keys")) as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "sftp-password", "sftp-key"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Every Store implementation in turn, over an empty root."""
+    kind: str = request.param
+    if kind == "local":
+        root = tmp_path / "store"
+        root.mkdir()
+
+        def local(read_only: bool) -> Store:
+            return LocalStore(STORE_NAME, LocalStoreSettings(root=root, read_only=read_only))
+
+        chosen = Backend(kind, root, local)
+    else:
+        server: SftpServerInfo = request.getfixturevalue("sftp_server")
+        folder = f"t{next(_folders)}"
+        root = server.root / folder
+        root.mkdir()
+        auth: Auth = "key" if kind == "sftp-key" else "password"
+
+        def sftp(read_only: bool) -> Store:
+            settings = server.settings(auth, root=f"/{folder}", read_only=read_only)
+            return SftpStore(STORE_NAME, settings)
+
+        chosen = Backend(kind, root, sftp)
+    yield chosen
+    for store in chosen.opened:
+        store.close()
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    """A writable store over `backend.root`."""
+    return backend.make()
+
+
+@pytest.fixture
+def root(backend: Backend) -> Path:
+    """The local folder behind the store's root, for arranging and checking files."""
+    return backend.root

@@ -1,0 +1,230 @@
+"""The Store contract: every test here runs against LocalStore and SftpStore (password, key)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from etl.errors import TransportError
+from etl.transport import RemoteFile, Store
+from tests.transport.conftest import STORE_NAME, Backend
+
+MTIME = 1_700_000_000  # whole seconds: SFTP v3 carries no fractions
+BIG = os.urandom(5 * 1024 * 1024)
+
+
+def put(root: Path, rel: str, data: bytes, mtime: int = MTIME) -> Path:
+    """Arrange a file behind the store's back."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def leftovers(root: Path) -> list[str]:
+    """Temp files an upload left behind."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob(".*.part"))
+
+
+# -- list -----------------------------------------------------------------------------------
+
+
+def test_list_returns_regular_files_directly_in_folder(store: Store, root: Path) -> None:
+    put(root, "in/a.csv", b"abc")
+    put(root, "in/b.xml", b"<x>hello</x>", mtime=MTIME + 60)
+    put(root, "in/deeper/c.csv", b"not listed")
+    (root / "in/empty-dir").mkdir()
+    (root / "in/link.csv").symlink_to(root / "in/a.csv")
+
+    listed = sorted(store.list("in"), key=lambda f: f.path)
+
+    assert listed == [
+        RemoteFile("in/a.csv", 3, float(MTIME)),
+        RemoteFile("in/b.xml", 12, float(MTIME + 60)),
+    ]
+    assert all(isinstance(f.mtime, float) for f in listed)
+
+
+def test_list_of_root_gives_plain_names(store: Store, root: Path) -> None:
+    put(root, "top.csv", b"1")
+    assert [f.path for f in store.list(".")] == ["top.csv"]
+
+
+def test_list_missing_folder_is_empty(store: Store) -> None:
+    assert store.list("no/such/folder") == []
+
+
+def test_list_large_folder(store: Store, root: Path) -> None:
+    # Several READDIR replies' worth (asyncssh sends at most 128 names in one).
+    (root / "many").mkdir()
+    for i in range(300):
+        (root / f"many/f{i:03}.csv").write_bytes(b"x")
+    listed = store.list("many")
+    assert {f.name for f in listed} == {f"f{i:03}.csv" for i in range(300)}
+
+
+# -- download -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"id;name\n1;\xc3\xa5\r\n", BIG], ids=["empty", "small", "5MB"]
+)
+def test_download_is_byte_exact(store: Store, root: Path, tmp_path: Path, data: bytes) -> None:
+    put(root, "out/file.bin", data)
+    target = tmp_path / "local/new/dir/.file.bin.tmp"
+    store.download("out/file.bin", target)
+    assert target.read_bytes() == data
+
+
+def test_download_missing_file_fails_and_leaves_no_target(store: Store, tmp_path: Path) -> None:
+    target = tmp_path / "t.bin"
+    with pytest.raises(TransportError, match=r"missing\.csv"):
+        store.download("in/missing.csv", target)
+    assert not target.exists()
+
+
+# -- upload ---------------------------------------------------------------------------------
+
+
+def test_upload_creates_folders_and_leaves_no_temp(
+    store: Store, root: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "order.xml"
+    source.write_bytes(BIG)
+    store.upload(source, "orders/2026/order.xml")
+    assert (root / "orders/2026/order.xml").read_bytes() == BIG
+    assert leftovers(root) == []
+    assert store.exists("orders/2026/order.xml")
+
+
+def test_upload_refuses_to_overwrite(store: Store, root: Path, tmp_path: Path) -> None:
+    put(root, "orders/order.xml", b"first")
+    source = tmp_path / "order.xml"
+    source.write_bytes(b"second")
+    with pytest.raises(TransportError, match="already exists"):
+        store.upload(source, "orders/order.xml")
+    assert (root / "orders/order.xml").read_bytes() == b"first"
+    assert leftovers(root) == []
+
+
+def test_upload_of_missing_source_leaves_nothing(store: Store, root: Path, tmp_path: Path) -> None:
+    with pytest.raises(TransportError):
+        store.upload(tmp_path / "nope.xml", "orders/order.xml")
+    assert not (root / "orders/order.xml").exists()
+    assert leftovers(root) == []
+
+
+# -- rename ---------------------------------------------------------------------------------
+
+
+def test_rename_creates_target_folder(store: Store, root: Path) -> None:
+    put(root, "in/a.csv", b"abc")
+    store.rename("in/a.csv", "archive/2026/11/a.csv")
+    assert not (root / "in/a.csv").exists()
+    assert (root / "archive/2026/11/a.csv").read_bytes() == b"abc"
+
+
+def test_rename_refuses_to_overwrite(store: Store, root: Path) -> None:
+    put(root, "in/a.csv", b"new")
+    put(root, "done/a.csv", b"old")
+    with pytest.raises(TransportError, match="already exists"):
+        store.rename("in/a.csv", "done/a.csv")
+    assert (root / "in/a.csv").read_bytes() == b"new"
+    assert (root / "done/a.csv").read_bytes() == b"old"
+
+
+def test_rename_missing_file_fails(store: Store) -> None:
+    with pytest.raises(TransportError, match=r"missing\.csv"):
+        store.rename("in/missing.csv", "done/missing.csv")
+
+
+# -- remove, exists -------------------------------------------------------------------------
+
+
+def test_remove_deletes_one_file(store: Store, root: Path) -> None:
+    put(root, "in/a.csv", b"a")
+    put(root, "in/b.csv", b"b")
+    store.remove("in/a.csv")
+    assert [f.path for f in store.list("in")] == ["in/b.csv"]
+
+
+def test_remove_missing_file_fails(store: Store) -> None:
+    with pytest.raises(TransportError, match=r"gone\.csv"):
+        store.remove("in/gone.csv")
+
+
+def test_exists(store: Store, root: Path) -> None:
+    put(root, "in/a.csv", b"a")
+    assert store.exists("in/a.csv")
+    assert not store.exists("in/b.csv")
+    assert not store.exists("nowhere/b.csv")
+    assert not store.exists("in")  # a folder is not a file
+
+
+# -- paths that leave the root --------------------------------------------------------------
+
+ESCAPES = ["../x", "/etc/passwd", "a/../../x", "", "a\\..\\x", "a\x00b"]
+
+
+@pytest.mark.parametrize("bad", ESCAPES)
+def test_paths_leaving_the_root_are_refused(
+    store: Store, root: Path, tmp_path: Path, bad: str
+) -> None:
+    put(root, "in/a.csv", b"a")
+    source = put(tmp_path, "src.csv", b"s")
+    calls = [
+        lambda: store.list(bad),
+        lambda: store.download(bad, tmp_path / "t"),
+        lambda: store.upload(source, bad),
+        lambda: store.rename("in/a.csv", bad),
+        lambda: store.rename(bad, "in/b.csv"),
+        lambda: store.remove(bad),
+        lambda: store.exists(bad),
+    ]
+    for call in calls:
+        with pytest.raises(TransportError, match="refused path") as caught:
+            call()
+        assert STORE_NAME in str(caught.value)
+    assert (root / "in/a.csv").exists()
+
+
+# -- read-only ------------------------------------------------------------------------------
+
+
+def test_read_only_store_reads_but_refuses_changes(
+    backend: Backend, root: Path, tmp_path: Path
+) -> None:
+    store = backend.make(read_only=True)
+    assert store.read_only
+    put(root, "in/a.csv", b"a")
+    source = put(tmp_path, "src.csv", b"s")
+    assert [f.path for f in store.list("in")] == ["in/a.csv"]
+    store.download("in/a.csv", tmp_path / "copy.csv")
+    for call in [
+        lambda: store.upload(source, "in/b.csv"),
+        lambda: store.rename("in/a.csv", "done/a.csv"),
+        lambda: store.remove("in/a.csv"),
+    ]:
+        with pytest.raises(TransportError, match="read-only"):
+            call()
+    assert sorted(p.name for p in root.rglob("*")) == ["a.csv", "in"]
+
+
+# -- identity and lifecycle -----------------------------------------------------------------
+
+
+def test_store_names_itself_in_errors(store: Store) -> None:
+    assert store.name == STORE_NAME
+    assert not store.read_only
+    with pytest.raises(TransportError, match=f"'{STORE_NAME}'.*'in/gone.csv'"):
+        store.remove("in/gone.csv")
+
+
+def test_context_manager_returns_the_store(store: Store, root: Path) -> None:
+    put(root, "a.csv", b"a")
+    with store as entered:
+        assert entered is store
+        assert entered.exists("a.csv")
