@@ -67,12 +67,13 @@ class LocalStore:
     def upload(self, source: Path, path: str) -> None:
         """Copy `source` to `path` through a temp name; an existing `path` is an error."""
         self._refuse_if_read_only("upload", path)
-        with self._failures("upload", path):
+        with self._failures("upload", path), source.open("rb") as data:
             final = self._path(path)
             final.parent.mkdir(parents=True, exist_ok=True)
             temp = final.with_name(f".{final.name}.part")
             try:
-                shutil.copyfile(source, temp)
+                with temp.open("wb") as out:
+                    shutil.copyfileobj(data, out)
                 _move_no_overwrite(temp, final)
             finally:
                 temp.unlink(missing_ok=True)

@@ -99,13 +99,12 @@ class SftpStore:
         remote = self._remote(rel)
         folder, base = posixpath.split(remote)
         temp = posixpath.join(folder, f".{base}.part")
-        with self._failures("upload", path):
+        with self._failures("upload", path), source.open("rb") as data:
             if self._taken(remote):
                 raise FileExistsError(errno.EEXIST, "target exists", path)
             self._makedirs(posixpath.dirname(rel))
             try:
-                with source.open("rb") as data:
-                    self._client().putfo(data, temp, confirm=True)
+                self._client().putfo(data, temp, confirm=True)
                 self._move_no_overwrite(temp, remote)
             except BaseException:
                 self._discard(temp)
@@ -280,7 +279,8 @@ class SftpStore:
             _prefer_key_types(transport, builtins.list(entries.keys()))
         negotiated = threading.Event()
         transport.start_client(event=negotiated)
-        if not negotiated.wait(timeout):
+        # A backstop only: the banner and handshake timeouts normally end a stalled start first.
+        if not negotiated.wait(2 * timeout + 1):
             raise TimeoutError("timed out negotiating the SSH session")
         if not transport.is_active():
             raise transport.get_exception() or paramiko.SSHException("SSH negotiation failed")

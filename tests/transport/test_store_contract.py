@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -113,8 +114,7 @@ def test_upload_refuses_to_overwrite(store: Store, root: Path, tmp_path: Path) -
 def test_upload_of_missing_source_leaves_nothing(store: Store, root: Path, tmp_path: Path) -> None:
     with pytest.raises(TransportError):
         store.upload(tmp_path / "nope.xml", "orders/order.xml")
-    assert not (root / "orders/order.xml").exists()
-    assert leftovers(root) == []
+    assert list(root.iterdir()) == []
 
 
 # -- rename ---------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def test_paths_leaving_the_root_are_refused(
 ) -> None:
     put(root, "in/a.csv", b"a")
     source = put(tmp_path, "src.csv", b"s")
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: store.list(bad),
         lambda: store.download(bad, tmp_path / "t"),
         lambda: store.upload(source, bad),
@@ -203,11 +203,12 @@ def test_read_only_store_reads_but_refuses_changes(
     source = put(tmp_path, "src.csv", b"s")
     assert [f.path for f in store.list("in")] == ["in/a.csv"]
     store.download("in/a.csv", tmp_path / "copy.csv")
-    for call in [
+    changes: list[Callable[[], object]] = [
         lambda: store.upload(source, "in/b.csv"),
         lambda: store.rename("in/a.csv", "done/a.csv"),
         lambda: store.remove("in/a.csv"),
-    ]:
+    ]
+    for call in changes:
         with pytest.raises(TransportError, match="read-only"):
             call()
     assert sorted(p.name for p in root.rglob("*")) == ["a.csv", "in"]

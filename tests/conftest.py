@@ -1,0 +1,50 @@
+"""Shared fixtures: a working home with the shipped contracts, a real SFTP server, the Norce stand-in."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.norce_standin import NorceStandin, run_norce_standin
+from tests.fakes.sftp_server import SftpServerInfo, run_sftp_server
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples" / "erp"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A working folder with the shipped contracts, tuned so tests never wait on readiness."""
+    root = tmp_path / "home"
+    (root / "schemas").mkdir(parents=True)
+    for contract in (REPO / "schemas").glob("*.toml"):
+        text = contract.read_text(encoding="utf-8").replace("stable_seconds = 2", "stable_seconds = 0.05")
+        (root / "schemas" / contract.name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def erp_root(tmp_path: Path) -> Path:
+    """The ERP's drop folder, seeded with the sample exports."""
+    root = tmp_path / "erp"
+    shutil.copytree(SAMPLES, root)
+    return root
+
+
+@pytest.fixture
+def sftp(erp_root: Path, tmp_path: Path) -> Iterator[SftpServerInfo]:
+    """A real SFTP server on 127.0.0.1 serving the ERP drop folder."""
+    keys = tmp_path / "sftp-keys"
+    keys.mkdir()
+    with run_sftp_server(erp_root, keys) as info:
+        yield info
+
+
+@pytest.fixture
+def norce() -> Iterator[NorceStandin]:
+    """The Norce stand-in on loopback."""
+    with run_norce_standin() as standin:
+        yield standin

@@ -1,0 +1,40 @@
+"""Small helpers for flow tests: open a runtime on a home, run feeds, read what landed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from etl.contracts import FeedContract, load_contracts
+from etl.flows.masterdata import FileOutcome, run_feed
+from etl.flows.runtime import Runtime
+from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
+
+
+def settings_for(home: Path, store: LocalStoreSettings | SftpStoreSettings, norce: NorceSettings | None = None) -> Settings:
+    """Settings rooted at `home` with one store called `erp`."""
+    return Settings(home=home, schemas_dir=home / "schemas", stores={"erp": store}, norce=norce or NorceSettings())
+
+
+def run_once(settings: Settings, feed: str | None = None) -> list[FileOutcome]:
+    """One pass over one feed (or all), the way `run.py once` does it."""
+    contracts = load_contracts(settings)
+    rt = Runtime.open(settings, sleep=lambda s: None)
+    try:
+        chosen: list[FeedContract] = [contracts[feed]] if feed else list(contracts.values())
+        return [o for c in chosen for o in run_feed(rt, c)]
+    finally:
+        rt.close()
+
+
+def manifests(home: Path, feed: str) -> list[dict[str, Any]]:
+    """Every published manifest of a feed, oldest first."""
+    paths = sorted((home / "archive" / feed).glob("*/*/manifest.json"))
+    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+
+
+def write_cp1252_products(path: Path, rows: list[str]) -> None:
+    """A products export in the shipped dialect: semicolons, cp1252, decimal commas, CRLF."""
+    head = "Artikelnr;Varumärke;Tillverkare;Tillv. artnr;Produktgrupp;Benämning;Beskrivning;Kategori;EAN;Moms %;Vikt kg"
+    path.write_bytes(("\r\n".join([head, *rows]) + "\r\n").encode("cp1252"))

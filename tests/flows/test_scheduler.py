@@ -1,0 +1,68 @@
+"""The long-lived scheduler process: runs feeds on start, and SIGTERM lets the current file finish."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from etl.flows.masterdata import run_feed
+from etl.flows.runtime import Runtime
+from etl.contracts import load_contracts
+from etl.ledger import Ledger
+from etl.locks import feed_lock
+from tests.conftest import REPO
+from tests.flows.helpers import settings_for
+from etl.settings import LocalStoreSettings
+
+
+@pytest.mark.slow
+def test_sigterm_lets_the_file_in_progress_commit(home: Path, erp_root: Path) -> None:
+    config = home / "etl.toml"
+    config.write_text(
+        f'pause_before_commit_seconds = 1.5\n[stores.erp]\nkind = "local"\nroot = "{erp_root}"\n', encoding="utf-8"
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "run.py"), "--config", str(config)],
+        cwd=home, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    assert process.stderr is not None
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if "committing" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    rest = process.communicate(timeout=60)[1]
+    log = "".join(lines) + rest
+    assert process.returncode == 0, log
+    assert "finishing the current file" in log and "scheduler stopped" in log
+    ledger = Ledger(home / "state" / "ledger.sqlite")
+    outcomes = [r.outcome for r in ledger.runs()]
+    ledger.close()
+    assert "committed" in outcomes and "running" not in outcomes
+
+
+def test_a_feed_never_runs_twice_at_once(home: Path, erp_root: Path) -> None:
+    settings = settings_for(home, LocalStoreSettings(root=erp_root))
+    contract = load_contracts(settings)["products"]
+    rt = Runtime.open(settings)
+    try:
+        with feed_lock(rt.locks, "products") as taken:
+            assert taken
+            # Another thread (as a second scheduler job or a `once` would) finds it busy.
+            result: list[str] = []
+            worker = threading.Thread(target=lambda: result.extend(o.outcome for o in run_feed(rt, contract)))
+            worker.start()
+            worker.join()
+        assert result == ["skipped"]
+        assert [o.outcome for o in run_feed(rt, contract)] == ["committed"]
+    finally:
+        rt.close()
