@@ -38,7 +38,9 @@ def ready_files(
     ]
     if source.ready == "done_marker":
         found = [f for f in found if _marker(source, f.name) in names]
-    found = [f for f in found if now - f.mtime >= source.min_age_seconds]
+    if source.min_age_seconds:
+        # Only when asked for: a server clock ahead of ours must not block files forever.
+        found = [f for f in found if now - f.mtime >= source.min_age_seconds]
     if source.ready == "stable" and found:
         # Two looks, `stable_seconds` apart: a file still being written changes in between.
         sleep(source.stable_seconds)

@@ -21,7 +21,9 @@ def home(tmp_path: Path) -> Path:
     root = tmp_path / "home"
     (root / "schemas").mkdir(parents=True)
     for contract in (REPO / "schemas").glob("*.toml"):
-        text = contract.read_text(encoding="utf-8").replace("stable_seconds = 2", "stable_seconds = 0.05")
+        text = contract.read_text(encoding="utf-8").replace(
+            "stable_seconds = 2", "stable_seconds = 0.05"
+        )
         (root / "schemas" / contract.name).write_text(text, encoding="utf-8")
     return root
 

@@ -30,6 +30,11 @@ def amount(*, strictly_positive: bool = False) -> list[pa.Check]:
     return [low, pa.Check.le(MAX_AMOUNT)]
 
 
+def quantity(*, negative: bool = False) -> list[pa.Check]:
+    """A quantity within what JSON carries exactly (see MAX_AMOUNT); stock may go negative."""
+    return [pa.Check.in_range(-MAX_AMOUNT if negative else 0, MAX_AMOUNT)]
+
+
 def _gtin_ok(data: pa.PolarsData) -> pl.LazyFrame:
     """GTIN-8/12/13/14 (EAN) with a valid mod-10 check digit; nulls pass (optional field)."""
     col = pl.col(data.key)

@@ -6,7 +6,7 @@ import pandera.polars as pa
 import polars as pl
 
 from etl.entities.base import Entity, EntityOptions
-from etl.entities.checks import QUANTITY, code
+from etl.entities.checks import QUANTITY, code, quantity
 from etl.entities.payloads import FlatImport
 
 SCHEMA = pa.DataFrameSchema(
@@ -15,8 +15,8 @@ SCHEMA = pa.DataFrameSchema(
         "warehouse_code": pa.Column(pl.String, code(), nullable=False),
         "location_code": pa.Column(pl.String, code(), nullable=False),
         # ERPs do report negative stock (oversold); Norce takes any decimal.
-        "onhand_value": pa.Column(QUANTITY, nullable=False),
-        "incoming_value": pa.Column(QUANTITY, [pa.Check.ge(0)], nullable=True),
+        "onhand_value": pa.Column(QUANTITY, quantity(negative=True), nullable=False),
+        "incoming_value": pa.Column(QUANTITY, quantity(), nullable=True),
         "next_delivery_date": pa.Column(pl.Date, nullable=True),
         "lead_time_days": pa.Column(pl.Int32, [pa.Check.in_range(0, 3650)], nullable=True),
     },

@@ -86,7 +86,8 @@ class FlatImport:
         seq = CallSequence(self.method, context, [])
         every = tuple(self.values)
         seq.add("add", self._header(context, every, True), self._items(delta.adds, every, True))
-        for n, (fields, rows) in enumerate(change_groups(delta.changes), start=1):
+        for n, (changed, rows) in enumerate(change_groups(delta.changes), start=1):
+            fields = self._settable(changed)
             seq.add(
                 f"change{n}", self._header(context, fields, False), self._items(rows, fields, None)
             )
@@ -94,6 +95,15 @@ class FlatImport:
         seq.add("reactivate", self._header(context, every, True), self._items(react, every, True))
         seq.add("remove", self._header(context, (), True), self._items(delta.removals, (), False))
         return seq.calls
+
+    def _settable(self, changed: Sequence[str]) -> tuple[str, ...]:
+        """The changed fields Norce has a number for.
+
+        Identity fields (CurrencyCode) have none and go in every item anyway; a change of
+        those alone re-sends every value so the header never lists an empty set.
+        """
+        fields = tuple(f for f in changed if f in self.values)
+        return fields or tuple(self.values)
 
     def _header(
         self, context: CallContext, fields: Sequence[str], sets_active: bool

@@ -8,7 +8,7 @@ catalogue never switches an enriched, active product off; removals set `removed_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import pandera.polars as pa
@@ -79,22 +79,37 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
     seq = CallSequence("Product/ImportProducts", context, [])
     every = tuple(f for f in SCHEMA.columns if f != "part_no")
     new = {"Status": SKU_STATUS[options.new_status], "Type": SKU_TYPE[options.sku_type]}
-    seq.add(
-        "add",
-        _header(context, every, (_STATUS_CREATE_ONLY, _TYPE)),
-        _items(delta.adds, every, options, new),
-    )
-    for n, (fields, rows) in enumerate(change_groups(delta.changes), start=1):
-        seq.add(f"change{n}", _header(context, fields, ()), _items(rows, fields, options, {}))
     back = {"Status": SKU_STATUS[options.reactivated_status]}
-    seq.add(
-        "reactivate",
-        _header(context, every, (_STATUS,)),
-        _items(delta.reactivations, every, options, back),
-    )
     gone = {"Status": SKU_STATUS[options.removed_status]}
-    seq.add("remove", _header(context, (), (_STATUS,)), _items(delta.removals, (), options, gone))
+    changes = change_groups(delta.changes)
+    groups: list[tuple[str, Sequence[str], pl.DataFrame, tuple[int, ...], Item]] = [
+        ("add", every, delta.adds, (_STATUS_CREATE_ONLY, _TYPE), new),
+        *((f"change{n}", fields, rows, (), {}) for n, (fields, rows) in enumerate(changes, 1)),
+        ("reactivate", every, delta.reactivations, (_STATUS,), back),
+        ("remove", (), delta.removals, (_STATUS,), gone),
+    ]
+    for kind, fields, rows, sku_fields, sku_values in groups:
+        for part_fields, part in _split_on_code(fields, rows):
+            header = _header(context, part_fields, sku_fields)
+            seq.add(kind, header, _items(part, part_fields, options, sku_values))
     return seq.calls
+
+
+def _split_on_code(
+    fields: Sequence[str], rows: pl.DataFrame
+) -> Iterator[tuple[Sequence[str], pl.DataFrame]]:
+    """Once Code (3) is listed Norce requires it in every item: rows without one go apart.
+
+    A change that only empties the code has nothing Norce could apply, so it is not sent.
+    """
+    if "product_code" not in fields:
+        yield fields, rows
+        return
+    missing = pl.col("product_code").is_null()
+    yield fields, rows.filter(~missing)
+    rest = tuple(f for f in fields if f != "product_code")
+    if rest:
+        yield rest, rows.filter(missing)
 
 
 def _header(

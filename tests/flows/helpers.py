@@ -12,9 +12,16 @@ from etl.flows.runtime import Runtime
 from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
 
 
-def settings_for(home: Path, store: LocalStoreSettings | SftpStoreSettings, norce: NorceSettings | None = None) -> Settings:
+def settings_for(
+    home: Path, store: LocalStoreSettings | SftpStoreSettings, norce: NorceSettings | None = None
+) -> Settings:
     """Settings rooted at `home` with one store called `erp`."""
-    return Settings(home=home, schemas_dir=home / "schemas", stores={"erp": store}, norce=norce or NorceSettings())
+    return Settings(
+        home=home,
+        schemas_dir=home / "schemas",
+        stores={"erp": store},
+        norce=norce or NorceSettings(),
+    )
 
 
 def run_once(settings: Settings, feed: str | None = None) -> list[FileOutcome]:

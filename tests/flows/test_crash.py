@@ -38,8 +38,19 @@ def _settings_file(home: Path, erp: Path, pause: float) -> Path:
 
 def _once(config: Path, home: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(REPO / "run.py"), "--config", str(config), "once", "--feed", "products"],
-        cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(REPO / "run.py"),
+            "--config",
+            str(config),
+            "once",
+            "--feed",
+            "products",
+        ],
+        cwd=home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -63,11 +74,15 @@ def _kill_when_committing(process: subprocess.Popen[str]) -> str:
 
 def _outbox(home: Path) -> dict[str, bytes]:
     root = home / "outbox" / "norce" / "products"
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.slow
-def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(home: Path, tmp_path: Path) -> None:
+def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(
+    home: Path, tmp_path: Path
+) -> None:
     erp = tmp_path / "drop"
     (erp / "products").mkdir(parents=True)
     write_cp1252_products(erp / "products" / "products_1.csv", ROWS)
@@ -75,7 +90,11 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(home: Path, t
     first = _once(clean, home)
     assert first.wait(timeout=120) == 0, first.communicate()
     # The second export changes one row, adds one, drops one: a real delta on a real snapshot.
-    second = [ROWS[0].replace("Handske L", "Handske Large"), ROWS[1], "100300;SAFE;Safe;SW-300;SW-300;Glasögon;;EYE;;25;0,05"]
+    second = [
+        ROWS[0].replace("Handske L", "Handske Large"),
+        ROWS[1],
+        "100300;SAFE;Safe;SW-300;SW-300;Glasögon;;EYE;;25;0,05",
+    ]
     write_cp1252_products(erp / "products" / "products_2.csv", second)
     before = _outbox(home)
 
@@ -99,7 +118,11 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(home: Path, t
     ledger = Ledger(home / "state" / "ledger.sqlite")
     runs = ledger.runs("products")
     assert [r.outcome for r in runs] == ["committed", "interrupted", "committed"]
-    assert runs[0].counts["adds"] == 1 and runs[0].counts["changes"] == 1 and runs[0].counts["removals"] == 1
+    assert (
+        runs[0].counts["adds"] == 1
+        and runs[0].counts["changes"] == 1
+        and runs[0].counts["removals"] == 1
+    )
     assert ledger.current_snapshot("products") != snapshot_before
     ledger.close()
     published = sorted(p.name for p in (home / "archive" / "products").glob("*/*") if p.is_dir())

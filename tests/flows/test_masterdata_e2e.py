@@ -23,19 +23,38 @@ PRODUCT_ROWS = [
 ]
 
 
-def test_samples_reach_norce_over_sftp(home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path) -> None:
+def test_samples_reach_norce_over_sftp(
+    home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path
+) -> None:
     settings = settings_for(home, sftp.settings(), norce.settings())
     outcomes = run_once(settings)
 
-    assert {o.feed: o.outcome for o in outcomes} == {"products": "committed", "prices": "committed", "stock": "committed"}
+    assert {o.feed: o.outcome for o in outcomes} == {
+        "products": "committed",
+        "prices": "committed",
+        "stock": "committed",
+    }
     methods = sorted(c.method for c in norce.calls)
-    assert methods == ["Product/ImportOnhands", "Product/ImportProducts", "Product/ImportSkuPriceLists"]
-    assert set(norce.state.skus) == {"100123", "100124", "100200", "100201", "100300", "100301", "100400"}
+    assert methods == [
+        "Product/ImportOnhands",
+        "Product/ImportProducts",
+        "Product/ImportSkuPriceLists",
+    ]
+    assert set(norce.state.skus) == {
+        "100123",
+        "100124",
+        "100200",
+        "100201",
+        "100300",
+        "100301",
+        "100400",
+    }
     assert norce.state.prices[("100123", "B2B-NET-SEK", 1)]["PriceSale"] == 69
     assert norce.state.onhands[("100301", "MAIN", "C2")]["OnhandValue"] == -2
     # Remote files (and the done-marker) moved to processed/ only after commit.
     assert sorted(p.name for p in (erp_root / "prices" / "processed").iterdir()) == [
-        "prices_20261120.csv", "prices_20261120.csv.done"
+        "prices_20261120.csv",
+        "prices_20261120.csv.done",
     ]
     assert not list((erp_root / "products").glob("*.csv"))
     manifest = manifests(home, "products")[0]
@@ -43,11 +62,16 @@ def test_samples_reach_norce_over_sftp(home: Path, sftp: SftpServerInfo, norce: 
     products_call = next(c for c in norce.calls if c.method == "Product/ImportProducts")
     assert manifest["delivery"]["calls"][0]["job_id"] == products_call.job_id
     assert manifest["delivery"]["calls"][0]["status"] == "succeeded"
-    assert manifest["reports"] == ["products_20261120.rejected.xlsx", "products_20261120.rejected.csv"]
+    assert manifest["reports"] == [
+        "products_20261120.rejected.xlsx",
+        "products_20261120.rejected.csv",
+    ]
     assert not list((home / "inbox").rglob("*.csv"))
 
 
-def test_second_export_sends_only_the_delta(home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path) -> None:
+def test_second_export_sends_only_the_delta(
+    home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path
+) -> None:
     settings = settings_for(home, sftp.settings(), norce.settings())
     products = erp_root / "products"
     shutil.rmtree(products)
@@ -56,27 +80,45 @@ def test_second_export_sends_only_the_delta(home: Path, sftp: SftpServerInfo, no
     run_once(settings, "products")
     first = len(norce.calls)
 
-    changed = [PRODUCT_ROWS[0].replace("Arbetshandske läder L", "Arbetshandske skinn L"), PRODUCT_ROWS[1],
-               "100500;SAFE;Safe A/S;SW-500;SW-500;Ny produkt;Ny;EARS;5700000000028;25;0,3"]
+    changed = [
+        PRODUCT_ROWS[0].replace("Arbetshandske läder L", "Arbetshandske skinn L"),
+        PRODUCT_ROWS[1],
+        "100500;SAFE;Safe A/S;SW-500;SW-500;Ny produkt;Ny;EARS;5700000000028;25;0,3",
+    ]
     write_cp1252_products(products / "products_20261122.csv", changed)
     [outcome] = run_once(settings, "products")
 
-    assert outcome.counts == {"rows": 3, "accepted": 3, "rejected": 0, "adds": 1, "changes": 1,
-                              "reactivations": 0, "removals": 1, "held": 0}
+    assert outcome.counts == {
+        "rows": 3,
+        "accepted": 3,
+        "rejected": 0,
+        "adds": 1,
+        "changes": 1,
+        "reactivations": 0,
+        "removals": 1,
+        "held": 0,
+    }
     sent = {c.items[0]["Variants"][0]["Skus"][0]["PartNo"]: c for c in norce.calls[first:]}
     rename = sent["100123"]
     assert rename.header["ProductCultureFieldsThatAreSet"] == [0]
     assert rename.header["SkuFieldsThatAreSet"] == []
-    assert rename.items[0]["Cultures"] == [{"CultureCode": "sv-SE", "Name": "Arbetshandske skinn L"}]
+    assert rename.items[0]["Cultures"] == [
+        {"CultureCode": "sv-SE", "Name": "Arbetshandske skinn L"}
+    ]
     removal = sent["100200"]
     assert removal.header["SkuFieldsThatAreSet"] == [1]
     assert removal.items[0]["Variants"][0]["Skus"][0]["Status"] == 5
     add = sent["100500"]
-    assert 22 in add.header["SkuFieldsThatAreSet"] and add.items[0]["Variants"][0]["Skus"][0]["Status"] == 6
+    assert (
+        22 in add.header["SkuFieldsThatAreSet"]
+        and add.items[0]["Variants"][0]["Skus"][0]["Status"] == 6
+    )
     assert norce.state.skus["100123"]["Status"] == 6  # the rename did not touch the status
 
 
-def test_same_content_under_another_name_is_not_sent_twice(home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path) -> None:
+def test_same_content_under_another_name_is_not_sent_twice(
+    home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path
+) -> None:
     settings = settings_for(home, sftp.settings(), norce.settings())
     copy = (erp_root / "stock" / "stock_20261120.xml").read_bytes()
     run_once(settings, "stock")
@@ -88,7 +130,9 @@ def test_same_content_under_another_name_is_not_sent_twice(home: Path, sftp: Sft
     assert (erp_root / "stock" / "processed" / "stock_20261121.xml").exists()
 
 
-def test_norce_down_leaves_everything_for_the_next_run(home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path) -> None:
+def test_norce_down_leaves_everything_for_the_next_run(
+    home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path
+) -> None:
     settings = settings_for(home, sftp.settings(), norce.settings())
     # max_attempts is 3 in the stand-in's settings: three 503s exhaust the retries.
     norce.fail_next(3, status=503, path="Product/ImportSkuPriceLists")
@@ -106,7 +150,9 @@ def test_norce_down_leaves_everything_for_the_next_run(home: Path, sftp: SftpSer
     assert retried.counts["adds"] == 9
 
 
-def test_failed_job_fails_the_run_and_keeps_the_snapshot(home: Path, sftp: SftpServerInfo, norce: NorceStandin) -> None:
+def test_failed_job_fails_the_run_and_keeps_the_snapshot(
+    home: Path, sftp: SftpServerInfo, norce: NorceStandin
+) -> None:
     settings = settings_for(home, sftp.settings(), norce.settings())
     norce.finish_next_jobs(1, status_id=4, messages=["PartNo 100123: invalid VatRate"])
     [outcome] = run_once(settings, "products")
@@ -118,7 +164,9 @@ def test_failed_job_fails_the_run_and_keeps_the_snapshot(home: Path, sftp: SftpS
     ledger.close()
 
 
-def test_deletion_guard_holds_removals_until_approved(home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path) -> None:
+def test_deletion_guard_holds_removals_until_approved(
+    home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path
+) -> None:
     settings = settings_for(home, sftp.settings(), norce.settings())
     products = erp_root / "products"
     shutil.rmtree(products)
@@ -132,9 +180,13 @@ def test_deletion_guard_holds_removals_until_approved(home: Path, sftp: SftpServ
     calls_before = len(norce.calls)
     [held] = run_once(settings, "products")
 
-    assert held.counts["held"] == 25 and held.counts["removals"] == 0 and held.counts["changes"] == 1
+    assert (
+        held.counts["held"] == 25 and held.counts["removals"] == 0 and held.counts["changes"] == 1
+    )
     assert "exceed the guard" in held.message
-    assert all(c.items[0]["Variants"][0]["Skus"][0].get("Status") != 5 for c in norce.calls[calls_before:])
+    assert all(
+        c.items[0]["Variants"][0]["Skus"][0].get("Status") != 5 for c in norce.calls[calls_before:]
+    )
     assert norce.state.skus["200039"].get("Status") == 6
 
     contracts = load_contracts(settings)
@@ -143,7 +195,9 @@ def test_deletion_guard_holds_removals_until_approved(home: Path, sftp: SftpServ
         approve(rt, contracts, held.run_id or "")
         with pytest.raises(Exception, match="approved"):
             approve(rt, contracts, held.run_id or "")
-        snapshot = rt.snapshots.read(rt.ledger.current_snapshot("products")[0], contracts["products"].entity.fields())  # type: ignore[index]
+        snapshot = rt.snapshots.read(
+            rt.ledger.current_snapshot("products")[0], contracts["products"].entity.fields()
+        )  # type: ignore[index]
     finally:
         rt.close()
     assert norce.state.skus["200039"]["Status"] == 5

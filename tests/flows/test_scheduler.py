@@ -25,11 +25,15 @@ from etl.settings import LocalStoreSettings
 def test_sigterm_lets_the_file_in_progress_commit(home: Path, erp_root: Path) -> None:
     config = home / "etl.toml"
     config.write_text(
-        f'pause_before_commit_seconds = 1.5\n[stores.erp]\nkind = "local"\nroot = "{erp_root}"\n', encoding="utf-8"
+        f'pause_before_commit_seconds = 1.5\n[stores.erp]\nkind = "local"\nroot = "{erp_root}"\n',
+        encoding="utf-8",
     )
     process = subprocess.Popen(
         [sys.executable, str(REPO / "run.py"), "--config", str(config)],
-        cwd=home, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        cwd=home,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     assert process.stderr is not None
     lines = []
@@ -59,7 +63,9 @@ def test_a_feed_never_runs_twice_at_once(home: Path, erp_root: Path) -> None:
             assert taken
             # Another thread (as a second scheduler job or a `once` would) finds it busy.
             result: list[str] = []
-            worker = threading.Thread(target=lambda: result.extend(o.outcome for o in run_feed(rt, contract)))
+            worker = threading.Thread(
+                target=lambda: result.extend(o.outcome for o in run_feed(rt, contract))
+            )
             worker.start()
             worker.join()
         assert result == ["skipped"]

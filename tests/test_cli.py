@@ -1,0 +1,108 @@
+"""The commands as a newcomer uses them: the embedded default, status, check, bad contracts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "run.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Path:
+    """A copy of what a clean checkout holds: contracts and sample files, no state."""
+    shutil.copytree(REPO / "schemas", tmp_path / "schemas")
+    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    return tmp_path
+
+
+def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path) -> None:
+    result = _run(fresh, "once")
+    assert result.returncode == 0, result.stderr
+    assert "products: products_20261120.csv: committed" in result.stdout
+    payloads = list((fresh / "outbox" / "norce").rglob("*.json"))
+    assert any(p.name.endswith("ImportProducts-add.json") for p in payloads)
+    body = json.loads(
+        next(p for p in payloads if p.name.endswith("ImportSkuPriceLists-add.json")).read_text()
+    )
+    b2b = [i for i in body if i["PriceListCode"] == "B2B-NET-SEK" and i["PartNo"] == "100123"]
+    assert b2b == [
+        {
+            "PartNo": "100123",
+            "PriceListCode": "B2B-NET-SEK",
+            "QuantityBreak": 1,
+            "CurrencyCode": "SEK",
+            "PriceSale": 69,
+            "CostPurchase": 31.5,
+            "IsActive": True,
+        }
+    ]
+    assert len(list((fresh / "archive").rglob("manifest.json"))) == 3
+    # The samples are read-only in the embedded default: never moved.
+    assert (fresh / "samples" / "erp" / "products" / "products_20261120.csv").exists()
+
+    again = _run(fresh, "once")
+    assert again.returncode == 0 and "already committed" in again.stdout
+
+    status = _run(fresh, "status")
+    header = status.stdout.splitlines()[0].split()
+    assert header == [
+        "when",
+        "feed",
+        "run",
+        "file",
+        "rows",
+        "rejected",
+        "adds",
+        "changes",
+        "removals",
+        "held",
+        "outcome",
+    ]
+    assert status.stdout.count("committed") == 3
+
+
+def test_check_validates_without_touching_state(fresh: Path, tmp_path: Path) -> None:
+    sample = fresh / "samples" / "erp" / "products" / "products_20261120.csv"
+    result = _run(
+        fresh, "check", str(sample), "--feed", "products", "--out", str(tmp_path / "reports")
+    )
+    assert result.returncode == 1
+    assert "10 rows, 7 valid, 3 rejected" in result.stdout and "checksum: 1" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
+        "products_20261120.rejected.csv",
+        "products_20261120.rejected.xlsx",
+    ]
+    assert not (fresh / "state").exists() and not (fresh / "archive").exists()
+
+
+def test_a_bad_contract_stops_start_up_naming_file_and_key(fresh: Path) -> None:
+    path = fresh / "schemas" / "prices.toml"
+    path.write_text(path.read_text().replace('"Price" = "price_sale"', '"Price" = "price_sael"'))
+    result = _run(fresh, "once")
+    assert result.returncode == 2
+    assert (
+        "prices.toml" in result.stderr
+        and "columns.Price" in result.stderr
+        and "price_sael" in result.stderr
+    )
+
+
+def test_approve_refuses_an_unknown_run(fresh: Path) -> None:
+    result = _run(fresh, "approve", "no-such-run")
+    assert result.returncode == 1 and "held no removals" in result.stderr
