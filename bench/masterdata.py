@@ -72,7 +72,8 @@ def write_products(path: Path, ids: list[int], changed: set[int], invalid: set[i
             "Tillv. artnr": [f"AG-{i}" for i in ids],
             "Produktgrupp": [f"PG-{i // 4}" for i in ids],
             "Benämning": names,
-            "Beskrivning": [f"Slitstark handske i läder, storlek {i % 12} – pris i €" for i in ids],
+            # An en dash and a euro sign: characters that differ between cp1252 and latin-1.
+    "Beskrivning": [f"Slitstark handske i läder, storlek {i % 12} \u2013 pris i \u20ac" for i in ids],
             "Kategori": [f"CAT-{i % 50}" for i in ids],
             "EAN": [
                 _ean(i)
@@ -171,9 +172,7 @@ def _worker(argv: list[str]) -> None:
         if fmt == "xml":
             from lxml import etree
 
-            n = 0
             for _, el in etree.iterparse(path, events=("end",), tag="Item"):
-                n += 1
                 el.clear()
         else:
             sep = ";" if "products" in path else ","
@@ -194,8 +193,16 @@ def _worker(argv: list[str]) -> None:
         rt.close()
         result = {"outcome": outcome.outcome, "counts": outcome.counts}
     result["seconds"] = time.perf_counter() - started
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_mb"] = _peak_rss_mb()
     print(json.dumps(result))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS since exec (VmHWM); ru_maxrss would count the forking parent."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _plain_polars_pipeline(old: Path, new: Path) -> int:

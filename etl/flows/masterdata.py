@@ -120,6 +120,7 @@ def _ingest(
     rt: Runtime, contract: FeedContract, candidate: Candidate, local: Path, sha: str, run_id: str
 ) -> FileOutcome:
     feed, entity, timer = contract.name, contract.entity, Timer()
+    log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
     validated = parse_and_validate(local, contract, rt.inbox / feed)
     timer.lap("parse_validate")
     log.info(
@@ -134,6 +135,7 @@ def _ingest(
     delta, hold_reason = plan(old, validated, contract)
     new_snapshot = differ.apply(old, validated.valid.drop(LINE), delta, contract.key_fields)
     timer.lap("diff")
+    log.info("%s: %s: delta %s", feed, local.name, ", ".join(f"{k} {v}" for k, v in delta.counts().items()))
     context = CallContext(
         rt.settings.norce.account_id,
         rt.settings.norce.chunk_size,

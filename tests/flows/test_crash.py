@@ -110,7 +110,7 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(
     assert killed, "the killed run delivered nothing"
 
     rerun = _once(clean, home)
-    out, err = rerun.communicate(timeout=120)
+    _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
 
     after = {k: v for k, v in _outbox(home).items() if k not in before}

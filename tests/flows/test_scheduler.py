@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from etl.contracts import load_contracts
 from etl.flows.masterdata import run_feed
 from etl.flows.runtime import Runtime
-from etl.contracts import load_contracts
 from etl.ledger import Ledger
 from etl.locks import feed_lock
+from etl.settings import LocalStoreSettings
 from tests.conftest import REPO
 from tests.flows.helpers import settings_for
-from etl.settings import LocalStoreSettings
 
 
 @pytest.mark.slow
