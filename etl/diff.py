@@ -41,10 +41,37 @@ def diff(
     removals = old.clear()
     if full_export:
         live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD]))
-        removals = live.join(new, on=key, how="anti", nulls_equal=True).join(
-            rejected_keys, on=key, how="anti", nulls_equal=True
+        removals = _spare_rejected(
+            live.join(new, on=key, how="anti", nulls_equal=True), rejected_keys, key
         )
     return Delta(adds, changes, reactivations, removals.drop(STATE), removals.clear().drop(STATE))
+
+
+def _spare_rejected(
+    candidates: pl.DataFrame, rejected: pl.DataFrame, key: list[str]
+) -> pl.DataFrame:
+    """Old rows a rejected row may stand for are never removed.
+
+    A rejected row whose key could be read in part (a price row with a bad quantity break)
+    protects every old row that matches on the parts it had: better to keep a row one run
+    too long than to deactivate one because of a typo.
+    """
+    if not rejected.height:
+        return candidates
+    known_parts = rejected.select(
+        pl.concat_list([pl.col(k).is_not_null() for k in key]).alias("_known")
+    )
+    for pattern in known_parts.unique()["_known"].to_list():
+        known = [k for k, present in zip(key, pattern, strict=True) if present]
+        if not known:
+            continue  # nothing of the key was readable: nothing to match on
+        rows = rejected.filter(
+            pl.all_horizontal(
+                pl.col(k).is_not_null() == p for k, p in zip(key, pattern, strict=True)
+            )
+        )
+        candidates = candidates.join(rows.select(known).unique(), on=known, how="anti")
+    return candidates
 
 
 def guard(

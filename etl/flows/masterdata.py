@@ -135,7 +135,12 @@ def _ingest(
     delta, hold_reason = plan(old, validated, contract)
     new_snapshot = differ.apply(old, validated.valid.drop(LINE), delta, contract.key_fields)
     timer.lap("diff")
-    log.info("%s: %s: delta %s", feed, local.name, ", ".join(f"{k} {v}" for k, v in delta.counts().items()))
+    log.info(
+        "%s: %s: delta %s",
+        feed,
+        local.name,
+        ", ".join(f"{k} {v}" for k, v in delta.counts().items()),
+    )
     context = CallContext(
         rt.settings.norce.account_id,
         rt.settings.norce.chunk_size,

@@ -86,11 +86,21 @@ def test_null_dates_and_strings_compare_correctly() -> None:
     day = dt.date(2026, 11, 20)
     old = snapshot(
         ONHAND,
-        [onhand("A"), onhand("B", next_delivery_date=day), onhand("C"), onhand("D", lead_time_days=3)],
+        [
+            onhand("A"),
+            onhand("B", next_delivery_date=day),
+            onhand("C"),
+            onhand("D", lead_time_days=3),
+        ],
     )
     new = file_rows(
         ONHAND,
-        [onhand("A", next_delivery_date=day), onhand("B"), onhand("C"), onhand("D", lead_time_days=3)],
+        [
+            onhand("A", next_delivery_date=day),
+            onhand("B"),
+            onhand("C"),
+            onhand("D", lead_time_days=3),
+        ],
     )
     delta = diff(old, new, keys(ONHAND, []), ONHAND.key, True)
     assert changed(delta.changes) == {"A": ["next_delivery_date"], "B": ["next_delivery_date"]}
@@ -156,12 +166,33 @@ def test_rejected_keys_are_neither_changes_nor_removals() -> None:
     new = file_rows(PRICE, [price("A")])
     delta = diff(old, new, keys(PRICE, [price("B")]), PRICE.key, True)
     assert delta.removals["part_no"].to_list() == ["C"]
-    assert delta.is_empty() is False and not delta.changes.height and not delta.adds.height
+    assert not delta.changes.height and not delta.adds.height and not delta.held.height
 
 
 def test_rejected_key_on_another_price_list_does_not_protect_this_one() -> None:
     old = snapshot(PRICE, [price("A"), price("B")])
     rejected = keys(PRICE, [price("B", price_list_code="L2")])
+    delta = diff(old, file_rows(PRICE, [price("A")]), rejected, PRICE.key, True)
+    assert delta.removals["part_no"].to_list() == ["B"]
+
+
+def test_a_rejected_row_with_a_partly_unreadable_key_protects_what_it_may_stand_for() -> None:
+    # The file's row for A/L1 had an unreadable quantity break: either old break may be meant.
+    old = snapshot(PRICE, [price("A", quantity_break=1), price("A", quantity_break=5), price("B")])
+    rejected = pl.DataFrame(
+        {"part_no": ["A"], "price_list_code": ["L1"], "quantity_break": [None]},
+        schema={k: PRICE.fields()[k] for k in PRICE.key},
+    )
+    delta = diff(old, file_rows(PRICE, []), rejected, PRICE.key, True)
+    assert delta.removals["part_no"].to_list() == ["B"]
+
+
+def test_a_rejected_row_with_no_readable_key_protects_nothing() -> None:
+    old = snapshot(PRICE, [price("A"), price("B")])
+    rejected = pl.DataFrame(
+        {"part_no": [None], "price_list_code": [None], "quantity_break": [None]},
+        schema={k: PRICE.fields()[k] for k in PRICE.key},
+    )
     delta = diff(old, file_rows(PRICE, [price("A")]), rejected, PRICE.key, True)
     assert delta.removals["part_no"].to_list() == ["B"]
 
