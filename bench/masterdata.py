@@ -73,7 +73,9 @@ def write_products(path: Path, ids: list[int], changed: set[int], invalid: set[i
             "Produktgrupp": [f"PG-{i // 4}" for i in ids],
             "Benämning": names,
             # An en dash and a euro sign: characters that differ between cp1252 and latin-1.
-    "Beskrivning": [f"Slitstark handske i läder, storlek {i % 12} \u2013 pris i \u20ac" for i in ids],
+            "Beskrivning": [
+                f"Slitstark handske i läder, storlek {i % 12} \u2013 pris i \u20ac" for i in ids
+            ],
             "Kategori": [f"CAT-{i % 50}" for i in ids],
             "EAN": [
                 _ean(i)

@@ -9,12 +9,21 @@ export is a new contract, not new Python. Every problem names the file and the k
 from __future__ import annotations
 
 import codecs
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from etl.entities import ENTITIES, Entity
 from etl.errors import ConfigError
@@ -67,20 +76,32 @@ class FormatSpec(_Strict):
     thousands: Literal["", " ", ".", ",", "'"] = ""
     date_format: str = "%Y-%m-%d"
     null_values: tuple[str, ...] = ("",)
-    record: str | None = None  # XML: path of the repeating record element, e.g. "Stock/Item"
+    # XML: path of the repeating record element from the root, e.g. "Stock/Item"
+    record: str | None = Field(default=None, validate_default=True)
     namespaces: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _check(self) -> FormatSpec:
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
         try:
-            codecs.lookup(self.encoding)
+            codecs.lookup(value)
         except LookupError as exc:
-            raise ValueError(f"unknown encoding {self.encoding!r}") from exc
-        if self.type == "xml" and not self.record:
-            raise ValueError("xml feeds need `record`, the path of the repeating element")
-        if self.decimal == self.thousands:
+            raise ValueError(f"unknown encoding {value!r}") from exc
+        return value
+
+    @field_validator("thousands")
+    @classmethod
+    def _separators_differ(cls, value: str, info: ValidationInfo) -> str:
+        if value and value == info.data.get("decimal"):
             raise ValueError("decimal and thousands separators must differ")
-        return self
+        return value
+
+    @field_validator("record")
+    @classmethod
+    def _xml_needs_record(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("type") == "xml" and not value:
+            raise ValueError("xml feeds need `record`, the path of the repeating element")
+        return value
 
 
 class GuardSpec(_Strict):
@@ -96,15 +117,20 @@ class ScheduleSpec(_Strict):
     cron: str | None = None
     interval_minutes: float | None = Field(default=None, gt=0)
 
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"bad crontab {value!r}: {exc}") from exc
+        return value
+
     @model_validator(mode="after")
     def _one_of(self) -> ScheduleSpec:
         if (self.cron is None) == (self.interval_minutes is None):
             raise ValueError("set exactly one of `cron` or `interval_minutes`")
-        if self.cron is not None:
-            try:
-                CronTrigger.from_crontab(self.cron)
-            except ValueError as exc:
-                raise ValueError(f"bad crontab {self.cron!r}: {exc}") from exc
         return self
 
 
@@ -149,7 +175,8 @@ def load_contract(path: Path, settings: Settings) -> FeedContract:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(source, "-", f"cannot read contract: {exc}") from exc
-    raw.setdefault("feed", {}).setdefault("name", path.stem)
+    if isinstance(raw.get("feed", {}), dict):
+        raw.setdefault("feed", {}).setdefault("name", path.stem)
     try:
         contract = FeedContract.model_validate({**raw, "path": path})
     except ValidationError as exc:
@@ -157,6 +184,8 @@ def load_contract(path: Path, settings: Settings) -> FeedContract:
         key = ".".join(str(p) for p in first["loc"]) or "-"
         raise ConfigError(source, key, first["msg"]) from exc
     _check_against_entity(contract, source)
+    if contract.format.type == "xml":
+        _check_xml_paths(contract, source)
     if contract.source.store not in settings.stores:
         known = ", ".join(sorted(settings.stores)) or "none"
         raise ConfigError(
@@ -201,6 +230,29 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
         raise ConfigError(
             source, "options." + ".".join(str(p) for p in first["loc"]), first["msg"]
         ) from exc
+
+
+_XML_NAME = r"[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?"
+_XML_FIELD = re.compile(rf"^(?:{_XML_NAME}/)*(?:{_XML_NAME}|@{_XML_NAME})$")
+_XML_RECORD = re.compile(rf"^/?{_XML_NAME}(?:/{_XML_NAME})*$")
+
+
+def _check_xml_paths(contract: FeedContract, source: str) -> None:
+    """Record and column paths are plain element steps (and an attribute), prefixes declared."""
+    namespaces = contract.format.namespaces
+    paths = [("format.record", contract.format.record or "", _XML_RECORD)]
+    paths += [(f"columns.{p}", p, _XML_FIELD) for p in contract.columns]
+    for key, path, shape in paths:
+        if not shape.match(path):
+            raise ConfigError(
+                source, key, f"{path!r} is not a usable path: use Name, A/B, @attr or A/@attr"
+            )
+        for name in re.split(r"[/@]", path):
+            prefix = name.split(":", 1)[0] if ":" in name else None
+            if prefix is not None and prefix not in namespaces:
+                raise ConfigError(
+                    source, key, f"namespace prefix {prefix!r} is not in [format.namespaces]"
+                )
 
 
 def load_contracts(settings: Settings) -> dict[str, FeedContract]:

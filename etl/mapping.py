@@ -10,14 +10,18 @@ from etl.models import LINE, ParsedFile
 
 
 def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
-    """Canonical-named string frame with every entity field; missing required columns reject the file."""
+    """Canonical-named string frame with every entity field; a missing mapped column rejects the file.
+
+    An optional column that vanished from a full export must not read as "every value was
+    removed": only a field with a contract default may be absent from the file.
+    """
     entity = contract.entity
     present = set(parsed.columns)
     sources = contract.field_sources()
     missing = [
-        sources[f]
-        for f in entity.required_fields()
-        if f in sources and sources[f] not in present and f not in contract.defaults
+        erp
+        for field, erp in sources.items()
+        if erp not in present and field not in contract.defaults
     ]
     if missing:
         found = ", ".join(repr(c) for c in parsed.columns[:12]) or "none"

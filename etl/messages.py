@@ -6,7 +6,10 @@ filter on them; the messages are written for the person in finance who fixes the
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+
+import polars as pl
 
 from etl.entities import Entity
 from etl.entities.checks import CODE_PATTERN, CURRENCY_PATTERN
@@ -29,11 +32,7 @@ _PATTERN_HELP = {
     CODE_PATTERN: "letters, digits and . _ / - only, no spaces, at most 50 characters",
     CURRENCY_PATTERN: "three capital letters, an ISO 4217 code such as SEK or EUR",
 }
-_TYPE_HELP = {
-    "Decimal": "a number such as 1234.50 (as the contract's decimal separator says)",
-    "Int32": "a whole number",
-    "Date": "a date in the contract's date format",
-}
+_EXAMPLE_DATE = dt.date(2026, 11, 20)
 _BOUNDS = {
     "greater_than": "above {0}",
     "greater_than_or_equal_to": "at least {0}",
@@ -44,17 +43,23 @@ _BOUNDS = {
 
 
 def describe(
-    check: str, field: str, value: str | None, entity: Entity, dup_lines: str
+    check: str,
+    field: str,
+    value: str | None,
+    entity: Entity,
+    dup_lines: str,
+    *,
+    decimal: str = ".",
+    date_format: str = "%Y-%m-%d",
 ) -> tuple[str, str]:
-    """(error code, message) for one failed check on one cell."""
+    """(error code, message) for one failed check on one cell, in the file's own dialect."""
     label = entity.labels.get(field, field)
     shown = "(empty)" if value is None else repr(value)
     name, args = _split(check)
     if name == "not_nullable":
         return "required", f"{label} is required but empty"
     if name == "type":
-        kind = _TYPE_HELP.get(str(entity.fields()[field]).split("(")[0], "a valid value")
-        return "type", f"{shown} is not {kind}"
+        return "type", f"{shown} is not {_kind(entity.fields()[field], decimal, date_format)}"
     if name == "duplicate_key":
         return (
             "duplicate_key",
@@ -78,6 +83,18 @@ def describe(
     if name in _BOUNDS:
         return "range", f"{shown} is out of range: {label} must be {_BOUNDS[name].format(*args)}"
     return name, f"{shown} failed check {check} on {label}"
+
+
+def _kind(dtype: pl.DataType, decimal: str, date_format: str) -> str:
+    """What a cell of this type must look like, with an example in the file's dialect."""
+    if isinstance(dtype, pl.Decimal):
+        places = dtype.scale or 0
+        return f"a number with at most {places} decimals, such as 1234{decimal}50"
+    if dtype == pl.Date:
+        return f"a date written like {_EXAMPLE_DATE.strftime(date_format)}"
+    if dtype.is_integer():
+        return "a whole number"
+    return "a valid value"
 
 
 def _split(check: str) -> tuple[str, list[str]]:

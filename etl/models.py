@@ -41,7 +41,7 @@ class Validated:
 
     valid: pl.DataFrame
     rejections: pl.DataFrame  # columns: line, key, field, source_column, code, message, value
-    rejected_keys: pl.DataFrame  # key columns of rejected rows whose key could be read
+    rejected_keys: pl.DataFrame  # key columns of rejected rows; null where a part was unreadable
     rows_read: int
 
     @property

@@ -1,7 +1,9 @@
 """Rejected-row reports for people (XLSX) and machines (CSV).
 
 Cell text that Excel would evaluate (starting with = + - @, tab or CR) is written as plain
-text: in XLSX as a string cell with a quote prefix, in CSV with a leading apostrophe.
+text: in XLSX as a string cell with a quote prefix, in CSV with a leading apostrophe. The
+XLSX also shows control characters a worksheet cannot hold as [0x0B] and cuts text at
+Excel's cell limit; the CSV keeps the value exactly as received.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from pathlib import Path
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from etl.messages import CODES
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
+_CELL_LIMIT = 32_767  # characters Excel keeps in one cell
 DETAIL_COLUMNS = (
     ("line", "Line", 8),
     ("key", "Key", 24),
@@ -103,6 +106,7 @@ def _summary_sheet(
 def _cell(sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
     cell = WriteOnlyCell(sheet, value=None)
     if isinstance(value, str):
+        value = _sheet_text(value)
         # Set as a string explicitly: openpyxl would turn "=..." into a formula.
         cell.value = value
         cell.data_type = "s"
@@ -117,3 +121,11 @@ def _cell(sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
     if bold:
         cell.font = Font(bold=True)
     return cell
+
+
+def _sheet_text(value: str) -> str:
+    """Text a worksheet can hold: control characters shown as [0x0B], cut at Excel's limit."""
+    shown = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"[0x{ord(m.group()):02X}]", value)
+    if len(shown) > _CELL_LIMIT:
+        shown = shown[: _CELL_LIMIT - 1] + "\u2026"
+    return shown

@@ -8,6 +8,8 @@ failure comes back with its row index. Valid and rejected rows are split on thos
 
 from __future__ import annotations
 
+import re
+
 import pandera.errors
 import polars as pl
 
@@ -15,7 +17,6 @@ from etl.contracts import FeedContract, FormatSpec
 from etl.messages import describe
 from etl.models import LINE, Validated
 
-_NUMBER = r"^[+-]?(\d+(\.\d{0,4})?|\.\d{1,4})$"
 REJECTION_SCHEMA = {
     "line": pl.Int64,
     "key": pl.String,
@@ -51,10 +52,12 @@ def validate(text: pl.DataFrame, contract: FeedContract) -> Validated:
     # A type failure also makes the cell null; report it once, as `type`.
     failed = failed.unique(subset=["_row", "field"], keep="first", maintain_order=True)
     bad_rows = failed.select("_row").unique()
-    valid = typed.join(bad_rows, on="_row", how="anti").drop("_row")
-    rejected = typed.join(bad_rows, on="_row", how="semi")
+    valid = typed.join(bad_rows, on="_row", how="anti", maintain_order="left").drop("_row")
+    rejected = typed.join(bad_rows, on="_row", how="semi", maintain_order="left")
     rejections = _explain(failed, index, rejected, contract)
-    rejected_keys = rejected.select(key).drop_nulls().unique()
+    # Partly readable keys are kept too: the diff spares every old row they may stand for.
+    readable = pl.any_horizontal(pl.col(k).is_not_null() for k in key)
+    rejected_keys = rejected.select(key).filter(readable).unique()
     return Validated(
         valid=valid, rejections=rejections, rejected_keys=rejected_keys, rows_read=text.height
     )
@@ -66,15 +69,26 @@ def _cast(col: pl.Expr, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
         return col
     if dtype == pl.Date:
         return col.str.to_date(fmt.date_format, strict=False)
-    number = col
+    places = dtype.scale if isinstance(dtype, pl.Decimal) else 0
+    # Exact: a value with more decimals than the type keeps, or separators the dialect does
+    # not use ("1.500" in a decimal-comma file), is refused, never rounded or guessed.
+    number: pl.Expr = pl.when(col.str.contains(number_pattern(fmt, places))).then(col)
     if fmt.thousands:
         number = number.str.replace_all(fmt.thousands, "", literal=True)
-    if fmt.decimal == ",":
-        number = number.str.replace(",", ".", literal=True)
-    if isinstance(dtype, pl.Decimal):
-        # Exact: refuse rather than round a value with more decimals than the type keeps.
-        return pl.when(number.str.contains(_NUMBER)).then(number).cast(dtype, strict=False)
+    if fmt.decimal != ".":
+        number = number.str.replace(fmt.decimal, ".", literal=True)
     return number.cast(dtype, strict=False)
+
+
+def number_pattern(fmt: FormatSpec, places: int) -> str:
+    """The regex a number cell must match: sign, digits (grouped or not), up to `places` decimals."""
+    whole = r"[0-9]+"
+    if fmt.thousands:
+        whole = rf"(?:[0-9]{{1,3}}(?:{re.escape(fmt.thousands)}[0-9]{{3}})+|[0-9]+)"
+    if not places:
+        return rf"^[+-]?{whole}$"
+    point = re.escape(fmt.decimal)
+    return rf"^[+-]?(?:{whole}(?:{point}[0-9]{{0,{places}}})?|{point}[0-9]{{1,{places}}})$"
 
 
 def _type_failures(
@@ -133,7 +147,13 @@ def _explain(
         field = r["field"]
         value = r.get(field)
         code, message = describe(
-            r["check"], field, value, contract.entity, lines_by_key.get(r["key"], "")
+            r["check"],
+            field,
+            value,
+            contract.entity,
+            lines_by_key.get(r["key"], ""),
+            decimal=contract.format.decimal,
+            date_format=contract.format.date_format,
         )
         out.append(
             (

@@ -1,7 +1,15 @@
-"""CSV reader: every cell as text, every row with its physical source line number."""
+"""CSV reader: every cell as text, every row with its physical source line number.
+
+polars parses, but it pads a row with too few fields with nulls and refuses one with too
+many without saying where. So the fields are counted too: one `bytes.count` of the
+delimiter over the whole file says whether every record had as many fields as the header;
+only when it does not (or polars gave up) is the file walked with the csv module to name
+the first bad line. Blank lines are skipped; they still count for the line numbers.
+"""
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -9,64 +17,133 @@ import polars as pl
 
 from etl.contracts import FormatSpec
 from etl.errors import ParseError, SchemaMismatch
-from etl.formats.text import as_utf8
+from etl.formats.text import as_utf8, clean_cells
 from etl.models import LINE, ParsedFile
+
+# The slow walk must not fail where polars read fine: no limit on a field's size.
+csv.field_size_limit(2**31 - 1)
 
 
 def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
     """Read a delimited file as strings; the header row names the columns."""
     utf8 = as_utf8(path, fmt.encoding, scratch)
     try:
-        frame = pl.read_csv(
+        frame = _parse(path, utf8, fmt)
+        columns = tuple(frame.columns)
+        doubled = [c for c in columns if "_duplicated_" in c]
+        if doubled:
+            name = doubled[0].split("_duplicated_")[0]
+            raise SchemaMismatch(f"{path.name}: the header names a column twice ({name!r})")
+        quotes, delimiters = _count(utf8, (fmt.quote, fmt.delimiter))
+        frame = frame.with_columns(_line_numbers(frame, quoted=quotes > 0))
+        _check_field_counts(frame, columns, delimiters, quotes > 0, path, utf8, fmt)
+    finally:
+        if utf8 != path:
+            utf8.unlink(missing_ok=True)
+    if columns:
+        frame = frame.filter(~pl.all_horizontal(pl.col(c).is_null() for c in columns))
+    return ParsedFile(path, clean_cells(frame, columns, fmt.null_values), columns)
+
+
+def _parse(path: Path, utf8: Path, fmt: FormatSpec) -> pl.DataFrame:
+    # No null_values here: cells are trimmed first, then matched (see clean_cells).
+    try:
+        return pl.read_csv(
             utf8,
             separator=fmt.delimiter,
             quote_char=fmt.quote,
             has_header=True,
             infer_schema=False,
-            null_values=list(fmt.null_values),
             raise_if_empty=False,
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _csv_error(path, utf8, fmt, exc) from exc
-    finally:
-        if utf8 != path:
-            utf8.unlink(missing_ok=True)  # after _csv_error has read it
-    columns = tuple(frame.columns)
-    doubled = [c for c in columns if "_duplicated_" in c]
-    if doubled:
-        raise SchemaMismatch(
-            f"{path.name}: the header names a column twice ({doubled[0].split('_duplicated_')[0]!r})"
-        )
-    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in columns)
-    return ParsedFile(path, frame.with_columns(_line_numbers(frame, path)), columns)
 
 
 def _csv_error(path: Path, utf8: Path, fmt: FormatSpec, exc: Exception) -> ParseError:
-    """polars' message is long and gives a byte offset; keep its reason and name the line."""
+    """polars' message is long and has no usable position: keep its reason, find the line."""
     text = str(exc)
     reason = re.search(r"Original error: `+\s*(.*?)\s*`+", text, flags=re.S)
     detail = " ".join((reason.group(1) if reason else text.splitlines()[0]).split())
-    line = None
-    offset = re.search(r"offset in the file is (\d+) bytes", text)
-    if offset and utf8.exists():
-        with utf8.open("rb") as handle:
-            line = handle.read(int(offset.group(1))).count(b"\n") + 1
+    found = _first_bad_record(utf8, fmt, None) if utf8.exists() else None
+    if found:
+        line, detail = found
+    else:
+        line = None
+        offset = re.search(r"offset in the file is (\d+) bytes", text)
+        if offset and utf8.exists():
+            with utf8.open("rb") as handle:
+                line = handle.read(int(offset.group(1))).count(b"\n") + 1
     return ParseError(
         f"{path.name}: not readable as CSV with delimiter {fmt.delimiter!r}: {detail}", line=line
     )
 
 
-def _line_numbers(frame: pl.DataFrame, path: Path) -> pl.Expr:
-    """Physical line of each record: header is line 1; quoted newlines push later rows down."""
-    first = pl.int_range(2, frame.height + 2, dtype=pl.Int64)
-    if not frame.height:
-        return first.alias(LINE)
-    # Cheap test first: with no quoted newlines the file has one line per record.
-    with path.open("rb") as f:
-        newlines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b""))
-    if newlines <= frame.height + 1:
-        return first.alias(LINE)
+def _line_numbers(frame: pl.DataFrame, *, quoted: bool) -> pl.Expr:
+    """Physical line of each record: the header is line 1; quoted newlines push rows down."""
+    header_lines = 1 + sum(c.count("\n") for c in frame.columns)
+    first = pl.int_range(header_lines + 1, frame.height + header_lines + 1, dtype=pl.Int64)
+    if not frame.height or not quoted:
+        return first.alias(LINE)  # no quotes: no newline inside a cell
     inside = pl.sum_horizontal(
-        pl.col(c).str.count_matches("\n").fill_null(0) for c in frame.columns
+        pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in frame.columns
     )
     return (first + inside.cum_sum().shift(1, fill_value=0)).alias(LINE)
+
+
+def _check_field_counts(
+    frame: pl.DataFrame,
+    columns: tuple[str, ...],
+    delimiters: int,
+    quoted: bool,
+    path: Path,
+    utf8: Path,
+    fmt: FormatSpec,
+) -> None:
+    """Every record has as many fields as the header, or the file is rejected at that line."""
+    if len(columns) < 2 or not frame.height:
+        return
+    blank = frame.select(pl.all_horizontal(pl.col(c).is_null() for c in columns).sum()).item()
+    in_cells = sum(c.count(fmt.delimiter) for c in columns)
+    if quoted:
+        in_cells += frame.select(
+            pl.sum_horizontal(
+                pl.col(c).str.count_matches(fmt.delimiter, literal=True).fill_null(0)
+                for c in columns
+            ).sum()
+        ).item()
+    separators = delimiters - in_cells
+    if not blank and separators == (len(columns) - 1) * (frame.height + 1):
+        return
+    found = _first_bad_record(utf8, fmt, len(columns))
+    if found:
+        line, problem = found
+        raise ParseError(f"{path.name}: {problem}", line=line)
+
+
+def _first_bad_record(utf8: Path, fmt: FormatSpec, width: int | None) -> tuple[int, str] | None:
+    """Walk the file with the csv module: (line, problem) of the first malformed record."""
+    with utf8.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=fmt.delimiter, quotechar=fmt.quote, strict=True)
+        start = 1
+        try:
+            for record in reader:
+                if width is None:
+                    width = len(record)
+                elif record and len(record) != width:
+                    return start, f"{len(record)} fields where the header has {width}"
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            return start, f"malformed record ({exc})"
+    return None
+
+
+def _count(path: Path, texts: tuple[str, str]) -> tuple[int, int]:
+    """How often each of two strings occurs in the file, read once in blocks."""
+    first, second = (t.encode("utf-8") for t in texts)
+    counts = [0, 0]
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            counts[0] += block.count(first)
+            counts[1] += block.count(second)
+    return counts[0], counts[1]

@@ -1,4 +1,4 @@
-"""Make a text file readable as UTF-8, or say exactly where it is not.
+"""Make a text file readable as UTF-8, or say exactly where it is not; tidy cell text.
 
 polars reads UTF-8 only, and a bad byte there comes back as "invalid utf-8 sequence" with
 no position. So every text file passes through here first: decoded strictly in chunks
@@ -9,13 +9,17 @@ and a byte that does not decode is a file-level rejection naming the offset and 
 from __future__ import annotations
 
 import codecs
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
+
+import polars as pl
 
 from etl.errors import ParseError
 
 CHUNK = 16 * 1024 * 1024
 _UTF8 = {"utf-8", "utf-8-sig"}
+_ASCII = bytes(range(128))
 
 
 def as_utf8(path: Path, encoding: str, scratch: Path) -> Path:
@@ -27,10 +31,30 @@ def as_utf8(path: Path, encoding: str, scratch: Path) -> Path:
     target = scratch / f".{path.name}.utf8"
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("wb") as out:
-        if _check(path, name, out):
+        if _check(path, name, out) and _ascii_compatible(name):
             target.unlink()
             return path  # pure ASCII: identical in UTF-8, no copy needed
     return target
+
+
+def clean_cells(frame: pl.DataFrame, columns: Sequence[str], nulls: Sequence[str]) -> pl.DataFrame:
+    """Trim the spaces around every cell; a cell that is then one of `nulls` becomes null."""
+
+    def clean(column: str) -> pl.Expr:
+        text = pl.col(column).str.strip_chars()
+        if not nulls:
+            return text
+        return pl.when(text.is_in(list(nulls))).then(pl.lit(None, pl.String)).otherwise(text)
+
+    return frame.with_columns(clean(c).alias(c) for c in columns)
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """True when ASCII bytes mean the same characters (not so for UTF-16 or EBCDIC)."""
+    try:
+        return _ASCII.decode(encoding) == _ASCII.decode("ascii")
+    except UnicodeDecodeError:
+        return False
 
 
 def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
@@ -51,8 +75,10 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
+            at = offset - len(exc.object) + exc.start
             raise ParseError(
-                f"{path.name}: file ends inside a {encoding} character (truncated?)", line=lines
+                f"{path.name}: file ends inside a {encoding} character at byte {at} (truncated?)",
+                line=lines,
             ) from exc
     return ascii_only
 
@@ -60,9 +86,11 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
 def _decode_error(
     path: Path, encoding: str, block: bytes, exc: UnicodeDecodeError, offset: int, lines: int
 ) -> ParseError:
-    at = offset + exc.start
-    line = lines + block.count(b"\n", 0, exc.start)
-    bad = block[exc.start : exc.start + 4].hex(" ")
+    # The codec saw a suffix of the stream ending with this block: bytes held back from the
+    # previous block in front of it, or a stripped BOM missing from it. Count from the end.
+    at = offset + len(block) - len(exc.object) + exc.start
+    line = lines + block.count(b"\n", 0, max(0, at - offset))
+    bad = exc.object[exc.start : exc.start + 4].hex(" ")
     return ParseError(
         f"{path.name}: not valid {encoding} at byte {at} (bytes {bad}); "
         f"check the contract's encoding or the ERP export",

@@ -1,0 +1,153 @@
+"""Rejected-row reports, reopened the way finance opens them: with openpyxl and the csv module."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from etl.models import Validated
+from etl.reports import DETAIL_COLUMNS, write_reports
+from tests.fixtures.feeds import PRODUCT_COLUMNS, check, shipped
+
+RISKY = ["=1+2", "+46701234567", "-5", "@SUM(A1)", '=HYPERLINK("http://x.invalid";"a")']
+
+
+@pytest.fixture
+def validated(tmp_path: Path) -> Validated:
+    def row(
+        part_no: str, name: str = "Namn", ean: str = "", vat: str = "25", kg: str = "1"
+    ) -> list[str]:
+        return [part_no, "ACME", "Acme", "", "", name, "", "CAT", ean, vat, kg]
+
+    rows = [row(p) for p in RISKY]
+    rows += [
+        row("OK"),
+        row("A\x0bB"),  # a control character a worksheet cannot hold
+        row("P2", name="", ean="7350000000017", vat="125", kg="tung"),
+        row("P3", name="=" + "x" * 40_000),
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows([PRODUCT_COLUMNS, *rows])
+    path = tmp_path / "products.csv"
+    path.write_bytes(buffer.getvalue().encode("cp1252"))
+    return check(path, shipped("products"), tmp_path / "scratch")
+
+
+@pytest.fixture
+def reports(tmp_path: Path, validated: Validated) -> tuple[Path, Path]:
+    summary = {"File": "products.csv", "Feed": "products", "Rows read": validated.rows_read}
+    xlsx, csv_path = write_reports(
+        validated.rejections, summary, tmp_path / "out", "products.rejected"
+    )
+    return xlsx, csv_path
+
+
+def test_both_reports_are_written_atomically(tmp_path: Path, reports: tuple[Path, Path]) -> None:
+    xlsx, csv_path = reports
+    assert (xlsx.name, csv_path.name) == ("products.rejected.xlsx", "products.rejected.csv")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [csv_path.name, xlsx.name]
+
+
+def test_summary_sheet_counts_each_error_code(
+    reports: tuple[Path, Path], validated: Validated
+) -> None:
+    book = openpyxl.load_workbook(reports[0])
+    assert book.sheetnames == ["Summary", "Rejected cells"]
+    rows = [tuple(c.value for c in row) for row in book["Summary"].iter_rows()]
+
+    assert rows[:3] == [
+        ("File", "products.csv", None),
+        ("Feed", "products", None),
+        ("Rows read", 9, None),
+    ]
+    assert rows[4] == ("Error code", "Cells", "Meaning")
+    counts = {code: count for code, count, _ in rows[5:]}
+    assert counts == {
+        "pattern": 6,
+        "required": 1,
+        "checksum": 1,
+        "range": 1,
+        "type": 1,
+        "length": 1,
+    }
+    assert counts == dict(validated.rejections["code"].value_counts().iter_rows())
+    assert [r[0] for r in rows[5:7]] == ["pattern", "checksum"]  # most frequent first
+    assert rows[5][2] == "The value does not have the allowed form (characters, length)."
+
+
+def test_detail_sheet_is_ready_to_filter(reports: tuple[Path, Path], validated: Validated) -> None:
+    sheet = openpyxl.load_workbook(reports[0])["Rejected cells"]
+    n = validated.rejections.height
+
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:G{n + 1}"
+    assert [c.value for c in sheet[1]] == [title for _, title, _ in DETAIL_COLUMNS]
+    assert all(c.font.b for c in sheet[1])
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCDEFG"}
+    assert all(8 <= w <= 80 for w in widths.values())
+    assert max(widths, key=lambda k: widths[k]) == "F"  # the message gets the room
+    assert sheet.max_row == n + 1
+
+
+def test_one_row_per_rejected_cell_with_the_right_values(
+    reports: tuple[Path, Path], validated: Validated
+) -> None:
+    sheet = openpyxl.load_workbook(reports[0])["Rejected cells"]
+    got = [tuple(c.value for c in row) for row in sheet.iter_rows(min_row=2)]
+    expected = validated.rejections.select([c for c, _, _ in DETAIL_COLUMNS])
+
+    short = [r for r in expected.rows() if "x" * 100 not in str(r) and "\x0b" not in str(r)]
+    assert [r for r in got if r[0] not in (8, 10)] == [r for r in short if r[0] not in (8, 10)]
+    line_8 = [r for r in got if r[0] == 8]
+    assert [r[4] for r in line_8] == ["pattern"]
+    assert line_8[0][1] == line_8[0][6] == "A[0x0B]B"  # shown, not dropped, not a crash
+    assert [r[:2] + r[4:5] for r in got if r[0] == 9] == [
+        (9, "P2", "checksum"), (9, "P2", "required"), (9, "P2", "range"), (9, "P2", "type")
+    ]  # fmt: skip
+    long_value = next(r[6] for r in got if r[0] == 10)
+    assert len(long_value) == 32_767 and long_value.startswith("=xxx")
+
+
+def test_formula_text_is_stored_as_plain_strings(reports: tuple[Path, Path]) -> None:
+    sheet = openpyxl.load_workbook(reports[0])["Rejected cells"]
+    risky = [c for row in sheet.iter_rows(min_row=2) for c in row if str(c.value)[:1] in "=+-@"]
+
+    assert {c.value for c in risky} >= set(RISKY)
+    assert len(risky) >= 2 * len(RISKY)  # in the key column and in the value column
+    for cell in risky:
+        assert cell.data_type == "s", cell.coordinate
+        assert cell.quotePrefix, cell.coordinate
+
+
+def test_the_csv_has_a_bom_and_reads_back(reports: tuple[Path, Path], validated: Validated) -> None:
+    raw = reports[1].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+
+    with reports[1].open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+
+    assert rows[0] == [title for _, title, _ in DETAIL_COLUMNS]
+    expected = validated.rejections.select([c for c, _, _ in DETAIL_COLUMNS]).rows()
+    assert len(rows) == len(expected) + 1
+    for got, want in zip(rows[1:], expected, strict=True):
+        shown = ["" if v is None else str(v) for v in want]
+        shown = [f"'{v}" if v[:1] in ("=", "+", "-", "@") else v for v in shown]
+        assert got == shown
+    values = [r[6] for r in rows[1:]]
+    assert "'=1+2" in values and "'-5" in values and "'@SUM(A1)" in values
+    assert "A\x0bB" in values  # the CSV keeps the value exactly as received
+
+
+def test_an_empty_rejection_frame_gives_reports_with_headers_only(tmp_path: Path) -> None:
+    empty = pl.DataFrame(schema={c: pl.String for c, _, _ in DETAIL_COLUMNS})
+    xlsx, csv_path = write_reports(empty, {"File": "x.csv"}, tmp_path, "x.rejected")
+
+    sheet = openpyxl.load_workbook(xlsx)["Rejected cells"]
+    assert sheet.max_row == 1
+    assert sheet.auto_filter.ref == "A1:G1"
+    assert csv_path.read_text(encoding="utf-8-sig").count("\n") == 1
