@@ -13,13 +13,12 @@ import polars as pl
 
 from etl import diff as differ
 from etl.contracts import FeedContract
-from etl.entities import CallContext
 from etl.errors import EtlError
 from etl.flows.runtime import Runtime
+from etl.flows.staging import call_context, delivery_summary, job_ids, stage_delta
 from etl.ledger import Commit
 from etl.locks import feed_lock
 from etl.models import HELD, STATE, Delta
-from etl.trace import delta_rows
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +52,12 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
     empty = old.clear().drop(STATE)
     delta = Delta(empty, empty, empty, held, empty)
     new_snapshot = differ.apply(old, empty, delta, key)
-    context = CallContext(
-        rt.settings.norce.account_id,
-        rt.settings.norce.chunk_size,
-        entity.parse_options(contract.options),
-    )
-    calls = entity.build_calls(delta, context)
+    calls = entity.build_calls(delta, call_context(rt, contract))
     results = rt.delivery.deliver(calls, f"{feed}/approve-{hold_run}") if calls else []
     run_id = rt.new_run_id(feed, "approve")
     rt.ledger.start_run(run_id, feed, "approve", rt.stamp(), None, None)
     staged = rt.archive.stage(feed, rt.day(), run_id)
-    delta_rows(delta, key).write_parquet(staged / "delta.parquet")
-    snapshot_path = rt.snapshots.write(feed, run_id, new_snapshot)
+    snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)
     counts = delta.counts()
     rt.archive.write_json(
         staged / "manifest.json",
@@ -74,7 +67,7 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
             "outcome": "committed",
             "approves": hold_run,
             "counts": counts,
-            "delivery": {"mode": rt.settings.norce.mode, "calls": [r.__dict__ for r in results]},
+            "delivery": delivery_summary(rt, results),
             "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
         },
     )
@@ -85,7 +78,7 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
             outcome="committed",
             finished_at=rt.stamp(),
             counts=counts,
-            job_ids=[r.job_id for r in results if r.job_id],
+            job_ids=job_ids(results),
             archive_dir=str(rt.archive.final(staged)),
             message=f"approved the removals held by {hold_run}",
             snapshot=(snapshot_path, new_snapshot.height),

@@ -18,9 +18,9 @@ import polars as pl
 
 from etl import diff as differ
 from etl.contracts import FeedContract
-from etl.entities import CallContext
 from etl.errors import FileRejected, NorceError, ParseError, TransportError
 from etl.flows.runtime import Runtime
+from etl.flows.staging import call_context, delivery_summary, job_ids, stage_delta
 from etl.formats import read_file
 from etl.intake import Candidate, download, ready_files, settle_remote
 from etl.ledger import Commit
@@ -29,8 +29,7 @@ from etl.mapping import map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
 from etl.norce.calls import CallResult
 from etl.reports import write_reports
-from etl.trace import delta_rows
-from etl.validate import validate
+from etl.validate import REJECTION_SCHEMA, validate
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +140,7 @@ def _ingest(
         local.name,
         ", ".join(f"{k} {v}" for k, v in delta.counts().items()),
     )
-    context = CallContext(
-        rt.settings.norce.account_id,
-        rt.settings.norce.chunk_size,
-        entity.parse_options(contract.options),
-    )
-    calls = entity.build_calls(delta, context)
+    calls = entity.build_calls(delta, call_context(rt, contract))
     timer.lap("build")
     results = rt.delivery.deliver(calls, f"{feed}/{local.stem}-{sha[:12]}") if calls else []
     timer.lap("deliver")
@@ -161,8 +155,7 @@ def _ingest(
         **delta.counts(),
     }
     reports = _write_reports(validated, contract, local, sha, staged, counts)
-    delta_rows(delta, contract.key_fields).write_parquet(staged / "delta.parquet")
-    snapshot_path = rt.snapshots.write(feed, run_id, new_snapshot)
+    snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)
     timer.lap("stage")
     manifest = _manifest(
         rt,
@@ -187,7 +180,7 @@ def _ingest(
             outcome="committed",
             finished_at=rt.stamp(),
             counts=counts,
-            job_ids=[r.job_id for r in results if r.job_id],
+            job_ids=job_ids(results),
             archive_dir=str(rt.archive.final(staged)),
             message=hold_reason,
             file=(sha, candidate.remote.path, candidate.remote.size, candidate.remote.mtime),
@@ -299,11 +292,7 @@ def _manifest(
         "held_reason": hold_reason,
         "reports": reports,
         "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
-        "delivery": {
-            "mode": rt.settings.norce.mode,
-            "calls": [r.__dict__ for r in results],
-            "bytes": sum(r.bytes for r in results),
-        },
+        "delivery": delivery_summary(rt, results),
         "timings_seconds": timer.laps,
     }
 
@@ -339,28 +328,9 @@ def _reject(
     log.error("%s: %s: file rejected: %s", feed, local.name, exc)
     staged = rt.archive.stage(feed, rt.day(), run_id, rejected=True)
     rt.archive.keep_input(local, staged)
-    rejection = pl.DataFrame(
-        [
-            {
-                "line": exc.line,
-                "key": None,
-                "field": None,
-                "source_column": exc.column,
-                "code": exc.code,
-                "message": str(exc),
-                "value": None,
-            }
-        ],
-        schema={
-            "line": pl.Int64,
-            "key": pl.String,
-            "field": pl.String,
-            "source_column": pl.String,
-            "code": pl.String,
-            "message": pl.String,
-            "value": pl.String,
-        },
-    )
+    cell = {"line": exc.line, "key": None, "field": None, "source_column": exc.column}
+    cell |= {"code": exc.code, "message": str(exc), "value": None}
+    rejection = pl.DataFrame([cell], schema=REJECTION_SCHEMA)
     summary = {"File": local.name, "Feed": feed, "SHA-256": sha, "File-level error": str(exc)}
     reports = [p.name for p in write_reports(rejection, summary, staged, f"{local.stem}.rejected")]
     rt.archive.write_json(
