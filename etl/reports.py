@@ -103,6 +103,12 @@ def _summary_sheet(
             )
 
 
+# Shared style objects: openpyxl interns them, but building one per cell costs more than the cell.
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
+_BOLD = Font(bold=True)
+
+
 def _cell(sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
     cell = WriteOnlyCell(sheet, value=None)
     if isinstance(value, str):
@@ -113,13 +119,13 @@ def _cell(sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
         if value.startswith(_RISKY):
             cell.style = "Normal"
             cell.quotePrefix = True
-        cell.alignment = Alignment(wrap_text=len(value) > 60, vertical="top")
+        cell.alignment = _WRAP if len(value) > 60 else _TOP
     elif isinstance(value, Sequence) and not isinstance(value, str):
         cell.value = ", ".join(str(v) for v in value)
     elif value is not None:
         cell.value = value if isinstance(value, int | float) else str(value)
     if bold:
-        cell.font = Font(bold=True)
+        cell.font = _BOLD
     return cell
 
 
