@@ -41,7 +41,9 @@ def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
         if utf8 != path:
             utf8.unlink(missing_ok=True)
     if columns:
-        frame = frame.filter(~pl.all_horizontal(pl.col(c).is_null() for c in columns))
+        blank = pl.all_horizontal(pl.col(c).is_null() for c in columns)
+        if frame.select(blank.any()).item():
+            frame = frame.filter(~blank)
     return ParsedFile(path, clean_cells(frame, columns, fmt.null_values), columns)
 
 

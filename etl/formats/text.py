@@ -38,7 +38,13 @@ def as_utf8(path: Path, encoding: str, scratch: Path) -> Path:
 
 
 def clean_cells(frame: pl.DataFrame, columns: Sequence[str], nulls: Sequence[str]) -> pl.DataFrame:
-    """Trim the spaces around every cell; a cell that is then one of `nulls` becomes null."""
+    """Trim the spaces around every cell; a cell that is then one of `nulls` becomes null.
+
+    One scan finds the columns that need either; only those are rewritten, so a clean
+    export of a million rows is not copied for nothing.
+    """
+    if not frame.height or not columns:
+        return frame
 
     def clean(column: str) -> pl.Expr:
         text = pl.col(column).str.strip_chars()
@@ -46,7 +52,16 @@ def clean_cells(frame: pl.DataFrame, columns: Sequence[str], nulls: Sequence[str
             return text
         return pl.when(text.is_in(list(nulls))).then(pl.lit(None, pl.String)).otherwise(text)
 
-    return frame.with_columns(clean(c).alias(c) for c in columns)
+    def needs(column: str) -> pl.Expr:
+        col = pl.col(column)
+        dirty = col.str.contains(r"^\s|\s$")
+        if nulls:
+            dirty = dirty | col.is_in(list(nulls))
+        return dirty.any().alias(column)
+
+    flags = frame.select(needs(c) for c in columns).row(0, named=True)
+    dirty = [c for c in columns if flags[c]]
+    return frame.with_columns(clean(c).alias(c) for c in dirty) if dirty else frame
 
 
 def _ascii_compatible(encoding: str) -> bool:
