@@ -68,9 +68,9 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="folder for the reports (default: outbox/checks/<feed>)"
     )
     check.set_defaults(handler=_check)
-    status = sub.add_parser("status", help="last runs per feed and pending holds")
-    status.add_argument("--feed")
-    status.add_argument("--limit", type=int, default=20)
+    status = sub.add_parser("status", help="the last runs of each feed, and pending holds")
+    status.add_argument("--feed", help="only this feed")
+    status.add_argument("--limit", type=int, default=5, help="runs per feed (default 5)")
     status.set_defaults(handler=_status)
     appr = sub.add_parser("approve", help="release the removals a run's deletion guard held")
     appr.add_argument("run")
@@ -154,7 +154,9 @@ def _status(
 ) -> int:
     rt = Runtime.open(settings)
     try:
-        print(render_runs(rt.ledger.runs(args.feed, args.limit)))
+        feeds = [args.feed] if args.feed else list(contracts)
+        runs = [run for feed in feeds for run in rt.ledger.runs(feed, args.limit)]
+        print(render_runs(runs))
         holds = rt.ledger.pending_holds()
         if holds:
             print()
