@@ -103,7 +103,7 @@ def _serve(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
 def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
     chosen = _chosen(contracts, args.feed)
     rt = Runtime.open(settings)
-    failed = 0
+    seen: set[str] = set()
     try:
         for contract in chosen:
             outcomes = run_feed(rt, contract)
@@ -116,10 +116,11 @@ def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fee
                     + (f" ({counts})" if counts else "")
                     + (f": {o.message}" if o.message else "")
                 )
-                failed += o.outcome == "failed"
+                seen.add(o.outcome)
     finally:
         rt.close()
-    return 1 if failed else 0
+    # 1: something failed and will be retried; 3: a whole file was rejected (needs a person).
+    return 1 if "failed" in seen else 3 if "rejected" in seen else 0
 
 
 def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
