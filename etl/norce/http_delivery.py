@@ -45,12 +45,11 @@ class HttpDelivery:
 
     def _finish(self, call: NorceCall, accepted: ImportAccepted, deadline: float) -> CallResult:
         status = self._wait(call, accepted.job_id, deadline)
-        if status.status_id != SUCCEEDED:
+        # A job that "succeeded" with failed rows did not import those rows: committing would
+        # record them in the snapshot as sent, and they would never be sent again.
+        if status.status_id != SUCCEEDED or status.failures > 0:
             raise self._rejected(call, status)
         warnings = list(accepted.messages)
-        if status.failures > 0:
-            entries = self._client.get_job_log(status.job_id)
-            warnings += [_describe(e) for e in entries if e.severity_id >= 2]
         return CallResult(
             label=call.label,
             method=call.method,
@@ -79,6 +78,8 @@ class HttpDelivery:
 
     def _rejected(self, call: NorceCall, status: JobStatus) -> NorceRejected:
         outcome = FAILED_STATUSES.get(status.status_id, f"ended with StatusId {status.status_id}")
+        if status.status_id == SUCCEEDED:
+            outcome = f"finished with {status.failures} of {status.totals} rows not imported"
         entries = self._client.get_job_log(status.job_id)
         # Errors first; a job may fail with only warnings logged.
         worst = [e for e in entries if e.severity_id >= 3] or [

@@ -49,16 +49,24 @@ def test_state_holds_what_was_sent(norce: NorceStandin, delivery: HttpDelivery) 
     assert state.customers["C-1"]["FirstName"] == "Anna"
 
 
-def test_warnings_come_from_validation_summary_and_job_log(
+def test_validation_summary_messages_are_warnings(
     norce: NorceStandin, delivery: HttpDelivery
 ) -> None:
-    norce.finish_next_jobs(
-        1, messages=["PartNo 9 unknown"], severity=2, validation_messages=["item 2 skipped"]
-    )
+    norce.finish_next_jobs(1, validation_messages=["item 2: unknown field ignored"])
     [result] = delivery.deliver([onhand_call()], "batch-1")
-    assert result.status == "succeeded"
-    assert result.failures == 1
-    assert result.warnings == ("item 2 skipped", "PartNo 9 unknown [row 0]")
+    assert result.status == "succeeded" and result.failures == 0
+    assert result.warnings == ("item 2: unknown field ignored",)
+
+
+def test_a_succeeded_job_with_failed_rows_is_rejected(
+    norce: NorceStandin, delivery: HttpDelivery
+) -> None:
+    # Rows Norce did not import must not be committed as sent: the run fails and is retried.
+    norce.finish_next_jobs(1, messages=["PartNo 9 unknown"], severity=3)
+    with pytest.raises(NorceRejected) as caught:
+        delivery.deliver([onhand_call()], "batch-1")
+    assert "finished with 1 of" in str(caught.value) and "rows not imported" in str(caught.value)
+    assert "PartNo 9 unknown [row 0]" in str(caught.value)
 
 
 @pytest.mark.parametrize(("status_id", "words"), [(3, "failed"), (4, "failed validation")])
