@@ -60,10 +60,14 @@ class Archive:
         )
         temp.replace(path)
 
-    def recover(self, ledger: Ledger) -> list[Path]:
-        """Publish staged folders of committed runs; drop those of runs that never committed."""
+    def recover(self, feed: str, ledger: Ledger) -> list[Path]:
+        """Publish a feed's staged folders of committed runs; drop those that never committed.
+
+        Called under the feed's lock, so no run of this feed is staging right now.
+        """
         done = []
-        for staged in sorted(self.root.glob("**/.*.part")):
+        root = self.root / feed
+        for staged in sorted([*root.glob("*/.*.part"), *root.glob("rejected/*/.*.part")]):
             if not staged.is_dir():
                 continue
             run = ledger.run(staged.name[1:].removesuffix(".part"))

@@ -63,6 +63,9 @@ class SourceSpec(_Strict):
     rejected_folder: str = "rejected"
     max_files: int = Field(default=20, ge=1)
     empty_file: Literal["reject", "no_rows"] = "reject"
+    # any: content committed before is never processed again; latest: only the content
+    # the current snapshot came from is skipped (files that legitimately repeat).
+    dedupe: Literal["any", "latest"] = "any"
 
 
 class FormatSpec(_Strict):

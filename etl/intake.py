@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import logging
 import os
 import posixpath
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from etl.contracts import SourceSpec
 from etl.transport.base import RemoteFile, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,37 +28,55 @@ class Candidate:
 def ready_files(
     store: Store, source: SourceSpec, now: float, sleep: Callable[[float], None]
 ) -> list[Candidate]:
-    """Complete files matching the feed's pattern, in name order, at most `max_files`."""
+    """Complete files matching the feed's pattern, oldest name first, at most `max_files`.
+
+    Files are taken in name order and the walk stops at the first one that is not complete
+    yet: a later export must never overtake an earlier one, or an old full export would
+    roll the data back when it finally arrives.
+    """
     listing = store.list(source.folder)
     names = {f.name for f in listing}
     markers = {_marker(source, f.name) for f in listing} if source.ready == "done_marker" else set()
-    found = [
-        f
-        for f in listing
-        if fnmatch.fnmatchcase(f.name, source.pattern)
-        and not _is_temp(f.name, source)
-        and f.name not in markers
-    ]
-    if source.ready == "done_marker":
-        found = [f for f in found if _marker(source, f.name) in names]
-    if source.min_age_seconds:
-        # Only when asked for: a server clock ahead of ours must not block files forever.
-        found = [f for f in found if now - f.mtime >= source.min_age_seconds]
+    found = sorted(
+        (
+            f
+            for f in listing
+            if fnmatch.fnmatchcase(f.name, source.pattern)
+            and not _is_temp(f.name, source)
+            and f.name not in markers
+        ),
+        key=lambda f: (f.name, f.mtime),
+    )
+    again: dict[str, RemoteFile] = {}
     if source.ready == "stable" and found:
         # Two looks, `stable_seconds` apart: a file still being written changes in between.
         sleep(source.stable_seconds)
         again = {f.path: f for f in store.list(source.folder)}
-        found = [f for f in found if again.get(f.path) == f]
-    found.sort(key=lambda f: (f.name, f.mtime))
-    return [
-        Candidate(
-            f,
-            posixpath.join(source.folder, _marker(source, f.name))
-            if source.ready == "done_marker"
-            else None,
-        )
-        for f in found[: source.max_files]
-    ]
+    ready = []
+    for f in found[: source.max_files]:
+        waiting = _not_ready(source, f, names, now, again)
+        if waiting:
+            log.info(
+                "%s: waiting for %s (%s); later files wait too", source.folder, f.name, waiting
+            )
+            break
+        marker = posixpath.join(source.folder, _marker(source, f.name))
+        ready.append(Candidate(f, marker if source.ready == "done_marker" else None))
+    return ready
+
+
+def _not_ready(
+    source: SourceSpec, f: RemoteFile, names: set[str], now: float, again: dict[str, RemoteFile]
+) -> str:
+    """Why a file is not complete yet, or "" when it is."""
+    if source.ready == "done_marker" and _marker(source, f.name) not in names:
+        return f"no {_marker(source, f.name)} yet"
+    # Only when asked for: a server clock ahead of ours must not block files forever.
+    if source.min_age_seconds and now - f.mtime < source.min_age_seconds:
+        return f"younger than {source.min_age_seconds:g} s"
+    if source.ready == "stable" and again.get(f.path) != f:
+        return f"still changing after {source.stable_seconds:g} s"
+    return ""
 
 
 def download(store: Store, remote: RemoteFile, folder: Path) -> tuple[Path, str]:
@@ -81,13 +102,20 @@ def settle_remote(store: Store, source: SourceSpec, candidate: Candidate, outcom
     for path in filter(None, (candidate.remote.path, candidate.marker)):
         if not store.exists(path):
             continue  # moved by an earlier attempt that died before the ledger caught up
-        target = posixpath.join(source.folder, folder, posixpath.basename(path))
-        if store.exists(target):
-            stem, dot, ext = posixpath.basename(path).partition(".")
-            target = posixpath.join(
-                source.folder, folder, f"{stem}-{int(candidate.remote.mtime)}{dot}{ext}"
-            )
-        store.rename(path, target)
+        store.rename(
+            path, _free_name(store, posixpath.join(source.folder, folder), posixpath.basename(path))
+        )
+
+
+def _free_name(store: Store, folder: str, name: str) -> str:
+    """`folder/name`, or `folder/stem-2.ext`, `-3`... when an earlier file took the name."""
+    target = posixpath.join(folder, name)
+    stem, dot, ext = name.partition(".")
+    n = 1
+    while store.exists(target):
+        n += 1
+        target = posixpath.join(folder, f"{stem}-{n}{dot}{ext}")
+    return target
 
 
 def _marker(source: SourceSpec, name: str) -> str:

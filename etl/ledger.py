@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS files (
     feed TEXT NOT NULL, sha256 TEXT NOT NULL, remote_path TEXT NOT NULL, size INTEGER NOT NULL,
     mtime REAL NOT NULL, state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (feed, sha256));
-CREATE INDEX IF NOT EXISTS files_by_name ON files (feed, remote_path, size, mtime);
+CREATE TABLE IF NOT EXISTS seen (
+    feed TEXT NOT NULL, remote_path TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
+    state TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (feed, remote_path, size, mtime));
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, kind TEXT NOT NULL, remote_path TEXT,
     sha256 TEXT, started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT NOT NULL,
@@ -146,10 +148,19 @@ class Ledger:
             )
             if c.file is not None:
                 sha, remote, size, mtime = c.file
+                # Every finished file is known by its listing, so it is never fetched again...
                 db.execute(
-                    "INSERT OR IGNORE INTO files VALUES (?,?,?,?,?,?,?,?)",
-                    (c.feed, sha, remote, size, mtime, c.file_state, c.run_id, c.finished_at),
+                    "INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?,?)",
+                    (c.feed, remote, size, mtime, c.file_state, c.run_id),
                 )
+                # ...and committed or rejected content by its hash (a commit wins over a rejection).
+                if c.file_state in ("committed", "rejected"):
+                    db.execute(
+                        "INSERT INTO files VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(feed, sha256) DO UPDATE "
+                        "SET state=excluded.state, run_id=excluded.run_id, at=excluded.at "
+                        "WHERE excluded.state='committed'",
+                        (c.feed, sha, remote, size, mtime, c.file_state, c.run_id, c.finished_at),
+                    )
             if c.snapshot is not None:
                 db.execute(
                     "INSERT INTO snapshots VALUES (?,?,?,?) ON CONFLICT(feed) DO UPDATE SET path=excluded.path, "
@@ -173,17 +184,26 @@ class Ledger:
                     (c.run_id, c.feed, c.finished_at, c.hold[0], c.hold[1], "pending"),
                 )
 
-    def file_state(self, feed: str, sha: str) -> tuple[str, str] | None:
-        """(state, run id) of content already seen in this feed, if any."""
+    def committed_run(self, feed: str, sha: str) -> str | None:
+        """The run that committed this content in this feed, if any."""
         row = self._db.execute(
-            "SELECT state, run_id FROM files WHERE feed=? AND sha256=?", (feed, sha)
+            "SELECT run_id FROM files WHERE feed=? AND sha256=? AND state='committed'", (feed, sha)
         ).fetchone()
-        return (row["state"], row["run_id"]) if row else None
+        return str(row["run_id"]) if row else None
+
+    def latest_committed_sha(self, feed: str) -> str | None:
+        """Content hash of the file the feed's current snapshot came from."""
+        row = self._db.execute(
+            "SELECT sha256 FROM runs WHERE feed=? AND kind='file' AND outcome='committed' "
+            "ORDER BY finished_at DESC, rowid DESC LIMIT 1",
+            (feed,),
+        ).fetchone()
+        return str(row["sha256"]) if row else None
 
     def known_listing(self, feed: str, remote_path: str, size: int, mtime: float) -> str | None:
-        """State of a file already finished under this exact name, size and mtime."""
+        """How a file with exactly this name, size and mtime ended, if it was seen before."""
         row = self._db.execute(
-            "SELECT state FROM files WHERE feed=? AND remote_path=? AND size=? AND mtime=?",
+            "SELECT state FROM seen WHERE feed=? AND remote_path=? AND size=? AND mtime=?",
             (feed, remote_path, size, mtime),
         ).fetchone()
         return str(row["state"]) if row else None

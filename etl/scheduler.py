@@ -31,7 +31,7 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     )
     for contract in contracts.values():
         scheduler.add_job(
-            run_feed,
+            _run_in_own_runtime,
             _trigger(contract),
             args=(rt, contract, stop),
             id=contract.name,
@@ -58,6 +58,19 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
     log.info("scheduler stopped")
+
+
+def _run_in_own_runtime(rt: Runtime, contract: FeedContract, stop: threading.Event) -> None:
+    """One scheduled run on a thread of its own, with connections of its own."""
+    own = rt.fork()
+    try:
+        run_feed(own, contract, stop)
+    except Exception:
+        log.exception(
+            "%s: run ended with an unexpected error; the next tick retries", contract.name
+        )
+    finally:
+        own.close()
 
 
 def _trigger(contract: FeedContract) -> CronTrigger | IntervalTrigger:

@@ -55,9 +55,10 @@ def test_done_marker_gates_the_file_and_travels_with_it(tmp_path: Path) -> None:
     assert (tmp_path / "in" / "p_2.csv").exists()
 
 
-def test_stable_rule_skips_a_file_that_grows_between_two_looks(tmp_path: Path) -> None:
-    growing = _drop(tmp_path, "p_1.csv")
-    _drop(tmp_path, "p_2.csv")
+def test_stable_rule_waits_for_a_file_that_grows_between_two_looks(tmp_path: Path) -> None:
+    _drop(tmp_path, "p_1.csv")
+    growing = _drop(tmp_path, "p_2.csv")
+    _drop(tmp_path, "p_3.csv")
     waits: list[float] = []
 
     def erp_still_writing(seconds: float) -> None:
@@ -66,8 +67,22 @@ def test_stable_rule_skips_a_file_that_grows_between_two_looks(tmp_path: Path) -
             handle.write(b"3;4\n")
 
     source = SourceSpec(folder="in", pattern="p_*.csv", ready="stable", stable_seconds=3)
-    assert _names(ready_files(_store(tmp_path), source, 0, erp_still_writing)) == ["p_2.csv"]
+    # p_3 is complete but must not overtake p_2, which is still being written.
+    assert _names(ready_files(_store(tmp_path), source, 0, erp_still_writing)) == ["p_1.csv"]
     assert waits == [3]
+
+
+def test_a_file_without_its_marker_holds_back_later_ones(tmp_path: Path) -> None:
+    for name in ("p_1.csv", "p_2.csv", "p_2.csv.done", "p_3.csv", "p_3.csv.done"):
+        _drop(tmp_path, name)
+    source = SourceSpec(folder="in", pattern="p_*", ready="done_marker")
+    assert ready_files(_store(tmp_path), source, 0, lambda s: None) == []
+    _drop(tmp_path, "p_1.csv.done")
+    assert _names(ready_files(_store(tmp_path), source, 0, lambda s: None)) == [
+        "p_1.csv",
+        "p_2.csv",
+        "p_3.csv",
+    ]
 
 
 def test_min_age_and_max_files(tmp_path: Path) -> None:
@@ -108,3 +123,9 @@ def test_a_settled_name_that_exists_in_processed_is_not_overwritten(tmp_path: Pa
     settle_remote(store, source, second, "rejected")
     assert (tmp_path / "in" / "processed" / "p_1.csv").read_bytes() == b"old"
     assert [p.read_bytes() for p in (tmp_path / "in" / "rejected").iterdir()] == [b"new, same name"]
+    for attempt in (b"third", b"fourth"):
+        _drop(tmp_path, "p_1.csv", attempt)
+        [again] = ready_files(store, source, 0, lambda s: None)
+        settle_remote(store, source, again, "committed")
+    processed = sorted(p.name for p in (tmp_path / "in" / "processed").iterdir())
+    assert processed == ["p_1-2.csv", "p_1-3.csv", "p_1.csv"]

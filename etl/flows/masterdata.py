@@ -69,7 +69,7 @@ def run_feed(
             log.info("%s: already running elsewhere, skipped", contract.name)
             return [FileOutcome(contract.name, "-", "skipped", message="feed is already running")]
         rt.ledger.interrupt_stale(contract.name, rt.stamp())
-        rt.archive.recover(rt.ledger)
+        rt.archive.recover(contract.name, rt.ledger)
         store = rt.store(contract.source.store)
         try:
             candidates = ready_files(store, contract.source, rt.clock().timestamp(), rt.sleep)
@@ -94,18 +94,20 @@ def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> F
     try:
         known = rt.ledger.known_listing(feed, remote.path, remote.size, remote.mtime)
         if known is not None:
+            # Finished before, but the process died before tidying up: finish that now.
+            (rt.inbox / feed / remote.name).unlink(missing_ok=True)
             settle_remote(store, contract.source, candidate, known)
             return FileOutcome(feed, remote.name, "skipped", message=f"already {known}")
         local, sha = download(store, remote, rt.inbox / feed)
     except TransportError as exc:
         log.error("%s: %s: %s", feed, remote.name, exc)
         return FileOutcome(feed, remote.name, "failed", message=str(exc))
-    seen = rt.ledger.file_state(feed, sha)
     run_id = rt.new_run_id(feed, sha)
     rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, sha)
-    if seen is not None:
-        return _duplicate(rt, contract, candidate, local, sha, run_id, seen)
     try:
+        earlier = _same_content(rt, contract, sha)
+        if earlier is not None:
+            return _duplicate(rt, contract, candidate, local, sha, run_id, earlier)
         return _ingest(rt, contract, candidate, local, sha, run_id)
     except FileRejected as exc:
         return _reject(rt, contract, candidate, local, sha, run_id, exc)
@@ -113,6 +115,28 @@ def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> F
         log.error("%s: %s: run %s failed, nothing committed: %s", feed, remote.name, run_id, exc)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
         return FileOutcome(feed, remote.name, "failed", run_id, message=str(exc))
+    except Exception as exc:  # a bug: keep it in this file's run, the other feeds go on
+        log.exception(
+            "%s: %s: run %s failed unexpectedly, nothing committed", feed, remote.name, run_id
+        )
+        rt.ledger.fail_run(run_id, rt.stamp(), "failed", f"unexpected error: {exc!r}")
+        return FileOutcome(
+            feed, remote.name, "failed", run_id, message=f"unexpected error: {exc!r}"
+        )
+
+
+def _same_content(rt: Runtime, contract: FeedContract, sha: str) -> str | None:
+    """The run that already committed this content, if the feed's dedupe rule says skip it.
+
+    `any`: content committed at any time is never processed again (a re-delivered old
+    export must not roll the data back). `latest`: only the content the current snapshot
+    came from is skipped, for feeds whose files legitimately repeat (A, B, then A again).
+    A rejected file's content is always looked at again: the contract may have been fixed.
+    """
+    earlier = rt.ledger.committed_run(contract.name, sha)
+    if earlier is None or contract.source.dedupe == "any":
+        return earlier
+    return earlier if rt.ledger.latest_committed_sha(contract.name) == sha else None
 
 
 def _ingest(
@@ -304,12 +328,26 @@ def _duplicate(
     local: Path,
     sha: str,
     run_id: str,
-    seen: tuple[str, str],
+    earlier: str,
 ) -> FileOutcome:
-    message = f"same content as run {seen[1]} ({seen[0]}); not processed again"
-    rt.ledger.commit(Commit(run_id, contract.name, "duplicate", rt.stamp(), {}, [], None, message))
+    message = f"same content as committed run {earlier}; not processed again"
+    remote = candidate.remote
+    rt.ledger.commit(
+        Commit(
+            run_id,
+            contract.name,
+            "duplicate",
+            rt.stamp(),
+            {},
+            [],
+            None,
+            message,
+            file=(sha, remote.path, remote.size, remote.mtime),
+            file_state="duplicate",
+        )
+    )
     store = rt.store(contract.source.store)
-    settle_remote(store, contract.source, candidate, seen[0])
+    settle_remote(store, contract.source, candidate, "committed")
     local.unlink(missing_ok=True)
     log.info("%s: %s: %s", contract.name, local.name, message)
     return FileOutcome(contract.name, local.name, "duplicate", run_id, message=message)

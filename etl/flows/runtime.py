@@ -36,6 +36,7 @@ class Runtime:
     delivery: Delivery
     clock: Clock = utc_now
     sleep: Callable[[float], None] = time.sleep
+    _owns_delivery: bool = True
     _stores: dict[str, Store] = field(default_factory=dict)
 
     @classmethod
@@ -91,13 +92,30 @@ class Runtime:
         if self.settings.pause_before_commit_seconds:
             self.sleep(self.settings.pause_before_commit_seconds)
 
+    def fork(self) -> Runtime:
+        """A runtime for another thread: its own ledger connection and store connections.
+
+        SQLite connections and SFTP sessions must not be shared between threads; the
+        delivery (an httpx client with a locked token cache) and the folders can be.
+        """
+        return Runtime(
+            settings=self.settings,
+            ledger=Ledger(self.ledger.path),
+            snapshots=self.snapshots,
+            archive=self.archive,
+            delivery=self.delivery,
+            clock=self.clock,
+            sleep=self.sleep,
+            _owns_delivery=False,
+        )
+
     def close(self) -> None:
-        """Close stores and the ledger."""
+        """Close stores, the ledger and (when this runtime opened it) the delivery."""
         for store in self._stores.values():
             store.close()
         self._stores.clear()
         closer = getattr(self.delivery, "close", None)
-        if callable(closer):
+        if self._owns_delivery and callable(closer):
             closer()
         self.ledger.close()
 

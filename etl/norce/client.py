@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ class NorceClient:
         self._sleep = sleep
         self._clock = clock
         self._token: _Token | None = None
+        self._token_lock = threading.Lock()
         self._http = httpx.Client(transport=transport, timeout=settings.request_timeout_seconds)
 
     def __enter__(self) -> NorceClient:
@@ -176,9 +178,12 @@ class NorceClient:
         return self._send(method, build, may_reauth=True)
 
     def _bearer(self) -> str:
-        if self._token is None or self._clock() >= self._token.refresh_at:
-            self._token = self._fetch_token()
-        return self._token.value
+        # Feeds run in parallel threads and share this client: one token fetch at a time,
+        # or a burst of them would hit the token endpoint's 3-per-minute limit.
+        with self._token_lock:
+            if self._token is None or self._clock() >= self._token.refresh_at:
+                self._token = self._fetch_token()
+            return self._token.value
 
     def _fetch_token(self) -> _Token:
         form = {
