@@ -230,12 +230,24 @@ class Ledger:
         row = self._db.execute("SELECT * FROM holds WHERE run_id=?", (run_id,)).fetchone()
         return dict(row) if row else None
 
+    def set_hold_state(self, run_id: str, state: str, at: str) -> None:
+        """Move a hold to `state` (approving: deactivations are about to be sent)."""
+        with self._tx() as db:
+            db.execute("UPDATE holds SET state=?, decided_at=? WHERE run_id=?", (state, at, run_id))
+
+    def holds_in_state(self, feed: str, state: str) -> list[str]:
+        """Run ids of the feed's holds in `state`, oldest first."""
+        rows = self._db.execute(
+            "SELECT run_id FROM holds WHERE feed=? AND state=? ORDER BY created_at", (feed, state)
+        )
+        return [str(r["run_id"]) for r in rows]
+
     def pending_holds(self) -> list[dict[str, Any]]:
         """Holds waiting for an operator."""
         return [
             dict(r)
             for r in self._db.execute(
-                "SELECT * FROM holds WHERE state='pending' ORDER BY created_at"
+                "SELECT * FROM holds WHERE state IN ('pending', 'approving') ORDER BY created_at"
             )
         ]
 

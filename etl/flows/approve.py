@@ -28,11 +28,6 @@ def approve(rt: Runtime, contracts: dict[str, FeedContract], hold_run: str) -> s
     hold = rt.ledger.hold(hold_run)
     if hold is None:
         raise EtlError(f"run {hold_run} held no removals (see `run.py status`)")
-    if hold["state"] != "pending":
-        by = f" by run {hold['decided_by']}" if hold["decided_by"] else ""
-        raise EtlError(
-            f"the hold of run {hold_run} is {hold['state']}{by}; only a pending hold can be approved"
-        )
     contract = contracts.get(hold["feed"])
     if contract is None:
         raise EtlError(f"feed {hold['feed']!r} of run {hold_run} has no contract any more")
@@ -41,7 +36,27 @@ def approve(rt: Runtime, contracts: dict[str, FeedContract], hold_run: str) -> s
             raise EtlError(
                 f"feed {contract.name} is running right now; try again when it has finished"
             )
+        # Checked again under the lock: a run that just finished may have superseded it.
+        hold = rt.ledger.hold(hold_run)
+        assert hold is not None
+        if hold["state"] not in ("pending", "approving"):
+            by = f" by run {hold['decided_by']}" if hold["decided_by"] else ""
+            raise EtlError(
+                f"the hold of run {hold_run} is {hold['state']}{by}; only a pending hold can be approved"
+            )
+        # The intent is recorded before anything is sent: if this process dies after the
+        # deactivations went out, the feed's next run finishes the approval first.
+        rt.ledger.set_hold_state(hold_run, "approving", rt.stamp())
         return _release(rt, contract, hold_run)
+
+
+def finish_interrupted_approvals(rt: Runtime, contract: FeedContract) -> list[str]:
+    """Complete approvals a dead process left half done; call while holding the feed lock."""
+    done = []
+    for hold_run in rt.ledger.holds_in_state(contract.name, "approving"):
+        log.warning("%s: finishing the interrupted approval of run %s", contract.name, hold_run)
+        done.append(_release(rt, contract, hold_run))
+    return done
 
 
 def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
@@ -53,9 +68,14 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
     delta = Delta(empty, empty, empty, held, empty)
     new_snapshot = differ.apply(old, empty, delta, key)
     calls = entity.build_calls(delta, call_context(rt, contract))
-    results = rt.delivery.deliver(calls, f"{feed}/approve-{hold_run}") if calls else []
     run_id = rt.new_run_id(feed, "approve")
     rt.ledger.start_run(run_id, feed, "approve", rt.stamp(), None, None)
+    try:
+        results = rt.delivery.deliver(calls, f"{feed}/approve-{hold_run}") if calls else []
+    except EtlError as exc:
+        # The hold stays `approving`: the feed's next run sends the deactivations again.
+        rt.ledger.fail_run(run_id, rt.stamp(), "failed", f"approval of {hold_run} not finished: {exc}")
+        raise
     staged = rt.archive.stage(feed, rt.day(), run_id)
     snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)
     counts = delta.counts()

@@ -19,6 +19,7 @@ import polars as pl
 from etl import diff as differ
 from etl.contracts import FeedContract
 from etl.errors import FileRejected, NorceError, ParseError, TransportError
+from etl.flows.approve import finish_interrupted_approvals
 from etl.flows.runtime import Runtime
 from etl.flows.staging import call_context, delivery_summary, job_ids, stage_delta
 from etl.formats import read_file
@@ -70,6 +71,13 @@ def run_feed(
             return [FileOutcome(contract.name, "-", "skipped", message="feed is already running")]
         rt.ledger.interrupt_stale(contract.name, rt.stamp())
         rt.archive.recover(contract.name, rt.ledger)
+        try:
+            finish_interrupted_approvals(rt, contract)
+        except (NorceError, TransportError) as exc:
+            log.error(
+                "%s: an interrupted approval could not be finished yet: %s", contract.name, exc
+            )
+            return [FileOutcome(contract.name, "-", "failed", message=str(exc))]
         store = rt.store(contract.source.store)
         try:
             candidates = ready_files(store, contract.source, rt.clock().timestamp(), rt.sleep)

@@ -56,6 +56,8 @@ def test_rejected_content_is_looked_at_again_once_the_contract_is_fixed(
     assert first.outcome == "rejected" and "missing column" in first.message
 
     contract.write_text(good)
-    shutil.copy(erp / "products" / "rejected" / "products_1.csv", erp / "products" / "products_1-resent.csv")
+    shutil.copy(
+        erp / "products" / "rejected" / "products_1.csv", erp / "products" / "products_1-resent.csv"
+    )
     [second] = run_once(settings, "products")
     assert second.outcome == "committed"
