@@ -111,7 +111,9 @@ def test_approve_refuses_an_unknown_run(fresh: Path) -> None:
 def test_once_exits_3_when_a_whole_file_was_rejected(fresh: Path) -> None:
     for sample in (fresh / "samples" / "erp").rglob("*.*"):
         sample.unlink()
-    (fresh / "samples" / "erp" / "stock" / "stock_1.xml").write_text("<StockReport><Item sku='1'>", encoding="utf-8")
+    (fresh / "samples" / "erp" / "stock" / "stock_1.xml").write_text(
+        "<StockReport><Item sku='1'>", encoding="utf-8"
+    )
     result = _run(fresh, "once", "--feed", "stock")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "stock_1.xml: rejected" in result.stdout and "not well-formed XML" in result.stdout

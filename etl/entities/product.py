@@ -65,7 +65,9 @@ class ProductOptions(EntityOptions):
     culture: str = Field(default="sv-SE", pattern=r"^[a-z]{2}-[A-Z]{2}$")
     sales_area: int = Field(default=1, ge=1)  # Norce VatRate.SalesArea: 1 Sweden, 2 Norway...
     new_status: StatusName = "NotActivated"
-    reactivated_status: StatusName = "Active"
+    # A SKU that comes back after a removal: by default it waits for a person, like a new
+    # one (it may never have been enabled); set "Active" to put it straight back on sale.
+    reactivated_status: StatusName | None = None
     removed_status: StatusName = "Inactive"
     sku_type: Literal["ErpStandard", "ErpRefurbished", "Service", "Standard", "Virtual"] = (
         "ErpStandard"
@@ -79,7 +81,7 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
     seq = CallSequence("Product/ImportProducts", context, [])
     every = tuple(f for f in SCHEMA.columns if f != "part_no")
     new = {"Status": SKU_STATUS[options.new_status], "Type": SKU_TYPE[options.sku_type]}
-    back = {"Status": SKU_STATUS[options.reactivated_status]}
+    back = {"Status": SKU_STATUS[options.reactivated_status or options.new_status]}
     gone = {"Status": SKU_STATUS[options.removed_status]}
     changes = change_groups(delta.changes)
     groups: list[tuple[str, Sequence[str], pl.DataFrame, tuple[int, ...], Item]] = [

@@ -74,7 +74,9 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
         results = rt.delivery.deliver(calls, f"{feed}/approve-{hold_run}") if calls else []
     except EtlError as exc:
         # The hold stays `approving`: the feed's next run sends the deactivations again.
-        rt.ledger.fail_run(run_id, rt.stamp(), "failed", f"approval of {hold_run} not finished: {exc}")
+        rt.ledger.fail_run(
+            run_id, rt.stamp(), "failed", f"approval of {hold_run} not finished: {exc}"
+        )
         raise
     staged = rt.archive.stage(feed, rt.day(), run_id)
     snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)

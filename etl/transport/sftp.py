@@ -245,6 +245,9 @@ class SftpStore:
         return self._transport is not None and self._transport.is_active()
 
     def _client(self) -> paramiko.SFTPClient:
+        # A server may drop an idle session between two ticks: reconnect rather than fail.
+        if self._sftp is not None and not self._is_connected():
+            self.close()
         if self._sftp is None:
             self._sftp = self._connect()
         return self._sftp

@@ -119,7 +119,16 @@ def test_reactivations_set_status_and_every_field() -> None:
     (call,) = [c for c in build(PRODUCT, product_delta()) if kind(c) == "reactivate"]
     # C has no product code, so Code (3) is the one field not listed
     assert sets(call) == expected_header([f for f in NUMBERS if f != "product_code"], [1])
-    assert sku(call.items[0]) == {"PartNo": "C", "Status": 1}
+    # By default a SKU that comes back waits for a person, like a new one.
+    assert sku(call.items[0]) == {"PartNo": "C", "Status": SKU_STATUS["NotActivated"]}
+
+
+def test_reactivated_status_can_put_a_returning_sku_straight_back_on_sale() -> None:
+    calls = build(PRODUCT, product_delta(), reactivated_status="Active", new_status="Hidden")
+    (call,) = [c for c in calls if kind(c) == "reactivate"]
+    assert sku(call.items[0]) == {"PartNo": "C", "Status": SKU_STATUS["Active"]}
+    added = [item for c in calls if kind(c) == "add" for item in c.items]
+    assert added and all(sku(item)["Status"] == SKU_STATUS["Hidden"] for item in added)
 
 
 def test_code_3_is_listed_only_for_items_that_carry_a_code() -> None:
