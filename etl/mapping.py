@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 
 from etl.contracts import FeedContract
 from etl.errors import SchemaMismatch
 from etl.models import LINE, ParsedFile
+
+log = logging.getLogger(__name__)
 
 
 def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
@@ -28,6 +32,18 @@ def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
         raise SchemaMismatch(
             f"{parsed.path.name}: missing column(s) {', '.join(repr(m) for m in missing)} (found: {found})",
             column=missing[0],
+        )
+    required = set(entity.required_fields()) - set(contract.defaults)
+    absent = [erp for field, erp in sources.items() if erp in parsed.absent and field in required]
+    if absent:
+        raise SchemaMismatch(
+            f"{parsed.path.name}: {', '.join(repr(a) for a in absent)} occurs in no record "
+            "(renamed in the export, or a wrong path or namespace in the contract?)",
+            column=absent[0],
+        )
+    for path in parsed.absent:
+        log.warning(
+            "%s: %r occurs in no record; the field is empty in every row", parsed.path.name, path
         )
     exprs: list[pl.Expr] = []
     for field in entity.fields():

@@ -21,6 +21,8 @@ class ParsedFile:
     path: Path
     frame: pl.DataFrame
     columns: tuple[str, ...]  # source column names (ERP names or XML paths), in file order
+    # XML only: mapped paths that occurred in no record at all (a renamed element?).
+    absent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

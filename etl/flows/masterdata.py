@@ -243,15 +243,21 @@ def _ingest(
 
 def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Validated:
     """Read, map and validate one file (no state touched); FileRejected for a bad file."""
-    if local.stat().st_size == 0 and contract.source.empty_file == "reject":
-        raise ParseError(f"{local.name}: the file is empty (0 bytes)")
+    empty_rejected = contract.source.empty_file == "reject"
     if local.stat().st_size == 0:
+        if empty_rejected:
+            raise ParseError(f"{local.name}: the file is empty (0 bytes)")
         text = pl.DataFrame(
             schema={**{f: pl.String for f in contract.entity.fields()}, LINE: pl.Int64}
         )
-    else:
-        text = map_columns(read_file(local, contract, scratch), contract)
-    return validate(text, contract)
+        return validate(text, contract)
+    parsed = read_file(local, contract, scratch)
+    if not parsed.frame.height and empty_rejected:
+        what = (
+            f"no <{contract.format.record}> records" if contract.format.type == "xml" else "no rows"
+        )
+        raise ParseError(f'{local.name}: the file has {what} (source.empty_file = "reject")')
+    return validate(map_columns(parsed, contract), contract)
 
 
 def plan(

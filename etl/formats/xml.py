@@ -69,7 +69,8 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
         {f: pl.Series(f, b, dtype=pl.String) for f, b in zip(fields, records.buffers, strict=True)}
         | {LINE: pl.Series(LINE, records.lines, dtype=pl.Int64)}
     )
-    return ParsedFile(path, clean_cells(frame, fields, fmt.null_values), tuple(fields))
+    absent = tuple(f for f, seen in zip(fields, records.seen, strict=True) if not seen)
+    return ParsedFile(path, clean_cells(frame, fields, fmt.null_values), tuple(fields), absent)
 
 
 class _Doctype(Exception):
@@ -92,6 +93,7 @@ class _Records:
         self.outer: list[str] = []  # open elements above the records
         self.inside: list[_Step | None] = []  # open elements of the current record
         self.row: list[str | None] = [None] * width
+        self.seen = [False] * width  # which field paths occurred at least once
         self.capture: list[int] = []  # fields whose text is being read
         self.parts: list[str] = []
 
@@ -124,8 +126,10 @@ class _Records:
             return
         inside.pop()
         if not inside:
-            for buffer, value in zip(self.buffers, self.row, strict=True):
+            for index, (buffer, value) in enumerate(zip(self.buffers, self.row, strict=True)):
                 buffer.append(value)
+                if value is not None:
+                    self.seen[index] = True
             self.row = [None] * self.width
 
     def text(self, data: str) -> None:

@@ -232,11 +232,13 @@ def test_a_column_with_a_contract_default_may_be_absent(tmp_path: Path, scratch:
     assert valid["quantity_break"].to_list() == [1]
 
 
-def test_a_header_only_file_has_no_rows(tmp_path: Path, scratch: Path) -> None:
+def test_a_header_only_file_follows_the_empty_file_rule(tmp_path: Path, scratch: Path) -> None:
     path = write(tmp_path / "p.csv", [HEADER])
 
-    validated = check(path, price_contract(tmp_path, SWEDISH), scratch)
-
+    with pytest.raises(ParseError, match=r"p\.csv: the file has no rows"):
+        check(path, price_contract(tmp_path, SWEDISH), scratch)
+    no_rows = price_contract(tmp_path, SWEDISH, extra='[source]\nempty_file = "no_rows"')
+    validated = check(path, no_rows, scratch)
     assert (validated.rows_read, validated.valid.height, validated.rejections.height) == (0, 0, 0)
 
 

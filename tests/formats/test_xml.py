@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.errors import ParseError
+from etl.errors import ParseError, SchemaMismatch
+from etl.flows.masterdata import parse_and_validate
 from etl.formats import read_file
 from etl.models import LINE
 from tests.fixtures.feeds import FIXTURES, REPO, SAMPLES, check, contract_from, rejections, shipped
@@ -286,3 +287,27 @@ def test_a_200k_record_file_streams(tmp_path: Path) -> None:
     assert int(last_line) == 2 + 8 * (records - 1) + 1
     # The whole tree of this file takes about 13 times its size; the column buffers far less.
     assert int(grown_mb) < 6 * size_mb, f"{grown_mb} MB for a {size_mb:.0f} MB file"
+
+
+def test_a_required_path_that_occurs_in_no_record_rejects_the_file(tmp_path: Path) -> None:
+    contract = contract_from(
+        '[feed]\nentity = "onhand"\n[format]\ntype = "xml"\nrecord = "Stock/Item"\n'
+        '[columns]\n"@sku" = "part_no"\n"@wh" = "warehouse_code"\n"@loc" = "location_code"\n'
+        '"OnHand" = "onhand_value"\n"Incoming" = "incoming_value"\n',
+        tmp_path,
+        "stock",
+    )
+    path = tmp_path / "stock_1.xml"
+    # The ERP renamed <OnHand> to <Qty>; <Incoming> is optional and simply absent today.
+    path.write_text(
+        '<Stock><Item sku="1" wh="M" loc="A"><Qty>4</Qty></Item></Stock>', encoding="utf-8"
+    )
+    with pytest.raises(SchemaMismatch, match=r"'OnHand' occurs in no record"):
+        parse_and_validate(path, contract, tmp_path / "scratch")
+    path.write_text(
+        '<Stock><Item sku="1" wh="M" loc="A"><OnHand>4</OnHand></Item></Stock>', encoding="utf-8"
+    )
+    assert parse_and_validate(path, contract, tmp_path / "scratch").valid.height == 1
+    path.write_text("<Stock><Row/></Stock>", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"no <Stock/Item> records"):
+        parse_and_validate(path, contract, tmp_path / "scratch")
