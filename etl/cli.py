@@ -127,6 +127,8 @@ def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
     contract = _chosen(contracts, args.feed)[0]
     out = args.out or settings.folder("outbox") / "checks" / contract.name
     path: Path = args.file
+    if not path.is_file():
+        raise EtlError(f"no such file: {path}")
     try:
         validated = parse_and_validate(path, contract, out)
     except FileRejected as exc:

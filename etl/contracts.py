@@ -16,8 +16,6 @@ from typing import Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -27,14 +25,10 @@ from pydantic import (
 
 from etl.entities import ENTITIES, Entity
 from etl.errors import ConfigError
-from etl.settings import Settings
+from etl.settings import Settings, Strict, config_error
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FeedSpec(_Strict):
+class FeedSpec(Strict):
     """What the feed is."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
@@ -45,7 +39,7 @@ class FeedSpec(_Strict):
     export: Literal["full", "delta"] = "full"
 
 
-class SourceSpec(_Strict):
+class SourceSpec(Strict):
     """Where files are picked up, when they are complete, what happens after commit."""
 
     store: str = "erp"
@@ -68,7 +62,7 @@ class SourceSpec(_Strict):
     dedupe: Literal["any", "latest"] = "any"
 
 
-class FormatSpec(_Strict):
+class FormatSpec(Strict):
     """How the file is written: format and dialect."""
 
     type: Literal["csv", "xml"]
@@ -107,14 +101,14 @@ class FormatSpec(_Strict):
         return value
 
 
-class GuardSpec(_Strict):
+class GuardSpec(Strict):
     """Removals are held when they exceed BOTH thresholds, or when the file has no rows."""
 
     max_removals: int = Field(default=10, ge=0)
     max_removal_ratio: float = Field(default=0.10, ge=0, le=1)
 
 
-class ScheduleSpec(_Strict):
+class ScheduleSpec(Strict):
     """When the scheduler runs the feed: a crontab line or an interval."""
 
     cron: str | None = None
@@ -137,7 +131,7 @@ class ScheduleSpec(_Strict):
         return self
 
 
-class FeedContract(_Strict):
+class FeedContract(Strict):
     """One ERP export, fully described."""
 
     feed: FeedSpec
@@ -183,9 +177,7 @@ def load_contract(path: Path, settings: Settings) -> FeedContract:
     try:
         contract = FeedContract.model_validate({**raw, "path": path})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "-"
-        raise ConfigError(source, key, first["msg"]) from exc
+        raise config_error(source, exc) from exc
     _check_against_entity(contract, source)
     if contract.format.type == "xml":
         _check_xml_paths(contract, source)
@@ -229,10 +221,7 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
     try:
         entity.parse_options(contract.options)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(
-            source, "options." + ".".join(str(p) for p in first["loc"]), first["msg"]
-        ) from exc
+        raise config_error(source, exc, "options.") from exc
 
 
 _XML_NAME = r"[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?"

@@ -5,14 +5,15 @@
     ├── TransportError       SFTP connect/auth/IO -> files stay where they are, retry next tick
     │   └── HostKeyRejected  unknown or changed host key -> fix known_hosts, never auto-accept
     ├── FileRejected         whole file unusable -> archive/<feed>/rejected/ + report, never retried
-    │   ├── ParseError       not CSV/XML/XLSX, bad encoding, hostile content
+    │   ├── ParseError       not CSV/XML/XLSX, hostile content
+    │   │   └── EncodingError    bytes that are not the declared encoding
     │   └── SchemaMismatch   missing or unexpected columns
-    ├── DeletionHeld         removals over the guard -> adds/changes applied, removals wait
     └── NorceError
         ├── NorceUnavailable 429, 5xx, timeouts -> retry with backoff, then next tick
         └── NorceRejected    other 4xx, job Failed/Validation failed -> run fails, snapshot unchanged
 
-Bad rows are data (see etl.validate), not exceptions. Library exceptions are translated in
+Bad rows are data (see etl.validate), not exceptions; so are removals held by the deletion
+guard (a hold in the ledger, released with `run.py approve`). Library exceptions are translated in
 exactly one place each: paramiko in etl.transport.sftp, httpx in etl.norce.client.
 """
 
@@ -61,14 +62,16 @@ class ParseError(FileRejected):
     code = "parse"
 
 
+class EncodingError(ParseError):
+    """The file's bytes are not in the encoding its contract declares."""
+
+    code = "encoding"
+
+
 class SchemaMismatch(FileRejected):
     """The file's columns do not match the feed contract."""
 
     code = "missing_column"
-
-
-class DeletionHeld(EtlError):
-    """Removals exceeded the deletion guard and wait for an operator's approval."""
 
 
 class NorceError(EtlError):

@@ -26,18 +26,6 @@ class ParsedFile:
 
 
 @dataclass(frozen=True)
-class Rejection:
-    """Why one cell (or row) was refused."""
-
-    line: int
-    field: str
-    source_column: str
-    code: str
-    message: str
-    value: str | None
-
-
-@dataclass(frozen=True)
 class Validated:
     """Typed valid rows, the rejected cells, and keys of rejected rows (kept as they were)."""
 

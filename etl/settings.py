@@ -21,11 +21,20 @@ from etl.errors import ConfigError
 DEFAULT_SETTINGS_FILE = "etl.toml"
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """Base of every settings and contract model: unknown keys are errors, values frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LocalStoreSettings(_Strict):
+def config_error(source: str, exc: ValidationError, prefix: str = "") -> ConfigError:
+    """The first pydantic error as a ConfigError naming the file and the dotted key."""
+    first = exc.errors()[0]
+    key = prefix + ".".join(str(p) for p in first["loc"])
+    return ConfigError(source, key or "-", first["msg"])
+
+
+class LocalStoreSettings(Strict):
     """A folder on this machine that stands in for an SFTP server."""
 
     kind: Literal["local"] = "local"
@@ -33,7 +42,7 @@ class LocalStoreSettings(_Strict):
     read_only: bool = False  # files are never moved after commit; the ledger dedupes
 
 
-class SftpStoreSettings(_Strict):
+class SftpStoreSettings(Strict):
     """An SFTP server with a pinned host key; key or password auth."""
 
     kind: Literal["sftp"] = "sftp"
@@ -53,7 +62,7 @@ class SftpStoreSettings(_Strict):
 StoreSettings = Annotated[LocalStoreSettings | SftpStoreSettings, Field(discriminator="kind")]
 
 
-class NorceSettings(_Strict):
+class NorceSettings(Strict):
     """How payloads reach Norce Commerce Connect."""
 
     mode: Literal["file", "http"] = "file"
@@ -78,7 +87,7 @@ def _sample_stores() -> dict[str, StoreSettings]:
     return {"erp": LocalStoreSettings(root=Path("samples/erp"), read_only=True)}
 
 
-class Settings(_Strict):
+class Settings(Strict):
     """Everything the process needs besides the feed contracts."""
 
     home: Path = Path()
@@ -121,9 +130,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(source, key, first["msg"]) from exc
+        raise config_error(source, exc) from exc
 
 
 def _resolve_secrets(

@@ -6,7 +6,7 @@ types (the cast step reads them), which are required (not nullable) and their ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,3 @@ class Entity:
     def parse_options(self, raw: Mapping[str, Any]) -> EntityOptions:
         """Check the contract's [options] table against this entity's options model."""
         return self.options_model.model_validate(dict(raw))
-
-    def value_fields(self, key: Sequence[str]) -> list[str]:
-        """Fields that are not part of the given key: the ones a change can touch."""
-        return [f for f in self.fields() if f not in key]

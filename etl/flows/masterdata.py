@@ -9,66 +9,40 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from etl import diff as differ
 from etl.contracts import FeedContract
 from etl.errors import FileRejected, NorceError, ParseError, TransportError
+from etl.flows import records
 from etl.flows.approve import finish_interrupted_approvals
 from etl.flows.runtime import Runtime
-from etl.flows.staging import call_context, delivery_summary, job_ids, stage_delta
+from etl.flows.staging import call_context, job_ids, stage_delta
 from etl.formats import read_file
 from etl.intake import Candidate, download, ready_files, settle_remote
 from etl.ledger import Commit
 from etl.locks import feed_lock
 from etl.mapping import map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
-from etl.norce.calls import CallResult
-from etl.reports import write_reports
-from etl.validate import REJECTION_SCHEMA, validate
+from etl.validate import validate
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class FileOutcome:
-    """What happened to one file, for the CLI and the scheduler's log."""
-
-    feed: str
-    name: str
-    outcome: str  # committed, rejected, duplicate, failed, skipped
-    run_id: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    message: str = ""
-
-
-@dataclass
-class Timer:
-    """Seconds spent per stage, for the manifest."""
-
-    laps: dict[str, float] = field(default_factory=dict)
-    _last: float = field(default_factory=time.perf_counter)
-
-    def lap(self, stage: str) -> None:
-        """Close the current stage."""
-        now = time.perf_counter()
-        self.laps[stage] = round(now - self._last, 3)
-        self._last = now
-
-
 def run_feed(
     rt: Runtime, contract: FeedContract, stop: threading.Event | None = None
-) -> list[FileOutcome]:
+) -> list[records.FileOutcome]:
     """One pass over a feed: every complete file, oldest name first; stops at the first failure."""
     with feed_lock(rt.locks, contract.name) as taken:
         if not taken:
             log.info("%s: already running elsewhere, skipped", contract.name)
-            return [FileOutcome(contract.name, "-", "skipped", message="feed is already running")]
+            return [
+                records.FileOutcome(
+                    contract.name, "-", "skipped", message="feed is already running"
+                )
+            ]
         rt.ledger.interrupt_stale(contract.name, rt.stamp())
         rt.archive.recover(contract.name, rt.ledger)
         try:
@@ -77,13 +51,13 @@ def run_feed(
             log.error(
                 "%s: an interrupted approval could not be finished yet: %s", contract.name, exc
             )
-            return [FileOutcome(contract.name, "-", "failed", message=str(exc))]
+            return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
         store = rt.store(contract.source.store)
         try:
             candidates = ready_files(store, contract.source, rt.clock().timestamp(), rt.sleep)
         except TransportError as exc:
             log.error("%s: cannot list %s: %s", contract.name, contract.source.folder, exc)
-            return [FileOutcome(contract.name, "-", "failed", message=str(exc))]
+            return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
         outcomes = []
         for candidate in candidates:
             if stop is not None and stop.is_set():
@@ -95,7 +69,7 @@ def run_feed(
         return outcomes
 
 
-def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> FileOutcome:
+def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> records.FileOutcome:
     """Take one complete remote file through every stage; never raises for a bad file."""
     feed, remote = contract.name, candidate.remote
     store = rt.store(contract.source.store)
@@ -105,30 +79,30 @@ def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> F
             # Finished before, but the process died before tidying up: finish that now.
             (rt.inbox / feed / remote.name).unlink(missing_ok=True)
             settle_remote(store, contract.source, candidate, known)
-            return FileOutcome(feed, remote.name, "skipped", message=f"already {known}")
+            return records.FileOutcome(feed, remote.name, "skipped", message=f"already {known}")
         local, sha = download(store, remote, rt.inbox / feed)
     except TransportError as exc:
         log.error("%s: %s: %s", feed, remote.name, exc)
-        return FileOutcome(feed, remote.name, "failed", message=str(exc))
+        return records.FileOutcome(feed, remote.name, "failed", message=str(exc))
     run_id = rt.new_run_id(feed, sha)
     rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, sha)
     try:
         earlier = _same_content(rt, contract, sha)
         if earlier is not None:
-            return _duplicate(rt, contract, candidate, local, sha, run_id, earlier)
+            return records.record_duplicate(rt, contract, candidate, local, sha, run_id, earlier)
         return _ingest(rt, contract, candidate, local, sha, run_id)
     except FileRejected as exc:
-        return _reject(rt, contract, candidate, local, sha, run_id, exc)
+        return records.record_rejection(rt, contract, candidate, local, sha, run_id, exc)
     except (NorceError, TransportError) as exc:
         log.error("%s: %s: run %s failed, nothing committed: %s", feed, remote.name, run_id, exc)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
-        return FileOutcome(feed, remote.name, "failed", run_id, message=str(exc))
+        return records.FileOutcome(feed, remote.name, "failed", run_id, message=str(exc))
     except Exception as exc:  # a bug: keep it in this file's run, the other feeds go on
         log.exception(
             "%s: %s: run %s failed unexpectedly, nothing committed", feed, remote.name, run_id
         )
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", f"unexpected error: {exc!r}")
-        return FileOutcome(
+        return records.FileOutcome(
             feed, remote.name, "failed", run_id, message=f"unexpected error: {exc!r}"
         )
 
@@ -149,8 +123,8 @@ def _same_content(rt: Runtime, contract: FeedContract, sha: str) -> str | None:
 
 def _ingest(
     rt: Runtime, contract: FeedContract, candidate: Candidate, local: Path, sha: str, run_id: str
-) -> FileOutcome:
-    feed, entity, timer = contract.name, contract.entity, Timer()
+) -> records.FileOutcome:
+    feed, entity, timer = contract.name, contract.entity, records.Timer()
     log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
     validated = parse_and_validate(local, contract, rt.inbox / feed)
     timer.lap("parse_validate")
@@ -186,10 +160,10 @@ def _ingest(
         "rejected": validated.rejected_rows,
         **delta.counts(),
     }
-    reports = _write_reports(validated, contract, local, sha, staged, counts)
+    reports = records.write_rejections(validated, contract, local, sha, staged, counts)
     snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)
     timer.lap("stage")
-    manifest = _manifest(
+    manifest = records.manifest(
         rt,
         contract,
         candidate,
@@ -220,7 +194,7 @@ def _ingest(
             hold=(delta.held.height, hold_reason) if hold_reason else None,
         )
     )
-    _after_commit(rt, contract, candidate, local, staged, "committed")
+    records.after_commit(rt, contract, candidate, local, staged, "committed")
     rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
     log.info(
         "%s: %s: committed run %s: %d rows, %d rejected, %d adds, %d changes, %d removals, %d held",
@@ -238,7 +212,7 @@ def _ingest(
         log.warning(
             "%s: removals held, approve with `run.py approve %s`: %s", feed, run_id, hold_reason
         )
-    return FileOutcome(feed, local.name, "committed", run_id, counts, hold_reason or "")
+    return records.FileOutcome(feed, local.name, "committed", run_id, counts, hold_reason or "")
 
 
 def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Validated:
@@ -270,175 +244,3 @@ def plan(
     live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD])).height
     g = contract.guard
     return differ.guard(delta, live, validated.valid.height, g.max_removals, g.max_removal_ratio)
-
-
-def _write_reports(
-    validated: Validated,
-    contract: FeedContract,
-    local: Path,
-    sha: str,
-    folder: Path,
-    counts: dict[str, int],
-) -> list[str]:
-    if not validated.rejections.height:
-        return []
-    summary: dict[str, Any] = {
-        "File": local.name,
-        "Feed": contract.name,
-        "Size (bytes)": local.stat().st_size,
-        "SHA-256": sha,
-        "Rows read": counts["rows"],
-        "Rows accepted": counts["accepted"],
-        "Rows rejected": counts["rejected"],
-    }
-    return [
-        p.name
-        for p in write_reports(validated.rejections, summary, folder, f"{local.stem}.rejected")
-    ]
-
-
-def _manifest(
-    rt: Runtime,
-    contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    sha: str,
-    run_id: str,
-    counts: dict[str, int],
-    results: list[CallResult],
-    timer: Timer,
-    base: tuple[str, str, int] | None,
-    snapshot_path: str,
-    hold_reason: str | None,
-    reports: list[str],
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "feed": contract.name,
-        "entity": contract.entity.name,
-        "outcome": "committed",
-        "finished_at": rt.stamp(),
-        "contract": str(contract.path),
-        "input": {
-            "name": local.name,
-            "remote_path": candidate.remote.path,
-            "size": candidate.remote.size,
-            "mtime": candidate.remote.mtime,
-            "sha256": sha,
-        },
-        "counts": counts,
-        "held_reason": hold_reason,
-        "reports": reports,
-        "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
-        "delivery": delivery_summary(rt, results),
-        "timings_seconds": timer.laps,
-    }
-
-
-def _duplicate(
-    rt: Runtime,
-    contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    sha: str,
-    run_id: str,
-    earlier: str,
-) -> FileOutcome:
-    message = f"same content as committed run {earlier}; not processed again"
-    remote = candidate.remote
-    rt.ledger.commit(
-        Commit(
-            run_id,
-            contract.name,
-            "duplicate",
-            rt.stamp(),
-            {},
-            [],
-            None,
-            message,
-            file=(sha, remote.path, remote.size, remote.mtime),
-            file_state="duplicate",
-        )
-    )
-    store = rt.store(contract.source.store)
-    settle_remote(store, contract.source, candidate, "committed")
-    local.unlink(missing_ok=True)
-    log.info("%s: %s: %s", contract.name, local.name, message)
-    return FileOutcome(contract.name, local.name, "duplicate", run_id, message=message)
-
-
-def _reject(
-    rt: Runtime,
-    contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    sha: str,
-    run_id: str,
-    exc: FileRejected,
-) -> FileOutcome:
-    feed = contract.name
-    log.error("%s: %s: file rejected: %s", feed, local.name, exc)
-    staged = rt.archive.stage(feed, rt.day(), run_id, rejected=True)
-    rt.archive.keep_input(local, staged)
-    cell = {"line": exc.line, "key": None, "field": None, "source_column": exc.column}
-    cell |= {"code": exc.code, "message": str(exc), "value": None}
-    rejection = pl.DataFrame([cell], schema=REJECTION_SCHEMA)
-    summary = {"File": local.name, "Feed": feed, "SHA-256": sha, "File-level error": str(exc)}
-    reports = [p.name for p in write_reports(rejection, summary, staged, f"{local.stem}.rejected")]
-    rt.archive.write_json(
-        staged / "manifest.json",
-        {
-            "run_id": run_id,
-            "feed": feed,
-            "outcome": "rejected",
-            "error": str(exc),
-            "code": exc.code,
-            "line": exc.line,
-            "column": exc.column,
-            "reports": reports,
-            "input": {
-                "name": local.name,
-                "remote_path": candidate.remote.path,
-                "sha256": sha,
-                "size": candidate.remote.size,
-            },
-        },
-    )
-    rt.ledger.commit(
-        Commit(
-            run_id,
-            feed,
-            "rejected",
-            rt.stamp(),
-            {},
-            [],
-            str(rt.archive.final(staged)),
-            str(exc),
-            file=(sha, candidate.remote.path, candidate.remote.size, candidate.remote.mtime),
-            file_state="rejected",
-        )
-    )
-    _after_commit(rt, contract, candidate, local, staged, "rejected")
-    return FileOutcome(feed, local.name, "rejected", run_id, message=str(exc))
-
-
-def _after_commit(
-    rt: Runtime,
-    contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    staged: Path,
-    outcome: str,
-) -> None:
-    """Steps that only tidy up: each is safe to redo, so a crash here loses nothing."""
-    rt.archive.publish(staged)
-    local.unlink(missing_ok=True)
-    try:
-        settle_remote(rt.store(contract.source.store), contract.source, candidate, outcome)
-    except TransportError as exc:
-        log.warning(
-            "%s: committed, but could not move %s on the server yet: %s",
-            contract.name,
-            candidate.remote.path,
-            exc,
-        )

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from etl.errors import ParseError
+from etl.errors import EncodingError
 
 CHUNK = 16 * 1024 * 1024
 _UTF8 = {"utf-8", "utf-8-sig"}
@@ -91,7 +91,7 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             at = offset - len(exc.object) + exc.start
-            raise ParseError(
+            raise EncodingError(
                 f"{path.name}: file ends inside a {encoding} character at byte {at} (truncated?)",
                 line=lines,
             ) from exc
@@ -100,13 +100,13 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
 
 def _decode_error(
     path: Path, encoding: str, block: bytes, exc: UnicodeDecodeError, offset: int, lines: int
-) -> ParseError:
+) -> EncodingError:
     # The codec saw a suffix of the stream ending with this block: bytes held back from the
     # previous block in front of it, or a stripped BOM missing from it. Count from the end.
     at = offset + len(block) - len(exc.object) + exc.start
     line = lines + block.count(b"\n", 0, max(0, at - offset))
     bad = exc.object[exc.start : exc.start + 4].hex(" ")
-    return ParseError(
+    return EncodingError(
         f"{path.name}: not valid {encoding} at byte {at} (bytes {bad}); "
         f"check the contract's encoding or the ERP export",
         line=line,

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from etl.contracts import FeedContract, load_contracts
-from etl.flows.masterdata import FileOutcome, run_feed
+from etl.flows.masterdata import run_feed
+from etl.flows.records import FileOutcome
 from etl.flows.runtime import Runtime
 from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
 
