@@ -29,20 +29,6 @@ import polars as pl
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-PRODUCT_HEAD = [
-    "Artikelnr",
-    "Varumärke",
-    "Tillverkare",
-    "Tillv. artnr",
-    "Produktgrupp",
-    "Benämning",
-    "Beskrivning",
-    "Kategori",
-    "EAN",
-    "Moms %",
-    "Vikt kg",
-]
-
 
 def _ean(n: int) -> str:
     body = f"735{n:09d}"

@@ -11,6 +11,7 @@ from etl.flows.masterdata import run_feed
 from etl.flows.records import FileOutcome
 from etl.flows.runtime import Runtime
 from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
+from tests.fixtures.feeds import PRODUCTS_HEADER
 
 
 def settings_for(
@@ -44,5 +45,5 @@ def manifests(home: Path, feed: str) -> list[dict[str, Any]]:
 
 def write_cp1252_products(path: Path, rows: list[str]) -> None:
     """A products export in the shipped dialect: semicolons, cp1252, decimal commas, CRLF."""
-    head = "Artikelnr;Varumärke;Tillverkare;Tillv. artnr;Produktgrupp;Benämning;Beskrivning;Kategori;EAN;Moms %;Vikt kg"
+    head = PRODUCTS_HEADER
     path.write_bytes(("\r\n".join([head, *rows]) + "\r\n").encode("cp1252"))
