@@ -237,7 +237,13 @@ def measure(data: Path, feed: str, repeat: int) -> dict[str, object]:
         if fmt == "csv":
             plains.append(_spawn("polars_pipeline", str(old_file), str(new_file)))
         manifest = sorted((work / "archive" / feed).glob("*/*/manifest.json"))[-1]
-        stages.append(json.loads(manifest.read_text())["timings_seconds"])
+        document = json.loads(manifest.read_text())
+        stages.append(
+            {
+                k: (v, document["peak_rss_mb"].get(k, 0.0))
+                for k, v in document["timings_seconds"].items()
+            }
+        )
         assert first["outcome"] == "committed" and run["outcome"] == "committed", (first, run)
     med = lambda xs, k: statistics.median(float(x[k]) for x in xs)  # noqa: E731
     read_s = med(reads, "seconds")
@@ -251,7 +257,13 @@ def measure(data: Path, feed: str, repeat: int) -> dict[str, object]:
         "run_peak_mb": med(runs, "peak_mb"),
         "plain_s": med(plains, "seconds") if plains else None,
         "plain_peak_mb": med(plains, "peak_mb") if plains else None,
-        "stages": {k: statistics.median(s[k] for s in stages) for k in stages[0]},
+        "stages": {
+            k: (
+                statistics.median(s[k][0] for s in stages),
+                statistics.median(s[k][1] for s in stages),
+            )
+            for k in stages[0]
+        },
     }
 
 
@@ -272,7 +284,10 @@ def report(r: dict[str, object]) -> str:
     )
     stages = r["stages"]
     assert isinstance(stages, dict)
-    lines += [f"    {name:<16} {sec:7.2f} s  {sec / read_s:5.2f}x" for name, sec in stages.items()]
+    lines += [
+        f"    {name:<16} {sec:7.2f} s  {sec / read_s:5.2f}x   peak {peak:6.0f} MB"
+        for name, (sec, peak) in stages.items()
+    ]
     return "\n".join(lines)
 
 

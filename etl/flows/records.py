@@ -5,6 +5,7 @@ Used by the master-data flow for committed, rejected and duplicate files alike.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -41,16 +42,42 @@ class FileOutcome:
 
 @dataclass
 class Timer:
-    """Seconds spent per stage, for the manifest."""
+    """Seconds and peak memory per stage, for the manifest and the benchmark."""
 
     laps: dict[str, float] = field(default_factory=dict)
+    peaks_mb: dict[str, float] = field(default_factory=dict)
     _last: float = field(default_factory=time.perf_counter)
 
+    def __post_init__(self) -> None:
+        _reset_peak_rss()
+
     def lap(self, stage: str) -> None:
-        """Close the current stage."""
+        """Close the current stage: its seconds, and the process's peak RSS during it."""
         now = time.perf_counter()
         self.laps[stage] = round(now - self._last, 3)
-        self._last = now
+        peak = _peak_rss_mb()
+        if peak is not None:
+            self.peaks_mb[stage] = peak
+        _reset_peak_rss()
+        self._last = time.perf_counter()
+
+
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory since the last reset (Linux VmHWM); None where not available."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def _reset_peak_rss() -> None:
+    """Start a new peak measurement (Linux: writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def write_rejections(
@@ -113,6 +140,7 @@ def manifest(
         "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
         "delivery": delivery_summary(rt, results),
         "timings_seconds": timer.laps,
+        "peak_rss_mb": timer.peaks_mb,
     }
 
 
