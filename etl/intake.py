@@ -10,6 +10,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from etl.contracts import SourceSpec
 from etl.transport.base import RemoteFile, Store
@@ -79,8 +80,38 @@ def _not_ready(
     return ""
 
 
-def download(store: Store, remote: RemoteFile, folder: Path) -> tuple[Path, str]:
-    """Download to a temp name, fsync, rename; returns the local path and its SHA-256."""
+@dataclass(frozen=True)
+class Fetched:
+    """A downloaded file: where it came from, where it is now, what it holds."""
+
+    candidate: Candidate
+    local: Path
+    sha: str
+
+    @property
+    def remote(self) -> RemoteFile:
+        """The file as the store listed it."""
+        return self.candidate.remote
+
+    def ledger_file(self) -> tuple[str, str, int, float]:
+        """(sha256, remote path, size, mtime): how the ledger knows the file."""
+        return (self.sha, self.remote.path, self.remote.size, self.remote.mtime)
+
+    def describe(self) -> dict[str, Any]:
+        """The file as a manifest records it."""
+        r = self.remote
+        return {
+            "name": self.local.name,
+            "remote_path": r.path,
+            "size": r.size,
+            "mtime": r.mtime,
+            "sha256": self.sha,
+        }
+
+
+def download(store: Store, candidate: Candidate, folder: Path) -> Fetched:
+    """Download to a temp name, hash, fsync, rename into the inbox."""
+    remote = candidate.remote
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / remote.name
     temp = folder / f".{remote.name}.part"
@@ -91,7 +122,7 @@ def download(store: Store, remote: RemoteFile, folder: Path) -> tuple[Path, str]
             digest.update(block)
         os.fsync(handle.fileno())
     temp.replace(target)
-    return target, digest.hexdigest()
+    return Fetched(candidate, target, digest.hexdigest())
 
 
 def settle_remote(store: Store, source: SourceSpec, candidate: Candidate, outcome: str) -> None:

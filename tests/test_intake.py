@@ -107,8 +107,9 @@ def test_download_lands_complete_with_its_hash(tmp_path: Path) -> None:
     [candidate] = ready_files(
         store, SourceSpec(folder="in", pattern="*", ready="temp_name"), 0, lambda s: None
     )
-    local, sha = download(store, candidate.remote, tmp_path / "inbox")
-    assert local.read_bytes() == data and sha == hashlib.sha256(data).hexdigest()
+    fetched = download(store, candidate, tmp_path / "inbox")
+    assert fetched.local.read_bytes() == data and fetched.sha == hashlib.sha256(data).hexdigest()
+    assert fetched.ledger_file() == (fetched.sha, "in/p_1.csv", len(data), candidate.remote.mtime)
     assert [p.name for p in (tmp_path / "inbox").iterdir()] == ["p_1.csv"]
 
 

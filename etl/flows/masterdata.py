@@ -21,7 +21,7 @@ from etl.flows.approve import finish_interrupted_approvals
 from etl.flows.runtime import Runtime
 from etl.flows.staging import call_context, job_ids, stage_delta
 from etl.formats import read_file
-from etl.intake import Candidate, download, ready_files, settle_remote
+from etl.intake import Candidate, Fetched, download, ready_files, settle_remote
 from etl.ledger import Commit
 from etl.locks import feed_lock
 from etl.mapping import map_columns
@@ -80,19 +80,19 @@ def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> r
             (rt.inbox / feed / remote.name).unlink(missing_ok=True)
             settle_remote(store, contract.source, candidate, known)
             return records.FileOutcome(feed, remote.name, "skipped", message=f"already {known}")
-        local, sha = download(store, remote, rt.inbox / feed)
+        fetched = download(store, candidate, rt.inbox / feed)
     except TransportError as exc:
         log.error("%s: %s: %s", feed, remote.name, exc)
         return records.FileOutcome(feed, remote.name, "failed", message=str(exc))
-    run_id = rt.new_run_id(feed, sha)
-    rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, sha)
+    run_id = rt.new_run_id(feed, fetched.sha)
+    rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, fetched.sha)
     try:
-        earlier = _same_content(rt, contract, sha)
+        earlier = _same_content(rt, contract, fetched.sha)
         if earlier is not None:
-            return records.record_duplicate(rt, contract, candidate, local, sha, run_id, earlier)
-        return _ingest(rt, contract, candidate, local, sha, run_id)
+            return records.record_duplicate(rt, contract, fetched, run_id, earlier)
+        return _ingest(rt, contract, fetched, run_id)
     except FileRejected as exc:
-        return records.record_rejection(rt, contract, candidate, local, sha, run_id, exc)
+        return records.record_rejection(rt, contract, fetched, run_id, exc)
     except (NorceError, TransportError) as exc:
         log.error("%s: %s: run %s failed, nothing committed: %s", feed, remote.name, run_id, exc)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
@@ -122,9 +122,10 @@ def _same_content(rt: Runtime, contract: FeedContract, sha: str) -> str | None:
 
 
 def _ingest(
-    rt: Runtime, contract: FeedContract, candidate: Candidate, local: Path, sha: str, run_id: str
+    rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str
 ) -> records.FileOutcome:
     feed, entity, timer = contract.name, contract.entity, records.Timer()
+    local, sha = fetched.local, fetched.sha
     log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
     validated = parse_and_validate(local, contract, rt.inbox / feed)
     timer.lap("parse_validate")
@@ -160,21 +161,18 @@ def _ingest(
         "rejected": validated.rejected_rows,
         **delta.counts(),
     }
-    reports = records.write_rejections(validated, contract, local, sha, staged, counts)
+    reports = records.write_rejections(validated, contract, fetched, staged, counts)
     snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)
     timer.lap("stage")
     manifest = records.manifest(
         rt,
         contract,
-        candidate,
-        local,
-        sha,
+        fetched,
         run_id,
         counts,
         results,
         timer,
-        base,
-        snapshot_path,
+        (base[0] if base else None, snapshot_path),
         hold_reason,
         reports,
     )
@@ -189,12 +187,12 @@ def _ingest(
             job_ids=job_ids(results),
             archive_dir=str(rt.archive.final(staged)),
             message=hold_reason,
-            file=(sha, candidate.remote.path, candidate.remote.size, candidate.remote.mtime),
+            file=fetched.ledger_file(),
             snapshot=(snapshot_path, new_snapshot.height),
             hold=(delta.held.height, hold_reason) if hold_reason else None,
         )
     )
-    records.after_commit(rt, contract, candidate, local, staged, "committed")
+    records.after_commit(rt, contract, fetched, staged, "committed")
     rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
     log.info(
         "%s: %s: committed run %s: %d rows, %d rejected, %d adds, %d changes, %d removals, %d held",

@@ -18,7 +18,7 @@ from etl.contracts import FeedContract
 from etl.errors import FileRejected, TransportError
 from etl.flows.runtime import Runtime
 from etl.flows.staging import delivery_summary
-from etl.intake import Candidate, settle_remote
+from etl.intake import Fetched, settle_remote
 from etl.ledger import Commit
 from etl.models import Validated
 from etl.norce.calls import CallResult
@@ -83,43 +83,39 @@ def _reset_peak_rss() -> None:
 def write_rejections(
     validated: Validated,
     contract: FeedContract,
-    local: Path,
-    sha: str,
+    fetched: Fetched,
     folder: Path,
     counts: dict[str, int],
 ) -> list[str]:
+    """The rejected-row reports of a run, if any row was rejected; returns their names."""
     if not validated.rejections.height:
         return []
     summary: dict[str, Any] = {
-        "File": local.name,
+        "File": fetched.local.name,
         "Feed": contract.name,
-        "Size (bytes)": local.stat().st_size,
-        "SHA-256": sha,
+        "Size (bytes)": fetched.remote.size,
+        "SHA-256": fetched.sha,
         "Rows read": counts["rows"],
         "Rows accepted": counts["accepted"],
         "Rows rejected": counts["rejected"],
     }
-    return [
-        p.name
-        for p in write_reports(validated.rejections, summary, folder, f"{local.stem}.rejected")
-    ]
+    stem = f"{fetched.local.stem}.rejected"
+    return [p.name for p in write_reports(validated.rejections, summary, folder, stem)]
 
 
 def manifest(
     rt: Runtime,
     contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    sha: str,
+    fetched: Fetched,
     run_id: str,
     counts: dict[str, int],
     results: list[CallResult],
     timer: Timer,
-    base: tuple[str, str, int] | None,
-    snapshot_path: str,
+    snapshots: tuple[str | None, str],
     hold_reason: str | None,
     reports: list[str],
 ) -> dict[str, Any]:
+    """The committed run's manifest: input, counts, snapshots, Norce calls, timings."""
     return {
         "run_id": run_id,
         "feed": contract.name,
@@ -127,17 +123,11 @@ def manifest(
         "outcome": "committed",
         "finished_at": rt.stamp(),
         "contract": str(contract.path),
-        "input": {
-            "name": local.name,
-            "remote_path": candidate.remote.path,
-            "size": candidate.remote.size,
-            "mtime": candidate.remote.mtime,
-            "sha256": sha,
-        },
+        "input": fetched.describe(),
         "counts": counts,
         "held_reason": hold_reason,
         "reports": reports,
-        "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
+        "snapshot": {"base": snapshots[0], "new": snapshots[1]},
         "delivery": delivery_summary(rt, results),
         "timings_seconds": timer.laps,
         "peak_rss_mb": timer.peaks_mb,
@@ -145,16 +135,10 @@ def manifest(
 
 
 def record_duplicate(
-    rt: Runtime,
-    contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    sha: str,
-    run_id: str,
-    earlier: str,
+    rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str, earlier: str
 ) -> FileOutcome:
+    """Content already committed: remember the listing, tidy up, send nothing."""
     message = f"same content as committed run {earlier}; not processed again"
-    remote = candidate.remote
     rt.ledger.commit(
         Commit(
             run_id,
@@ -165,54 +149,38 @@ def record_duplicate(
             [],
             None,
             message,
-            file=(sha, remote.path, remote.size, remote.mtime),
+            file=fetched.ledger_file(),
             file_state="duplicate",
         )
     )
-    store = rt.store(contract.source.store)
-    settle_remote(store, contract.source, candidate, "committed")
-    local.unlink(missing_ok=True)
-    log.info("%s: %s: %s", contract.name, local.name, message)
-    return FileOutcome(contract.name, local.name, "duplicate", run_id, message=message)
+    settle_remote(rt.store(contract.source.store), contract.source, fetched.candidate, "committed")
+    fetched.local.unlink(missing_ok=True)
+    log.info("%s: %s: %s", contract.name, fetched.local.name, message)
+    return FileOutcome(contract.name, fetched.local.name, "duplicate", run_id, message=message)
 
 
 def record_rejection(
-    rt: Runtime,
-    contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    sha: str,
-    run_id: str,
-    exc: FileRejected,
+    rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str, exc: FileRejected
 ) -> FileOutcome:
-    feed = contract.name
-    log.error("%s: %s: file rejected: %s", feed, local.name, exc)
+    """A whole file refused: archive it under rejected/ with a report saying why."""
+    feed, name = contract.name, fetched.local.name
+    log.error("%s: %s: file rejected: %s", feed, name, exc)
     staged = rt.archive.stage(feed, rt.day(), run_id, rejected=True)
-    rt.archive.keep_input(local, staged)
+    rt.archive.keep_input(fetched.local, staged)
     cell = {"line": exc.line, "key": None, "field": None, "source_column": exc.column}
     cell |= {"code": exc.code, "message": str(exc), "value": None}
     rejection = pl.DataFrame([cell], schema=REJECTION_SCHEMA)
-    summary = {"File": local.name, "Feed": feed, "SHA-256": sha, "File-level error": str(exc)}
-    reports = [p.name for p in write_reports(rejection, summary, staged, f"{local.stem}.rejected")]
-    rt.archive.write_json(
-        staged / "manifest.json",
-        {
-            "run_id": run_id,
-            "feed": feed,
-            "outcome": "rejected",
-            "error": str(exc),
-            "code": exc.code,
-            "line": exc.line,
-            "column": exc.column,
-            "reports": reports,
-            "input": {
-                "name": local.name,
-                "remote_path": candidate.remote.path,
-                "sha256": sha,
-                "size": candidate.remote.size,
-            },
-        },
-    )
+    summary = {"File": name, "Feed": feed, "SHA-256": fetched.sha, "File-level error": str(exc)}
+    stem = f"{fetched.local.stem}.rejected"
+    reports = [p.name for p in write_reports(rejection, summary, staged, stem)]
+    document: dict[str, Any] = {
+        "run_id": run_id,
+        "feed": feed,
+        "outcome": "rejected",
+        "error": str(exc),
+    }
+    document |= {"code": exc.code, "line": exc.line, "column": exc.column, "reports": reports}
+    rt.archive.write_json(staged / "manifest.json", document | {"input": fetched.describe()})
     rt.ledger.commit(
         Commit(
             run_id,
@@ -223,31 +191,26 @@ def record_rejection(
             [],
             str(rt.archive.final(staged)),
             str(exc),
-            file=(sha, candidate.remote.path, candidate.remote.size, candidate.remote.mtime),
+            file=fetched.ledger_file(),
             file_state="rejected",
         )
     )
-    after_commit(rt, contract, candidate, local, staged, "rejected")
-    return FileOutcome(feed, local.name, "rejected", run_id, message=str(exc))
+    after_commit(rt, contract, fetched, staged, "rejected")
+    return FileOutcome(feed, name, "rejected", run_id, message=str(exc))
 
 
 def after_commit(
-    rt: Runtime,
-    contract: FeedContract,
-    candidate: Candidate,
-    local: Path,
-    staged: Path,
-    outcome: str,
+    rt: Runtime, contract: FeedContract, fetched: Fetched, staged: Path, outcome: str
 ) -> None:
     """Steps that only tidy up: each is safe to redo, so a crash here loses nothing."""
     rt.archive.publish(staged)
-    local.unlink(missing_ok=True)
+    fetched.local.unlink(missing_ok=True)
     try:
-        settle_remote(rt.store(contract.source.store), contract.source, candidate, outcome)
+        settle_remote(rt.store(contract.source.store), contract.source, fetched.candidate, outcome)
     except TransportError as exc:
         log.warning(
             "%s: committed, but could not move %s on the server yet: %s",
             contract.name,
-            candidate.remote.path,
+            fetched.remote.path,
             exc,
         )
