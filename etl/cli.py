@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.contracts import FeedContract, load_contracts
-from etl.errors import ConfigError, EtlError, FileRejected
+from etl.errors import ConfigError, EtlError, FileRejected, SuspectFile
 from etl.flows.approve import approve
-from etl.flows.masterdata import parse_and_validate, run_feed
+from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
 from etl.flows.runtime import Runtime
 from etl.reports import write_reports
 from etl.settings import DEFAULT_SETTINGS_FILE, Settings, load_settings
@@ -137,6 +137,10 @@ def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
     print(
         f"{path}: {validated.rows_read} rows, {validated.valid.height} valid, {validated.rejected_rows} rejected"
     )
+    try:
+        refuse_if_suspect(validated, contract, path.name)
+    except SuspectFile as exc:
+        print(f"  a run would refuse the whole file ({exc.code}): {exc}")
     if validated.rejections.height:
         summary = {
             "File": path.name,

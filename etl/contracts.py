@@ -65,25 +65,50 @@ class SourceSpec(Strict):
 class FormatSpec(Strict):
     """How the file is written: format and dialect."""
 
-    type: Literal["csv", "xml"]
+    type: Literal["csv", "xml", "xlsx"]
+    # A codec name, or "auto": a BOM (UTF-8, UTF-16 LE/BE) decides, else fallback_encoding.
     encoding: str = "utf-8"
+    fallback_encoding: str = "utf-8"
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     quote: str = Field(default='"', min_length=1, max_length=1)
     decimal: Literal[".", ","] = "."
     thousands: Literal["", " ", ".", ",", "'"] = ""
     date_format: str = "%Y-%m-%d"
     null_values: tuple[str, ...] = ("",)
+    header_row: int = Field(
+        default=1, ge=1
+    )  # CSV/XLSX: line (row) of the header; above it is skipped
+    sheet: str | int = 0  # XLSX: sheet name, or 0-based index
+    # Compressed inputs (.gz, .zip) are opened by their name; refuse more than this expanded.
+    max_expanded_bytes: int = Field(default=4 * 1024**3, ge=1)
+    max_line_bytes: int = Field(default=10 * 1024**2, ge=1024)  # CSV: a longer line is hostile
     # XML: path of the repeating record element from the root, e.g. "Stock/Item"
     record: str | None = Field(default=None, validate_default=True)
     namespaces: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("encoding")
+    @field_validator("encoding", "fallback_encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
+        if value == "auto":
+            return value
         try:
             codecs.lookup(value)
         except LookupError as exc:
             raise ValueError(f"unknown encoding {value!r}") from exc
+        return value
+
+    @field_validator("encoding", "fallback_encoding")
+    @classmethod
+    def _auto_only_where_it_decides(cls, value: str, info: ValidationInfo) -> str:
+        if value != "auto":
+            return value
+        if info.field_name == "fallback_encoding":
+            raise ValueError(
+                'cannot be "auto": it is what "auto" reads when there is no byte-order mark; '
+                'name a codec, e.g. "cp1252"'
+            )
+        if info.data.get("type") == "xml":
+            raise ValueError("an XML file declares its own encoding: leave `encoding` out")
         return value
 
     @field_validator("thousands")
@@ -99,6 +124,37 @@ class FormatSpec(Strict):
         if info.data.get("type") == "xml" and not value:
             raise ValueError("xml feeds need `record`, the path of the repeating element")
         return value
+
+
+class FieldChecks(Strict):
+    """Extra checks on one canonical field, on top of the entity's own rules."""
+
+    required: bool = False
+    pattern: str | None = None  # a regular expression the whole value must match
+    min: float | None = None
+    max: float | None = None
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=1)
+    allowed: tuple[str, ...] | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
+class ChecksSpec(Strict):
+    """Contract-level validation: extra field checks and the suspect-file threshold."""
+
+    # More than this share of rows rejected: the whole file is refused as suspect
+    # instead of being half applied (None: no limit).
+    max_rejected_ratio: float | None = Field(default=None, ge=0, le=1)
+    fields: dict[str, FieldChecks] = Field(default_factory=dict)
 
 
 class GuardSpec(Strict):
@@ -141,6 +197,7 @@ class FeedContract(Strict):
     defaults: dict[str, str] = Field(default_factory=dict)  # canonical field -> constant
     key: tuple[str, ...] | None = None  # default: the entity's key
     guard: GuardSpec = GuardSpec()
+    checks: ChecksSpec = ChecksSpec()
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
     options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
     path: Path = Path("-")
@@ -207,6 +264,9 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
     if len(set(mapped)) != len(mapped):
         twice = sorted({f for f in mapped if mapped.count(f) > 1})
         raise ConfigError(source, "columns", f"fields mapped twice: {', '.join(twice)}")
+    for field in contract.checks.fields:
+        if field not in fields:
+            raise ConfigError(source, f"checks.fields.{field}", f"not a field of {entity.name}")
     for field in contract.defaults:
         if field not in fields:
             raise ConfigError(source, f"defaults.{field}", f"not a field of {entity.name}")

@@ -7,7 +7,8 @@
     ├── FileRejected         whole file unusable -> archive/<feed>/rejected/ + report, never retried
     │   ├── ParseError       not CSV/XML/XLSX, hostile content
     │   │   └── EncodingError    bytes that are not the declared encoding
-    │   └── SchemaMismatch   missing or unexpected columns
+    │   ├── SchemaMismatch   missing or unexpected columns
+    │   └── SuspectFile      more rows rejected than the contract allows: nothing applied
     └── NorceError
         ├── NorceUnavailable 429, 5xx, timeouts -> retry with backoff, then next tick
         └── NorceRejected    other 4xx, job Failed/Validation failed -> run fails, snapshot unchanged
@@ -72,6 +73,21 @@ class SchemaMismatch(FileRejected):
     """The file's columns do not match the feed contract."""
 
     code = "missing_column"
+
+
+class SuspectFile(FileRejected):
+    """More of the file's rows failed than `checks.max_rejected_ratio` allows.
+
+    Half a file is worse than none (a price list with half its rows is a price list that
+    is wrong), so nothing of it is applied. `rejections` carries the row-level failures
+    (a polars frame) so the report can still list every bad cell.
+    """
+
+    code = "too_many_rejects"
+
+    def __init__(self, message: str, rejections: object) -> None:
+        super().__init__(message)
+        self.rejections = rejections
 
 
 class NorceError(EtlError):

@@ -71,15 +71,18 @@ def describe(
             f"{shown} is not a valid EAN/GTIN (8, 12, 13 or 14 digits with the right check digit)",
         )
     if name == "str_matches":
-        help_text = _PATTERN_HELP.get(args[0] if args else "", "the allowed form")
+        pattern = args[0] if args else ""
+        help_text = _PATTERN_HELP.get(pattern, f"the form the feed contract requires ({pattern})")
         return "pattern", f"{shown} is not allowed for {label}: use {help_text}"
     if name == "str_length":
-        return (
-            "length",
-            f"{label} must be {args[0]} to {args[1]} characters long, got {len(value or '')}",
+        low, high = (None if a == "None" else a for a in [*args, "None", "None"][:2])
+        bounds = (
+            f"{low} to {high}" if low and high else f"at least {low}" if low else f"at most {high}"
         )
+        return "length", f"{label} must be {bounds} characters long, got {len(value or '')}"
     if name in ("isin", "notin"):
-        return "enum", f"{shown} is not one of the allowed values for {label}"
+        allowed = ", ".join(a.strip("[]'\" ") for a in args)
+        return "enum", f"{shown} is not allowed for {label}: use one of {allowed}"
     if name in _BOUNDS:
         return "range", f"{shown} is out of range: {label} must be {_BOUNDS[name].format(*args)}"
     return name, f"{shown} failed check {check} on {label}"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 import pandera.errors
+import pandera.polars as pa
 import polars as pl
 
-from etl.contracts import FeedContract, FormatSpec
+from etl.contracts import FeedContract, FieldChecks, FormatSpec
 from etl.messages import describe
 from etl.models import LINE, Validated
 
@@ -108,12 +109,40 @@ def _type_failures(
 def _schema_failures(typed: pl.DataFrame, contract: FeedContract) -> pl.DataFrame:
     """Every failed pandera check as (_row, field, check)."""
     try:
-        contract.entity.schema.validate(typed, lazy=True)
+        contract_schema(contract).validate(typed, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = pl.DataFrame(exc.failure_cases).filter(pl.col("index").is_not_null())
         rows = typed["_row"].gather(cases["index"].cast(pl.UInt32))
         return pl.DataFrame({"_row": rows, "field": cases["column"], "check": cases["check"]})
     return _empty()
+
+
+def contract_schema(contract: FeedContract) -> pa.DataFrameSchema:
+    """The entity's schema with the contract's extra field checks added on top."""
+    schema = contract.entity.schema
+    for field, extra in contract.checks.fields.items():
+        column = schema.columns[field]
+        checks = [*column.checks, *_field_checks(extra)]
+        schema = schema.update_column(
+            field, checks=checks, nullable=column.nullable and not extra.required
+        )
+    return schema
+
+
+def _field_checks(extra: FieldChecks) -> list[pa.Check]:
+    """pandera checks for one [checks.fields.<name>] table; their names become error codes."""
+    checks = []
+    if extra.pattern is not None:
+        checks.append(pa.Check.str_matches(extra.pattern))
+    if extra.min is not None:
+        checks.append(pa.Check.ge(extra.min))
+    if extra.max is not None:
+        checks.append(pa.Check.le(extra.max))
+    if extra.min_length is not None or extra.max_length is not None:
+        checks.append(pa.Check.str_length(extra.min_length, extra.max_length))
+    if extra.allowed is not None:
+        checks.append(pa.Check.isin(list(extra.allowed)))
+    return checks
 
 
 def _duplicates(typed: pl.DataFrame, key: list[str]) -> pl.DataFrame:

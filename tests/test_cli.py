@@ -37,9 +37,10 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
     assert "products: products_20261120.csv: committed" in result.stdout
     payloads = list((fresh / "outbox" / "norce").rglob("*.json"))
     assert any(p.name.endswith("ImportProducts-add.json") for p in payloads)
-    body = json.loads(
-        next(p for p in payloads if p.name.endswith("ImportSkuPriceLists-add.json")).read_text()
+    [prices_body] = (fresh / "outbox" / "norce" / "prices").glob(
+        "*/0001-ImportSkuPriceLists-add.json"
     )
+    body = json.loads(prices_body.read_text())
     b2b = [i for i in body if i["PriceListCode"] == "B2B-NET-SEK" and i["PartNo"] == "100123"]
     assert b2b == [
         {
@@ -52,7 +53,7 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
             "IsActive": True,
         }
     ]
-    assert len(list((fresh / "archive").rglob("manifest.json"))) == 3
+    assert len(list((fresh / "archive").rglob("manifest.json"))) == 4
     # The samples are read-only in the embedded default: never moved.
     assert (fresh / "samples" / "erp" / "products" / "products_20261120.csv").exists()
 
@@ -74,7 +75,7 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
         "held",
         "outcome",
     ]
-    assert status.stdout.count("committed") == 3
+    assert status.stdout.count("committed") == 4
 
 
 def test_check_validates_without_touching_state(fresh: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import polars as pl
 
 from etl import diff as differ
 from etl.contracts import FeedContract
-from etl.errors import FileRejected, NorceError, ParseError, TransportError
+from etl.errors import FileRejected, NorceError, ParseError, SuspectFile, TransportError
 from etl.flows import records
 from etl.flows.approve import finish_interrupted_approvals
 from etl.flows.runtime import Runtime
@@ -128,6 +128,7 @@ def _ingest(
     local, sha = fetched.local, fetched.sha
     log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
     validated = parse_and_validate(local, contract, rt.inbox / feed)
+    refuse_if_suspect(validated, contract, local.name)
     timer.lap("parse_validate")
     log.info(
         "%s: %s: %d rows read, %d rejected",
@@ -230,6 +231,20 @@ def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Va
         )
         raise ParseError(f'{local.name}: the file has {what} (source.empty_file = "reject")')
     return validate(map_columns(parsed, contract), contract)
+
+
+def refuse_if_suspect(validated: Validated, contract: FeedContract, name: str) -> None:
+    """SuspectFile when more rows were rejected than `checks.max_rejected_ratio` allows."""
+    limit = contract.checks.max_rejected_ratio
+    rows, bad = validated.rows_read, validated.rejected_rows
+    if limit is None or not rows or bad / rows <= limit:
+        return
+    raise SuspectFile(
+        f"{name}: {bad} of {rows} rows ({bad / rows:.1%}) were rejected, more than "
+        f"checks.max_rejected_ratio ({limit:.0%}): nothing of the file is applied; "
+        "fix the rows (see the report) and send the file again",
+        validated.rejections,
+    )
 
 
 def plan(

@@ -170,6 +170,9 @@ def record_rejection(
     cell = {"line": exc.line, "key": None, "field": None, "source_column": exc.column}
     cell |= {"code": exc.code, "message": str(exc), "value": None}
     rejection = pl.DataFrame([cell], schema=REJECTION_SCHEMA)
+    rows = getattr(exc, "rejections", None)
+    if isinstance(rows, pl.DataFrame) and rows.height:
+        rejection = pl.concat([rejection, rows.select(REJECTION_SCHEMA.keys())])
     summary = {"File": name, "Feed": feed, "SHA-256": fetched.sha, "File-level error": str(exc)}
     stem = f"{fetched.local.stem}.rejected"
     reports = [p.name for p in write_reports(rejection, summary, staged, stem)]

@@ -5,11 +5,17 @@ many without saying where. So the fields are counted too: one `bytes.count` of t
 delimiter over the whole file says whether every record had as many fields as the header;
 only when it does not (or polars gave up) is the file walked with the csv module to name
 the first bad line. Blank lines are skipped; they still count for the line numbers.
+
+A line longer than `format.max_line_bytes` is refused as hostile before polars sees it
+(polars would buffer it whole). Finding one costs almost nothing: from the start of a line,
+the last newline within the next `max_line_bytes + 1` bytes is searched for backwards, so a
+normal file is crossed in a few jumps of about that size, never byte by byte.
 """
 
 from __future__ import annotations
 
 import csv
+import mmap
 import re
 from pathlib import Path
 
@@ -22,12 +28,14 @@ from etl.models import LINE, ParsedFile
 
 # The slow walk must not fail where polars read fine: no limit on a field's size.
 csv.field_size_limit(2**31 - 1)
+_BLOCK = 1 << 24
 
 
 def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
     """Read a delimited file as strings; the header row names the columns."""
-    utf8 = as_utf8(path, fmt.encoding, scratch)
+    utf8 = as_utf8(path, fmt.encoding, scratch, fallback=fmt.fallback_encoding)
     try:
+        _refuse_long_lines(path, utf8, fmt.max_line_bytes)
         frame = _parse(path, utf8, fmt)
         columns = tuple(frame.columns)
         doubled = [c for c in columns if "_duplicated_" in c]
@@ -45,6 +53,29 @@ def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
         if frame.select(blank.any()).item():
             frame = frame.filter(~blank)
     return ParsedFile(path, clean_cells(frame, columns, fmt.null_values), columns)
+
+
+def _refuse_long_lines(path: Path, utf8: Path, limit: int) -> None:
+    """ParseError naming the first line longer than `limit` bytes (its newline not counted)."""
+    with utf8.open("rb") as handle:
+        size = utf8.stat().st_size
+        if size <= limit:
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            start = 0  # a line starts here; bytes beyond `start + limit` exist
+            while start + limit < size:
+                newline = view.rfind(b"\n", start, start + limit + 1)
+                if newline < 0:
+                    line = 1 + sum(
+                        view[at : min(at + _BLOCK, start)].count(b"\n")
+                        for at in range(0, start, _BLOCK)
+                    )
+                    raise ParseError(
+                        f"{path.name}: a line longer than {limit:,} bytes "
+                        "(format.max_line_bytes): refused as hostile, not parsed",
+                        line=line,
+                    )
+                start = newline + 1
 
 
 def _parse(path: Path, utf8: Path, fmt: FormatSpec) -> pl.DataFrame:
@@ -145,7 +176,7 @@ def _count(path: Path, texts: tuple[str, str]) -> tuple[int, int]:
     first, second = (t.encode("utf-8") for t in texts)
     counts = [0, 0]
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
+        for block in iter(lambda: handle.read(_BLOCK), b""):
             counts[0] += block.count(first)
             counts[1] += block.count(second)
     return counts[0], counts[1]

@@ -32,13 +32,15 @@ def test_samples_reach_norce_over_sftp(
     assert {o.feed: o.outcome for o in outcomes} == {
         "products": "committed",
         "prices": "committed",
+        "prices_xlsx": "committed",
         "stock": "committed",
     }
     methods = sorted(c.method for c in norce.calls)
     assert methods == [
         "Product/ImportOnhands",
         "Product/ImportProducts",
-        "Product/ImportSkuPriceLists",
+        "Product/ImportSkuPriceLists",  # prices (CSV)
+        "Product/ImportSkuPriceLists",  # campaign prices (XLSX)
     ]
     assert set(norce.state.skus) == {
         "100123",

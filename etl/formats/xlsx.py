@@ -1,0 +1,375 @@
+"""XLSX reader: every cell as text, every row with the row number Excel shows.
+
+fastexcel (calamine) parses. The sheet is `format.sheet` (a name, or a 0-based index); the
+header is row `format.header_row` and the rows above it are skipped, so `_line` is the Excel
+row number and a report says "row 7" where Excel shows row 7.
+
+Cells arrive as the text the ERP meant, so the contract's dialect reads them as it reads CSV:
+- Numbers: the digits, never an exponent (EAN 7350000000016, 12.5; text "00123" stays text).
+  fastexcel rounds a float to 9 decimals, which drops binary noise (79.19999999999999 ->
+  79.2; below 0.000000001 a value reads "0").
+- The decimal rule: a numeric cell holds a number, not text, so it has no separator of its
+  own; it is written with the contract's `decimal`, as Excel in that locale shows it
+  (1.5 typed as 1,5 in a Swedish Excel -> "1,5" under `decimal = ","`). Text cells are kept
+  as typed, so a text "1.500" in a decimal-comma feed is still refused, never guessed.
+- Dates: a date cell (calamine: "2026-11-20 00:00:00", as is a text cell typed exactly so)
+  is written with `format.date_format`; a date-time with a time of day is kept as calamine
+  gives it, so a date field refuses it.
+- A formula gives its cached value; one never calculated (written by a library) and an error
+  cell (#N/A) read as empty. Booleans read "true"/"false".
+Rows with no value in any cell are skipped (later rows keep their numbers); a header cell
+that is empty above data, or a name used twice, is a SchemaMismatch.
+
+Hostile files. An XLSX is a zip of XML. calamine (quick-xml) expands no DTD entities, but it
+reads a sheet into one dense grid from the first to the last used row and column: a 5 KB file
+with cells at A1 and XFD1048576 asks for 17 billion cells and aborts the whole process
+(measured: a Rust allocation failure, not an exception). So before calamine sees the file,
+every member is decompressed as a stream (at most `max_expanded_bytes` in all, whatever the
+zip headers declare) and its cell and row positions are scanned; a grid of more than
+`max_expanded_bytes / CELL_BYTES` cells is refused. Cells without a position attribute (no
+common writer omits it) are counted as if all of them could widen one row.
+"""
+
+from __future__ import annotations
+
+import string
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import fastexcel
+import polars as pl
+
+from etl.contracts import FormatSpec
+from etl.errors import ParseError, SchemaMismatch
+from etl.formats.text import clean_cells
+from etl.models import LINE, ParsedFile
+
+CELL_BYTES = 32  # one calamine `Data` value per cell of the grid
+BLOCK = 16 * 1024 * 1024
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_UTF16 = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
+_DATE_CELL = r"^\d{4}-\d{2}-\d{2} 00:00:00$"
+_NAME = r"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix
+_VALUE = r"""\s*=\s*(?:"[^"]*"|'[^']*')"""
+# Any attribute but a plain `r`; calamine also ignores an `r` written with an entity in it.
+_NOT_R = (
+    rf"""\s+(?:[^\sr=/>"'][^\s=/>"']*{_VALUE}|r[^\s=/>"']+{_VALUE}"""
+    r"""|r\s*=\s*(?:"[^"]*&[^"]*"|'[^']*&[^']*'))"""
+)
+_UNPLACED_CELL = rf"<{_NAME}c(?:{_NOT_R})*\s*>"  # a <c> calamine places by counting
+_UNPLACED_ROW = rf"<{_NAME}row(?:{_NOT_R})*\s*>"
+_POSITION = r"""\sr\s*=\s*["'][A-Za-z]*[0-9]*["']"""
+
+
+def read_xlsx(path: Path, fmt: FormatSpec) -> ParsedFile:
+    """Read one sheet as strings; row `header_row` names the columns."""
+    _check_archive(path, fmt.max_expanded_bytes)
+    with _calamine(path):
+        reader = fastexcel.read_excel(path)
+        sheet = _sheet_name(reader.sheet_names, fmt.sheet, path)
+        raw, where = _load(reader, sheet, fmt.header_row)
+    header, frame = _split_header(raw, where, path, fmt.header_row, sheet)
+    if fmt.decimal != ".":
+        frame = _numbers_in_dialect(frame, where, reader, sheet, fmt, path)
+    columns = tuple(header[c] for c in frame.columns)
+    frame = _dates_in_dialect(frame.rename(header), columns, fmt.date_format)
+    first = fmt.header_row + 1
+    frame = frame.with_columns(
+        pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(LINE)
+    )
+    if columns:
+        blank = pl.all_horizontal(pl.col(c).str.strip_chars().fill_null("") == "" for c in columns)
+        frame = frame.filter(~blank)
+    return ParsedFile(path, clean_cells(frame, columns, fmt.null_values), columns)
+
+
+@contextmanager
+def _calamine(path: Path) -> Iterator[None]:
+    """The one place fastexcel's exceptions become ours."""
+    try:
+        yield
+    except fastexcel.FastExcelError as exc:
+        reason = " ".join(str(exc).split("\n")[0].split())
+        raise ParseError(f"{path.name}: not readable as an XLSX workbook: {reason}") from exc
+
+
+def _load(
+    reader: fastexcel.ExcelReader, sheet: str, header_row: int
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The header row and every row below it as text, and each column's sheet index."""
+    try:
+        loaded = reader.load_sheet(
+            sheet, header_row=None, skip_rows=header_row - 1, dtypes="string"
+        )
+    except fastexcel.InvalidParametersError as exc:
+        if "too many rows skipped" not in str(exc).lower():
+            raise
+        return pl.DataFrame(), {}  # the sheet ends above the header row
+    where = {c.name: c.absolute_index for c in loaded.available_columns()}
+    return loaded.to_polars(), where
+
+
+def _sheet_name(names: list[str], wanted: str | int, path: Path) -> str:
+    """The sheet the contract names, or a ParseError listing the ones there are."""
+    if isinstance(wanted, int) and 0 <= wanted < len(names):
+        return names[wanted]
+    if isinstance(wanted, str) and wanted in names:
+        return wanted
+    what = f"no sheet {wanted!r}" if isinstance(wanted, str) else f"no sheet at index {wanted}"
+    listed = ", ".join(f"{i}: {n!r}" for i, n in enumerate(names)) or "none"
+    raise ParseError(f"{path.name}: {what} (format.sheet); the workbook has {listed}")
+
+
+def _split_header(
+    raw: pl.DataFrame, where: dict[str, int], path: Path, row: int, sheet: str
+) -> tuple[dict[str, str], pl.DataFrame]:
+    """Header names by raw column, and the data rows; unnamed empty columns are dropped."""
+    names = [(raw[c][0] if raw.height else None) or "" for c in raw.columns]
+    if not any(n.strip() for n in names):
+        raise SchemaMismatch(
+            f"{path.name}: row {row} of sheet {sheet!r} is empty, so there is no header "
+            "(check format.header_row and format.sheet)",
+            line=row,
+        )
+    data = raw.slice(1)
+    filled = data.select((pl.all().str.strip_chars().fill_null("") != "").any()).row(0)
+    header: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for column, name, used in zip(raw.columns, names, filled, strict=True):
+        letter = _letter(where[column])
+        if not name.strip():
+            if used:
+                raise SchemaMismatch(
+                    f"{path.name}: column {letter} has values but no name in header row {row}",
+                    line=row,
+                )
+            continue
+        if name in seen:
+            raise SchemaMismatch(
+                f"{path.name}: the header names a column twice ({name!r} in columns "
+                f"{seen[name]} and {letter})",
+                line=row,
+                column=name,
+            )
+        seen[name] = letter
+        header[column] = name
+    return header, data.select(list(header))
+
+
+def _numbers_in_dialect(
+    frame: pl.DataFrame,
+    where: dict[str, int],
+    reader: fastexcel.ExcelReader,
+    sheet: str,
+    fmt: FormatSpec,
+    path: Path,
+) -> pl.DataFrame:
+    """Write the decimal point of numeric cells as the contract's separator; text stays.
+
+    Only columns with a "." anywhere are looked at again. A second read asking for booleans
+    tells a numeric cell from text: calamine gives a boolean for a number and null for text.
+    """
+    dotted = frame.select(pl.all().str.contains(".", literal=True).any()).row(0, named=True)
+    wanted = [c for c, has in dotted.items() if has]
+    if not wanted:
+        return frame
+    with _calamine(path):
+        kinds = reader.load_sheet(
+            sheet,
+            header_row=None,
+            skip_rows=fmt.header_row - 1,
+            dtypes="boolean",
+            use_columns=[where[c] for c in wanted],  # absolute sheet indexes
+        ).to_polars()
+    kinds = kinds.slice(1)
+    if kinds.height != frame.height:
+        raise ParseError(f"{path.name}: the sheet read differently twice; is it being written?")
+    numeric = dict(zip(wanted, kinds.columns, strict=True))
+    return frame.with_columns(
+        pl.when(kinds[numeric[c]].is_not_null())
+        .then(pl.col(c).str.replace(".", fmt.decimal, literal=True))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in wanted
+    )
+
+
+def _dates_in_dialect(
+    frame: pl.DataFrame, columns: tuple[str, ...], date_format: str
+) -> pl.DataFrame:
+    """Date cells (midnight date-times from calamine) written with the contract's date format."""
+    if not frame.height or not columns:
+        return frame
+    found = frame.select(pl.col(c).str.contains(_DATE_CELL).any() for c in columns).row(0)
+    dated = [c for c, has in zip(columns, found, strict=True) if has]
+    if not dated:
+        return frame
+
+    def render(column: str) -> pl.Expr:
+        text = pl.col(column)
+        written = text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.strftime(date_format)
+        # A text cell shaped like that but no real date ("2026-02-30 ...") stays as it was.
+        return (
+            pl.when(text.str.contains(_DATE_CELL))
+            .then(pl.coalesce(written, text))
+            .otherwise(text)
+            .alias(column)
+        )
+
+    return frame.with_columns(render(c) for c in dated)
+
+
+def _letter(index: int) -> str:
+    """Excel column letters for a 0-based column index (0 -> A, 27 -> AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_number(letters: str) -> int:
+    """1-based column number of Excel column letters (A -> 1, XFD -> 16384)."""
+    number = 0
+    for char in letters.upper():
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+# ---- hostile content: bound what calamine will allocate before it runs ----
+
+
+@dataclass
+class _Extent:
+    """Largest row and column any position names, and cells or rows placed by counting."""
+
+    row: int = 0
+    column: int = 0
+    unplaced_cells: int = 0
+    unplaced_rows: int = 0
+
+    def cells(self) -> int:
+        """An upper bound of the grid calamine builds if this member is a sheet."""
+        return (self.row + self.unplaced_rows + 1) * (self.column + self.unplaced_cells + 1)
+
+
+def _check_archive(path: Path, limit: int) -> None:
+    """A readable zip whose content, and the grid its sheets span, fit within `limit` bytes."""
+    with path.open("rb") as handle:
+        if handle.read(len(_OLE2)) == _OLE2:
+            raise ParseError(
+                f"{path.name}: not an XLSX workbook but an OLE2 file (an old .xls, or a "
+                "password-protected workbook); save it as .xlsx without a password"
+            )
+        try:
+            members = zipfile.ZipFile(handle).infolist()
+            declared = sum(m.file_size for m in members)
+            if declared > limit:
+                raise ParseError(
+                    f"{path.name}: declares {declared} bytes expanded, over "
+                    f"format.max_expanded_bytes = {limit}; refused as hostile"
+                )
+            _scan(handle, members, limit, path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error) as exc:
+            raise ParseError(
+                f"{path.name}: not an XLSX workbook (not a readable zip: {exc})"
+            ) from exc
+
+
+def _scan(handle: BinaryIO, members: list[zipfile.ZipInfo], limit: int, path: Path) -> None:
+    """Expand every member as calamine will (never past `limit` bytes in all); bound its grid."""
+    expanded = 0
+    for member in members:
+        extent, tail, cells = _Extent(), b"", False
+        for number, block in enumerate(_expand(handle, member, path)):
+            if not number and block.startswith(_UTF16):  # the scan below reads UTF-8 only
+                raise ParseError(f"{path.name}: {member.filename} is UTF-16 XML; refused")
+            expanded += len(block)
+            if expanded > limit:
+                raise ParseError(
+                    f"{path.name}: expands beyond format.max_expanded_bytes = {limit} "
+                    "(whatever its zip headers declare); refused as hostile"
+                )
+            text = tail + block
+            cut = text.rfind(b"<")  # an element cut at the block's edge waits for the next
+            text, tail = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
+            # calamine takes cells from <sheetData> only; a theme's r="50000" is no row.
+            cells = cells or b"sheetData" in text
+            if cells:
+                _measure(text.decode("utf-8", "replace"), extent)
+        if cells or b"sheetData" in tail:
+            _measure(tail.decode("utf-8", "replace"), extent)
+        if extent.cells() * CELL_BYTES > limit:
+            raise ParseError(
+                f"{path.name}: {member.filename} spans up to {extent.cells()} cells (rows to "
+                f"{extent.row + extent.unplaced_rows}, columns to "
+                f"{extent.column + extent.unplaced_cells}), more than format.max_expanded_bytes "
+                f"= {limit} holds; refused as hostile"
+            )
+
+
+def _expand(handle: BinaryIO, member: zipfile.ZipInfo, path: Path) -> Iterator[bytes]:
+    """A member's bytes as calamine's zip reader sees them, in blocks.
+
+    Not through `zipfile.open`: that stops at the size the headers declare, while calamine
+    inflates the whole stream, so a lying header would hide the rest of a sheet from the scan.
+    """
+    if member.flag_bits & 0x1:
+        raise ParseError(f"{path.name}: {member.filename} is encrypted; refused")
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ParseError(
+            f"{path.name}: {member.filename} uses zip method {member.compress_type}, "
+            "which Excel never writes; refused"
+        )
+    handle.seek(member.header_offset)
+    local = handle.read(30)
+    if local[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {member.filename}")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    handle.seek(member.header_offset + 30 + name_length + extra_length)
+    left = member.compress_size
+    inflate = zlib.decompressobj(-15) if member.compress_type == zipfile.ZIP_DEFLATED else None
+    while left > 0 and not (inflate and inflate.eof):
+        raw = handle.read(min(left, BLOCK))
+        if not raw:
+            raise zipfile.BadZipFile(f"{member.filename} is cut short")
+        left -= len(raw)
+        if inflate is None:
+            yield raw
+            continue
+        block = inflate.decompress(raw, BLOCK)
+        while block:  # one compressed block may expand a thousandfold: hand it out in pieces
+            yield block
+            block = inflate.decompress(inflate.unconsumed_tail, BLOCK)
+
+
+def _measure(text: str, extent: _Extent) -> None:
+    """Grow `extent` by the positions, and the unpositioned cells and rows, in a block of XML."""
+    if not text:
+        return
+    block = pl.Series([text])
+    extent.unplaced_cells += block.str.count_matches(_UNPLACED_CELL).item()
+    extent.unplaced_rows += block.str.count_matches(_UNPLACED_ROW).item()
+    found = block.str.extract_all(_POSITION).explode().drop_nulls()
+    if not found.len():
+        return
+    # ' r = "AB12"' -> 'AB12'; string trims, as regex groups over a million cells cost more.
+    value = found.str.strip_chars_start(" \t\r\n").str.slice(1).str.strip_chars(" \t\r\n=\"'")
+    digits = value.str.strip_chars_start(string.ascii_letters)
+    letters = value.str.strip_chars_end(string.digits).unique().to_list()
+    width = digits.str.len_bytes().max()
+    # More than 18 digits do not fit the cast; no sheet has such rows: count them as huge.
+    row = (
+        10**width
+        if isinstance(width, int) and width > 18
+        else digits.cast(pl.Int64, strict=False).max()
+    )
+    extent.row = max(extent.row, row if isinstance(row, int) else 0)
+    extent.column = max([extent.column, *(_column_number(s) for s in letters)])
