@@ -111,6 +111,16 @@ class FormatSpec(Strict):
             raise ValueError("an XML file declares its own encoding: leave `encoding` out")
         return value
 
+    @field_validator("header_row")
+    @classmethod
+    def _header_row_for_xlsx(cls, value: int, info: ValidationInfo) -> int:
+        # CSV title lines above the header are not supported yet: refuse rather than ignore.
+        if value != 1 and info.data.get("type") != "xlsx":
+            raise ValueError(
+                "header_row other than 1 is supported for xlsx only, not yet for csv or xml"
+            )
+        return value
+
     @field_validator("thousands")
     @classmethod
     def _separators_differ(cls, value: str, info: ValidationInfo) -> str:
