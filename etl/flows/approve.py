@@ -15,8 +15,7 @@ from etl import diff as differ
 from etl.contracts import FeedContract
 from etl.errors import EtlError
 from etl.flows.runtime import Runtime
-from etl.flows.staging import call_context, delivery_summary, job_ids, stage_delta
-from etl.ledger import Commit
+from etl.flows.staging import call_context, delivery_summary, snapshot_commit, stage_delta
 from etl.locks import feed_lock
 from etl.models import HELD, STATE, Delta
 
@@ -94,16 +93,15 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
         },
     )
     rt.ledger.commit(
-        Commit(
-            run_id=run_id,
-            feed=feed,
-            outcome="committed",
-            finished_at=rt.stamp(),
-            counts=counts,
-            job_ids=job_ids(results),
-            archive_dir=str(rt.archive.final(staged)),
+        snapshot_commit(
+            rt,
+            contract,
+            run_id,
+            staged,
+            results,
+            counts,
+            (snapshot_path, new_snapshot.height),
             message=f"approved the removals held by {hold_run}",
-            snapshot=(snapshot_path, new_snapshot.height),
             released_hold=hold_run,
         )
     )

@@ -19,10 +19,9 @@ from etl.errors import FileRejected, NorceError, ParseError, SuspectFile, Transp
 from etl.flows import records
 from etl.flows.approve import finish_interrupted_approvals
 from etl.flows.runtime import Runtime
-from etl.flows.staging import call_context, job_ids, stage_delta
+from etl.flows.staging import call_context, snapshot_commit, stage_delta
 from etl.formats import read_file
 from etl.intake import Candidate, Fetched, download, ready_files, settle_remote
-from etl.ledger import Commit
 from etl.locks import feed_lock
 from etl.mapping import map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
@@ -179,17 +178,16 @@ def _ingest(
     )
     rt.archive.write_json(staged / "manifest.json", manifest)
     rt.ledger.commit(
-        Commit(
-            run_id=run_id,
-            feed=feed,
-            outcome="committed",
-            finished_at=rt.stamp(),
-            counts=counts,
-            job_ids=job_ids(results),
-            archive_dir=str(rt.archive.final(staged)),
+        snapshot_commit(
+            rt,
+            contract,
+            run_id,
+            staged,
+            results,
+            counts,
+            (snapshot_path, new_snapshot.height),
             message=hold_reason,
             file=fetched.ledger_file(),
-            snapshot=(snapshot_path, new_snapshot.height),
             hold=(delta.held.height, hold_reason) if hold_reason else None,
         )
     )

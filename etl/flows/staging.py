@@ -11,6 +11,7 @@ import polars as pl
 from etl.contracts import FeedContract
 from etl.entities import CallContext
 from etl.flows.runtime import Runtime
+from etl.ledger import Commit
 from etl.models import Delta
 from etl.norce.calls import CallResult
 from etl.trace import delta_rows
@@ -49,3 +50,27 @@ def delivery_summary(rt: Runtime, results: Sequence[CallResult]) -> dict[str, An
 def job_ids(results: Sequence[CallResult]) -> list[str]:
     """Norce job ids of the calls (none in file mode)."""
     return [r.job_id for r in results if r.job_id]
+
+
+def snapshot_commit(
+    rt: Runtime,
+    contract: FeedContract,
+    run_id: str,
+    staged: Path,
+    results: Sequence[CallResult],
+    counts: dict[str, int],
+    snapshot: tuple[str, int],
+    **extra: Any,
+) -> Commit:
+    """The ledger record of a run that delivered and advances the feed's snapshot."""
+    return Commit(
+        run_id=run_id,
+        feed=contract.name,
+        outcome="committed",
+        finished_at=rt.stamp(),
+        counts=counts,
+        job_ids=job_ids(results),
+        archive_dir=str(rt.archive.final(staged)),
+        snapshot=snapshot,
+        **extra,
+    )

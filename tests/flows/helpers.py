@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +50,23 @@ def write_cp1252_products(path: Path, rows: list[str]) -> None:
     """A products export in the shipped dialect: semicolons, cp1252, decimal commas, CRLF."""
     head = PRODUCTS_HEADER
     path.write_bytes(("\r\n".join([head, *rows]) + "\r\n").encode("cp1252"))
+
+
+def signal_at_commit_point(process: subprocess.Popen[str], signum: signal.Signals) -> str:
+    """Read the process's log until delivery is done ("committing"), send `signum`; returns the log so far.
+
+    The run must be configured with pause_before_commit_seconds so it waits there.
+    """
+    assert process.stderr is not None
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen.append(line)
+        if "committing" in line:
+            process.send_signal(signum)
+            return "".join(seen)
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError("the run never reached the commit point:\n" + "".join(seen))

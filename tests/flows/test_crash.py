@@ -6,18 +6,16 @@ leave no trace of the dead run but an `interrupted` line in the ledger.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from etl.ledger import Ledger
 from tests.conftest import REPO
-from tests.flows.helpers import write_cp1252_products
+from tests.flows.helpers import signal_at_commit_point, write_cp1252_products
 
 ROWS = [
     "100123;ACME;Acme AB;AG-100-L;AG-100;Handske L;;GLOVES;7350000000016;25;0,12",
@@ -54,24 +52,6 @@ def _once(config: Path, home: Path) -> subprocess.Popen[str]:
     )
 
 
-def _kill_when_committing(process: subprocess.Popen[str]) -> str:
-    """Wait for the 'committing' log line (delivery done), then SIGKILL the process."""
-    assert process.stderr is not None
-    seen = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        seen.append(line)
-        if "committing" in line:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-            return "".join(seen)
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError("the run never reached the commit point:\n" + "".join(seen))
-
-
 def _outbox(home: Path) -> dict[str, bytes]:
     root = home / "outbox" / "norce" / "products"
     return {
@@ -98,7 +78,9 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(
     write_cp1252_products(erp / "products" / "products_2.csv", second)
     before = _outbox(home)
 
-    _kill_when_committing(_once(_settings_file(home, erp, 30), home))
+    killed_run = _once(_settings_file(home, erp, 30), home)
+    signal_at_commit_point(killed_run, signal.SIGKILL)
+    killed_run.wait(timeout=10)
 
     ledger = Ledger(home / "state" / "ledger.sqlite")
     snapshot_before = ledger.current_snapshot("products")

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from etl.ledger import Ledger
 from etl.locks import feed_lock
 from etl.settings import LocalStoreSettings
 from tests.conftest import REPO
-from tests.flows.helpers import settings_for
+from tests.flows.helpers import settings_for, signal_at_commit_point
 
 
 @pytest.mark.slow
@@ -35,17 +34,9 @@ def test_sigterm_lets_the_file_in_progress_commit(home: Path, erp_root: Path) ->
         stdout=subprocess.DEVNULL,
         text=True,
     )
-    assert process.stderr is not None
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        lines.append(line)
-        if "committing" in line:
-            process.send_signal(signal.SIGTERM)
-            break
+    seen = signal_at_commit_point(process, signal.SIGTERM)
     rest = process.communicate(timeout=60)[1]
-    log = "".join(lines) + rest
+    log = seen + rest
     assert process.returncode == 0, log
     assert "finishing the current file" in log and "scheduler stopped" in log
     ledger = Ledger(home / "state" / "ledger.sqlite")
