@@ -82,6 +82,33 @@ class NorceSettings(Strict):
     job_timeout_seconds: float = Field(default=3600.0, gt=0)
 
 
+class ReceiverSettings(Strict):
+    """`run.py receive`: the endpoint Norce pushes OrderRequests to (REST, Basic auth)."""
+
+    host: str = "127.0.0.1"  # put TLS in front (see README) before opening it to the world
+    port: int = Field(default=8080, ge=1, le=65535)
+    path: str = Field(default="/orders", pattern=r"^/[A-Za-z0-9/_-]*$")
+    username: str = "norce"
+    password: SecretStr | None = None  # resolved from password_env / password_file; required
+    max_body_bytes: int = Field(default=2 * 1024**2, ge=1024)
+    tls_certfile: Path | None = None  # optional: let uvicorn terminate TLS itself
+    tls_keyfile: Path | None = None
+    # Fault injection for kill tests: wait after the spool and ledger, before answering.
+    pause_before_answer_seconds: float = Field(default=0.0, ge=0)
+
+
+class OrderSettings(Strict):
+    """Orders, Norce -> ERP: how they arrive and what is checked before they go out."""
+
+    source: Literal["push", "poll", "both"] = "push"
+    # Currencies the shop sells in; an order in any other is held for an operator.
+    currencies: tuple[str, ...] = ("SEK", "NOK", "DKK", "EUR")
+    poll_status_ids: tuple[int, ...] = (0, 2)  # Query StatusId values worth exporting
+    poll_safety_lap_hours: float = Field(default=3.0, ge=0)
+    poll_page_size: int = Field(default=500, ge=1, le=500)
+    query_path: str = "/commerce/query/2.0"
+
+
 def _sample_stores() -> dict[str, StoreSettings]:
     """The embedded default: the sample ERP files, read-only so a demo run never moves them."""
     return {"erp": LocalStoreSettings(root=Path("samples/erp"), read_only=True)}
@@ -94,6 +121,8 @@ class Settings(Strict):
     schemas_dir: Path = Path("schemas")
     stores: dict[str, StoreSettings] = Field(default_factory=_sample_stores)
     norce: NorceSettings = NorceSettings()
+    receiver: ReceiverSettings = ReceiverSettings()
+    orders: OrderSettings = OrderSettings()
     # Fault injection for crash tests and drills: wait this long after delivery, before the
     # commit, so a process can be killed exactly there. Always 0 in production.
     pause_before_commit_seconds: float = Field(default=0.0, ge=0)
@@ -123,6 +152,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
     for name, store in dict(raw.get("stores", {})).items():
         _resolve_secrets(store, f"stores.{name}", source, environ)
     _resolve_secrets(raw.get("norce", {}), "norce", source, environ)
+    _resolve_secrets(raw.get("receiver", {}), "receiver", source, environ)
     base = path.parent
     raw.setdefault("home", ".")
     raw["home"] = str(base / raw["home"])

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from etl.ledger import RunRow
+from etl.orders.book import OrderRow
 
 _COLUMNS = (
     "when",
@@ -27,7 +28,7 @@ def render_runs(runs: Sequence[RunRow]) -> str:
     if not runs:
         return "no runs yet"
     rows = [_COLUMNS] + [_run_cells(r) for r in runs]
-    return _table(rows)
+    return table(rows)
 
 
 def render_holds(holds: Sequence[dict[str, Any]]) -> str:
@@ -44,7 +45,7 @@ def render_holds(holds: Sequence[dict[str, Any]]) -> str:
         )
         for h in holds
     ]
-    return "Removals waiting for approval:\n" + _table(rows)
+    return "Removals waiting for approval:\n" + table(rows)
 
 
 def _run_cells(r: RunRow) -> tuple[str, ...]:
@@ -62,9 +63,36 @@ def _run_cells(r: RunRow) -> tuple[str, ...]:
     )
 
 
-def _table(rows: Sequence[Sequence[str]]) -> str:
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as aligned columns; the first row is the header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def render_orders(orders: Sequence[OrderRow], exported_to: dict[str, list[str]]) -> str:
+    """Orders with their state, why they wait, and where they went."""
+    if not orders:
+        return "no orders yet"
+    rows = [("received", "order", "via", "state", "exported to", "why held")]
+    rows += [
+        (
+            o.received_at,
+            o.ref,
+            o.source,
+            o.state + (f" (resend {o.generation - 1})" if o.generation > 1 else ""),
+            ", ".join(exported_to.get(o.ref, [])),
+            o.reason or "",
+        )
+        for o in orders
+    ]
+    return table(rows)
+
+
+def render_order_counts(counts: dict[str, int]) -> str:
+    """One line: orders per state."""
+    if not counts:
+        return "Orders: none yet"
+    return "Orders: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))

@@ -26,7 +26,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -389,10 +389,13 @@ class _Fault:
 
 
 @dataclass
-class _Answer:
+class Answer:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+Extension = Callable[[str, str, Mapping[str, str], Mapping[str, str], bytes], Answer | None]
 
 
 class NorceStandin:
@@ -425,6 +428,9 @@ class NorceStandin:
         self._faults: list[_Fault] = []
         self._plans: list[_JobPlan] = []
         self.token_requests = 0
+        # Further APIs (Query, the Order service) plug in here; each answers its own paths
+        # (returning None for others) and runs under the stand-in's lock, after the faults.
+        self.extensions: list[Extension] = []
 
     # -- what tests read
 
@@ -512,7 +518,7 @@ class NorceStandin:
 
     # -- request handling (called from server threads)
 
-    def handle(self, verb: str, target: str, headers: Mapping[str, str], body: bytes) -> _Answer:
+    def handle(self, verb: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """Answer one HTTP request."""
         url = urlsplit(target)
         with self._lock:
@@ -525,7 +531,7 @@ class NorceStandin:
         if fault and fault.status:
             wait = fault.retry_after
             extra = {} if wait is None else {"Retry-After": f"{wait:g}"}
-            return _Answer(fault.status, {"Message": f"injected {fault.status}"}, extra)
+            return Answer(fault.status, {"Message": f"injected {fault.status}"}, extra)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         with self._lock:
             return self._route(verb, url.path, query, headers, body)
@@ -537,57 +543,65 @@ class NorceStandin:
         query: Mapping[str, str],
         headers: Mapping[str, str],
         body: bytes,
-    ) -> _Answer:
+    ) -> Answer:
         if verb == "POST" and path == TOKEN_PATH:
             return self._token(headers, body)
+        for extension in self.extensions:
+            answer = extension(verb, path, query, headers, body)
+            if answer is not None:
+                return answer
         method = path.removeprefix(CONNECT_PATH + "/")
         if not path.startswith(CONNECT_PATH + "/") or (
             method not in IMPORTS and method not in ("Job/Get", "Job/GetLog")
         ):
-            return _Answer(404, {"Message": f"no such endpoint {verb} {path}"})
+            return Answer(404, {"Message": f"no such endpoint {verb} {path}"})
         if not self._authorized(headers):
-            return _Answer(401, {"Message": "missing or invalid bearer token"},
+            return Answer(401, {"Message": "missing or invalid bearer token"},
                            {"WWW-Authenticate": "Bearer"})  # fmt: skip
         expected = "POST" if method in IMPORTS else "GET"
         if verb != expected:
-            return _Answer(405, {"Message": f"{method} takes {expected}"})
+            return Answer(405, {"Message": f"{method} takes {expected}"})
         if method in IMPORTS:
             return self._import(method, headers, body)
         job = self._jobs.get(int(query["id"])) if query.get("id", "").isdigit() else None
         if job is None:
-            return _Answer(404, {"Message": f"no job {query.get('id')!r}"})
-        return self._job_get(job) if method == "Job/Get" else _Answer(200, self._job_log(job))
+            return Answer(404, {"Message": f"no job {query.get('id')!r}"})
+        return self._job_get(job) if method == "Job/Get" else Answer(200, self._job_log(job))
 
-    def _token(self, headers: Mapping[str, str], body: bytes) -> _Answer:
+    def _token(self, headers: Mapping[str, str], body: bytes) -> Answer:
         self.token_requests += 1
         if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            return _Answer(400, {"error": "invalid_request", "error_description": "form expected"})
+            return Answer(400, {"error": "invalid_request", "error_description": "form expected"})
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         if form.get("grant_type") != "client_credentials":
-            return _Answer(400, {"error": "unsupported_grant_type"})
+            return Answer(400, {"error": "unsupported_grant_type"})
         credentials = (form.get("client_id"), form.get("client_secret"))
         if credentials != (self.client_id, self.client_secret):
-            return _Answer(401, {"error": "invalid_client"})
+            return Answer(401, {"error": "invalid_client"})
         if form.get("scope") != self.scope:
-            return _Answer(400, {"error": "invalid_scope", "error_description": form.get("scope")})
+            return Answer(400, {"error": "invalid_scope", "error_description": form.get("scope")})
         token = f"standin-{secrets.token_hex(12)}"
         self._tokens.add(token)
         self._issued.append(token)
         lifetime = self.token_lifetime
-        return _Answer(200, {"access_token": token, "expires_in": lifetime, "token_type": "Bearer"})
+        return Answer(200, {"access_token": token, "expires_in": lifetime, "token_type": "Bearer"})
+
+    def authorized(self, headers: Mapping[str, str]) -> bool:
+        """Whether the request carries a bearer token this stand-in issued (extensions use it)."""
+        return self._authorized(headers)
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         return scheme == "Bearer" and token in self._tokens
 
-    def _import(self, method: str, headers: Mapping[str, str], body: bytes) -> _Answer:
+    def _import(self, method: str, headers: Mapping[str, str], body: bytes) -> Answer:
         try:
             if not headers.get("content-type", "").startswith("application/json"):
                 raise ContractError("Content-Type must be application/json")
             header = check_header(method, headers.get("x-stormconnect-header"))
             items = check_body(method, body)
         except ContractError as exc:
-            return _Answer(400, {"Message": str(exc)})
+            return Answer(400, {"Message": str(exc)})
         plan = self._take_plan()
         inserts = updates = 0
         if plan.status_id == 2:
@@ -599,7 +613,7 @@ class NorceStandin:
             "NrOfValidationFailures": len(plan.validation_messages),
             "Messages": list(plan.validation_messages),
         }
-        return _Answer(200, {"StatusCode": "OK", "Description": "Import queued",
+        return Answer(200, {"StatusCode": "OK", "Description": "Import queued",
                              "JobId": str(job.job_id), "ValidationSummary": summary})  # fmt: skip
 
     def _take_plan(self) -> _JobPlan:
@@ -618,10 +632,10 @@ class NorceStandin:
         self._jobs[job.job_id] = job
         return job
 
-    def _job_get(self, job: _Job) -> _Answer:
+    def _job_get(self, job: _Job) -> Answer:
         job.polls += 1
         done = job.polls > self.polls_before_finish
-        return _Answer(200, {
+        return Answer(200, {
             "JobId": job.job_id, "StatusId": job.status_id if done else 1, "IsFinished": done,
             "Totals": job.totals, self.insert_key: job.inserts if done else 0,
             "Updates": job.updates if done else 0, "Fail": job.fail if done else 0,

@@ -1,0 +1,270 @@
+"""The order book: every order received, its state, and every export of it, in the ledger.
+
+It lives in the same SQLite file as the master-data ledger (WAL, so the receiver process
+and the scheduler process write side by side), in tables of its own.
+
+An order's life: `spooled` (on disk, waiting for the export job) or `held` (DoHold, or a
+check failed: waits for an operator), then exported once per order-file layout. An export
+is two-phase: `begin_export` records the file name and its orders *before* the upload, so
+an export cut off by a crash is known on the next run and looked up on the ERP's server
+instead of being uploaded again under a new name. `resend` bumps the order's generation:
+the order is due again for every layout, on purpose.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from etl.sqlite import connect, transaction
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    ref TEXT PRIMARY KEY, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, kind TEXT NOT NULL,
+    source TEXT NOT NULL, received_at TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
+    generation INTEGER NOT NULL DEFAULT 1, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS orders_by_state ON orders (state, received_at);
+CREATE TABLE IF NOT EXISTS order_variants (
+    ref TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, received_at TEXT NOT NULL,
+    PRIMARY KEY (ref, sha256));
+CREATE TABLE IF NOT EXISTS order_exports (
+    export_id TEXT PRIMARY KEY, layout TEXT NOT NULL, file_name TEXT NOT NULL, state TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
+    UNIQUE (layout, file_name));
+CREATE TABLE IF NOT EXISTS order_export_items (
+    layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL, export_id TEXT NOT NULL,
+    PRIMARY KEY (layout, ref, generation));
+"""
+
+Arrival = Literal["new", "again", "conflict"]
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One order as the book knows it."""
+
+    ref: str
+    sha256: str
+    spool_name: str
+    kind: str
+    source: str
+    received_at: str
+    state: str
+    reason: str | None
+    generation: int
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One order file: its name, its state, and the orders in it."""
+
+    export_id: str
+    layout: str
+    file_name: str
+    state: str  # uploading | done
+    sha256: str
+    size: int
+    refs: tuple[str, ...]
+
+
+class OrderBook:
+    """Orders and their exports; one connection per thread or process."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path, SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db)
+
+    def receive(
+        self,
+        ref: str,
+        sha256: str,
+        spool_name: str,
+        kind: str,
+        source: str,
+        at: str,
+        hold_reason: str | None = None,
+    ) -> Arrival:
+        """Record a spooled order: new, the same body again (a retry), or a different body."""
+        with self._tx() as db:
+            row = db.execute("SELECT sha256 FROM orders WHERE ref=?", (ref,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO orders (ref, sha256, spool_name, kind, source, received_at, state, "
+                    "reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        ref,
+                        sha256,
+                        spool_name,
+                        kind,
+                        source,
+                        at,
+                        "held" if hold_reason else "spooled",
+                        hold_reason,
+                        at,
+                    ),
+                )
+                return "new"
+            if row["sha256"] == sha256:
+                return "again"
+            db.execute(
+                "INSERT OR IGNORE INTO order_variants VALUES (?,?,?,?)",
+                (ref, sha256, spool_name, at),
+            )
+            return "conflict"
+
+    def order(self, ref: str) -> OrderRow | None:
+        """One order by its ClientOrderRef."""
+        row = self._db.execute("SELECT * FROM orders WHERE ref=?", (ref,)).fetchone()
+        return _order(row) if row else None
+
+    def orders(self, state: str | None = None, limit: int = 1000) -> list[OrderRow]:
+        """Orders, oldest first, optionally in one state."""
+        if state is None:
+            rows = self._db.execute(
+                "SELECT * FROM orders ORDER BY received_at, ref LIMIT ?", (limit,)
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM orders WHERE state=? ORDER BY received_at, ref LIMIT ?",
+                (state, limit),
+            )
+        return [_order(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Orders per state."""
+        rows = self._db.execute("SELECT state, COUNT(*) AS n FROM orders GROUP BY state")
+        return {str(r["state"]): int(r["n"]) for r in rows}
+
+    def due(self, layout: str, limit: int) -> list[OrderRow]:
+        """Spooled orders not yet exported in this generation to `layout`, oldest first."""
+        rows = self._db.execute(
+            "SELECT o.* FROM orders o WHERE o.state IN ('spooled', 'exported') AND NOT EXISTS ("
+            "SELECT 1 FROM order_export_items i WHERE i.layout=? AND i.ref=o.ref "
+            "AND i.generation=o.generation) ORDER BY o.received_at, o.ref LIMIT ?",
+            (layout, limit),
+        )
+        return [_order(r) for r in rows]
+
+    def hold(self, ref: str, reason: str, at: str) -> None:
+        """Keep an order from the ERP until an operator releases it."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE orders SET state='held', reason=?, updated_at=? WHERE ref=?",
+                (reason, at, ref),
+            )
+
+    def release(self, ref: str, at: str) -> bool:
+        """An operator lets a held order go to the ERP; False when it was not held."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET state='spooled', reason=NULL, updated_at=? "
+                "WHERE ref=? AND state='held'",
+                (at, ref),
+            )
+            return cur.rowcount == 1
+
+    def resend(self, ref: str, at: str) -> bool:
+        """Export the order again to every layout, on purpose; False for an unknown order."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET generation=generation+1, state=CASE WHEN state='held' "
+                "THEN 'held' ELSE 'spooled' END, updated_at=? WHERE ref=?",
+                (at, ref),
+            )
+            return cur.rowcount == 1
+
+    def begin_export(
+        self,
+        export_id: str,
+        layout: str,
+        file_name: str,
+        orders: Sequence[OrderRow],
+        sha256: str,
+        size: int,
+        at: str,
+    ) -> None:
+        """Before the upload: this file, with these orders, is on its way."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO order_exports VALUES (?,?,?,?,?,?,?,NULL)",
+                (export_id, layout, file_name, "uploading", sha256, size, at),
+            )
+            db.executemany(
+                "INSERT INTO order_export_items VALUES (?,?,?,?)",
+                [(layout, o.ref, o.generation, export_id) for o in orders],
+            )
+
+    def finish_export(self, export_id: str, at: str) -> None:
+        """After the upload and its check: the file is the ERP's now."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE order_exports SET state='done', finished_at=? WHERE export_id=?",
+                (at, export_id),
+            )
+            db.execute(
+                "UPDATE orders SET state='exported', updated_at=? WHERE state='spooled' AND ref IN "
+                "(SELECT ref FROM order_export_items WHERE export_id=?)",
+                (at, export_id),
+            )
+
+    def unfinished_exports(self, layout: str) -> list[ExportRow]:
+        """Exports begun but not known to have reached the ERP (the process died)."""
+        rows = self._db.execute(
+            "SELECT * FROM order_exports WHERE layout=? AND state='uploading' ORDER BY created_at",
+            (layout,),
+        ).fetchall()
+        return [self._export(r) for r in rows]
+
+    def exports(self, ref: str) -> list[ExportRow]:
+        """Every export that carried the order."""
+        rows = self._db.execute(
+            "SELECT e.* FROM order_exports e JOIN order_export_items i USING (export_id) "
+            "WHERE i.ref=? ORDER BY e.created_at",
+            (ref,),
+        ).fetchall()
+        return [self._export(r) for r in rows]
+
+    def file_name_taken(self, layout: str, file_name: str) -> bool:
+        """True when an export of `layout` already used this name."""
+        row = self._db.execute(
+            "SELECT 1 FROM order_exports WHERE layout=? AND file_name=?", (layout, file_name)
+        ).fetchone()
+        return row is not None
+
+    def _export(self, row: sqlite3.Row) -> ExportRow:
+        refs = self._db.execute(
+            "SELECT ref FROM order_export_items WHERE export_id=? ORDER BY ref", (row["export_id"],)
+        )
+        return ExportRow(
+            export_id=row["export_id"],
+            layout=row["layout"],
+            file_name=row["file_name"],
+            state=row["state"],
+            sha256=row["sha256"],
+            size=row["size"],
+            refs=tuple(str(r["ref"]) for r in refs),
+        )
+
+
+def _order(row: sqlite3.Row) -> OrderRow:
+    return OrderRow(
+        ref=row["ref"],
+        sha256=row["sha256"],
+        spool_name=row["spool_name"],
+        kind=row["kind"],
+        source=row["source"],
+        received_at=row["received_at"],
+        state=row["state"],
+        reason=row["reason"],
+        generation=row["generation"],
+    )

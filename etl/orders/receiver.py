@@ -1,0 +1,181 @@
+"""`run.py receive`: the HTTP endpoint Norce pushes OrderRequests to.
+
+A plain ASGI application served by uvicorn (a well-kept server with HTTP/1.1 keep-alive,
+graceful shutdown on SIGTERM and optional TLS), so no HTTP parsing is ours. The app does
+four things: checks Basic auth in constant time, refuses bodies over the size limit
+(413, counted while reading, not trusted from Content-Length alone), hands the body to
+`OrderInbound` in a worker thread (the spool's fsync and SQLite must not block the event
+loop), and writes the OrderResponse. Norce may post to the configured URL or to
+`<url>/CreateOrder` (the reference is not sure which): both are accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from etl.errors import ConfigError
+from etl.flows.runtime import utc_now
+from etl.orders.book import OrderBook
+from etl.orders.inbound import Answer, OrderInbound, failed
+from etl.orders.spool import Spool
+from etl.settings import ReceiverSettings, Settings
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def order_paths(path: str) -> set[str]:
+    """The paths an OrderRequest may be posted to."""
+    base = path.rstrip("/") or ""
+    return {base or "/", f"{base}/CreateOrder"}
+
+
+class ReceiverApp:
+    """The ASGI app; one `OrderInbound` per worker thread (SQLite connections are per thread)."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = settings.receiver
+        if config.password is None:
+            raise ConfigError(
+                "settings",
+                "receiver.password_env",
+                "the receiver needs a password for Basic auth (password_env or password_file)",
+            )
+        self.config = config
+        self.settings = settings
+        self.paths = order_paths(config.path)
+        expected = f"{config.username}:{config.password.get_secret_value()}".encode()
+        self._expected = b"Basic " + base64.b64encode(expected)
+        self._local = threading.local()
+        self._inbounds: list[OrderInbound] = []
+        self._lock = threading.Lock()
+
+    def inbound(self) -> OrderInbound:
+        """This thread's inbound (own SQLite connection)."""
+        found: OrderInbound | None = getattr(self._local, "inbound", None)
+        if found is None:
+            found = open_inbound(self.settings)
+            self._local.inbound = found
+            with self._lock:
+                self._inbounds.append(found)
+        return found
+
+    def close(self) -> None:
+        """Close every thread's book."""
+        with self._lock:
+            for inbound in self._inbounds:
+                inbound.book.close()
+            self._inbounds.clear()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        answer = await self._handle(scope, receive)
+        body = json.dumps(answer.body).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if answer.status == 401:
+            headers.append((b"www-authenticate", b'Basic realm="orders"'))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                recovered = await asyncio.to_thread(lambda: self.inbound().recover())
+                if recovered:
+                    log.warning("recorded %d spooled order(s) the ledger did not know", recovered)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _handle(self, scope: Scope, receive: Receive) -> Answer:
+        if scope["path"] not in self.paths:
+            return failed(404, f"no such path; post orders to {self.config.path}")
+        if scope["method"] != "POST":
+            return failed(405, "use POST")
+        headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
+        if not hmac.compare_digest(headers.get("authorization", b""), self._expected):
+            return failed(401, "authentication required")
+        try:
+            body = await _read_body(receive, headers, self.config.max_body_bytes)
+        except _TooLarge:
+            return failed(413, f"body larger than {self.config.max_body_bytes} bytes")
+        content_type = headers.get("content-type", b"").decode("latin-1")
+        answer = await asyncio.to_thread(self.inbound().accept, body, content_type, "push")
+        if self.config.pause_before_answer_seconds:
+            await asyncio.sleep(self.config.pause_before_answer_seconds)
+        return answer
+
+
+async def _read_body(receive: Receive, headers: dict[str, bytes], limit: int) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def open_inbound(settings: Settings) -> OrderInbound:
+    """The inbound over this installation's spool, book and archive."""
+    state = settings.folder("state")
+    return OrderInbound(
+        OrderBook(state / "ledger.sqlite"),
+        Spool(state / "spool" / "orders"),
+        settings.folder("archive") / "orders" / "rejected",
+        settings.orders,
+        utc_now,
+    )
+
+
+def serve_receiver(settings: Settings) -> None:
+    """Run the receiver until SIGTERM or SIGINT (uvicorn finishes requests in flight)."""
+    import uvicorn
+
+    config: ReceiverSettings = settings.receiver
+    app = ReceiverApp(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            lifespan="on",
+            log_level="info",
+            ssl_certfile=str(config.tls_certfile) if config.tls_certfile else None,
+            ssl_keyfile=str(config.tls_keyfile) if config.tls_keyfile else None,
+            timeout_graceful_shutdown=10,
+        )
+    )
+    server.run()

@@ -1,0 +1,76 @@
+"""The order spool: each received body on disk, fsync'd, before anyone is told OK.
+
+A body is kept exactly as it came (JSON or XML): what Norce sent is the evidence when an
+order is disputed. The name is derived from the order reference, made safe for a file
+name, plus the body's hash, so two different bodies for one reference never overwrite each
+other and a reference like `../../x` cannot leave the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """A body on disk: where, its hash, and how it is encoded."""
+
+    path: Path
+    sha256: str
+    kind: str  # json | xml
+
+
+def spool_name(ref: str, sha256: str, kind: str) -> str:
+    """`<safe ref>-<hash prefix>.<kind>`: unique per body, never a path."""
+    safe = _UNSAFE.sub("_", ref)[:50].lstrip(".") or "order"
+    return f"{safe}-{sha256[:16]}.{kind}"
+
+
+def write_durably(path: Path, body: bytes) -> None:
+    """Write `body` to `path` so it survives a power cut once this returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    with temp.open("wb") as handle:
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temp.replace(path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (a no-op where directories cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class Spool:
+    """A folder of received bodies."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def put(self, ref: str, body: bytes, kind: str) -> Spooled:
+        """Store one body durably; the same body again is not written twice."""
+        sha = hashlib.sha256(body).hexdigest()
+        path = self.folder / spool_name(ref, sha, kind)
+        if not path.exists():
+            write_durably(path, body)
+        return Spooled(path, sha, kind)
+
+    def read(self, name: str) -> bytes:
+        """The body stored under `name` (a bare file name from the order book)."""
+        if Path(name).name != name:
+            raise ValueError(f"not a spool file name: {name!r}")
+        return (self.folder / name).read_bytes()
