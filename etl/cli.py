@@ -10,11 +10,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.contracts import FeedContract, load_contracts
-from etl.errors import ConfigError, EtlError, FileRejected, SuspectFile
+from etl.errors import ConfigError, EtlError, FileRejected
 from etl.flows.approve import approve
 from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
+from etl.flows.records import file_rejections, rejection_report, whole_file_counts
 from etl.flows.runtime import Runtime
-from etl.reports import write_reports
+from etl.orders.commands import add_order_commands
+from etl.reports import (
+    CHECK_CLEAN,
+    CHECK_FILE,
+    CHECK_ROWS,
+    FileFacts,
+    RowCounts,
+    summary_lines,
+    write_reports,
+)
 from etl.settings import DEFAULT_SETTINGS_FILE, Settings, load_settings
 from etl.status import render_holds, render_runs
 
@@ -77,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     appr.set_defaults(handler=_approve)
     feeds = sub.add_parser("feeds", help="list the feed contracts and where they pick up files")
     feeds.set_defaults(handler=_feeds)
+    add_order_commands(sub)
     return parser
 
 
@@ -124,36 +135,39 @@ def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fee
 
 
 def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
+    """Validate a file as a run would, print the report's summary; 1 if anything was rejected."""
     contract = _chosen(contracts, args.feed)[0]
     out = args.out or settings.folder("outbox") / "checks" / contract.name
     path: Path = args.file
     if not path.is_file():
         raise EtlError(f"no such file: {path}")
+    error: FileRejected | None = None
     try:
         validated = parse_and_validate(path, contract, out)
-    except FileRejected as exc:
-        print(f"{path}: REJECTED ({exc.code}): {exc}")
-        return 1
-    print(
-        f"{path}: {validated.rows_read} rows, {validated.valid.height} valid, {validated.rejected_rows} rejected"
-    )
-    try:
         refuse_if_suspect(validated, contract, path.name)
-    except SuspectFile as exc:
-        print(f"  a run would refuse the whole file ({exc.code}): {exc}")
-    if validated.rejections.height:
-        summary = {
-            "File": path.name,
-            "Feed": contract.name,
-            "Rows read": validated.rows_read,
-            "Rows accepted": validated.valid.height,
-            "Rows rejected": validated.rejected_rows,
-        }
-        for report in write_reports(validated.rejections, summary, out, f"{path.stem}.rejected"):
-            print(f"  report: {report}")
-        for code, count in validated.rejections.group_by("code").len().sort("code").iter_rows():
-            print(f"  {code}: {count}")
-    return 1 if validated.rejections.height else 0
+    except FileRejected as exc:
+        error, rejections = exc, file_rejections(exc)
+        outcome, rows = CHECK_FILE, whole_file_counts(exc)
+    else:
+        rejections = validated.rejections
+        outcome = CHECK_ROWS if rejections.height else CHECK_CLEAN
+        rows = RowCounts(validated.rows_read, validated.valid.height, validated.rejected_rows)
+    report = rejection_report(
+        path,
+        contract,
+        rejections,
+        facts=FileFacts.of(path),
+        outcome=outcome,
+        rows=rows,
+        scratch=out,
+        file_error=error,
+    )
+    print("\n".join(summary_lines(report)))
+    if not rejections.height:
+        return 0
+    for written in write_reports(report, out, f"{path.stem}.rejected"):
+        print(f"Report: {written}")
+    return 1
 
 
 def _status(

@@ -12,10 +12,12 @@ import codecs
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import polars as pl
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
+    AfterValidator,
     Field,
     ValidationError,
     ValidationInfo,
@@ -23,9 +25,22 @@ from pydantic import (
     model_validator,
 )
 
+from etl.dates import format_problem, zone_problem
 from etl.entities import ENTITIES, Entity
 from etl.errors import ConfigError
 from etl.settings import Settings, Strict, config_error
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from exc
+    return value
+
+
+# A regular expression, checked when the contract loads rather than on the first file.
+Regex = Annotated[str, AfterValidator(_compiles)]
 
 
 class FeedSpec(Strict):
@@ -62,6 +77,31 @@ class SourceSpec(Strict):
     dedupe: Literal["any", "latest"] = "any"
 
 
+class TrailerSpec(Strict):
+    """Lines at the end of a CSV file (rows of an XLSX sheet) that are not data.
+
+    The trailer proves the file is complete: without it, or when its record count or
+    control sum disagrees with the rows, the file is rejected as truncated.
+    """
+
+    # Exactly one: a fixed number of last non-blank lines, or a regular expression matched
+    # at the start of a line: the first match begins the trailer, it and the rest are not data.
+    lines: int | None = Field(default=None, ge=1, le=100)
+    pattern: Regex | None = None
+    required: bool = True  # no trailer found: rejected as truncated
+    count_field: int | None = Field(default=None, ge=1)  # 1-based field: the number of records
+    sum_field: int | None = Field(default=None, ge=1)  # 1-based field: the control sum ...
+    sum_of: str | None = None  # ... of this ERP column over every data row
+
+    @model_validator(mode="after")
+    def _complete(self) -> TrailerSpec:
+        if (self.lines is None) == (self.pattern is None):
+            raise ValueError("set exactly one of `lines` or `pattern`")
+        if (self.sum_field is None) != (self.sum_of is None):
+            raise ValueError("`sum_field` and `sum_of` go together: the field and the column")
+        return self
+
+
 class FormatSpec(Strict):
     """How the file is written: format and dialect."""
 
@@ -69,15 +109,25 @@ class FormatSpec(Strict):
     # A codec name, or "auto": a BOM (UTF-8, UTF-16 LE/BE) decides, else fallback_encoding.
     encoding: str = "utf-8"
     fallback_encoding: str = "utf-8"
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    # CSV: one character, or "auto": chosen among , ; tab | from the header and the next lines.
+    delimiter: str = ","
     quote: str = Field(default='"', min_length=1, max_length=1)
+    # CSV: the character some ERPs put before a quote or delimiter inside a cell (\" and \;)
+    # instead of doubling the quote; unset, quotes are doubled as in RFC 4180.
+    escape: str | None = Field(default=None, min_length=1, max_length=1)
     decimal: Literal[".", ","] = "."
-    thousands: Literal["", " ", ".", ",", "'"] = ""
+    # " " also reads the no-break spaces (U+00A0, U+202F) Swedish and French Excel write;
+    # naming one of those accepts only that one.
+    thousands: Literal["", " ", ".", ",", "'", "\u00a0", "\u202f"] = ""
     date_format: str = "%Y-%m-%d"
+    # Date-times: wall-clock times in `time_zone` unless the format reads an offset (%z).
+    datetime_format: str = "%Y-%m-%dT%H:%M:%S"
+    time_zone: str = "UTC"  # IANA name: the zone the ERP writes its local times in
+    field_formats: dict[str, str] = Field(default_factory=dict)  # field -> its own format
     null_values: tuple[str, ...] = ("",)
-    header_row: int = Field(
-        default=1, ge=1
-    )  # CSV/XLSX: line (row) of the header; above it is skipped
+    header_row: int = Field(default=1, ge=1)  # CSV/XLSX: line (row) of the header; above: skipped
+    skip_after_header: int = Field(default=0, ge=0)  # CSV/XLSX: rows under the header, not data
+    trailer: TrailerSpec | None = None  # CSV/XLSX: closing lines with a record count, a sum
     sheet: str | int = 0  # XLSX: sheet name, or 0-based index
     # Compressed inputs (.gz, .zip) are opened by their name; refuse more than this expanded.
     max_expanded_bytes: int = Field(default=4 * 1024**3, ge=1)
@@ -85,6 +135,11 @@ class FormatSpec(Strict):
     # XML: path of the repeating record element from the root, e.g. "Stock/Item"
     record: str | None = Field(default=None, validate_default=True)
     namespaces: dict[str, str] = Field(default_factory=dict)
+    # XML: an element below the record that repeats in it, e.g. "Prices/Price": one row
+    # per occurrence. A record with none gives one row with the repeated fields empty
+    # ("row": reported when required, and its old rows are kept), or no row ("skip").
+    repeat: str | None = None
+    repeat_empty: Literal["row", "skip"] = "row"
 
     @field_validator("encoding", "fallback_encoding")
     @classmethod
@@ -111,14 +166,51 @@ class FormatSpec(Strict):
             raise ValueError("an XML file declares its own encoding: leave `encoding` out")
         return value
 
-    @field_validator("header_row")
+    @field_validator("delimiter")
     @classmethod
-    def _header_row_for_xlsx(cls, value: int, info: ValidationInfo) -> int:
-        # CSV title lines above the header are not supported yet: refuse rather than ignore.
-        if value != 1 and info.data.get("type") != "xlsx":
-            raise ValueError(
-                "header_row other than 1 is supported for xlsx only, not yet for csv or xml"
-            )
+    def _one_character_or_auto(cls, value: str, info: ValidationInfo) -> str:
+        if value == "auto":
+            if info.data.get("type") != "csv":
+                raise ValueError('"auto" is for csv feeds only')
+            return value
+        if len(value) != 1 or value in "\r\n":
+            raise ValueError('one character (e.g. ";" or "\\t"), or "auto"')
+        return value
+
+    @field_validator("escape")
+    @classmethod
+    def _escape_for_csv(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if info.data.get("type") != "csv":
+            raise ValueError("escape is for csv feeds only")
+        if value in (info.data.get("quote"), info.data.get("delimiter")):
+            raise ValueError("the escape character must differ from the quote and the delimiter")
+        return value
+
+    @field_validator("header_row", "skip_after_header", "trailer")
+    @classmethod
+    def _rows_for_csv_and_xlsx(cls, value: object, info: ValidationInfo) -> object:
+        # An XML record is found by its path, not its position: refuse rather than ignore.
+        default = FormatSpec.model_fields[info.field_name or ""].default
+        if value != default and info.data.get("type") == "xml":
+            raise ValueError(f"{info.field_name} is for csv and xlsx feeds, not xml")
+        return value
+
+    @field_validator("date_format", "datetime_format")
+    @classmethod
+    def _reads_dates(cls, value: str, info: ValidationInfo) -> str:
+        problem = format_problem(value, with_time=info.field_name == "datetime_format")
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        problem = zone_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("thousands")
@@ -135,27 +227,38 @@ class FormatSpec(Strict):
             raise ValueError("xml feeds need `record`, the path of the repeating element")
         return value
 
+    @field_validator("repeat")
+    @classmethod
+    def _repeat_for_xml(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("type") != "xml":
+            raise ValueError("repeat is for xml feeds only")
+        return value
+
+    @field_validator("repeat_empty")
+    @classmethod
+    def _repeat_empty_needs_repeat(cls, value: str, info: ValidationInfo) -> str:
+        # Only runs when the key is written: a setting that would do nothing is a mistake.
+        if info.data.get("repeat") is None:
+            raise ValueError("repeat_empty needs `repeat`, the repeating element it is about")
+        return value
+
+    def time_format(self, field: str, dtype: pl.DataType) -> str:
+        """The strftime format a Date or Datetime field is written in."""
+        if field in self.field_formats:
+            return self.field_formats[field]
+        return self.datetime_format if isinstance(dtype, pl.Datetime) else self.date_format
+
 
 class FieldChecks(Strict):
     """Extra checks on one canonical field, on top of the entity's own rules."""
 
     required: bool = False
-    pattern: str | None = None  # a regular expression the whole value must match
+    pattern: Regex | None = None  # a regular expression the whole value must match
     min: float | None = None
     max: float | None = None
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=1)
     allowed: tuple[str, ...] | None = None
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from exc
-        return value
 
 
 class ChecksSpec(Strict):
@@ -292,29 +395,101 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
         entity.parse_options(contract.options)
     except ValidationError as exc:
         raise config_error(source, exc, "options.") from exc
+    _check_field_formats(contract, source)
+
+
+def _check_field_formats(contract: FeedContract, source: str) -> None:
+    """[format.field_formats] names Date or Datetime fields, each with a format that reads them."""
+    fields = contract.entity.fields()
+    for field, fmt in contract.format.field_formats.items():
+        key = f"format.field_formats.{field}"
+        dtype = fields.get(field)
+        if dtype is None or not (dtype == pl.Date or isinstance(dtype, pl.Datetime)):
+            dated = [f for f, t in fields.items() if t == pl.Date or isinstance(t, pl.Datetime)]
+            raise ConfigError(
+                source,
+                key,
+                f"not a date or date-time field of {contract.entity.name} "
+                f"(those are: {', '.join(dated) or 'none'})",
+            )
+        problem = format_problem(fmt, with_time=isinstance(dtype, pl.Datetime))
+        if problem:
+            raise ConfigError(source, key, problem)
 
 
 _XML_NAME = r"[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?"
 _XML_FIELD = re.compile(rf"^(?:{_XML_NAME}/)*(?:{_XML_NAME}|@{_XML_NAME})$")
 _XML_RECORD = re.compile(rf"^/?{_XML_NAME}(?:/{_XML_NAME})*$")
+_XML_STEPS = re.compile(rf"^{_XML_NAME}(?:/{_XML_NAME})*$")
+_FIELD_HINT = "use Name, A/B, @attr or A/@attr"
 
 
 def _check_xml_paths(contract: FeedContract, source: str) -> None:
-    """Record and column paths are plain element steps (and an attribute), prefixes declared."""
-    namespaces = contract.format.namespaces
-    paths = [("format.record", contract.format.record or "", _XML_RECORD)]
-    paths += [(f"columns.{p}", p, _XML_FIELD) for p in contract.columns]
-    for key, path, shape in paths:
+    """Record, repeat and column paths are plain element steps (and an attribute), prefixes declared."""
+    fmt = contract.format
+    paths = [("format.record", fmt.record or "", _XML_RECORD, _FIELD_HINT)]
+    if fmt.repeat is not None:
+        hint = "use element steps below the record, e.g. Prices/Price"
+        paths.append(("format.repeat", fmt.repeat, _XML_STEPS, hint))
+    paths += [(f"columns.{p}", p, _XML_FIELD, _FIELD_HINT) for p in contract.columns]
+    for key, path, shape, hint in paths:
         if not shape.match(path):
-            raise ConfigError(
-                source, key, f"{path!r} is not a usable path: use Name, A/B, @attr or A/@attr"
-            )
+            raise ConfigError(source, key, f"{path!r} is not a usable path: {hint}")
         for name in re.split(r"[/@]", path):
             prefix = name.split(":", 1)[0] if ":" in name else None
-            if prefix is not None and prefix not in namespaces:
+            if prefix is not None and prefix not in fmt.namespaces:
                 raise ConfigError(
                     source, key, f"namespace prefix {prefix!r} is not in [format.namespaces]"
                 )
+    if fmt.repeat is not None:
+        _check_repeat(contract, fmt.repeat, source)
+
+
+def _check_repeat(contract: FeedContract, repeat: str, source: str) -> None:
+    """Some columns, a key field among them, read from the repeat element, spelled alike."""
+    namespaces = contract.format.namespaces
+    steps = _element_steps(repeat, namespaces)
+    local = tuple(s.rsplit("}", 1)[-1] for s in steps)
+    below: set[str] = set()
+    for path in contract.columns:
+        resolved = _element_steps(path, namespaces)
+        if resolved[: len(steps)] == steps:
+            below.add(path)
+        elif tuple(s.rsplit("}", 1)[-1] for s in resolved[: len(steps)]) == local:
+            # Same names in another namespace: almost surely a prefix missing or mistyped,
+            # which would silently read the field once per record instead of per occurrence.
+            raise ConfigError(
+                source,
+                f"columns.{path}",
+                f"names the elements of format.repeat {repeat!r} in another namespace: "
+                "write it with the same prefixes",
+            )
+    if not below:
+        raise ConfigError(
+            source,
+            "format.repeat",
+            f"no column is read from below {repeat!r}: map {repeat}/Child, {repeat}/@attr "
+            f"or {repeat} (its text)",
+        )
+    sources = contract.field_sources()
+    if not any(sources.get(field) in below for field in contract.key_fields):
+        raise ConfigError(
+            source,
+            "format.repeat",
+            f"no key field is read from below {repeat!r}, so all rows of a record would "
+            f"share one key: map one of {', '.join(contract.key_fields)} from it",
+        )
+
+
+def _element_steps(path: str, namespaces: dict[str, str]) -> tuple[str, ...]:
+    """The element steps of a path, each prefix replaced by its namespace URI."""
+    element_path = path.partition("@")[0]
+    steps: list[str] = []
+    for name in element_path.split("/"):
+        if name:
+            prefix, _, local = name.rpartition(":")
+            steps.append(f"{namespaces[prefix]}}}{local}" if prefix else local)
+    return tuple(steps)
 
 
 def load_contracts(settings: Settings) -> dict[str, FeedContract]:

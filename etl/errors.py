@@ -8,6 +8,7 @@
     │   ├── ParseError       not CSV/XML/XLSX, hostile content
     │   │   └── EncodingError    bytes that are not the declared encoding
     │   ├── SchemaMismatch   missing or unexpected columns
+    │   ├── Truncated        trailer missing, or its count or control sum disagrees
     │   └── SuspectFile      more rows rejected than the contract allows: nothing applied
     └── NorceError
         ├── NorceUnavailable 429, 5xx, timeouts -> retry with backoff, then next tick
@@ -75,19 +76,36 @@ class SchemaMismatch(FileRejected):
     code = "missing_column"
 
 
+class Truncated(FileRejected):
+    """The file's trailer is missing, or its record count or control sum disagrees.
+
+    The file was cut short (or cannot be shown complete); applying it as a full export
+    would deactivate whatever the missing part held. The message names the trailer's
+    line itself, so `line` is kept for reports without being appended again.
+    """
+
+    code = "truncated"
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 class SuspectFile(FileRejected):
     """More of the file's rows failed than `checks.max_rejected_ratio` allows.
 
     Half a file is worse than none (a price list with half its rows is a price list that
     is wrong), so nothing of it is applied. `rejections` carries the row-level failures
-    (a polars frame) so the report can still list every bad cell.
+    (a polars frame) so the report can still list every bad cell, and `rows_read` how many
+    rows the file had.
     """
 
     code = "too_many_rejects"
 
-    def __init__(self, message: str, rejections: object) -> None:
+    def __init__(self, message: str, rejections: object, *, rows_read: int | None = None) -> None:
         super().__init__(message)
         self.rejections = rejections
+        self.rows_read = rows_read
 
 
 class NorceError(EtlError):
@@ -99,4 +117,15 @@ class NorceUnavailable(NorceError):
 
 
 class NorceRejected(NorceError):
-    """Norce refused the call or the import job failed; the run fails, nothing advances."""
+    """Norce refused the call or the import job failed; the run fails, nothing advances.
+
+    An HTTP refusal carries its `status` and Norce's own message (`detail`), so a caller
+    can tell "this order is unknown" from "this body is wrong".
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail

@@ -6,18 +6,21 @@ filter on them; the messages are written for the person in finance who fixes the
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import polars as pl
 
+from etl.dates import AMBIGUOUS, GAP, example, has_offset
 from etl.entities import Entity
 from etl.entities.checks import CODE_PATTERN, CURRENCY_PATTERN
 
 CODES = {
     "missing_column": "A column the contract requires is not in the file (the whole file is rejected).",
     "required": "A required value is empty.",
-    "type": "The value is not a number, whole number or date as the field needs.",
+    "type": (
+        "The value is not a number, whole number, date or date-time as the field needs "
+        "(also: a local time that a daylight-saving change skips or repeats)."
+    ),
     "pattern": "The value does not have the allowed form (characters, length).",
     "range": "The number is outside the allowed range.",
     "length": "The text is too long or too short.",
@@ -26,13 +29,16 @@ CODES = {
     "duplicate_key": "The same key appears on more than one row; none of them is applied.",
     "encoding": "The file is not in the declared character set (the whole file is rejected).",
     "parse": "The file cannot be read in its declared format (the whole file is rejected).",
+    "truncated": (
+        "The file's trailer is missing, or its record count or control sum does not match the "
+        "rows: the file was cut short or cannot be shown complete (the whole file is rejected)."
+    ),
 }
 
 _PATTERN_HELP = {
     CODE_PATTERN: "letters, digits and . _ / - only, no spaces, at most 50 characters",
     CURRENCY_PATTERN: "three capital letters, an ISO 4217 code such as SEK or EUR",
 }
-_EXAMPLE_DATE = dt.date(2026, 11, 20)
 _BOUNDS = {
     "greater_than": "above {0}",
     "greater_than_or_equal_to": "at least {0}",
@@ -51,15 +57,32 @@ def describe(
     *,
     decimal: str = ".",
     date_format: str = "%Y-%m-%d",
+    time_zone: str = "UTC",
 ) -> tuple[str, str]:
-    """(error code, message) for one failed check on one cell, in the file's own dialect."""
+    """(error code, message) for one failed check on one cell, in the file's own dialect.
+
+    `date_format` is the field's own format (a date or a date-time field); `time_zone` is
+    the zone the file's local times are in.
+    """
     label = entity.labels.get(field, field)
     shown = "(empty)" if value is None else repr(value)
     name, args = _split(check)
     if name == "not_nullable":
         return "required", f"{label} is required but empty"
     if name == "type":
-        return "type", f"{shown} is not {_kind(entity.fields()[field], decimal, date_format)}"
+        kind = _kind(entity.fields()[field], decimal, date_format, time_zone)
+        return "type", f"{shown} is not {kind}"
+    if name == GAP:
+        return "type", (
+            f"{shown} does not exist in {time_zone}: the clocks skip that hour when daylight "
+            f"saving time starts, so {label} cannot be placed; check the time in the ERP"
+        )
+    if name == AMBIGUOUS:
+        return "type", (
+            f"{shown} happens twice in {time_zone}: the clocks turn back an hour when daylight "
+            f"saving time ends, so it cannot be told which is meant for {label}; "
+            "write the time with its UTC offset, or avoid that hour"
+        )
     if name == "duplicate_key":
         return (
             "duplicate_key",
@@ -88,13 +111,18 @@ def describe(
     return name, f"{shown} failed check {check} on {label}"
 
 
-def _kind(dtype: pl.DataType, decimal: str, date_format: str) -> str:
+def _kind(dtype: pl.DataType, decimal: str, date_format: str, time_zone: str) -> str:
     """What a cell of this type must look like, with an example in the file's dialect."""
     if isinstance(dtype, pl.Decimal):
         places = dtype.scale or 0
         return f"a number with at most {places} decimals, such as 1234{decimal}50"
+    if isinstance(dtype, pl.Datetime):
+        shown = example(date_format, time_zone)
+        if has_offset(date_format):
+            return f"a date and time written like {shown} (its UTC offset included)"
+        return f"a date and time written like {shown} (local time in {time_zone})"
     if dtype == pl.Date:
-        return f"a date written like {_EXAMPLE_DATE.strftime(date_format)}"
+        return f"a date written like {example(date_format, 'UTC')}"
     if dtype.is_integer():
         return "a whole number"
     return "a valid value"

@@ -1,5 +1,9 @@
 """Rejected-row reports for people (XLSX) and machines (CSV).
 
+The XLSX has a summary sheet (the file, what happened to it, counts per error code) and a
+detail sheet with one row per rejected cell, ending with the record as it was in the file;
+the CSV holds the same detail. `run.py check` prints the summary with the same labels.
+
 Cell text that Excel would evaluate (starting with = + - @, tab or CR) is written as plain
 text: in XLSX as a string cell with a quote prefix, in CSV with a leading apostrophe. The
 XLSX also shows control characters a worksheet cannot hold as [0x0B] and cuts text at
@@ -9,7 +13,10 @@ Excel's cell limit; the CSV keeps the value exactly as received.
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -17,31 +24,133 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from etl.contracts import FeedContract
 from etl.messages import CODES
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _CELL_LIMIT = 32_767  # characters Excel keeps in one cell
 DETAIL_COLUMNS = (
     ("line", "Line", 8),
-    ("key", "Key", 24),
+    ("key", "Key", 24),  # titled with the key's fields: see detail_columns
     ("source_column", "Column in file", 22),
     ("field", "Field", 18),
     ("code", "Error code", 16),
     ("message", "What is wrong", 70),
     ("value", "Value as received", 28),
+    ("raw", "Raw line", 60),
 )
+NOT_COUNTED = "not counted: the file could not be read"
+
+# What happened to the file, as the summary's "Outcome" says it.
+ROWS_REJECTED = "Some rows rejected: the other rows were applied"
+FILE_REJECTED = "Whole file rejected: nothing was applied"
+CHECK_ROWS = "Check only, nothing applied: a run would apply the other rows"
+CHECK_FILE = "Check only, nothing applied: a run would reject the whole file"
+CHECK_CLEAN = "Check only, nothing applied: a run would reject nothing"
 
 
-def write_reports(
-    rejections: pl.DataFrame, summary: Mapping[str, object], folder: Path, stem: str
-) -> list[Path]:
+@dataclass(frozen=True)
+class FileFacts:
+    """The file a report is about, as it was received."""
+
+    name: str
+    size: int
+    sha256: str
+    received_at: str  # ISO 8601 in UTC: when the file landed on this machine
+
+    @classmethod
+    def of(cls, path: Path, sha256: str | None = None) -> FileFacts:
+        """Facts of a local file; its modification time is when it was downloaded or saved.
+
+        Neither store keeps the remote modification time on download (the inbox copy is
+        written fresh), and the ERP server's clock and time zone are not to be trusted.
+        """
+        stat = path.stat()
+        received = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+        return cls(
+            path.name,
+            stat.st_size,
+            sha256 or _sha256(path),
+            received.isoformat(timespec="seconds"),
+        )
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    """Rows read from a file, and how many of them were applied and refused."""
+
+    read: int
+    accepted: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one rejected-row report shows."""
+
+    summary: Mapping[str, object]  # label -> value, in order: see `summary`
+    rejections: pl.DataFrame  # one row per failed cell, validate.REJECTION_SCHEMA
+    raw: Mapping[int, str]  # source line -> the record starting there, as written
+    key_fields: Sequence[str]
+
+
+def summary(
+    facts: FileFacts,
+    contract: FeedContract,
+    outcome: str,
+    rows: RowCounts | None,
+    file_error: str | None = None,
+) -> dict[str, object]:
+    """The summary's labels and values; `rows` is None when the file could not be read."""
+    return {
+        "File": facts.name,
+        "Feed": contract.name,
+        "Contract": str(contract.path),
+        "Size (bytes)": facts.size,
+        "SHA-256": facts.sha256,
+        "Received at": facts.received_at,
+        "Outcome": outcome,
+        "Rows read": rows.read if rows else NOT_COUNTED,
+        "Rows accepted": rows.accepted if rows else 0,
+        "Rows rejected": rows.rejected if rows else NOT_COUNTED,
+        "File-level error": file_error or "none",
+    }
+
+
+def code_counts(rejections: pl.DataFrame) -> list[tuple[str, int]]:
+    """Rejected cells per error code, most frequent first."""
+    if not rejections.height:
+        return []
+    counts = rejections.group_by("code").len().sort("len", "code", descending=[True, False])
+    return [(code, count) for code, count in counts.iter_rows()]
+
+
+def summary_lines(report: Report) -> list[str]:
+    """The summary as `run.py check` prints it: the sheet's labels and values, then codes."""
+    width = max((len(label) for label in report.summary), default=0) + 2
+    lines = [f"{label + ':':<{width}}{value}" for label, value in report.summary.items()]
+    counts = code_counts(report.rejections)
+    if counts:
+        lines.append("Rejected cells per error code:")
+        lines += [f"  {code}: {count}" for code, count in counts]
+    return lines
+
+
+def detail_columns(key_fields: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(column, title, width) of the detail; the key's title names the fields it joins."""
+    key_title = f"Key ({' / '.join(key_fields)})" if key_fields else "Key"
+    return [(c, key_title if c == "key" else t, w) for c, t, w in DETAIL_COLUMNS]
+
+
+def write_reports(report: Report, folder: Path, stem: str) -> list[Path]:
     """Write `<stem>.xlsx` and `<stem>.csv` into `folder`; returns both paths."""
     folder.mkdir(parents=True, exist_ok=True)
     xlsx, csv_path = folder / f"{stem}.xlsx", folder / f"{stem}.csv"
-    _write_xlsx(rejections, summary, xlsx)
-    _write_csv(rejections, csv_path)
+    _write_xlsx(report, xlsx)
+    _write_csv(report, csv_path)
     return [xlsx, csv_path]
 
 
@@ -52,40 +161,46 @@ def safe_text(value: object) -> object:
     return value
 
 
-def _write_csv(rejections: pl.DataFrame, path: Path) -> None:
+def _detail_rows(report: Report) -> Iterator[tuple[object, ...]]:
+    """The detail's rows: the rejection's columns, then the raw record of its line."""
+    columns = [c for c, _, _ in DETAIL_COLUMNS if c != "raw"]
+    for row in report.rejections.select(columns).iter_rows():
+        line = row[0]
+        yield (*row, report.raw.get(line) if isinstance(line, int) else None)
+
+
+def _write_csv(report: Report, path: Path) -> None:
     temp = path.with_name(f".{path.name}.part")
     # UTF-8 with BOM so Excel opens it with the right characters.
     with temp.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([title for _, title, _ in DETAIL_COLUMNS])
-        for row in rejections.select([c for c, _, _ in DETAIL_COLUMNS]).iter_rows():
+        writer.writerow([title for _, title, _ in detail_columns(report.key_fields)])
+        for row in _detail_rows(report):
             writer.writerow([safe_text(v) for v in row])
     temp.replace(path)
 
 
-def _write_xlsx(rejections: pl.DataFrame, summary: Mapping[str, object], path: Path) -> None:
+def _write_xlsx(report: Report, path: Path) -> None:
     book = Workbook(write_only=True)
-    _summary_sheet(book.create_sheet("Summary"), summary, rejections)
+    _summary_sheet(book.create_sheet("Summary"), report)
     sheet = book.create_sheet("Rejected cells")
-    for index, (_, _, width) in enumerate(DETAIL_COLUMNS):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    columns = detail_columns(report.key_fields)
+    for index, (_, _, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    last = chr(ord("A") + len(DETAIL_COLUMNS) - 1)
-    sheet.auto_filter.ref = f"A1:{last}{rejections.height + 1}"
-    sheet.append([_cell(sheet, title, bold=True) for _, title, _ in DETAIL_COLUMNS])
-    for row in rejections.select([c for c, _, _ in DETAIL_COLUMNS]).iter_rows():
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{report.rejections.height + 1}"
+    sheet.append([_cell(sheet, title, bold=True) for _, title, _ in columns])
+    for row in _detail_rows(report):
         sheet.append([_cell(sheet, v) for v in row])
     temp = path.with_name(f".{path.name}.part")
     book.save(temp)
     temp.replace(path)
 
 
-def _summary_sheet(
-    sheet: Worksheet, summary: Mapping[str, object], rejections: pl.DataFrame
-) -> None:
+def _summary_sheet(sheet: Worksheet, report: Report) -> None:
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 80
-    for label, value in summary.items():
+    for label, value in report.summary.items():
         sheet.append([_cell(sheet, label, bold=True), _cell(sheet, value)])
     sheet.append([])
     sheet.append(
@@ -95,12 +210,16 @@ def _summary_sheet(
             _cell(sheet, "Meaning", bold=True),
         ]
     )
-    if rejections.height:
-        counts = rejections.group_by("code").len().sort("len", "code", descending=[True, False])
-        for code, count in counts.iter_rows():
-            sheet.append(
-                [_cell(sheet, code), _cell(sheet, count), _cell(sheet, CODES.get(code, ""))]
-            )
+    for code, count in code_counts(report.rejections):
+        sheet.append([_cell(sheet, code), _cell(sheet, count), _cell(sheet, CODES.get(code, ""))])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # Shared style objects: openpyxl interns them, but building one per cell costs more than the cell.

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.diff import empty_snapshot
+from etl.models import STATE
 
 
 class SnapshotStore:
@@ -22,10 +23,18 @@ class SnapshotStore:
         self.root = root
 
     def read(self, relative: str | None, fields: dict[str, pl.DataType]) -> pl.DataFrame:
-        """The snapshot at `relative` (None: the empty first snapshot)."""
+        """The snapshot at `relative` (None: the empty first snapshot), with today's fields.
+
+        A snapshot written before a field was added to the entity lacks its column; it reads
+        as empty, so a file that carries the field sends it as a change, once. Without this
+        the diff would never compare the field and the next snapshot would drop it again.
+        A column the entity no longer has is left out, as the diff compares old columns.
+        """
         if relative is None:
             return empty_snapshot(fields)
-        return pl.read_parquet(self.root / relative)
+        frame = pl.read_parquet(self.root / relative)
+        added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in frame]
+        return frame.with_columns(added).select(*fields, STATE)
 
     def write(self, feed: str, run_id: str, frame: pl.DataFrame) -> str:
         """Write a candidate snapshot atomically; returns its path relative to the root."""

@@ -15,6 +15,7 @@ import pandera.polars as pa
 import polars as pl
 
 from etl.contracts import FeedContract, FieldChecks, FormatSpec
+from etl.dates import local_time_problem, to_datetime
 from etl.messages import describe
 from etl.models import LINE, Validated
 
@@ -38,10 +39,10 @@ def validate(text: pl.DataFrame, contract: FeedContract) -> Validated:
     typed = index.select(
         pl.col("_row"),
         pl.col(LINE),
-        *(_cast(pl.col(f), dtype, contract.format).alias(f) for f, dtype in fields.items()),
+        *(_cast(pl.col(f), f, dtype, contract.format).alias(f) for f, dtype in fields.items()),
     )
     failures = [
-        _type_failures(index, typed, fields),
+        _type_failures(index, typed, fields, contract.format),
         _schema_failures(typed, contract),
         _duplicates(typed, key),
     ]
@@ -64,28 +65,40 @@ def validate(text: pl.DataFrame, contract: FeedContract) -> Validated:
     )
 
 
-def _cast(col: pl.Expr, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
+def _cast(col: pl.Expr, field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
     """Text to the field's type following the dialect; anything else becomes null."""
     if dtype == pl.String:
         return col
+    if isinstance(dtype, pl.Datetime):
+        return to_datetime(col, fmt.time_format(field, dtype), fmt.time_zone, dtype)
     if dtype == pl.Date:
-        return col.str.to_date(fmt.date_format, strict=False)
+        return col.str.to_date(fmt.time_format(field, dtype), strict=False)
     places = dtype.scale if isinstance(dtype, pl.Decimal) else 0
     # Exact: a value with more decimals than the type keeps, or separators the dialect does
     # not use ("1.500" in a decimal-comma file), is refused, never rounded or guessed.
     number: pl.Expr = pl.when(col.str.contains(number_pattern(fmt, places))).then(col)
     if fmt.thousands:
-        number = number.str.replace_all(fmt.thousands, "", literal=True)
+        number = number.str.replace_all(_group_separator(fmt), "")
     if fmt.decimal != ".":
         number = number.str.replace(fmt.decimal, ".", literal=True)
     return number.cast(dtype, strict=False)
+
+
+# What Excel writes for a space between digit groups depends on the locale and version:
+# a plain space, a no-break space (U+00A0, Swedish) or a narrow no-break space (U+202F, French).
+_SPACES = "[ \u00a0\u202f]"
+
+
+def _group_separator(fmt: FormatSpec) -> str:
+    """The regex of one thousands separator the dialect accepts in a cell."""
+    return _SPACES if fmt.thousands == " " else re.escape(fmt.thousands)
 
 
 def number_pattern(fmt: FormatSpec, places: int) -> str:
     """The regex a number cell must match: sign, digits (grouped or not), up to `places` decimals."""
     whole = r"[0-9]+"
     if fmt.thousands:
-        whole = rf"(?:[0-9]{{1,3}}(?:{re.escape(fmt.thousands)}[0-9]{{3}})+|[0-9]+)"
+        whole = rf"(?:[0-9]{{1,3}}(?:{_group_separator(fmt)}[0-9]{{3}})+|[0-9]+)"
     if not places:
         return rf"^[+-]?{whole}$"
     point = re.escape(fmt.decimal)
@@ -93,17 +106,28 @@ def number_pattern(fmt: FormatSpec, places: int) -> str:
 
 
 def _type_failures(
-    text: pl.DataFrame, typed: pl.DataFrame, fields: dict[str, pl.DataType]
+    text: pl.DataFrame, typed: pl.DataFrame, fields: dict[str, pl.DataType], fmt: FormatSpec
 ) -> pl.DataFrame:
-    """Cells that held text but did not convert to the field's type."""
+    """Cells that held text but did not convert to the field's type.
+
+    A date-time that failed only because of a daylight-saving change gets its own check
+    name, so its message can say so; its code is still `type`.
+    """
     frames = [
         text.filter(pl.col(f).is_not_null() & typed[f].is_null()).select(
-            "_row", pl.lit(f).alias("field"), pl.lit("type").alias("check")
+            "_row", pl.lit(f).alias("field"), _type_check(f, dtype, fmt).alias("check")
         )
         for f, dtype in fields.items()
         if dtype != pl.String
     ]
     return pl.concat(frames) if frames else _empty()
+
+
+def _type_check(field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
+    """The check name of a failed cast: "type", or why a wall-clock time could not be placed."""
+    if isinstance(dtype, pl.Datetime):
+        return local_time_problem(pl.col(field), fmt.time_format(field, dtype), fmt.time_zone)
+    return pl.lit("type")
 
 
 def _schema_failures(typed: pl.DataFrame, contract: FeedContract) -> pl.DataFrame:
@@ -171,6 +195,8 @@ def _explain(
     )
     lines_by_key = _duplicate_lines(rejected, key)
     rows = failed.join(text, on="_row", how="left").join(keys, on="_row", how="left")
+    fields = contract.entity.fields()
+    fmt = contract.format
     out = []
     for r in rows.iter_rows(named=True):
         field = r["field"]
@@ -181,8 +207,9 @@ def _explain(
             value,
             contract.entity,
             lines_by_key.get(r["key"], ""),
-            decimal=contract.format.decimal,
-            date_format=contract.format.date_format,
+            decimal=fmt.decimal,
+            date_format=fmt.time_format(field, fields[field]),
+            time_zone=fmt.time_zone,
         )
         out.append(
             (

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from tests.conftest import REPO
@@ -84,12 +86,31 @@ def test_check_validates_without_touching_state(fresh: Path, tmp_path: Path) -> 
         fresh, "check", str(sample), "--feed", "products", "--out", str(tmp_path / "reports")
     )
     assert result.returncode == 1
-    assert "10 rows, 7 valid, 3 rejected" in result.stdout and "checksum: 1" in result.stdout
+    assert "Rows read:        10" in result.stdout and "  checksum: 1" in result.stdout
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
         "products_20261120.rejected.csv",
         "products_20261120.rejected.xlsx",
     ]
     assert not (fresh / "state").exists() and not (fresh / "archive").exists()
+
+
+def test_check_reads_a_gz_and_shows_each_rejected_record_as_written(
+    fresh: Path, tmp_path: Path
+) -> None:
+    sample = fresh / "samples" / "erp" / "products" / "products_20261120.csv"
+    packed = tmp_path / "products_20261120.csv.gz"
+    packed.write_bytes(gzip.compress(sample.read_bytes()))
+    out = tmp_path / "reports"
+
+    result = _run(fresh, "check", str(packed), "--feed", "products", "--out", str(out))
+
+    assert result.returncode == 1, result.stderr
+    assert "File:             products_20261120.csv.gz" in result.stdout
+    detail = openpyxl.load_workbook(out / "products_20261120.csv.rejected.xlsx")["Rejected cells"]
+    raw = {row[0]: row[7] for row in detail.iter_rows(min_row=2, values_only=True)}
+    lines = sample.read_bytes().decode("cp1252").splitlines()
+    assert raw == {n: lines[n - 1] for n in (9, 10, 11)}
+    assert not [p for p in out.iterdir() if not p.name.endswith((".xlsx", ".csv"))]
 
 
 def test_a_bad_contract_stops_start_up_naming_file_and_key(fresh: Path) -> None:

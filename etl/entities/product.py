@@ -4,6 +4,7 @@ An ERP row is one SKU. Norce nests it as Product (ManufacturerCode, cluster Code
 Variant (ManufacturerPartNo) -> Sku (PartNo), one SKU per variant. New SKUs get the
 contract's `new_status` through StatusCreateOnly, so the first run against a live
 catalogue never switches an enriched, active product off; removals set `removed_status`.
+StartDate and StopDate are sent in UTC, written as Norce writes a DateTime.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ SCHEMA = pa.DataFrameSchema(
         "ean": pa.Column(pl.String, [GTIN], nullable=True),
         "vat_rate": pa.Column(MONEY, [pa.Check.in_range(0, 100)], nullable=True),
         "weight": pa.Column(MONEY, [pa.Check.in_range(0, MAX_AMOUNT)], nullable=True),
+        "start_date": pa.Column(pl.Datetime("us", "UTC"), nullable=True),
+        "stop_date": pa.Column(pl.Datetime("us", "UTC"), nullable=True),
     },
     strict=False,
     name="product",
@@ -54,7 +57,9 @@ SCHEMA = pa.DataFrameSchema(
 _PRODUCT = {"manufacturer_code": 0, "manufacturer_name": 1, "product_code": 3, "category_code": 6}
 _CULTURE = {"name": 0, "description": 5}
 _VARIANT = {"manufacturer_part_no": 0}
-_SKU = {"ean": 5, "weight": 14, "vat_rate": 21}
+_SKU = {"ean": 5, "weight": 14, "vat_rate": 21, "start_date": 23, "stop_date": 24}
+# Listed on an add or a reactivation only for the SKUs that carry one, see _split_on_dates.
+_DATES = ("start_date", "stop_date")
 _VARIANTS, _CULTURES, _SKUS = 4, 5, 5  # the "nested list is set" numbers
 _STATUS, _TYPE, _STATUS_CREATE_ONLY = 1, 2, 22
 
@@ -91,10 +96,38 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
         ("remove", (), delta.removals, (_STATUS,), gone),
     ]
     for kind, fields, rows, sku_fields, sku_values in groups:
-        for part_fields, part in _split_on_code(fields, rows):
+        for part_fields, part in _parts(kind, fields, rows):
             header = _header(context, part_fields, sku_fields)
             seq.add(kind, header, _items(part, part_fields, options, sku_values))
     return seq.calls
+
+
+def _parts(
+    kind: str, fields: Sequence[str], rows: pl.DataFrame
+) -> Iterator[tuple[Sequence[str], pl.DataFrame]]:
+    """The rows of one group, split so that each request's header fits every item in it."""
+    dated = _split_on_dates(fields, rows) if kind in ("add", "reactivate") else [(fields, rows)]
+    for dated_fields, dated_rows in dated:
+        yield from _split_on_code(dated_fields, dated_rows)
+
+
+def _split_on_dates(
+    fields: Sequence[str], rows: pl.DataFrame
+) -> Iterator[tuple[Sequence[str], pl.DataFrame]]:
+    """Adds and reactivations list StartDate (23) and StopDate (24) only for SKUs that have one.
+
+    People often set launch and phase-out dates in Norce; a feed with no date for a SKU
+    must not clear them, and every row of a first run against a live catalogue is an add.
+    A change does list an emptied date: the ERP then did have one and removed it.
+    """
+    if not rows.height:
+        yield fields, rows
+        return
+    for present in ((True, True), (True, False), (False, True), (False, False)):
+        has = dict(zip(_DATES, present, strict=True))
+        part = rows.filter(pl.all_horizontal(pl.col(d).is_not_null() == p for d, p in has.items()))
+        if part.height:
+            yield tuple(f for f in fields if has.get(f, True)), part
 
 
 def _split_on_code(
@@ -148,6 +181,10 @@ def _item(row: dict[str, Any], fields: set[str], options: ProductOptions, sku_ex
         sku["EanCode"] = row["ean"]
     if "weight" in fields:
         sku["ActualWeight"] = json_value(row["weight"])
+    if "start_date" in fields:
+        sku["StartDate"] = json_value(row["start_date"])
+    if "stop_date" in fields:
+        sku["StopDate"] = json_value(row["stop_date"])
     if "vat_rate" in fields and row["vat_rate"] is not None:
         sku["VatRates"] = [{"SalesArea": options.sales_area, "Rate": json_value(row["vat_rate"])}]
     variant: Item = {
@@ -191,5 +228,7 @@ PRODUCT = Entity(
         "ean": "EAN/GTIN barcode with a valid check digit",
         "vat_rate": "VAT rate in percent, e.g. 25",
         "weight": "Actual weight",
+        "start_date": "Date and time the SKU becomes available (Norce StartDate)",
+        "stop_date": "Date and time the SKU stops being available (Norce StopDate)",
     },
 )

@@ -242,6 +242,7 @@ def refuse_if_suspect(validated: Validated, contract: FeedContract, name: str) -
         f"checks.max_rejected_ratio ({limit:.0%}): nothing of the file is applied; "
         "fix the rows (see the report) and send the file again",
         validated.rejections,
+        rows_read=rows,
     )
 
 

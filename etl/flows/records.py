@@ -15,14 +15,23 @@ from typing import Any
 import polars as pl
 
 from etl.contracts import FeedContract
-from etl.errors import FileRejected, TransportError
+from etl.errors import FileRejected, SuspectFile, TransportError
 from etl.flows.runtime import Runtime
 from etl.flows.staging import delivery_summary
+from etl.formats.raw import raw_records
 from etl.intake import Fetched, settle_remote
 from etl.ledger import Commit
 from etl.models import Validated
 from etl.norce.calls import CallResult
-from etl.reports import write_reports
+from etl.reports import (
+    FILE_REJECTED,
+    ROWS_REJECTED,
+    FileFacts,
+    Report,
+    RowCounts,
+    summary,
+    write_reports,
+)
 from etl.validate import REJECTION_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -90,17 +99,64 @@ def write_rejections(
     """The rejected-row reports of a run, if any row was rejected; returns their names."""
     if not validated.rejections.height:
         return []
-    summary: dict[str, Any] = {
-        "File": fetched.local.name,
-        "Feed": contract.name,
-        "Size (bytes)": fetched.remote.size,
-        "SHA-256": fetched.sha,
-        "Rows read": counts["rows"],
-        "Rows accepted": counts["accepted"],
-        "Rows rejected": counts["rejected"],
-    }
-    stem = f"{fetched.local.stem}.rejected"
-    return [p.name for p in write_reports(validated.rejections, summary, folder, stem)]
+    report = rejection_report(
+        fetched.local,
+        contract,
+        validated.rejections,
+        facts=FileFacts.of(fetched.local, fetched.sha),
+        outcome=ROWS_REJECTED,
+        rows=RowCounts(counts["rows"], counts["accepted"], counts["rejected"]),
+        scratch=fetched.local.parent,
+    )
+    return [p.name for p in write_reports(report, folder, f"{fetched.local.stem}.rejected")]
+
+
+def rejection_report(
+    source: Path,
+    contract: FeedContract,
+    rejections: pl.DataFrame,
+    *,
+    facts: FileFacts,
+    outcome: str,
+    rows: RowCounts | None,
+    scratch: Path,
+    file_error: FileRejected | None = None,
+) -> Report:
+    """A file's report: summary, rejected cells, and each rejected line as it was written.
+
+    Shared by runs and `run.py check`, so both show the same thing for the same file.
+    """
+    # A workbook refused as a whole may be hostile, and calamine is safe only after the
+    # reader's bounds check passed: it is opened again only when the file was read.
+    read = file_error is None or isinstance(file_error, SuspectFile)
+    lines = rejections["line"].drop_nulls().to_list()
+    raw = (
+        raw_records(source, contract, lines, scratch)
+        if read or contract.format.type != "xlsx"
+        else {}
+    )
+    error = str(file_error) if file_error else None
+    return Report(
+        summary(facts, contract, outcome, rows, error), rejections, raw, contract.key_fields
+    )
+
+
+def file_rejections(exc: FileRejected) -> pl.DataFrame:
+    """The rejected cells of a file refused whole: its own error first, then any row's."""
+    cell = {"line": exc.line, "key": None, "field": None, "source_column": exc.column}
+    cell |= {"code": exc.code, "message": str(exc), "value": None}
+    rejection = pl.DataFrame([cell], schema=REJECTION_SCHEMA)
+    rows = getattr(exc, "rejections", None)  # row-level failures, when the file was read
+    if isinstance(rows, pl.DataFrame) and rows.height:
+        rejection = pl.concat([rejection, rows.select(REJECTION_SCHEMA.keys())])
+    return rejection
+
+
+def whole_file_counts(exc: FileRejected) -> RowCounts | None:
+    """A file refused whole applies none of its rows; how many it had is known if it was read."""
+    if isinstance(exc, SuspectFile) and exc.rows_read is not None:
+        return RowCounts(exc.rows_read, 0, exc.rows_read)
+    return None
 
 
 def manifest(
@@ -167,15 +223,18 @@ def record_rejection(
     log.error("%s: %s: file rejected: %s", feed, name, exc)
     staged = rt.archive.stage(feed, rt.day(), run_id, rejected=True)
     rt.archive.keep_input(fetched.local, staged)
-    cell = {"line": exc.line, "key": None, "field": None, "source_column": exc.column}
-    cell |= {"code": exc.code, "message": str(exc), "value": None}
-    rejection = pl.DataFrame([cell], schema=REJECTION_SCHEMA)
-    rows = getattr(exc, "rejections", None)
-    if isinstance(rows, pl.DataFrame) and rows.height:
-        rejection = pl.concat([rejection, rows.select(REJECTION_SCHEMA.keys())])
-    summary = {"File": name, "Feed": feed, "SHA-256": fetched.sha, "File-level error": str(exc)}
+    report = rejection_report(
+        fetched.local,
+        contract,
+        file_rejections(exc),
+        facts=FileFacts.of(fetched.local, fetched.sha),
+        outcome=FILE_REJECTED,
+        rows=whole_file_counts(exc),
+        scratch=fetched.local.parent,
+        file_error=exc,
+    )
     stem = f"{fetched.local.stem}.rejected"
-    reports = [p.name for p in write_reports(rejection, summary, staged, stem)]
+    reports = [p.name for p in write_reports(report, staged, stem)]
     document: dict[str, Any] = {
         "run_id": run_id,
         "feed": feed,

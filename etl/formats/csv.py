@@ -2,7 +2,7 @@
 
 polars parses, but it pads a row with too few fields with nulls and refuses one with too
 many without saying where. So the fields are counted too: one `bytes.count` of the
-delimiter over the whole file says whether every record had as many fields as the header;
+delimiter over the data says whether every record had as many fields as the header;
 only when it does not (or polars gave up) is the file walked with the csv module to name
 the first bad line. Blank lines are skipped; they still count for the line numbers.
 
@@ -10,11 +10,16 @@ A line longer than `format.max_line_bytes` is refused as hostile before polars s
 (polars would buffer it whole). Finding one costs almost nothing: from the start of a line,
 the last newline within the next `max_line_bytes + 1` bytes is searched for backwards, so a
 normal file is crossed in a few jumps of about that size, never byte by byte.
+
+Dialects the contract declares (title lines, a units row, a sniffed delimiter, escaped
+quotes, a trailer) are made standard CSV first, by etl.formats.csv_dialect; a trailer's
+count and control sum are checked on the rows read, by etl.formats.trailer.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import mmap
 import re
 from pathlib import Path
@@ -23,6 +28,8 @@ import polars as pl
 
 from etl.contracts import FormatSpec
 from etl.errors import ParseError, SchemaMismatch
+from etl.formats import trailer
+from etl.formats.csv_dialect import Head, reader, standard
 from etl.formats.text import as_utf8, clean_cells
 from etl.models import LINE, ParsedFile
 
@@ -34,25 +41,42 @@ _BLOCK = 1 << 24
 def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
     """Read a delimited file as strings; the header row names the columns."""
     utf8 = as_utf8(path, fmt.encoding, scratch, fallback=fmt.fallback_encoding)
+    made = [utf8] if utf8 != path else []  # scratch copies of ours, removed at the end
     try:
         _refuse_long_lines(path, utf8, fmt.max_line_bytes)
-        frame = _parse(path, utf8, fmt)
-        columns = tuple(frame.columns)
-        doubled = [c for c in columns if "_duplicated_" in c]
-        if doubled:
-            name = doubled[0].split("_duplicated_")[0]
-            raise SchemaMismatch(f"{path.name}: the header names a column twice ({name!r})")
-        quotes, delimiters = _count(utf8, (fmt.quote, fmt.delimiter))
-        frame = frame.with_columns(_line_numbers(frame, quoted=quotes > 0))
-        _check_field_counts(frame, columns, delimiters, quotes > 0, path, utf8, fmt)
+        plain = standard(path, utf8, fmt, scratch, made)
+        found, head = plain.trailer, plain.head
+        frame, columns, newlines = _read(path, plain.utf8, head, plain.fmt, counting=bool(found))
     finally:
-        if utf8 != path:
-            utf8.unlink(missing_ok=True)
+        for copy in made:
+            copy.unlink(missing_ok=True)
     if columns:
         blank = pl.all_horizontal(pl.col(c).is_null() for c in columns)
         if frame.select(blank.any()).item():
             frame = frame.filter(~blank)
-    return ParsedFile(path, clean_cells(frame, columns, fmt.null_values), columns)
+    frame = clean_cells(frame, columns, fmt.null_values)
+    if found is not None and fmt.trailer is not None:
+        at = trailer.Trailer(head.data_line + newlines, found.fields)
+        trailer.check(path.name, at, fmt.trailer, frame, fmt)
+    return ParsedFile(path, frame, columns)
+
+
+def _read(
+    path: Path, utf8: Path, head: Head, fmt: FormatSpec, *, counting: bool
+) -> tuple[pl.DataFrame, tuple[str, ...], int]:
+    """Parse the data, number its lines, check its fields; newlines in it when `counting`."""
+    frame = _parse(path, utf8, head, fmt)
+    columns = tuple(frame.columns)
+    doubled = [c for c in columns if "_duplicated_" in c]
+    if doubled:
+        name = doubled[0].split("_duplicated_")[0]
+        raise SchemaMismatch(f"{path.name}: the header names a column twice ({name!r})")
+    tokens = (fmt.quote, fmt.delimiter, "\n") if counting else (fmt.quote, fmt.delimiter)
+    counts = _count(utf8, tokens, head.data_offset)
+    quoted = counts[0] > 0
+    frame = frame.with_columns(_line_numbers(frame, head.data_line, quoted=quoted))
+    _check_field_counts(frame, columns, counts[1], quoted, path, utf8, fmt, head)
+    return frame, columns, counts[2] if counting else 0
 
 
 def _refuse_long_lines(path: Path, utf8: Path, limit: int) -> None:
@@ -78,7 +102,10 @@ def _refuse_long_lines(path: Path, utf8: Path, limit: int) -> None:
                 start = newline + 1
 
 
-def _parse(path: Path, utf8: Path, fmt: FormatSpec) -> pl.DataFrame:
+# ---- the data ----
+
+
+def _parse(path: Path, utf8: Path, head: Head, fmt: FormatSpec) -> pl.DataFrame:
     # No null_values here: cells are trimmed first, then matched (see clean_cells).
     try:
         return pl.read_csv(
@@ -86,19 +113,21 @@ def _parse(path: Path, utf8: Path, fmt: FormatSpec) -> pl.DataFrame:
             separator=fmt.delimiter,
             quote_char=fmt.quote,
             has_header=True,
+            skip_lines=head.line - 1,  # physical lines, as header_row counts them
+            skip_rows_after_header=fmt.skip_after_header,
             infer_schema=False,
             raise_if_empty=False,
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise _csv_error(path, utf8, fmt, exc) from exc
+        raise _csv_error(path, utf8, fmt, head, exc) from exc
 
 
-def _csv_error(path: Path, utf8: Path, fmt: FormatSpec, exc: Exception) -> ParseError:
+def _csv_error(path: Path, utf8: Path, fmt: FormatSpec, head: Head, exc: Exception) -> ParseError:
     """polars' message is long and has no usable position: keep its reason, find the line."""
     text = str(exc)
     reason = re.search(r"Original error: `+\s*(.*?)\s*`+", text, flags=re.S)
     detail = " ".join((reason.group(1) if reason else text.splitlines()[0]).split())
-    found = _first_bad_record(utf8, fmt, None) if utf8.exists() else None
+    found = _first_bad_record(utf8, fmt, head, len(head.fields)) if utf8.exists() else None
     if found:
         line, detail = found
     else:
@@ -112,10 +141,9 @@ def _csv_error(path: Path, utf8: Path, fmt: FormatSpec, exc: Exception) -> Parse
     )
 
 
-def _line_numbers(frame: pl.DataFrame, *, quoted: bool) -> pl.Expr:
-    """Physical line of each record: the header is line 1; quoted newlines push rows down."""
-    header_lines = 1 + sum(c.count("\n") for c in frame.columns)
-    first = pl.int_range(header_lines + 1, frame.height + header_lines + 1, dtype=pl.Int64)
+def _line_numbers(frame: pl.DataFrame, first_line: int, *, quoted: bool) -> pl.Expr:
+    """Physical line of each record, the first at `first_line`; quoted newlines push rows down."""
+    first = pl.int_range(first_line, frame.height + first_line, dtype=pl.Int64)
     if not frame.height or not quoted:
         return first.alias(LINE)  # no quotes: no newline inside a cell
     inside = pl.sum_horizontal(
@@ -132,51 +160,54 @@ def _check_field_counts(
     path: Path,
     utf8: Path,
     fmt: FormatSpec,
+    head: Head,
 ) -> None:
     """Every record has as many fields as the header, or the file is rejected at that line."""
     if len(columns) < 2 or not frame.height:
         return
     blank = frame.select(pl.all_horizontal(pl.col(c).is_null() for c in columns).sum()).item()
-    in_cells = sum(c.count(fmt.delimiter) for c in columns)
+    in_cells = 0
     if quoted:
-        in_cells += frame.select(
+        in_cells = frame.select(
             pl.sum_horizontal(
                 pl.col(c).str.count_matches(fmt.delimiter, literal=True).fill_null(0)
                 for c in columns
             ).sum()
         ).item()
-    separators = delimiters - in_cells
-    if not blank and separators == (len(columns) - 1) * (frame.height + 1):
+    if not blank and delimiters - in_cells == (len(columns) - 1) * frame.height:
         return
-    found = _first_bad_record(utf8, fmt, len(columns))
+    found = _first_bad_record(utf8, fmt, head, len(columns))
     if found:
         line, problem = found
         raise ParseError(f"{path.name}: {problem}", line=line)
 
 
-def _first_bad_record(utf8: Path, fmt: FormatSpec, width: int | None) -> tuple[int, str] | None:
-    """Walk the file with the csv module: (line, problem) of the first malformed record."""
-    with utf8.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter=fmt.delimiter, quotechar=fmt.quote, strict=True)
-        start = 1
+def _first_bad_record(
+    utf8: Path, fmt: FormatSpec, head: Head, width: int
+) -> tuple[int, str] | None:
+    """Walk the data with the csv module: (line, problem) of the first malformed record."""
+    with utf8.open("rb") as raw:
+        raw.seek(head.data_offset)
+        handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        records = reader(handle, fmt, strict=True)
+        start = head.data_line
         try:
-            for record in reader:
-                if width is None:
-                    width = len(record)
-                elif record and len(record) != width:
+            for record in records:
+                if record and len(record) != width:
                     return start, f"{len(record)} fields where the header has {width}"
-                start = reader.line_num + 1
+                start = head.data_line + records.line_num
         except csv.Error as exc:
             return start, f"malformed record ({exc})"
     return None
 
 
-def _count(path: Path, texts: tuple[str, str]) -> tuple[int, int]:
-    """How often each of two strings occurs in the file, read once in blocks."""
-    first, second = (t.encode("utf-8") for t in texts)
-    counts = [0, 0]
+def _count(path: Path, texts: tuple[str, ...], start: int) -> list[int]:
+    """How often each string occurs in the file from byte `start`, read once in blocks."""
+    wanted = [t.encode("utf-8") for t in texts]
+    counts = [0] * len(wanted)
     with path.open("rb") as handle:
+        handle.seek(start)
         for block in iter(lambda: handle.read(_BLOCK), b""):
-            counts[0] += block.count(first)
-            counts[1] += block.count(second)
-    return counts[0], counts[1]
+            for i, token in enumerate(wanted):
+                counts[i] += block.count(token)
+    return counts

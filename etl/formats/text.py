@@ -72,6 +72,13 @@ def as_utf8(path: Path, encoding: str, scratch: Path, *, fallback: str = "utf-8"
     return target
 
 
+def codec_for(path: Path, encoding: str, *, fallback: str = "utf-8") -> str:
+    """The codec `as_utf8` reads `path` with, for code that reads the file a second time."""
+    with path.open("rb") as src:
+        head = src.read(_HEAD)
+    return _choose_codec(path, head, encoding, fallback)
+
+
 def _choose_codec(path: Path, head: bytes, encoding: str, fallback: str) -> str:
     """The codec that reads `path`: a BOM decides under "auto"; a contradicting BOM is refused."""
     bom = next((b for b in _BOMS if head.startswith(b[0])), None)

@@ -1,8 +1,11 @@
 """XLSX reader: every cell as text, every row with the row number Excel shows.
 
 fastexcel (calamine) parses. The sheet is `format.sheet` (a name, or a 0-based index); the
-header is row `format.header_row` and the rows above it are skipped, so `_line` is the Excel
-row number and a report says "row 7" where Excel shows row 7.
+header is row `format.header_row` and the rows above it are skipped, as are the
+`format.skip_after_header` rows under it (units), so `_line` is the Excel row number and a
+report says "row 7" where Excel shows row 7. A `[format.trailer]` is found among the last
+rows and cut off before the header is checked (its cells may lie beyond the named columns);
+etl.formats.trailer checks its count and sum as it does for CSV.
 
 Cells arrive as the text the ERP meant, so the contract's dialect reads them as it reads CSV:
 - Numbers: the digits, never an exponent (EAN 7350000000016, 12.5; text "00123" stays text).
@@ -45,8 +48,9 @@ from typing import BinaryIO
 import fastexcel
 import polars as pl
 
-from etl.contracts import FormatSpec
+from etl.contracts import FormatSpec, TrailerSpec
 from etl.errors import ParseError, SchemaMismatch
+from etl.formats import trailer
 from etl.formats.text import clean_cells
 from etl.models import LINE, ParsedFile
 
@@ -74,19 +78,26 @@ def read_xlsx(path: Path, fmt: FormatSpec) -> ParsedFile:
         reader = fastexcel.read_excel(path)
         sheet = _sheet_name(reader.sheet_names, fmt.sheet, path)
         raw, where = _load(reader, sheet, fmt.header_row)
-    header, frame = _split_header(raw, where, path, fmt.header_row, sheet)
+    loaded, found = raw.height, None
+    if fmt.trailer is not None:
+        raw, found = _cut_trailer(raw, where, fmt.trailer, reader, sheet, fmt, path)
+    header, frame = _split_header(raw, where, path, fmt, sheet)
+    skipped = 1 + fmt.skip_after_header  # the header row and the rows under it that are not data
     if fmt.decimal != ".":
-        frame = _numbers_in_dialect(frame, where, reader, sheet, fmt, path)
+        frame = _numbers_in_dialect(frame, where, reader, sheet, fmt, path, skipped, loaded)
     columns = tuple(header[c] for c in frame.columns)
     frame = _dates_in_dialect(frame.rename(header), columns, fmt.date_format)
-    first = fmt.header_row + 1
+    first = fmt.header_row + skipped
     frame = frame.with_columns(
         pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(LINE)
     )
     if columns:
         blank = pl.all_horizontal(pl.col(c).str.strip_chars().fill_null("") == "" for c in columns)
         frame = frame.filter(~blank)
-    return ParsedFile(path, clean_cells(frame, columns, fmt.null_values), columns)
+    frame = clean_cells(frame, columns, fmt.null_values)
+    if found is not None and fmt.trailer is not None:
+        trailer.check(path.name, found, fmt.trailer, frame, fmt)
+    return ParsedFile(path, frame, columns)
 
 
 @contextmanager
@@ -127,9 +138,10 @@ def _sheet_name(names: list[str], wanted: str | int, path: Path) -> str:
 
 
 def _split_header(
-    raw: pl.DataFrame, where: dict[str, int], path: Path, row: int, sheet: str
+    raw: pl.DataFrame, where: dict[str, int], path: Path, fmt: FormatSpec, sheet: str
 ) -> tuple[dict[str, str], pl.DataFrame]:
     """Header names by raw column, and the data rows; unnamed empty columns are dropped."""
+    row = fmt.header_row
     names = [(raw[c][0] if raw.height else None) or "" for c in raw.columns]
     if not any(n.strip() for n in names):
         raise SchemaMismatch(
@@ -137,7 +149,7 @@ def _split_header(
             "(check format.header_row and format.sheet)",
             line=row,
         )
-    data = raw.slice(1)
+    data = raw.slice(1 + fmt.skip_after_header)
     filled = data.select((pl.all().str.strip_chars().fill_null("") != "").any()).row(0)
     header: dict[str, str] = {}
     seen: dict[str, str] = {}
@@ -162,6 +174,56 @@ def _split_header(
     return header, data.select(list(header))
 
 
+def _cut_trailer(
+    raw: pl.DataFrame,
+    where: dict[str, int],
+    spec: TrailerSpec,
+    reader: fastexcel.ExcelReader,
+    sheet: str,
+    fmt: FormatSpec,
+    path: Path,
+) -> tuple[pl.DataFrame, trailer.Trailer | None]:
+    """The rows above the trailer, and the trailer; Truncated when it is required and absent.
+
+    A row's text, for `pattern`, is its cells from column A joined by `format.delimiter`.
+    """
+    first = 1 + fmt.skip_after_header
+    rows = pl.DataFrame()
+    if raw.height > first:
+        filled = pl.any_horizontal(
+            pl.col(c).str.strip_chars().fill_null("") != "" for c in raw.columns
+        )
+        rows = raw.with_row_index("_at").slice(first).filter(filled)
+        rows = rows.tail(spec.lines or trailer.WINDOW)
+    fields = _row_fields(rows.drop("_at", strict=False), where)
+    at = trailer.start([fmt.delimiter.join(f) for f in fields], spec)
+    if at is None:
+        if spec.required:
+            raise trailer.missing(path.name, spec, fmt.header_row + max(raw.height - 1, 0))
+        return raw, None
+    index = int(rows["_at"][at])
+    if fmt.decimal != ".":  # the count and the sum are read in the file's dialect too
+        row = _numbers_in_dialect(
+            raw.slice(index, 1), where, reader, sheet, fmt, path, index, raw.height
+        )
+        fields[at] = _row_fields(row, where)[0]
+    return raw.head(index), trailer.Trailer(fmt.header_row + index, fields[at])
+
+
+def _row_fields(rows: pl.DataFrame, where: dict[str, int]) -> list[tuple[str, ...]]:
+    """Each row's cells in sheet order from column A ("" where empty), none after the last."""
+    width = max(where.values(), default=-1) + 1
+    found = []
+    for row in rows.iter_rows(named=True):
+        cells = [""] * width
+        for column, value in row.items():
+            cells[where[column]] = (value or "").strip()
+        while cells and not cells[-1]:
+            cells.pop()
+        found.append(tuple(cells))
+    return found
+
+
 def _numbers_in_dialect(
     frame: pl.DataFrame,
     where: dict[str, int],
@@ -169,11 +231,14 @@ def _numbers_in_dialect(
     sheet: str,
     fmt: FormatSpec,
     path: Path,
+    offset: int,
+    loaded: int,
 ) -> pl.DataFrame:
     """Write the decimal point of numeric cells as the contract's separator; text stays.
 
     Only columns with a "." anywhere are looked at again. A second read asking for booleans
     tells a numeric cell from text: calamine gives a boolean for a number and null for text.
+    `frame` holds the rows from `offset` on (0: the header row) of the `loaded` rows read.
     """
     dotted = frame.select(pl.all().str.contains(".", literal=True).any()).row(0, named=True)
     wanted = [c for c, has in dotted.items() if has]
@@ -187,9 +252,9 @@ def _numbers_in_dialect(
             dtypes="boolean",
             use_columns=[where[c] for c in wanted],  # absolute sheet indexes
         ).to_polars()
-    kinds = kinds.slice(1)
-    if kinds.height != frame.height:
+    if kinds.height != loaded:
         raise ParseError(f"{path.name}: the sheet read differently twice; is it being written?")
+    kinds = kinds.slice(offset, frame.height)
     numeric = dict(zip(wanted, kinds.columns, strict=True))
     return frame.with_columns(
         pl.when(kinds[numeric[c]].is_not_null())

@@ -7,10 +7,27 @@ gives the exact line of every record (libxml2 stops counting element lines at 65
 
 Field paths are relative to a record: `Name`, `Stock/OnHand`, `@code`, `Warehouse/@code`,
 with namespace prefixes declared in the contract. The first element on a path wins.
+
+Nested repeating elements (`format.repeat`, e.g. `Prices/Price` below a `Product`) are
+flattened: each occurrence is one row. Fields whose path starts with the repeat path are read
+from that occurrence (first element wins within it); the others are the record's and are
+copied onto each of its rows. Each row's line is the line of its occurrence, so a report
+points at the bad price, not at the product. Record fields may follow the repeated block
+(`<Name>` after `</Prices>`), so a record's rows are completed when the record closes: the
+repeated values go to their buffers as each occurrence closes, the record's values are then
+appended once per occurrence. Memory stays the column buffers plus one record's row.
+
+A record with no occurrence gives, by default (`repeat_empty = "row"`), one row at the
+record's line with the repeated fields empty: in a full export a product whose prices went
+missing is then reported (the required ones fail) and its readable key keeps its old rows
+alive, instead of silently deactivating them. `repeat_empty = "skip"` gives no row, for
+exports where an empty block means "none" and removals should follow (within the deletion
+guard).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -38,7 +55,14 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     """Read every record element at `fmt.record`; `fields` are paths relative to a record."""
     assert fmt.record is not None
     record = [_name(s, fmt.namespaces) for s in fmt.record.strip("/").split("/")]
-    records = _Records(record, _steps(fields, fmt.namespaces), len(fields))
+    top, width = _steps(fields, fmt.namespaces), len(fields)
+    records: _Records
+    if fmt.repeat is None:
+        records = _Records(record, top, width)
+    else:
+        # A class of its own: files without a repeat keep running the hot handlers unchanged.
+        repeat = _step(top, fmt.repeat, fmt.namespaces)
+        records = _RepeatedRecords(record, top, width, repeat, fmt.repeat_empty == "row")
     parser = expat.ParserCreate(namespace_separator="}")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
@@ -153,19 +177,110 @@ class _Records:
         self.parts.clear()
 
 
+class _RepeatedRecords(_Records):
+    """The handlers with `format.repeat`: one row per occurrence of the repeat element."""
+
+    def __init__(
+        self, record: list[str], top: _Step, width: int, repeat: _Step, empty_row: bool
+    ) -> None:
+        super().__init__(record, top, width)
+        self.repeat = repeat  # its identity marks the occurrences: same tree position
+        self.repeated = _indices(repeat)
+        self.own = sorted(set(range(width)) - set(self.repeated))
+        self.empty_row = empty_row
+        self.record_line = 0
+        self.occurrences = 0  # in the current record
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        """An element opens; an occurrence of the repeat element starts a row at its line."""
+        if self.capture:
+            self._flush()
+        inside = self.inside
+        if inside:
+            parent = inside[-1]
+            step = None if parent is None else parent.children.get(name)
+            inside.append(step)
+            if step is self.repeat:
+                assert self.parser is not None
+                self.lines.append(self.parser.CurrentLineNumber)
+                self.occurrences += 1
+            if step is not None:
+                self._enter(step, attributes)
+        elif name == self.tag and self.outer == self.outer_path:
+            assert self.parser is not None
+            self.record_line = self.parser.CurrentLineNumber
+            inside.append(self.top)
+            self._enter(self.top, attributes)
+        else:
+            self.outer.append(name)
+
+    def end(self, name: str) -> None:
+        """An element closes: an occurrence's values go out now, the record's at its end."""
+        if self.capture:
+            self._flush()
+        inside = self.inside
+        if not inside:
+            self.outer.pop()
+            return
+        if inside.pop() is self.repeat:
+            self._close_occurrence()
+        if not inside:
+            self._close_record()
+
+    def _close_occurrence(self) -> None:
+        """One row's repeated values to their buffers; the record's come at its end."""
+        row, buffers, seen = self.row, self.buffers, self.seen
+        for index in self.repeated:
+            value = row[index]
+            buffers[index].append(value)
+            if value is not None:
+                seen[index] = True
+                row[index] = None  # the next occurrence starts empty
+
+    def _close_record(self) -> None:
+        """The record's own values, once for each of its rows."""
+        rows = self.occurrences
+        if not rows and self.empty_row:
+            self.lines.append(self.record_line)
+            self._close_occurrence()  # nothing was read below the repeat: all empty
+            rows = 1
+        row, buffers, seen = self.row, self.buffers, self.seen
+        for index in self.own:
+            value = row[index]
+            buffers[index].extend(itertools.repeat(value, rows))
+            if value is not None:
+                seen[index] = True  # read in a record, even a skipped one: not "absent"
+        self.row = [None] * self.width
+        self.occurrences = 0
+
+
 def _steps(fields: list[str], namespaces: dict[str, str]) -> _Step:
     """The field paths as a tree of element steps below the record."""
     top = _Step()
     for index, path in enumerate(fields):
         element_path, _, attribute = path.partition("@")
-        step = top
-        for name in (s for s in element_path.split("/") if s not in ("", ".")):
-            step = step.children.setdefault(_name(name, namespaces), _Step())
+        step = _step(top, element_path, namespaces)
         if attribute:
             step.attributes.append((index, _name(attribute, namespaces)))
         else:
             step.texts.append(index)
     return top
+
+
+def _step(top: _Step, element_path: str, namespaces: dict[str, str]) -> _Step:
+    """The step at `element_path` below `top`, created with the steps above it if new."""
+    step = top
+    for name in (s for s in element_path.split("/") if s not in ("", ".")):
+        step = step.children.setdefault(_name(name, namespaces), _Step())
+    return step
+
+
+def _indices(step: _Step) -> list[int]:
+    """Every field read at `step` or below it."""
+    found = step.texts + [index for index, _ in step.attributes]
+    for child in step.children.values():
+        found += _indices(child)
+    return sorted(found)
 
 
 def _name(step: str, namespaces: dict[str, str]) -> str:

@@ -241,8 +241,11 @@ def test_the_feed_name_defaults_to_the_file_name(tmp_path: Path) -> None:
 
 
 def test_header_row_is_refused_where_it_is_not_supported(tmp_path: Path) -> None:
-    text = '[feed]\nentity = "price"\n[format]\ntype = "csv"\nheader_row = 3\n[columns]\n"A" = "part_no"\n'
+    text = (
+        '[feed]\nentity = "price"\n[format]\ntype = "xml"\nrecord = "R/I"\nheader_row = 2\n'
+        '[columns]\n"A" = "part_no"\n'
+    )
     path = tmp_path / "prices.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"format\.header_row.*xlsx only"):
+    with pytest.raises(ConfigError, match=r"format\.header_row.*not xml"):
         load_contract(path, Settings(schemas_dir=tmp_path))

@@ -1,7 +1,9 @@
-"""`run.py check` as an operator runs it: a real process, the shipped samples, no state touched."""
+"""`run.py check` as an operator runs it: a real process, every shipped sample, no state touched."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from etl.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, NOT_COUNTED
 from tests.fixtures.feeds import REPO, SAMPLES, SCHEMAS
 
 pytestmark = pytest.mark.slow
@@ -30,6 +33,13 @@ SAMPLE_COUNTS = {
         {"duplicate_key": 2, "pattern": 1, "range": 1},
     ),
     "stock": ("stock/stock_20261120.xml", 10, 7, 3, {"duplicate_key": 2, "type": 1}),
+    "prices_xlsx": (
+        "prices_xlsx/kampanjpriser_20261120.xlsx",
+        12,
+        7,
+        5,
+        {"duplicate_key": 2, "pattern": 1, "range": 1, "type": 1},
+    ),
 }
 
 
@@ -59,8 +69,30 @@ def home(tmp_path: Path) -> tuple[Path, Path]:
     return home, config
 
 
+def printed_summary(stdout: str) -> dict[str, str]:
+    """The label: value lines `check` prints before the codes and the report paths."""
+    out = {}
+    for line in stdout.splitlines():
+        if line.startswith(("Rejected cells per error code:", "  ", "Report: ")):
+            break
+        label, _, value = line.partition(":")
+        out[label] = value.strip()
+    return out
+
+
+def sheet_summary(xlsx: Path) -> dict[str, str]:
+    """The summary sheet's label/value rows, as text."""
+    rows = openpyxl.load_workbook(xlsx)["Summary"].iter_rows(values_only=True)
+    out = {}
+    for label, value, _ in rows:
+        if label is None:
+            break
+        out[str(label)] = str(value)
+    return out
+
+
 @pytest.mark.parametrize("feed", sorted(SAMPLE_COUNTS))
-def test_check_reports_rejections_and_changes_no_state(
+def test_check_prints_the_reports_summary_and_changes_no_state(
     tmp_path: Path, home: tuple[Path, Path], feed: str
 ) -> None:
     sample, rows, valid, rejected, codes = SAMPLE_COUNTS[feed]
@@ -70,15 +102,32 @@ def test_check_reports_rejections_and_changes_no_state(
     result = run_check(str(path), "--feed", feed, "--out", str(out), config=home[1])
 
     assert result.returncode == 1, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == f"{path}: {rows} rows, {valid} valid, {rejected} rejected"
     stem = path.stem + ".rejected"
-    assert lines[1:3] == [f"  report: {out / stem}.xlsx", f"  report: {out / stem}.csv"]
-    assert lines[3:] == [f"  {code}: {n}" for code, n in sorted(codes.items())]
+    summary = printed_summary(result.stdout)
+    assert summary == sheet_summary(out / f"{stem}.xlsx")  # same labels, same values
+    assert summary["File"] == path.name and summary["Feed"] == feed
+    assert summary["Contract"] == str(SCHEMAS / f"{feed}.toml")
+    assert summary["SHA-256"] == hashlib.sha256(before).hexdigest()
+    assert summary["Size (bytes)"] == str(len(before))
+    assert dt.datetime.fromisoformat(summary["Received at"]).utcoffset() == dt.timedelta(0)
+    assert summary["Outcome"] == CHECK_ROWS
+    assert [summary[f"Rows {k}"] for k in ("read", "accepted", "rejected")] == [
+        str(rows),
+        str(valid),
+        str(rejected),
+    ]
+    lines = result.stdout.splitlines()
+    tail = lines[len(summary) :]
+    by_count = sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert tail == [
+        "Rejected cells per error code:",
+        *[f"  {code}: {n}" for code, n in by_count],
+        f"Report: {out / stem}.xlsx",
+        f"Report: {out / stem}.csv",
+    ]
     assert sorted(p.name for p in out.iterdir()) == [f"{stem}.csv", f"{stem}.xlsx"]
-    summary = openpyxl.load_workbook(out / f"{stem}.xlsx")["Summary"]
-    counted = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r[0] in codes}
-    assert counted == codes
+    detail = openpyxl.load_workbook(out / f"{stem}.xlsx")["Rejected cells"]
+    assert all(row[7] for row in detail.iter_rows(min_row=2, values_only=True)), "raw lines"
     assert list(home[0].iterdir()) == []  # no state/, archive/, inbox/ or outbox/
     assert path.read_bytes() == before
 
@@ -90,7 +139,12 @@ def test_check_with_the_embedded_default_settings(tmp_path: Path) -> None:
     )
 
     assert result.returncode == 1, result.stderr
-    assert "12 rows, 9 valid, 3 rejected" in result.stdout
+    summary = printed_summary(result.stdout)
+    assert (summary["Rows read"], summary["Rows accepted"], summary["Rows rejected"]) == (
+        "12",
+        "9",
+        "3",
+    )
     assert len(list(out.glob("prices_20261120.rejected.*"))) == 2
 
 
@@ -105,22 +159,29 @@ def test_check_of_a_clean_file_exits_0_without_reports(
 
     result = run_check(str(clean), "--feed", "prices", "--out", str(out), config=home[1])
 
-    assert (result.returncode, result.stdout) == (0, f"{clean}: 1 rows, 1 valid, 0 rejected\n")
+    assert result.returncode == 0, result.stderr
+    summary = printed_summary(result.stdout)
+    assert summary["Outcome"] == CHECK_CLEAN
+    assert (summary["Rows read"], summary["Rows rejected"]) == ("1", "0")
+    assert len(result.stdout.splitlines()) == len(summary)  # no codes, no report paths
     assert not any(out.glob("*.rejected.*"))
     assert list(home[0].iterdir()) == []
 
 
-def test_check_of_an_unreadable_file_says_why(tmp_path: Path, home: tuple[Path, Path]) -> None:
+def test_check_of_an_unreadable_file_says_why_and_writes_the_report_a_run_would(
+    tmp_path: Path, home: tuple[Path, Path]
+) -> None:
     empty = tmp_path / "prices_empty.csv"
     empty.write_bytes(b"")
+    out = tmp_path / "out"
 
-    result = run_check(
-        str(empty), "--feed", "prices", "--out", str(tmp_path / "out"), config=home[1]
-    )
+    result = run_check(str(empty), "--feed", "prices", "--out", str(out), config=home[1])
 
     assert result.returncode == 1
-    assert (
-        result.stdout
-        == f"{empty}: REJECTED (parse): prices_empty.csv: the file is empty (0 bytes)\n"
-    )
+    summary = printed_summary(result.stdout)
+    assert summary["Outcome"] == CHECK_FILE
+    assert summary["Rows read"] == NOT_COUNTED
+    assert summary["File-level error"] == "prices_empty.csv: the file is empty (0 bytes)"
+    assert summary == sheet_summary(out / "prices_empty.rejected.xlsx")
+    assert "  parse: 1" in result.stdout.splitlines()
     assert list(home[0].iterdir()) == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import hashlib
 import io
 from pathlib import Path
 
@@ -10,15 +12,27 @@ import openpyxl
 import polars as pl
 import pytest
 
+from etl.flows.records import rejection_report
+from etl.formats.raw import CUT, RAW_LIMIT
 from etl.models import Validated
-from etl.reports import DETAIL_COLUMNS, write_reports
+from etl.reports import (
+    DETAIL_COLUMNS,
+    ROWS_REJECTED,
+    FileFacts,
+    Report,
+    RowCounts,
+    detail_columns,
+    write_reports,
+)
+from etl.validate import REJECTION_SCHEMA
 from tests.fixtures.feeds import PRODUCT_COLUMNS, check, shipped
 
 RISKY = ["=1+2", "+46701234567", "-5", "@SUM(A1)", '=HYPERLINK("http://x.invalid";"a")']
+TITLES = [title for _, title, _ in detail_columns(["part_no"])]
 
 
 @pytest.fixture
-def validated(tmp_path: Path) -> Validated:
+def source(tmp_path: Path) -> Path:
     def row(
         part_no: str, name: str = "Namn", ean: str = "", vat: str = "25", kg: str = "1"
     ) -> list[str]:
@@ -35,16 +49,37 @@ def validated(tmp_path: Path) -> Validated:
     csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows([PRODUCT_COLUMNS, *rows])
     path = tmp_path / "products.csv"
     path.write_bytes(buffer.getvalue().encode("cp1252"))
-    return check(path, shipped("products"), tmp_path / "scratch")
+    return path
 
 
 @pytest.fixture
-def reports(tmp_path: Path, validated: Validated) -> tuple[Path, Path]:
-    summary = {"File": "products.csv", "Feed": "products", "Rows read": validated.rows_read}
-    xlsx, csv_path = write_reports(
-        validated.rejections, summary, tmp_path / "out", "products.rejected"
+def validated(tmp_path: Path, source: Path) -> Validated:
+    return check(source, shipped("products"), tmp_path / "scratch")
+
+
+@pytest.fixture
+def report(tmp_path: Path, source: Path, validated: Validated) -> Report:
+    return rejection_report(
+        source,
+        shipped("products"),
+        validated.rejections,
+        facts=FileFacts.of(source),
+        outcome=ROWS_REJECTED,
+        rows=RowCounts(validated.rows_read, validated.valid.height, validated.rejected_rows),
+        scratch=tmp_path / "scratch",
     )
+
+
+@pytest.fixture
+def reports(tmp_path: Path, report: Report) -> tuple[Path, Path]:
+    xlsx, csv_path = write_reports(report, tmp_path / "out", "products.rejected")
     return xlsx, csv_path
+
+
+def expected_rows(report: Report) -> list[tuple[object, ...]]:
+    """The detail as it should read: the rejection's columns, then its line's raw record."""
+    columns = [c for c, _, _ in DETAIL_COLUMNS if c != "raw"]
+    return [(*r, report.raw.get(r[0])) for r in report.rejections.select(columns).rows()]
 
 
 def test_both_reports_are_written_atomically(tmp_path: Path, reports: tuple[Path, Path]) -> None:
@@ -53,20 +88,32 @@ def test_both_reports_are_written_atomically(tmp_path: Path, reports: tuple[Path
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [csv_path.name, xlsx.name]
 
 
-def test_summary_sheet_counts_each_error_code(
-    reports: tuple[Path, Path], validated: Validated
+def test_summary_sheet_says_what_the_file_was_and_counts_each_error_code(
+    reports: tuple[Path, Path], validated: Validated, source: Path
 ) -> None:
     book = openpyxl.load_workbook(reports[0])
     assert book.sheetnames == ["Summary", "Rejected cells"]
     rows = [tuple(c.value for c in row) for row in book["Summary"].iter_rows()]
 
-    assert rows[:3] == [
+    received = dt.datetime.fromisoformat(str(rows[5][1]))
+    assert rows[:11] == [
         ("File", "products.csv", None),
         ("Feed", "products", None),
+        ("Contract", str(shipped("products").path), None),
+        ("Size (bytes)", source.stat().st_size, None),
+        ("SHA-256", hashlib.sha256(source.read_bytes()).hexdigest(), None),
+        ("Received at", received.isoformat(), None),
+        ("Outcome", ROWS_REJECTED, None),
         ("Rows read", 9, None),
+        ("Rows accepted", 1, None),
+        ("Rows rejected", 8, None),
+        ("File-level error", "none", None),
     ]
-    assert rows[4] == ("Error code", "Cells", "Meaning")
-    counts = {code: count for code, count, _ in rows[5:]}
+    assert received.utcoffset() == dt.timedelta(0)
+    modified = dt.datetime.fromtimestamp(source.stat().st_mtime, dt.UTC)
+    assert abs(received - modified) < dt.timedelta(seconds=1)
+    assert rows[12] == ("Error code", "Cells", "Meaning")
+    counts = {code: count for code, count, _ in rows[13:]}
     assert counts == {
         "pattern": 6,
         "required": 1,
@@ -76,8 +123,8 @@ def test_summary_sheet_counts_each_error_code(
         "length": 1,
     }
     assert counts == dict(validated.rejections["code"].value_counts().iter_rows())
-    assert [r[0] for r in rows[5:7]] == ["pattern", "checksum"]  # most frequent first
-    assert rows[5][2] == "The value does not have the allowed form (characters, length)."
+    assert [r[0] for r in rows[13:15]] == ["pattern", "checksum"]  # most frequent first
+    assert rows[13][2] == "The value does not have the allowed form (characters, length)."
 
 
 def test_detail_sheet_is_ready_to_filter(reports: tuple[Path, Path], validated: Validated) -> None:
@@ -85,32 +132,40 @@ def test_detail_sheet_is_ready_to_filter(reports: tuple[Path, Path], validated: 
     n = validated.rejections.height
 
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:G{n + 1}"
-    assert [c.value for c in sheet[1]] == [title for _, title, _ in DETAIL_COLUMNS]
+    assert sheet.auto_filter.ref == f"A1:H{n + 1}"
+    assert [c.value for c in sheet[1]] == TITLES
+    assert TITLES[1] == "Key (part_no)" and TITLES[-1] == "Raw line"
     assert all(c.font.b for c in sheet[1])
-    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCDEFG"}
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCDEFGH"}
     assert all(8 <= w <= 80 for w in widths.values())
     assert max(widths, key=lambda k: widths[k]) == "F"  # the message gets the room
     assert sheet.max_row == n + 1
 
 
+def test_a_composite_key_names_its_fields_in_the_title() -> None:
+    titles = [t for _, t, _ in detail_columns(shipped("prices").key_fields)]
+    assert titles[1] == "Key (part_no / price_list_code / quantity_break)"
+
+
 def test_one_row_per_rejected_cell_with_the_right_values(
-    reports: tuple[Path, Path], validated: Validated
+    reports: tuple[Path, Path], report: Report
 ) -> None:
     sheet = openpyxl.load_workbook(reports[0])["Rejected cells"]
     got = [tuple(c.value for c in row) for row in sheet.iter_rows(min_row=2)]
-    expected = validated.rejections.select([c for c, _, _ in DETAIL_COLUMNS])
 
-    short = [r for r in expected.rows() if "x" * 100 not in str(r) and "\x0b" not in str(r)]
-    assert [r for r in got if r[0] not in (8, 10)] == [r for r in short if r[0] not in (8, 10)]
+    short = [r for r in expected_rows(report) if r[0] not in (8, 10)]
+    assert [r for r in got if r[0] not in (8, 10)] == short
     line_8 = [r for r in got if r[0] == 8]
     assert [r[4] for r in line_8] == ["pattern"]
     assert line_8[0][1] == line_8[0][6] == "A[0x0B]B"  # shown, not dropped, not a crash
+    assert line_8[0][7] == "A[0x0B]B;ACME;Acme;;;Namn;;CAT;;25;1"
     assert [r[:2] + r[4:5] for r in got if r[0] == 9] == [
         (9, "P2", "checksum"), (9, "P2", "required"), (9, "P2", "range"), (9, "P2", "type")
     ]  # fmt: skip
-    long_value = next(r[6] for r in got if r[0] == 10)
-    assert len(long_value) == 32_767 and long_value.startswith("=xxx")
+    assert {r[7] for r in got if r[0] == 9} == {"P2;ACME;Acme;;;;;CAT;7350000000017;125;tung"}
+    line_10 = next(r for r in got if r[0] == 10)
+    assert len(str(line_10[6])) == 32_767 and str(line_10[6]).startswith("=xxx")
+    assert line_10[7] == ("P3;ACME;Acme;;;=" + "x" * 40_000)[:RAW_LIMIT] + CUT
 
 
 def test_formula_text_is_stored_as_plain_strings(reports: tuple[Path, Path]) -> None:
@@ -118,21 +173,27 @@ def test_formula_text_is_stored_as_plain_strings(reports: tuple[Path, Path]) -> 
     risky = [c for row in sheet.iter_rows(min_row=2) for c in row if str(c.value)[:1] in "=+-@"]
 
     assert {c.value for c in risky} >= set(RISKY)
-    assert len(risky) >= 2 * len(RISKY)  # in the key column and in the value column
+    raw = {c.value for c in risky if c.column_letter == "H"}
+    assert raw == {
+        "=1+2;ACME;Acme;;;Namn;;CAT;;25;1",
+        "+46701234567;ACME;Acme;;;Namn;;CAT;;25;1",
+        "-5;ACME;Acme;;;Namn;;CAT;;25;1",
+        "@SUM(A1);ACME;Acme;;;Namn;;CAT;;25;1",
+    }
     for cell in risky:
         assert cell.data_type == "s", cell.coordinate
         assert cell.quotePrefix, cell.coordinate
 
 
-def test_the_csv_has_a_bom_and_reads_back(reports: tuple[Path, Path], validated: Validated) -> None:
+def test_the_csv_has_a_bom_and_reads_back(reports: tuple[Path, Path], report: Report) -> None:
     raw = reports[1].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
 
     with reports[1].open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
 
-    assert rows[0] == [title for _, title, _ in DETAIL_COLUMNS]
-    expected = validated.rejections.select([c for c, _, _ in DETAIL_COLUMNS]).rows()
+    assert rows[0] == TITLES
+    expected = expected_rows(report)
     assert len(rows) == len(expected) + 1
     for got, want in zip(rows[1:], expected, strict=True):
         shown = ["" if v is None else str(v) for v in want]
@@ -141,13 +202,17 @@ def test_the_csv_has_a_bom_and_reads_back(reports: tuple[Path, Path], validated:
     values = [r[6] for r in rows[1:]]
     assert "'=1+2" in values and "'-5" in values and "'@SUM(A1)" in values
     assert "A\x0bB" in values  # the CSV keeps the value exactly as received
+    raws = [r[7] for r in rows[1:]]
+    assert "'=1+2;ACME;Acme;;;Namn;;CAT;;25;1" in raws
+    assert "A\x0bB;ACME;Acme;;;Namn;;CAT;;25;1" in raws
 
 
 def test_an_empty_rejection_frame_gives_reports_with_headers_only(tmp_path: Path) -> None:
-    empty = pl.DataFrame(schema={c: pl.String for c, _, _ in DETAIL_COLUMNS})
-    xlsx, csv_path = write_reports(empty, {"File": "x.csv"}, tmp_path, "x.rejected")
+    empty = pl.DataFrame(schema=REJECTION_SCHEMA)
+    report = Report({"File": "x.csv"}, empty, {}, ["part_no"])
+    xlsx, csv_path = write_reports(report, tmp_path, "x.rejected")
 
     sheet = openpyxl.load_workbook(xlsx)["Rejected cells"]
     assert sheet.max_row == 1
-    assert sheet.auto_filter.ref == "A1:G1"
+    assert sheet.auto_filter.ref == "A1:H1"
     assert csv_path.read_text(encoding="utf-8-sig").count("\n") == 1

@@ -1,0 +1,100 @@
+"""Dates and date-times written as text, read in a feed's own format and time zone.
+
+Formats are strftime patterns read by polars (chrono), so the example a message shows is
+rendered by the same engine that parses the cells. A date-time without an offset in its
+format is a wall-clock time in the feed's `time_zone`; it is converted to UTC. At a
+daylight-saving change a wall-clock time can be missing (spring forward: 02:30 never
+happened) or happen twice (autumn: 02:30 comes round again); neither is ever guessed or
+shifted: the cell is refused and `local_time_problem` says which of the two it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+
+import polars as pl
+
+# Afternoon, so no offset moves it to another day; seconds, so a format that drops them shows.
+_SAMPLE = dt.datetime(2026, 11, 20, 14, 30, 45)
+# %z, %:z, %::z and %#z (the last also reads "Z"), and %s (seconds since 1970 in UTC);
+# "%%z" is a literal percent sign and a z.
+_OFFSET = re.compile(r"(?<!%)(?:%%)*%(?:[:#]*z|s)")
+GAP, AMBIGUOUS = "dst_gap", "dst_ambiguous"
+
+
+def has_offset(fmt: str) -> bool:
+    """Whether cells written in `fmt` say their own UTC offset (so `time_zone` plays no part)."""
+    return _OFFSET.search(fmt) is not None
+
+
+def zone_problem(name: str) -> str | None:
+    """Why `name` is not a usable IANA time zone, or None when it is."""
+    try:
+        zoneinfo.ZoneInfo(name)
+        # polars has its own zone database: a name only the system knows would fail mid-file.
+        pl.Series([_SAMPLE]).dt.replace_time_zone(name)
+    # ZoneInfoNotFoundError is a KeyError; a malformed key ("../x", "") a ValueError.
+    except (KeyError, ValueError, pl.exceptions.PolarsError):
+        return f"unknown time zone {name!r}: use an IANA name such as 'Europe/Stockholm' or 'UTC'"
+    return None
+
+
+def format_problem(fmt: str, with_time: bool) -> str | None:
+    """Why `fmt` cannot read dates (or date-times), or None when it reads back its own example.
+
+    chrono reads a pattern with no date in it ("%H:%M", or plain text) as year 1, so the
+    check is that the example comes back as the same calendar day, not merely that it parses.
+    """
+    try:
+        text = example(fmt, "UTC")
+        cell = pl.Series([text])
+        read = cell.str.to_datetime if with_time else cell.str.to_date
+        day = read(fmt, strict=False).dt.date()[0]
+    except pl.exceptions.PolarsError:
+        return f"{fmt!r} is not a usable strftime format"
+    if day != _SAMPLE.date():
+        return f"{fmt!r} does not read a whole date back from its own example {text!r}"
+    return None
+
+
+def example(fmt: str, zone: str) -> str:
+    """20 November 2026, 14:30:45 in `zone`, written in `fmt` (the way a cell must look)."""
+    # chrono reads %#z ("+01:00" or "Z") but cannot write it; show the colon form.
+    shown = fmt.replace("%#z", "%:z")
+    sample = pl.Series([_SAMPLE]).dt.replace_time_zone(zone)
+    return str(sample.dt.strftime(shown)[0])
+
+
+def to_datetime(col: pl.Expr, fmt: str, zone: str, dtype: pl.Datetime) -> pl.Expr:
+    """Text in `fmt` to `dtype` (UTC): by its own offset, else as a wall-clock time in `zone`.
+
+    A time that does not exist or exists twice in `zone` becomes null, like any bad cell.
+    """
+    target = dtype.time_zone or "UTC"
+    if has_offset(fmt):
+        return col.str.to_datetime(fmt, time_unit=dtype.time_unit, time_zone=target, strict=False)
+    local = col.str.to_datetime(fmt, time_unit=dtype.time_unit, strict=False)
+    zoned = local.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
+    return zoned.dt.convert_time_zone(target)
+
+
+def local_time_problem(col: pl.Expr, fmt: str, zone: str) -> pl.Expr:
+    """Why a date-time cell failed: GAP, AMBIGUOUS, or "type" when the text itself was bad.
+
+    GAP and AMBIGUOUS mean the text was a fine wall-clock time that the zone's daylight-saving
+    change made impossible or double. Meant for the few failed cells only.
+    """
+    if has_offset(fmt):
+        return pl.lit("type")
+    local = col.str.to_datetime(fmt, strict=False)
+    # With the doubled hour resolved, only a time in the skipped hour is still null.
+    skipped = local.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").is_null()
+    return (
+        pl.when(local.is_null())
+        .then(pl.lit("type"))
+        .when(skipped)
+        .then(pl.lit(GAP))
+        .otherwise(pl.lit(AMBIGUOUS))
+    )
