@@ -8,6 +8,7 @@ ever reaches a log line or an exception message.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -33,6 +34,11 @@ TOKEN_MARGIN_SECONDS = 60.0  # refresh this long before expiry, as Norce's own s
 EXCERPT_CHARS = 300
 # Timeouts and dropped connections are worth another try; a malformed URL or request is not.
 _RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Failures that prove the request never reached Norce, so even a call that must not happen
+# twice (an invoice captures money) can be sent again at once.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Keys of Norce's error bodies that hold its own message ({"Message": ...} in ASP.NET).
+_MESSAGE_KEYS = ("Message", "message", "ExceptionMessage", "error_description", "Description")
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,9 @@ class _Verdict:
     payload: Any = None
     retry_after: float | None = None
     cause: BaseException | None = None
+    status: int | None = None
+    detail: str | None = None  # Norce's own message, when its answer carries one
+    never_sent: bool = False  # a retry verdict for a request Norce surely did not process
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,16 @@ class NorceClient:
         """Close the connection pool."""
         self._http.close()
 
+    @property
+    def settings(self) -> NorceSettings:
+        """The settings this client was made with (a Query client over it needs them)."""
+        return self._settings
+
+    @property
+    def base_url(self) -> str:
+        """Scheme and host of the tenant, without a trailing slash."""
+        return self._base_url
+
     def url(self, method: str) -> str:
         """The absolute URL of a Connect method such as `Product/ImportProducts`."""
         return f"{self._base_url}{self._settings.connect_path}/{method}"
@@ -143,6 +162,17 @@ class NorceClient:
         )
         return accepted
 
+    def post_json(self, method: str, body: Mapping[str, Any]) -> Any:
+        """Post one JSON object to a synchronous Connect method; its answer (None if empty).
+
+        For calls that must not happen twice (an invoice captures a payment): a failure after
+        which Norce may have processed the request (a timeout waiting for the answer, a 5xx)
+        is not retried here but raised as NorceUnavailable, for the caller to look up first.
+        """
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json"}
+        return self._api(method, "POST", headers=headers, content=content, repeatable=False)
+
     def get_job(self, job_id: str) -> JobStatus:
         """The current state of an import job."""
         payload = self._api("Job/Get", "GET", params={"id": job_id})
@@ -153,6 +183,31 @@ class NorceClient:
         payload = self._api("Job/GetLog", "GET", params={"id": job_id})
         return _parse("Job/GetLog", payload, _job_log)
 
+    def request_json(
+        self,
+        what: str,
+        verb: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        repeatable: bool = True,
+    ) -> Any:
+        """Call any Norce API with the cached bearer token and the retry rules; the JSON answer.
+
+        `what` names the call in every error (say "Query Orders/Orders page 2").
+        """
+
+        def build() -> httpx.Request:
+            # Built per attempt: a refreshed token must replace the refused one.
+            auth = {"Authorization": f"Bearer {self._bearer()}"}
+            return self._http.build_request(
+                verb, url, headers={**(headers or {}), **auth}, content=content, params=params
+            )
+
+        return self._send(what, build, may_reauth=True, repeatable=repeatable)
+
     def _api(
         self,
         method: str,
@@ -161,21 +216,20 @@ class NorceClient:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         params: Mapping[str, str] | None = None,
+        repeatable: bool = True,
     ) -> Any:
-        def build() -> httpx.Request:
-            # Built per attempt: a refreshed token must replace the refused one.
-            extra = {"Authorization": f"Bearer {self._bearer()}"}
-            if self._settings.application_id is not None:
-                extra["application-id"] = str(self._settings.application_id)
-            return self._http.build_request(
-                verb,
-                self.url(method),
-                headers={**(headers or {}), **extra},
-                content=content,
-                params=params,
-            )
-
-        return self._send(method, build, may_reauth=True)
+        extra = dict(headers or {})
+        if self._settings.application_id is not None:
+            extra["application-id"] = str(self._settings.application_id)
+        return self.request_json(
+            method,
+            verb,
+            self.url(method),
+            headers=extra,
+            content=content,
+            params=params,
+            repeatable=repeatable,
+        )
 
     def _bearer(self) -> str:
         # Feeds run in parallel threads and share this client: one token fetch at a time,
@@ -203,8 +257,18 @@ class NorceClient:
         log.debug("fetched a Norce token, refresh due at %.0f", token.refresh_at)
         return token
 
-    def _send(self, what: str, build: Callable[[], httpx.Request], *, may_reauth: bool) -> Any:
-        """Send with retries as `_classify` decides; return the parsed JSON answer."""
+    def _send(
+        self,
+        what: str,
+        build: Callable[[], httpx.Request],
+        *,
+        may_reauth: bool,
+        repeatable: bool = True,
+    ) -> Any:
+        """Send with retries as `_classify` decides; return the parsed JSON answer.
+
+        Not `repeatable`: only failures that prove the request never arrived are retried.
+        """
         attempt, reauthed = 1, False
         while True:
             try:
@@ -218,7 +282,16 @@ class NorceClient:
                 self._token, reauthed = None, True
                 continue
             if verdict.kind != "retry":
-                raise NorceRejected(f"Norce refused {what}: {verdict.reason}") from verdict.cause
+                raise NorceRejected(
+                    f"Norce refused {what}: {verdict.reason}",
+                    status=verdict.status,
+                    detail=verdict.detail,
+                ) from verdict.cause
+            if not repeatable and not verdict.never_sent:
+                raise NorceUnavailable(
+                    f"no clear answer from Norce to {what} ({verdict.reason}): it may or may "
+                    "not have been processed, so it is looked up before it is sent again"
+                ) from verdict.cause
             if attempt >= self._settings.max_attempts:
                 raise NorceUnavailable(
                     f"Norce unavailable for {what} after {attempt} attempts; last: {verdict.reason}"
@@ -231,17 +304,27 @@ class NorceClient:
     def _classify(self, outcome: httpx.Response | httpx.HTTPError) -> _Verdict:
         """The one place an httpx response or exception is judged."""
         if isinstance(outcome, _RETRYABLE_ERRORS):
-            return _Verdict("retry", type(outcome).__name__, cause=outcome)
+            never_sent = isinstance(outcome, _NEVER_SENT)
+            return _Verdict("retry", type(outcome).__name__, cause=outcome, never_sent=never_sent)
         if isinstance(outcome, httpx.HTTPError):
             detail = self._redact(str(outcome))
             return _Verdict("reject", f"{type(outcome).__name__}: {detail}", cause=outcome)
         status = outcome.status_code
         if status in (408, 429) or status >= 500:
-            return _Verdict("retry", f"HTTP {status}", retry_after=_retry_after(outcome))
+            # 429: refused by the rate limiter before any processing.
+            return _Verdict(
+                "retry",
+                f"HTTP {status}",
+                retry_after=_retry_after(outcome),
+                never_sent=status == 429,
+            )
         if status == 401:
             return _Verdict("reauth", f"HTTP 401: {self._excerpt(outcome)}")
         if not outcome.is_success:
-            return _Verdict("reject", f"HTTP {status}: {self._excerpt(outcome)}")
+            reason = f"HTTP {status}: {self._excerpt(outcome)}"
+            return _Verdict("reject", reason, status=status, detail=self._message(outcome))
+        if not outcome.content:
+            return _Verdict("ok", f"HTTP {status}")  # a void method such as SendOrderStatus
         try:
             return _Verdict("ok", f"HTTP {status}", payload=outcome.json())
         except ValueError as exc:
@@ -258,6 +341,18 @@ class NorceClient:
     def _excerpt(self, response: httpx.Response) -> str:
         text = " ".join(response.text.split())
         return self._redact(text)[:EXCERPT_CHARS] or "(empty body)"
+
+    def _message(self, response: httpx.Response) -> str:
+        """Norce's own message from an error answer, else the answer's text."""
+        try:
+            body = response.json()
+        except ValueError:
+            return self._excerpt(response)
+        if isinstance(body, dict):
+            for key in _MESSAGE_KEYS:
+                if isinstance(body.get(key), str) and body[key].strip():
+                    return self._redact(" ".join(body[key].split()))[:EXCERPT_CHARS]
+        return self._excerpt(response)
 
     def _redact(self, text: str) -> str:
         # Redact before any truncation so no prefix of a secret survives.

@@ -39,6 +39,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _HungUp(Exception):
+    """The sender went away before the whole body arrived: nothing to take in, nobody to answer."""
+
+
 def order_paths(path: str) -> set[str]:
     """The paths an OrderRequest may be posted to."""
     base = path.rstrip("/") or ""
@@ -60,7 +64,7 @@ class ReceiverApp:
         self.settings = settings
         self.paths = order_paths(config.path)
         expected = f"{config.username}:{config.password.get_secret_value()}".encode()
-        self._expected = b"Basic " + base64.b64encode(expected)
+        self._credentials = base64.b64encode(expected)
         self._local = threading.local()
         self._inbounds: list[OrderInbound] = []
         self._lock = threading.Lock()
@@ -89,6 +93,8 @@ class ReceiverApp:
         if scope["type"] != "http":
             return
         answer = await self._handle(scope, receive)
+        if answer is None:
+            return
         body = json.dumps(answer.body).encode()
         headers = [
             (b"content-type", b"application/json"),
@@ -112,18 +118,29 @@ class ReceiverApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _handle(self, scope: Scope, receive: Receive) -> Answer:
+    def _authorised(self, header: bytes) -> bool:
+        """Basic auth, the scheme in any case (RFC 7617), the credentials in constant time."""
+        scheme, _, credentials = header.partition(b" ")
+        return scheme.lower() == b"basic" and hmac.compare_digest(
+            credentials.strip(), self._credentials
+        )
+
+    async def _handle(self, scope: Scope, receive: Receive) -> Answer | None:
         if scope["path"] not in self.paths:
             return failed(404, f"no such path; post orders to {self.config.path}")
         if scope["method"] != "POST":
             return failed(405, "use POST")
         headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
-        if not hmac.compare_digest(headers.get("authorization", b""), self._expected):
+        if not self._authorised(headers.get("authorization", b"")):
             return failed(401, "authentication required")
         try:
             body = await _read_body(receive, headers, self.config.max_body_bytes)
         except _TooLarge:
             return failed(413, f"body larger than {self.config.max_body_bytes} bytes")
+        except _HungUp:
+            # Half a body is not a refused order; Norce retries it whole.
+            log.info("an order sender hung up before its body was complete; nothing kept")
+            return None
         content_type = headers.get("content-type", b"").decode("latin-1")
         answer = await asyncio.to_thread(self.inbound().accept, body, content_type, "push")
         if self.config.pause_before_answer_seconds:
@@ -139,6 +156,8 @@ async def _read_body(receive: Receive, headers: dict[str, bytes], limit: int) ->
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _HungUp
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

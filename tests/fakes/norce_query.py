@@ -1,0 +1,442 @@
+"""Norce Commerce Query (OData v4) for the stand-in: orders, invoices and two code lists.
+
+Plugs into `NorceStandin.extensions` and serves, under `/commerce/query/2.0/`:
+`Orders/Orders`, `Orders/Invoices`, `Core/Currencies` and `Core/Countries`, from in-memory
+rows the test adds. It is strict on purpose, so the client cannot drift from what Norce
+takes: a bearer token this stand-in issued and an integer `applicationId` header are
+required; only the query options our client sends are accepted per entity set; `$filter`
+is parsed by a small grammar (`and`, `or`, parentheses, `eq` and `gt`, typed properties,
+unquoted UTC date-times, quoted strings with doubled quotes, `null` only where a property is
+nullable). Anything else is a 400 saying what was wrong.
+
+Like Norce (reference S21), the applicationId header does not filter orders: only
+`ApplicationId eq ...` in the filter does. Pages are `$top` rows with an absolute
+`@odata.nextLink` while more remain; `next_links=False` makes `$top` cap the whole result
+(strict OData), and `next_link_base` points the links at another host.
+
+    query = QueryStandin(norce, application_id=1042)
+    query.add_order(query_order(1001, updated="2026-01-01T10:00:00Z"))
+    query.fail_page(2, count=1, status=429, retry_after=2)   # page 2 of Orders/Orders
+    norce.fail_next(1, status=503, path="Orders/Orders")     # the stand-in's own faults work too
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.fakes.norce_standin import Answer, NorceStandin
+
+QUERY_PATH = "/commerce/query/2.0"
+Json = dict[str, Any]
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+ORDER_NAVIGATION = ("Items", "Buyer", "Payer", "ShipTo", "Infos")
+
+
+class BadQuery(Exception):
+    """The request is not one Norce Query (as our client uses it) would answer; a 400."""
+
+
+# ---------------------------------------------------------------- what each set accepts
+
+
+@dataclass(frozen=True)
+class _Prop:
+    kind: str  # int | string | datetime: the token kinds of `_TOKEN`
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class _EntitySet:
+    props: Mapping[str, _Prop] = field(default_factory=dict)  # filterable properties
+    options: frozenset[str] = frozenset({"$top", "$skip"})
+    expand: frozenset[str] = frozenset()
+    orderby: frozenset[str] = frozenset()
+    select: frozenset[str] = frozenset()
+
+
+_SETS: Mapping[str, _EntitySet] = {
+    "Orders/Orders": _EntitySet(
+        props={
+            "ApplicationId": _Prop("int", nullable=True),
+            "StatusId": _Prop("int"),
+            "QuotationId": _Prop("int", nullable=True),
+            "OrderNo": _Prop("string", nullable=True),
+            "Updated": _Prop("datetime", nullable=True),
+            "Created": _Prop("datetime"),
+        },
+        options=frozenset({"$filter", "$expand", "$orderby", "$top", "$skip"}),
+        expand=frozenset(ORDER_NAVIGATION),
+        orderby=frozenset({"Updated,Id"}),
+    ),
+    "Orders/Invoices": _EntitySet(
+        props={"InvoiceNo": _Prop("string", nullable=True)},
+        options=frozenset({"$filter", "$top", "$skip"}),
+    ),
+    "Core/Currencies": _EntitySet(
+        options=frozenset({"$select", "$top", "$skip"}), select=frozenset({"Id,Code"})
+    ),
+    "Core/Countries": _EntitySet(
+        options=frozenset({"$select", "$top", "$skip"}), select=frozenset({"Id,Code"})
+    ),
+}
+
+
+# ---------------------------------------------------------------- $filter
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<string>'(?:[^']|'')*')"
+    r"|(?P<datetime>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)"
+    r"|(?P<int>-?\d+)(?![\w:.-])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
+)
+_NULL = object()
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    found, at = [], 0
+    while at < len(text.rstrip()):
+        match = _TOKEN.match(text, at)
+        if match is None or match.lastgroup is None:
+            raise BadQuery(f"$filter: cannot read {text[at : at + 30]!r}")
+        found.append((match.lastgroup, match.group(match.lastgroup)))
+        at = match.end()
+    return found
+
+
+class _Parser:
+    """Recursive descent over `or` (loosest), `and`, parentheses and comparisons."""
+
+    def __init__(self, text: str, props: Mapping[str, _Prop]) -> None:
+        self.tokens, self.props, self.at = _tokens(text), props, 0
+
+    def parse(self) -> Predicate:
+        predicate = self._or()
+        if self.at != len(self.tokens):
+            raise BadQuery(f"$filter: unexpected {self.tokens[self.at][1]!r}")
+        return predicate
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _next(self, what: str) -> tuple[str, str]:
+        token = self._peek()
+        if token is None:
+            raise BadQuery(f"$filter: ends where {what} was expected")
+        self.at += 1
+        return token
+
+    def _or(self) -> Predicate:
+        parts = [self._and()]
+        while self._peek() == ("word", "or"):
+            self.at += 1
+            parts.append(self._and())
+        return parts[0] if len(parts) == 1 else (lambda row: any(p(row) for p in parts))
+
+    def _and(self) -> Predicate:
+        parts = [self._atom()]
+        while self._peek() == ("word", "and"):
+            self.at += 1
+            parts.append(self._atom())
+        return parts[0] if len(parts) == 1 else (lambda row: all(p(row) for p in parts))
+
+    def _atom(self) -> Predicate:
+        if self._peek() == ("open", "("):
+            self.at += 1
+            inner = self._or()
+            if self._next("')'") != ("close", ")"):
+                raise BadQuery("$filter: missing ')'")
+            return inner
+        kind, name = self._next("a property")
+        if kind != "word" or name not in self.props:
+            raise BadQuery(f"$filter: {name!r} is not a filterable property here")
+        _, op = self._next("an operator")
+        if op not in ("eq", "gt"):
+            raise BadQuery(f"$filter: operator {op!r} is not supported (eq, gt)")
+        value = self._literal(name, self.props[name], op)
+        return _comparison(name, op, value)
+
+    def _literal(self, name: str, prop: _Prop, op: str) -> Any:
+        kind, text = self._next("a value")
+        if kind == "word" and text == "null":
+            if op != "eq" or not prop.nullable:
+                raise BadQuery(f"$filter: {name} {op} null is not a valid comparison")
+            return _NULL
+        if kind != prop.kind:
+            raise BadQuery(f"$filter: {name} is {prop.kind}, got {kind} {text!r}")
+        if kind == "string":
+            if op != "eq":
+                raise BadQuery(f"$filter: {name} {op} on a string is not supported")
+            return text[1:-1].replace("''", "'")
+        if kind == "datetime":
+            return dt.datetime.fromisoformat(text)
+        return int(text)
+
+
+def _comparison(name: str, op: str, value: Any) -> Predicate:
+    def test(row: Mapping[str, Any]) -> bool:
+        actual = row.get(name)
+        if value is _NULL:
+            return actual is None
+        if actual is None:
+            return False
+        if isinstance(value, dt.datetime):
+            actual = _instant(actual)
+        return bool(actual == value if op == "eq" else actual > value)
+
+    return test
+
+
+def _instant(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def parse_filter(text: str, props: Mapping[str, _Prop]) -> Predicate:
+    """A row predicate for a `$filter`, or BadQuery."""
+    return _Parser(text, props).parse()
+
+
+# ---------------------------------------------------------------- the extension
+
+
+@dataclass
+class QueryRequest:
+    """One Query request as received (after the faults): entity set and query options."""
+
+    entity_set: str
+    options: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass
+class _PageFault:
+    page: int
+    remaining: int
+    status: int
+    retry_after: float | None
+
+
+class QueryStandin:
+    """Norce Query's order sets, in memory, plugged into a running NorceStandin."""
+
+    def __init__(
+        self,
+        standin: NorceStandin,
+        *,
+        application_id: int,
+        next_links: bool = True,
+        next_link_base: str | None = None,
+        page_cap: int = 500,
+    ) -> None:
+        self.standin = standin
+        self.application_id = application_id
+        self.next_links = next_links
+        self.next_link_base = next_link_base
+        self.page_cap = page_cap
+        self._lock = threading.Lock()
+        self._rows: dict[str, list[Json]] = {name: [] for name in _SETS}
+        self._rows["Core/Currencies"] = [
+            {"Id": 1, "Code": "SEK"}, {"Id": 2, "Code": "EUR"}, {"Id": 3, "Code": "NOK"},
+            {"Id": 4, "Code": "XTS"},
+        ]  # fmt: skip
+        self._rows["Core/Countries"] = [{"Id": 1, "Code": "SE"}, {"Id": 2, "Code": "NO"}]
+        self._faults: list[_PageFault] = []
+        self.requests: list[QueryRequest] = []
+        standin.extensions.append(self.handle)
+
+    # -- what tests do
+
+    def add_order(self, order: Json) -> None:
+        """Add one Query-shaped order (see `query_order`)."""
+        with self._lock:
+            self._rows["Orders/Orders"].append(copy.deepcopy(order))
+
+    def update_order(self, order_id: int, **changes: Any) -> None:
+        """Change fields of the order with this Id, as Norce would after an edit."""
+        with self._lock:
+            for order in self._rows["Orders/Orders"]:
+                if order["Id"] == order_id:
+                    order.update(copy.deepcopy(changes))
+                    return
+        raise KeyError(order_id)
+
+    def add_invoice(self, invoice: Json) -> None:
+        """Add one Query-shaped invoice (`InvoiceNo`, `ReferenceOrderId`, ...)."""
+        with self._lock:
+            self._rows["Orders/Invoices"].append(copy.deepcopy(invoice))
+
+    def fail_page(
+        self, page: int, count: int = 1, *, status: int = 429, retry_after: float | None = None
+    ) -> None:
+        """Answer the next `count` requests for page `page` of Orders/Orders with `status`."""
+        with self._lock:
+            self._faults.append(_PageFault(page, count, status, retry_after))
+
+    def requests_for(self, entity_set: str) -> list[QueryRequest]:
+        """Requests that reached `entity_set`, oldest first."""
+        with self._lock:
+            return [r for r in self.requests if r.entity_set == entity_set]
+
+    # -- serving (called by the stand-in under its lock)
+
+    def handle(
+        self,
+        verb: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Answer | None:
+        """Answer requests under the Query path; None for every other path."""
+        if not path.startswith(QUERY_PATH + "/"):
+            return None
+        entity_set = path.removeprefix(QUERY_PATH + "/")
+        spec = _SETS.get(entity_set)
+        if spec is None:
+            return Answer(404, {"Message": f"no entity set {entity_set!r}"})
+        if verb != "GET":
+            return Answer(405, {"Message": "Query is read-only: use GET"})
+        if not self.standin.authorized(headers):
+            return Answer(401, {"Message": "missing or invalid bearer token"},
+                          {"WWW-Authenticate": "Bearer"})  # fmt: skip
+        with self._lock:
+            self.requests.append(QueryRequest(entity_set, dict(query), dict(headers)))
+            try:
+                return self._answer(entity_set, spec, query, headers)
+            except BadQuery as exc:
+                return Answer(400, {"Message": str(exc)})
+
+    def _answer(
+        self,
+        entity_set: str,
+        spec: _EntitySet,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+    ) -> Answer:
+        if not re.fullmatch(r"\d+", headers.get("applicationid", "")):
+            raise BadQuery("the applicationId header (an integer) is required")
+        top, skip, wanted = _options(spec, query)
+        top = min(top, self.page_cap)
+        fault = self._fault(entity_set, skip // top + 1)
+        if fault is not None:
+            return fault
+        rows = [r for r in self._rows[entity_set] if wanted(r)]
+        if query.get("$orderby") == "Updated,Id":
+            rows.sort(key=_updated_then_id)
+        page = [_shape(spec, query, r) for r in rows[skip : skip + top]]
+        answer: Json = {"@odata.context": f"{QUERY_PATH}/$metadata#{entity_set}", "value": page}
+        if self.next_links and skip + top < len(rows):
+            base = self.next_link_base or self.standin.base_url
+            options = {**query, "$skip": str(skip + top), "$top": str(top)}
+            answer["@odata.nextLink"] = f"{base}{QUERY_PATH}/{entity_set}?{urlencode(options)}"
+        return Answer(200, answer)
+
+    def _fault(self, entity_set: str, page: int) -> Answer | None:
+        if entity_set != "Orders/Orders":
+            return None
+        for fault in self._faults:
+            if fault.page == page and fault.remaining > 0:
+                fault.remaining -= 1
+                wait = fault.retry_after
+                extra = {} if wait is None else {"Retry-After": f"{wait:g}"}
+                return Answer(fault.status, {"Message": f"injected {fault.status}"}, extra)
+        return None
+
+
+def _options(spec: _EntitySet, query: Mapping[str, str]) -> tuple[int, int, Predicate]:
+    """$top, $skip and the $filter predicate, once every option was checked."""
+    unknown = sorted(set(query) - spec.options)
+    if unknown:
+        raise BadQuery(f"query options {unknown} are not accepted here")
+    if "$expand" in query and not set(query["$expand"].split(",")) <= spec.expand:
+        raise BadQuery(f"$expand {query['$expand']!r}: only {sorted(spec.expand)}")
+    if "$orderby" in query and query["$orderby"] not in spec.orderby:
+        raise BadQuery(f"$orderby {query['$orderby']!r} is not supported")
+    if "$select" in query and query["$select"] not in spec.select:
+        raise BadQuery(f"$select {query['$select']!r} is not supported")
+    wanted: Predicate = _every_row
+    if "$filter" in query:
+        wanted = parse_filter(query["$filter"], spec.props)
+    top, skip = query.get("$top", "500"), query.get("$skip", "0")
+    if not (top.isdigit() and int(top) >= 1 and skip.isdigit()):
+        raise BadQuery(f"$top must be a positive integer and $skip >= 0: {top!r}, {skip!r}")
+    return int(top), int(skip), wanted
+
+
+def _every_row(row: Mapping[str, Any]) -> bool:
+    return True
+
+
+def _shape(spec: _EntitySet, query: Mapping[str, str], row: Json) -> Json:
+    """A row as Query returns it: navigation properties only when expanded, or selected."""
+    if "$select" in query:
+        return {k: copy.deepcopy(row.get(k)) for k in query["$select"].split(",")}
+    expanded = set(query.get("$expand", "").split(",")) if "$expand" in query else set()
+    return {k: copy.deepcopy(v) for k, v in row.items() if k not in spec.expand or k in expanded}
+
+
+def _updated_then_id(row: Mapping[str, Any]) -> tuple[bool, dt.datetime, int]:
+    # Nulls first, as SQL Server sorts them.
+    updated = row.get("Updated")
+    moment = _instant(updated) if updated else dt.datetime.min.replace(tzinfo=dt.UTC)
+    return updated is not None, moment, int(row.get("Id") or 0)
+
+
+# ---------------------------------------------------------------- rows for tests
+
+
+def query_order(
+    quotation_id: int,
+    *,
+    updated: str | None,
+    created: str = "2026-01-01T08:00:00Z",
+    application_id: int = 1042,
+    status_id: int = 0,
+    currency_id: int = 1,
+    items: Sequence[Json] | None = None,
+    **fields: Any,
+) -> Json:
+    """A Query 2.0 order as `$expand=Items,Buyer,Payer,ShipTo,Infos` returns it."""
+    order: Json = {
+        "Id": 500_000 + quotation_id,
+        "ClientId": 7,
+        "ApplicationId": application_id,
+        "QuotationId": quotation_id,
+        "OrderNo": str(quotation_id),
+        "OrderDate": created,
+        "Created": created,
+        "Updated": updated,
+        "StatusId": status_id,
+        "Source": "WEB",
+        "CurrencyId": currency_id,
+        "BuyerCustomerCode": "C-000123",
+        "DeliveryMode": "POSTNORD",
+        "PaymentTerms": "KLARNA",
+        "DeliveryMark": "PO-77",
+        "FreightCost": 39.2,
+        "OrderFee": 0,
+        "Items": list(items) if items is not None else [
+            {"LineNumber": 1, "PartNo": "100123", "ProductName": "Arbetshandske L",
+             "QtyOrdered": 2, "PriceSale": 79.2, "DiscountAmount": 0, "LineAmount": 158.4,
+             "VatRate": 25, "StatusId": 0},
+            {"LineNumber": 2, "PartNo": "FREIGHT", "ProductName": "Frakt", "QtyOrdered": 1,
+             "PriceSale": 39.2, "DiscountAmount": 0, "LineAmount": 39.2, "VatRate": 25},
+        ],
+        "Buyer": {"FirstName": "Anna", "LastName": "Andersson", "EmailAddress": "anna@example.com",
+                  "CellPhoneNumber": "+46701234567", "Line1": "Storgatan 1", "ZipCode": "11122",
+                  "City": "Stockholm", "CountryId": 1},
+        "Payer": None,
+        "ShipTo": {"FirstName": "Anna", "LastName": "Andersson", "Line1": "Storgatan 1",
+                   "ZipCode": "11122", "City": "Stockholm", "CountryId": 1},
+        "Infos": [{"TypeId": 12, "Value": "Ring on arrival"}],
+    }  # fmt: skip
+    order.update(fields)
+    return order
