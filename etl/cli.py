@@ -15,7 +15,7 @@ from etl.flows.approve import approve
 from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
 from etl.flows.records import file_rejections, rejection_report, whole_file_counts
 from etl.flows.runtime import Runtime
-from etl.orders.commands import add_order_commands
+from etl.orders.commands import add_order_commands, order_status_lines
 from etl.reports import (
     CHECK_CLEAN,
     CHECK_FILE,
@@ -182,6 +182,8 @@ def _status(
         if holds:
             print()
             print(render_holds(holds))
+        print()
+        print(order_status_lines(settings))
     finally:
         rt.close()
     return 0

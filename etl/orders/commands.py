@@ -8,7 +8,7 @@ from etl.errors import EtlError
 from etl.flows.runtime import utc_now
 from etl.orders.book import OrderBook
 from etl.settings import Settings
-from etl.status import render_orders
+from etl.status import render_order_counts, render_orders
 
 
 def add_order_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,6 +71,20 @@ def resend_command(args: argparse.Namespace, settings: Settings, contracts: obje
         book.close()
     print(f"order {args.order} will be exported again with the next export, under a new name")
     return 0
+
+
+def order_status_lines(settings: Settings) -> str:
+    """For `run.py status`: orders per state, and the held ones with why they wait."""
+    book = _book(settings)
+    try:
+        lines = [render_order_counts(book.counts())]
+        held = book.orders("held", 20)
+        if held:
+            lines.append("Held orders (release with `run.py release ORDER`):")
+            lines.append(render_orders(held, {}))
+    finally:
+        book.close()
+    return "\n".join(lines)
 
 
 def _book(settings: Settings) -> OrderBook:
