@@ -128,10 +128,33 @@ def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fee
                     + (f": {o.message}" if o.message else "")
                 )
                 seen.add(o.outcome)
+        if args.feed is None:
+            seen |= _order_jobs(rt, settings)
     finally:
         rt.close()
     # 1: something failed and will be retried; 3: a whole file was rejected (needs a person).
     return 1 if "failed" in seen else 3 if "rejected" in seen else 0
+
+
+def _order_jobs(rt: Runtime, settings: Settings) -> set[str]:
+    """Poll Norce for orders (when configured), then export due orders to every layout."""
+    from etl.orders.jobs import describe_export, export_once, poll_once, polls
+    from etl.orders.layouts import load_layouts
+
+    seen: set[str] = set()
+    if polls(rt):
+        try:
+            summary = poll_once(rt)
+            print(f"orders <- Norce Query: {summary.read} read, {summary.spooled} new")
+        except EtlError as exc:
+            print(f"orders <- Norce Query: FAILED: {exc}")
+            seen.add("failed")
+    for layout in load_layouts(settings).values():
+        export = export_once(rt, layout)
+        print(describe_export(export))
+        if export.error or export.stuck:
+            seen.add("failed")
+    return seen
 
 
 def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:

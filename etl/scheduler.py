@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -15,7 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from etl.contracts import FeedContract
+from etl.contracts import FeedContract, ScheduleSpec
 from etl.flows.masterdata import run_feed
 from etl.flows.runtime import Runtime
 
@@ -27,12 +28,12 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     stop = threading.Event()
     # One worker per feed at most: a slow feed never delays another.
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max(1, len(contracts)))}, timezone="UTC"
+        executors={"default": ThreadPoolExecutor(max(1, len(contracts)) + 4)}, timezone="UTC"
     )
     for contract in contracts.values():
         scheduler.add_job(
             _run_in_own_runtime,
-            _trigger(contract),
+            _trigger(contract.schedule),
             args=(rt, contract, stop),
             id=contract.name,
             name=contract.name,
@@ -41,6 +42,8 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
             misfire_grace_time=None,
             next_run_time=rt.clock(),
         )
+
+    _add_order_jobs(scheduler, rt)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -60,6 +63,50 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     log.info("scheduler stopped")
 
 
+def _add_order_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
+    """A job per order layout (export) and, when configured, one that polls Norce."""
+    from etl.orders.jobs import export_once, poll_once, polls
+    from etl.orders.layouts import load_layouts
+
+    for layout in load_layouts(rt.settings).values():
+        scheduler.add_job(
+            _in_own_runtime,
+            _trigger(layout.contract.schedule),
+            args=(
+                rt,
+                f"orders->{layout.name}",
+                lambda own, layout=layout: export_once(own, layout),
+            ),
+            id=f"orders->{layout.name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=rt.clock(),
+        )
+    if polls(rt):
+        scheduler.add_job(
+            _in_own_runtime,
+            IntervalTrigger(minutes=rt.settings.orders.poll_interval_minutes),
+            args=(rt, "orders<-norce", poll_once),
+            id="orders<-norce",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=rt.clock(),
+        )
+
+
+def _in_own_runtime(rt: Runtime, name: str, job: Callable[[Runtime], object]) -> None:
+    """An order job on a thread of its own, with connections of its own."""
+    own = rt.fork()
+    try:
+        job(own)
+    except Exception:
+        log.exception("%s: job ended with an unexpected error; the next tick retries", name)
+    finally:
+        own.close()
+
+
 def _run_in_own_runtime(rt: Runtime, contract: FeedContract, stop: threading.Event) -> None:
     """One scheduled run on a thread of its own, with connections of its own."""
     own = rt.fork()
@@ -73,8 +120,7 @@ def _run_in_own_runtime(rt: Runtime, contract: FeedContract, stop: threading.Eve
         own.close()
 
 
-def _trigger(contract: FeedContract) -> CronTrigger | IntervalTrigger:
-    schedule = contract.schedule
+def _trigger(schedule: ScheduleSpec) -> CronTrigger | IntervalTrigger:
     if schedule.cron is not None:
         return CronTrigger.from_crontab(schedule.cron, timezone="UTC")
     assert schedule.interval_minutes is not None

@@ -106,6 +106,7 @@ class OrderSettings(Strict):
     poll_status_ids: tuple[int, ...] = (0, 2)  # Query StatusId values worth exporting
     poll_safety_lap_hours: float = Field(default=3.0, ge=0)
     poll_page_size: int = Field(default=500, ge=1, le=500)
+    poll_interval_minutes: float = Field(default=5.0, gt=0)
     query_path: str = "/commerce/query/2.0"
 
 

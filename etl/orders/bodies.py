@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import types
+from decimal import Decimal
 from typing import Any, Union, get_args, get_origin
 
 from lxml import etree
@@ -65,7 +66,7 @@ def _ref_of(data: Any) -> str | None:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json.loads(body, parse_float=Decimal)  # money stays exact, never a float
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BodyRefused(f"not JSON: {exc}") from exc
 

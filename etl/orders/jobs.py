@@ -1,0 +1,76 @@
+"""The order jobs `run.py once` and the scheduler run: poll Norce, export to each layout.
+
+Each job opens its own order book and spool (SQLite connections are per thread) and takes
+the runtime's store, clock and sleep, so a scheduled job and `once` behave the same.
+"""
+
+from __future__ import annotations
+
+from etl.flows.runtime import Runtime
+from etl.norce.query import QueryClient
+from etl.orders.book import OrderBook
+from etl.orders.export import ExportSummary, export_orders
+from etl.orders.layouts import Layout
+from etl.orders.poll import PollSummary, poll_orders
+from etl.orders.receiver import open_inbound
+from etl.orders.spool import Spool
+from etl.orders.watermarks import Watermarks
+
+
+def polls(rt: Runtime) -> bool:
+    """Whether orders are fetched from Norce Commerce Query in this installation."""
+    return rt.settings.orders.source in ("poll", "both")
+
+
+def poll_once(rt: Runtime) -> PollSummary:
+    """One poll of Norce Commerce Query into the spool."""
+    settings = rt.settings
+    state = settings.folder("state")
+    inbound = open_inbound(settings)
+    watermarks = Watermarks(state / "ledger.sqlite")
+    query = QueryClient(settings.norce, settings.orders.query_path, sleep=rt.sleep)
+    try:
+        return poll_orders(settings, inbound, query, watermarks, rt.clock)
+    finally:
+        query.close()
+        watermarks.close()
+        inbound.book.close()
+
+
+def export_once(rt: Runtime, layout: Layout) -> ExportSummary:
+    """Export the due orders to one layout's target."""
+    state = rt.settings.folder("state")
+    book = OrderBook(state / "ledger.sqlite")
+    try:
+        return export_orders(
+            rt.settings,
+            book,
+            Spool(state / "spool" / "orders"),
+            rt.store(layout.target.store),
+            layout,
+            rt.clock,
+            pause_after_upload_seconds=rt.settings.pause_before_commit_seconds,
+            sleep=rt.sleep,
+        )
+    finally:
+        book.close()
+
+
+def describe_export(summary: ExportSummary) -> str:
+    """One line for `run.py once`."""
+    parts = [f"{len(summary.files)} file(s), {summary.orders} order(s)"]
+    if summary.outbox_only:
+        parts.append("written to outbox only (the store is read-only)")
+    if summary.finished:
+        parts.append(f"settled by lookup: {', '.join(summary.finished)}")
+    if summary.uploaded_again:
+        parts.append(f"uploaded again: {', '.join(summary.uploaded_again)}")
+    if summary.stuck:
+        parts.append(f"STUCK, needs a person: {', '.join(summary.stuck)}")
+    if summary.held:
+        parts.append(f"held: {', '.join(sorted(summary.held))}")
+    if summary.skipped:
+        parts.append("skipped: another process is exporting this layout")
+    if summary.error:
+        parts.append(f"FAILED: {summary.error}")
+    return f"orders -> {summary.layout}: " + "; ".join(parts)

@@ -1,0 +1,130 @@
+"""Orders -> the bytes of one order file, in a layout. Pure: the same orders give the same bytes.
+
+Rendering is two steps. `prepare` turns one order into the text of its rows (every value
+formatted: decimals exactly, with the layout's separator; dates with its format; booleans as
+declared) and applies the layout's policy for characters the file cannot hold, reporting
+what it could not fit instead of failing. The export job holds those orders and passes the
+rest to `render`, which writes the file (etl.orders.render_csv, etl.orders.render_xml).
+Nothing here reads the clock: an order's date is its SubmitDate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from pydantic import BaseModel
+
+from etl.orders.charset import describe, encodable_in, fit, xml_legal
+from etl.orders.functions import Context, Value
+from etl.orders.layout_spec import OrderFormat
+from etl.orders.layouts import Column, Layout, Record
+from etl.orders.model import OrderItem, OrderRequest
+from etl.orders.render_csv import render_csv
+from etl.orders.render_xml import render_xml
+
+
+@dataclass(frozen=True)
+class Row:
+    """One CSV line or one XML part: the record and its cells, aligned with its columns."""
+
+    record: Record
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One order's rows, and what kept it from fitting the file (if anything)."""
+
+    ref: str
+    rows: tuple[Row, ...]
+    unfit: tuple[str, ...] = ()  # one reason per cell with a character the file cannot hold
+    changed: tuple[str, ...] = ()  # cells the policy transliterated or replaced, for the log
+
+
+def prepare(layout: Layout, order: OrderRequest) -> Prepared:
+    """The order's rows as text, with the unencodable-character policy applied."""
+    fmt = layout.format
+    holds = xml_legal if layout.spec.format == "xml" else encodable_in(fmt.encoding)
+    rows: list[Row] = []
+    unfit: list[str] = []
+    changed: list[str] = []
+    for record in layout.records:
+        for ctx in contexts(record, order):
+            cells = []
+            for column in record.columns:
+                text = format_value(column.source.value(ctx), column, fmt)
+                fitted = fit(text, holds, fmt.unencodable, fmt.replacement)
+                where = _where(record, ctx, column)
+                if fitted.unfit:
+                    unfit.append(_reason(where, fitted.unfit, layout))
+                if fitted.changed:
+                    changed.append(f"{where}: {text!r} written as {fitted.text!r}")
+                cells.append(fitted.text)
+            rows.append(Row(record, tuple(cells)))
+    return Prepared(order.client_order_ref, tuple(rows), tuple(unfit), tuple(changed))
+
+
+def contexts(record: Record, order: OrderRequest) -> Iterator[Context]:
+    """The order once, or each entry of the record's list (filtered by `only`)."""
+    if record.each_attr is None:
+        yield Context(order)
+        return
+    entries: list[BaseModel] = list(getattr(order, record.each_attr))
+    if record.only is not None:
+        fees = record.only == "fees"
+        entries = [e for e in entries if isinstance(e, OrderItem) and e.is_fee == fees]
+    for position, entry in enumerate(entries, start=1):
+        yield Context(order, entry, position)
+
+
+def render(layout: Layout, orders: Sequence[Prepared]) -> bytes:
+    """The file holding these prepared orders; orders with unfit cells are refused."""
+    refused = [p.ref for p in orders if p.unfit]
+    if refused:
+        raise ValueError(f"orders with characters the file cannot hold: {', '.join(refused)}")
+    if not orders:
+        raise ValueError("an order file needs at least one order")
+    if layout.spec.format == "xml":
+        return render_xml(layout, orders)
+    return render_csv(layout, orders)
+
+
+def render_orders(layout: Layout, orders: Sequence[OrderRequest]) -> bytes:
+    """Prepare and render in one go (ValueError when an order does not fit the file)."""
+    return render(layout, [prepare(layout, order) for order in orders])
+
+
+def format_value(value: Value, column: Column, fmt: OrderFormat) -> str:
+    """One value as the file writes it; None is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return fmt.booleans[0] if value else fmt.booleans[1]
+    if isinstance(value, Decimal):
+        return decimal_text(value, column.decimals, fmt.decimal)
+    if isinstance(value, dt.datetime):
+        return value.strftime(column.date_format or fmt.date_format)
+    return str(value)
+
+
+def decimal_text(value: Decimal, decimals: int | None, separator: str) -> str:
+    """A Decimal written exactly (or rounded half up to `decimals`), never in exponent form."""
+    if decimals is not None:
+        value = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if value.is_zero():
+        value = abs(value)  # no "-0,00" in an ERP file
+    return format(value, "f").replace(".", separator)
+
+
+def _where(record: Record, ctx: Context, column: Column) -> str:
+    row = f"{record.each}[{ctx.position}] " if ctx.position is not None else ""
+    return f"{row}{column.name!r} ({column.written})"
+
+
+def _reason(where: str, chars: tuple[str, ...], layout: Layout) -> str:
+    what = "XML" if layout.spec.format == "xml" else layout.format.encoding
+    shown = ", ".join(describe(c) for c in chars)
+    return f"{where} has {shown}, which {what} cannot hold"
