@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.contracts import FeedContract, load_contracts
+from etl.documents.book import DocumentBook
+from etl.documents.status import documents_status
 from etl.errors import ConfigError, EtlError, FileRejected
 from etl.flows.approve import approve
 from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
@@ -207,6 +209,12 @@ def _status(
             print(render_holds(holds))
         print()
         print(order_status_lines(settings))
+        print()
+        documents = DocumentBook(rt.ledger.path)
+        try:
+            print(documents_status(documents))
+        finally:
+            documents.close()
     finally:
         rt.close()
     return 0

@@ -28,6 +28,14 @@ CODES = {
     "checksum": "The EAN/GTIN check digit is wrong.",
     "duplicate_key": "The same key appears on more than one row; none of them is applied.",
     "encoding": "The file is not in the declared character set (the whole file is rejected).",
+    "head_mismatch": "Rows of one document disagree on a head field (date, order, currency...); none of it is sent.",
+    "document_incomplete": "Another row of the same document was rejected; the document is sent whole or not at all.",
+    "orphan_line": "A line has no document number (the whole file is rejected).",
+    "total_mismatch": "The lines do not add up to the total the file states.",
+    "norce_rejected": "Norce refused the document; its message says why.",
+    "conflict": "A document number already sent came again with other content; it is not sent again.",
+    "fee_dropped": "Freight or a fee already captured by an earlier invoice of the order was left out.",
+    "fee_repeated": 'A later invoice repeats fees and the contract says later_invoice_fees = "reject".',
     "parse": "The file cannot be read in its declared format (the whole file is rejected).",
     "truncated": (
         "The file's trailer is missing, or its record count or control sum does not match the "

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from etl.entities.base import CallContext, Entity, EntityOptions
+from etl.entities.delivery_note import DELIVERY_NOTE
+from etl.entities.document import DocumentEntity
+from etl.entities.invoice import CREDIT, INVOICE
 from etl.entities.onhand import ONHAND
+from etl.entities.order_status import ORDER_STATUS
 from etl.entities.price import PRICE
 from etl.entities.product import PRODUCT
 
-ENTITIES: dict[str, Entity] = {e.name: e for e in (PRODUCT, PRICE, ONHAND)}
+# Snapshot entities are diffed; document entities (order status, delivery notes, invoices,
+# credits) are events sent once each by etl.documents.flow.
+ENTITIES: dict[str, Entity] = {
+    e.name: e for e in (PRODUCT, PRICE, ONHAND, ORDER_STATUS, DELIVERY_NOTE, INVOICE, CREDIT)
+}
 
-__all__ = ["ENTITIES", "CallContext", "Entity", "EntityOptions"]
+__all__ = ["ENTITIES", "CallContext", "DocumentEntity", "Entity", "EntityOptions"]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from etl import diff as differ
 from etl.contracts import FeedContract
+from etl.entities import DocumentEntity
 from etl.errors import FileRejected, NorceError, ParseError, SuspectFile, TransportError
 from etl.flows import records
 from etl.flows.approve import finish_interrupted_approvals
@@ -29,11 +31,20 @@ from etl.validate import validate
 
 log = logging.getLogger(__name__)
 
+# What a file's run does once it is downloaded and known to be new: master data diffs and
+# delivers (`_ingest`); document feeds send their documents one by one.
+Ingest = Callable[[Runtime, FeedContract, Fetched, str], records.FileOutcome]
+
 
 def run_feed(
     rt: Runtime, contract: FeedContract, stop: threading.Event | None = None
 ) -> list[records.FileOutcome]:
     """One pass over a feed: every complete file, oldest name first; stops at the first failure."""
+    if isinstance(contract.entity, DocumentEntity):
+        # Imported here: the documents flow reuses this module's file handling.
+        from etl.documents.flow import run_document_feed
+
+        return run_document_feed(rt, contract, stop)
     with feed_lock(rt.locks, contract.name) as taken:
         if not taken:
             log.info("%s: already running elsewhere, skipped", contract.name)
@@ -68,7 +79,9 @@ def run_feed(
         return outcomes
 
 
-def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> records.FileOutcome:
+def process_file(
+    rt: Runtime, contract: FeedContract, candidate: Candidate, ingest: Ingest | None = None
+) -> records.FileOutcome:
     """Take one complete remote file through every stage; never raises for a bad file."""
     feed, remote = contract.name, candidate.remote
     store = rt.store(contract.source.store)
@@ -89,7 +102,7 @@ def process_file(rt: Runtime, contract: FeedContract, candidate: Candidate) -> r
         earlier = _same_content(rt, contract, fetched.sha)
         if earlier is not None:
             return records.record_duplicate(rt, contract, fetched, run_id, earlier)
-        return _ingest(rt, contract, fetched, run_id)
+        return (ingest or _ingest)(rt, contract, fetched, run_id)
     except FileRejected as exc:
         return records.record_rejection(rt, contract, fetched, run_id, exc)
     except (NorceError, TransportError) as exc:

@@ -16,7 +16,10 @@ from tests.fixtures.feeds import SCHEMAS
 def test_every_shipped_contract_loads() -> None:
     contracts = load_contracts(Settings(schemas_dir=SCHEMAS))
 
-    assert sorted(contracts) == ["prices", "prices_xlsx", "products", "stock"]
+    assert sorted(contracts) == [
+        "credits", "delivery_notes", "invoices", "order_status",
+        "prices", "prices_xlsx", "products", "stock",
+    ]  # fmt: skip
     products, prices, stock = contracts["products"], contracts["prices"], contracts["stock"]
     assert (products.format.encoding, products.format.delimiter, products.format.decimal) == (
         "cp1252",

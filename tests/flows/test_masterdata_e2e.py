@@ -27,7 +27,10 @@ def test_samples_reach_norce_over_sftp(
     home: Path, sftp: SftpServerInfo, norce: NorceStandin, erp_root: Path
 ) -> None:
     settings = settings_for(home, sftp.settings(), norce.settings())
-    outcomes = run_once(settings)
+    # Document feeds have their own end-to-end test (tests/documents) with the Order service.
+    outcomes = [
+        o for f in ("products", "prices", "prices_xlsx", "stock") for o in run_once(settings, f)
+    ]
 
     assert {o.feed: o.outcome for o in outcomes} == {
         "products": "committed",

@@ -1,0 +1,216 @@
+"""The document book: every document sent to Norce, by (kind, number), in the ledger file.
+
+Tables of its own in `state/ledger.sqlite` (WAL, see etl.sqlite). A document's states:
+
+- `sending`: written BEFORE the call. A row still `sending` on a later run means the process
+  died (or Norce gave no clear answer) between the call and the answer: the document is in
+  doubt, and is looked up in Norce before it is sent again.
+- `sent`: Norce took it. The same number with the same content is never sent again.
+- `waiting`: Norce does not know its order yet; tried again on every later run of the feed,
+  with the number of attempts and Norce's last message.
+- `rejected`: Norce refused it; its message is kept. The same content is not sent again; a
+  corrected version (same number, new content) is a new attempt, since Norce never took it.
+
+A number that comes again with other content while Norce has (or may have) the first is a
+conflict: it is recorded in `document_conflicts` and reported, and nothing is sent. The
+document row keeps describing what Norce holds.
+
+The canonical document is kept with its row, so a waiting document is sent again from here
+(its file was committed long ago), and the fee articles an invoice carried are kept so a
+later invoice of the same order does not capture them twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.entities.document import Document
+from etl.sqlite import connect, transaction
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL, doc_no TEXT NOT NULL, feed TEXT NOT NULL, sha256 TEXT NOT NULL,
+    state TEXT NOT NULL, document TEXT NOT NULL, client_order_ref INTEGER, erp_order_no TEXT,
+    fees TEXT NOT NULL DEFAULT '[]', attempts INTEGER NOT NULL DEFAULT 0, message TEXT,
+    run_id TEXT NOT NULL, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, doc_no));
+CREATE INDEX IF NOT EXISTS documents_by_feed ON documents (feed, state);
+CREATE INDEX IF NOT EXISTS documents_by_order ON documents (kind, client_order_ref, erp_order_no);
+CREATE TABLE IF NOT EXISTS document_conflicts (
+    kind TEXT NOT NULL, doc_no TEXT NOT NULL, sha256 TEXT NOT NULL, feed TEXT NOT NULL,
+    run_id TEXT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (kind, doc_no, sha256));
+"""
+OPEN_STATES = ("sending", "waiting")  # taken up again at the start of every run of the feed
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One document as the book knows it."""
+
+    kind: str
+    doc_no: str
+    feed: str
+    sha256: str
+    state: str
+    document: str  # canonical JSON, see Document.canonical
+    client_order_ref: int | None
+    erp_order_no: str | None
+    fees: tuple[str, ...]
+    attempts: int
+    message: str | None
+    run_id: str
+    first_seen: str
+    updated_at: str
+
+
+class DocumentBook:
+    """Documents and their states; one connection per thread or process."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path, SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db)
+
+    def find(self, kind: str, doc_no: str) -> DocumentRow | None:
+        """The document with this number, if it was ever seen."""
+        row = self._db.execute(
+            "SELECT * FROM documents WHERE kind=? AND doc_no=?", (kind, doc_no)
+        ).fetchone()
+        return _row(row) if row else None
+
+    def begin(
+        self, feed: str, document: Document, fees: Iterable[str], run_id: str, at: str
+    ) -> None:
+        """Record the document as `sending` before its call: the first phase of two."""
+        self._record(feed, document, fees, run_id, at, "sending", None, attempt=1)
+
+    def finish(self, kind: str, doc_no: str, state: str, message: str | None, at: str) -> None:
+        """Record how the call ended (sent, waiting, rejected): the second phase."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE documents SET state=?, message=?, updated_at=? WHERE kind=? AND doc_no=?",
+                (state, message, at, kind, doc_no),
+            )
+
+    def hold(
+        self, feed: str, document: Document, state: str, message: str, run_id: str, at: str
+    ) -> None:
+        """Record a document decided without a call (waiting on another, refused here)."""
+        self._record(feed, document, (), run_id, at, state, message, attempt=0)
+
+    def _record(
+        self,
+        feed: str,
+        document: Document,
+        fees: Iterable[str],
+        run_id: str,
+        at: str,
+        state: str,
+        message: str | None,
+        *,
+        attempt: int,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO documents (kind, doc_no, feed, sha256, state, document, "
+                "client_order_ref, erp_order_no, fees, attempts, message, run_id, first_seen, "
+                "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(kind, doc_no) DO UPDATE SET feed=excluded.feed, "
+                "sha256=excluded.sha256, state=excluded.state, document=excluded.document, "
+                "client_order_ref=excluded.client_order_ref, erp_order_no=excluded.erp_order_no, "
+                "fees=excluded.fees, attempts=attempts+excluded.attempts, "
+                "message=excluded.message, run_id=excluded.run_id, updated_at=excluded.updated_at",
+                (
+                    document.kind,
+                    document.number,
+                    feed,
+                    document.sha,
+                    state,
+                    document.canonical(),
+                    document.client_order_ref,
+                    document.erp_order_no,
+                    json.dumps(sorted(fees)),
+                    attempt,
+                    message,
+                    run_id,
+                    at,
+                    at,
+                ),
+            )
+
+    def conflict(self, feed: str, document: Document, run_id: str, at: str) -> None:
+        """Remember other content under a number Norce has (or may have) with the first."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO document_conflicts VALUES (?,?,?,?,?,?)",
+                (document.kind, document.number, document.sha, feed, run_id, at),
+            )
+
+    def fees_captured(
+        self, client_order_ref: int | None, erp_order_no: str | None, besides: str
+    ) -> set[str]:
+        """Fee articles that invoices of this order, other than `besides`, sent or may have sent."""
+        rows = self._db.execute(
+            "SELECT fees FROM documents WHERE kind='invoice' AND state IN ('sent', 'sending') "
+            "AND doc_no<>? AND (client_order_ref=? OR erp_order_no=?)",
+            (besides, client_order_ref, erp_order_no),
+        )
+        return {fee for row in rows for fee in json.loads(row["fees"])}
+
+    def open_documents(self, feed: str) -> list[DocumentRow]:
+        """The feed's documents in doubt or waiting, oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM documents WHERE feed=? AND state IN (?, ?) ORDER BY first_seen, rowid",
+            (feed, *OPEN_STATES),
+        )
+        return [_row(r) for r in rows]
+
+    def needing_attention(self, limit: int = 50) -> list[DocumentRow]:
+        """Documents a person may want to see: waiting, in doubt, refused; newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM documents WHERE state IN ('sending', 'waiting', 'rejected') "
+            "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        )
+        return [_row(r) for r in rows]
+
+    def conflicts(self, limit: int = 50) -> list[dict[str, str]]:
+        """Numbers that came again with other content, newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM document_conflicts ORDER BY seen_at DESC LIMIT ?", (limit,)
+        )
+        return [dict(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Documents per state, for one line of `status`."""
+        rows = self._db.execute("SELECT state, COUNT(*) AS n FROM documents GROUP BY state")
+        return {str(r["state"]): int(r["n"]) for r in rows}
+
+
+def _row(row: sqlite3.Row) -> DocumentRow:
+    return DocumentRow(
+        kind=row["kind"],
+        doc_no=row["doc_no"],
+        feed=row["feed"],
+        sha256=row["sha256"],
+        state=row["state"],
+        document=row["document"],
+        client_order_ref=row["client_order_ref"],
+        erp_order_no=row["erp_order_no"],
+        fees=tuple(json.loads(row["fees"])),
+        attempts=row["attempts"],
+        message=row["message"],
+        run_id=row["run_id"],
+        first_seen=row["first_seen"],
+        updated_at=row["updated_at"],
+    )

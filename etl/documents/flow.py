@@ -1,0 +1,215 @@
+"""Documents, ERP -> Norce: fetch, parse, map, validate, group, send each once, commit.
+
+Files are fetched, deduplicated, archived and reported exactly as master data does
+(etl.flows.masterdata.process_file and etl.flows.records); what differs is the middle: no
+diff, no snapshot. The rows are grouped into documents and each goes to Norce by its own
+call, recorded in the document book before and after it (etl.documents.book), so the
+documents of a file that dies halfway are neither lost nor sent twice when it is run again.
+
+Each run first takes up the feed's open documents, those waiting for their order and
+those in doubt, then reads new files. A file is committed once each of its documents has
+an answer (sent, waiting, refused, conflict); if Norce gives no clear answer the run
+fails, the file stays where it is and the next run goes on from the book.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import Any
+
+import polars as pl
+
+from etl.contracts import FeedContract
+from etl.documents import summary
+from etl.documents.channel import Channel
+from etl.documents.grouping import document_entity, group
+from etl.documents.sender import Result, Sender
+from etl.errors import ConfigError, NorceError, TransportError
+from etl.flows import records
+from etl.flows.masterdata import parse_and_validate, process_file, refuse_if_suspect
+from etl.flows.runtime import Runtime
+from etl.intake import Fetched, ready_files
+from etl.ledger import Commit
+from etl.locks import feed_lock
+from etl.models import Validated
+from etl.reports import Report, write_reports
+from etl.validate import REJECTION_SCHEMA
+
+log = logging.getLogger(__name__)
+OPEN = "(open documents)"  # the name a run over the book's open documents goes by
+
+
+def run_document_feed(
+    rt: Runtime, contract: FeedContract, stop: threading.Event | None = None
+) -> list[records.FileOutcome]:
+    """One pass: the feed's open documents, then every complete file, oldest name first."""
+    feed = contract.name
+    with feed_lock(rt.locks, feed) as taken:
+        if not taken:
+            log.info("%s: already running elsewhere, skipped", feed)
+            return [records.FileOutcome(feed, "-", "skipped", message="feed is already running")]
+        rt.ledger.interrupt_stale(feed, rt.stamp())
+        rt.archive.recover(feed, rt.ledger)
+        with Channel.open(rt) as channel:
+            outcomes = _resume(rt, contract, channel)
+            if any(o.outcome == "failed" for o in outcomes):
+                return outcomes
+            try:
+                candidates = ready_files(
+                    rt.store(contract.source.store),
+                    contract.source,
+                    rt.clock().timestamp(),
+                    rt.sleep,
+                )
+            except TransportError as exc:
+                log.error("%s: cannot list %s: %s", feed, contract.source.folder, exc)
+                return [*outcomes, records.FileOutcome(feed, "-", "failed", message=str(exc))]
+            ingest = functools.partial(_ingest, channel=channel)
+            for candidate in candidates:
+                if stop is not None and stop.is_set():
+                    break
+                outcome = process_file(rt, contract, candidate, ingest)
+                outcomes.append(outcome)
+                if outcome.outcome == "failed":
+                    break  # later documents must not overtake this file's
+            return outcomes
+
+
+def _sender(rt: Runtime, contract: FeedContract, channel: Channel, run_id: str) -> Sender:
+    entity = document_entity(contract)
+    return Sender(
+        feed=contract.name,
+        entity=entity,
+        options=entity.parse_options(contract.options),
+        book=channel.book,
+        service=channel.service,
+        lookup=channel.lookup if channel.can_look_up else None,
+        run_id=run_id,
+        stamp=rt.stamp,
+    )
+
+
+def _ingest(
+    rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str, *, channel: Channel
+) -> records.FileOutcome:
+    """Send one new file's documents, then archive, report and commit it."""
+    feed, local = contract.name, fetched.local
+    timer = records.Timer()
+    validated = parse_and_validate(local, contract, rt.inbox / feed)
+    refuse_if_suspect(validated, contract, local.name)
+    grouped = group(validated, contract)
+    timer.lap("parse_validate")
+    sender = _sender(rt, contract, channel, run_id)
+    # A NorceError stops here: what was sent is in the book, the file is not committed.
+    results = [sender.handle(document) for document in grouped.documents]
+    timer.lap("deliver")
+    log.info("%s: %s: %d documents answered; committing", feed, local.name, len(results))
+    rt.pause_before_commit()
+    rejections = _all_rejections(validated, grouped.rejections, summary.notes(results))
+    bad_lines = int(rejections["line"].n_unique()) if rejections.height else 0
+    counts = {
+        "rows": validated.rows_read,
+        "accepted": validated.rows_read - bad_lines,
+        "rejected": bad_lines,
+        "documents": len(results) + grouped.held,
+        "documents_rejected": grouped.held,
+        **summary.counts(results),
+    }
+    staged = rt.archive.stage(feed, rt.day(), run_id)
+    rt.archive.keep_input(local, staged)
+    report = Validated(validated.valid, rejections, validated.rejected_keys, validated.rows_read)
+    reports = records.write_rejections(report, contract, fetched, staged, counts)
+    timer.lap("stage")
+    headline = summary.headline(counts)
+    manifest = _manifest(rt, contract, run_id, counts, reports, results, headline)
+    manifest |= {"input": fetched.describe(), "timings_seconds": timer.laps}
+    rt.archive.write_json(staged / "manifest.json", manifest)
+    archive_dir = str(rt.archive.final(staged))
+    rt.ledger.commit(
+        Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir, headline or None,
+               file=fetched.ledger_file())
+    )  # fmt: skip
+    records.after_commit(rt, contract, fetched, staged, "committed")
+    log.info("%s: %s: committed run %s: %s", feed, local.name, run_id, _said(counts))
+    return records.FileOutcome(feed, local.name, "committed", run_id, counts, headline)
+
+
+def _resume(rt: Runtime, contract: FeedContract, channel: Channel) -> list[records.FileOutcome]:
+    """Take up the feed's waiting and in-doubt documents; a run of its own when any moved."""
+    feed = contract.name
+    open_rows = channel.book.open_documents(feed)
+    if not open_rows:
+        return []
+    run_id = rt.new_run_id(feed, "resume00")
+    sender = _sender(rt, contract, channel, run_id)
+    try:
+        results = [sender.resume(row) for row in open_rows]
+    except Exception as exc:  # NorceError, or a bug: either way the next run goes on from the book
+        expected = isinstance(exc, NorceError | TransportError | ConfigError)
+        message = str(exc) if expected else f"unexpected error: {exc!r}"
+        log.log(logging.ERROR, "%s: open documents not taken up yet: %s", feed, message,
+                exc_info=not expected)  # fmt: skip
+        rt.ledger.start_run(run_id, feed, "documents", rt.stamp(), None, None)
+        rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
+        return [records.FileOutcome(feed, OPEN, "failed", run_id, message=message)]
+    counts = summary.counts(results)
+    if counts.get("waiting") == len(results):
+        log.info("%s: %d documents still wait for their order", feed, len(results))
+        return [records.FileOutcome(feed, OPEN, "waiting", counts=counts)]
+    rt.ledger.start_run(run_id, feed, "documents", rt.stamp(), None, None)
+    staged = rt.archive.stage(feed, rt.day(), run_id)
+    notes = summary.notes(results)
+    reports: list[str] = []
+    if notes.height:
+        head = {"Feed": feed, "Run": run_id, "Open documents taken up": len(results)}
+        report = Report(head, notes, {}, contract.key_fields)
+        reports = [p.name for p in write_reports(report, staged, f"{run_id}.rejected")]
+    headline = summary.headline(counts)
+    rt.archive.write_json(
+        staged / "manifest.json",
+        _manifest(rt, contract, run_id, counts, reports, results, headline),
+    )
+    archive_dir = str(rt.archive.final(staged))
+    rt.ledger.commit(Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir,
+                            headline or None))  # fmt: skip
+    rt.archive.publish(staged)
+    log.info("%s: open documents taken up in run %s: %s", feed, run_id, _said(counts))
+    return [records.FileOutcome(feed, OPEN, "committed", run_id, counts, headline)]
+
+
+def _all_rejections(validated: Validated, *more: pl.DataFrame) -> pl.DataFrame:
+    frames = [validated.rejections.select(REJECTION_SCHEMA.keys()), *more]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(schema=REJECTION_SCHEMA)
+    return pl.concat(frames).sort("line", "key", nulls_last=True, maintain_order=True)
+
+
+def _manifest(
+    rt: Runtime,
+    contract: FeedContract,
+    run_id: str,
+    counts: dict[str, int],
+    reports: list[str],
+    results: list[Result],
+    headline: str,
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "feed": contract.name,
+        "entity": contract.entity.name,
+        "outcome": "committed",
+        "finished_at": rt.stamp(),
+        "contract": str(contract.path),
+        "counts": counts,
+        "attention": headline or None,
+        "reports": reports,
+        "delivery": {"mode": rt.settings.norce.mode},
+        "documents": summary.listing(results),
+    }
+
+
+def _said(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
