@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from etl.sqlite import connect, transaction
+from etl.sqlite import Tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -74,19 +72,10 @@ class Commit:
     released_hold: str | None = None  # run id of a hold this run approved
 
 
-class Ledger:
+class Ledger(Tables):
     """SQLite ledger shared by the scheduler, `once` runs and the CLI."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db = connect(path, SCHEMA)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return transaction(self._db)
+    SCHEMA = SCHEMA
 
     def start_run(
         self,

@@ -25,12 +25,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 
 from etl.entities.document import Document
-from etl.sqlite import connect, transaction
+from etl.sqlite import Tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -68,18 +66,10 @@ class DocumentRow:
     updated_at: str
 
 
-class DocumentBook:
+class DocumentBook(Tables):
     """Documents and their states; one connection per thread or process."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = connect(path, SCHEMA)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return transaction(self._db)
+    SCHEMA = SCHEMA
 
     def find(self, kind: str, doc_no: str) -> DocumentRow | None:
         """The document with this number, if it was ever seen."""

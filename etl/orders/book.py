@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from etl.sqlite import connect, transaction
+from etl.sqlite import Tables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -71,18 +69,10 @@ class ExportRow:
     refs: tuple[str, ...]
 
 
-class OrderBook:
+class OrderBook(Tables):
     """Orders and their exports; one connection per thread or process."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = connect(path, SCHEMA)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return transaction(self._db)
+    SCHEMA = SCHEMA
 
     def receive(
         self,
