@@ -23,7 +23,14 @@ INTERNAL = {"path", "home", "password", "key_passphrase", "client_secret"}
 def _models(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
-    if get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated, dict, list, tuple):
+    if get_origin(annotation) in (
+        typing.Union,
+        types.UnionType,
+        typing.Annotated,
+        dict,
+        list,
+        tuple,
+    ):
         return [m for arg in get_args(annotation) for m in _models(arg)]
     return []
 

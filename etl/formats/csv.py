@@ -22,6 +22,7 @@ import csv
 import io
 import mmap
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -185,16 +186,34 @@ def _check_field_counts(
 def _first_bad_record(
     utf8: Path, fmt: FormatSpec, head: Head, width: int
 ) -> tuple[int, str] | None:
-    """Walk the data with the csv module: (line, problem) of the first malformed record."""
+    """Walk the data with the csv module: (line, problem) of the first malformed record.
+
+    The csv module reads a quote inside an unquoted cell as text, polars opens a quoted
+    section there: a record with an odd number of quotes is where polars went wrong.
+    """
     with utf8.open("rb") as raw:
         raw.seek(head.data_offset)
         handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        records = reader(handle, fmt, strict=True)
+        quotes = 0  # in the lines of the record being read
+
+        def counted() -> Iterator[str]:
+            nonlocal quotes
+            for text in handle:
+                quotes += text.count(fmt.quote)
+                yield text
+
+        records = reader(counted(), fmt, strict=True)
         start = head.data_line
         try:
             for record in records:
                 if record and len(record) != width:
                     return start, f"{len(record)} fields where the header has {width}"
+                if quotes % 2:
+                    return start, (
+                        f"a quote inside a cell that is not quoted ({fmt.quote} alone); "
+                        "quote the cell and double the quote in it"
+                    )
+                quotes = 0
                 start = head.data_line + records.line_num
         except csv.Error as exc:
             return start, f"malformed record ({exc})"

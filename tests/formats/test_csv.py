@@ -200,6 +200,36 @@ def test_a_stray_quote_rejects_the_file_at_its_line(tmp_path: Path, scratch: Pat
     assert caught.value.line == 3
 
 
+@pytest.mark.parametrize(
+    ("rows", "line"),
+    [
+        (['A;L;1;SEK;1;5"', "B;L;1;SEK;2;"], 2),  # an inch mark alone in a cell
+        (["A;L;1;SEK;1;", 'B;L x";1;SEK;2;', 'C;L";1;SEK;3;'], 3),
+        (["A;L;1;SEK;1;", "", 'B;L;1;SEK;2;x"', "C;L;1;SEK;3;"], 4),
+    ],
+    ids=["first row", "two of them", "after a blank line"],
+)
+def test_a_lone_quote_inside_an_unquoted_cell_rejects_the_file_at_its_line(
+    tmp_path: Path, scratch: Path, rows: list[str], line: int
+) -> None:
+    # polars opens a quoted section there and gives up further on, without a position.
+    path = write(tmp_path / "q.csv", [HEADER, *rows])
+
+    with pytest.raises(ParseError) as caught:
+        read_file(path, price_contract(tmp_path, SWEDISH), scratch)
+
+    assert caught.value.line == line
+    assert "a quote inside a cell that is not quoted" in str(caught.value)
+
+
+def test_quotes_in_pairs_inside_an_unquoted_cell_are_text(tmp_path: Path, scratch: Path) -> None:
+    path = write(tmp_path / "q.csv", [HEADER, 'A;L;1;SEK;1;5" x 3"'])
+
+    parsed = read_file(path, price_contract(tmp_path, SWEDISH), scratch)
+
+    assert parsed.frame["Cost"].to_list() == ['5" x 3"']
+
+
 def test_a_header_that_names_a_column_twice(tmp_path: Path, scratch: Path) -> None:
     path = write(tmp_path / "dup.csv", [HEADER + ";Price", "A;L;1;SEK;1;;2"])
 

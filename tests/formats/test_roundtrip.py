@@ -121,12 +121,15 @@ def test_prices_round_trip_through_every_dialect(dialect: Dialect, rows: list[Pr
     ]
 
 
+# A list of characters, not st.text(characters | specials): text() merges the two into one
+# alphabet, where a quote, delimiter or newline then stands in about 3% of the places.
 cp1252_text = (
-    st.text(
-        st.characters(codec="cp1252", exclude_categories=["Cc", "Cs"]) | st.sampled_from('";,\n'),
+    st.lists(
+        st.sampled_from('";,\n') | st.characters(codec="cp1252", exclude_categories=["Cc", "Cs"]),
         min_size=1,
         max_size=40,
     )
+    .map("".join)
     .map(str.strip)
     .filter(bool)
 )
