@@ -28,11 +28,10 @@ from etl.documents.grouping import document_entity, group
 from etl.documents.sender import Result, Sender
 from etl.errors import ConfigError, NorceError, TransportError
 from etl.flows import records
-from etl.flows.masterdata import parse_and_validate, process_file, refuse_if_suspect
+from etl.flows.masterdata import opened_feed, parse_and_validate, refuse_if_suspect, take_files
 from etl.flows.runtime import Runtime
-from etl.intake import Fetched, ready_files
+from etl.intake import Fetched
 from etl.ledger import Commit
-from etl.locks import feed_lock
 from etl.models import Validated
 from etl.reports import Report, write_reports
 from etl.validate import REJECTION_SCHEMA
@@ -45,36 +44,15 @@ def run_document_feed(
     rt: Runtime, contract: FeedContract, stop: threading.Event | None = None
 ) -> list[records.FileOutcome]:
     """One pass: the feed's open documents, then every complete file, oldest name first."""
-    feed = contract.name
-    with feed_lock(rt.locks, feed) as taken:
-        if not taken:
-            log.info("%s: already running elsewhere, skipped", feed)
-            return [records.FileOutcome(feed, "-", "skipped", message="feed is already running")]
-        rt.ledger.interrupt_stale(feed, rt.stamp())
-        rt.archive.recover(feed, rt.ledger)
+    with opened_feed(rt, contract) as busy:
+        if busy is not None:
+            return [busy]
         with Channel.open(rt) as channel:
             outcomes = _resume(rt, contract, channel)
             if any(o.outcome == "failed" for o in outcomes):
-                return outcomes
-            try:
-                candidates = ready_files(
-                    rt.store(contract.source.store),
-                    contract.source,
-                    rt.clock().timestamp(),
-                    rt.sleep,
-                )
-            except TransportError as exc:
-                log.error("%s: cannot list %s: %s", feed, contract.source.folder, exc)
-                return [*outcomes, records.FileOutcome(feed, "-", "failed", message=str(exc))]
+                return outcomes  # later documents must not overtake an open one
             ingest = functools.partial(_ingest, channel=channel)
-            for candidate in candidates:
-                if stop is not None and stop.is_set():
-                    break
-                outcome = process_file(rt, contract, candidate, ingest)
-                outcomes.append(outcome)
-                if outcome.outcome == "failed":
-                    break  # later documents must not overtake this file's
-            return outcomes
+            return [*outcomes, *take_files(rt, contract, stop, ingest)]
 
 
 def _sender(rt: Runtime, contract: FeedContract, channel: Channel, run_id: str) -> Sender:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -45,16 +46,9 @@ def run_feed(
         from etl.documents.flow import run_document_feed
 
         return run_document_feed(rt, contract, stop)
-    with feed_lock(rt.locks, contract.name) as taken:
-        if not taken:
-            log.info("%s: already running elsewhere, skipped", contract.name)
-            return [
-                records.FileOutcome(
-                    contract.name, "-", "skipped", message="feed is already running"
-                )
-            ]
-        rt.ledger.interrupt_stale(contract.name, rt.stamp())
-        rt.archive.recover(contract.name, rt.ledger)
+    with opened_feed(rt, contract) as busy:
+        if busy is not None:
+            return [busy]
         try:
             finish_interrupted_approvals(rt, contract)
         except (NorceError, TransportError) as exc:
@@ -62,21 +56,46 @@ def run_feed(
                 "%s: an interrupted approval could not be finished yet: %s", contract.name, exc
             )
             return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
-        store = rt.store(contract.source.store)
-        try:
-            candidates = ready_files(store, contract.source, rt.clock().timestamp(), rt.sleep)
-        except TransportError as exc:
-            log.error("%s: cannot list %s: %s", contract.name, contract.source.folder, exc)
-            return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
-        outcomes = []
-        for candidate in candidates:
-            if stop is not None and stop.is_set():
-                break
-            outcome = process_file(rt, contract, candidate)
-            outcomes.append(outcome)
-            if outcome.outcome == "failed":
-                break  # later exports must not overtake this one
-        return outcomes
+        return take_files(rt, contract, stop)
+
+
+@contextmanager
+def opened_feed(rt: Runtime, contract: FeedContract) -> Iterator[records.FileOutcome | None]:
+    """The feed's lock, with what a dead run left tidied; a `skipped` outcome when it is taken."""
+    with feed_lock(rt.locks, contract.name) as taken:
+        if not taken:
+            log.info("%s: already running elsewhere, skipped", contract.name)
+            yield records.FileOutcome(
+                contract.name, "-", "skipped", message="feed is already running"
+            )
+            return
+        rt.ledger.interrupt_stale(contract.name, rt.stamp())
+        rt.archive.recover(contract.name, rt.ledger)
+        yield None
+
+
+def take_files(
+    rt: Runtime,
+    contract: FeedContract,
+    stop: threading.Event | None,
+    ingest: Ingest | None = None,
+) -> list[records.FileOutcome]:
+    """Every complete file of the feed, oldest name first, until one fails (call under the lock)."""
+    store = rt.store(contract.source.store)
+    try:
+        candidates = ready_files(store, contract.source, rt.clock().timestamp(), rt.sleep)
+    except TransportError as exc:
+        log.error("%s: cannot list %s: %s", contract.name, contract.source.folder, exc)
+        return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
+    outcomes = []
+    for candidate in candidates:
+        if stop is not None and stop.is_set():
+            break
+        outcome = process_file(rt, contract, candidate, ingest)
+        outcomes.append(outcome)
+        if outcome.outcome == "failed":
+            break  # later exports must not overtake this one
+    return outcomes
 
 
 def process_file(
