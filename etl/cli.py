@@ -17,6 +17,7 @@ from etl.flows.approve import approve
 from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
 from etl.flows.records import file_rejections, rejection_report, whole_file_counts
 from etl.flows.runtime import Runtime
+from etl.models import Part
 from etl.orders.commands import add_order_commands, order_status_lines
 from etl.reports import (
     CHECK_CLEAN,
@@ -167,8 +168,10 @@ def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
     if not path.is_file():
         raise EtlError(f"no such file: {path}")
     error: FileRejected | None = None
+    parts: tuple[Part, ...] = ()
     try:
         validated = parse_and_validate(path, contract, out)
+        parts = validated.parts
         refuse_if_suspect(validated, contract, path.name)
     except FileRejected as exc:
         error, rejections = exc, file_rejections(exc)
@@ -186,6 +189,7 @@ def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
         rows=rows,
         scratch=out,
         file_error=error,
+        parts=parts,
     )
     print("\n".join(summary_lines(report)))
     if not rejections.height:

@@ -96,16 +96,24 @@ class SuspectFile(FileRejected):
 
     Half a file is worse than none (a price list with half its rows is a price list that
     is wrong), so nothing of it is applied. `rejections` carries the row-level failures
-    (a polars frame) so the report can still list every bad cell, and `rows_read` how many
-    rows the file had.
+    (a polars frame) so the report can still list every bad cell, `rows_read` how many
+    rows the file had, and `parts` the files of a zip of several (etl.models.Part).
     """
 
     code = "too_many_rejects"
 
-    def __init__(self, message: str, rejections: object, *, rows_read: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        rejections: object,
+        *,
+        rows_read: int | None = None,
+        parts: tuple[object, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.rejections = rejections
         self.rows_read = rows_read
+        self.parts = parts
 
 
 class NorceError(EtlError):

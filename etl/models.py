@@ -15,6 +15,32 @@ ACTIVE, HELD, INACTIVE = "active", "held", "inactive"
 
 
 @dataclass(frozen=True)
+class Part:
+    """One data file of a zip that holds several, read as if they followed each other.
+
+    Its rows carry `offset` + their line in the part, so a line number stays one integer
+    from parse to report; the report turns it back into the part's name and own line.
+    """
+
+    name: str  # the member's name in the archive
+    offset: int
+
+
+def place(parts: tuple[Part, ...], line: int) -> tuple[str | None, int]:
+    """(part name, line within it) of a line; (None, line) for a file of one part."""
+    for part in reversed(parts):
+        if line > part.offset:
+            return part.name, line - part.offset
+    return None, line
+
+
+def line_name(parts: tuple[Part, ...], line: int) -> str:
+    """A line as a person finds it: `5`, or `b.csv line 5` in a zip of several files."""
+    name, local = place(parts, line)
+    return str(local) if name is None else f"{name} line {local}"
+
+
+@dataclass(frozen=True)
 class ParsedFile:
     """A file read as text: one string column per source column, plus `_line`."""
 
@@ -23,6 +49,7 @@ class ParsedFile:
     columns: tuple[str, ...]  # source column names (ERP names or XML paths), in file order
     # XML only: mapped paths that occurred in no record at all (a renamed element?).
     absent: tuple[str, ...] = ()
+    parts: tuple[Part, ...] = ()  # a zip of several data files: where each one's lines start
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,7 @@ class Validated:
     rejections: pl.DataFrame  # columns: line, key, field, source_column, code, message, value
     rejected_keys: pl.DataFrame  # key columns of rejected rows; null where a part was unreadable
     rows_read: int
+    parts: tuple[Part, ...] = ()  # see ParsedFile.parts
 
     @property
     def rejected_rows(self) -> int:

@@ -29,6 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from etl.contracts import FeedContract
 from etl.messages import CODES
+from etl.models import Part, place
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _CELL_LIMIT = 32_767  # characters Excel keeps in one cell
@@ -42,6 +43,7 @@ DETAIL_COLUMNS = (
     ("value", "Value as received", 28),
     ("raw", "Raw line", 60),
 )
+PART_COLUMN = ("part", "File in archive", 24)
 NOT_COUNTED = "not counted: the file could not be read"
 
 # What happened to the file, as the summary's "Outcome" says it.
@@ -95,6 +97,7 @@ class Report:
     rejections: pl.DataFrame  # one row per failed cell, validate.REJECTION_SCHEMA
     raw: Mapping[int, str]  # source line -> the record starting there, as written
     key_fields: Sequence[str]
+    parts: tuple[Part, ...] = ()  # a zip of several files: lines are shown per file
 
 
 def summary(
@@ -139,10 +142,17 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
-def detail_columns(key_fields: Sequence[str]) -> list[tuple[str, str, int]]:
-    """(column, title, width) of the detail; the key's title names the fields it joins."""
+def detail_columns(
+    key_fields: Sequence[str], parts: tuple[Part, ...] = ()
+) -> list[tuple[str, str, int]]:
+    """(column, title, width) of the detail; the key's title names the fields it joins.
+
+    A zip of several files gets a first column naming the file in the archive; its Line
+    is then the line within that file.
+    """
     key_title = f"Key ({' / '.join(key_fields)})" if key_fields else "Key"
-    return [(c, key_title if c == "key" else t, w) for c, t, w in DETAIL_COLUMNS]
+    named = [(c, key_title if c == "key" else t, w) for c, t, w in DETAIL_COLUMNS]
+    return [PART_COLUMN, *named] if parts else named
 
 
 def write_reports(report: Report, folder: Path, stem: str) -> list[Path]:
@@ -166,7 +176,12 @@ def _detail_rows(report: Report) -> Iterator[tuple[object, ...]]:
     columns = [c for c, _, _ in DETAIL_COLUMNS if c != "raw"]
     for row in report.rejections.select(columns).iter_rows():
         line = row[0]
-        yield (*row, report.raw.get(line) if isinstance(line, int) else None)
+        raw = report.raw.get(line) if isinstance(line, int) else None
+        if not report.parts:
+            yield (*row, raw)
+            continue
+        part, own = place(report.parts, line) if isinstance(line, int) else (None, line)
+        yield (part, own, *row[1:], raw)
 
 
 def _write_csv(report: Report, path: Path) -> None:
@@ -174,7 +189,8 @@ def _write_csv(report: Report, path: Path) -> None:
     # UTF-8 with BOM so Excel opens it with the right characters.
     with temp.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([title for _, title, _ in detail_columns(report.key_fields)])
+        columns = detail_columns(report.key_fields, report.parts)
+        writer.writerow([title for _, title, _ in columns])
         for row in _detail_rows(report):
             writer.writerow([safe_text(v) for v in row])
     temp.replace(path)
@@ -184,7 +200,7 @@ def _write_xlsx(report: Report, path: Path) -> None:
     book = Workbook(write_only=True)
     _summary_sheet(book.create_sheet("Summary"), report)
     sheet = book.create_sheet("Rejected cells")
-    columns = detail_columns(report.key_fields)
+    columns = detail_columns(report.key_fields, report.parts)
     for index, (_, _, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"

@@ -17,7 +17,7 @@ import polars as pl
 from etl.contracts import FeedContract, FieldChecks, FormatSpec
 from etl.dates import local_time_problem, to_datetime
 from etl.messages import describe
-from etl.models import LINE, Validated
+from etl.models import LINE, Part, Validated, line_name
 
 REJECTION_SCHEMA = {
     "line": pl.Int64,
@@ -30,8 +30,11 @@ REJECTION_SCHEMA = {
 }
 
 
-def validate(text: pl.DataFrame, contract: FeedContract) -> Validated:
-    """Cast, check and split one mapped frame; duplicates of a key are all rejected."""
+def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...] = ()) -> Validated:
+    """Cast, check and split one mapped frame; duplicates of a key are all rejected.
+
+    `parts`: the file was a zip of several (see ParsedFile.parts); messages name lines by part.
+    """
     entity = contract.entity
     key = list(contract.key_fields)
     fields = entity.fields()
@@ -56,12 +59,16 @@ def validate(text: pl.DataFrame, contract: FeedContract) -> Validated:
     bad_rows = failed.select("_row").unique()
     valid = typed.join(bad_rows, on="_row", how="anti", maintain_order="left").drop("_row")
     rejected = typed.join(bad_rows, on="_row", how="semi", maintain_order="left")
-    rejections = _explain(failed, index, rejected, contract)
+    rejections = _explain(failed, index, rejected, contract, parts)
     # Partly readable keys are kept too: the diff spares every old row they may stand for.
     readable = pl.any_horizontal(pl.col(k).is_not_null() for k in key)
     rejected_keys = rejected.select(key).filter(readable).unique()
     return Validated(
-        valid=valid, rejections=rejections, rejected_keys=rejected_keys, rows_read=text.height
+        valid=valid,
+        rejections=rejections,
+        rejected_keys=rejected_keys,
+        rows_read=text.height,
+        parts=parts,
     )
 
 
@@ -180,7 +187,11 @@ def _empty() -> pl.DataFrame:
 
 
 def _explain(
-    failed: pl.DataFrame, text: pl.DataFrame, rejected: pl.DataFrame, contract: FeedContract
+    failed: pl.DataFrame,
+    text: pl.DataFrame,
+    rejected: pl.DataFrame,
+    contract: FeedContract,
+    parts: tuple[Part, ...],
 ) -> pl.DataFrame:
     """One row per failed cell with line, key, ERP column, error code and a plain message."""
     if not failed.height:
@@ -193,7 +204,7 @@ def _explain(
             [pl.col(k).cast(pl.String).fill_null("") for k in key], separator=" / "
         ).alias("key"),
     )
-    lines_by_key = _duplicate_lines(rejected, key)
+    lines_by_key = _duplicate_lines(rejected, key, parts)
     rows = failed.join(text, on="_row", how="left").join(keys, on="_row", how="left")
     fields = contract.entity.fields()
     fmt = contract.format
@@ -225,13 +236,15 @@ def _explain(
     return pl.DataFrame(out, schema=REJECTION_SCHEMA, orient="row").sort("line", "field")
 
 
-def _duplicate_lines(rejected: pl.DataFrame, key: list[str]) -> dict[str, str]:
+def _duplicate_lines(
+    rejected: pl.DataFrame, key: list[str], parts: tuple[Part, ...]
+) -> dict[str, str]:
     """For duplicate keys: key text -> the lines it appears on, for the message."""
     dup = rejected.drop_nulls(key).filter(pl.len().over(key) > 1)
     if not dup.height:
         return {}
-    grouped = dup.group_by(key).agg(pl.col(LINE).sort().cast(pl.String).str.join(", "))
+    grouped = dup.group_by(key).agg(pl.col(LINE).sort())
     joined = grouped.select(
         pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / "), pl.col(LINE)
     )
-    return dict(joined.iter_rows())
+    return {k: ", ".join(line_name(parts, n) for n in lines) for k, lines in joined.iter_rows()}

@@ -97,7 +97,9 @@ def _ingest(
     }
     staged = rt.archive.stage(feed, rt.day(), run_id)
     rt.archive.keep_input(local, staged)
-    report = Validated(validated.valid, rejections, validated.rejected_keys, validated.rows_read)
+    report = Validated(
+        validated.valid, rejections, validated.rejected_keys, validated.rows_read, validated.parts
+    )
     reports = records.write_rejections(report, contract, fetched, staged, counts)
     timer.lap("stage")
     headline = summary.headline(counts)

@@ -208,6 +208,9 @@ def _ingest(
         hold_reason,
         reports,
     )
+    if validated.parts:  # delta.parquet numbers the lines of a zip's files one after another
+        parts = [{"name": p.name, "lines_after": p.offset} for p in validated.parts]
+        manifest["input"] = manifest["input"] | {"parts": parts}
     rt.archive.write_json(staged / "manifest.json", manifest)
     rt.ledger.commit(
         snapshot_commit(
@@ -260,7 +263,7 @@ def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Va
             f"no <{contract.format.record}> records" if contract.format.type == "xml" else "no rows"
         )
         raise ParseError(f'{local.name}: the file has {what} (source.empty_file = "reject")')
-    return validate(map_columns(parsed, contract), contract)
+    return validate(map_columns(parsed, contract), contract, parsed.parts)
 
 
 def refuse_if_suspect(validated: Validated, contract: FeedContract, name: str) -> None:
@@ -275,6 +278,7 @@ def refuse_if_suspect(validated: Validated, contract: FeedContract, name: str) -
         "fix the rows (see the report) and send the file again",
         validated.rejections,
         rows_read=rows,
+        parts=validated.parts,
     )
 
 

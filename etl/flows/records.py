@@ -21,7 +21,7 @@ from etl.flows.staging import delivery_summary
 from etl.formats.raw import raw_records
 from etl.intake import Fetched, settle_remote
 from etl.ledger import Commit
-from etl.models import Validated
+from etl.models import Part, Validated
 from etl.norce.calls import CallResult
 from etl.reports import (
     FILE_REJECTED,
@@ -107,6 +107,7 @@ def write_rejections(
         outcome=ROWS_REJECTED,
         rows=RowCounts(counts["rows"], counts["accepted"], counts["rejected"]),
         scratch=fetched.local.parent,
+        parts=validated.parts,
     )
     return [p.name for p in write_reports(report, folder, f"{fetched.local.stem}.rejected")]
 
@@ -121,6 +122,7 @@ def rejection_report(
     rows: RowCounts | None,
     scratch: Path,
     file_error: FileRejected | None = None,
+    parts: tuple[Part, ...] = (),
 ) -> Report:
     """A file's report: summary, rejected cells, and each rejected line as it was written.
 
@@ -129,15 +131,21 @@ def rejection_report(
     # A workbook refused as a whole may be hostile, and calamine is safe only after the
     # reader's bounds check passed: it is opened again only when the file was read.
     read = file_error is None or isinstance(file_error, SuspectFile)
+    if isinstance(file_error, SuspectFile):
+        parts = tuple(p for p in file_error.parts if isinstance(p, Part))
     lines = rejections["line"].drop_nulls().to_list()
     raw = (
-        raw_records(source, contract, lines, scratch)
+        raw_records(source, contract, lines, scratch, parts)
         if read or contract.format.type != "xlsx"
         else {}
     )
     error = str(file_error) if file_error else None
     return Report(
-        summary(facts, contract, outcome, rows, error), rejections, raw, contract.key_fields
+        summary(facts, contract, outcome, rows, error),
+        rejections,
+        raw,
+        contract.key_fields,
+        parts,
     )
 
 

@@ -1,33 +1,34 @@
 """Compressed inputs: a `.gz` or `.zip` is expanded into the scratch folder, then read.
 
 The file name decides, not the content: `prices.csv.gz` is gunzipped to `prices.csv`, and
-`prices.zip` must hold exactly one data file, which is read; directory entries, macOS
-`__MACOSX/` resource forks and `.DS_Store` are ignored, and a zip with no or several data
-files is refused, naming them. The inner file is read with the contract's format.
+every data file of `prices.zip` is expanded, in the archive's order; directory entries,
+macOS `__MACOSX/` resource forks and `.DS_Store` are ignored, and a zip with no data file is
+refused. Each inner file is read with the contract's format (see `etl.formats.read_file`
+for how several become one export).
 
 Expanding is streamed in blocks (never the whole file in memory) and counted as it is
-written: beyond `format.max_expanded_bytes` the file is refused as a compression bomb and
-the partial copy removed, whatever the archive's headers claim. Only a member's base name
-is used, so `../` in a zip cannot write outside the scratch folder. The expanded copy is
-removed after reading; the compressed file as received is what the flow archives.
+written: beyond `format.max_expanded_bytes` (all members together) the file is refused as a
+compression bomb and the partial copy removed, whatever the archive's headers claim. Only a
+member's base name is used, each in a folder of its own, so `../` in a zip cannot write
+outside the scratch folder and two members of the same name do not meet. The expanded copies
+are removed after reading; the compressed file as received is what the flow archives.
 """
 
 from __future__ import annotations
 
-import functools
 import gzip
 import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from etl.contracts import FeedContract, FormatSpec
+from etl.contracts import FormatSpec
 from etl.errors import ParseError
-from etl.models import ParsedFile
 
 SUFFIXES = (".gz", ".zip")
 _BLOCK = 1 << 20
@@ -40,32 +41,26 @@ _BROKEN = (
     NotImplementedError,  # a zip compression method Python lacks
     RuntimeError,  # an encrypted zip member
 )
-_MAX_NAMES = 10
 
-Reader = Callable[[Path, FeedContract, Path], ParsedFile]
+
+@dataclass(frozen=True)
+class Member:
+    """One file to read: the file itself, or one expanded from a `.gz` or `.zip`."""
+
+    name: str  # as the archive names it (printable), or the file's own name
+    path: Path  # where its bytes are now
 
 
 class _Source(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
 
-def opens_compressed(read: Reader) -> Reader:
-    """Let a reader take `.gz` and `.zip` files: it is given the expanded file instead."""
-
-    @functools.wraps(read)
-    def wrapper(path: Path, contract: FeedContract, scratch: Path) -> ParsedFile:
-        with expanded(path, contract.format, scratch) as inner:
-            return read(inner, contract, scratch)
-
-    return wrapper
-
-
 @contextmanager
-def expanded(path: Path, fmt: FormatSpec, scratch: Path) -> Iterator[Path]:
-    """`path` itself, or for `.gz`/`.zip` its content in `scratch`, removed on exit."""
+def expanded(path: Path, fmt: FormatSpec, scratch: Path) -> Iterator[list[Member]]:
+    """`path` itself, or for `.gz`/`.zip` its data files in `scratch`, removed on exit."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        yield path
+        yield [Member(path.name, path)]
         return
     scratch.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=scratch))
@@ -76,33 +71,33 @@ def expanded(path: Path, fmt: FormatSpec, scratch: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _gunzip(path: Path, folder: Path, limit: int) -> Path:
+def _gunzip(path: Path, folder: Path, limit: int) -> list[Member]:
     target = folder / _safe_name(path.stem)
     with gzip.open(path, "rb") as src:
         _copy(src, target, limit, path, "gzip file")
-    return target
+    return [Member(path.stem, target)]
 
 
-def _unzip(path: Path, folder: Path, limit: int) -> Path:
+def _unzip(path: Path, folder: Path, limit: int) -> list[Member]:
+    out: list[Member] = []
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if _is_data(m)]
-            if len(members) != 1:
-                names = ", ".join(m.filename for m in members[:_MAX_NAMES]) or "none"
-                more = ", ..." if len(members) > _MAX_NAMES else ""
-                raise ParseError(
-                    f"{path.name}: a zip must hold exactly one data file, "
-                    f"this one holds {len(members)} ({names}{more})"
-                )
-            member = members[0]
-            if member.file_size > limit:
+            if not members:
+                raise ParseError(f"{path.name}: the zip archive holds no data file")
+            if sum(m.file_size for m in members) > limit:
                 raise _too_big(path, limit)
-            target = folder / _safe_name(member.filename)
-            with archive.open(member) as src:
-                _copy(src, target, limit, path, "zip archive")
+            budget = limit
+            for number, member in enumerate(members, start=1):
+                own = folder / str(number)
+                own.mkdir()
+                target = own / _safe_name(member.filename)
+                with archive.open(member) as src:
+                    budget -= _copy(src, target, budget, path, "zip archive")
+                out.append(Member(_printable(member.filename), target))
     except _BROKEN as exc:
         raise _broken(path, "zip archive", exc) from exc
-    return target
+    return out
 
 
 def _is_data(member: zipfile.ZipInfo) -> bool:
@@ -119,8 +114,17 @@ def _safe_name(name: str) -> str:
     return base if base not in ("", ".", "..") else "data"
 
 
-def _copy(src: _Source, target: Path, limit: int, path: Path, kind: str) -> None:
-    """Stream `src` to `target` in blocks; refuse (and remove the copy) beyond `limit` bytes."""
+def _printable(name: str) -> str:
+    """A member's name for messages and reports: no control characters, not too long."""
+    shown = "".join(c if c.isprintable() else "?" for c in name.replace("\\", "/"))
+    return shown if len(shown) <= 200 else shown[:200] + "..."
+
+
+def _copy(src: _Source, target: Path, limit: int, path: Path, kind: str) -> int:
+    """Stream `src` to `target` in blocks; refuse (and remove the copy) beyond `limit` bytes.
+
+    Returns the bytes written.
+    """
     written = 0
     with target.open("wb") as out:
         while True:
@@ -129,7 +133,7 @@ def _copy(src: _Source, target: Path, limit: int, path: Path, kind: str) -> None
             except _BROKEN as exc:
                 raise _broken(path, kind, exc) from exc
             if not block:
-                return
+                return written
             written += len(block)
             if written > limit:
                 out.close()

@@ -37,6 +37,7 @@ from etl.contracts import FeedContract, FormatSpec
 from etl.errors import FileRejected
 from etl.formats.compressed import expanded
 from etl.formats.text import codec_for
+from etl.models import Part
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,11 @@ _XML_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["'
 
 
 def raw_records(
-    path: Path, contract: FeedContract, lines: Iterable[int], scratch: Path
+    path: Path,
+    contract: FeedContract,
+    lines: Iterable[int],
+    scratch: Path,
+    parts: tuple[Part, ...] = (),
 ) -> dict[int, str]:
     """Source line -> the record starting there, as written (cut at RAW_LIMIT characters).
 
@@ -61,17 +66,34 @@ def raw_records(
     if not wanted:
         return {}
     fmt = contract.format
+    found: dict[int, str] = {}
     try:
-        with expanded(path, fmt, scratch) as inner:
-            found = (
-                _xlsx_rows(inner, fmt, wanted) if fmt.type == "xlsx" else _text(inner, fmt, wanted)
-            )
+        with expanded(path, fmt, scratch) as members:
+            if len(members) > 1 and not parts:
+                # Refused before its parts were numbered: a line cannot be told to a part.
+                return {}
+            for index, member in enumerate(members):
+                own = _own_lines(parts, index, wanted)
+                if not own:
+                    continue
+                read = _xlsx_rows if fmt.type == "xlsx" else _text
+                offset = parts[index].offset if parts else 0
+                found |= {offset + n: t for n, t in read(member.path, fmt, own).items()}
     except FileRejected as exc:
-        # The file was refused for this already (a zip with two files, a BOM that contradicts
-        # the contract): the report goes out without the raw lines rather than not at all.
+        # The file was refused for this already (a BOM that contradicts the contract):
+        # the report goes out without the raw lines rather than not at all.
         log.info("%s: raw lines not shown: %s", path.name, exc)
         return {}
     return {line: _shown(text) for line, text in found.items()}
+
+
+def _own_lines(parts: tuple[Part, ...], index: int, wanted: list[int]) -> list[int]:
+    """The wanted lines that belong to part `index`, as that part numbers them."""
+    if not parts:
+        return wanted
+    start = parts[index].offset
+    end = parts[index + 1].offset if index + 1 < len(parts) else None
+    return [n - start for n in wanted if n > start and (end is None or n <= end)]
 
 
 def _shown(text: str) -> str:

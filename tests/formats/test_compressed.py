@@ -1,16 +1,21 @@
-"""Compressed inputs: .gz and .zip are read as the file inside; bombs and odd archives refused."""
+"""Compressed inputs: .gz and .zip are read as the files inside; bombs and odd archives refused."""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 
-from etl.errors import ParseError
+from etl.errors import ParseError, SchemaMismatch
+from etl.flows.records import rejection_report
 from etl.formats import read_file
+from etl.models import place
+from etl.reports import CHECK_ROWS, FileFacts, RowCounts, write_reports
 from etl.settings import LocalStoreSettings
 from tests.fixtures.encodings import SWEDISH, contract, gzipped, price_text, write, zipped
 from tests.fixtures.feeds import SAMPLES, check, shipped
@@ -66,23 +71,132 @@ def test_every_shipped_sample_reads_the_same_compressed(
     assert read_file(zipped_, feed, scratch).frame.equals(plain)
 
 
-@pytest.mark.parametrize(
-    ("members", "expected"),
-    [
-        ({"a.csv": b"x", "b.csv": b"y"}, "holds 2 (a.csv, b.csv)"),
-        ({"folder/": b"", "__MACOSX/._a.csv": b"junk"}, "holds 0 (none)"),
-    ],
-)
-def test_a_zip_without_exactly_one_data_file_is_refused_naming_them(
-    tmp_path: Path, scratch: Path, members: dict[str, bytes], expected: str
+HEADER_LINE = "ItemNo;PriceList;Qty;Currency;Price;Cost;Benämning\r\n"
+
+
+def part(*rows: str) -> bytes:
+    """One file of a split export: the header, then `rows`."""
+    return (HEADER_LINE + "".join(f"{r}\r\n" for r in rows)).encode("cp1252")
+
+
+def test_a_zip_of_several_files_is_read_as_one_export_in_archive_order(
+    tmp_path: Path, scratch: Path
 ) -> None:
+    members = {
+        "export/": b"",
+        "export/b/prices.csv": part("A-1;L;1;SEK;1234,50;;x", "A-2;L;1;SEK;2,00;;y"),
+        "export/a/prices.csv": part("B-1;L;1;EUR;0,99;;z"),  # same base name, other folder
+        "__MACOSX/export/._prices.csv": b"junk",
+    }
     path = write(tmp_path / "prices.zip", zipped(members))
 
-    with pytest.raises(ParseError) as caught:
+    parsed = read_file(path, contract(tmp_path, CP1252), scratch)
+
+    assert parsed.frame["ItemNo"].to_list() == ["A-1", "A-2", "B-1"]
+    assert parsed.frame["_line"].to_list() == [2, 3, 5]
+    assert [(p.name, p.offset) for p in parsed.parts] == [
+        ("export/b/prices.csv", 0),
+        ("export/a/prices.csv", 3),
+    ]
+    assert [place(parsed.parts, n) for n in (2, 3, 5)] == [
+        ("export/b/prices.csv", 2),
+        ("export/b/prices.csv", 3),
+        ("export/a/prices.csv", 2),
+    ]
+    assert not list(scratch.iterdir()), "the expanded copies are removed after reading"
+
+
+def test_a_key_in_two_files_of_a_zip_names_each_file_and_its_line(
+    tmp_path: Path, scratch: Path
+) -> None:
+    members = {
+        "p1.csv": part("A-1;L;1;SEK;1234,50;;x", "A-2;L;1;SEK;2,00;;y"),
+        "p2.csv": part("A-3;L;1;SEK;oops;;z", "A-1;L;1;SEK;3,00;;w"),
+    }
+    path = write(tmp_path / "prices.zip", zipped(members))
+
+    validated = check(path, contract(tmp_path, CP1252), scratch)
+
+    rows = validated.rejections.select("line", "code", "message").rows()
+    assert [(line, code) for line, code, _ in rows] == [
+        (2, "duplicate_key"),
+        (5, "type"),
+        (6, "duplicate_key"),
+    ]
+    assert "lines p1.csv line 2, p2.csv line 3" in rows[0][2]
+    assert validated.valid["part_no"].to_list() == ["A-2"]
+
+
+def test_the_report_of_a_zip_of_several_files_names_the_file_and_its_own_line(
+    tmp_path: Path, scratch: Path
+) -> None:
+    members = {
+        "p1.csv": part("A-1;L;1;SEK;1234,50;;x"),
+        "p2.csv": part("A-2;L;1;SEK;2,00;;y", "A-3;L;1;SEK;=1+2;;z"),
+    }
+    path = write(tmp_path / "prices.zip", zipped(members))
+    feed = contract(tmp_path, CP1252)
+    validated = check(path, feed, scratch)
+
+    report = rejection_report(
+        path,
+        feed,
+        validated.rejections,
+        facts=FileFacts.of(path),
+        outcome=CHECK_ROWS,
+        rows=RowCounts(validated.rows_read, validated.valid.height, validated.rejected_rows),
+        scratch=scratch,
+        parts=validated.parts,
+    )
+    xlsx, csv_path = write_reports(report, tmp_path / "out", "prices.rejected")
+
+    sheet = openpyxl.load_workbook(xlsx)["Rejected cells"]
+    head, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert head[:2] == ["File in archive", "Line"]
+    assert [(r[0], r[1], r[5]) for r in rows] == [("p2.csv", 3, "type")]
+    assert rows[0][-1] == "A-3;L;1;SEK;=1+2;;z"  # the raw line of the right file
+    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        [csv_head, csv_row] = list(csv.reader(handle))
+    assert (csv_head[:2], csv_row[:2]) == (["File in archive", "Line"], ["p2.csv", "3"])
+
+
+def test_files_of_a_zip_with_other_columns_are_refused_naming_them(
+    tmp_path: Path, scratch: Path
+) -> None:
+    other = b"ItemNo;PriceList;Qty;Currency;Pris;Cost;Ben\xe4mning\r\nA-9;L;1;SEK;1,00;;x\r\n"
+    members = {"p1.csv": part("A-1;L;1;SEK;1234,50;;x"), "p2.csv": other}
+    path = write(tmp_path / "prices.zip", zipped(members))
+
+    with pytest.raises(SchemaMismatch) as caught:
+        read_file(path, contract(tmp_path, CP1252), scratch)
+
+    assert str(caught.value) == (
+        "prices.zip: p2.csv does not have the columns of p1.csv (missing ['Price']; "
+        "not in the first ['Pris']); the files of one zip must be parts of the same export"
+    )
+
+
+def test_a_zip_without_a_data_file_is_refused(tmp_path: Path, scratch: Path) -> None:
+    members = {"folder/": b"", "__MACOSX/._a.csv": b"junk", "folder/.DS_Store": b"x"}
+    path = write(tmp_path / "prices.zip", zipped(members))
+
+    with pytest.raises(ParseError, match=r"prices\.zip: the zip archive holds no data file"):
         read_file(path, contract(tmp_path), scratch)
 
-    assert "exactly one data file" in str(caught.value)
-    assert expected in str(caught.value)
+
+def test_the_expansion_limit_counts_every_file_of_a_zip(tmp_path: Path, scratch: Path) -> None:
+    data = part("A-1;L;1;SEK;1234,50;;x")
+    path = write(tmp_path / "prices.zip", zipped({"p1.csv": data, "p2.csv": data}))
+
+    limit = f"{CP1252}\nmax_expanded_bytes = {2 * len(data)}"
+    assert read_file(path, contract(tmp_path, limit), scratch).frame.height == 2
+    with pytest.raises(ParseError, match="max_expanded_bytes"):
+        read_file(
+            path,
+            contract(tmp_path, limit.replace(str(2 * len(data)), str(2 * len(data) - 1))),
+            scratch,
+        )
+    assert not list(scratch.iterdir())
 
 
 def test_a_gzip_bomb_is_refused_at_the_limit(tmp_path: Path, scratch: Path) -> None:
@@ -172,3 +286,32 @@ def test_the_flow_archives_the_compressed_file_as_received(home: Path, tmp_path:
     assert archived.read_bytes() == data
     assert manifests(home, "prices")[-1]["counts"]["rows"] == 12
     assert not [p for p in (home / "inbox").rglob("*") if p.is_file()]
+
+
+def test_a_run_applies_a_zip_of_several_files_as_one_export(home: Path, tmp_path: Path) -> None:
+    schema = home / "schemas" / "prices.toml"
+    schema.write_text(schema.read_text().replace('"prices_*.csv"', '"prices_*.zip"'))
+    drop = tmp_path / "drop" / "prices"
+    drop.mkdir(parents=True)
+    [sample] = (SAMPLES / "prices").glob("*.csv")
+    head, *rows = sample.read_bytes().splitlines(keepends=True)
+    members = {"one.csv": b"".join([head, *rows[:6]]), "two.csv": b"".join([head, *rows[6:]])}
+    (drop / "prices_1.zip").write_bytes(zipped(members))
+    (drop / "prices_1.zip.done").touch()
+    settings = settings_for(home, LocalStoreSettings(root=drop.parent))
+
+    [outcome] = run_once(settings, "prices")
+
+    assert outcome.outcome == "committed", outcome.message
+    manifest = manifests(home, "prices")[-1]
+    assert manifest["counts"]["rows"] == 12
+    assert manifest["input"]["parts"] == [
+        {"name": "one.csv", "lines_after": 0},
+        {"name": "two.csv", "lines_after": 7},
+    ]
+    [report] = (home / "archive" / "prices").rglob("*.rejected.xlsx")
+    head_row, *detail = openpyxl.load_workbook(report)["Rejected cells"].iter_rows(values_only=True)
+    assert head_row[0] == "File in archive"
+    assert {r[0] for r in detail} == {"one.csv", "two.csv"}
+    for file, line, *_, raw in detail:  # each line is that file's own, shown as written
+        assert raw == members[str(file)].splitlines()[int(str(line)) - 1].decode("utf-8")

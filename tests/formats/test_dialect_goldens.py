@@ -51,6 +51,8 @@ def outcome(case: Case, scratch: Path) -> dict[str, Any]:
     except FileRejected as exc:
         return got | {"refused": refusal(exc)}
     got["columns"] = list(parsed.columns)
+    if parsed.parts:
+        got["parts"] = [[p.name, p.offset] for p in parsed.parts]
     got["rows"] = [
         [row[LINE], *(row[c] for c in parsed.columns)] for row in parsed.frame.iter_rows(named=True)
     ]
