@@ -11,10 +11,22 @@ documented match keys. Like Norce, flat imports (prices, on-hand, customers, com
 change fields whose number is listed in the header's `*FieldsThatAreSet`, and price values
 that are 0 never overwrite (reference section 4). Products merge whatever is sent.
 
+Customers and companies (sections 7, 8) are applied item by item, as Norce's workers do: an
+item matches on Code, else Id, else EmailAddress / OrganizationNo (only Code with
+`SearchOnlyByCode` listed and set); an item Norce would not import (an insert missing a required
+field, an unknown company or price list, a key held by another record) is logged with SeverityId
+3 and counted in the job's `Fail`, while the job still ends StatusId 2. Every record gets a
+stand-in `Id` and `Created`/`Updated` stamps; a customer's companies are kept on it as
+`Companies: [{"Id", "IsPrimary"}]`. Tests seed and change records "in Norce" with
+`add_customer`, `add_company`, `add_price_list`, `change_customer` and `change_company`, and
+read `state.customers["C-1"]` (or `[10001]`), `state.company_contacts(...)` and
+`state.customer_companies(...)`.
+
     with run_norce_standin() as norce:
         settings = norce.settings()            # NorceSettings(mode="http", ...) for tests
         norce.fail_next(2, status=429, retry_after=3, path="Product/ImportProducts")
         norce.finish_next_jobs(1, status_id=3, messages=["Sku 42 missing"])
+        web_id = norce.add_customer(first_name="Eva", email="eva@example.com")
         ...
         norce.calls, norce.state, norce.token_requests, norce.hits("Job/Get")
 """
@@ -22,6 +34,7 @@ that are 0 never overwrite (reference section 4). Products merge whatever is sen
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import secrets
 import threading
@@ -112,6 +125,31 @@ _PRICE_AMOUNTS = {"PriceSale", "CostPurchase", "CostUnit", "PriceRecommended", "
 
 
 @dataclass(frozen=True)
+class PartyRules:
+    """How Norce matches, inserts and relates one kind of party (reference sections 7, 8)."""
+
+    noun: str  # "customer" | "company", for messages
+    third_key: str  # the match key tried after Code and Id
+    required: tuple[str, ...]  # an insert needs each one sent, non-empty and listed
+    search_only_by_code: int  # the SearchOnlyByCode number in the header's fields array
+    unnumbered: frozenset[str]  # item fields the header does not govern (always applied)
+    fold_third_key: bool = False  # [I] e-mail addresses match whatever their case
+
+
+_CUSTOMER_RULES = PartyRules(
+    "customer", "EmailAddress", ("Code", "FirstName", "LastName", "EmailAddress"), 18,
+    frozenset({"Type"}), fold_third_key=True,
+)  # fmt: skip
+_COMPANY_RULES = PartyRules(
+    "company", "OrganizationNo", ("Code", "Name", "OrganizationNo"), 20,
+    frozenset({"UseInvoiceAddressAsDeliveryAddress"}),
+)  # fmt: skip
+# Item switches that steer the import and are not stored; fields only Norce sets.
+_CONTROL_KEYS = frozenset({"SearchOnlyByCode", "IsCompanyListDelta", "IsCustomerListDelta"})
+_SERVER_KEYS = frozenset({"Id", "Created", "Updated"})
+
+
+@dataclass(frozen=True)
 class ImportSpec:
     """What one Connect import accepts and how it lands in the state."""
 
@@ -121,6 +159,7 @@ class ImportSpec:
     keys: tuple[str, ...]  # match keys every item carries (products: checked separately)
     fields_header: str | None = None  # the array that governs `field_numbers`
     field_numbers: Mapping[str, int] = field(default_factory=dict)
+    party: PartyRules | None = None  # customers and companies: matched item by item
 
 
 IMPORTS: Mapping[str, ImportSpec] = {
@@ -134,13 +173,14 @@ IMPORTS: Mapping[str, ImportSpec] = {
         "SkuOnhandFieldsThatAreSet", _ONHAND_FIELDS,
     ),
     "Product/ImportPriceLists": ImportSpec("pricelists", _PRICELIST_ENUMS, "optional", ("Code",)),
+    # No match key is required of every party item: Code, Id or the third key may match.
     "Customer/ImportCustomers": ImportSpec(
-        "customers", _CUSTOMER_ENUMS, "absent", ("Code",), "CustomerFieldsThatAreSet",
-        _CUSTOMER_FIELDS,
+        "customers", _CUSTOMER_ENUMS, "absent", (), "CustomerFieldsThatAreSet",
+        _CUSTOMER_FIELDS, _CUSTOMER_RULES,
     ),
     "Customer/ImportCompanies": ImportSpec(
-        "companies", _CUSTOMER_ENUMS, "absent", ("Code",), "CompanyFieldsThatAreSet",
-        _COMPANY_FIELDS,
+        "companies", _CUSTOMER_ENUMS, "absent", (), "CompanyFieldsThatAreSet",
+        _COMPANY_FIELDS, _COMPANY_RULES,
     ),
 }  # fmt: skip
 
@@ -231,6 +271,8 @@ def check_body(method: str, raw: bytes) -> list[Json]:
         _check_keys(item, IMPORTS[method].keys, f"[{n}]")
         if method == "Product/ImportProducts":
             _check_product(item, f"[{n}]")
+        if IMPORTS[method].party:
+            _check_party(item, f"[{n}]")
     return items
 
 
@@ -268,11 +310,138 @@ def _check_product(product: Json, where: str) -> None:
             _check_keys(sku, ("PartNo",), f"{where}.Variants[{v}].Skus[{s}]")
 
 
+# JSON types of the party fields the stand-in reads; a wrong type fails deserialization.
+_PARTY_TYPES = {
+    "Code": "string", "EmailAddress": "string", "OrganizationNo": "string", "Id": "integer",
+    "SearchOnlyByCode": "boolean", "IsCompanyListDelta": "boolean",
+    "IsCustomerListDelta": "boolean",
+}  # fmt: skip
+_PARTY_LISTS = {
+    "Companies": {"Code": "string", "Id": "integer", "OrganizationNo": "string",
+                  "IsPrimary": "boolean"},
+    "PriceLists": {"Code": "string", "IsExclusive": "boolean"},
+}  # fmt: skip
+
+
+def _check_party(item: Json, where: str) -> None:
+    _check_types(item, _PARTY_TYPES, where)
+    for name, types in _PARTY_LISTS.items():
+        entries = item.get(name, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ContractError(f"item {where}.{name} must be an array of objects")
+        for n, entry in enumerate(entries):
+            _check_types(entry, types, f"{where}.{name}[{n}]")
+
+
+def _check_types(value: Json, types: Mapping[str, str], where: str) -> None:
+    for name, kind in types.items():
+        if name in value and not _has_type(value[name], kind):
+            raise ContractError(f"item {where}.{name} must be a JSON {kind}")
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    if kind == "integer":
+        return _is_int(value)
+    return isinstance(value, str if kind == "string" else bool)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 # ---------------------------------------------------------------- what Norce would hold
+
+
+class ItemFailed(Exception):
+    """Norce would not import this one item (a SeverityId 3 log entry); the job goes on."""
+
+
+@dataclass
+class Applied:
+    """What one accepted import did: its counts and the items Norce did not import."""
+
+    inserts: int = 0
+    updates: int = 0
+    failures: list[tuple[str, Json]] = field(default_factory=list)  # (message, item)
+
+
+class Records(Mapping[int | str, Json]):
+    """One kind of party by stand-in Id; `records["C-1"]` finds by Code, `records[10001]` by Id.
+
+    Iterating yields Ids. Every write goes through `insert`/`update`, which keep the Code and
+    third-key (e-mail, org no) indexes and refuse a Code another record holds.
+    """
+
+    def __init__(self, rules: PartyRules, first_id: int) -> None:
+        self.rules = rules
+        self._rows: dict[int, Json] = {}
+        self._codes: dict[str, int] = {}
+        self._thirds: dict[str, set[int]] = {}
+        self._next_id = first_id
+
+    def __getitem__(self, key: int | str) -> Json:
+        record = self.by_code(key) if isinstance(key, str) else self.by_id(key)
+        if record is None:
+            raise KeyError(key)
+        return record
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def by_code(self, code: str) -> Json | None:
+        """The record with this Code, if any."""
+        row_id = self._codes.get(code)
+        return None if row_id is None else self._rows[row_id]
+
+    def by_id(self, row_id: int) -> Json | None:
+        """The record with this stand-in Id, if any."""
+        return self._rows.get(row_id)
+
+    def by_third_key(self, value: str) -> list[Json]:
+        """Records whose e-mail (customers) or org no (companies) is `value`, by Id."""
+        return [self._rows[i] for i in sorted(self._thirds.get(self._fold(value), ()))]
+
+    def insert(self, fields: Json, stamp: str) -> int:
+        """Add a record with the next Id, stamped Created and Updated; return its Id."""
+        self._check_code(fields.get("Code"), None)
+        row_id, self._next_id = self._next_id, self._next_id + 1
+        self._rows[row_id] = {"Id": row_id}
+        self.update(row_id, {**fields, "Created": stamp}, stamp)
+        return row_id
+
+    def update(self, row_id: int, changes: Json, stamp: str) -> Json:
+        """Change a record's fields and its Updated stamp; return the record."""
+        record = self._rows[row_id]
+        self._check_code(changes.get("Code"), row_id)
+        self._index(record, add=False)
+        record.update(changes, Updated=stamp)
+        self._index(record, add=True)
+        return record
+
+    def _check_code(self, code: str | None, row_id: int | None) -> None:
+        holder = self._codes.get(code) if code else None
+        if holder is not None and holder != row_id:
+            raise ValueError(f"Code {code} already belongs to {self.rules.noun} Id {holder}")
+
+    def _index(self, record: Json, *, add: bool) -> None:
+        row_id, code, third = record["Id"], record.get("Code"), record.get(self.rules.third_key)
+        holders = self._thirds.setdefault(self._fold(third), set()) if third else set()
+        if add:
+            self._codes.update({code: row_id} if code else {})
+            holders.add(row_id)
+        else:
+            self._codes.pop(code or "", None)
+            holders.discard(row_id)
+
+    def _fold(self, value: str) -> str:
+        return value.casefold() if self.rules.fold_third_key else value
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -283,18 +452,22 @@ class NorceState:
     skus: dict[str, Json] = field(default_factory=dict)  # PartNo (+ its product's codes)
     prices: dict[tuple[str, str, int], Json] = field(default_factory=dict)  # PartNo, list, qty
     onhands: dict[tuple[str, str, str], Json] = field(default_factory=dict)
-    customers: dict[str, Json] = field(default_factory=dict)  # Code
-    companies: dict[str, Json] = field(default_factory=dict)  # Code
+    customers: Records = field(default_factory=lambda: Records(_CUSTOMER_RULES, 10001))
+    companies: Records = field(default_factory=lambda: Records(_COMPANY_RULES, 20001))
     pricelists: dict[str, Json] = field(default_factory=dict)  # Code
+    now: Callable[[], dt.datetime] = _utc_now  # timezone-aware; stamps Created/Updated
+    _last_stamp: dt.datetime | None = field(default=None, repr=False)
 
-    def apply(self, method: str, header: Json, items: Sequence[Json]) -> tuple[int, int]:
-        """Merge an accepted import; return (inserts, updates)."""
+    def apply(self, method: str, header: Json, items: Sequence[Json]) -> Applied:
+        """Merge an accepted import; return its counts and the items not imported."""
         if method == "Product/ImportProducts":
             counts = [self._merge_product(p) for p in items]
-            return sum(i for i, _ in counts), sum(u for _, u in counts)
+            return Applied(sum(i for i, _ in counts), sum(u for _, u in counts))
         spec = IMPORTS[method]
-        table: dict[Any, Json] = getattr(self, spec.entity)
         listed = set(header.get(spec.fields_header, [])) if spec.fields_header else set()
+        if spec.party:
+            return _PartyImport(self, spec, listed).apply(items)
+        table: dict[Any, Json] = getattr(self, spec.entity)
         inserts = 0
         for item in items:
             key = _state_key(method, item)
@@ -303,7 +476,86 @@ class NorceState:
             for name, value in item.items():
                 if _applies(spec, listed, name, value):
                     record[name] = copy.deepcopy(value)
-        return inserts, len(items) - inserts
+        return Applied(inserts, len(items) - inserts)
+
+    def stamp(self) -> str:
+        """A Created/Updated value: now in UTC, and later than every stamp before it."""
+        moment = self.now().astimezone(dt.UTC)
+        if self._last_stamp is not None and moment <= self._last_stamp:
+            moment = self._last_stamp + dt.timedelta(microseconds=1)
+        self._last_stamp = moment
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def price_list_codes(self) -> set[str]:
+        """Price lists that exist: imported by ImportPriceLists, seeded, or priced on."""
+        return set(self.pricelists) | {key[1] for key in self.prices}
+
+    # -- seeding and changing records as Norce itself would (web shop, Admin)
+
+    def add_customer(
+        self,
+        *,
+        first_name: str,
+        email: str,
+        last_name: str | None = None,
+        code: str | None = None,
+        company: str | int | None = None,
+        **fields: Any,
+    ) -> int:
+        """Seed a customer as the web shop makes one (no Code unless given); return its Id.
+
+        `company` (a Code or Id) becomes its primary company; `fields` are Norce field names.
+        """
+        names = {"FirstName": first_name, "LastName": last_name, "EmailAddress": email}
+        record = {**{k: v for k, v in names.items() if v is not None}, **fields}
+        if code:
+            record["Code"] = code
+        if company is not None:
+            record["Companies"] = [{"Id": self.companies[company]["Id"], "IsPrimary": True}]
+        return self.customers.insert(record, self.stamp())
+
+    def add_company(
+        self, *, name: str, organization_no: str, code: str | None = None, **fields: Any
+    ) -> int:
+        """Seed a company as Norce makes one on a web order (no Code unless given); its Id."""
+        record = {"Name": name, "OrganizationNo": organization_no, **fields}
+        if code:
+            record["Code"] = code
+        return self.companies.insert(record, self.stamp())
+
+    def add_price_list(self, code: str, **fields: Any) -> None:
+        """Seed a price list as if made in Norce Admin."""
+        self.pricelists[code] = {"Code": code, **fields}
+
+    def change_customer(self, key: str | int, **fields: Any) -> Json:
+        """Change a customer (by Code or Id) as Norce Admin would; bumps Updated; a copy."""
+        return self._change(self.customers, key, fields)
+
+    def change_company(self, key: str | int, **fields: Any) -> Json:
+        """Change a company (by Code or Id) as Norce Admin would; bumps Updated; a copy."""
+        return self._change(self.companies, key, fields)
+
+    def _change(self, table: Records, key: str | int, fields: Json) -> Json:
+        if _SERVER_KEYS & fields.keys():
+            raise ValueError(f"{sorted(_SERVER_KEYS)} are set by Norce only")
+        record = table.update(table[key]["Id"], copy.deepcopy(fields), self.stamp())
+        return copy.deepcopy(record)
+
+    # -- relations
+
+    def company_contacts(self, company: str | int) -> list[Json]:
+        """The customers related to a company (by Code or Id), by Id."""
+        company_id = self.companies[company]["Id"]
+        return [
+            record
+            for record in self.customers.values()
+            if any(r["Id"] == company_id for r in record.get("Companies", []))
+        ]
+
+    def customer_companies(self, customer: str | int) -> dict[str | int, bool]:
+        """A customer's companies: Code (Id if it has none) -> IsPrimary."""
+        relations = self.customers[customer].get("Companies", [])
+        return {_code_or_id(self.companies[r["Id"]]): r["IsPrimary"] for r in relations}
 
     def _merge_product(self, product: Json) -> tuple[int, int]:
         code = product["ManufacturerCode"]
@@ -339,6 +591,178 @@ def _applies(spec: ImportSpec, listed: set[int], name: str, value: Any) -> bool:
         return False  # Norce leaves fields that are not listed untouched
     is_zero = not isinstance(value, bool) and value == 0
     return not (spec.entity == "prices" and name in _PRICE_AMOUNTS and is_zero)
+
+
+# ---------------------------------------------------------------- customers and companies
+
+
+class _PartyImport:
+    """One ImportCustomers/ImportCompanies call applied item by item, as Norce does.
+
+    Without SearchOnlyByCode an item matches on Code, else Id, else its third key (e-mail,
+    org no), and every key it carries that finds a record must find the same one: that is
+    how a Code is written back onto a record born without one, and how a Code, e-mail or
+    org no already held by another record fails the item instead of merging two parties.
+    """
+
+    def __init__(self, state: NorceState, spec: ImportSpec, listed: set[int]) -> None:
+        assert spec.party is not None and spec.fields_header is not None
+        self.state, self.spec, self.rules, self.listed = state, spec, spec.party, listed
+        self.table: Records = getattr(state, spec.entity)
+        self.price_lists = state.price_list_codes()
+
+    def apply(self, items: Sequence[Json]) -> Applied:
+        applied = Applied()
+        for n, item in enumerate(items):
+            try:
+                inserted = self._apply(item)
+            except ItemFailed as exc:
+                noun = self.rules.noun.capitalize()
+                applied.failures.append((f"{noun} [{n}]{_named(item)} not imported: {exc}", item))
+                continue
+            applied.inserts += inserted
+            applied.updates += not inserted
+        return applied
+
+    def _apply(self, item: Json) -> bool:
+        search_only = item.get("SearchOnlyByCode") is True
+        target = self._match(item, search_only and self.rules.search_only_by_code in self.listed)
+        if target is None:
+            self._check_insert(item)
+        changes = self._changes(item, target)
+        if target is None:
+            self.table.insert(changes, self.state.stamp())
+            return True
+        self.table.update(target["Id"], changes, self.state.stamp())
+        return False
+
+    def _match(self, item: Json, search_only: bool) -> Json | None:
+        code = self._key(item, "Code")
+        by_code = self.table.by_code(code) if code else None
+        if search_only:
+            return by_code
+        by_id = self._by_id(item)
+        if by_code and by_id and by_code is not by_id:
+            raise ItemFailed(f"Code {code} already belongs to {self._describe(by_code)}, "
+                             f"not to Id {by_id['Id']}")  # fmt: skip
+        target = by_code or by_id or self._by_third_key(item)
+        self._check_third_key(item, target, code if by_code else None)
+        if target and code and not by_code and target.get("Code"):
+            # Found by Id or third key, but already coded otherwise: Norce would not re-code.
+            key = "Id" if by_id else self.rules.third_key
+            raise ItemFailed(f"{key} {item[key]} is {self._describe(target)}, not Code {code}")
+        return target
+
+    def _by_id(self, item: Json) -> Json | None:
+        if "Id" not in item:
+            return None
+        record = self.table.by_id(item["Id"])
+        if record is None:
+            raise ItemFailed(f"no {self.rules.noun} has Id {item['Id']}")
+        return record
+
+    def _by_third_key(self, item: Json) -> Json | None:
+        value = self._key(item, self.rules.third_key)
+        found = self.table.by_third_key(value) if value else []
+        if len(found) > 1:
+            ids = ", ".join(str(r["Id"]) for r in found)
+            raise ItemFailed(f"{self.rules.third_key} {value} matches {self.rules.noun} Ids "
+                             f"{ids}; send the Code or Id")  # fmt: skip
+        return found[0] if found else None
+
+    def _check_third_key(self, item: Json, target: Json | None, code: str | None) -> None:
+        value = self._key(item, self.rules.third_key)
+        holders = self.table.by_third_key(value) if value else []
+        if target is None or not holders or any(r is target for r in holders):
+            return
+        prefix = f"Code {code} already belongs to {self._describe(target)}; " if code else ""
+        raise ItemFailed(f"{prefix}{self.rules.third_key} {value} already belongs to "
+                         f"{self._describe(holders[0])}")  # fmt: skip
+
+    def _key(self, item: Json, name: str) -> str | None:
+        value = item.get(name)
+        if value == "":
+            raise ItemFailed(f"{name} is empty")
+        return value
+
+    def _changes(self, item: Json, target: Json | None) -> Json:
+        changes = {
+            name: copy.deepcopy(value) for name, value in item.items() if self._stored(name, value)
+        }
+        if "PriceLists" in changes:
+            self._check_price_lists(changes["PriceLists"])
+        if "Companies" in changes and self.spec.entity == "customers":
+            delta = item.get("IsCompanyListDelta") is True
+            changes["Companies"] = self._relations(changes["Companies"], target, delta)
+        return changes
+
+    def _stored(self, name: str, value: Any) -> bool:
+        if name in _CONTROL_KEYS or name in _SERVER_KEYS:
+            return False
+        if name not in self.spec.field_numbers:
+            return name in self.rules.unnumbered  # Norce drops fields it does not know
+        return _applies(self.spec, self.listed, name, value)
+
+    def _check_price_lists(self, entries: list[Json]) -> None:
+        for n, entry in enumerate(entries):
+            code = entry.get("Code")
+            if not code:
+                raise ItemFailed(f"PriceLists[{n}] has no Code")
+            if code not in self.price_lists:
+                raise ItemFailed(f"PriceLists[{n}]: price list {code} does not exist; "
+                                 "create it with ImportPriceLists first")  # fmt: skip
+
+    def _relations(self, entries: list[Json], target: Json | None, delta: bool) -> list[Json]:
+        primary = {self._company(e, n)["Id"]: e.get("IsPrimary") is True
+                   for n, e in enumerate(entries)}  # fmt: skip
+        kept = (target or {}).get("Companies", []) if delta else []
+        merged = {r["Id"]: r["IsPrimary"] for r in kept} | primary
+        return [{"Id": company_id, "IsPrimary": p} for company_id, p in merged.items()]
+
+    def _company(self, entry: Json, n: int) -> Json:
+        companies = self.state.companies
+        if "Code" in entry:
+            found, named = companies.by_code(entry["Code"]), f"Code {entry['Code']}"
+        elif "Id" in entry:
+            found, named = companies.by_id(entry["Id"]), f"Id {entry['Id']}"
+        elif "OrganizationNo" in entry:
+            matches = companies.by_third_key(entry["OrganizationNo"])
+            found = matches[0] if len(matches) == 1 else None
+            named = f"OrganizationNo {entry['OrganizationNo']}"
+        else:
+            raise ItemFailed(f"Companies[{n}] names no company: send Code, Id or OrganizationNo")
+        if found is None:
+            raise ItemFailed(f"Companies[{n}]: no single company with {named}; "
+                             "import the company first")  # fmt: skip
+        return found
+
+    def _check_insert(self, item: Json) -> None:
+        problems = []
+        for name in self.rules.required:
+            if not item.get(name):
+                problems.append(f"{name} is missing")
+            elif self.spec.field_numbers[name] not in self.listed:
+                number = self.spec.field_numbers[name]
+                problems.append(f"{name} ({number}) is not in {self.spec.fields_header}")
+        if problems:
+            needs = ", ".join(self.rules.required)
+            raise ItemFailed(f"a new {self.rules.noun} needs {needs}: {'; '.join(problems)}")
+
+    def _describe(self, record: Json) -> str:
+        code = f" (Code {record['Code']})" if record.get("Code") else ""
+        return f"{self.rules.noun} Id {record['Id']}{code}"
+
+
+def _named(item: Json) -> str:
+    for name in ("Code", "Id", "EmailAddress", "OrganizationNo"):
+        if item.get(name) not in (None, ""):
+            return f" ({name} {item[name]})"
+    return ""
+
+
+def _code_or_id(record: Json) -> str | int:
+    code: str | int = record.get("Code") or record["Id"]
+    return code
 
 
 # ---------------------------------------------------------------- jobs, faults, the server
@@ -409,6 +833,7 @@ class NorceStandin:
         scope: str = "playground",
         token_lifetime: int = 3600,
         polls_before_finish: int = 1,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.base_url = ""  # set once the server is listening
         self.client_id = client_id
@@ -422,7 +847,7 @@ class NorceStandin:
         self._issued: list[str] = []
         self._calls: list[RecordedCall] = []
         self._requests: list[tuple[str, str]] = []
-        self._state = NorceState()
+        self._state = NorceState() if now is None else NorceState(now=now)
         self._jobs: dict[int, _Job] = {}
         self._next_job_id = 4711
         self._faults: list[_Fault] = []
@@ -473,6 +898,33 @@ class NorceStandin:
             "job_timeout_seconds": 5.0,
         }
         return NorceSettings(**{**values, **overrides})
+
+    # -- records changed "in Norce" (web shop, Admin); see the NorceState methods
+
+    def add_customer(self, **fields: Any) -> int:
+        """Seed a customer, by default without a Code as the web shop makes one; its Id."""
+        with self._lock:
+            return self._state.add_customer(**fields)
+
+    def add_company(self, **fields: Any) -> int:
+        """Seed a company, by default without a Code as a web order makes one; its Id."""
+        with self._lock:
+            return self._state.add_company(**fields)
+
+    def add_price_list(self, code: str, **fields: Any) -> None:
+        """Seed a price list as if made in Norce Admin."""
+        with self._lock:
+            self._state.add_price_list(code, **fields)
+
+    def change_customer(self, key: str | int, **fields: Any) -> Json:
+        """Change a customer (Code or Id) in Norce; bumps its Updated; returns a copy."""
+        with self._lock:
+            return self._state.change_customer(key, **fields)
+
+    def change_company(self, key: str | int, **fields: Any) -> Json:
+        """Change a company (Code or Id) in Norce; bumps its Updated; returns a copy."""
+        with self._lock:
+            return self._state.change_company(key, **fields)
 
     # -- failure injection
 
@@ -603,10 +1055,8 @@ class NorceStandin:
         except ContractError as exc:
             return Answer(400, {"Message": str(exc)})
         plan = self._take_plan()
-        inserts = updates = 0
-        if plan.status_id == 2:
-            inserts, updates = self._state.apply(method, header, items)
-        job = self._new_job(len(items), inserts, updates, plan)
+        applied = self._state.apply(method, header, items) if plan.status_id == 2 else Applied()
+        job = self._new_job(len(items), applied, plan)
         self._calls.append(RecordedCall(method, header, items, str(job.job_id), dict(headers)))
         summary = {
             "NrOfItemsInTotal": len(items),
@@ -623,12 +1073,16 @@ class NorceStandin:
         plan.remaining -= 1
         return plan
 
-    def _new_job(self, totals: int, inserts: int, updates: int, plan: _JobPlan) -> _Job:
+    def _new_job(self, totals: int, applied: Applied, plan: _JobPlan) -> _Job:
+        # Items Norce could not import leave the job Succeeded with Fail > 0 (reference 2).
         self._next_job_id += 1
         entries = [_log_entry(plan.severity, m, f"row {n}") for n, m in enumerate(plan.messages)]
+        entries += [_log_entry(3, message, _row(item)) for message, item in applied.failures]
         log = [_log_entry(1, "Starting import."), *entries, _log_entry(1, "Import finished.")]
-        fail = len(plan.messages) if plan.status_id == 2 else totals
-        job = _Job(self._next_job_id, totals, inserts, updates, plan.status_id, fail, log)
+        fail = len(plan.messages) + len(applied.failures) if plan.status_id == 2 else totals
+        job = _Job(
+            self._next_job_id, totals, applied.inserts, applied.updates, plan.status_id, fail, log
+        )
         self._jobs[job.job_id] = job
         return job
 
@@ -645,6 +1099,10 @@ class NorceStandin:
 
     def _job_log(self, job: _Job) -> list[Json]:
         return copy.deepcopy(job.log) if job.polls > self.polls_before_finish else job.log[:1]
+
+
+def _row(item: Json) -> str:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
 
 
 def _log_entry(severity: int, message: str, row: str | None = None) -> Json:
