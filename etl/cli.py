@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl.contracts import FeedContract, load_contracts
+from etl.contracts import FeedContract, load_contracts, order_of_runs
 from etl.documents.book import DocumentBook
 from etl.documents.status import documents_status
 from etl.errors import ConfigError, EtlError, FileRejected
@@ -240,13 +240,18 @@ def _feeds(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
     for c in contracts.values():
         when = c.schedule.cron or f"every {c.schedule.interval_minutes:g} min"
         where = f"{c.source.store}:{c.source.folder}/{c.source.pattern}"
+        if c.source.from_feed is not None:
+            where, when = f"the files of feed {c.source.from_feed}", "in its runs"
         print(f"{c.name:<12} {c.entity.name:<8} {where}  ({c.format.type}, {when})  {c.path}")
     return 0
 
 
 def _chosen(contracts: dict[str, FeedContract], feed: str | None) -> list[FeedContract]:
     if feed is None:
-        return list(contracts.values())
+        return order_of_runs(contracts)
     if feed not in contracts:
         raise EtlError(f"no feed {feed!r}; known feeds: {', '.join(contracts)}")
+    parent = contracts[feed].source.from_feed
+    if parent is not None:
+        raise EtlError(f"feed {feed!r} reads the files of feed {parent!r}: use --feed {parent}")
     return [contracts[feed]]

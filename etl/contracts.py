@@ -58,6 +58,10 @@ class SourceSpec(Strict):
     """Where files are picked up, when they are complete, what happens after commit."""
 
     store: str = "erp"
+    # Another feed's files: this contract reads the very file that feed picks up, as another
+    # entity (a flat export with company and contact columns in one row). It runs just before
+    # that feed on each of its files and never picks up, moves or deletes a file itself.
+    from_feed: str | None = None
     folder: str = "."
     pattern: str = "*"
     # done_marker: ready when the marker file exists; temp_name: ready unless named as a
@@ -268,6 +272,9 @@ class ChecksSpec(Strict):
     # instead of being half applied (None: no limit).
     max_rejected_ratio: float | None = Field(default=None, ge=0, le=1)
     fields: dict[str, FieldChecks] = Field(default_factory=dict)
+    # Rows with the same key: all rejected (`reject`), or, where they agree on every field,
+    # taken once (`merge_identical`: a company repeated on each of its contacts' rows).
+    same_key_rows: Literal["reject", "merge_identical"] = "reject"
 
 
 class GuardSpec(Strict):
@@ -313,7 +320,12 @@ class FeedContract(Strict):
     checks: ChecksSpec = ChecksSpec()
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
     options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
+    # field -> "feed.field": a value must be one the other feed holds (active), or empty.
+    # That feed runs first in a pass; a row naming an unknown one is rejected.
+    references: dict[str, str] = Field(default_factory=dict)
     path: Path = Path("-")
+    # Set by load_contracts, never by a contract file: the feeds that read this feed's files.
+    derived: tuple[FeedContract, ...] = ()
 
     @property
     def name(self) -> str:
@@ -344,6 +356,9 @@ def load_contract(path: Path, settings: Settings) -> FeedContract:
         raise ConfigError(source, "-", f"cannot read contract: {exc}") from exc
     if isinstance(raw.get("feed", {}), dict):
         raw.setdefault("feed", {}).setdefault("name", path.stem)
+    for computed in ("derived", "path"):
+        if computed in raw:
+            raise ConfigError(source, computed, "is not a contract key")
     try:
         contract = FeedContract.model_validate({**raw, "path": path})
     except ValidationError as exc:
@@ -505,4 +520,81 @@ def load_contracts(settings: Settings) -> dict[str, FeedContract]:
                 str(path), "feed.name", f"{contract.name!r} is already used by another contract"
             )
         contracts[contract.name] = contract
-    return contracts
+    _check_links(contracts)
+    return {
+        name: c.model_copy(
+            update={"derived": tuple(d for d in contracts.values() if d.source.from_feed == name)}
+        )
+        for name, c in contracts.items()
+    }
+
+
+def _check_links(contracts: dict[str, FeedContract]) -> None:
+    """`source.from_feed` and `[references]` name feeds that exist and can be read that way."""
+    for contract in contracts.values():
+        source, parent = str(contract.path), contract.source.from_feed
+        if parent is not None:
+            other = contracts.get(parent)
+            if other is None or other.source.from_feed is not None or other is contract:
+                raise ConfigError(
+                    source, "source.from_feed", f"{parent!r} is not a feed that picks up files"
+                )
+            if other.format != contract.format:
+                raise ConfigError(
+                    source, "format", f"must be the same as feed {parent!r}'s: it reads its files"
+                )
+        for field, target in contract.references.items():
+            key = f"references.{field}"
+            if field not in contract.entity.fields():
+                raise ConfigError(source, key, f"not a field of {contract.entity.name}")
+            feed, _, other_field = target.partition(".")
+            other = contracts.get(feed)
+            if other is None or other is contract or other_field not in other.entity.fields():
+                raise ConfigError(
+                    source, key, f"{target!r} must name another feed and one of its fields"
+                )
+    order_of_runs(contracts)  # refuses a cycle
+
+
+def order_of_runs(contracts: dict[str, FeedContract]) -> list[FeedContract]:
+    """The feeds that pick up files, each after the feeds it references (theirs first).
+
+    A feed read through `from_feed` runs inside its parent's run, so a reference to it
+    orders its parent. ConfigError when references go round in a circle.
+    """
+
+    def runner(name: str) -> str:
+        return contracts[name].source.from_feed or name
+
+    needs: dict[str, set[str]] = {n: set() for n, c in contracts.items() if not c.source.from_feed}
+    for contract in contracts.values():
+        for target in contract.references.values():
+            first, then = runner(target.partition(".")[0]), runner(contract.name)
+            if first != then:
+                needs[then].add(first)
+    ordered: list[str] = []
+    while needs:
+        ready = sorted(n for n, before in needs.items() if before <= set(ordered))
+        if not ready:
+            circle = ", ".join(sorted(needs))
+            raise ConfigError("schemas", "references", f"feeds reference each other: {circle}")
+        ordered += ready[:1]
+        del needs[ready[0]]
+    return [contracts[n] for n in ordered]
+
+
+def runs_with(contract: FeedContract, contracts: dict[str, FeedContract]) -> list[FeedContract]:
+    """The feeds `contract` references (directly or not), in order, then `contract` itself.
+
+    A scheduled run of a feed runs them first, so a contact file is checked against the
+    companies that arrived with it, whichever feed's schedule fires first.
+    """
+    wanted = {contract.name}
+    for feed in reversed(order_of_runs(contracts)):
+        if feed.name in wanted:
+            for reader in (feed, *feed.derived):
+                wanted |= {
+                    contracts[t.partition(".")[0]].source.from_feed or t.partition(".")[0]
+                    for t in reader.references.values()
+                }
+    return [c for c in order_of_runs(contracts) if c.name in wanted]

@@ -13,6 +13,7 @@ import polars as pl
 from etl.dates import AMBIGUOUS, GAP, example, has_offset
 from etl.entities import Entity
 from etl.entities.checks import CODE_PATTERN, CURRENCY_PATTERN
+from etl.entities.party_checks import org_number_problem
 
 CODES = {
     "missing_column": "A column the contract requires is not in the file (the whole file is rejected).",
@@ -26,7 +27,17 @@ CODES = {
     "length": "The text is too long or too short.",
     "enum": "The value is not one of the allowed values.",
     "checksum": "The EAN/GTIN check digit is wrong.",
+    "email": "The e-mail address is not well formed (one @, no spaces, a domain with a dot).",
+    "country": "The country is not an ISO 3166 two-letter country code such as SE.",
+    "org_no": (
+        "The organisation number does not have the form or check digit of the row's country "
+        "(Swedish, Norwegian, Danish and Finnish numbers are checked)."
+    ),
     "duplicate_key": "The same key appears on more than one row; none of them is applied.",
+    "unknown_reference": (
+        "The value names a record another feed does not hold (a contact's company that is not "
+        "in the companies feed); the row keeps its last accepted state."
+    ),
     "encoding": "The file is not in the declared character set (the whole file is rejected).",
     "head_mismatch": "Rows of one document disagree on a head field (date, order, currency...); none of it is sent.",
     "document_incomplete": "Another row of the same document was rejected; the document is sent whole or not at all.",
@@ -101,6 +112,18 @@ def describe(
             "checksum",
             f"{shown} is not a valid EAN/GTIN (8, 12, 13 or 14 digits with the right check digit)",
         )
+    if name == "email":
+        return "email", (
+            f"{shown} is not a well-formed e-mail address for {label}: write it like "
+            "name@example.com (one @, no spaces, a domain with a dot)"
+        )
+    if name == "country":
+        return "country", (
+            f"{shown} is not an ISO 3166 two-letter country code: use capital letters "
+            "such as SE, NO, DK or FI"
+        )
+    if name == "org_no":
+        return "org_no", f"{shown} {org_number_problem(value or '')}"
     if name == "str_matches":
         pattern = args[0] if args else ""
         help_text = _PATTERN_HELP.get(pattern, f"the form the feed contract requires ({pattern})")

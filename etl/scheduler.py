@@ -16,7 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from etl.contracts import FeedContract, ScheduleSpec
+from etl.contracts import FeedContract, ScheduleSpec, order_of_runs, runs_with
 from etl.flows.masterdata import run_feed
 from etl.flows.runtime import Runtime
 
@@ -30,11 +30,11 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     scheduler = BlockingScheduler(
         executors={"default": ThreadPoolExecutor(max(1, len(contracts)) + 4)}, timezone="UTC"
     )
-    for contract in contracts.values():
+    for contract in order_of_runs(contracts):  # a feed read via from_feed has no job
         scheduler.add_job(
             _run_in_own_runtime,
             _trigger(contract.schedule),
-            args=(rt, contract, stop),
+            args=(rt, runs_with(contract, contracts), stop),
             id=contract.name,
             name=contract.name,
             max_instances=1,
@@ -107,14 +107,15 @@ def _in_own_runtime(rt: Runtime, name: str, job: Callable[[Runtime], object]) ->
         own.close()
 
 
-def _run_in_own_runtime(rt: Runtime, contract: FeedContract, stop: threading.Event) -> None:
-    """One scheduled run on a thread of its own, with connections of its own."""
+def _run_in_own_runtime(rt: Runtime, feeds: list[FeedContract], stop: threading.Event) -> None:
+    """One scheduled run (the feeds it references first) on a thread of its own."""
     own = rt.fork()
     try:
-        run_feed(own, contract, stop)
+        for contract in feeds:
+            run_feed(own, contract, stop)
     except Exception:
         log.exception(
-            "%s: run ended with an unexpected error; the next tick retries", contract.name
+            "%s: run ended with an unexpected error; the next tick retries", feeds[-1].name
         )
     finally:
         own.close()

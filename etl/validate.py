@@ -38,6 +38,11 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     entity = contract.entity
     key = list(contract.key_fields)
     fields = entity.fields()
+    rows_read = text.height
+    if contract.checks.same_key_rows == "merge_identical":
+        # The first of rows that agree on every field stands for all (its line is reported).
+        same = [c for c in text.columns if c != LINE]
+        text = text.unique(subset=same, keep="first", maintain_order=True)
     index = text.with_row_index("_row")
     typed = index.select(
         pl.col("_row"),
@@ -67,7 +72,7 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
         valid=valid,
         rejections=rejections,
         rejected_keys=rejected_keys,
-        rows_read=text.height,
+        rows_read=rows_read,
         parts=parts,
     )
 
@@ -209,9 +214,12 @@ def _explain(
     fields = contract.entity.fields()
     fmt = contract.format
     out = []
+    personal = contract.entity.personal or frozenset()
     for r in rows.iter_rows(named=True):
         field = r["field"]
         value = r.get(field)
+        if field in personal and value is not None:
+            value = masked(value)
         code, message = describe(
             r["check"],
             field,
@@ -234,6 +242,11 @@ def _explain(
             )
         )
     return pl.DataFrame(out, schema=REJECTION_SCHEMA, orient="row").sort("line", "field")
+
+
+def masked(value: str) -> str:
+    """Personal data as a report shows it: only the last four characters, the rest starred."""
+    return "*" * max(len(value) - 4, 4) + value[-4:] if len(value) > 4 else "*" * len(value)
 
 
 def _duplicate_lines(

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 # Keys that are not written by people: filled in by the loader.
-INTERNAL = {"path", "home", "password", "key_passphrase", "client_secret"}
+INTERNAL = {"path", "derived", "home", "password", "key_passphrase", "client_secret"}
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:

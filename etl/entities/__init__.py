@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from etl.entities.base import CallContext, Entity, EntityOptions
+from etl.entities.company import COMPANY
+from etl.entities.customer import CUSTOMER
 from etl.entities.delivery_note import DELIVERY_NOTE
 from etl.entities.document import DocumentEntity
 from etl.entities.invoice import CREDIT, INVOICE
@@ -14,7 +16,18 @@ from etl.entities.product import PRODUCT
 # Snapshot entities are diffed; document entities (order status, delivery notes, invoices,
 # credits) are events sent once each by etl.documents.flow.
 ENTITIES: dict[str, Entity] = {
-    e.name: e for e in (PRODUCT, PRICE, ONHAND, ORDER_STATUS, DELIVERY_NOTE, INVOICE, CREDIT)
+    e.name: e
+    for e in (
+        PRODUCT,
+        PRICE,
+        ONHAND,
+        COMPANY,
+        CUSTOMER,
+        ORDER_STATUS,
+        DELIVERY_NOTE,
+        INVOICE,
+        CREDIT,
+    )
 }
 
 __all__ = ["ENTITIES", "CallContext", "DocumentEntity", "Entity", "EntityOptions"]

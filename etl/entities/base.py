@@ -47,6 +47,9 @@ class Entity:
     build_calls: BuildCalls
     # Plain-language meaning of each field, shown to people in reports and the README.
     labels: Mapping[str, str]
+    # Rows about people: reports leave out the raw line (names, addresses of the whole
+    # row) and mask these fields' values; logs never carry row values at all.
+    personal: frozenset[str] | None = None
 
     def fields(self) -> dict[str, pl.DataType]:
         """Canonical field name -> polars type, in schema order."""

@@ -28,6 +28,7 @@ from etl.intake import Candidate, Fetched, download, ready_files, settle_remote
 from etl.locks import feed_lock
 from etl.mapping import map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
+from etl.references import reject_unknown
 from etl.validate import validate
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ def run_feed(
     rt: Runtime, contract: FeedContract, stop: threading.Event | None = None
 ) -> list[records.FileOutcome]:
     """One pass over a feed: every complete file, oldest name first; stops at the first failure."""
+    if contract.source.from_feed is not None:
+        log.debug(
+            "%s: reads the files of %s, in its runs", contract.name, contract.source.from_feed
+        )
+        return []
     if isinstance(contract.entity, DocumentEntity):
         # Imported here: the documents flow reuses this module's file handling.
         from etl.documents.flow import run_document_feed
@@ -69,8 +75,9 @@ def opened_feed(rt: Runtime, contract: FeedContract) -> Iterator[records.FileOut
                 contract.name, "-", "skipped", message="feed is already running"
             )
             return
-        rt.ledger.interrupt_stale(contract.name, rt.stamp())
-        rt.archive.recover(contract.name, rt.ledger)
+        for feed in (contract, *contract.derived):  # derived feeds run under this lock
+            rt.ledger.interrupt_stale(feed.name, rt.stamp())
+            rt.archive.recover(feed.name, rt.ledger)
         yield None
 
 
@@ -87,21 +94,25 @@ def take_files(
     except TransportError as exc:
         log.error("%s: cannot list %s: %s", contract.name, contract.source.folder, exc)
         return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
-    outcomes = []
+    outcomes: list[records.FileOutcome] = []
     for candidate in candidates:
         if stop is not None and stop.is_set():
             break
-        outcome = process_file(rt, contract, candidate, ingest)
-        outcomes.append(outcome)
-        if outcome.outcome == "failed":
+        done = process_file(rt, contract, candidate, ingest)
+        outcomes += done
+        if done[-1].outcome == "failed":
             break  # later exports must not overtake this one
     return outcomes
 
 
 def process_file(
     rt: Runtime, contract: FeedContract, candidate: Candidate, ingest: Ingest | None = None
-) -> records.FileOutcome:
-    """Take one complete remote file through every stage; never raises for a bad file."""
+) -> list[records.FileOutcome]:
+    """Take one complete remote file through every stage; never raises for a bad file.
+
+    The feeds that read the same file (`derived`) go first, each as its own run; the
+    file's own outcome is the last one returned.
+    """
     feed, remote = contract.name, candidate.remote
     store = rt.store(contract.source.store)
     try:
@@ -110,31 +121,55 @@ def process_file(
             # Finished before, but the process died before tidying up: finish that now.
             (rt.inbox / feed / remote.name).unlink(missing_ok=True)
             settle_remote(store, contract.source, candidate, known)
-            return records.FileOutcome(feed, remote.name, "skipped", message=f"already {known}")
+            return [records.FileOutcome(feed, remote.name, "skipped", message=f"already {known}")]
         fetched = download(store, candidate, rt.inbox / feed)
     except TransportError as exc:
         log.error("%s: %s: %s", feed, remote.name, exc)
-        return records.FileOutcome(feed, remote.name, "failed", message=str(exc))
+        return [records.FileOutcome(feed, remote.name, "failed", message=str(exc))]
+    outcomes = [o for d in contract.derived if (o := _derived_run(rt, d, fetched)) is not None]
+    failed = [o for o in outcomes if o.outcome == "failed"]
+    if failed:
+        # Whatever reads this file must be done with it before the file itself goes on.
+        message = f"not processed: feed {failed[0].feed} failed on it ({failed[0].message})"
+        log.error("%s: %s: %s", feed, remote.name, message)
+        return [*outcomes, records.FileOutcome(feed, remote.name, "failed", message=message)]
     run_id = rt.new_run_id(feed, fetched.sha)
     rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, fetched.sha)
+    earlier = _same_content(rt, contract, fetched.sha)
+    if earlier is not None:
+        return [*outcomes, records.record_duplicate(rt, contract, fetched, run_id, earlier)]
+    return [*outcomes, _run(rt, contract, fetched, run_id, ingest or _ingest)]
+
+
+def _derived_run(
+    rt: Runtime, contract: FeedContract, fetched: Fetched
+) -> records.FileOutcome | None:
+    """A feed reading another feed's file; None when it has committed this content before."""
+    if rt.ledger.committed_run(contract.name, fetched.sha) is not None:
+        return None  # the file's own run died after this one committed: not again
+    run_id = rt.new_run_id(contract.name, fetched.sha)
+    rt.ledger.start_run(run_id, contract.name, "file", rt.stamp(), fetched.remote.path, fetched.sha)
+    return _run(rt, contract, fetched, run_id, _ingest)
+
+
+def _run(
+    rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str, ingest: Ingest
+) -> records.FileOutcome:
+    """One started run of a downloaded file: its outcome, whatever goes wrong."""
+    feed, name = contract.name, fetched.remote.name
     try:
-        earlier = _same_content(rt, contract, fetched.sha)
-        if earlier is not None:
-            return records.record_duplicate(rt, contract, fetched, run_id, earlier)
-        return (ingest or _ingest)(rt, contract, fetched, run_id)
+        return ingest(rt, contract, fetched, run_id)
     except FileRejected as exc:
         return records.record_rejection(rt, contract, fetched, run_id, exc)
     except (NorceError, TransportError) as exc:
-        log.error("%s: %s: run %s failed, nothing committed: %s", feed, remote.name, run_id, exc)
+        log.error("%s: %s: run %s failed, nothing committed: %s", feed, name, run_id, exc)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
-        return records.FileOutcome(feed, remote.name, "failed", run_id, message=str(exc))
+        return records.FileOutcome(feed, name, "failed", run_id, message=str(exc))
     except Exception as exc:  # a bug: keep it in this file's run, the other feeds go on
-        log.exception(
-            "%s: %s: run %s failed unexpectedly, nothing committed", feed, remote.name, run_id
-        )
+        log.exception("%s: %s: run %s failed unexpectedly, nothing committed", feed, name, run_id)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", f"unexpected error: {exc!r}")
         return records.FileOutcome(
-            feed, remote.name, "failed", run_id, message=f"unexpected error: {exc!r}"
+            feed, name, "failed", run_id, message=f"unexpected error: {exc!r}"
         )
 
 
@@ -159,6 +194,8 @@ def _ingest(
     local, sha = fetched.local, fetched.sha
     log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
     validated = parse_and_validate(local, contract, rt.inbox / feed)
+    if contract.references:
+        validated = reject_unknown(validated, contract, referenced_values(rt, contract))
     refuse_if_suspect(validated, contract, local.name)
     timer.lap("parse_validate")
     log.info(
@@ -247,6 +284,18 @@ def _ingest(
     return records.FileOutcome(feed, local.name, "committed", run_id, counts, hold_reason or "")
 
 
+def referenced_values(rt: Runtime, contract: FeedContract) -> dict[str, pl.Series]:
+    """For each `[references]` field: the values the other feed's current snapshot holds."""
+    known = {}
+    for field, target in contract.references.items():
+        feed, _, other = target.partition(".")
+        base = rt.ledger.current_snapshot(feed)
+        rows = rt.snapshots.read(base[0] if base else None, {other: pl.String()})
+        active = rows.filter(pl.col(STATE) == ACTIVE)[other].cast(pl.String)
+        known[field] = active.drop_nulls().unique()
+    return known
+
+
 def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Validated:
     """Read, map and validate one file (no state touched); FileRejected for a bad file."""
     empty_rejected = contract.source.empty_file == "reject"
@@ -263,7 +312,13 @@ def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Va
             f"no <{contract.format.record}> records" if contract.format.type == "xml" else "no rows"
         )
         raise ParseError(f'{local.name}: the file has {what} (source.empty_file = "reject")')
-    return validate(map_columns(parsed, contract), contract, parsed.parts)
+    mapped = map_columns(parsed, contract)
+    if contract.source.from_feed is not None:
+        # Another feed's file: a row without this entity's key is not about this entity
+        # (a private customer's row has no company columns).
+        keyed = pl.any_horizontal(pl.col(k).is_not_null() for k in contract.key_fields)
+        mapped = mapped.filter(keyed)
+    return validate(mapped, contract, parsed.parts)
 
 
 def refuse_if_suspect(validated: Validated, contract: FeedContract, name: str) -> None:

@@ -134,9 +134,11 @@ def rejection_report(
     if isinstance(file_error, SuspectFile):
         parts = tuple(p for p in file_error.parts if isinstance(p, Part))
     lines = rejections["line"].drop_nulls().to_list()
+    # Rows about people show only the failing cell: the raw line would carry the whole person.
+    about_people = contract.entity.personal is not None
     raw = (
         raw_records(source, contract, lines, scratch, parts)
-        if read or contract.format.type != "xlsx"
+        if (read or contract.format.type != "xlsx") and not about_people
         else {}
     )
     error = str(file_error) if file_error else None
@@ -272,8 +274,13 @@ def record_rejection(
 def after_commit(
     rt: Runtime, contract: FeedContract, fetched: Fetched, staged: Path, outcome: str
 ) -> None:
-    """Steps that only tidy up: each is safe to redo, so a crash here loses nothing."""
+    """Steps that only tidy up: each is safe to redo, so a crash here loses nothing.
+
+    A feed that reads another feed's file leaves the file to that feed.
+    """
     rt.archive.publish(staged)
+    if contract.source.from_feed is not None:
+        return
     fetched.local.unlink(missing_ok=True)
     try:
         settle_remote(rt.store(contract.source.store), contract.source, fetched.candidate, outcome)

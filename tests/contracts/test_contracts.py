@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import load_contract, load_contracts
+from etl.contracts import load_contract, load_contracts, order_of_runs, runs_with
 from etl.errors import ConfigError
 from etl.settings import Settings
 from tests.fixtures.feeds import SCHEMAS
@@ -17,7 +17,7 @@ def test_every_shipped_contract_loads() -> None:
     contracts = load_contracts(Settings(schemas_dir=SCHEMAS))
 
     assert sorted(contracts) == [
-        "credits", "delivery_notes", "invoices", "order_status",
+        "companies", "credits", "customers", "delivery_notes", "invoices", "order_status",
         "prices", "prices_xlsx", "products", "stock",
     ]  # fmt: skip
     products, prices, stock = contracts["products"], contracts["prices"], contracts["stock"]
@@ -252,3 +252,73 @@ def test_header_row_is_refused_where_it_is_not_supported(tmp_path: Path) -> None
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"format\.header_row.*not xml"):
         load_contract(path, Settings(schemas_dir=tmp_path))
+
+
+def copy_shipped(
+    folder: Path, *names: str, edit: Callable[[str, str], str] = lambda n, t: t
+) -> None:
+    """Shipped contracts into `folder`, each text passed through `edit(name, text)`."""
+    for name in names:
+        text = (SCHEMAS / f"{name}.toml").read_text(encoding="utf-8")
+        (folder / f"{name}.toml").write_text(edit(name, text), encoding="utf-8")
+
+
+def test_shipped_feeds_run_prices_then_the_customer_file_which_companies_read() -> None:
+    contracts = load_contracts(Settings(schemas_dir=SCHEMAS))
+
+    order = [c.name for c in order_of_runs(contracts)]
+    assert "companies" not in order, "it runs inside the customers feed's runs"
+    assert order.index("prices") < order.index("customers")
+    assert [d.name for d in contracts["customers"].derived] == ["companies"]
+    assert [c.name for c in runs_with(contracts["customers"], contracts)] == ["prices", "customers"]
+    assert [c.name for c in runs_with(contracts["products"], contracts)] == ["products"]
+
+
+def test_references_in_a_circle_are_refused(tmp_path: Path) -> None:
+    circle = '\n[references]\npart_no = "customers.code"\n'
+
+    def edit(name: str, text: str) -> str:
+        if name != "prices":
+            return text
+        return text.replace("[defaults]", circle.strip() + "\n\n[defaults]")
+
+    copy_shipped(tmp_path, "prices", "customers", "companies", edit=edit)
+    with pytest.raises(ConfigError) as caught:
+        load_contracts(Settings(schemas_dir=tmp_path))
+
+    assert caught.value.key == "references"
+    assert "customers, prices" in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        ('from_feed = "customers"', 'from_feed = "nosuch"', "source.from_feed", "'nosuch' is not a feed"),
+        ('encoding = "cp1252"', 'encoding = "utf-8"', "format", "the same as feed 'customers'"),
+        ('price_list_code = "prices.price_list_code"', 'price_list_code = "prices.nosuch"',
+         "references.price_list_code", "must name another feed and one of its fields"),
+        ('price_list_code = "prices.price_list_code"', 'nosuch = "prices.price_list_code"',
+         "references.nosuch", "not a field of company"),
+    ],
+)  # fmt: skip
+def test_links_between_feeds_are_checked_at_start(
+    tmp_path: Path, old: str, new: str, key: str, problem: str
+) -> None:
+    def edit(name: str, text: str) -> str:
+        return text.replace(old, new) if name == "companies" else text
+
+    copy_shipped(tmp_path, "prices", "customers", "companies", edit=edit)
+    with pytest.raises(ConfigError) as caught:
+        load_contracts(Settings(schemas_dir=tmp_path))
+
+    assert (caught.value.source, caught.value.key) == (str(tmp_path / "companies.toml"), key)
+    assert problem in caught.value.problem
+
+
+def test_derived_is_not_a_contract_key(tmp_path: Path) -> None:
+    copy_shipped(tmp_path, "prices", edit=lambda n, t: "derived = []\n" + t)
+
+    with pytest.raises(ConfigError) as caught:
+        load_contracts(Settings(schemas_dir=tmp_path))
+
+    assert caught.value.key == "derived"

@@ -86,3 +86,29 @@ def product(part_no: str, name: str = "Glove", **more: Any) -> dict[str, Any]:
     """A product row from manufacturer ACME unless told otherwise."""
     row: dict[str, Any] = {"part_no": part_no, "manufacturer_code": "ACME", "name": name}
     return {**row, **more}
+
+
+COMPANY = ENTITIES["company"]
+CUSTOMER = ENTITIES["customer"]
+
+
+def company(code: str, name: str = "Bygg AB", **more: Any) -> dict[str, Any]:
+    """A Swedish company with a valid organisation number unless told otherwise."""
+    row: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "organization_no": "556036-0793",
+        "country": "SE",
+    }
+    return {**row, **more}
+
+
+def customer(code: str, first_name: str = "Anna", **more: Any) -> dict[str, Any]:
+    """A private customer unless a company_code is given."""
+    row: dict[str, Any] = {
+        "code": code,
+        "first_name": first_name,
+        "last_name": "Andersson",
+        "email": f"{code.lower()}@example.se",
+    }
+    return {**row, **more}

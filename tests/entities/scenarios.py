@@ -15,9 +15,13 @@ from etl.entities import CallContext, Entity
 from etl.models import INACTIVE, STATE, Delta
 from etl.norce.calls import NorceCall
 from tests.diff.frames import (
+    COMPANY,
+    CUSTOMER,
     ONHAND,
     PRICE,
     PRODUCT,
+    company,
+    customer,
     file_rows,
     keys,
     onhand,
@@ -105,6 +109,55 @@ def product_delta() -> Delta:
         product("H", "Mössa", manufacturer_code="NORD"),
     ]
     return _delta(PRODUCT, old, new)
+
+
+def company_delta() -> Delta:
+    """Companies: A changes its name, B its address (one field), C returns, D goes, F is new."""
+    address = {"address_line1": "Storgatan 1", "zip_code": "111 22", "city": "Stockholm"}
+    old = [
+        company("A", "Bygg AB"),
+        company("B", "Snickeri AB", **address),
+        company("C", "Tak AB", **GONE),
+        company("D", "Gone AB"),
+        company("E", "Same AB", price_list_code="AGR-1"),
+    ]
+    new = [
+        company("A", "Byggmästarna AB"),
+        company("B", "Snickeri AB", **{**address, "city": "Solna"}),
+        company("C", "Tak AB"),
+        company("E", "Same AB", price_list_code="AGR-1"),
+        company(
+            "F",
+            "Fjordbygg AS",
+            organization_no="923609016",
+            country="NO",
+            vat_no="NO923609016MVA",
+            email="post@fjordbygg.example",
+            price_list_code="AGR-2",
+            parent_company_code="A",
+            **address,
+        ),
+    ]
+    return _delta(COMPANY, old, new)
+
+
+def customer_delta() -> Delta:
+    """Customers: A moves to company F2, B changes phone and e-mail, C returns, D goes, F is new."""
+    old = [
+        customer("A", company_code="F1"),
+        customer("B", phone="08-1"),
+        customer("C", **GONE),
+        customer("D"),
+        customer("E", social_security_number="19850101-1234"),
+    ]
+    new = [
+        customer("A", company_code="F2"),
+        customer("B", phone="08-2", email="bertil@example.se"),
+        customer("C"),
+        customer("E", social_security_number="19850101-1234"),
+        customer("F", "Filip", cell_phone="070-1", company_code="F1", city="Umeå", country="SE"),
+    ]
+    return _delta(CUSTOMER, old, new)
 
 
 def build(entity: Entity, delta: Delta, chunk_size: int = 100, **options: Any) -> list[NorceCall]:

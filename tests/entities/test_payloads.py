@@ -18,14 +18,25 @@ import pytest
 from etl.entities import ENTITIES
 from etl.models import Delta
 from etl.norce.calls import NorceCall
-from tests.entities.scenarios import build, onhand_delta, price_delta, product_delta
+from tests.entities.scenarios import (
+    build,
+    company_delta,
+    customer_delta,
+    onhand_delta,
+    price_delta,
+    product_delta,
+)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 SCENARIOS: dict[str, Callable[[], Delta]] = {
     "price": price_delta,
     "onhand": onhand_delta,
     "product": product_delta,
+    "company": company_delta,
+    "customer": customer_delta,
 }
+# Customer imports have no FullFile at all (reference section 7): nothing to deactivate by absence.
+WITHOUT_FULL_FILE = {"company", "customer"}
 FIELDS_THAT_ARE_SET = re.compile(r"FieldsThatAreSet$")
 
 
@@ -69,7 +80,10 @@ def test_every_call_is_a_delta_with_a_one_line_header(entity: str) -> None:
         line = call.header_line()
         assert "\n" not in line and "\r" not in line and ": " not in line and ", " not in line
         assert json.loads(line) == call.header
-        assert call.header["FullFile"] is False
+        if entity in WITHOUT_FULL_FILE:
+            assert "FullFile" not in call.header
+        else:
+            assert call.header["FullFile"] is False
         assert call.header["AccountId"] == 1001
         for name, numbers in call.header.items():
             if FIELDS_THAT_ARE_SET.search(name):

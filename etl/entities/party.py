@@ -1,0 +1,151 @@
+"""What customers and companies share: the invoice address, options, and the Norce import.
+
+Both imports (`Customer/ImportCustomers`, `Customer/ImportCompanies`) take one header with
+`*FieldsThatAreSet` and nested items. The ERP number (`Code`) is the key, so every item is
+matched on it alone (`SearchOnlyByCode`): two people sharing an e-mail address, or a company
+whose organisation number changed, are never merged into another record. A change to any
+address field sends the whole `InvoiceAddress`, as Norce replaces the object. Removals set
+`IsActive:false`; nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pydantic import Field
+
+from etl.entities.base import CallContext, EntityOptions
+from etl.entities.party_checks import COUNTRY
+from etl.entities.payloads import CallSequence, Item, change_groups, json_value
+from etl.models import Delta
+from etl.norce.calls import NorceCall
+
+ADDRESS = {
+    "address_line1": "AddressLine1",
+    "address_line2": "AddressLine2",
+    "zip_code": "ZipCode",
+    "city": "City",
+    "country": "CountryCode",
+}
+ADDRESS_COLUMNS = {
+    "address_line1": pa.Column(pl.String, [pa.Check.str_length(1, 255)], nullable=True),
+    "address_line2": pa.Column(pl.String, [pa.Check.str_length(1, 255)], nullable=True),
+    "zip_code": pa.Column(pl.String, [pa.Check.str_length(1, 20)], nullable=True),
+    "city": pa.Column(pl.String, [pa.Check.str_length(1, 100)], nullable=True),
+    "country": pa.Column(pl.String, [COUNTRY], nullable=True),
+}
+ADDRESS_LABELS = {
+    "address_line1": "Invoice address, first line",
+    "address_line2": "Invoice address, second line",
+    "zip_code": "Postal code",
+    "city": "City",
+    "country": "Country, ISO 3166 two-letter code such as SE",
+}
+
+
+class PartyOptions(EntityOptions):
+    """Options of the customer and company feeds.
+
+    application_key: set when the Norce application keeps customers per application
+    (application-unique); every item then carries it as `ApplicationKey`. Leave it out
+    for client-unique customers (Norce's default), shared by every application.
+    """
+
+    application_key: str | None = Field(
+        default=None, pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+    )
+
+
+# Builds a nested value (a list of relations) from a row; None leaves it out.
+Nested = Callable[[Mapping[str, Any]], object]
+
+
+@dataclass(frozen=True)
+class PartyImport:
+    """One of the two customer imports, described by its field numbers.
+
+    scalars: field -> (Norce name, number in the FieldsThatAreSet array).
+    nested: field -> (Norce name, number, builder of the value from the row).
+    """
+
+    method: str
+    fields_header: str
+    scalars: Mapping[str, tuple[str, int]]
+    nested: Mapping[str, tuple[str, int, Nested]]
+    code: int  # number of Code
+    is_active: int
+    invoice_address: int
+    search_only_by_code: int
+    application_key: int = 0
+    fixed: Callable[[Mapping[str, Any]], Item] = lambda row: {}  # always sent (e.g. Type)
+
+    def build(self, delta: Delta, context: CallContext) -> list[NorceCall]:
+        """Adds, changes by group, reactivations and removals as numbered calls."""
+        seq = CallSequence(self.method, context, [])
+        every = (*self.scalars, *self.nested, *ADDRESS)
+        key, account = self._application_key(context), context.account_id
+        adds = self._header(account, every, True, key)
+        seq.add("add", adds, self._items(delta.adds, every, True, key))
+        for n, (changed, rows) in enumerate(change_groups(delta.changes), start=1):
+            header = self._header(account, changed, False, key)
+            seq.add(f"change{n}", header, self._items(rows, changed, None, key))
+        seq.add("reactivate", adds, self._items(delta.reactivations, every, True, key))
+        removes = self._header(account, (), True, key)
+        seq.add("remove", removes, self._items(delta.removals, (), False, key))
+        return seq.calls
+
+    @staticmethod
+    def _application_key(context: CallContext) -> str | None:
+        options = context.options
+        return options.application_key if isinstance(options, PartyOptions) else None
+
+    def _numbers(self, fields: Sequence[str]) -> set[int]:
+        numbers = {self.scalars[f][1] for f in fields if f in self.scalars}
+        numbers |= {self.nested[f][1] for f in fields if f in self.nested}
+        if any(f in ADDRESS for f in fields):
+            numbers.add(self.invoice_address)
+        return numbers
+
+    def _header(
+        self, account: int, fields: Sequence[str], sets_active: bool, application_key: str | None
+    ) -> dict[str, Any]:
+        numbers = self._numbers(fields) | {self.code, self.search_only_by_code}
+        numbers |= {self.is_active} if sets_active else set()
+        numbers |= {self.application_key} if application_key else set()
+        return {"AccountId": account, self.fields_header: sorted(numbers), "SerializationType": 0}
+
+    def _items(
+        self,
+        rows: pl.DataFrame,
+        fields: Sequence[str],
+        active: bool | None,
+        application_key: str | None,
+    ) -> list[Item]:
+        items = []
+        for row in rows.iter_rows(named=True):
+            item: Item = {"Code": row["code"], "SearchOnlyByCode": True}
+            if application_key:
+                item["ApplicationKey"] = application_key
+            item |= self.fixed(row)
+            for f in fields:
+                if f in self.scalars:
+                    item[self.scalars[f][0]] = json_value(row[f])
+                elif f in self.nested:
+                    name, _, build = self.nested[f]
+                    item[name] = build(row)
+            if any(f in ADDRESS for f in fields):
+                item["InvoiceAddress"] = address(row)
+            if active is not None:
+                item["IsActive"] = active
+            items.append({k: v for k, v in item.items() if v is not None})
+        return items
+
+
+def address(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row's invoice address as Norce's Address object; None when it has no field."""
+    fields = {norce: row[f] for f, norce in ADDRESS.items() if row.get(f) is not None}
+    return fields or None
