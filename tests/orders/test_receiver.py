@@ -222,6 +222,37 @@ def test_the_answer_comes_after_the_body_is_spooled_and_booked(receiver: Receive
     assert (row.source, row.state) == ("push", "spooled")
 
 
+def test_concurrent_senders_each_get_ok_and_every_order_is_booked_once(
+    receiver: Receiver,
+) -> None:
+    # Found by bench/orders.py: requests on different worker threads once shared one SQLite
+    # connection ("cannot start a transaction within a transaction", answered 500).
+    refs = [f"77{n:05d}" for n in range(60)]
+    answers: dict[str, int] = {}
+
+    def send(chunk: list[str]) -> None:
+        with httpx.Client(auth=(USER, PASSWORD), timeout=20) as client:
+            for ref in chunk:
+                response = client.post(
+                    receiver.url(),
+                    content=encode(order(ref)),
+                    headers={"Content-Type": "application/json"},
+                )
+                answers[ref] = response.status_code
+
+    senders = [threading.Thread(target=send, args=(refs[i::12],)) for i in range(12)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+
+    assert answers == dict.fromkeys(refs, 200)
+    with receiver.book() as book:
+        booked = sorted(row.ref for row in book.orders(limit=100))
+    assert booked == refs
+    assert len(list(receiver.spool.glob("77*.json"))) == len(refs)
+
+
 def test_create_order_suffix_is_accepted_too(receiver: Receiver) -> None:
     response = receiver.post(encode(order("5550002")), path="/orders/CreateOrder")
     assert response.json()["StatusCode"] == "OK"
