@@ -556,11 +556,11 @@ def _check_links(contracts: dict[str, FeedContract]) -> None:
     order_of_runs(contracts)  # refuses a cycle
 
 
-def order_of_runs(contracts: dict[str, FeedContract]) -> list[FeedContract]:
-    """The feeds that pick up files, each after the feeds it references (theirs first).
+def _needs(contracts: dict[str, FeedContract]) -> dict[str, set[str]]:
+    """Feed that picks up files -> the feeds that pick up files it must run after.
 
-    A feed read through `from_feed` runs inside its parent's run, so a reference to it
-    orders its parent. ConfigError when references go round in a circle.
+    A feed read through `from_feed` runs inside its parent's run, so its references are its
+    parent's, and a reference to it orders its parent.
     """
 
     def runner(name: str) -> str:
@@ -572,6 +572,15 @@ def order_of_runs(contracts: dict[str, FeedContract]) -> list[FeedContract]:
             first, then = runner(target.partition(".")[0]), runner(contract.name)
             if first != then:
                 needs[then].add(first)
+    return needs
+
+
+def order_of_runs(contracts: dict[str, FeedContract]) -> list[FeedContract]:
+    """The feeds that pick up files, each after the feeds it references (theirs first).
+
+    ConfigError when references go round in a circle.
+    """
+    needs = _needs(contracts)
     ordered: list[str] = []
     while needs:
         ready = sorted(n for n, before in needs.items() if before <= set(ordered))
@@ -589,12 +598,11 @@ def runs_with(contract: FeedContract, contracts: dict[str, FeedContract]) -> lis
     A scheduled run of a feed runs them first, so a contact file is checked against the
     companies that arrived with it, whichever feed's schedule fires first.
     """
-    wanted = {contract.name}
-    for feed in reversed(order_of_runs(contracts)):
-        if feed.name in wanted:
-            for reader in (feed, *feed.derived):
-                wanted |= {
-                    contracts[t.partition(".")[0]].source.from_feed or t.partition(".")[0]
-                    for t in reader.references.values()
-                }
+    needs = _needs(contracts)
+    wanted, todo = set(), [contract.name]
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo += needs[name]
     return [c for c in order_of_runs(contracts) if c.name in wanted]
