@@ -1,4 +1,4 @@
-"""Norce Commerce Query (OData v4, read-only): paged reads of orders, invoices and code lists.
+"""Norce Commerce Query (OData v4, read-only): orders, invoices, customers, companies, codes.
 
 Every request goes through `NorceClient.request_json`, so Query shares Connect's cached token
 (one token fetch for both: the token endpoint allows 3 a minute) and its retry rules: 429
@@ -35,6 +35,11 @@ ORDERS = "Orders/Orders"
 INVOICES = "Orders/Invoices"
 CURRENCIES = "Core/Currencies"  # [I] tenant-wide lookups, not in reference section 16;
 COUNTRIES = "Core/Countries"  # a third-party client reads them with `$select=Id,Code`
+# [I] Query's customer and company sets are not in the reference (section 16 names the
+# `Customers` namespace only); the properties read are the Connect names (Id, Code,
+# EmailAddress, OrganizationNo, Updated). Verify them on a playground tenant.
+CUSTOMERS = "Customers/Customers"
+COMPANIES = "Customers/Companies"
 MAX_PAGE_SIZE = 500  # Norce's server-side cap (reference section 16, S21)
 _INT32_MAX = 2**31 - 1
 
@@ -167,6 +172,15 @@ class QueryClient:
         """
         found = self._first_page(INVOICES, f"InvoiceNo eq {odata_string(invoice_no.strip())}")
         return found[0] if found else None
+
+    def find_parties(self, entity_set: str, name: str, value: str | int) -> list[Row]:
+        """The customers or companies (CUSTOMERS, COMPANIES) whose `name` equals `value`.
+
+        A list, not one row: a Code is unique, but an e-mail address or an organisation
+        number may be on several records, and whoever asks must see that.
+        """
+        literal = str(value) if isinstance(value, int) else odata_string(value.strip())
+        return self._first_page(entity_set, f"{name} eq {literal}")
 
     def codes(self, entity_set: str) -> dict[int, str]:
         """Id -> Code for a lookup set such as `Core/Currencies` (ids on orders, codes in files)."""

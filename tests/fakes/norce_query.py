@@ -1,8 +1,11 @@
-"""Norce Commerce Query (OData v4) for the stand-in: orders, invoices and two code lists.
+"""Norce Commerce Query (OData v4) for the stand-in: orders, invoices, parties, code lists.
 
 Plugs into `NorceStandin.extensions` and serves, under `/commerce/query/2.0/`:
 `Orders/Orders`, `Orders/Invoices`, `Core/Currencies` and `Core/Countries`, from in-memory
-rows the test adds. It is strict on purpose, so the client cannot drift from what Norce
+rows the test adds, and `Customers/Customers` and `Customers/Companies` live from the
+stand-in's Connect state, so a Code written back by ImportCustomers, or a change a test makes
+with `state.change_customer`, is what Query answers next. [I] Query's customer and company
+properties are not in the reference; the stand-in serves the Connect field names. It is strict on purpose, so the client cannot drift from what Norce
 takes: a bearer token this stand-in issued and an integer `applicationId` header are
 required; only the query options our client sends are accepted per entity set; `$filter`
 is parsed by a small grammar (`and`, `or`, parentheses, `eq` and `gt`, typed properties,
@@ -62,6 +65,12 @@ class _EntitySet:
     select: frozenset[str] = frozenset()
 
 
+# Entity sets served from the Connect state (NorceState attribute), not from added rows.
+_PARTY_TABLES: Mapping[str, str] = {
+    "Customers/Customers": "customers",
+    "Customers/Companies": "companies",
+}
+
 _SETS: Mapping[str, _EntitySet] = {
     "Orders/Orders": _EntitySet(
         props={
@@ -79,6 +88,26 @@ _SETS: Mapping[str, _EntitySet] = {
     "Orders/Invoices": _EntitySet(
         props={"InvoiceNo": _Prop("string", nullable=True)},
         options=frozenset({"$filter", "$top", "$skip"}),
+    ),
+    "Customers/Customers": _EntitySet(
+        props={
+            "Id": _Prop("int"),
+            "Code": _Prop("string", nullable=True),
+            "EmailAddress": _Prop("string", nullable=True),
+            "Updated": _Prop("datetime", nullable=True),
+        },
+        options=frozenset({"$filter", "$orderby", "$top", "$skip"}),
+        orderby=frozenset({"Updated,Id"}),
+    ),
+    "Customers/Companies": _EntitySet(
+        props={
+            "Id": _Prop("int"),
+            "Code": _Prop("string", nullable=True),
+            "OrganizationNo": _Prop("string", nullable=True),
+            "Updated": _Prop("datetime", nullable=True),
+        },
+        options=frozenset({"$filter", "$orderby", "$top", "$skip"}),
+        orderby=frozenset({"Updated,Id"}),
     ),
     "Core/Currencies": _EntitySet(
         options=frozenset({"$select", "$top", "$skip"}), select=frozenset({"Id,Code"})
@@ -242,7 +271,9 @@ class QueryStandin:
         self.next_link_base = next_link_base
         self.page_cap = page_cap
         self._lock = threading.Lock()
-        self._rows: dict[str, list[Json]] = {name: [] for name in _SETS}
+        self._rows: dict[str, list[Json]] = {
+            name: [] for name in _SETS if name not in _PARTY_TABLES
+        }
         self._rows["Core/Currencies"] = [
             {"Id": 1, "Code": "SEK"}, {"Id": 2, "Code": "EUR"}, {"Id": 3, "Code": "NOK"},
             {"Id": 4, "Code": "XTS"},
@@ -328,7 +359,7 @@ class QueryStandin:
         fault = self._fault(entity_set, skip // top + 1)
         if fault is not None:
             return fault
-        rows = [r for r in self._rows[entity_set] if wanted(r)]
+        rows = [r for r in self._rows_of(entity_set) if wanted(r)]
         if query.get("$orderby") == "Updated,Id":
             rows.sort(key=_updated_then_id)
         page = [_shape(spec, query, r) for r in rows[skip : skip + top]]
@@ -338,6 +369,13 @@ class QueryStandin:
             options = {**query, "$skip": str(skip + top), "$top": str(top)}
             answer["@odata.nextLink"] = f"{base}{QUERY_PATH}/{entity_set}?{urlencode(options)}"
         return Answer(200, answer)
+
+    def _rows_of(self, entity_set: str) -> list[Json]:
+        parties = _PARTY_TABLES.get(entity_set)
+        if parties is None:
+            return self._rows[entity_set]
+        table = getattr(self.standin.live_state, parties)
+        return [table[row_id] for row_id in table]
 
     def _fault(self, entity_set: str, page: int) -> Answer | None:
         if entity_set != "Orders/Orders":

@@ -872,6 +872,11 @@ class NorceStandin:
             return copy.deepcopy(self._state)
 
     @property
+    def live_state(self) -> NorceState:
+        """The state itself, for extensions: they run under the lock, so must not take it."""
+        return self._state
+
+    @property
     def issued_tokens(self) -> list[str]:
         """Every access token handed out, oldest first (to check none leaks)."""
         with self._lock:

@@ -9,7 +9,14 @@ import pytest
 
 from etl.errors import ConfigError, NorceRejected, NorceUnavailable
 from etl.norce.client import NorceClient
-from etl.norce.query import ORDERS, QueryClient, odata_datetime, odata_string
+from etl.norce.query import (
+    COMPANIES,
+    CUSTOMERS,
+    ORDERS,
+    QueryClient,
+    odata_datetime,
+    odata_string,
+)
 from tests.fakes.norce_query import QueryStandin, query_order
 from tests.fakes.norce_standin import NorceStandin
 from tests.norce.conftest import FakeTime
@@ -182,3 +189,30 @@ def test_query_and_connect_share_one_token(
 def test_an_application_id_is_required(norce: NorceStandin) -> None:
     with pytest.raises(ConfigError, match=r"norce\.application_id"):
         QueryClient(norce.settings(), QUERY_PATH)
+
+
+def test_customers_and_companies_are_read_live_from_the_connect_state(
+    norce: NorceStandin, store: QueryStandin, query: QueryClient
+) -> None:
+    company = norce.add_company(name="Bygg AB", organization_no="556600-0007")
+    anna = norce.add_customer(first_name="Anna", email="anna@x.se", company=company)
+    norce.add_customer(first_name="Anna", email="ANNA@x.se", code="C-9")
+
+    by_id = query.find_parties(CUSTOMERS, "Id", anna)
+    assert [r["EmailAddress"] for r in by_id] == ["anna@x.se"]
+    assert "Code" not in by_id[0]  # born on the web: no ERP number yet
+    assert [r["Id"] for r in query.find_parties(COMPANIES, "OrganizationNo", "556600-0007")] == [
+        company
+    ]
+    assert query.find_parties(CUSTOMERS, "Code", "C-404") == []
+
+    norce.change_customer(anna, Code="C-1")  # as a write-back would: Query sees it at once
+    assert [r["Id"] for r in query.find_parties(CUSTOMERS, "Code", "C-1")] == [anna]
+    assert [r["Id"] for r in query.find_parties(CUSTOMERS, "Code", "it's")] == []  # quoted
+
+
+def test_party_sets_refuse_what_they_do_not_filter_on(
+    norce: NorceStandin, store: QueryStandin, query: QueryClient
+) -> None:
+    with pytest.raises(NorceRejected, match="FirstName"):
+        query.find_parties(CUSTOMERS, "FirstName", "Anna")
