@@ -4,13 +4,15 @@ Plugs into `NorceStandin.extensions` and serves, under `/commerce/query/2.0/`:
 `Orders/Orders`, `Orders/Invoices`, `Core/Currencies` and `Core/Countries`, from in-memory
 rows the test adds, and `Customers/Customers` and `Customers/Companies` live from the
 stand-in's Connect state, so a Code written back by ImportCustomers, or a change a test makes
-with `state.change_customer`, is what Query answers next. [I] Query's customer and company
-properties are not in the reference; the stand-in serves the Connect field names. It is strict on purpose, so the client cannot drift from what Norce
-takes: a bearer token this stand-in issued and an integer `applicationId` header are
-required; only the query options our client sends are accepted per entity set; `$filter`
-is parsed by a small grammar (`and`, `or`, parentheses, `eq` and `gt`, typed properties,
-unquoted UTC date-times, quoted strings with doubled quotes, `null` only where a property is
-nullable). Anything else is a 400 saying what was wrong.
+with `norce.change_customer`, is what Query answers next. [I] Query's customer and company
+properties are not in the reference; the stand-in serves the Connect field names.
+
+It is strict on purpose, so the client cannot drift from what Norce takes: a bearer token
+this stand-in issued and an integer `applicationId` header are required; only the query
+options our client sends are accepted per entity set; `$filter` is parsed by a small grammar
+(`and`, `or`, parentheses, `eq` and `gt`, typed properties, unquoted UTC date-times, quoted
+strings with doubled quotes, `null` only where a property is nullable). Anything else is a
+400 saying what was wrong.
 
 Like Norce (reference S21), the applicationId header does not filter orders: only
 `ApplicationId eq ...` in the filter does. Pages are `$top` rows with an absolute
