@@ -147,6 +147,7 @@ _COMPANY_RULES = PartyRules(
 # Item switches that steer the import and are not stored; fields only Norce sets.
 _CONTROL_KEYS = frozenset({"SearchOnlyByCode", "IsCompanyListDelta", "IsCustomerListDelta"})
 _SERVER_KEYS = frozenset({"Id", "Created", "Updated"})
+_MATCH_KEYS = frozenset({"Id", "Code", "ApplicationKey"})  # find the record; never emptied
 
 
 @dataclass(frozen=True)
@@ -694,6 +695,13 @@ class _PartyImport:
         if "Companies" in changes and self.spec.entity == "customers":
             delta = item.get("IsCompanyListDelta") is True
             changes["Companies"] = self._relations(changes["Companies"], target, delta)
+        if target is not None:
+            # [I] Connect is .NET: a field left out deserialises as null, and the header's
+            # FieldsThatAreSet says which fields to set, so a listed field that is not sent
+            # is emptied (how the ERP clears a phone number), not kept.
+            for name, number in self.spec.field_numbers.items():
+                if number in self.listed and name not in item and name not in _MATCH_KEYS:
+                    changes[name] = None
         return changes
 
     def _stored(self, name: str, value: Any) -> bool:
