@@ -29,6 +29,10 @@ def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
     ]
     if missing:
         found = ", ".join(repr(c) for c in parsed.columns[:12]) or "none"
+        if entity.personal is not None:
+            # A file without its header row shows its first record here: a person's name,
+            # e-mail and personal number, on their way to the log and the manifest.
+            found = f"{len(parsed.columns)} columns, not shown for a feed about people"
         raise SchemaMismatch(
             f"{parsed.path.name}: missing column(s) {', '.join(repr(m) for m in missing)} (found: {found})",
             column=missing[0],

@@ -3,7 +3,8 @@
 Every httpx response and exception goes through `NorceClient._classify`, the one place
 where it becomes an answer, a retry, a token refresh or a refusal. `_send` turns the last
 two into NorceUnavailable / NorceRejected. Neither the client secret nor the bearer token
-ever reaches a log line or an exception message.
+ever reaches a log line or an exception message; nor do the personal values of a customer
+or company import (Norce's answers and job logs may quote them): see `scrubber`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import httpx
 
-from etl.errors import ConfigError, NorceRejected, NorceUnavailable
+from etl.errors import ConfigError, NorceError, NorceRejected, NorceUnavailable
 from etl.norce.calls import NorceCall
 from etl.settings import NorceSettings
 
@@ -39,6 +41,11 @@ _RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemotePro
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Keys of Norce's error bodies that hold its own message ({"Message": ...} in ASP.NET).
 _MESSAGE_KEYS = ("Message", "message", "ExceptionMessage", "error_description", "Description")
+# Imports whose items describe people: every text in them but the keys is personal data.
+PERSONAL_METHODS = frozenset({"Customer/ImportCustomers", "Customer/ImportCompanies"})
+_KEYS = frozenset({"Code", "ApplicationKey"})  # an ERP number says which record, not who
+_EMAIL = re.compile(r"[^\s@'\"<>(),;:\[\]]+@[^\s@'\"<>(),;:\[\]]+\.[A-Za-z]{2,}")
+REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -151,8 +158,16 @@ class NorceClient:
             "X-StormConnect-Header": call.header_line(),
             "Content-Type": "application/json",
         }
-        payload = self._api(call.method, "POST", headers=headers, content=call.body_bytes())
+        try:
+            payload = self._api(call.method, "POST", headers=headers, content=call.body_bytes())
+        except NorceError as exc:
+            if not is_personal(call):
+                raise
+            raise _scrubbed(exc, scrubber(call)) from exc.__cause__
         accepted = _parse(call.method, payload, _accepted)
+        if is_personal(call) and accepted.messages:
+            scrub = scrubber(call)
+            accepted = replace(accepted, messages=tuple(scrub(m) for m in accepted.messages))
         log.info(
             "posted %s (%s): %d items, job %s",
             call.method,
@@ -360,6 +375,60 @@ class NorceClient:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def is_personal(call: NorceCall) -> bool:
+    """Whether the call's items describe people (customer and company imports)."""
+    return call.method in PERSONAL_METHODS
+
+
+def _personal_values(call: NorceCall) -> tuple[str, ...]:
+    """The texts of a customer or company import that are about people (all but the keys).
+
+    Empty for any other call: a product's name is no secret, and its messages need it.
+    """
+    if not is_personal(call):
+        return ()
+    found = {v for item in call.items for v in _texts(item) if v.strip()}
+    # Also as a JSON answer would quote them back: "\u00c5str\u00f6m", "a \"b\"".
+    found |= {json.dumps(v, ensure_ascii=a)[1:-1] for v in found for a in (True, False)}
+    return tuple(sorted(found, key=len, reverse=True))  # longest first: no half-replaced value
+
+
+def _texts(value: object, key: str = "") -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for name, inner in value.items():
+            yield from _texts(inner, str(name))
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            yield from _texts(inner, key)
+    elif isinstance(value, str) and key not in _KEYS:
+        yield value
+
+
+def scrubber(call: NorceCall) -> Callable[[str], str]:
+    """Takes a call's personal values (whole words) and any e-mail address out of a text.
+
+    Any other call's texts pass unchanged.
+    """
+    if not is_personal(call):
+        return lambda text: text
+    values = _personal_values(call)
+    words = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, values))})(?!\w)") if values else None
+
+    def scrub(text: str) -> str:
+        text = words.sub(REDACTED, text) if words else text
+        return _EMAIL.sub(REDACTED, text)
+
+    return scrub
+
+
+def _scrubbed(exc: NorceError, scrub: Callable[[str], str]) -> NorceError:
+    """The same error with personal values taken out of its message and Norce's detail."""
+    if isinstance(exc, NorceRejected):
+        detail = scrub(exc.detail) if exc.detail else exc.detail
+        return NorceRejected(scrub(str(exc)), status=exc.status, detail=detail)
+    return type(exc)(scrub(str(exc)))
 
 
 def _required(value: str | None, key: str) -> str:

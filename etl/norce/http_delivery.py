@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.calls import CallResult, NorceCall
-from etl.norce.client import ImportAccepted, JobLogEntry, JobStatus, NorceClient
+from etl.norce.client import (
+    ImportAccepted,
+    JobLogEntry,
+    JobStatus,
+    NorceClient,
+    is_personal,
+    scrubber,
+)
 from etl.settings import NorceSettings
 
 log = logging.getLogger(__name__)
@@ -85,12 +93,27 @@ class HttpDelivery:
         worst = [e for e in entries if e.severity_id >= 3] or [
             e for e in entries if e.severity_id == 2
         ]
-        shown = "; ".join(_describe(e) for e in worst[:LOG_MESSAGES_IN_ERROR])
+        scrub = scrubber(call) if is_personal(call) else None
+        shown = "; ".join(_describe(e, scrub) for e in worst[:LOG_MESSAGES_IN_ERROR])
         messages = shown or "no log messages"
         return NorceRejected(f"{call.label}: Norce job {status.job_id} {outcome}: {messages}")
 
 
-def _describe(entry: JobLogEntry) -> str:
-    if entry.imported_row:
-        return f"{entry.message} [{entry.imported_row[:ROW_CHARS]}]"
-    return entry.message
+def _describe(entry: JobLogEntry, scrub: Callable[[str], str] | None) -> str:
+    """Norce's message and the row it is about; about people (`scrub`), only the row's Code.
+
+    The message lands in the log, the ledger and the CLI: a customer import's row and any
+    value of it Norce quotes (an e-mail address "already in use") stay out.
+    """
+    if scrub is None:
+        row = f" [{entry.imported_row[:ROW_CHARS]}]" if entry.imported_row else ""
+        return entry.message + row
+    return scrub(entry.message) + _row_code(entry.imported_row)
+
+
+def _row_code(row: str | None) -> str:
+    try:
+        code = json.loads(row or "").get("Code")
+    except (ValueError, AttributeError):
+        return ""
+    return f" [Code {code}]" if isinstance(code, str | int) else ""

@@ -49,10 +49,17 @@ def parse_order(body: bytes, kind: str) -> OrderRequest:
     try:
         return OrderRequest.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise BodyRefused(f"not a valid OrderRequest: {problems}", ref) from exc
+        # Not chained: the ValidationError's own text quotes each bad value (an e-mail
+        # address, a name), and this reason goes to the log, the answer and the order book.
+        raise BodyRefused(f"not a valid OrderRequest: {_problems(exc)}", ref) from None
+
+
+def _problems(exc: ValidationError) -> str:
+    """Where and what, never the value: the reason must not carry the customer's data."""
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    shown = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:5]]
+    more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+    return "; ".join(shown) + more
 
 
 def _ref_of(data: Any) -> str | None:
@@ -67,8 +74,12 @@ def _ref_of(data: Any) -> str | None:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body, parse_float=Decimal)  # money stays exact, never a float
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BodyRefused(f"not JSON: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BodyRefused(f"not JSON: not {exc.encoding} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        # exc.msg is the parser's fixed text; the position, not the document, locates it.
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise BodyRefused(f"not JSON: {exc.msg} at {where}") from None
 
 
 _PARSER = etree.XMLParser(
@@ -83,8 +94,17 @@ def _xml(body: bytes) -> dict[str, Any]:
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise BodyRefused(f"not well-formed XML: {exc}") from exc
+        raise BodyRefused(f"not well-formed XML: {_xml_problem(exc)}") from None
     return _element_to_model(root, OrderRequest)
+
+
+def _xml_problem(exc: etree.XMLSyntaxError) -> str:
+    """libxml2's error kind and position; its message may quote names or text of the body."""
+    last = getattr(exc.error_log, "last_error", None)  # not in lxml's type stubs
+    name = str(getattr(last, "type_name", "") or "ERR_SYNTAX")
+    kind = name.removeprefix("ERR_").replace("_", " ").lower()
+    line, column = exc.position
+    return f"{kind} at line {line}, column {column}"
 
 
 def _local(tag: object) -> str:
