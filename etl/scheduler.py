@@ -25,10 +25,13 @@ log = logging.getLogger(__name__)
 
 def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     """Run every feed on its schedule until SIGTERM/SIGINT."""
+    from etl.orders.layouts import load_every_layout
+
     stop = threading.Event()
-    # One worker per feed at most: a slow feed never delays another.
+    # A worker per job (feed, layout, the order poll): a slow one never delays another.
+    workers = max(1, len(contracts)) + len(load_every_layout(rt.settings)) + 1
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max(1, len(contracts)) + 4)}, timezone="UTC"
+        executors={"default": ThreadPoolExecutor(workers)}, timezone="UTC"
     )
     for contract in order_of_runs(contracts):  # a feed read via from_feed has no job
         scheduler.add_job(
@@ -44,6 +47,7 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
         )
 
     _add_order_jobs(scheduler, rt)
+    _add_party_jobs(scheduler, rt)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -96,8 +100,26 @@ def _add_order_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
         )
 
 
+def _add_party_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
+    """A job per party layout: fetch the changed customers or companies, export them."""
+    from etl.parties.jobs import export_parties_once, party_layouts
+
+    for layout in party_layouts(rt.settings).values():
+        name = f"{layout.subject.plural}->{layout.name}"
+        scheduler.add_job(
+            _in_own_runtime,
+            _trigger(layout.contract.schedule),
+            args=(rt, name, lambda own, layout=layout: export_parties_once(own, layout)),
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=rt.clock(),
+        )
+
+
 def _in_own_runtime(rt: Runtime, name: str, job: Callable[[Runtime], object]) -> None:
-    """An order job on a thread of its own, with connections of its own."""
+    """An order or party job on a thread of its own, with connections of its own."""
     own = rt.fork()
     try:
         job(own)

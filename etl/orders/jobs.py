@@ -56,9 +56,10 @@ def export_once(rt: Runtime, layout: Layout) -> ExportSummary:
         book.close()
 
 
-def describe_export(summary: ExportSummary) -> str:
-    """One line for `run.py once`."""
-    parts = [f"{len(summary.files)} file(s), {summary.orders} order(s)"]
+def describe_export(summary: ExportSummary, noun: str = "orders") -> str:
+    """One line for `run.py once`: what went to the ERP for one layout (orders, customers...)."""
+    unit = "order(s)" if noun == "orders" else noun
+    parts = [f"{len(summary.files)} file(s), {summary.units} {unit}"]
     if summary.outbox_only:
         parts.append("written to outbox only (the store is read-only)")
     if summary.finished:
@@ -67,10 +68,12 @@ def describe_export(summary: ExportSummary) -> str:
         parts.append(f"uploaded again: {', '.join(summary.uploaded_again)}")
     if summary.stuck:
         parts.append(f"STUCK, needs a person: {', '.join(summary.stuck)}")
+    if summary.gone:
+        parts.append(f"no longer in Norce (not sent): {', '.join(summary.gone)}")
     if summary.held:
         parts.append(f"held: {', '.join(sorted(summary.held))}")
     if summary.skipped:
         parts.append("skipped: another process is exporting this layout")
     if summary.error:
         parts.append(f"FAILED: {summary.error}")
-    return f"orders -> {summary.layout}: " + "; ".join(parts)
+    return f"{noun} -> {summary.layout}: " + "; ".join(parts)

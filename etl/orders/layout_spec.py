@@ -1,7 +1,8 @@
-"""The order-file layout contract as written in TOML: one pydantic model per table.
+"""The file layout contract as written in TOML: one pydantic model per table.
 
 These models check what each key can hold on its own; etl.orders.layouts checks how keys
-fit together and compiles every column's source against the OrderRequest.
+fit together and compiles every column's source against the layout's subject (the
+OrderRequest, or a customer or company from Norce Query).
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ def date_format_problem(fmt: str) -> str | None:
 
 
 class LayoutSpec(Strict):
-    """What the layout is and how orders are grouped into files."""
+    """What the layout renders and how its records are grouped into files."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
     description: str = ""
+    # What one unit of the file is: an order, or a customer or company changed in Norce.
+    subject: Literal["order", "customer", "company"] = "order"
     format: Literal["csv", "xml"]
-    per: Literal["order", "batch"] = "batch"
-    max_orders_per_file: int = Field(default=500, ge=1, le=100_000)
+    per: Literal["order", "batch"] = "batch"  # "order": one file per unit, whatever the subject
+    max_orders_per_file: int = Field(default=500, ge=1, le=100_000)  # units: orders, parties
     max_files_per_run: int = Field(default=100, ge=1)
 
 

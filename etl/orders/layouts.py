@@ -1,13 +1,16 @@
-"""Order-file layouts: one TOML file per ERP order format in `schemas/orders/`, checked at start-up.
+"""File layouts for the ERP: one TOML file per format, checked at start-up.
 
-A layout says how spooled orders become the files an ERP takes: CSV records (a head line,
-one line per item, one per payment...) or an XML document (a UBL Order, or the ERP's own
-XML), one file per order or per batch, the dialect (encoding, separators, date format),
-where the files are put and under which names. Every value is a path into the
-`OrderRequest`, a literal or one of a fixed list of functions (see etl.orders.sources).
-Adding an ERP's order format is a new layout file, not new Python. The tables are modelled
-in etl.orders.layout_spec; this module checks how they fit together and compiles them.
-Every problem is a ConfigError naming the file and the key.
+A layout says how spooled orders (`schemas/orders/`), or customers and companies changed in
+Norce (`schemas/parties/`, `[layout] subject = "customer"` or `"company"`), become the files
+an ERP takes: CSV records (a head line, one line per item, one per payment...) or an XML
+document (a UBL Order, or the ERP's own XML), one file per unit or per batch, the dialect
+(encoding, separators, date format), where the files are put and under which names. Every
+value is a path into the subject (the `OrderRequest`, or the party as Norce Query returns
+it), a literal or one of a fixed list of functions (see etl.orders.sources). Adding an
+ERP's format is a new layout file, not new Python. The tables are modelled in
+etl.orders.layout_spec; this module checks how they fit together and compiles them.
+Every problem is a ConfigError naming the file and the key. Names are unique across both
+folders: a layout's name keys its exports, its outbox folder and its lock.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from etl.orders.layout_spec import (
     TargetSpec,
     date_format_problem,
 )
-from etl.orders.sources import Constant, Source, list_fields, parse_source
+from etl.orders.sources import SUBJECTS, Constant, Source, Subject, list_fields, parse_source
 from etl.orders.xmlpaths import XmlPath, parse_path
 from etl.settings import Settings, config_error
 from etl.transport.base import safe_relative
@@ -77,6 +80,11 @@ class Layout:
         return self.contract.layout.name
 
     @property
+    def subject(self) -> Subject:
+        """What one unit of the file is: an order, a customer or a company."""
+        return SUBJECTS[self.contract.layout.subject]
+
+    @property
     def spec(self) -> LayoutSpec:
         """The [layout] table."""
         return self.contract.layout
@@ -93,12 +101,14 @@ class Layout:
 
     @property
     def orders_per_file(self) -> int:
-        """How many orders go into one file."""
+        """How many units (orders, or parties) go into one file."""
         return 1 if self.spec.per == "order" else self.spec.max_orders_per_file
 
 
 _CSV_ONLY = ("delimiter", "quote", "line_end")
 _XML_ONLY = ("root", "namespace", "namespaces", "batch_root")
+# The folder under schemas_dir that holds each subject's layouts.
+FOLDERS: dict[str, tuple[str, ...]] = {"orders": ("order",), "parties": ("customer", "company")}
 
 
 def load_layout(path: Path, settings: Settings) -> Layout:
@@ -123,19 +133,37 @@ def load_layout(path: Path, settings: Settings) -> Layout:
     return layout
 
 
-def load_layouts(settings: Settings) -> dict[str, Layout]:
-    """Every layout in `<schemas_dir>/orders/`, by name; no folder means no order files."""
-    folder = settings.schemas_dir / "orders"
+def load_layouts(settings: Settings, folder: str = "orders") -> dict[str, Layout]:
+    """The layouts of `<schemas_dir>/orders/` (or `parties/`), by name; no folder means none.
+
+    Both folders are read and checked, so a name used twice across them, or a layout in
+    the wrong folder, stops start-up whichever job asks first.
+    """
+    every = load_every_layout(settings)
+    return {name: layout for name, layout in every.items() if layout.path.parent.name == folder}
+
+
+def load_every_layout(settings: Settings) -> dict[str, Layout]:
+    """Every layout in `<schemas_dir>/orders/` and `<schemas_dir>/parties/`, by name."""
     layouts: dict[str, Layout] = {}
-    if not folder.is_dir():
-        return layouts
-    for path in sorted(folder.glob("*.toml")):
-        layout = load_layout(path, settings)
-        if layout.name in layouts:
-            raise ConfigError(
-                str(path), "layout.name", f"{layout.name!r} is already used by another layout"
-            )
-        layouts[layout.name] = layout
+    for folder, subjects in FOLDERS.items():
+        where = settings.schemas_dir / folder
+        for path in sorted(where.glob("*.toml")) if where.is_dir() else []:
+            layout = load_layout(path, settings)
+            if layout.spec.subject not in subjects:
+                home = next(f for f, s in FOLDERS.items() if layout.spec.subject in s)
+                raise ConfigError(
+                    str(path),
+                    "layout.subject",
+                    f"a {layout.spec.subject} layout belongs in {settings.schemas_dir / home}",
+                )
+            if layout.name in layouts:
+                raise ConfigError(
+                    str(path),
+                    "layout.name",
+                    f"{layout.name!r} is already used by {layouts[layout.name].path}",
+                )
+            layouts[layout.name] = layout
     return layouts
 
 
@@ -215,7 +243,7 @@ def _check_target(contract: LayoutContract, settings: Settings, source: str) -> 
 
 
 def _record(contract: LayoutContract, name: str, spec: RecordSpec, source: str) -> Record:
-    kind = contract.layout.format
+    kind, subject = contract.layout.format, SUBJECTS[contract.layout.subject]
     key = f"record.{name}"
     used, unused = ("columns", "elements") if kind == "csv" else ("elements", "columns")
     if getattr(spec, unused):
@@ -223,7 +251,7 @@ def _record(contract: LayoutContract, name: str, spec: RecordSpec, source: str) 
     specs: tuple[ColumnSpec, ...] = getattr(spec, used)
     if not specs:
         raise ConfigError(source, f"{key}.{used}", "a record needs at least one entry")
-    each, each_attr, entry = _each(spec, key, source)
+    each, each_attr, entry = _each(spec, key, source, subject)
     repeat = _repeat(contract, spec, key, source) if kind == "xml" else None
     if kind == "xml" and spec.tag is not None:
         raise ConfigError(source, f"{key}.tag", "tags are for csv records")
@@ -234,7 +262,8 @@ def _record(contract: LayoutContract, name: str, spec: RecordSpec, source: str) 
             "repeat is for xml layouts: a csv record repeats with `each` alone",
         )
     columns = tuple(
-        _column(contract, c, entry, each, f"{key}.{used}.{i}", source) for i, c in enumerate(specs)
+        _column(contract, c, entry, each, f"{key}.{used}.{i}", source, subject)
+        for i, c in enumerate(specs)
     )
     names = [c.name for c in columns]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -243,17 +272,19 @@ def _record(contract: LayoutContract, name: str, spec: RecordSpec, source: str) 
     return Record(name, spec.tag, each, each_attr, spec.only, repeat, columns)
 
 
-def _each(spec: RecordSpec, key: str, source: str) -> tuple[str | None, str | None, Any]:
+def _each(
+    spec: RecordSpec, key: str, source: str, subject: Subject
+) -> tuple[str | None, str | None, Any]:
     if spec.each is None:
         if spec.only is not None:
             raise ConfigError(source, f"{key}.only", 'only works with each = "Items"')
         return None, None, None
-    lists = list_fields()
+    lists = list_fields(subject.model)
     found = lists.get(spec.each.lower())
     if found is None:
         known = ", ".join(alias for alias, _, _ in lists.values())
         raise ConfigError(
-            source, f"{key}.each", f"{spec.each!r} is not a list of the order ({known})"
+            source, f"{key}.each", f"{spec.each!r} is not a list of the {subject.name} ({known})"
         )
     alias, attr, entry = found
     if spec.only is not None and alias != "Items":
@@ -284,10 +315,11 @@ def _column(
     each: str | None,
     key: str,
     source: str,
+    subject: Subject,
 ) -> Column:
     fmt = contract.format
     try:
-        compiled = parse_source(spec.source, entry, each)
+        compiled = parse_source(spec.source, entry, each, subject)
         xml = (
             parse_path(spec.name, fmt.namespace, fmt.namespaces)
             if contract.layout.format == "xml"
@@ -320,7 +352,8 @@ def _check_csv_records(layout: Layout, source: str) -> None:
         raise ConfigError(
             source,
             f"record.{records[0].name}.each",
-            "the first record is the order's own line (no `each`): it starts each order",
+            f"the first record is the {layout.subject.name}'s own line (no `each`): it starts "
+            f"each {layout.subject.name}",
         )
     if len(records) > 1:
         tags = [r.tag for r in records]

@@ -1,4 +1,4 @@
-"""`run.py receive`: the HTTP endpoint Norce pushes OrderRequests to.
+"""`run.py receive`: the HTTP endpoint Norce pushes OrderRequests (and Norce Events) to.
 
 A plain ASGI application served by uvicorn (a well-kept server with HTTP/1.1 keep-alive,
 graceful shutdown on SIGTERM and optional TLS), so no HTTP parsing is ours. The app does
@@ -7,6 +7,11 @@ four things: checks Basic auth in constant time, refuses bodies over the size li
 `OrderInbound` in a worker thread (the spool's fsync and SQLite must not block the event
 loop), and writes the OrderResponse. Norce may post to the configured URL or to
 `<url>/CreateOrder` (the reference is not sure which): both are accepted.
+
+Norce Events (customer and company changes, etl.parties.events) come to the same process
+on paths of their own, `<events path>/<EventType>`, with their own token in a static
+header. They are told apart by the path alone, before anything of the order path runs,
+and go to `PartyInbound` the same way: spooled and booked before 200 is answered.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from etl.flows.runtime import utc_now
 from etl.orders.book import OrderBook
 from etl.orders.inbound import Answer, OrderInbound, failed
 from etl.orders.spool import Spool
-from etl.settings import ReceiverSettings, Settings
+from etl.parties.book import PartyBook
+from etl.parties.events import EVENT_KINDS, PartyInbound
+from etl.parties.events import answer as event_answer
+from etl.settings import EventSettings, ReceiverSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,14 @@ def order_paths(path: str) -> set[str]:
     return {base or "/", f"{base}/CreateOrder"}
 
 
+def event_paths(events: EventSettings) -> dict[str, str]:
+    """The paths Norce Events are posted to, with the type each takes (none without a token)."""
+    if events.token is None:
+        return {}
+    base = events.path.rstrip("/")
+    return {f"{base}/{event}": event for event in EVENT_KINDS}
+
+
 class ReceiverApp:
     """The ASGI app; one `OrderInbound` per worker thread (SQLite connections are per thread)."""
 
@@ -65,8 +81,13 @@ class ReceiverApp:
         self.paths = order_paths(config.path)
         expected = f"{config.username}:{config.password.get_secret_value()}".encode()
         self._credentials = base64.b64encode(expected)
+        self.event_paths = event_paths(config.events)
+        self._event_header = config.events.header.lower()
+        token = config.events.token
+        self._event_token = token.get_secret_value().encode() if token is not None else b""
         self._local = threading.local()
         self._inbounds: list[OrderInbound] = []
+        self._party_inbounds: list[PartyInbound] = []
         self._lock = threading.Lock()
         self._booking = threading.Lock()
 
@@ -92,12 +113,31 @@ class ReceiverApp:
                 self._inbounds.append(found)
         return found
 
+    def _accept_event(self, event: str, body: bytes) -> Answer:
+        """On a worker thread: that thread's party inbound, bookings serialised as for orders."""
+        inbound = self.party_inbound()
+        with self._booking:
+            return inbound.accept(event, body)
+
+    def party_inbound(self) -> PartyInbound:
+        """This thread's party inbound (own SQLite connection)."""
+        found: PartyInbound | None = getattr(self._local, "party_inbound", None)
+        if found is None:
+            found = open_party_inbound(self.settings)
+            self._local.party_inbound = found
+            with self._lock:
+                self._party_inbounds.append(found)
+        return found
+
     def close(self) -> None:
         """Close every thread's book."""
         with self._lock:
             for inbound in self._inbounds:
                 inbound.book.close()
             self._inbounds.clear()
+            for party in self._party_inbounds:
+                party.book.close()
+            self._party_inbounds.clear()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -113,8 +153,10 @@ class ReceiverApp:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ]
-        if answer.status == 401:
+        if answer.status == 401 and scope["path"] in self.paths:
             headers.append((b"www-authenticate", b'Basic realm="orders"'))
+        elif answer.status == 401 and self._event_header == "authorization":
+            headers.append((b"www-authenticate", b'Bearer realm="events"'))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -125,6 +167,10 @@ class ReceiverApp:
                 recovered = await asyncio.to_thread(lambda: self.inbound().recover())
                 if recovered:
                     log.warning("recorded %d spooled order(s) the ledger did not know", recovered)
+                if self.event_paths:
+                    events = await asyncio.to_thread(lambda: self.party_inbound().recover())
+                    if events:
+                        log.warning("booked %d spooled event(s) the ledger did not know", events)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close()
@@ -138,8 +184,24 @@ class ReceiverApp:
             credentials.strip(), self._credentials
         )
 
+    def _event_authorised(self, headers: dict[str, bytes]) -> bool:
+        """The static header set in Norce Admin, compared in constant time.
+
+        In Authorization it reads `Bearer <token>` (the scheme in any case); in a header of
+        its own, the token itself.
+        """
+        value = headers.get(self._event_header, b"")
+        if self._event_header == "authorization":
+            scheme, _, value = value.partition(b" ")
+            if scheme.lower() != b"bearer":
+                return False
+        return hmac.compare_digest(value.strip(), self._event_token)
+
     async def _handle(self, scope: Scope, receive: Receive) -> Answer | None:
         if scope["path"] not in self.paths:
+            event = self.event_paths.get(scope["path"])
+            if event is not None:
+                return await self._event(event, scope, receive)
             return failed(404, f"no such path; post orders to {self.config.path}")
         if scope["method"] != "POST":
             return failed(405, "use POST")
@@ -159,6 +221,21 @@ class ReceiverApp:
         if self.config.pause_before_answer_seconds:
             await asyncio.sleep(self.config.pause_before_answer_seconds)
         return answer
+
+    async def _event(self, event: str, scope: Scope, receive: Receive) -> Answer | None:
+        if scope["method"] != "POST":
+            return event_answer(405, "use POST")
+        headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
+        if not self._event_authorised(headers):
+            return event_answer(401, "authentication required")
+        try:
+            body = await _read_body(receive, headers, self.config.max_body_bytes)
+        except _TooLarge:
+            return event_answer(413, f"body larger than {self.config.max_body_bytes} bytes")
+        except _HungUp:
+            log.info("an event sender hung up before its body was complete; nothing kept")
+            return None
+        return await asyncio.to_thread(self._accept_event, event, body)
 
 
 async def _read_body(receive: Receive, headers: dict[str, bytes], limit: int) -> bytes:
@@ -188,6 +265,17 @@ def open_inbound(settings: Settings) -> OrderInbound:
         Spool(state / "spool" / "orders"),
         settings.folder("archive") / "orders" / "rejected",
         settings.orders,
+        utc_now,
+    )
+
+
+def open_party_inbound(settings: Settings) -> PartyInbound:
+    """The party inbound over this installation's event spool, book and archive."""
+    state = settings.folder("state")
+    return PartyInbound(
+        PartyBook(state / "ledger.sqlite"),
+        Spool(state / "spool" / "parties"),
+        settings.folder("archive") / "parties" / "rejected",
         utc_now,
     )
 

@@ -1,11 +1,12 @@
-"""Orders -> the bytes of one order file, in a layout. Pure: the same orders give the same bytes.
+"""Orders (or parties) -> the bytes of one file, in a layout. Pure: the same input, the same bytes.
 
-Rendering is two steps. `prepare` turns one order into the text of its rows (every value
-formatted: decimals exactly, with the layout's separator; dates with its format; booleans as
-declared) and applies the layout's policy for characters the file cannot hold, reporting
-what it could not fit instead of failing. The export job holds those orders and passes the
-rest to `render`, which writes the file (etl.orders.render_csv, etl.orders.render_xml).
-Nothing here reads the clock: an order's date is its SubmitDate.
+Rendering is two steps. `prepare` turns one unit of the layout's subject (an order, or a
+customer or company from Norce Query) into the text of its rows (every value formatted:
+decimals exactly, with the layout's separator; dates with its format; booleans as declared)
+and applies the layout's policy for characters the file cannot hold, reporting what it could
+not fit instead of failing. The export job holds those units and passes the rest to
+`render`, which writes the file (etl.orders.render_csv, etl.orders.render_xml). Nothing here
+reads the clock: an order's date is its SubmitDate, a party's its Updated.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel
 
 from etl.orders.charset import describe, encodable_in, fit, xml_legal
-from etl.orders.functions import Context, Value
+from etl.orders.functions import Value
 from etl.orders.layout_spec import OrderFormat
 from etl.orders.layouts import Column, Layout, Record
 from etl.orders.model import OrderItem, OrderRequest
 from etl.orders.render_csv import render_csv
 from etl.orders.render_xml import render_xml
+from etl.orders.sources import Place
 
 
 @dataclass(frozen=True)
@@ -36,23 +38,31 @@ class Row:
 
 @dataclass(frozen=True)
 class Prepared:
-    """One order's rows, and what kept it from fitting the file (if anything)."""
+    """One unit's rows (an order's, a party's), and what kept it from fitting the file."""
 
-    ref: str
+    ref: str  # the order's ClientOrderRef, the party's Norce Id
     rows: tuple[Row, ...]
     unfit: tuple[str, ...] = ()  # one reason per cell with a character the file cannot hold
     changed: tuple[str, ...] = ()  # cells the policy transliterated or replaced, for the log
 
 
-def prepare(layout: Layout, order: OrderRequest) -> Prepared:
-    """The order's rows as text, with the unencodable-character policy applied."""
+def prepare(layout: Layout, unit: BaseModel, ref: str | None = None) -> Prepared:
+    """One unit's rows as text, with the unencodable-character policy applied.
+
+    `unit` is the layout's subject: an OrderRequest (its ClientOrderRef is the `ref`), or
+    a party, whose `ref` the caller gives.
+    """
+    if ref is None:
+        if not isinstance(unit, OrderRequest):
+            raise TypeError(f"a {type(unit).__name__} needs its ref")
+        ref = unit.client_order_ref
     fmt = layout.format
     holds = xml_legal if layout.spec.format == "xml" else encodable_in(fmt.encoding)
     rows: list[Row] = []
     unfit: list[str] = []
     changed: list[str] = []
     for record in layout.records:
-        for ctx in contexts(record, order):
+        for ctx in contexts(record, unit):
             cells = []
             for column in record.columns:
                 text = format_value(column.source.value(ctx), column, fmt)
@@ -64,29 +74,29 @@ def prepare(layout: Layout, order: OrderRequest) -> Prepared:
                     changed.append(f"{where}: {text!r} written as {fitted.text!r}")
                 cells.append(fitted.text)
             rows.append(Row(record, tuple(cells)))
-    return Prepared(order.client_order_ref, tuple(rows), tuple(unfit), tuple(changed))
+    return Prepared(ref, tuple(rows), tuple(unfit), tuple(changed))
 
 
-def contexts(record: Record, order: OrderRequest) -> Iterator[Context]:
-    """The order once, or each entry of the record's list (filtered by `only`)."""
+def contexts(record: Record, unit: BaseModel) -> Iterator[Place]:
+    """The unit once, or each entry of the record's list (filtered by `only`)."""
     if record.each_attr is None:
-        yield Context(order)
+        yield Place(unit)
         return
-    entries: list[BaseModel] = list(getattr(order, record.each_attr))
+    entries: list[BaseModel] = list(getattr(unit, record.each_attr))
     if record.only is not None:
         fees = record.only == "fees"
         entries = [e for e in entries if isinstance(e, OrderItem) and e.is_fee == fees]
     for position, entry in enumerate(entries, start=1):
-        yield Context(order, entry, position)
+        yield Place(unit, entry, position)
 
 
 def render(layout: Layout, orders: Sequence[Prepared]) -> bytes:
-    """The file holding these prepared orders; orders with unfit cells are refused."""
+    """The file holding these prepared units; units with unfit cells are refused."""
     refused = [p.ref for p in orders if p.unfit]
     if refused:
-        raise ValueError(f"orders with characters the file cannot hold: {', '.join(refused)}")
+        raise ValueError(f"units with characters the file cannot hold: {', '.join(refused)}")
     if not orders:
-        raise ValueError("an order file needs at least one order")
+        raise ValueError("a file needs at least one order, customer or company")
     if layout.spec.format == "xml":
         return render_xml(layout, orders)
     return render_csv(layout, orders)
@@ -119,7 +129,7 @@ def decimal_text(value: Decimal, decimals: int | None, separator: str) -> str:
     return format(value, "f").replace(".", separator)
 
 
-def _where(record: Record, ctx: Context, column: Column) -> str:
+def _where(record: Record, ctx: Place, column: Column) -> str:
     row = f"{record.each}[{ctx.position}] " if ctx.position is not None else ""
     return f"{row}{column.name!r} ({column.written})"
 

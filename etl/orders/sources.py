@@ -1,16 +1,21 @@
-"""What an order-file column or element is filled from: a field path, a literal, or a function.
+"""What a layout's column or element is filled from: a field path, a literal, or a function.
 
-A layout names its values in the OrderRequest's own words, checked against the model when
-the layout is loaded, so a typo stops the process instead of writing empty columns forever:
+A layout renders one subject (`[layout] subject`): orders (the `OrderRequest`), or customers
+or companies as Norce Commerce Query returns them (etl.parties.model). It names its values
+in the subject's own words, checked against the model when the layout is loaded, so a typo
+stops the process instead of writing empty columns forever:
 
 - a field path, dotted, in the wire names: `ClientOrderRef`, `SellTo.Company.Code`,
-  `ShipTo.Person.Address.ZipCode`; matched without regard to case, like the model itself;
+  `ShipTo.Person.Address.ZipCode`, `InvoiceAddress.City`; matched without regard to case,
+  like the models themselves;
 - `AdditionalInfo[GiftMessage]`: the `Value` of the AdditionalInfo entry whose `Code2` is
   `GiftMessage` (any AdditionalInfo list, e.g. `SellTo.Person.AdditionalInfo[Lang]`);
 - in a record that repeats over a list (`each = "Items"`), paths start at the list entry
-  (`PartNo`, `Quantity`); `Order.` reaches back to the order (`Order.ClientOrderRef`);
+  (`PartNo`, `Quantity`); `Order.` reaches back to the order (`Order.ClientOrderRef`),
+  `Customer.` and `Company.` to the party;
 - `'text in single quotes'`: written as it stands;
-- one of the functions in etl.orders.functions, a fixed list rather than free code.
+- one of the functions in etl.orders.functions, a fixed list rather than free code; they
+  read orders, so a party layout has `position()` only.
 """
 
 from __future__ import annotations
@@ -27,6 +32,37 @@ from pydantic import BaseModel
 
 from etl.orders.functions import FUNCTIONS, Context, Kind, Value
 from etl.orders.model import CodeValue, OrderRequest
+from etl.parties.model import Company, Customer
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a layout renders, and the model its field paths name."""
+
+    name: str  # order | customer | company
+    model: type[BaseModel]
+    prefix: str  # how a record with `each` reaches back to the subject: `Order.`
+
+    @property
+    def plural(self) -> str:
+        """For messages: orders, customers, companies."""
+        return "companies" if self.name == "company" else f"{self.name}s"
+
+
+SUBJECTS: dict[str, Subject] = {
+    "order": Subject("order", OrderRequest, "Order."),
+    "customer": Subject("customer", Customer, "Customer."),
+    "company": Subject("company", Company, "Company."),
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a value is read: the subject (an order, a customer...) and a list entry."""
+
+    root: BaseModel
+    item: BaseModel | None = None  # the entry of a repeating record
+    position: int | None = None  # 1-based place of `item` in its record's rows
 
 
 @dataclass(frozen=True)
@@ -45,11 +81,11 @@ class FieldPath:
     text: str
     steps: tuple[Step, ...]
     kind: Kind
-    from_order: bool  # read from the order even in a repeating record
+    from_order: bool  # read from the subject (the order...) even in a repeating record
 
-    def value(self, ctx: Context) -> Value:
+    def value(self, ctx: Place) -> Value:
         """The field's value, None when it or anything on the way is missing."""
-        current: Any = ctx.order if self.from_order or ctx.item is None else ctx.item
+        current: Any = ctx.root if self.from_order or ctx.item is None else ctx.item
         for step in self.steps:
             current = getattr(current, step.attr, None)
             if step.code is not None:
@@ -67,7 +103,7 @@ class Constant:
 
     text: str
 
-    def value(self, ctx: Context) -> Value:
+    def value(self, ctx: Place) -> Value:
         """The literal."""
         return self.text
 
@@ -78,9 +114,9 @@ class Computed:
 
     name: str
     kind: Kind
-    compute: Callable[[Context], Value]
+    compute: Callable[[Place], Value]
 
-    def value(self, ctx: Context) -> Value:
+    def value(self, ctx: Place) -> Value:
         """The computed value."""
         return self.compute(ctx)
 
@@ -122,11 +158,16 @@ def list_fields(
     return found
 
 
-def parse_source(text: str, entry: type[BaseModel] | None, each: str | None) -> Source:
+def parse_source(
+    text: str,
+    entry: type[BaseModel] | None,
+    each: str | None,
+    subject: Subject = SUBJECTS["order"],
+) -> Source:
     """Compile one source; ValueError with a message naming what is wrong and what would do.
 
-    `entry` is the model of the record's list entries (None for an order-level record),
-    `each` the list's wire name.
+    `entry` is the model of the record's list entries (None for a record of the subject
+    itself), `each` the list's wire name.
     """
     if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
         return Constant(text[1:-1])
@@ -134,24 +175,45 @@ def parse_source(text: str, entry: type[BaseModel] | None, each: str | None) -> 
         raise ValueError(f"{text!r}: a literal is written in single quotes, 'like this'")
     called = _FUNCTION.match(text)
     if called:
-        return _function(called.group(1), each)
-    if text.startswith("Order."):
-        return _path(text, text.removeprefix("Order."), OrderRequest, from_order=True)
+        return _function(called.group(1), each, subject)
+    if text.startswith(subject.prefix):
+        return _path(text, text.removeprefix(subject.prefix), subject.model, from_order=True)
     if entry is None:
-        return _path(text, text, OrderRequest, from_order=True)
+        return _path(text, text, subject.model, from_order=True)
     return _path(text, text, entry, from_order=False)
 
 
-def _function(name: str, each: str | None) -> Computed:
+def _function(name: str, each: str | None, subject: Subject) -> Computed:
     function = FUNCTIONS.get(name)
-    if function is None:
-        known = "; ".join(f"{n}(): {f.meaning}" for n, f in FUNCTIONS.items())
-        raise ValueError(f"{name}() is not a known function. Known: {known}")
+    known = FUNCTIONS if subject.name == "order" else {"position": FUNCTIONS["position"]}
+    if function is None or name not in known:
+        listed = "; ".join(f"{n}(): {f.meaning}" for n, f in known.items())
+        raise ValueError(
+            f"{name}() is not a known function of {subject.name} layouts. Known: {listed}"
+        )
     if function.where == "each" and each is None:
         raise ValueError(f"{name}() works only in a record with `each`")
     if function.where == "items" and (each or "").lower() != "items":
         raise ValueError(f'{name}() works only in a record with each = "Items"')
-    return Computed(name, function.kind, function.compute)
+    if name == "position":
+        return Computed(name, function.kind, _position)
+    return Computed(name, function.kind, _on_order(function.compute))
+
+
+def _position(place: Place) -> Value:
+    return place.position
+
+
+def _on_order(compute: Callable[[Context], Value]) -> Callable[[Place], Value]:
+    """An order function read at a place; only order layouts may name one (checked above)."""
+
+    def value(place: Place) -> Value:
+        order = place.root
+        if not isinstance(order, OrderRequest):
+            raise TypeError(f"an order function read a {type(order).__name__}")
+        return compute(Context(order, place.item, place.position))
+
+    return value
 
 
 def _path(text: str, path: str, model: type[BaseModel], *, from_order: bool) -> FieldPath:

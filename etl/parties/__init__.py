@@ -1,0 +1,1 @@
+"""Changes made in Norce to customers and companies, back to the ERP."""

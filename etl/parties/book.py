@@ -1,0 +1,282 @@
+"""The party book: every customer or company change Norce reported, and where it went.
+
+Tables of their own in the ledger (`state/ledger.sqlite`, WAL), written by the receiver
+(events in) and the scheduler (exports out), each with its own connection.
+
+- `party_events`: one row per event booked, numbered (`seq`, the event id in logs). Norce
+  retries an event it got no 200 for; the payload is undocumented and may hold nothing but
+  the id (no time stamp), so a later change of the same customer can arrive byte for byte
+  like the first. A body identical to an event of the same type that no export has claimed
+  yet is therefore the same event (answered, not booked again): both would be served by
+  the same fetch anyway. Once a job has claimed the event (before it fetches), the same
+  body is a new change.
+- `party_outcomes`: per layout and event, what became of it: `exported` (in an export,
+  which is `uploading` until the file is the ERP's, then `done`), `gone` (Norce Query has no
+  such record any more) or `held` (the record cannot be written in the layout's encoding).
+  An event without an outcome for a layout is due for it.
+- `party_exports`: one row per file, two-phase like the order exports: begun before the
+  upload, finished after it, so a crash in between is settled by lookup, not sent twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from etl.orders.book import ExportRow
+from etl.sqlite import Tables
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS party_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, norce_id INTEGER NOT NULL,
+    event TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, source TEXT NOT NULL,
+    received_at TEXT NOT NULL, claimed_at TEXT);
+CREATE INDEX IF NOT EXISTS party_events_by_sha ON party_events (sha256);
+CREATE INDEX IF NOT EXISTS party_events_by_party ON party_events (kind, norce_id);
+CREATE TABLE IF NOT EXISTS party_outcomes (
+    layout TEXT NOT NULL, seq INTEGER NOT NULL, outcome TEXT NOT NULL, export_id TEXT,
+    reason TEXT, at TEXT NOT NULL, PRIMARY KEY (layout, seq));
+CREATE INDEX IF NOT EXISTS party_outcomes_by_export ON party_outcomes (export_id);
+CREATE TABLE IF NOT EXISTS party_exports (
+    export_id TEXT PRIMARY KEY, layout TEXT NOT NULL, file_name TEXT NOT NULL, state TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
+    UNIQUE (layout, file_name));
+"""
+
+Arrival = Literal["new", "again"]
+Outcome = Literal["gone", "held"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One party with events not yet settled for a layout: all of them, one fetch."""
+
+    kind: str  # customer | company
+    norce_id: int
+    seqs: tuple[int, ...]  # its events, oldest first
+    received_at: str  # when the first of them came
+
+    @property
+    def ref(self) -> str:
+        """How files, logs and the ledger name the party: its Norce Id."""
+        return str(self.norce_id)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One booked event and what each layout made of it."""
+
+    seq: int
+    kind: str
+    norce_id: int
+    event: str
+    source: str
+    received_at: str
+    outcomes: tuple[tuple[str, str, str | None], ...]  # (layout, outcome, file or reason)
+
+
+class PartyBook(Tables):
+    """Party events and their exports; one connection per thread or process."""
+
+    SCHEMA = SCHEMA
+
+    # -- events in -------------------------------------------------------------------------
+
+    def receive(
+        self,
+        kind: str,
+        norce_id: int,
+        event: str,
+        sha256: str,
+        spool_name: str,
+        source: str,
+        at: str,
+    ) -> tuple[Arrival, int]:
+        """Book an event unless it repeats one (same type, same body) no job has claimed yet.
+
+        Returns whether it was booked, and the seq of the event it is.
+        """
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT seq FROM party_events WHERE sha256=? AND event=? AND claimed_at IS NULL "
+                "ORDER BY seq LIMIT 1",
+                (sha256, event),
+            ).fetchone()
+            if row is not None:
+                return "again", int(row["seq"])
+            cur = db.execute(
+                "INSERT INTO party_events (kind, norce_id, event, sha256, spool_name, source, "
+                "received_at) VALUES (?,?,?,?,?,?,?)",
+                (kind, norce_id, event, sha256, spool_name, source, at),
+            )
+            return "new", int(cur.lastrowid or 0)
+
+    def spool_names(self) -> set[str]:
+        """Every spool file an event was booked from."""
+        rows = self._db.execute("SELECT DISTINCT spool_name FROM party_events")
+        return {str(r["spool_name"]) for r in rows}
+
+    # -- what is due -----------------------------------------------------------------------
+
+    def due(self, kind: str, layout: str, limit: int, at: str) -> list[Change]:
+        """Up to `limit` parties with events `layout` has not settled, oldest first; claimed."""
+        unsettled = (
+            "e.kind=? AND NOT EXISTS (SELECT 1 FROM party_outcomes o "
+            "WHERE o.layout=? AND o.seq=e.seq)"
+        )
+        with self._tx() as db:
+            parties = db.execute(
+                f"SELECT e.norce_id FROM party_events e WHERE {unsettled} "  # noqa: S608
+                "GROUP BY e.norce_id ORDER BY MIN(e.seq) LIMIT ?",
+                (kind, layout, limit),
+            ).fetchall()
+            changes = []
+            for party in parties:
+                rows = db.execute(
+                    f"SELECT e.seq, e.received_at FROM party_events e WHERE {unsettled} "  # noqa: S608
+                    "AND e.norce_id=? ORDER BY e.seq",
+                    (kind, layout, party["norce_id"]),
+                ).fetchall()
+                seqs = tuple(int(r["seq"]) for r in rows)
+                changes.append(Change(kind, int(party["norce_id"]), seqs, rows[0]["received_at"]))
+                db.executemany(
+                    "UPDATE party_events SET claimed_at=? WHERE seq=? AND claimed_at IS NULL",
+                    [(at, seq) for seq in seqs],
+                )
+            return changes
+
+    def settle(
+        self,
+        layout: str,
+        changes: Sequence[Change],
+        outcome: Outcome,
+        reasons: dict[str, str],
+        at: str,
+    ) -> None:
+        """Close these changes for `layout` without a file: gone from Norce, or held."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO party_outcomes (layout, seq, outcome, reason, at) VALUES (?,?,?,?,?)",
+                [(layout, seq, outcome, reasons.get(c.ref), at) for c in changes for seq in c.seqs],
+            )
+
+    def release_held(self, layout: str | None = None) -> int:
+        """Make held changes due again (after the layout's policy was changed)."""
+        with self._tx() as db:
+            if layout is None:
+                cur = db.execute("DELETE FROM party_outcomes WHERE outcome='held'")
+            else:
+                cur = db.execute(
+                    "DELETE FROM party_outcomes WHERE outcome='held' AND layout=?", (layout,)
+                )
+            return cur.rowcount
+
+    # -- exports -----------------------------------------------------------------------------
+
+    def begin_export(
+        self,
+        export_id: str,
+        layout: str,
+        file_name: str,
+        changes: Sequence[Change],
+        sha256: str,
+        size: int,
+        at: str,
+    ) -> None:
+        """Before the upload: this file, with these changes, is on its way."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO party_exports VALUES (?,?,?,?,?,?,?,NULL)",
+                (export_id, layout, file_name, "uploading", sha256, size, at),
+            )
+            db.executemany(
+                "INSERT INTO party_outcomes (layout, seq, outcome, export_id, at) "
+                "VALUES (?,?,'exported',?,?)",
+                [(layout, seq, export_id, at) for c in changes for seq in c.seqs],
+            )
+
+    def finish_export(self, export_id: str, at: str) -> None:
+        """After the upload and its check: the file is the ERP's now."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE party_exports SET state='done', finished_at=? WHERE export_id=?",
+                (at, export_id),
+            )
+
+    def abandon_export(self, export_id: str) -> None:
+        """Forget an export that never reached the ERP: its changes are due again."""
+        with self._tx() as db:
+            db.execute("DELETE FROM party_outcomes WHERE export_id=?", (export_id,))
+            db.execute("DELETE FROM party_exports WHERE export_id=?", (export_id,))
+
+    def unfinished_exports(self, layout: str) -> list[ExportRow]:
+        """Exports begun but not known to have reached the ERP (the process died)."""
+        rows = self._db.execute(
+            "SELECT * FROM party_exports WHERE layout=? AND state='uploading' ORDER BY created_at",
+            (layout,),
+        ).fetchall()
+        return [self._export(r) for r in rows]
+
+    def exports(self, layout: str) -> list[ExportRow]:
+        """Every export of `layout`, oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM party_exports WHERE layout=? ORDER BY created_at", (layout,)
+        ).fetchall()
+        return [self._export(r) for r in rows]
+
+    def file_name_taken(self, layout: str, file_name: str) -> bool:
+        """True when an export of `layout` already used this name."""
+        row = self._db.execute(
+            "SELECT 1 FROM party_exports WHERE layout=? AND file_name=?", (layout, file_name)
+        ).fetchone()
+        return row is not None
+
+    # -- for people ------------------------------------------------------------------------
+
+    def events(self, limit: int = 200) -> list[EventRow]:
+        """The latest events, newest first, with each layout's outcome."""
+        rows = self._db.execute(
+            "SELECT * FROM party_events ORDER BY seq DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [self._event(r) for r in rows]
+
+    def _event(self, row: sqlite3.Row) -> EventRow:
+        outcomes = self._db.execute(
+            "SELECT o.layout, o.outcome, o.reason, x.file_name, x.state FROM party_outcomes o "
+            "LEFT JOIN party_exports x USING (export_id) WHERE o.seq=? ORDER BY o.layout",
+            (row["seq"],),
+        )
+        return EventRow(
+            seq=row["seq"],
+            kind=row["kind"],
+            norce_id=row["norce_id"],
+            event=row["event"],
+            source=row["source"],
+            received_at=row["received_at"],
+            outcomes=tuple(
+                (
+                    str(o["layout"]),
+                    "uploading" if o["state"] == "uploading" else str(o["outcome"]),
+                    o["file_name"] or o["reason"],
+                )
+                for o in outcomes
+            ),
+        )
+
+    def _export(self, row: sqlite3.Row) -> ExportRow:
+        ids = self._db.execute(
+            "SELECT DISTINCT e.norce_id FROM party_outcomes o JOIN party_events e USING (seq) "
+            "WHERE o.export_id=? ORDER BY e.norce_id",
+            (row["export_id"],),
+        )
+        return ExportRow(
+            export_id=row["export_id"],
+            layout=row["layout"],
+            file_name=row["file_name"],
+            state=row["state"],
+            sha256=row["sha256"],
+            size=row["size"],
+            refs=tuple(str(r["norce_id"]) for r in ids),
+        )

@@ -1,0 +1,248 @@
+"""Changed customers and companies as the shared export (etl.orders.export) ships them.
+
+For one party layout: the parties with events the layout has not settled, oldest first;
+each read from Norce Commerce Query by its Norce Id (one fetch however many events it had)
+and prepared as the layout's row; the file goes out by the same path as order files (temp
+name, size check, rename, done-marker, `sent/`, settled by lookup after a crash, archive).
+
+What a party's fetch can find:
+- the record: its row goes in the file, whatever its Code. A customer born on the web has no
+  Code (ERP number) until the ERP writes one back; it still goes out, with an empty Code and
+  its Norce Id, because the ERP must learn about it to number it;
+- nothing: the record is gone from Norce (deleted, or not visible to this application). Its
+  events are closed as `gone`, reported in the summary and the log, not retried forever;
+- a record the layout's encoding cannot hold (policy `hold` or `transliterate`): its events
+  are `held` with the reason; `run.py export-parties --retry-held` after changing the policy.
+
+Norce Query unreachable (429, 5xx, timeouts, after the client's retries) stops the run
+before anything is recorded: the events stay due and the next run fetches them again.
+Logs name Norce Ids and counts, never a value of the record (names, e-mail, addresses).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from etl.norce.query import COMPANIES, CUSTOMERS
+from etl.orders import naming
+from etl.orders.book import ExportRow, OrderRow
+from etl.orders.export import ExportSummary, Taken, export_layout, stamp
+from etl.orders.layouts import Layout
+from etl.orders.render import Prepared, prepare
+from etl.parties.book import Change, PartyBook
+from etl.settings import Settings
+from etl.transport.base import Store
+
+log = logging.getLogger(__name__)
+
+ENTITY_SETS = {"customer": CUSTOMERS, "company": COMPANIES}
+
+
+class PartyFinder(Protocol):
+    """The part of the Query client this needs (etl.norce.query.QueryClient)."""
+
+    def find_parties(self, entity_set: str, name: str, value: str | int) -> list[dict[str, Any]]:
+        """The records whose `name` equals `value`."""
+
+
+def export_parties(
+    settings: Settings,
+    book: PartyBook,
+    finder: Callable[[], PartyFinder],
+    store: Store,
+    layout: Layout,
+    clock: Callable[[], dt.datetime],
+    *,
+    pause_after_upload_seconds: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ExportSummary:
+    """Settle unfinished exports of a party layout, then export its changed parties.
+
+    `finder` is called once, when the first party must be fetched: a run with nothing due
+    needs no Norce settings at all.
+    """
+    return export_layout(
+        settings,
+        PartySupply(book, finder, layout, clock),
+        store,
+        layout,
+        clock,
+        pause_after_upload_seconds=pause_after_upload_seconds,
+        sleep=sleep,
+    )
+
+
+class PartySupply:
+    """The changed parties of one layout's subject, fetched from Norce Query."""
+
+    area = "parties"
+
+    def __init__(
+        self,
+        book: PartyBook,
+        finder: Callable[[], PartyFinder],
+        layout: Layout,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.book, self.layout, self.clock = book, layout, clock
+        self.kind = layout.subject.name
+        self.noun = layout.subject.plural
+        self.lock = f"party-layout.{layout.name}"
+        self._finder = finder
+        self._found: PartyFinder | None = None
+
+    def unfinished(self) -> list[ExportRow]:
+        """Exports of the layout begun and not finished."""
+        return self.book.unfinished_exports(self.layout.name)
+
+    def due(self, limit: int) -> list[Change]:
+        """Parties with changes the layout has not settled (claimed: see PartyBook)."""
+        return self.book.due(self.kind, self.layout.name, limit, stamp(self.clock))
+
+    def take(self, units: Sequence[Change]) -> Taken[Change]:
+        """Each party fetched and prepared; the gone and the unfit are recorded as such."""
+        taken: Taken[Change] = Taken()
+        gone, held = [], []
+        for change in units:
+            record = self._fetch(change)
+            if record is None:
+                gone.append(change)
+                continue
+            prepared = self._prepare(change, record)
+            if isinstance(prepared, str):
+                held.append(change)
+                taken.held[change.ref] = prepared
+                continue
+            taken.ready.append((change, prepared))
+        at = stamp(self.clock)
+        if gone:
+            self.book.settle(self.layout.name, gone, "gone", {}, at)
+            taken.gone.extend(c.ref for c in gone)
+        if held:
+            self.book.settle(self.layout.name, held, "held", taken.held, at)
+        return taken
+
+    def name(self, units: Sequence[Change], taken: Callable[[str], bool]) -> str:
+        """The layout's file name for these parties ({first}, {last}: Norce Ids)."""
+        return naming.choose(self.layout.target.file_name, [_named(c) for c in units], taken)
+
+    def name_used(self, name: str) -> bool:
+        """Whether an export of the layout used this name."""
+        return self.book.file_name_taken(self.layout.name, name)
+
+    def begin(
+        self, export_id: str, name: str, units: Sequence[Change], sha256: str, size: int, at: str
+    ) -> None:
+        """Record the export and every event it settles before the upload."""
+        self.book.begin_export(export_id, self.layout.name, name, units, sha256, size, at)
+
+    def finish(self, export_id: str, at: str) -> None:
+        """The export reached the ERP."""
+        self.book.finish_export(export_id, at)
+
+    def again(self, export: ExportRow) -> bytes | str | None:
+        """Not the same bytes: the export is dropped and its parties fetched afresh.
+
+        The file is gone from the outbox and not on the server under its name, so the ERP
+        does not have it; Norce's current record is what it should get now.
+        """
+        log.warning(
+            "%s %s: %s never reached the ERP and its file is gone; its %d %s are fetched "
+            "again and sent in a new file",
+            self.noun,
+            self.layout.name,
+            export.file_name,
+            len(export.refs),
+            self.noun,
+        )
+        self.book.abandon_export(export.export_id)
+        return None
+
+    # -- one party -------------------------------------------------------------------------
+
+    def _fetch(self, change: Change) -> dict[str, Any] | None:
+        if self._found is None:
+            self._found = self._finder()
+        rows = self._found.find_parties(ENTITY_SETS[self.kind], "Id", change.norce_id)
+        record = next((r for r in rows if r.get("Id") == change.norce_id), None)
+        if record is None:
+            log.warning(
+                "%s %s: Norce Query has no %s %d (deleted?); its %d event(s) are closed "
+                "without a row",
+                self.noun,
+                self.layout.name,
+                self.kind,
+                change.norce_id,
+                len(change.seqs),
+            )
+        return record
+
+    def _prepare(self, change: Change, record: dict[str, Any]) -> Prepared | str:
+        """The party's rows, or why it cannot go (never quoting a value of the record)."""
+        model = self.layout.subject.model
+        try:
+            party = model.model_validate(record)
+        except ValidationError as exc:
+            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors())
+            return self._held(
+                change, f"Norce Query's record does not read as a {self.kind}: {where}"
+            )
+        prepared = prepare(self.layout, party, change.ref)
+        if prepared.unfit:
+            shown = "; ".join(prepared.unfit[:5]) + ("; ..." if len(prepared.unfit) > 5 else "")
+            return self._held(
+                change,
+                f"layout {self.layout.name}: {shown}. To send it anyway, set unencodable = "
+                f'"replace" under [format] in {self.layout.path}, then '
+                "`run.py export-parties --retry-held`",
+            )
+        if prepared.changed:
+            log.warning(
+                "%s %s: %s %d: %d cell(s) written with characters replaced to fit %s",
+                self.noun,
+                self.layout.name,
+                self.kind,
+                change.norce_id,
+                len(prepared.changed),
+                self.layout.format.encoding,
+            )
+        if not record.get("Code"):
+            log.info(
+                "%s %s: %s %d has no Code yet (made in Norce); sent with an empty code and "
+                "its Norce Id",
+                self.noun,
+                self.layout.name,
+                self.kind,
+                change.norce_id,
+            )
+        return prepared
+
+    def _held(self, change: Change, reason: str) -> str:
+        log.error("%s %s: %s %d held: %s", self.noun, self.layout.name, self.kind,
+                  change.norce_id, reason)  # fmt: skip
+        return reason
+
+
+def _named(change: Change) -> OrderRow:
+    """The party as etl.orders.naming reads a unit: its ref, first arrival and a generation.
+
+    naming is typed against the order book's row but reads only these three; the generation
+    (in `{batch}`) is the party's newest event, so a later change gets another batch name.
+    """
+    return OrderRow(
+        ref=change.ref,
+        sha256="",
+        spool_name="",
+        kind=change.kind,
+        source="event",
+        received_at=change.received_at,
+        state="",
+        reason=None,
+        generation=change.seqs[-1],
+    )
