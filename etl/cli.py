@@ -16,9 +16,11 @@ from etl.errors import ConfigError, EtlError, FileRejected
 from etl.flows.approve import approve
 from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
 from etl.flows.records import file_rejections, rejection_report, whole_file_counts
-from etl.flows.runtime import Runtime
+from etl.flows.runtime import Runtime, utc_now
 from etl.models import Part
 from etl.orders.commands import add_order_commands, order_status_lines
+from etl.parties.commands import add_party_commands, export_all
+from etl.purge import describe, purge, strays
 from etl.reports import (
     CHECK_CLEAN,
     CHECK_FILE,
@@ -90,7 +92,15 @@ def _parser() -> argparse.ArgumentParser:
     appr.set_defaults(handler=_approve)
     feeds = sub.add_parser("feeds", help="list the feed contracts and where they pick up files")
     feeds.set_defaults(handler=_feeds)
+    purging = sub.add_parser(
+        "purge", help="archive folders past their retention keep only their manifest"
+    )
+    purging.add_argument(
+        "--dry-run", action="store_true", help="list what would be removed; remove nothing"
+    )
+    purging.set_defaults(handler=_purge)
     add_order_commands(sub)
+    add_party_commands(sub)
     return parser
 
 
@@ -156,6 +166,10 @@ def _order_jobs(rt: Runtime, settings: Settings) -> set[str]:
         export = export_once(rt, layout)
         print(describe_export(export))
         if export.error or export.stuck:
+            seen.add("failed")
+    for line, failed in export_all(rt):
+        print(line)
+        if failed:
             seen.add("failed")
     return seen
 
@@ -243,6 +257,18 @@ def _feeds(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
         if c.source.from_feed is not None:
             where, when = f"the files of feed {c.source.from_feed}", "in its runs"
         print(f"{c.name:<12} {c.entity.name:<8} {where}  ({c.format.type}, {when})  {c.path}")
+    return 0
+
+
+def _purge(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
+    """Remove archived files past their retention; manifests keep their names and hashes."""
+    summaries = purge(settings, contracts, utc_now(), dry_run=args.dry_run)
+    for summary in summaries:
+        for removal in summary.removals if args.dry_run else ():
+            print(f"would remove {removal.path} ({removal.size:,} bytes)")
+        print(describe(summary, dry_run=args.dry_run))
+    for name in strays(settings, contracts):
+        print(f"archive/{name}: no feed contract names it; left alone")
     return 0
 
 

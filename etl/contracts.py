@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from etl.dates import format_problem, zone_problem
-from etl.entities import ENTITIES, Entity
+from etl.entities import ENTITIES, DocumentEntity, Entity
 from etl.errors import ConfigError
 from etl.settings import Settings, Strict, config_error
 
@@ -284,6 +284,17 @@ class GuardSpec(Strict):
     max_removal_ratio: float = Field(default=0.10, ge=0, le=1)
 
 
+class ArchiveSpec(Strict):
+    """How long the feed's run folders keep their files (`run.py purge`).
+
+    Past `retention_days` a run folder keeps only its manifest.json, which then records the
+    name, size and SHA-256 of every file removed. None: kept forever. Feeds that carry people
+    (customers, contacts) should set it: the input and the reports hold their personal data.
+    """
+
+    retention_days: int | None = Field(default=None, ge=1)
+
+
 class ScheduleSpec(Strict):
     """When the scheduler runs the feed: a crontab line or an interval."""
 
@@ -319,6 +330,7 @@ class FeedContract(Strict):
     guard: GuardSpec = GuardSpec()
     checks: ChecksSpec = ChecksSpec()
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
+    archive: ArchiveSpec = ArchiveSpec()
     options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
     # field -> "feed.field": a value must be one the other feed holds (active), or empty.
     # That feed runs first in a pass; a row naming an unknown one is rejected.
@@ -560,18 +572,26 @@ def _needs(contracts: dict[str, FeedContract]) -> dict[str, set[str]]:
     """Feed that picks up files -> the feeds that pick up files it must run after.
 
     A feed read through `from_feed` runs inside its parent's run, so its references are its
-    parent's, and a reference to it orders its parent.
+    parent's, and a reference to it orders its parent. The ERP's numbers for web-born buyers
+    go before the company and customer feeds: a number those feeds send first would make
+    Norce insert the buyer a second time instead of numbering the record it has.
     """
 
     def runner(name: str) -> str:
         return contracts[name].source.from_feed or name
 
     needs: dict[str, set[str]] = {n: set() for n, c in contracts.items() if not c.source.from_feed}
+    write_backs = [
+        n for n, c in contracts.items()
+        if isinstance(c.entity, DocumentEntity) and c.entity.via == "party_codes"
+    ]  # fmt: skip
     for contract in contracts.values():
-        for target in contract.references.values():
-            first, then = runner(target.partition(".")[0]), runner(contract.name)
-            if first != then:
-                needs[then].add(first)
+        firsts = [target.partition(".")[0] for target in contract.references.values()]
+        if contract.entity.name in ("company", "customer"):
+            firsts += write_backs
+        for first in map(runner, firsts):
+            if first != runner(contract.name):
+                needs[runner(contract.name)].add(first)
     return needs
 
 

@@ -45,6 +45,14 @@ CODES = {
     "total_mismatch": "The lines do not add up to the total the file states.",
     "norce_rejected": "Norce refused the document; its message says why.",
     "conflict": "A document number already sent came again with other content; it is not sent again.",
+    "code_taken": (
+        "The ERP number is already held by another Norce customer or company; giving it to "
+        "this buyer too would merge two records, so it is not sent."
+    ),
+    "buyer_unmatched": (
+        "Norce has no single record without a number for this buyer (none, several, or one "
+        "that already has another number), so the ERP number is not sent."
+    ),
     "fee_dropped": "Freight or a fee already captured by an earlier invoice of the order was left out.",
     "fee_repeated": 'A later invoice repeats fees and the contract says later_invoice_fees = "reject".',
     "parse": "The file cannot be read in its declared format (the whole file is rejected).",

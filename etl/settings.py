@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from etl.errors import ConfigError
 
@@ -82,6 +82,19 @@ class NorceSettings(Strict):
     job_timeout_seconds: float = Field(default=3600.0, gt=0)
 
 
+class EventSettings(Strict):
+    """Norce Event webhooks the receiver takes (reference section 17): customer and company changes.
+
+    Norce posts each event to `<path>/<EventType>` with the static headers set in Norce
+    Admin (Integration -> Event); one of them carries the token. Without a token the event
+    paths are not served.
+    """
+
+    path: str = Field(default="/events", pattern=r"^/[A-Za-z0-9/_-]*$")
+    header: str = Field(default="Authorization", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    token: SecretStr | None = None  # resolved from token_env / token_file
+
+
 class ReceiverSettings(Strict):
     """`run.py receive`: the endpoint Norce pushes OrderRequests to (REST, Basic auth)."""
 
@@ -95,6 +108,14 @@ class ReceiverSettings(Strict):
     tls_keyfile: Path | None = None
     # Fault injection for kill tests: wait after the spool and ledger, before answering.
     pause_before_answer_seconds: float = Field(default=0.0, ge=0)
+    events: EventSettings = EventSettings()
+
+    @model_validator(mode="after")
+    def _paths_apart(self) -> ReceiverSettings:
+        orders = self.path.rstrip("/")
+        if self.events.path.rstrip("/") == orders:
+            raise ValueError("events.path must differ from path (the OrderRequest endpoint)")
+        return self
 
 
 class OrderSettings(Strict):
@@ -108,6 +129,18 @@ class OrderSettings(Strict):
     poll_page_size: int = Field(default=500, ge=1, le=500)
     poll_interval_minutes: float = Field(default=5.0, gt=0)
     query_path: str = "/commerce/query/2.0"
+
+
+class ArchiveSettings(Strict):
+    """`run.py purge` for the order archives; a feed's own retention is in its contract.
+
+    Order files (`archive/orders/exported/`) and refused order bodies (`archive/orders/
+    rejected/`) hold names, addresses and e-mail addresses. Past `orders_retention_days`
+    they are removed, and the folder's manifest.json records each one's name, size and
+    SHA-256. None: kept forever.
+    """
+
+    orders_retention_days: int | None = Field(default=None, ge=1)
 
 
 def _sample_stores() -> dict[str, StoreSettings]:
@@ -124,6 +157,7 @@ class Settings(Strict):
     norce: NorceSettings = NorceSettings()
     receiver: ReceiverSettings = ReceiverSettings()
     orders: OrderSettings = OrderSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     # Fault injection for crash tests and drills: wait this long after delivery, before the
     # commit, so a process can be killed exactly there. Always 0 in production.
     pause_before_commit_seconds: float = Field(default=0.0, ge=0)
@@ -154,6 +188,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         _resolve_secrets(store, f"stores.{name}", source, environ)
     _resolve_secrets(raw.get("norce", {}), "norce", source, environ)
     _resolve_secrets(raw.get("receiver", {}), "receiver", source, environ)
+    events = raw.get("receiver", {}).get("events", {})
+    _resolve_secrets(events, "receiver.events", source, environ, {"token": "token"})
     base = path.parent
     raw.setdefault("home", ".")
     raw["home"] = str(base / raw["home"])
@@ -165,10 +201,14 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
 
 
 def _resolve_secrets(
-    table: dict[str, Any], where: str, source: str, environ: Mapping[str, str]
+    table: dict[str, Any],
+    where: str,
+    source: str,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, str] = _SECRETS,
 ) -> None:
     """Replace `<secret>_env` / `<secret>_file` keys by the secret's value; refuse inline ones."""
-    for key, field in _SECRETS.items():
+    for key, field in secrets.items():
         if key in table:
             raise ConfigError(
                 source,

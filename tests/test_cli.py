@@ -55,7 +55,7 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
             "IsActive": True,
         }
     ]
-    assert len(list((fresh / "archive").rglob("manifest.json"))) == 11
+    assert len(list((fresh / "archive").rglob("manifest.json"))) == 12
     # The samples are read-only in the embedded default: never moved.
     assert (fresh / "samples" / "erp" / "products" / "products_20261120.csv").exists()
 
@@ -77,7 +77,7 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
         "held",
         "outcome",
     ]
-    assert status.stdout.count("committed") == 11
+    assert status.stdout.count("committed") == 12
 
 
 def test_check_validates_without_touching_state(fresh: Path, tmp_path: Path) -> None:

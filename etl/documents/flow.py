@@ -26,7 +26,7 @@ from etl.documents import summary
 from etl.documents.channel import Channel
 from etl.documents.grouping import document_entity, group
 from etl.documents.sender import Result, Sender
-from etl.errors import ConfigError, NorceError, TransportError
+from etl.errors import ConfigError, NorceError, NorceUnavailable, TransportError
 from etl.flows import records
 from etl.flows.masterdata import opened_feed, parse_and_validate, refuse_if_suspect, take_files
 from etl.flows.runtime import Runtime
@@ -55,14 +55,30 @@ def run_document_feed(
             return [*outcomes, *take_files(rt, contract, stop, ingest)]
 
 
+def ingest_derived(
+    rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str
+) -> records.FileOutcome:
+    """A document feed reading another feed's file (`from_feed`), in that feed's run.
+
+    Its open documents are taken up first, as a run of its own would; while one is still
+    in doubt, the file waits rather than letting later documents overtake it.
+    """
+    with Channel.open(rt) as channel:
+        stuck = [o for o in _resume(rt, contract, channel) if o.outcome == "failed"]
+        if stuck:
+            raise NorceUnavailable(f"open documents not taken up yet: {stuck[0].message}")
+        return _ingest(rt, contract, fetched, run_id, channel=channel)
+
+
 def _sender(rt: Runtime, contract: FeedContract, channel: Channel, run_id: str) -> Sender:
     entity = document_entity(contract)
+    options = entity.parse_options(contract.options)
     return Sender(
         feed=contract.name,
         entity=entity,
-        options=entity.parse_options(contract.options),
+        options=options,
         book=channel.book,
-        service=channel.service,
+        service=channel.service_for(entity, options),
         lookup=channel.lookup if channel.can_look_up else None,
         run_id=run_id,
         stamp=rt.stamp,

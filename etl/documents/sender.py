@@ -159,7 +159,7 @@ class Sender:
         outcome = _ENDINGS[answer.outcome]
         message = answer.message or None
         self.book.finish(document.kind, document.number, outcome, message, self.stamp())
-        code = "norce_rejected" if outcome == "rejected" else ""
+        code = (answer.code or "norce_rejected") if outcome == "rejected" else ""
         return Result(document, outcome, answer.message, tuple(dropped), answer.location, code)
 
     def _credited_invoice_open(self, document: Document) -> str:

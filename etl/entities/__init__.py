@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from etl.entities.base import CallContext, Entity, EntityOptions
+from etl.entities.buyer_number import BUYER_NUMBER
 from etl.entities.company import COMPANY
 from etl.entities.customer import CUSTOMER
 from etl.entities.delivery_note import DELIVERY_NOTE
@@ -14,7 +15,8 @@ from etl.entities.price import PRICE
 from etl.entities.product import PRODUCT
 
 # Snapshot entities are diffed; document entities (order status, delivery notes, invoices,
-# credits) are events sent once each by etl.documents.flow.
+# credits, the ERP's numbers for web-born buyers) are events sent once each by
+# etl.documents.flow.
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
@@ -27,6 +29,7 @@ ENTITIES: dict[str, Entity] = {
         DELIVERY_NOTE,
         INVOICE,
         CREDIT,
+        BUYER_NUMBER,
     )
 }
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pandera.polars as pa
 import polars as pl
@@ -137,6 +137,10 @@ class DocumentEntity(Entity):
     """An entity whose rows group into documents sent one call each."""
 
     method: str  # the Order service method, e.g. "Order/CreateInvoice"
+    # How a document travels: one synchronous Order service call (`order_service`), or
+    # the ERP numbers written back onto Norce customers and companies (`party_codes`,
+    # etl.norce.party_codes: Query checks, then ImportCompanies and ImportCustomers).
+    via: Literal["order_service", "party_codes"] = "order_service"
     head_fields: tuple[str, ...]  # the same on every row of a document
     line_key: str | None = None  # the field numbering lines; None: one row is one document
     build_body: BuildBody

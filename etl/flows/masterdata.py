@@ -147,9 +147,15 @@ def _derived_run(
     """A feed reading another feed's file; None when it has committed this content before."""
     if rt.ledger.committed_run(contract.name, fetched.sha) is not None:
         return None  # the file's own run died after this one committed: not again
+    ingest: Ingest = _ingest
+    if isinstance(contract.entity, DocumentEntity):
+        # A document feed reading another feed's file (buyer numbers in the acknowledgements).
+        from etl.documents.flow import ingest_derived
+
+        ingest = ingest_derived
     run_id = rt.new_run_id(contract.name, fetched.sha)
     rt.ledger.start_run(run_id, contract.name, "file", rt.stamp(), fetched.remote.path, fetched.sha)
-    return _run(rt, contract, fetched, run_id, _ingest)
+    return _run(rt, contract, fetched, run_id, ingest)
 
 
 def _run(

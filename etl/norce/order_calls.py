@@ -69,6 +69,7 @@ class OrderAnswer:
     message: str = ""
     location: str | None = None  # the URL posted to, or the outbox file written
     status: int | None = None  # the HTTP status of a refusal
+    code: str = ""  # the report's error code for a refusal; "" is norce_rejected
 
 
 class OrderService(Protocol):

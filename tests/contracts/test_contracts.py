@@ -17,8 +17,8 @@ def test_every_shipped_contract_loads() -> None:
     contracts = load_contracts(Settings(schemas_dir=SCHEMAS))
 
     assert sorted(contracts) == [
-        "companies", "credits", "customers", "delivery_notes", "invoices", "order_status",
-        "prices", "prices_xlsx", "products", "stock",
+        "buyer_numbers", "companies", "credits", "customers", "delivery_notes", "invoices",
+        "order_status", "prices", "prices_xlsx", "products", "stock",
     ]  # fmt: skip
     products, prices, stock = contracts["products"], contracts["prices"], contracts["stock"]
     assert (products.format.encoding, products.format.delimiter, products.format.decimal) == (
@@ -269,8 +269,14 @@ def test_shipped_feeds_run_prices_then_the_customer_file_which_companies_read() 
     order = [c.name for c in order_of_runs(contracts)]
     assert "companies" not in order, "it runs inside the customers feed's runs"
     assert order.index("prices") < order.index("customers")
+    # The ERP's numbers for web-born buyers first: the customer file may already hold them.
+    assert order.index("buyer_numbers") < order.index("customers")
     assert [d.name for d in contracts["customers"].derived] == ["companies"]
-    assert [c.name for c in runs_with(contracts["customers"], contracts)] == ["prices", "customers"]
+    assert [c.name for c in runs_with(contracts["customers"], contracts)] == [
+        "buyer_numbers",
+        "prices",
+        "customers",
+    ]
     assert [c.name for c in runs_with(contracts["products"], contracts)] == ["products"]
 
 

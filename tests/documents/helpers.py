@@ -126,7 +126,9 @@ def report_rows(outcome: FileOutcome, home: Path) -> list[dict[str, Any]]:
     sheet = load_workbook(path, read_only=True)["Rejected cells"]
     rows = list(sheet.iter_rows(values_only=True))
     titles = [str(t) for t in rows[0]]
-    return [dict(zip(titles, row, strict=True)) for row in rows[1:]]
+    # read_only sheets drop trailing empty cells (no raw line for rows about people)
+    return [dict(zip(titles, (*row, *[None] * (len(titles) - len(row))), strict=True))
+            for row in rows[1:]]  # fmt: skip
 
 
 def copy_samples(erp_root: Path, *folders: str) -> None:

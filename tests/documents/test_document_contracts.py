@@ -31,12 +31,13 @@ def _load(tmp_path: Path, text: str) -> object:
     return load_contract(path, Settings())
 
 
-def test_the_four_document_entities_are_registered_with_their_order_methods() -> None:
-    assert {e.name: e.method for e in DOCUMENTS} == {
-        "order_status": "Order/SendOrderStatus",
-        "delivery_note": "Order/CreateDeliveryNote",
-        "invoice": "Order/CreateInvoice",
-        "credit": "Order/CreditPayment",
+def test_the_document_entities_are_registered_with_their_methods() -> None:
+    assert {e.name: (e.via, e.method) for e in DOCUMENTS} == {
+        "order_status": ("order_service", "Order/SendOrderStatus"),
+        "delivery_note": ("order_service", "Order/CreateDeliveryNote"),
+        "invoice": ("order_service", "Order/CreateInvoice"),
+        "credit": ("order_service", "Order/CreditPayment"),
+        "buyer_number": ("party_codes", "Customer/ImportCompanies+ImportCustomers"),
     }
 
 

@@ -220,6 +220,9 @@ def _comparison(name: str, op: str, value: Any) -> Predicate:
             return False
         if isinstance(value, dt.datetime):
             actual = _instant(actual)
+        if isinstance(value, str) and isinstance(actual, str):
+            # SQL Server's default collation, under Query, compares text without case.
+            return actual.casefold() == value.casefold()
         return bool(actual == value if op == "eq" else actual > value)
 
     return test

@@ -1,0 +1,212 @@
+"""The ERP's numbers written back onto Norce companies and customers born on a web order.
+
+One document (etl.entities.buyer_number) carries, per party, the new `Code` and the key
+Norce finds a record without a Code by (reference sections 7 and 8): `OrganizationNo` for a
+company, `EmailAddress` for a person (from the ERP's answer, or else the order as it was
+received). Norce matches an update on Code first, so a Code another record already holds
+would merge this buyer into that record (and overwrite its e-mail or organisation number).
+Before anything is posted, Query is asked, per party:
+
+- who holds the Code: the record the key finds -> already written, nothing is sent; another
+  record -> refused (`code_taken`), named by its Norce Id only;
+- who the key finds: nobody, several records, or a record that already has another Code ->
+  refused (`buyer_unmatched`): Norce would insert a new record or re-number an old one.
+
+Then `ImportCompanies` and `ImportCustomers` go with the minimal fields (`Code` and the key,
+plus `ApplicationKey` for application-unique customers) and their jobs are awaited; an item
+Norce does not import refuses the document with Norce's message. Company first, as in the
+B2B order of work. Writing a Code twice is harmless (the second time matches by Code and
+changes nothing), so a document in doubt is simply sent again.
+
+In file mode there is no Query: the calls are written to the outbox for whoever sends them,
+and these checks are theirs to make.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from etl.entities.party_checks import normalized_org_number, org_number_ok
+from etl.errors import NorceRejected
+from etl.norce.calls import Delivery, NorceCall
+from etl.norce.order_calls import OrderAnswer, OrderCall, file_stem
+from etl.norce.query import COMPANIES, CUSTOMERS
+
+log = logging.getLogger(__name__)
+_DOCUMENT_REFUSALS = (400, 409, 422)
+
+
+class PartyLookup(Protocol):
+    """Norce Query's customers and companies (etl.norce.query.QueryClient)."""
+
+    def find_parties(self, entity_set: str, name: str, value: str | int) -> list[dict[str, Any]]:
+        """The records of `entity_set` whose `name` equals `value`."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Party:
+    """How one kind of party is written back."""
+
+    noun: str
+    entity_set: str
+    method: str
+    fields_header: str
+    key: str  # the match key besides Code: OrganizationNo or EmailAddress
+    key_words: str  # the key in a message
+    code: int  # the number of Code in the FieldsThatAreSet array
+    application_key: int | None  # the number of ApplicationKey, when the kind has one
+
+
+COMPANY = _Party("company", COMPANIES, "Customer/ImportCompanies", "CompanyFieldsThatAreSet",
+                 "OrganizationNo", "organisation number", 2, None)  # fmt: skip
+CUSTOMER = _Party("customer", CUSTOMERS, "Customer/ImportCustomers", "CustomerFieldsThatAreSet",
+                  "EmailAddress", "e-mail address", 2, 0)  # fmt: skip
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class PartyCodeService:
+    """An `OrderService` for buyer-number documents: checks in Query, then the two imports."""
+
+    delivery: Delivery
+    account_id: int
+    lookup: Callable[[], PartyLookup] | None  # None in file mode
+    order_email: Callable[[str], str | None]  # the buyer's e-mail on a received order
+    application_key: str | None = None
+
+    def send(self, call: OrderCall, batch: str) -> OrderAnswer:
+        """Write back the document's numbers; NorceError when Norce gave no clear answer."""
+        body = call.body
+        ref = str(body.get("ClientOrderRef", ""))
+        try:
+            wanted = self._wanted(body, ref)
+            checked = [(party, self._checked(party, item)) for party, item in wanted]
+        except _Refused as exc:
+            return OrderAnswer("refused", str(exc), code=exc.code)
+        todo = [(party, item) for party, item in checked if item is not None]
+        if not todo:
+            return OrderAnswer("sent", "Norce already had these numbers; nothing sent")
+        calls = [self._call(party, item, f"{call.name}-{party.noun}") for party, item in todo]
+        try:
+            # One folder per document in file mode: a batch's folder keeps only its own calls.
+            results = self.delivery.deliver(calls, f"{batch}/{file_stem(call.name)}")
+        except NorceRejected as exc:
+            # A job that did not import an item (no HTTP status), or a body Norce refused:
+            # about this document, in Norce's own words. 401, 403, 404... are the setup's.
+            if exc.status not in (None, *_DOCUMENT_REFUSALS):
+                raise
+            return OrderAnswer("refused", exc.detail or str(exc), code="norce_rejected")
+        written = ", ".join(f"{p.noun} {item['Code']}" for p, item in todo)
+        log.info("order %s: %s", ref, f"written back: {written}")  # numbers only, no names
+        return OrderAnswer("sent", f"written back: {written}", location=results[-1].location)
+
+    def _wanted(self, body: Mapping[str, Any], ref: str) -> list[tuple[_Party, dict[str, Any]]]:
+        """Per party in the document, the Code and the match key (the e-mail filled in)."""
+        wanted: list[tuple[_Party, dict[str, Any]]] = []
+        if isinstance(company := body.get("Company"), Mapping):
+            wanted.append((COMPANY, dict(company)))
+        if isinstance(customer := body.get("Customer"), Mapping):
+            item = dict(customer)
+            if not item.get("EmailAddress"):
+                email = self.order_email(ref)
+                if email is None:
+                    raise _Refused(
+                        "buyer_unmatched",
+                        f"order {ref} was not received by this integration and the row has no "
+                        f"e-mail address: Norce cannot find customer {item['Code']} without one",
+                    )
+                item["EmailAddress"] = email
+            wanted.append((CUSTOMER, item))
+        return wanted
+
+    def _checked(self, party: _Party, item: dict[str, Any]) -> dict[str, Any] | None:
+        """The item to send, with the key as Norce holds it; None when Norce has the Code."""
+        if self.lookup is None:
+            return item
+        query, code = self.lookup(), str(item["Code"])
+        holders = query.find_parties(party.entity_set, "Code", code)
+        found = self._by_key(query, party, str(item[party.key]))
+        ids = sorted(int(r["Id"]) for r in found if isinstance(r.get("Id"), int))
+        if holders:
+            holder = holders[0].get("Id")
+            if ids == [holder]:
+                return None
+            if holder in ids:
+                # The number is on a second record with this key, most likely inserted by
+                # a company or customer file that went before this answer: two records now.
+                shown = ", ".join(str(i) for i in ids if i != holder)
+                raise _Refused(
+                    "buyer_unmatched",
+                    f"{party.noun} number {code} is on Norce {party.noun} Id {holder}, but the "
+                    f"buyer of this order is Id {shown} with the same {party.key_words}: "
+                    "merge the two in Norce Admin",
+                )
+            raise _Refused(
+                "code_taken",
+                f"{party.noun} number {code} already belongs to Norce {party.noun} Id {holder}; "
+                f"giving it to this buyer too would merge two {party.noun} records",
+            )
+        if not ids:
+            raise _Refused(
+                "buyer_unmatched",
+                f"no Norce {party.noun} has the {party.key_words} of this buyer; "
+                f"{party.noun} number {code} was not written",
+            )
+        if len(ids) > 1:
+            shown = ", ".join(str(i) for i in ids)
+            raise _Refused(
+                "buyer_unmatched",
+                f"the {party.key_words} of this buyer is on Norce {party.noun} Ids {shown}; "
+                f"{party.noun} number {code} was not written (which one is meant?)",
+            )
+        other = found[0].get("Code")
+        if other:
+            raise _Refused(
+                "buyer_unmatched",
+                f"Norce {party.noun} Id {ids[0]} already has number {other}, not {code}",
+            )
+        return item | {party.key: found[0][party.key]}  # Norce matches its own spelling
+
+    @staticmethod
+    def _by_key(query: PartyLookup, party: _Party, value: str) -> list[dict[str, Any]]:
+        """The records the key finds, trying the organisation number's usual written forms.
+
+        The web shop stores an organisation number as the buyer typed it (556677-8899) and
+        the ERP may write it otherwise (5566778899); Query compares strings exactly.
+        """
+        for form in _forms(party, value):
+            found = query.find_parties(party.entity_set, party.key, form)
+            if found:
+                return found
+        return []
+
+    def _call(self, party: _Party, item: Mapping[str, Any], label: str) -> NorceCall:
+        numbers = [party.code]
+        sent = {"Code": item["Code"], party.key: item[party.key]}
+        if self.application_key and party.application_key is not None:
+            numbers.insert(0, party.application_key)
+            sent["ApplicationKey"] = self.application_key
+        header = {"AccountId": self.account_id, party.fields_header: numbers,
+                  "SerializationType": 0}  # fmt: skip
+        return NorceCall(party.method, header, [sent], label)
+
+
+def _forms(party: _Party, value: str) -> list[str]:
+    """The key as given, then (organisation numbers) its normal form in each country it fits."""
+    forms = [value]
+    if party is COMPANY:
+        forms += [
+            normalized_org_number(country, value)
+            for country in ("SE", "NO", "DK", "FI")
+            if org_number_ok(country, value)
+        ]
+    return list(dict.fromkeys(forms))

@@ -1,0 +1,335 @@
+"""The ERP's numbers for buyers born on a web order, written back onto Norce's records.
+
+Real parts: the shipped contract and sample, the stand-in's ImportCompanies/ImportCustomers
+(which match as the reference describes) and its Query sets read live from the same state,
+the order book and spool as the receiver fills them, SQLite, XLSX reports reopened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from etl.orders.book import OrderBook
+from etl.orders.inbound import OrderInbound
+from etl.orders.spool import Spool
+from etl.settings import LocalStoreSettings, NorceSettings, OrderSettings
+from tests.conftest import REPO
+from tests.documents.helpers import make_home, report_rows, run, settings_for
+from tests.fakes.norce_query import QueryStandin
+from tests.fakes.norce_standin import NorceStandin
+
+HEADER = "Webbordernr;Ordernr;Kundnr;Orgnr;Kontaktnr;E-post"
+ANNA = "anna.andersson@bygg.example"
+IMPORTS = ("Customer/ImportCompanies", "Customer/ImportCustomers")
+
+
+def drop_numbers(drop: Path, name: str, *rows: str) -> None:
+    folder = drop / "buyer_numbers"
+    folder.mkdir(exist_ok=True)
+    text = "\r\n".join((HEADER, *rows)) + "\r\n"
+    (folder / name).write_bytes(text.encode("cp1252"))
+    (folder / f"{name}.done").touch()
+
+
+def web_buyer(norce: NorceStandin, org_no: str = "556677-8899") -> tuple[int, int]:
+    """A company and its contact as Norce makes them on a first web order: no Codes."""
+    company = norce.add_company(name="Bygg AB", organization_no=org_no)
+    person = norce.add_customer(first_name="Anna", last_name="Andersson", email=ANNA,
+                                company=company)  # fmt: skip
+    return company, person
+
+
+def imports(norce: NorceStandin) -> list[str]:
+    return [c.method for c in norce.calls if c.method in IMPORTS]
+
+
+def test_the_sample_numbers_reach_the_web_born_records_once(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    company, person = web_buyer(norce)
+    shutil.copytree(REPO / "samples" / "erp" / "buyer_numbers", drop / "buyer_numbers")
+    home = make_home(tmp_path, "buyer_numbers")
+    settings = settings_for(home, local, http)
+
+    [outcome] = run(settings, "buyer_numbers")
+
+    assert outcome.outcome == "committed"
+    state = norce.state
+    assert state.companies[company]["Code"] == "50123"
+    assert state.customers[person]["Code"] == "50123-1"
+    assert state.customers[person]["FirstName"] == "Anna"  # nothing else touched
+    assert imports(norce) == list(IMPORTS)  # company first
+    [companies, customers] = [c for c in norce.calls if c.method in IMPORTS]
+    assert companies.items == [{"Code": "50123", "OrganizationNo": "556677-8899"}]
+    assert companies.header["CompanyFieldsThatAreSet"] == [2]
+    assert customers.items == [{"Code": "50123-1", "EmailAddress": ANNA}]
+    rows = {r["Line"]: r for r in report_rows(outcome, home)}
+    assert rows[3]["Error code"] == "buyer_unmatched"  # no e-mail, order never received
+    assert "order 1234570 was not received" in rows[3]["What is wrong"]
+    assert (rows[4]["Field"], rows[4]["Error code"]) == ("organization_no", "required")
+
+    # The same numbers again, under another name: the book says they went; nothing is sent.
+    drop_numbers(
+        drop, "kundnummer_again.csv", f"1234567;SO-100045;50123;556677-8899;50123-1;{ANNA}"
+    )
+    [again] = run(settings, "buyer_numbers")
+    assert again.outcome == "committed"
+    assert again.counts["already_sent"] == 1
+    assert imports(norce) == list(IMPORTS)
+
+
+def test_an_org_no_written_otherwise_finds_the_company_as_norce_spells_it(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    company, _ = web_buyer(norce, org_no="556677-8899")
+    drop_numbers(drop, "kundnummer_1.csv", "1234567;;50123;5566778899;;")
+    settings = settings_for(make_home(tmp_path, "buyer_numbers"), local, http)
+
+    [outcome] = run(settings, "buyer_numbers")
+
+    assert outcome.counts["sent"] == 1
+    assert norce.state.companies[company]["Code"] == "50123"
+    [call] = [c for c in norce.calls if c.method == "Customer/ImportCompanies"]
+    assert call.items == [{"Code": "50123", "OrganizationNo": "556677-8899"}]
+
+
+def test_a_number_another_record_holds_is_refused_and_reported_and_nothing_is_sent(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    company, person = web_buyer(norce)
+    other = norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
+    drop_numbers(drop, "kundnummer_1.csv", f"1234567;SO-1;50123;556677-8899;50123-1;{ANNA}")
+    home = make_home(tmp_path, "buyer_numbers")
+
+    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
+
+    assert outcome.outcome == "committed"
+    assert outcome.counts["refused"] == 1
+    assert imports(norce) == []  # not even the person: the document goes whole or not at all
+    state = norce.state
+    assert "Code" not in state.companies[company] and "Code" not in state.customers[person]
+    assert state.companies[other]["OrganizationNo"] == "556036-0793"  # not merged
+    [row] = report_rows(outcome, home)
+    assert row["Error code"] == "code_taken"
+    assert (
+        f"company number 50123 already belongs to Norce company Id {other}" in row["What is wrong"]
+    )
+    assert ANNA not in json.dumps(row)
+
+
+def test_a_record_that_already_has_another_number_is_not_renumbered(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    _, person = web_buyer(norce)
+    norce.change_customer(person, Code="40001")
+    drop_numbers(drop, "kundnummer_1.csv", f"1234567;;;;50123-1;{ANNA}")
+    home = make_home(tmp_path, "buyer_numbers")
+
+    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
+
+    [row] = report_rows(outcome, home)
+    assert row["Error code"] == "buyer_unmatched"
+    assert (
+        f"Norce customer Id {person} already has number 40001, not 50123-1" in row["What is wrong"]
+    )
+    assert norce.state.customers[person]["Code"] == "40001"
+
+
+def test_an_unknown_or_shared_email_is_not_guessed(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    norce.add_customer(first_name="Eva", email="eva@bygg.example")
+    norce.add_customer(first_name="Eva", email="EVA@bygg.example")
+    drop_numbers(
+        drop,
+        "kundnummer_1.csv",
+        "1234567;;;;50123-1;nobody@bygg.example",
+        "1234568;;;;50124-1;eva@bygg.example",
+    )
+    home = make_home(tmp_path, "buyer_numbers")
+
+    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
+
+    messages = [r["What is wrong"] for r in report_rows(outcome, home)]
+    assert messages[0].startswith("no Norce customer has the e-mail address of this buyer")
+    assert messages[1].startswith("the e-mail address of this buyer is on Norce customer Ids")
+    assert imports(norce) == []
+
+
+def test_the_email_comes_from_the_order_as_received_when_the_erp_leaves_it_out(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    _, person = web_buyer(norce)
+    home = make_home(tmp_path, "buyer_numbers")
+    state = home / "state"
+    inbound = OrderInbound(
+        OrderBook(state / "ledger.sqlite"),
+        Spool(state / "spool" / "orders"),
+        home / "rejected",
+        OrderSettings(),
+        lambda: dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
+    )
+    body = {
+        "ClientOrderRef": "1234567",
+        "SellTo": {"Company": {"Name": "Bygg AB"},
+                   "Person": {"FirstName": "Anna", "Email": ANNA}},
+        "Items": [{"LineNo": 1, "PartNo": "100123", "Quantity": 1, "UnitPrice": "10"}],
+    }  # fmt: skip
+    assert inbound.accept(json.dumps(body).encode(), "application/json", "push").status == 200
+    inbound.book.close()
+    drop_numbers(drop, "kundnummer_1.csv", "1234567;;;;50123-1;")
+
+    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
+
+    assert outcome.counts["sent"] == 1
+    assert norce.state.customers[person]["Code"] == "50123-1"
+
+
+def test_an_item_norce_does_not_import_refuses_the_document_with_norces_words(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    web_buyer(norce)
+    norce.finish_next_jobs(1, messages=["Customer code is too long for this tenant"])
+    drop_numbers(drop, "kundnummer_1.csv", f"1234567;;;;50123-1;{ANNA}")
+    home = make_home(tmp_path, "buyer_numbers")
+
+    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
+
+    [row] = report_rows(outcome, home)
+    assert row["Error code"] == "norce_rejected"
+    assert "Customer code is too long for this tenant" in row["What is wrong"]
+
+
+def test_norce_unavailable_leaves_the_file_and_the_next_run_writes_the_numbers(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    company, person = web_buyer(norce)
+    drop_numbers(drop, "kundnummer_1.csv", f"1234567;;50123;556677-8899;50123-1;{ANNA}")
+    settings = settings_for(make_home(tmp_path, "buyer_numbers"), local, http)
+    norce.fail_next(3, status=503, path="Customer/ImportCustomers")  # one run's attempts
+
+    [failed] = run(settings, "buyer_numbers")
+
+    assert failed.outcome == "failed"
+    assert (drop / "buyer_numbers" / "kundnummer_1.csv").exists()
+    # The document in doubt is taken up first (Query: the company has its number, the person
+    # not yet), then the file commits with it already sent.
+    resumed, outcome = run(settings, "buyer_numbers")
+    assert (resumed.outcome, resumed.counts["sent"]) == ("committed", 1)
+    assert (outcome.outcome, outcome.counts["already_sent"]) == ("committed", 1)
+    state = norce.state
+    assert (state.companies[company]["Code"], state.customers[person]["Code"]) == (
+        "50123",
+        "50123-1",
+    )
+    assert imports(norce).count("Customer/ImportCompanies") == 1  # already there: not again
+
+
+ACK_NUMBERS = """\
+[feed]
+name = "ack_numbers"
+entity = "buyer_number"
+
+[source]
+from_feed = "order_status"
+
+[format]
+type = "csv"
+encoding = "cp1252"
+delimiter = ";"
+datetime_format = "%Y-%m-%d %H:%M"
+time_zone = "Europe/Stockholm"
+
+[columns]
+"Webbordernr" = "client_order_ref"
+"Ordernr" = "erp_order_no"
+"Kundnr" = "company_code"
+"Orgnr" = "organization_no"
+"Kontaktnr" = "customer_code"
+"""
+
+
+def test_numbers_in_the_acknowledgement_file_go_with_the_status(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    norce: NorceStandin,
+    query: QueryStandin,
+) -> None:
+    from tests.fakes.norce_orders import OrderStandin
+
+    orders = OrderStandin(norce, query=query)
+    orders.add_order(1234567)
+    company, person = web_buyer(norce)
+    home = make_home(tmp_path, "order_status", extra={"ack_numbers": ACK_NUMBERS})
+    folder = drop / "order_status"
+    folder.mkdir()
+    lines = [
+        "Ordernr;Webbordernr;Status;Statustid;Kundnr;Orgnr;Kontaktnr",
+        "SO-100045;1234567;10;2026-11-22 08:00;50123;556677-8899;50123-1",
+    ]
+    (folder / "orderstatus_1.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    # The order as received, so the write-back finds the buyer's e-mail.
+    state = home / "state"
+    inbound = OrderInbound(OrderBook(state / "ledger.sqlite"), Spool(state / "spool" / "orders"),
+                           home / "rejected", OrderSettings(),
+                           lambda: dt.datetime(2026, 11, 22, tzinfo=dt.UTC))  # fmt: skip
+    body = {"ClientOrderRef": "1234567", "SellTo": {"Person": {"Email": ANNA}},
+            "Items": [{"LineNo": 1, "PartNo": "1", "Quantity": 1, "UnitPrice": "1"}]}  # fmt: skip
+    assert inbound.accept(json.dumps(body).encode(), "application/json", "push").status == 200
+    inbound.book.close()
+
+    outcomes = run(settings_for(home, local, http), "order_status")
+
+    assert [(o.feed, o.outcome) for o in outcomes] == [
+        ("ack_numbers", "committed"),
+        ("order_status", "committed"),
+    ]
+    assert orders.order(1234567).status == "Confirmed"
+    assert norce.state.companies[company]["Code"] == "50123"
+    assert norce.state.customers[person]["Code"] == "50123-1"
+    assert not (folder / "orderstatus_1.csv").exists()  # moved once both are done

@@ -1,0 +1,110 @@
+"""A new B2B buyer's first order, both ways, with the real parts (issue 6, Proof).
+
+Norce (the stand-in) holds the company and the person its checkout created, without ERP
+numbers, and pushes their first order to the receiver under uvicorn. `run.py once` puts the
+order on the ERP's SFTP server with the buyer's details. The ERP answers with an
+acknowledgement and a file of its new numbers; the next `once` confirms the order and gives
+the stand-in's records their Codes, once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from etl.orders.layouts import load_layouts
+from etl.orders.readback import read_back
+from tests.conftest import REPO
+from tests.documents.conftest import APPLICATION_ID
+from tests.fakes.norce_orders import OrderStandin
+from tests.fakes.norce_query import QueryStandin
+from tests.fakes.norce_standin import NorceStandin
+from tests.fakes.order_pusher import push_order
+from tests.fakes.sftp_server import SftpServerInfo
+from tests.orders.test_lifecycle_e2e import (
+    ORDER,
+    RECEIVER_PASSWORD,
+    RECEIVER_USER,
+    REF,
+    Installation,
+)
+from tests.orders.test_receiver import running
+
+ANNA = "anna@example.com"
+ORG_NO = "556677-8899"
+
+
+def first_order() -> dict[str, object]:
+    """The lifecycle order, by a buyer the ERP does not know: no company or person code."""
+    order = copy.deepcopy(ORDER)
+    order["SellTo"] = {
+        "Company": {"Name": "Bygg & Trä AB", "VatNo": "SE556677889901"},
+        "Person": {"FirstName": "Anna", "LastName": "Åström", "Email": ANNA,
+                   "CellPhone": "+46701234567"},
+    }  # fmt: skip
+    return order
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, sftp: SftpServerInfo, norce: NorceStandin, monkeypatch: pytest.MonkeyPatch
+) -> Installation:
+    setup = Installation(tmp_path, sftp, norce)
+    shutil.copy(REPO / "schemas" / "buyer_numbers.toml", setup.home / "schemas")
+    for name, value in setup.env.items():
+        monkeypatch.setenv(name, value)
+    return setup
+
+
+def test_a_first_order_goes_out_and_the_erp_numbers_come_back_onto_norces_records(
+    world: Installation, norce: NorceStandin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = OrderStandin(norce, query=QueryStandin(norce, application_id=APPLICATION_ID))
+    orders.add_order(int(REF))
+    # What Norce's checkout made of the new buyer: records without ERP numbers.
+    company = norce.add_company(name="Bygg & Trä AB", organization_no=ORG_NO)
+    person = norce.add_customer(first_name="Anna", last_name="Åström", email=ANNA,
+                                company=company)  # fmt: skip
+    with running(world.settings) as receiver:
+        auth = (RECEIVER_USER, RECEIVER_PASSWORD)
+        push = push_order(receiver.url(), json.dumps(first_order()).encode(), auth, retries=0)
+        assert [a.answer["StatusCode"] for a in push.attempts] == ["OK"]
+
+        # -- Norce -> ERP: the order file carries the buyer's details and no numbers.
+        world.once(capsys)
+        [name] = [n for n in world.remote("orders/in") if n.endswith(".csv")]
+        [sent] = read_back(load_layouts(world.settings)["erp_csv"], world.remote("orders/in")[name])
+        assert sent.sell_to is not None and sent.sell_to.company is not None
+        assert (sent.sell_to.company.code, sent.sell_to.company.name) == (None, "Bygg & Trä AB")
+        assert sent.sell_to.person is not None
+        assert (sent.sell_to.person.customer_code, sent.sell_to.person.email) == (None, ANNA)
+
+        # -- ERP -> Norce: the acknowledgement and the ERP's numbers for its new customer.
+        world.drop(
+            "order_status/orderstatus_20261122.csv",
+            f"Ordernr;Webbordernr;Status;Statustid;Kommentar\r\nSO-200001;{REF};10;"
+            "2026-11-22 09:12;Ny kund\r\n".encode("cp1252"),
+            hours_ago=1,
+        )
+        numbers = f"Webbordernr;Ordernr;Kundnr;Orgnr;Kontaktnr;E-post\r\n{REF};SO-200001;50123;5566778899;50123-1;\r\n"
+        world.drop("buyer_numbers/kundnummer_20261122.csv", numbers.encode("cp1252"))
+        world.drop("buyer_numbers/kundnummer_20261122.csv.done", b"")
+        world.once(capsys)
+
+        state = norce.state
+        assert state.companies[company]["Code"] == "50123"  # found by org no as Norce wrote it
+        assert state.customers[person]["Code"] == "50123-1"  # by the e-mail on the order
+        assert state.customers[person]["FirstName"] == "Anna"
+        assert orders.order(int(REF)).status == "Confirmed"
+        imports = [c.method for c in norce.calls if c.method.startswith("Customer/")]
+        assert imports == ["Customer/ImportCompanies", "Customer/ImportCustomers"]
+
+        # The ERP sends its numbers again: nothing more reaches Norce.
+        world.drop("buyer_numbers/kundnummer_20261123.csv", numbers.encode("cp1252"))
+        world.drop("buyer_numbers/kundnummer_20261123.csv.done", b"")
+        world.once(capsys)
+        assert [c.method for c in norce.calls if c.method.startswith("Customer/")] == imports
