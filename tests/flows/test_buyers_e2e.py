@@ -4,20 +4,26 @@ Norce (the stand-in) holds the company and the person its checkout created, with
 numbers, and pushes their first order to the receiver under uvicorn. `run.py once` puts the
 order on the ERP's SFTP server with the buyer's details. The ERP answers with an
 acknowledgement and a file of its new numbers; the next `once` confirms the order and gives
-the stand-in's records their Codes, once.
+the stand-in's records their Codes, once. Then the buyer changes their phone number in Norce:
+Norce's event reaches the receiver, and the next `once` puts the person, under the ERP's
+number, on the ERP's server as a file.
 """
 
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
 from etl.orders.layouts import load_layouts
 from etl.orders.readback import read_back
+from etl.settings import load_settings
 from tests.conftest import REPO
 from tests.documents.conftest import APPLICATION_ID
 from tests.fakes.norce_orders import OrderStandin
@@ -49,15 +55,28 @@ def first_order() -> dict[str, object]:
     return order
 
 
+EVENT_TOKEN = "e2e-event-token"
+
+
 @pytest.fixture
 def world(
     tmp_path: Path, sftp: SftpServerInfo, norce: NorceStandin, monkeypatch: pytest.MonkeyPatch
 ) -> Installation:
     setup = Installation(tmp_path, sftp, norce)
     shutil.copy(REPO / "schemas" / "buyer_numbers.toml", setup.home / "schemas")
+    shutil.copytree(REPO / "schemas" / "parties", setup.home / "schemas" / "parties")
+    with setup.config.open("a", encoding="utf-8") as config:
+        config.write('[receiver.events]\ntoken_env = "E2E_EVENT_TOKEN"\n')
+    setup.env["E2E_EVENT_TOKEN"] = EVENT_TOKEN
+    setup.settings = load_settings(setup.config, setup.env)
     for name, value in setup.env.items():
         monkeypatch.setenv(name, value)
     return setup
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    """A file's lines as the ERP reads them: cp1252, semicolons, CRLF."""
+    return list(csv.reader(io.StringIO(data.decode("cp1252"), newline=""), delimiter=";"))
 
 
 def test_a_first_order_goes_out_and_the_erp_numbers_come_back_onto_norces_records(
@@ -108,3 +127,26 @@ def test_a_first_order_goes_out_and_the_erp_numbers_come_back_onto_norces_record
         world.drop("buyer_numbers/kundnummer_20261123.csv.done", b"")
         world.once(capsys)
         assert [c.method for c in norce.calls if c.method.startswith("Customer/")] == imports
+
+        # -- Norce -> ERP: the buyer changes their mobile number in the shop.
+        norce.change_customer(person, CellPhoneNumber="+46709998877")
+        event = json.dumps({"ClientId": 7, "ApplicationId": APPLICATION_ID, "CustomerId": person})
+        answer = httpx.post(
+            receiver.url("/events/CustomerChangedNotification"),
+            content=event.encode(),
+            headers={"Authorization": f"Bearer {EVENT_TOKEN}", "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        world.once(capsys)
+
+        files = world.remote("customer_changes/in")
+        [name] = [n for n in files if n.endswith(".csv")]
+        assert f"{name}.done" in files
+        [customer] = [line for line in read_csv(files[name]) if line[0] == "C"]
+        # C, Code, NorceId, FirstName, LastName, Email, Phone, CellPhone (erp_customers_csv)
+        assert customer[1:3] == ["50123-1", str(person)]
+        assert (customer[5], customer[7]) == (ANNA, "+46709998877")
+        # Exactly once: the next pass has nothing new for the ERP.
+        world.once(capsys)
+        assert sorted(world.remote("customer_changes/in")) == sorted(files)
