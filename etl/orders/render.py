@@ -71,7 +71,9 @@ def prepare(layout: Layout, unit: BaseModel, ref: str | None = None) -> Prepared
                 if fitted.unfit:
                     unfit.append(_reason(where, fitted.unfit, layout))
                 if fitted.changed:
-                    changed.append(f"{where}: {text!r} written as {fitted.text!r}")
+                    # Only the characters: the whole value is often a name (personal data).
+                    was = sorted({c for c in text if c not in fitted.text})
+                    changed.append(f"{where}: {''.join(was)!r} written as the encoding allows")
                 cells.append(fitted.text)
             rows.append(Row(record, tuple(cells)))
     return Prepared(ref, tuple(rows), tuple(unfit), tuple(changed))

@@ -173,8 +173,9 @@ def test_transliterate_policy_folds_what_it_can_and_holds_the_rest(
     folded = prepare(layout, _order("Wałęsa Erdős ﬁn"))
     assert folded.unfit == ()
     assert folded.rows[0].cells[1] == "Walesa Erdos fin"
-    assert folded.changed == ("'Buyer' (SellTo.Person.LastName): 'Wałęsa Erdős ﬁn' written as "
-                              "'Walesa Erdos fin'",)  # fmt: skip
+    # The log names the characters, never the whole value (a name is personal data).
+    assert folded.changed == ("'Buyer' (SellTo.Person.LastName): 'ęłőﬁ' written as the "
+                              "encoding allows",)  # fmt: skip
     # Swedish letters are in Windows-1252: never touched.
     assert prepare(layout, _order("Åström")).rows[0].cells[1] == "Åström"
     emoji = prepare(layout, _order("Berg 🎉"))
