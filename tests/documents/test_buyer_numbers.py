@@ -10,12 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from etl.flows.records import FileOutcome
 from etl.orders.book import OrderBook
 from etl.orders.inbound import OrderInbound
 from etl.orders.spool import Spool
-from etl.settings import LocalStoreSettings, NorceSettings, OrderSettings
+from etl.settings import LocalStoreSettings, NorceSettings, OrderSettings, Settings
 from tests.conftest import REPO
 from tests.documents.helpers import make_home, report_rows, run, settings_for
 from tests.fakes.norce_query import QueryStandin
@@ -42,24 +46,60 @@ def web_buyer(norce: NorceStandin, org_no: str = "556677-8899") -> tuple[int, in
     return company, person
 
 
+@dataclass(frozen=True)
+class Buyers:
+    """A home with the shipped buyer_numbers contract, the drop folder as its ERP store."""
+
+    home: Path
+    settings: Settings
+
+    def run(self) -> list[FileOutcome]:
+        """One pass of the feed, as `run.py once --feed buyer_numbers`."""
+        return run(self.settings, "buyer_numbers")
+
+
+@pytest.fixture
+def buyers(
+    tmp_path: Path, local: LocalStoreSettings, http: NorceSettings, query: QueryStandin
+) -> Buyers:
+    """Norce over HTTP with Query on the stand-in (`query` plugs it in)."""
+    home = make_home(tmp_path, "buyer_numbers")
+    return Buyers(home, settings_for(home, local, http))
+
+
+def received(home: Path, ref: str, email: str) -> None:
+    """An order by the buyer taken in as the receiver does: spooled and in the order book."""
+    state = home / "state"
+    inbound = OrderInbound(
+        OrderBook(state / "ledger.sqlite"),
+        Spool(state / "spool" / "orders"),
+        home / "rejected",
+        OrderSettings(),
+        lambda: dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
+    )
+    body = {
+        "ClientOrderRef": ref,
+        "SellTo": {"Company": {"Name": "Bygg AB"},
+                   "Person": {"FirstName": "Anna", "Email": email}},
+        "Items": [{"LineNo": 1, "PartNo": "100123", "Quantity": 1, "UnitPrice": "10"}],
+    }  # fmt: skip
+    try:
+        answer = inbound.accept(json.dumps(body).encode(), "application/json", "push")
+    finally:
+        inbound.book.close()
+    assert answer.status == 200
+
+
 def imports(norce: NorceStandin) -> list[str]:
     return [c.method for c in norce.calls if c.method in IMPORTS]
 
 
 def test_the_sample_numbers_reach_the_web_born_records_once(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     company, person = web_buyer(norce)
     shutil.copytree(REPO / "samples" / "erp" / "buyer_numbers", drop / "buyer_numbers")
-    home = make_home(tmp_path, "buyer_numbers")
-    settings = settings_for(home, local, http)
-
-    [outcome] = run(settings, "buyer_numbers")
+    [outcome] = buyers.run()
 
     assert outcome.outcome == "committed"
     state = norce.state
@@ -71,7 +111,7 @@ def test_the_sample_numbers_reach_the_web_born_records_once(
     assert companies.items == [{"Code": "50123", "OrganizationNo": "556677-8899"}]
     assert companies.header["CompanyFieldsThatAreSet"] == [2]
     assert customers.items == [{"Code": "50123-1", "EmailAddress": ANNA}]
-    rows = {r["Line"]: r for r in report_rows(outcome, home)}
+    rows = {r["Line"]: r for r in report_rows(outcome, buyers.home)}
     assert rows[3]["Error code"] == "buyer_unmatched"  # no e-mail, order never received
     assert "order 1234570 was not received" in rows[3]["What is wrong"]
     assert (rows[4]["Field"], rows[4]["Error code"]) == ("organization_no", "required")
@@ -80,25 +120,18 @@ def test_the_sample_numbers_reach_the_web_born_records_once(
     drop_numbers(
         drop, "kundnummer_again.csv", f"1234567;SO-100045;50123;556677-8899;50123-1;{ANNA}"
     )
-    [again] = run(settings, "buyer_numbers")
+    [again] = buyers.run()
     assert again.outcome == "committed"
     assert again.counts["already_sent"] == 1
     assert imports(norce) == list(IMPORTS)
 
 
 def test_an_org_no_written_otherwise_finds_the_company_as_norce_spells_it(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     company, _ = web_buyer(norce, org_no="556677-8899")
     drop_numbers(drop, "kundnummer_1.csv", "1234567;;50123;5566778899;;")
-    settings = settings_for(make_home(tmp_path, "buyer_numbers"), local, http)
-
-    [outcome] = run(settings, "buyer_numbers")
+    [outcome] = buyers.run()
 
     assert outcome.counts["sent"] == 1
     assert norce.state.companies[company]["Code"] == "50123"
@@ -107,19 +140,12 @@ def test_an_org_no_written_otherwise_finds_the_company_as_norce_spells_it(
 
 
 def test_a_number_another_record_holds_is_refused_and_reported_and_nothing_is_sent(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     company, person = web_buyer(norce)
     other = norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
     drop_numbers(drop, "kundnummer_1.csv", f"1234567;SO-1;50123;556677-8899;50123-1;{ANNA}")
-    home = make_home(tmp_path, "buyer_numbers")
-
-    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
+    [outcome] = buyers.run()
 
     assert outcome.outcome == "committed"
     assert outcome.counts["refused"] == 1
@@ -127,7 +153,7 @@ def test_a_number_another_record_holds_is_refused_and_reported_and_nothing_is_se
     state = norce.state
     assert "Code" not in state.companies[company] and "Code" not in state.customers[person]
     assert state.companies[other]["OrganizationNo"] == "556036-0793"  # not merged
-    [row] = report_rows(outcome, home)
+    [row] = report_rows(outcome, buyers.home)
     assert row["Error code"] == "code_taken"
     assert (
         f"company number 50123 already belongs to Norce company Id {other}" in row["What is wrong"]
@@ -136,21 +162,14 @@ def test_a_number_another_record_holds_is_refused_and_reported_and_nothing_is_se
 
 
 def test_a_record_that_already_has_another_number_is_not_renumbered(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     _, person = web_buyer(norce)
     norce.change_customer(person, Code="40001")
     drop_numbers(drop, "kundnummer_1.csv", f"1234567;;;;50123-1;{ANNA}")
-    home = make_home(tmp_path, "buyer_numbers")
+    [outcome] = buyers.run()
 
-    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
-
-    [row] = report_rows(outcome, home)
+    [row] = report_rows(outcome, buyers.home)
     assert row["Error code"] == "buyer_unmatched"
     assert (
         f"Norce customer Id {person} already has number 40001, not 50123-1" in row["What is wrong"]
@@ -159,12 +178,7 @@ def test_a_record_that_already_has_another_number_is_not_renumbered(
 
 
 def test_an_unknown_or_shared_email_is_not_guessed(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     norce.add_customer(first_name="Eva", email="eva@bygg.example")
     norce.add_customer(first_name="Eva", email="EVA@bygg.example")
@@ -174,90 +188,54 @@ def test_an_unknown_or_shared_email_is_not_guessed(
         "1234567;;;;50123-1;nobody@bygg.example",
         "1234568;;;;50124-1;eva@bygg.example",
     )
-    home = make_home(tmp_path, "buyer_numbers")
+    [outcome] = buyers.run()
 
-    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
-
-    messages = [r["What is wrong"] for r in report_rows(outcome, home)]
+    messages = [r["What is wrong"] for r in report_rows(outcome, buyers.home)]
     assert messages[0].startswith("no Norce customer has the e-mail address of this buyer")
     assert messages[1].startswith("the e-mail address of this buyer is on Norce customer Ids")
     assert imports(norce) == []
 
 
 def test_the_email_comes_from_the_order_as_received_when_the_erp_leaves_it_out(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     _, person = web_buyer(norce)
-    home = make_home(tmp_path, "buyer_numbers")
-    state = home / "state"
-    inbound = OrderInbound(
-        OrderBook(state / "ledger.sqlite"),
-        Spool(state / "spool" / "orders"),
-        home / "rejected",
-        OrderSettings(),
-        lambda: dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
-    )
-    body = {
-        "ClientOrderRef": "1234567",
-        "SellTo": {"Company": {"Name": "Bygg AB"},
-                   "Person": {"FirstName": "Anna", "Email": ANNA}},
-        "Items": [{"LineNo": 1, "PartNo": "100123", "Quantity": 1, "UnitPrice": "10"}],
-    }  # fmt: skip
-    assert inbound.accept(json.dumps(body).encode(), "application/json", "push").status == 200
-    inbound.book.close()
+    received(buyers.home, "1234567", ANNA)
     drop_numbers(drop, "kundnummer_1.csv", "1234567;;;;50123-1;")
 
-    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
+    [outcome] = buyers.run()
 
     assert outcome.counts["sent"] == 1
     assert norce.state.customers[person]["Code"] == "50123-1"
 
 
 def test_an_item_norce_does_not_import_refuses_the_document_with_norces_words(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     web_buyer(norce)
     norce.finish_next_jobs(1, messages=["Customer code is too long for this tenant"])
     drop_numbers(drop, "kundnummer_1.csv", f"1234567;;;;50123-1;{ANNA}")
-    home = make_home(tmp_path, "buyer_numbers")
+    [outcome] = buyers.run()
 
-    [outcome] = run(settings_for(home, local, http), "buyer_numbers")
-
-    [row] = report_rows(outcome, home)
+    [row] = report_rows(outcome, buyers.home)
     assert row["Error code"] == "norce_rejected"
     assert "Customer code is too long for this tenant" in row["What is wrong"]
 
 
 def test_norce_unavailable_leaves_the_file_and_the_next_run_writes_the_numbers(
-    tmp_path: Path,
-    drop: Path,
-    local: LocalStoreSettings,
-    http: NorceSettings,
-    norce: NorceStandin,
-    query: QueryStandin,
+    buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
     company, person = web_buyer(norce)
     drop_numbers(drop, "kundnummer_1.csv", f"1234567;;50123;556677-8899;50123-1;{ANNA}")
-    settings = settings_for(make_home(tmp_path, "buyer_numbers"), local, http)
     norce.fail_next(3, status=503, path="Customer/ImportCustomers")  # one run's attempts
 
-    [failed] = run(settings, "buyer_numbers")
+    [failed] = buyers.run()
 
     assert failed.outcome == "failed"
     assert (drop / "buyer_numbers" / "kundnummer_1.csv").exists()
     # The document in doubt is taken up first (Query: the company has its number, the person
     # not yet), then the file commits with it already sent.
-    resumed, outcome = run(settings, "buyer_numbers")
+    resumed, outcome = buyers.run()
     assert (resumed.outcome, resumed.counts["sent"]) == ("committed", 1)
     assert (outcome.outcome, outcome.counts["already_sent"]) == ("committed", 1)
     state = norce.state
@@ -313,15 +291,7 @@ def test_numbers_in_the_acknowledgement_file_go_with_the_status(
         "SO-100045;1234567;10;2026-11-22 08:00;50123;556677-8899;50123-1",
     ]
     (folder / "orderstatus_1.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
-    # The order as received, so the write-back finds the buyer's e-mail.
-    state = home / "state"
-    inbound = OrderInbound(OrderBook(state / "ledger.sqlite"), Spool(state / "spool" / "orders"),
-                           home / "rejected", OrderSettings(),
-                           lambda: dt.datetime(2026, 11, 22, tzinfo=dt.UTC))  # fmt: skip
-    body = {"ClientOrderRef": "1234567", "SellTo": {"Person": {"Email": ANNA}},
-            "Items": [{"LineNo": 1, "PartNo": "1", "Quantity": 1, "UnitPrice": "1"}]}  # fmt: skip
-    assert inbound.accept(json.dumps(body).encode(), "application/json", "push").status == 200
-    inbound.book.close()
+    received(home, "1234567", ANNA)  # so the write-back finds the buyer's e-mail
 
     outcomes = run(settings_for(home, local, http), "order_status")
 
