@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from etl.sqlite import Tables
+from etl.orders.exported_files import ExportedFiles, ExportRow, files_schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -29,14 +29,10 @@ CREATE INDEX IF NOT EXISTS orders_by_state ON orders (state, received_at);
 CREATE TABLE IF NOT EXISTS order_variants (
     ref TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, received_at TEXT NOT NULL,
     PRIMARY KEY (ref, sha256));
-CREATE TABLE IF NOT EXISTS order_exports (
-    export_id TEXT PRIMARY KEY, layout TEXT NOT NULL, file_name TEXT NOT NULL, state TEXT NOT NULL,
-    sha256 TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
-    UNIQUE (layout, file_name));
 CREATE TABLE IF NOT EXISTS order_export_items (
     layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL, export_id TEXT NOT NULL,
     PRIMARY KEY (layout, ref, generation));
-"""
+""" + files_schema("order_exports")
 
 Arrival = Literal["new", "again", "conflict"]
 
@@ -56,23 +52,11 @@ class OrderRow:
     generation: int
 
 
-@dataclass(frozen=True)
-class ExportRow:
-    """One order file: its name, its state, and the orders in it."""
-
-    export_id: str
-    layout: str
-    file_name: str
-    state: str  # uploading | done
-    sha256: str
-    size: int
-    refs: tuple[str, ...]
-
-
-class OrderBook(Tables):
+class OrderBook(ExportedFiles):
     """Orders and their exports; one connection per thread or process."""
 
     SCHEMA = SCHEMA
+    files_table = "order_exports"
 
     def receive(
         self,
@@ -185,10 +169,7 @@ class OrderBook(Tables):
     ) -> None:
         """Before the upload: this file, with these orders, is on its way."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO order_exports VALUES (?,?,?,?,?,?,?,NULL)",
-                (export_id, layout, file_name, "uploading", sha256, size, at),
-            )
+            self._begin_file(db, (export_id, layout, file_name), sha256, size, at)
             db.executemany(
                 "INSERT INTO order_export_items VALUES (?,?,?,?)",
                 [(layout, o.ref, o.generation, export_id) for o in orders],
@@ -197,23 +178,12 @@ class OrderBook(Tables):
     def finish_export(self, export_id: str, at: str) -> None:
         """After the upload and its check: the file is the ERP's now."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE order_exports SET state='done', finished_at=? WHERE export_id=?",
-                (at, export_id),
-            )
+            self._finish_file(db, export_id, at)
             db.execute(
                 "UPDATE orders SET state='exported', updated_at=? WHERE state='spooled' AND ref IN "
                 "(SELECT ref FROM order_export_items WHERE export_id=?)",
                 (at, export_id),
             )
-
-    def unfinished_exports(self, layout: str) -> list[ExportRow]:
-        """Exports begun but not known to have reached the ERP (the process died)."""
-        rows = self._db.execute(
-            "SELECT * FROM order_exports WHERE layout=? AND state='uploading' ORDER BY created_at",
-            (layout,),
-        ).fetchall()
-        return [self._export(r) for r in rows]
 
     def exports(self, ref: str) -> list[ExportRow]:
         """Every export that carried the order."""
@@ -224,26 +194,11 @@ class OrderBook(Tables):
         ).fetchall()
         return [self._export(r) for r in rows]
 
-    def file_name_taken(self, layout: str, file_name: str) -> bool:
-        """True when an export of `layout` already used this name."""
-        row = self._db.execute(
-            "SELECT 1 FROM order_exports WHERE layout=? AND file_name=?", (layout, file_name)
-        ).fetchone()
-        return row is not None
-
-    def _export(self, row: sqlite3.Row) -> ExportRow:
+    def _refs_of(self, export_id: str) -> tuple[str, ...]:
         refs = self._db.execute(
-            "SELECT ref FROM order_export_items WHERE export_id=? ORDER BY ref", (row["export_id"],)
+            "SELECT ref FROM order_export_items WHERE export_id=? ORDER BY ref", (export_id,)
         )
-        return ExportRow(
-            export_id=row["export_id"],
-            layout=row["layout"],
-            file_name=row["file_name"],
-            state=row["state"],
-            sha256=row["sha256"],
-            size=row["size"],
-            refs=tuple(str(r["ref"]) for r in refs),
-        )
+        return tuple(str(r["ref"]) for r in refs)
 
 
 def _order(row: sqlite3.Row) -> OrderRow:

@@ -37,7 +37,8 @@ from etl.errors import EtlError, TransportError
 from etl.locks import feed_lock
 from etl.orders import naming
 from etl.orders.bodies import BodyRefused, parse_order
-from etl.orders.book import ExportRow, OrderBook, OrderRow
+from etl.orders.book import OrderBook, OrderRow
+from etl.orders.exported_files import ExportRow
 from etl.orders.layouts import Layout
 from etl.orders.render import Prepared, prepare, render
 from etl.orders.spool import Spool, fsync_dir, write_durably

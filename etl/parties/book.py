@@ -25,8 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from etl.orders.book import ExportRow
-from etl.sqlite import Tables
+from etl.orders.exported_files import ExportedFiles, ExportRow, files_schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS party_events (
@@ -39,11 +38,7 @@ CREATE TABLE IF NOT EXISTS party_outcomes (
     layout TEXT NOT NULL, seq INTEGER NOT NULL, outcome TEXT NOT NULL, export_id TEXT,
     reason TEXT, at TEXT NOT NULL, PRIMARY KEY (layout, seq));
 CREATE INDEX IF NOT EXISTS party_outcomes_by_export ON party_outcomes (export_id);
-CREATE TABLE IF NOT EXISTS party_exports (
-    export_id TEXT PRIMARY KEY, layout TEXT NOT NULL, file_name TEXT NOT NULL, state TEXT NOT NULL,
-    sha256 TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
-    UNIQUE (layout, file_name));
-"""
+""" + files_schema("party_exports")
 
 Arrival = Literal["new", "again"]
 Outcome = Literal["gone", "held"]
@@ -77,10 +72,11 @@ class EventRow:
     outcomes: tuple[tuple[str, str, str | None], ...]  # (layout, outcome, file or reason)
 
 
-class PartyBook(Tables):
+class PartyBook(ExportedFiles):
     """Party events and their exports; one connection per thread or process."""
 
     SCHEMA = SCHEMA
+    files_table = "party_exports"
 
     # -- events in -------------------------------------------------------------------------
 
@@ -187,10 +183,7 @@ class PartyBook(Tables):
     ) -> None:
         """Before the upload: this file, with these changes, is on its way."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO party_exports VALUES (?,?,?,?,?,?,?,NULL)",
-                (export_id, layout, file_name, "uploading", sha256, size, at),
-            )
+            self._begin_file(db, (export_id, layout, file_name), sha256, size, at)
             db.executemany(
                 "INSERT INTO party_outcomes (layout, seq, outcome, export_id, at) "
                 "VALUES (?,?,'exported',?,?)",
@@ -200,10 +193,7 @@ class PartyBook(Tables):
     def finish_export(self, export_id: str, at: str) -> None:
         """After the upload and its check: the file is the ERP's now."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE party_exports SET state='done', finished_at=? WHERE export_id=?",
-                (at, export_id),
-            )
+            self._finish_file(db, export_id, at)
 
     def abandon_export(self, export_id: str) -> None:
         """Forget an export that never reached the ERP: its changes are due again."""
@@ -211,27 +201,12 @@ class PartyBook(Tables):
             db.execute("DELETE FROM party_outcomes WHERE export_id=?", (export_id,))
             db.execute("DELETE FROM party_exports WHERE export_id=?", (export_id,))
 
-    def unfinished_exports(self, layout: str) -> list[ExportRow]:
-        """Exports begun but not known to have reached the ERP (the process died)."""
-        rows = self._db.execute(
-            "SELECT * FROM party_exports WHERE layout=? AND state='uploading' ORDER BY created_at",
-            (layout,),
-        ).fetchall()
-        return [self._export(r) for r in rows]
-
     def exports(self, layout: str) -> list[ExportRow]:
         """Every export of `layout`, oldest first."""
         rows = self._db.execute(
             "SELECT * FROM party_exports WHERE layout=? ORDER BY created_at", (layout,)
         ).fetchall()
         return [self._export(r) for r in rows]
-
-    def file_name_taken(self, layout: str, file_name: str) -> bool:
-        """True when an export of `layout` already used this name."""
-        row = self._db.execute(
-            "SELECT 1 FROM party_exports WHERE layout=? AND file_name=?", (layout, file_name)
-        ).fetchone()
-        return row is not None
 
     # -- for people ------------------------------------------------------------------------
 
@@ -265,18 +240,10 @@ class PartyBook(Tables):
             ),
         )
 
-    def _export(self, row: sqlite3.Row) -> ExportRow:
+    def _refs_of(self, export_id: str) -> tuple[str, ...]:
         ids = self._db.execute(
             "SELECT DISTINCT e.norce_id FROM party_outcomes o JOIN party_events e USING (seq) "
             "WHERE o.export_id=? ORDER BY e.norce_id",
-            (row["export_id"],),
+            (export_id,),
         )
-        return ExportRow(
-            export_id=row["export_id"],
-            layout=row["layout"],
-            file_name=row["file_name"],
-            state=row["state"],
-            sha256=row["sha256"],
-            size=row["size"],
-            refs=tuple(str(r["norce_id"]) for r in ids),
-        )
+        return tuple(str(r["norce_id"]) for r in ids)

@@ -31,8 +31,9 @@ from pydantic import ValidationError
 
 from etl.norce.query import COMPANIES, CUSTOMERS
 from etl.orders import naming
-from etl.orders.book import ExportRow, OrderRow
+from etl.orders.book import OrderRow
 from etl.orders.export import ExportSummary, Taken, export_layout, stamp
+from etl.orders.exported_files import ExportRow
 from etl.orders.layouts import Layout
 from etl.orders.render import Prepared, prepare
 from etl.parties.book import Change, PartyBook
