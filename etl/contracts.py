@@ -358,6 +358,10 @@ class FeedContract(Strict):
         """Canonical field -> ERP column, the inverse of `columns`."""
         return {field: erp for erp, field in self.columns.items()}
 
+    def carried_fields(self) -> frozenset[str]:
+        """The canonical fields the feed sets: mapped in [columns] or given by [defaults]."""
+        return frozenset(self.columns.values()) | frozenset(self.defaults)
+
 
 def load_contract(path: Path, settings: Settings) -> FeedContract:
     """Read and check one contract file; any problem is a ConfigError naming file and key."""

@@ -26,11 +26,16 @@ class EntityOptions(BaseModel):
 
 @dataclass(frozen=True)
 class CallContext:
-    """What payload builders need besides the delta."""
+    """What payload builders need besides the delta.
+
+    carried: the canonical fields the feed's contract maps or defaults. A payload lists and
+    sends those only: what the contract does not carry is never touched in Norce.
+    """
 
     account_id: int
     chunk_size: int
     options: EntityOptions
+    carried: frozenset[str]
 
 
 BuildCalls = Callable[[Delta, CallContext], list[NorceCall]]

@@ -18,6 +18,7 @@ from etl.entities.base import Entity
 from etl.entities.checks import code
 from etl.entities.party import ADDRESS_COLUMNS, ADDRESS_LABELS, PartyImport, PartyOptions
 from etl.entities.party_checks import EMAIL, org_number
+from etl.entities.payloads import Item
 
 SCHEMA = pa.DataFrameSchema(
     {
@@ -38,10 +39,10 @@ SCHEMA = pa.DataFrameSchema(
 )
 
 
-def _price_lists(row: Mapping[str, Any]) -> list[dict[str, object]]:
-    # The ERP names the company's one agreement list; an empty cell clears the relation.
+def _price_lists(row: Mapping[str, Any]) -> Item:
+    # The ERP names the company's one agreement list; emptied in a change, it clears the relation.
     code_ = row.get("price_list_code")
-    return [{"Code": code_, "IsExclusive": False}] if code_ else []
+    return {"PriceLists": [{"Code": code_, "IsExclusive": False}] if code_ else []}
 
 
 IMPORT = PartyImport(
@@ -55,7 +56,7 @@ IMPORT = PartyImport(
         "parent_company_code": ("ParentCompanyCode", 8),
         "vat_no": ("VatNo", 21),
     },
-    nested={"price_list_code": ("PriceLists", 19, _price_lists)},
+    nested={"price_list_code": (19, _price_lists)},
     code=2,
     is_active=9,
     invoice_address=10,

@@ -5,7 +5,8 @@ required. A row with a company code is a company contact (`Type` 2) attached to 
 company as its primary one; the ERP owns the relation, so the list is sent whole
 (`IsCompanyListDelta:false`). Norce refuses a company it does not know: a contract
 references the companies feed so such a row is rejected here, with a message, instead.
-The social security number is personal data: reports mask it.
+The social security number is personal data: reports mask it. The company and the Type
+are sent together, only when the company is set (see etl.entities.party).
 """
 
 from __future__ import annotations
@@ -41,15 +42,15 @@ SCHEMA = pa.DataFrameSchema(
 )
 
 
-def _companies(row: Mapping[str, Any]) -> list[dict[str, object]]:
+def _companies(row: Mapping[str, Any]) -> Item:
+    # The company decides the Type too: both go together, and only when the company is set.
+    # IsCompanyListDelta false: the list is the whole truth.
     company = row.get("company_code")
-    return [{"Code": company, "IsPrimary": True}] if company else []
-
-
-def _always(row: Mapping[str, Any]) -> Item:
-    # IsCompanyListDelta only matters when Companies is sent; false: the list is the whole truth.
-    contact = row.get("company_code") is not None
-    return {"Type": CONTACT_TYPE if contact else CUSTOMER_TYPE, "IsCompanyListDelta": False}
+    return {
+        "Type": CONTACT_TYPE if company else CUSTOMER_TYPE,
+        "Companies": [{"Code": company, "IsPrimary": True}] if company else [],
+        "IsCompanyListDelta": False,
+    }
 
 
 IMPORT = PartyImport(
@@ -63,12 +64,11 @@ IMPORT = PartyImport(
         "phone": ("PhoneNumber", 9),
         "cell_phone": ("CellPhoneNumber", 10),
     },
-    nested={"company_code": ("Companies", 19, _companies)},
+    nested={"company_code": (19, _companies)},
     code=2,
     is_active=11,
     invoice_address=12,
     search_only_by_code=18,
-    fixed=_always,
 )
 
 

@@ -3,14 +3,19 @@
 Both imports (`Customer/ImportCustomers`, `Customer/ImportCompanies`) take one header with
 `*FieldsThatAreSet` and nested items. The ERP number (`Code`) is the key, so every item is
 matched on it alone (`SearchOnlyByCode`): two people sharing an e-mail address, or a company
-whose organisation number changed, are never merged into another record. A change to any
-address field sends the whole `InvoiceAddress`, as Norce replaces the object. Removals set
+whose organisation number changed, are never merged into another record. Removals set
 `IsActive:false`; nothing is ever deleted.
+
+An item lists and sends only what it sets (see etl.entities.payloads): fields the contract
+maps or defaults, on an add or a reactivation only those with a value. The invoice address
+is one value in Norce, replaced whole: it is set when the contract maps any part of it, as
+the object of the mapped parts (a contract that maps only some parts owns the whole address:
+the parts it leaves out are cleared whenever the address is written).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +25,7 @@ from pydantic import Field
 
 from etl.entities.base import CallContext, EntityOptions
 from etl.entities.party_checks import COUNTRY
-from etl.entities.payloads import CallSequence, Item, change_groups, json_value
+from etl.entities.payloads import CallSequence, Item, json_value, setting_groups
 from etl.models import Delta
 from etl.norce.calls import NorceCall
 
@@ -31,6 +36,7 @@ ADDRESS = {
     "city": "City",
     "country": "CountryCode",
 }
+INVOICE_ADDRESS = "invoice_address"  # the address fields as the one value Norce holds
 ADDRESS_COLUMNS = {
     "address_line1": pa.Column(pl.String, [pa.Check.str_length(1, 255)], nullable=True),
     "address_line2": pa.Column(pl.String, [pa.Check.str_length(1, 255)], nullable=True),
@@ -60,8 +66,8 @@ class PartyOptions(EntityOptions):
     )
 
 
-# Builds a nested value (a list of relations) from a row; None leaves it out.
-Nested = Callable[[Mapping[str, Any]], object]
+# Builds the item keys one field sets from the row (a list of relations and what goes with it).
+Nested = Callable[[Mapping[str, Any]], Item]
 
 
 @dataclass(frozen=True)
@@ -69,33 +75,31 @@ class PartyImport:
     """One of the two customer imports, described by its field numbers.
 
     scalars: field -> (Norce name, number in the FieldsThatAreSet array).
-    nested: field -> (Norce name, number, builder of the value from the row).
+    nested: field -> (number, builder of the item keys it sets from the row).
     """
 
     method: str
     fields_header: str
     scalars: Mapping[str, tuple[str, int]]
-    nested: Mapping[str, tuple[str, int, Nested]]
+    nested: Mapping[str, tuple[int, Nested]]
     code: int  # number of Code
     is_active: int
     invoice_address: int
     search_only_by_code: int
     application_key: int = 0
-    fixed: Callable[[Mapping[str, Any]], Item] = lambda row: {}  # always sent (e.g. Type)
 
     def build(self, delta: Delta, context: CallContext) -> list[NorceCall]:
         """Adds, changes by group, reactivations and removals as numbered calls."""
         seq = CallSequence(self.method, context, [])
-        every = (*self.scalars, *self.nested, *ADDRESS)
-        key, account = self._application_key(context), context.account_id
-        adds = self._header(account, every, True, key)
-        seq.add("add", adds, self._items(delta.adds, every, True, key))
-        for n, (changed, rows) in enumerate(change_groups(delta.changes), start=1):
-            header = self._header(account, changed, False, key)
-            seq.add(f"change{n}", header, self._items(rows, changed, None, key))
-        seq.add("reactivate", adds, self._items(delta.reactivations, every, True, key))
+        key, account, carried = self._application_key(context), context.account_id, context.carried
+        fields = [f for f in (*self.scalars, *self.nested, *ADDRESS) if f in carried]
+        units = dict.fromkeys(ADDRESS, INVOICE_ADDRESS)
+        for kind, setting, rows in setting_groups(delta, fields, units):
+            active = None if kind.startswith("change") else True
+            header = self._header(account, setting, active is not None, key)
+            seq.add(kind, header, self._items(rows, setting, active, key, carried))
         removes = self._header(account, (), True, key)
-        seq.add("remove", removes, self._items(delta.removals, (), False, key))
+        seq.add("remove", removes, self._items(delta.removals, (), False, key, carried))
         return seq.calls
 
     @staticmethod
@@ -105,8 +109,8 @@ class PartyImport:
 
     def _numbers(self, fields: Sequence[str]) -> set[int]:
         numbers = {self.scalars[f][1] for f in fields if f in self.scalars}
-        numbers |= {self.nested[f][1] for f in fields if f in self.nested}
-        if any(f in ADDRESS for f in fields):
+        numbers |= {self.nested[f][0] for f in fields if f in self.nested}
+        if INVOICE_ADDRESS in fields:
             numbers.add(self.invoice_address)
         return numbers
 
@@ -124,28 +128,29 @@ class PartyImport:
         fields: Sequence[str],
         active: bool | None,
         application_key: str | None,
+        carried: Collection[str],
     ) -> list[Item]:
         items = []
         for row in rows.iter_rows(named=True):
             item: Item = {"Code": row["code"], "SearchOnlyByCode": True}
             if application_key:
                 item["ApplicationKey"] = application_key
-            item |= self.fixed(row)
             for f in fields:
                 if f in self.scalars:
                     item[self.scalars[f][0]] = json_value(row[f])
                 elif f in self.nested:
-                    name, _, build = self.nested[f]
-                    item[name] = build(row)
-            if any(f in ADDRESS for f in fields):
-                item["InvoiceAddress"] = address(row)
+                    item |= self.nested[f][1](row)
+                elif f == INVOICE_ADDRESS:
+                    item["InvoiceAddress"] = address(row, carried)
             if active is not None:
                 item["IsActive"] = active
             items.append({k: v for k, v in item.items() if v is not None})
         return items
 
 
-def address(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The row's invoice address as Norce's Address object; None when it has no field."""
-    fields = {norce: row[f] for f, norce in ADDRESS.items() if row.get(f) is not None}
-    return fields or None
+def address(row: Mapping[str, Any], carried: Collection[str] = ADDRESS) -> dict[str, Any] | None:
+    """The row's invoice address as Norce's Address object, of the carried parts; None if empty."""
+    parts = {
+        norce: row[f] for f, norce in ADDRESS.items() if f in carried and row.get(f) is not None
+    }
+    return parts or None

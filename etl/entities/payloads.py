@@ -1,15 +1,24 @@
-"""Building blocks for Norce payloads: JSON values, change groups, chunks, flat imports.
+"""Building blocks for Norce payloads: JSON values, setting groups, chunks, flat imports.
 
-`*FieldsThatAreSet` belongs to the request header, not to an item, so rows are grouped by
-the exact set of fields that changed; each group becomes its own requests. Norce then
-touches exactly the fields that changed and nothing else.
+`*FieldsThatAreSet` belongs to the request header, not to an item, and Connect reads a listed
+field an item leaves out as null. So every item is sent with exactly the fields it sets, and
+rows are grouped by that set; each group becomes its own requests. What a row sets:
+
+- only fields the feed's contract carries (maps or defaults, `CallContext.carried`): Norce
+  never hears of the others, so what people keep there by hand stays;
+- an add or a reactivation: the carried fields that hold a value. An empty cell on first
+  sight says nothing (every row of a first run against a live tenant is an add), so it
+  leaves Norce's value alone; that holds for a row coming back after a removal too, whose
+  old values the delta does not carry;
+- a change: the carried fields that changed, an emptied one included: the ERP had a value
+  and removed it, so Norce's is cleared (listed, not sent).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -35,14 +44,59 @@ def json_value(value: object) -> object:
     return value
 
 
+def present(rows: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
+    """Rows of an add or a reactivation, with CHANGED set to those of `fields` holding a value."""
+    flags = [pl.when(pl.col(f).is_not_null()).then(pl.lit(f)) for f in fields]
+    sets = pl.concat_list(flags).list.drop_nulls() if flags else pl.lit([], pl.List(pl.String))
+    return rows.with_columns(sets.alias(CHANGED))
+
+
+def within(changes: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
+    """Changed rows with CHANGED cut down to `fields`; rows left with nothing to set are dropped."""
+    if not changes.height:
+        return changes  # an approval's delta has no changes, nor their CHANGED column
+    kept = pl.col(CHANGED).list.eval(pl.element().filter(pl.element().is_in(list(fields))))
+    cut = changes.with_columns(kept.alias(CHANGED))
+    return cut.filter(pl.col(CHANGED).list.len() > 0)
+
+
 def change_groups(changes: pl.DataFrame) -> Iterator[tuple[tuple[str, ...], pl.DataFrame]]:
-    """Changed rows grouped by the exact set of fields that changed, in a stable order."""
+    """Rows grouped by the exact set of fields in CHANGED, in a stable order."""
     if not changes.height:
         return
     keyed = changes.with_columns(pl.col(CHANGED).list.sort().list.join(",").alias("_group"))
     for group in sorted(keyed["_group"].unique().to_list()):
         rows = keyed.filter(pl.col("_group") == group).drop("_group")
-        yield tuple(group.split(",")), rows
+        yield (tuple(group.split(",")) if group else ()), rows
+
+
+def setting_groups(
+    delta: Delta, fields: Sequence[str], units: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, tuple[str, ...], pl.DataFrame]]:
+    """(kind, fields set, rows) for adds, changes (change1, change2...) and reactivations.
+
+    `fields` are the entity's settable fields the contract carries (see the module
+    docstring); `units` names the one Norce value some of them make together (an address
+    replaced whole), which a group then sets instead of the parts.
+    """
+    units = units or {}
+    order: dict[str, int] = {}  # a group's fields in the entity's order, a unit at its first part
+    for n, f in enumerate(fields):
+        order.setdefault(units.get(f, f), n)
+
+    def grouped(rows: pl.DataFrame) -> Iterator[tuple[tuple[str, ...], pl.DataFrame]]:
+        if units and rows.height:
+            whole = pl.col(CHANGED).list.eval(pl.element().replace(dict(units))).list.unique()
+            rows = rows.with_columns(whole.alias(CHANGED))
+        for setting, group in change_groups(rows):
+            yield tuple(sorted(setting, key=order.__getitem__)), group
+
+    for setting, rows in grouped(present(delta.adds, fields)):
+        yield "add", setting, rows
+    for n, (setting, rows) in enumerate(grouped(within(delta.changes, fields)), start=1):
+        yield f"change{n}", setting, rows
+    for setting, rows in grouped(present(delta.reactivations, fields)):
+        yield "reactivate", setting, rows
 
 
 def chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
@@ -84,26 +138,30 @@ class FlatImport:
     def build(self, delta: Delta, context: CallContext) -> list[NorceCall]:
         """Adds, changes by group, reactivations and removals as numbered calls."""
         seq = CallSequence(self.method, context, [])
-        every = tuple(self.values)
-        seq.add("add", self._header(context, every, True), self._items(delta.adds, every, True))
-        for n, (changed, rows) in enumerate(change_groups(delta.changes), start=1):
-            fields = self._settable(changed)
-            seq.add(
-                f"change{n}", self._header(context, fields, False), self._items(rows, fields, None)
-            )
-        react = delta.reactivations
-        seq.add("reactivate", self._header(context, every, True), self._items(react, every, True))
+        fields = [f for f in self.values if f in context.carried]
+        identity = [f for f in self.identity.values() if f in context.carried]
+        changes = self._identity_changes(delta.changes, fields, identity)
+        for kind, setting, rows in setting_groups(replace(delta, changes=changes), fields):
+            active = None if kind.startswith("change") else True
+            header = self._header(context, setting, active is not None)
+            seq.add(kind, header, self._items(rows, setting, active))
         seq.add("remove", self._header(context, (), True), self._items(delta.removals, (), False))
         return seq.calls
 
-    def _settable(self, changed: Sequence[str]) -> tuple[str, ...]:
-        """The changed fields Norce has a number for.
+    @staticmethod
+    def _identity_changes(
+        changes: pl.DataFrame, fields: Sequence[str], identity: Sequence[str]
+    ) -> pl.DataFrame:
+        """A change of an identity alone (CurrencyCode: no number) re-sends the values held.
 
-        Identity fields (CurrencyCode) have none and go in every item anyway; a change of
-        those alone re-sends every value so the header never lists an empty set.
+        The item carries the new identity anyway; the header then lists what it sends.
         """
-        fields = tuple(f for f in changed if f in self.values)
-        return fields or tuple(self.values)
+        if not changes.height:
+            return changes
+        sets = pl.col(CHANGED).list.eval(pl.element().is_in(list(fields))).list.any()
+        alone = pl.col(CHANGED).list.eval(pl.element().is_in(list(identity))).list.any() & ~sets
+        whole = present(changes.filter(alone), fields)
+        return pl.concat([changes.filter(~alone), whole.select(changes.columns)])
 
     def _header(
         self, context: CallContext, fields: Sequence[str], sets_active: bool

@@ -5,6 +5,14 @@ Variant (ManufacturerPartNo) -> Sku (PartNo), one SKU per variant. New SKUs get 
 contract's `new_status` through StatusCreateOnly, so the first run against a live
 catalogue never switches an enriched, active product off; removals set `removed_status`.
 StartDate and StopDate are sent in UTC, written as Norce writes a DateTime.
+
+Each request lists, per level, exactly what its items set (see etl.entities.payloads): a
+field the contract does not carry is never listed nor sent, an add or a reactivation lists a
+field only for the SKUs that have a value (launch dates, weights or EANs people set in Norce
+stay when the file has none), a change lists what changed. A level with nothing to set is not
+listed at all, and its "nested list is set" number (Variants 4, Cultures 5, Skus 5) only when
+the level below it sets something. The identities (ManufacturerCode, the variant's
+ManufacturerPartNo, PartNo, CultureCode) are always sent, as Norce matches and creates by them.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pydantic import Field
 
 from etl.entities.base import CallContext, Entity, EntityOptions
 from etl.entities.checks import GTIN, MAX_AMOUNT, MONEY, code
-from etl.entities.payloads import CallSequence, Item, change_groups, json_value
+from etl.entities.payloads import CallSequence, Item, json_value, setting_groups
 from etl.models import Delta
 from etl.norce.calls import NorceCall
 
@@ -58,8 +66,6 @@ _PRODUCT = {"manufacturer_code": 0, "manufacturer_name": 1, "product_code": 3, "
 _CULTURE = {"name": 0, "description": 5}
 _VARIANT = {"manufacturer_part_no": 0}
 _SKU = {"ean": 5, "weight": 14, "vat_rate": 21, "start_date": 23, "stop_date": 24}
-# Listed on an add or a reactivation only for the SKUs that carry one, see _split_on_dates.
-_DATES = ("start_date", "stop_date")
 _VARIANTS, _CULTURES, _SKUS = 4, 5, 5  # the "nested list is set" numbers
 _STATUS, _TYPE, _STATUS_CREATE_ONLY = 1, 2, 22
 
@@ -84,50 +90,22 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
     options = context.options
     assert isinstance(options, ProductOptions)
     seq = CallSequence("Product/ImportProducts", context, [])
-    every = tuple(f for f in SCHEMA.columns if f != "part_no")
+    fields = [f for f in SCHEMA.columns if f != "part_no" and f in context.carried]
     new = {"Status": SKU_STATUS[options.new_status], "Type": SKU_TYPE[options.sku_type]}
     back = {"Status": SKU_STATUS[options.reactivated_status or options.new_status]}
     gone = {"Status": SKU_STATUS[options.removed_status]}
-    changes = change_groups(delta.changes)
-    groups: list[tuple[str, Sequence[str], pl.DataFrame, tuple[int, ...], Item]] = [
-        ("add", every, delta.adds, (_STATUS_CREATE_ONLY, _TYPE), new),
-        *((f"change{n}", fields, rows, (), {}) for n, (fields, rows) in enumerate(changes, 1)),
-        ("reactivate", every, delta.reactivations, (_STATUS,), back),
-        ("remove", (), delta.removals, (_STATUS,), gone),
-    ]
-    for kind, fields, rows, sku_fields, sku_values in groups:
-        for part_fields, part in _parts(kind, fields, rows):
+    # What each kind sets on the SKU besides the row's fields: numbers and values.
+    own: dict[str, tuple[tuple[int, ...], Item]] = {
+        "add": ((_STATUS_CREATE_ONLY, _TYPE), new),
+        "reactivate": ((_STATUS,), back),
+        "remove": ((_STATUS,), gone),
+    }
+    for kind, setting, rows in [*setting_groups(delta, fields), ("remove", (), delta.removals)]:
+        sku_fields, sku_values = own.get(kind, ((), {}))
+        for part_fields, part in _split_on_code(setting, rows):
             header = _header(context, part_fields, sku_fields)
             seq.add(kind, header, _items(part, part_fields, options, sku_values))
     return seq.calls
-
-
-def _parts(
-    kind: str, fields: Sequence[str], rows: pl.DataFrame
-) -> Iterator[tuple[Sequence[str], pl.DataFrame]]:
-    """The rows of one group, split so that each request's header fits every item in it."""
-    dated = _split_on_dates(fields, rows) if kind in ("add", "reactivate") else [(fields, rows)]
-    for dated_fields, dated_rows in dated:
-        yield from _split_on_code(dated_fields, dated_rows)
-
-
-def _split_on_dates(
-    fields: Sequence[str], rows: pl.DataFrame
-) -> Iterator[tuple[Sequence[str], pl.DataFrame]]:
-    """Adds and reactivations list StartDate (23) and StopDate (24) only for SKUs that have one.
-
-    People often set launch and phase-out dates in Norce; a feed with no date for a SKU
-    must not clear them, and every row of a first run against a live catalogue is an add.
-    A change does list an emptied date: the ERP then did have one and removed it.
-    """
-    if not rows.height:
-        yield fields, rows
-        return
-    for present in ((True, True), (True, False), (False, True), (False, False)):
-        has = dict(zip(_DATES, present, strict=True))
-        part = rows.filter(pl.all_horizontal(pl.col(d).is_not_null() == p for d, p in has.items()))
-        if part.height:
-            yield tuple(f for f in fields if has.get(f, True)), part
 
 
 def _split_on_code(
@@ -150,20 +128,25 @@ def _split_on_code(
 def _header(
     context: CallContext, fields: Sequence[str], sku_extra: Sequence[int]
 ) -> dict[str, Any]:
+    sku = {_SKU[f] for f in fields if f in _SKU} | set(sku_extra)
+    # Every item carries Variants -> Skus -> PartNo: that is how Norce finds the product to
+    # update (reference §3, "Update: PartNo"), so those two nested lists are always listed,
+    # even when nothing below them is set (then SkuFieldsThatAreSet is left out, never []).
+    variant = {_VARIANT[f] for f in fields if f in _VARIANT} | {_SKUS}
+    culture = {_CULTURE[f] for f in fields if f in _CULTURE}
     product = {_PRODUCT[f] for f in fields if f in _PRODUCT} | {_VARIANTS}
-    culture = sorted(_CULTURE[f] for f in fields if f in _CULTURE)
-    if culture:
-        product.add(_CULTURES)
+    product |= {_CULTURES} if culture else set()
     header: dict[str, Any] = {
         "AccountId": context.account_id,
         "FullFile": False,
         "ProductFieldsThatAreSet": sorted(product),
-        "VariantFieldsThatAreSet": sorted({_VARIANT[f] for f in fields if f in _VARIANT} | {_SKUS}),
-        "SkuFieldsThatAreSet": sorted({_SKU[f] for f in fields if f in _SKU} | set(sku_extra)),
-        "SerializationType": 0,
     }
+    for name, numbers in (("VariantFieldsThatAreSet", variant), ("SkuFieldsThatAreSet", sku)):
+        if numbers:
+            header[name] = sorted(numbers)
+    header["SerializationType"] = 0
     if culture:
-        header["ProductCultureFieldsThatAreSet"] = culture
+        header["ProductCultureFieldsThatAreSet"] = sorted(culture)
     return header
 
 

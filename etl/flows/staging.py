@@ -18,11 +18,10 @@ from etl.trace import delta_rows
 
 
 def call_context(rt: Runtime, contract: FeedContract) -> CallContext:
-    """What the feed's payload builder needs: account, chunk size, the contract's options."""
+    """What the feed's payload builder needs: account, chunk size, options, carried fields."""
     norce = rt.settings.norce
-    return CallContext(
-        norce.account_id, norce.chunk_size, contract.entity.parse_options(contract.options)
-    )
+    options = contract.entity.parse_options(contract.options)
+    return CallContext(norce.account_id, norce.chunk_size, options, contract.carried_fields())
 
 
 def stage_delta(

@@ -8,6 +8,7 @@ hold the calls these deltas must become.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from etl.diff import diff
@@ -160,6 +161,14 @@ def customer_delta() -> Delta:
     return _delta(CUSTOMER, old, new)
 
 
-def build(entity: Entity, delta: Delta, chunk_size: int = 100, **options: Any) -> list[NorceCall]:
-    """The entity's calls for a delta, account 1001."""
-    return entity.build_calls(delta, CallContext(1001, chunk_size, entity.parse_options(options)))
+def build(
+    entity: Entity,
+    delta: Delta,
+    chunk_size: int = 100,
+    carried: Collection[str] | None = None,
+    **options: Any,
+) -> list[NorceCall]:
+    """The entity's calls for a delta, account 1001, for a contract carrying `carried` (all)."""
+    fields = frozenset(entity.fields() if carried is None else carried)
+    context = CallContext(1001, chunk_size, entity.parse_options(options), fields)
+    return entity.build_calls(delta, context)

@@ -58,6 +58,7 @@ def test_a_one_percent_change_sends_at_most_three_percent_of_the_bytes() -> None
         "reactivations": 0,
         "removals": 0,
         "held": 0,
+        "spared": 0,
     }
     empty = new.clear()
     everything = Delta(new, empty, empty, empty.drop(LINE), empty.drop(LINE))

@@ -38,14 +38,17 @@ def sku(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_header(fields: list[str], sku_extra: list[int]) -> dict[str, list[int]]:
-    header: dict[str, set[int]] = {
-        "ProductFieldsThatAreSet": {VARIANTS},
-        "VariantFieldsThatAreSet": {SKUS},
-        "SkuFieldsThatAreSet": set(sku_extra),
-    }
+    """Per level what the fields set; a nested list's number only when its level sets any."""
+    header: dict[str, set[int]] = {"ProductFieldsThatAreSet": set()}
+    if sku_extra:
+        header["SkuFieldsThatAreSet"] = set(sku_extra)
     for f in fields:
         name, number = NUMBERS[f]
         header.setdefault(name, set()).add(number)
+    if "SkuFieldsThatAreSet" in header:
+        header.setdefault("VariantFieldsThatAreSet", set()).add(SKUS)
+    if "VariantFieldsThatAreSet" in header:
+        header["ProductFieldsThatAreSet"].add(VARIANTS)
     if "ProductCultureFieldsThatAreSet" in header:
         header["ProductFieldsThatAreSet"].add(CULTURES)
     return {name: sorted(numbers) for name, numbers in header.items()}
@@ -72,15 +75,20 @@ def test_culture_fields_bring_cultures_5_and_only_then() -> None:
     calls = build(PRODUCT, diff(old, new, keys(PRODUCT, []), PRODUCT.key, True))
     by_part = {sku(c.items[0])["PartNo"]: c for c in calls}
     a, b = by_part["A"], by_part["B"]
+    # Nothing is set below the product: Variants (4) and Skus (5) only carry the PartNo
+    # that finds the product, and no SKU array is sent at all (never an empty one).
     assert sets(a) == {
         "ProductFieldsThatAreSet": [4, 5],
-        "ProductCultureFieldsThatAreSet": [5],
         "VariantFieldsThatAreSet": [5],
-        "SkuFieldsThatAreSet": [],
+        "ProductCultureFieldsThatAreSet": [5],
     }
     assert a.items[0]["Cultures"] == [{"CultureCode": "sv-SE", "Description": "y"}]
     assert "ProductCultureFieldsThatAreSet" not in b.header and "Cultures" not in b.items[0]
-    assert sets(b)["ProductFieldsThatAreSet"] == [4]
+    assert sets(b) == {
+        "ProductFieldsThatAreSet": [4],
+        "VariantFieldsThatAreSet": [5],
+        "SkuFieldsThatAreSet": [5],
+    }
 
 
 def test_adds_create_with_status_create_only_type_and_the_configured_status() -> None:
@@ -115,10 +123,10 @@ def test_removals_set_the_configured_removed_status_with_field_1() -> None:
         ]
 
 
-def test_reactivations_set_status_and_every_field() -> None:
+def test_reactivations_set_status_and_the_fields_that_have_a_value() -> None:
     (call,) = [c for c in build(PRODUCT, product_delta()) if kind(c) == "reactivate"]
-    # C has no product code, so Code (3) is the one field not listed
-    assert sets(call) == expected_header([f for f in NUMBERS if f != "product_code"], [1])
+    # C comes back with a manufacturer and a name only: an empty cell says nothing
+    assert sets(call) == expected_header(["manufacturer_code", "name"], [1])
     # By default a SKU that comes back waits for a person, like a new one.
     assert sku(call.items[0]) == {"PartNo": "C", "Status": SKU_STATUS["NotActivated"]}
 

@@ -55,7 +55,7 @@ def test_an_add_lists_a_date_only_for_the_skus_that_have_one() -> None:
 def test_without_dates_the_add_is_one_call_as_before() -> None:
     (call,) = calls_for([], [product("A"), product("B")])
 
-    assert call.header["SkuFieldsThatAreSet"] == [2, 5, 14, 21, 22]
+    assert call.header["SkuFieldsThatAreSet"] == [2, 22]  # no EAN, weight or VAT either
 
 
 def test_a_changed_date_lists_just_that_date_and_an_emptied_one_is_cleared() -> None:

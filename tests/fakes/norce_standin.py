@@ -7,9 +7,11 @@ the reference does not list, a body that is not an array of objects carrying the
 a null anywhere in the body) is answered 400 with `{"Message": "..."}` saying what was wrong.
 
 Accepted imports are recorded (`calls`) and applied to an in-memory `NorceState` keyed by the
-documented match keys. Like Norce, flat imports (prices, on-hand, customers, companies) only
-change fields whose number is listed in the header's `*FieldsThatAreSet`, and price values
-that are 0 never overwrite (reference section 4). Products merge whatever is sent.
+documented match keys. Like Norce, every import only changes fields whose number is listed in
+the header's `*FieldsThatAreSet` (per level for products); a listed field left out of an item
+is emptied ([I] Connect is .NET: it reads the missing field as null), except on prices, where
+null and 0 never overwrite (reference section 4). Products are applied item by item, level by
+level (`_ProductImport`); tests seed a SKU "made in Norce" with `NorceState.add_sku`.
 
 Customers and companies (sections 7, 8) are applied item by item, as Norce's workers do: an
 item matches on Code, else Id, else EmailAddress / OrganizationNo (only Code with
@@ -134,11 +136,13 @@ class PartyRules:
     search_only_by_code: int  # the SearchOnlyByCode number in the header's fields array
     unnumbered: frozenset[str]  # item fields the header does not govern (always applied)
     fold_third_key: bool = False  # [I] e-mail addresses match whatever their case
+    insert_defaults: Mapping[str, Any] = field(default_factory=dict)  # what Norce sets unsent
 
 
 _CUSTOMER_RULES = PartyRules(
     "customer", "EmailAddress", ("Code", "FirstName", "LastName", "EmailAddress"), 18,
     frozenset({"Type"}), fold_third_key=True,
+    insert_defaults={"Type": 1},  # [I] a customer made without a Type is a Customer (1)
 )  # fmt: skip
 _COMPANY_RULES = PartyRules(
     "company", "OrganizationNo", ("Code", "Name", "OrganizationNo"), 20,
@@ -252,6 +256,9 @@ def _check_cross_references(header: Json) -> None:
         raise ContractError("VariantFieldsThatAreSet needs 4 (Variants) in ProductFields")
     if listed("ProductCultureFieldsThatAreSet") and 5 not in product:
         raise ContractError("ProductCultureFieldsThatAreSet needs 5 (Cultures) in ProductFields")
+    # [I] By analogy with 4 and 5 above, which the reference documents.
+    if listed("SkuFieldsThatAreSet") and 5 not in listed("VariantFieldsThatAreSet"):
+        raise ContractError("SkuFieldsThatAreSet needs 5 (Skus) in VariantFields")
     ignore = listed("IgnoreSkuPriceListFieldsWhenEmpty")
     if not ignore <= listed("SkuPriceListFieldsThatAreSet"):
         raise ContractError("IgnoreSkuPriceListFieldsWhenEmpty must be in SkuPriceListFields")
@@ -449,7 +456,9 @@ def _utc_now() -> dt.datetime:
 class NorceState:
     """Norce's records after the accepted imports, by documented match key."""
 
-    products: dict[str, Json] = field(default_factory=dict)  # ManufacturerCode
+    # This project sends one variant with one SKU per product item: a product's own fields
+    # (with `Cultures` by culture code) are kept by the PartNo of its SKU.
+    products: dict[str, Json] = field(default_factory=dict)
     skus: dict[str, Json] = field(default_factory=dict)  # PartNo (+ its product's codes)
     prices: dict[tuple[str, str, int], Json] = field(default_factory=dict)  # PartNo, list, qty
     onhands: dict[tuple[str, str, str], Json] = field(default_factory=dict)
@@ -462,8 +471,7 @@ class NorceState:
     def apply(self, method: str, header: Json, items: Sequence[Json]) -> Applied:
         """Merge an accepted import; return its counts and the items not imported."""
         if method == "Product/ImportProducts":
-            counts = [self._merge_product(p) for p in items]
-            return Applied(sum(i for i, _ in counts), sum(u for _, u in counts))
+            return _ProductImport(self, header).apply(items)
         spec = IMPORTS[method]
         listed = set(header.get(spec.fields_header, [])) if spec.fields_header else set()
         if spec.party:
@@ -477,6 +485,10 @@ class NorceState:
             for name, value in item.items():
                 if _applies(spec, listed, name, value):
                     record[name] = copy.deepcopy(value)
+            if spec.entity != "prices":  # prices: null never overwrites (reference section 4)
+                for name, number in spec.field_numbers.items():
+                    if number in listed and name not in item and name in record:
+                        record[name] = None  # [I] listed and left out: read as null
         return Applied(inserts, len(items) - inserts)
 
     def stamp(self) -> str:
@@ -558,21 +570,15 @@ class NorceState:
         relations = self.customers[customer].get("Companies", [])
         return {_code_or_id(self.companies[r["Id"]]): r["IsPrimary"] for r in relations}
 
-    def _merge_product(self, product: Json) -> tuple[int, int]:
+    def add_sku(self, part_no: str, *, product: Json, sku: Json) -> None:
+        """Seed a SKU and its product as if made in Norce Admin (Norce field names).
+
+        `product` holds the product's own fields, `Cultures` by culture code among them;
+        `sku` the SKU's and its variant's (`ManufacturerPartNo`).
+        """
+        self.products[part_no] = copy.deepcopy(product)
         code = product["ManufacturerCode"]
-        fields = {k: v for k, v in product.items() if k != "Variants"}
-        self.products.setdefault(code, {}).update(copy.deepcopy(fields))
-        inserts = updates = 0
-        for variant in product.get("Variants", []):
-            for sku in variant.get("Skus", []):
-                is_new = sku["PartNo"] not in self.skus
-                inserts, updates = inserts + is_new, updates + (not is_new)
-                record = self.skus.setdefault(sku["PartNo"], {})
-                record.update(copy.deepcopy(sku))
-                record["ManufacturerCode"] = code
-                if "ManufacturerPartNo" in variant:
-                    record["ManufacturerPartNo"] = variant["ManufacturerPartNo"]
-        return inserts, updates
+        self.skus[part_no] = {"PartNo": part_no, **copy.deepcopy(sku), "ManufacturerCode": code}
 
 
 def _state_key(method: str, item: Json) -> Any:
@@ -592,6 +598,128 @@ def _applies(spec: ImportSpec, listed: set[int], name: str, value: Any) -> bool:
         return False  # Norce leaves fields that are not listed untouched
     is_zero = not isinstance(value, bool) and value == 0
     return not (spec.entity == "prices" and name in _PRICE_AMOUNTS and is_zero)
+
+
+# ---------------------------------------------------------------- products
+
+# Item field -> its number, per level of Product/ImportProducts (reference section 3).
+_PRODUCT_LEVEL = {
+    "ManufacturerCode": 0, "ManufacturerName": 1, "Alias": 2, "Code": 3, "Categories": 6,
+    "MainImage": 7, "AdditionalImages": 8, "Family": 9, "ProductParametrics": 10,
+    "AssortmentCode": 14,
+}  # fmt: skip
+_CULTURE_LEVEL = {
+    "Name": 0, "SubHeader": 2, "SubDescription": 3, "DescriptionHeader": 4, "Description": 5,
+    "Synonyms": 7, "Title": 8, "Tags": 9, "MetaTags": 10, "MetaDescription": 11,
+    "UniqueUrlName": 13,
+}  # fmt: skip
+_VARIANT_LEVEL = {
+    "ManufacturerPartNo": 0, "SortOrderValue": 1, "StockDisplayBreakPoint": 2,
+    "IsDangerousGoods": 3, "MainImage": 6, "AdditionalImages": 7,
+}  # fmt: skip
+_SKU_LEVEL = {
+    "Status": 1, "Type": 2, "IntegrationPartNo": 3, "CommodityCode": 4, "EanCode": 5,
+    "TrackingCode": 6, "UnitOfMeasurementType": 7, "UnitOfMeasurementCount": 8,
+    "IsDropShipOnly": 9, "IsBuyable": 10, "DiscountClass": 11, "RecommendedSalesQty": 12,
+    "IsRecommendedSalesQtyFixed": 13, "ActualWeight": 14, "VolumeWeight": 15,
+    "LogisticWidth": 16, "LogisticHeight": 18, "LogisticDepth": 19, "StandardPrice": 20,
+    "VatRates": 21, "StartDate": 23, "StopDate": 24,
+}  # fmt: skip
+_VARIANTS, _CULTURES, _SKUS, _CODE = 4, 5, 5, 3
+
+
+@dataclass(frozen=True)
+class _Level:
+    """One level of a product item and the header array that governs it."""
+
+    header: str
+    numbers: Mapping[str, int]
+    create_only: Mapping[int, str] = field(default_factory=dict)  # number -> field it sets
+
+    def listed(self, header: Json) -> set[int]:
+        return set(header.get(self.header) or [])
+
+    def apply(self, record: Json, item: Json, header: Json, created: bool) -> None:
+        """Set exactly the listed fields; a listed one left out of the item becomes null."""
+        listed = self.listed(header)
+        for name, number in self.numbers.items():
+            if number in listed:
+                record[name] = copy.deepcopy(item.get(name))
+        for number, name in self.create_only.items():
+            if number in listed and created:
+                record[name] = copy.deepcopy(item.get(name))
+
+
+_PRODUCT = _Level("ProductFieldsThatAreSet", _PRODUCT_LEVEL)
+_CULTURE = _Level("ProductCultureFieldsThatAreSet", _CULTURE_LEVEL, {1: "Name", 6: "Description"})
+_VARIANT = _Level("VariantFieldsThatAreSet", _VARIANT_LEVEL)
+_SKU = _Level("SkuFieldsThatAreSet", _SKU_LEVEL, {22: "Status"})
+
+
+class _ProductImport:
+    """One ImportProducts call applied SKU by SKU, level by level, as Norce does.
+
+    An item finds its SKU by PartNo (reference section 3: enough for an update); match keys
+    are always read. A nested list (Variants 4, Cultures 5, Skus 5) is applied only when
+    listed, and each level sets exactly the fields its header array lists. A SKU Norce does
+    not have is created only with what a create needs (ManufacturerCode, ManufacturerPartNo,
+    PartNo, Status and Type, S19); its identities are stored whether listed or not.
+    """
+
+    def __init__(self, state: NorceState, header: Json) -> None:
+        self.state, self.header = state, header
+
+    def apply(self, items: Sequence[Json]) -> Applied:
+        applied = Applied()
+        for n, product in enumerate(items):
+            for variant in product.get("Variants", []):
+                for sku in variant.get("Skus", []):
+                    try:
+                        created = self._apply(product, variant, sku)
+                    except ItemFailed as exc:
+                        message = f"Product [{n}] (PartNo {sku['PartNo']}) not imported: {exc}"
+                        applied.failures.append((message, product))
+                        continue
+                    applied.inserts += created
+                    applied.updates += not created
+        return applied
+
+    def _apply(self, product: Json, variant: Json, sku: Json) -> bool:
+        part_no, created = sku["PartNo"], sku["PartNo"] not in self.state.skus
+        if _CODE in _PRODUCT.listed(self.header) and not product.get("Code"):
+            raise ItemFailed("Code (3) is listed, so every product must carry one")
+        if created:
+            self._check_create(variant, sku)
+        own = self.state.products.setdefault(part_no, {})
+        record = self.state.skus.setdefault(part_no, {"PartNo": part_no})
+        if created:
+            own["ManufacturerCode"] = product["ManufacturerCode"]
+            record["ManufacturerPartNo"] = variant["ManufacturerPartNo"]
+        _PRODUCT.apply(own, product, self.header, created)
+        if _CULTURES in _PRODUCT.listed(self.header):
+            cultures = own.setdefault("Cultures", {})
+            for culture in product.get("Cultures", []):
+                entry = cultures.setdefault(culture["CultureCode"], {})
+                _CULTURE.apply(entry, culture, self.header, created)
+        if _VARIANTS in _PRODUCT.listed(self.header):
+            _VARIANT.apply(record, variant, self.header, created)
+            if _SKUS in _VARIANT.listed(self.header):
+                _SKU.apply(record, sku, self.header, created)
+        record["ManufacturerCode"] = own["ManufacturerCode"]
+        return created
+
+    def _check_create(self, variant: Json, sku: Json) -> None:
+        sku_listed = _SKU.listed(self.header)
+        reaches = _VARIANTS in _PRODUCT.listed(self.header) and _SKUS in _VARIANT.listed(
+            self.header
+        )
+        status = bool(sku_listed & {1, 22}) and "Status" in sku
+        kind = 2 in sku_listed and "Type" in sku
+        if not (reaches and status and kind and variant.get("ManufacturerPartNo")):
+            raise ItemFailed(
+                "a new SKU needs ManufacturerPartNo, and Status (1 or 22) and Type (2) "
+                "listed and sent, with Variants (4) and Skus (5)"
+            )
 
 
 # ---------------------------------------------------------------- customers and companies
@@ -632,7 +760,7 @@ class _PartyImport:
             self._check_insert(item)
         changes = self._changes(item, target)
         if target is None:
-            self.table.insert(changes, self.state.stamp())
+            self.table.insert({**self.rules.insert_defaults, **changes}, self.state.stamp())
             return True
         self.table.update(target["Id"], changes, self.state.stamp())
         return False

@@ -128,7 +128,9 @@ def test_bad_bodies_are_refused(
     ],
 )  # fmt: skip
 def test_bad_products_are_refused(norce: NorceStandin, product: object, words: str) -> None:
-    head = header("SkuFieldsThatAreSet", [1], ProductFieldsThatAreSet=[0, 4])
+    head = header(
+        "SkuFieldsThatAreSet", [1], ProductFieldsThatAreSet=[0, 4], VariantFieldsThatAreSet=[5]
+    )
     assert_refused(post(norce, "Product/ImportProducts", head, [product]), words)
 
 
@@ -185,3 +187,30 @@ def test_job_reports_initialized_first_then_its_final_state(norce: NorceStandin)
     )
     log = HTTP.get(get.replace("Job/Get", "Job/GetLog"), headers=auth).json()
     assert [e["Message"] for e in log] == ["Starting import.", "Import finished."]
+
+
+def test_products_set_exactly_the_listed_fields_per_level(norce: NorceStandin) -> None:
+    norce.live_state.add_sku(
+        "1",
+        product={"ManufacturerCode": "M", "ManufacturerName": "Seeded", "Cultures": {}},
+        sku={"ManufacturerPartNo": "V", "Status": 1, "EanCode": "96385074", "IsBuyable": True},
+    )
+    head = header(
+        "SkuFieldsThatAreSet",
+        [2, 5, 22],  # Type, EanCode (left out: null), StatusCreateOnly (SKU exists: ignored)
+        ProductFieldsThatAreSet=[4],
+        VariantFieldsThatAreSet=[5],
+    )
+    sku = {"PartNo": "1", "Status": 6, "Type": 1, "IsBuyable": False}  # IsBuyable: not listed
+    product = {"ManufacturerCode": "M", "ManufacturerName": "X", "Variants": [
+        {"ManufacturerPartNo": "V", "Skus": [sku]},
+        {"ManufacturerPartNo": "W", "Skus": [{"PartNo": "2", "Type": 1}]},  # new, no Status
+    ]}  # fmt: skip
+    assert post(norce, "Product/ImportProducts", head, [product]).is_success
+    state = norce.state
+    assert state.skus["1"] == {
+        "PartNo": "1", "ManufacturerPartNo": "V", "ManufacturerCode": "M",
+        "Status": 1, "Type": 1, "EanCode": None, "IsBuyable": True,
+    }  # fmt: skip
+    assert state.products["1"]["ManufacturerName"] == "Seeded"  # 1 is not listed
+    assert "2" not in state.skus  # a new SKU needs Status and Type
