@@ -32,6 +32,7 @@ from etl.reports import (
 )
 from etl.settings import DEFAULT_SETTINGS_FILE, Settings, load_settings
 from etl.status import render_holds, render_runs
+from etl.transport.names import one_line, printable
 
 log = logging.getLogger("etl")
 
@@ -136,9 +137,9 @@ def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fee
             for o in outcomes:
                 counts = ", ".join(f"{k} {v}" for k, v in o.counts.items())
                 print(
-                    f"{o.feed}: {o.name}: {o.outcome}"
+                    f"{o.feed}: {printable(o.name)}: {o.outcome}"
                     + (f" ({counts})" if counts else "")
-                    + (f": {o.message}" if o.message else "")
+                    + (f": {one_line(o.message)}" if o.message else "")
                 )
                 seen.add(o.outcome)
         if args.feed is None:

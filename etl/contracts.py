@@ -68,7 +68,10 @@ class SourceSpec(Strict):
     # temp file (always ignored anyway); stable: size and mtime unchanged across two looks.
     ready: Literal["done_marker", "temp_name", "stable"] = "stable"
     done_marker: str = "{name}.done"
-    stable_seconds: float = Field(default=5.0, ge=0)
+    # Must exceed the writer's longest pause (an ERP flushing, an SMB/NFS share syncing); 60 s
+    # is the settling age common file pollers default to (Spring Integration's last-modified
+    # filter). A file that still changes after its download is thrown away in any case.
+    stable_seconds: float = Field(default=60.0, ge=0)
     min_age_seconds: float = Field(default=0.0, ge=0)
     temp_suffixes: tuple[str, ...] = (".part", ".tmp", ".filepart")
     after_commit: Literal["move", "leave"] = "move"

@@ -14,16 +14,21 @@ from typing import Any
 
 from etl.contracts import SourceSpec
 from etl.transport.base import RemoteFile, Store
+from etl.transport.names import name_problem, printable
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A remote file judged complete, with its done-marker if the feed uses one."""
+    """A remote file judged complete, with its done-marker if the feed uses one.
+
+    `refused` says why the product refuses the file's name (it is set aside, never fetched).
+    """
 
     remote: RemoteFile
     marker: str | None = None
+    refused: str = ""
 
 
 def ready_files(
@@ -33,9 +38,10 @@ def ready_files(
 
     Files are taken in name order and the walk stops at the first one that is not complete
     yet: a later export must never overtake an earlier one, or an old full export would
-    roll the data back when it finally arrives.
+    roll the data back when it finally arrives. A file whose name the product refuses
+    holds nothing back: it comes with `refused` set, to be set aside.
     """
-    listing = store.list(source.folder)
+    listing = store.list(source.folder, missing_ok=False)
     names = {f.name for f in listing}
     markers = {_marker(source, f.name) for f in listing} if source.ready == "done_marker" else set()
     found = sorted(
@@ -52,13 +58,20 @@ def ready_files(
     if source.ready == "stable" and found:
         # Two looks, `stable_seconds` apart: a file still being written changes in between.
         sleep(source.stable_seconds)
-        again = {f.path: f for f in store.list(source.folder)}
+        again = {f.path: f for f in store.list(source.folder, missing_ok=False)}
     ready = []
     for f in found[: source.max_files]:
+        refused = name_problem(f.name)
+        if refused:
+            ready.append(Candidate(f, refused=refused))
+            continue
         waiting = _not_ready(source, f, names, now, again)
         if waiting:
             log.info(
-                "%s: waiting for %s (%s); later files wait too", source.folder, f.name, waiting
+                "%s: waiting for %s (%s); later files wait too",
+                source.folder,
+                printable(f.name),
+                waiting,
             )
             break
         marker = posixpath.join(source.folder, _marker(source, f.name))
@@ -109,13 +122,33 @@ class Fetched:
         }
 
 
-def download(store: Store, candidate: Candidate, folder: Path) -> Fetched:
-    """Download to a temp name, hash, fsync, rename into the inbox."""
+def download(store: Store, candidate: Candidate, folder: Path) -> Fetched | None:
+    """Download to a temp name, hash, fsync, rename into the inbox.
+
+    None when the file changed while it was downloaded: still being written, whatever the
+    listing made of it. The copy is thrown away and the file waits for the next run, so a
+    writer that paused longer than the readiness rule looks never gets half a file taken.
+    """
     remote = candidate.remote
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / remote.name
     temp = folder / f".{remote.name}.part"
     store.download(remote.path, temp)
+    try:
+        after = store.stat(remote.path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    if after != remote:
+        temp.unlink(missing_ok=True)
+        log.warning(
+            "%s changed while it was downloaded (%s): still being written; it waits, and "
+            "later files wait too. With ready = stable, stable_seconds is shorter than the "
+            "writer's pauses",
+            printable(remote.path),
+            _change(remote, after),
+        )
+        return None
     digest = hashlib.sha256()
     with temp.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -123,6 +156,12 @@ def download(store: Store, candidate: Candidate, folder: Path) -> Fetched:
         os.fsync(handle.fileno())
     temp.replace(target)
     return Fetched(candidate, target, digest.hexdigest())
+
+
+def _change(before: RemoteFile, after: RemoteFile | None) -> str:
+    if after is None:
+        return "gone"
+    return f"size {before.size} -> {after.size}, mtime {before.mtime:.3f} -> {after.mtime:.3f}"
 
 
 def settle_remote(store: Store, source: SourceSpec, candidate: Candidate, outcome: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from etl.ledger import RunRow
 from etl.orders.book import OrderRow
+from etl.transport.names import one_line, printable
 
 _COLUMNS = (
     "when",
@@ -50,8 +51,12 @@ def render_holds(holds: Sequence[dict[str, Any]]) -> str:
 
 def _run_cells(r: RunRow) -> tuple[str, ...]:
     c = r.counts
-    name = (r.remote_path or r.kind).rsplit("/", 1)[-1]
+    # Escaped: a newline in a remote name or a message must not break the table.
+    name = printable((r.remote_path or r.kind).rsplit("/", 1)[-1])
     outcome = r.outcome + (f": {r.message}" if r.message and r.outcome != "committed" else "")
+    # A failed or rejected run is what a person acts on: its reason comes after the store's
+    # or the file's prefix, so it keeps far more than the other outcomes' short note.
+    limit = 500 if r.outcome in ("failed", "rejected") else 90
     values = [c.get(k) for k in ("rows", "rejected", "adds", "changes", "removals", "held")]
     return (
         r.started_at,
@@ -59,7 +64,7 @@ def _run_cells(r: RunRow) -> tuple[str, ...]:
         r.run_id,
         name,
         *("" if v is None else str(v) for v in values),
-        outcome[:90],
+        one_line(outcome)[:limit],
     )
 
 

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
+from typing import Any
 
-from etl.contracts import SourceSpec
+import pytest
+
+from etl.cli import main
+from etl.contracts import SourceSpec, load_contracts
+from etl.flows.masterdata import run_feed
+from etl.flows.runtime import Runtime
 from etl.intake import Candidate, download, ready_files, settle_remote
 from etl.settings import LocalStoreSettings
+from etl.transport.base import Store
 from etl.transport.local import LocalStore
+from tests.fakes.sftp_server import run_sftp_server
+from tests.fixtures.feeds import PRODUCTS_HEADER
+from tests.flows.helpers import run_once, settings_for
 
 
 def _store(root: Path) -> LocalStore:
@@ -130,3 +141,193 @@ def test_a_settled_name_that_exists_in_processed_is_not_overwritten(tmp_path: Pa
         settle_remote(store, source, again, "committed")
     processed = sorted(p.name for p in (tmp_path / "in" / "processed").iterdir())
     assert processed == ["p_1-2.csv", "p_1-3.csv", "p_1.csv"]
+
+
+# -- a file is taken only when it is complete ------------------------------------------------
+
+
+def test_the_default_stable_seconds_outlasts_a_writer_pausing_to_flush() -> None:
+    assert SourceSpec().stable_seconds >= 60
+
+
+class ResumingWriter:
+    """The real store, while the ERP, paused so far, resumes writing `disk` right after our download.
+
+    The file really grows on disk (for SFTP: in the folder the server serves) between the
+    listing and the look after the download; nothing of the store is faked.
+    """
+
+    def __init__(self, store: Store, disk: Path, rest: bytes) -> None:
+        self._store, self._disk, self._rest = store, disk, rest
+
+    def download(self, path: str, target: Path) -> None:
+        self._store.download(path, target)
+        if self._rest and path.endswith(self._disk.name):
+            with self._disk.open("ab") as handle:
+                handle.write(self._rest)
+            self._rest = b""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def _product(i: int) -> bytes:
+    return f"4{i:05d};ACME;Acme AB;M-{i};;Artikel {i};;GLOVES;;25;1,0\r\n".encode("cp1252")
+
+
+def _stock_item(i: int) -> bytes:
+    return (
+        f'  <Item sku="4{i:05d}"><Warehouse code="MAIN"/><Location>A1</Location>'
+        f"<OnHand>{i}</OnHand></Item>\n"
+    ).encode()
+
+
+# (feed, file name, first part as the ERP wrote it before its pause, the rest after)
+HALVES = {
+    "products": (
+        "products_20261120.csv",
+        (PRODUCTS_HEADER + "\r\n").encode("cp1252") + b"".join(_product(i) for i in range(190)),
+        b"".join(_product(i) for i in range(190, 200)),
+    ),
+    "stock": (
+        "stock_20261120.xml",
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<StockReport>\n'
+        + b"".join(_stock_item(i) for i in range(190)),
+        b"".join(_stock_item(i) for i in range(190, 200)) + b"</StockReport>\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("feed", ["products", "stock"], ids=["csv", "xml"])
+@pytest.mark.parametrize("kind", ["local", "sftp"])
+def test_a_writer_pausing_longer_than_stable_seconds_never_gets_half_a_file_taken(
+    home: Path, tmp_path: Path, kind: str, feed: str
+) -> None:
+    contract_file = home / "schemas" / f"{feed}.toml"
+    text = contract_file.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^stable_seconds = .*\n", "", text)
+    text = re.sub(r"(?m)^ready = .*$", 'ready = "stable"\nstable_seconds = 30', text)
+    contract_file.write_text(text, encoding="utf-8")
+    name, first, rest = HALVES[feed]
+    erp = tmp_path / "erp"
+    disk = erp / feed / name
+    disk.parent.mkdir(parents=True)
+    disk.write_bytes(first)
+    waits: list[float] = []
+
+    def erp_paused(seconds: float) -> None:
+        waits.append(seconds)  # the ERP writes nothing during our two looks
+
+    with run_sftp_server(erp, tmp_path / "keys") as server:
+        where = server.settings() if kind == "sftp" else LocalStoreSettings(root=erp)
+        settings = settings_for(home, where)
+        contract = load_contracts(settings)[feed]
+        rt = Runtime.open(settings, sleep=erp_paused)
+        try:
+            rt._stores["erp"] = ResumingWriter(rt.store("erp"), disk, rest)
+            first_pass = run_feed(rt, contract)
+            assert [(o.name, o.outcome) for o in first_pass] == [(name, "waiting")]
+            assert waits == [30]
+            # Not committed, not rejected, not moved: it waits where the ERP writes it.
+            assert [r.outcome for r in rt.ledger.runs(feed)] == []
+            assert sorted(p.name for p in disk.parent.iterdir()) == [name]
+            assert not (home / "archive").exists() and not (home / "outbox").exists()
+            assert not [p for p in (home / "inbox").rglob("*") if p.is_file()]
+
+            second_pass = run_feed(rt, contract)
+        finally:
+            rt.close()
+    assert [(o.name, o.outcome, o.counts["rows"]) for o in second_pass] == [
+        (name, "committed", 200)
+    ]
+    assert (disk.parent / "processed" / name).read_bytes() == first + rest
+
+
+# -- names -----------------------------------------------------------------------------------
+
+
+def _product_file(path: Path, *skus: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((PRODUCTS_HEADER + "\r\n").encode("cp1252") + b"".join(map(_product, skus)))
+
+
+def _config(home: Path, store: str) -> Path:
+    config = home / "etl.toml"
+    config.write_text(f'home = "."\n\n[stores.erp]\n{store}\n', encoding="utf-8")
+    return config
+
+
+FORGED = "\n2026-11-20 02:00:00,000 INFO    etl: products: all good.csv"
+
+
+def test_a_refused_name_is_set_aside_as_rejected_and_the_files_behind_it_are_taken(
+    home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    folder = tmp_path / "erp" / "products"
+    _product_file(folder / "products_1.csv", 1)
+    _product_file(folder / "products_2\\x.csv", 2)
+    _product_file(folder / f"products_3{FORGED}", 3)
+    _product_file(folder / "products_4.csv", 4)
+    config = _config(home, f'kind = "local"\nroot = "{tmp_path / "erp"}"')
+
+    assert main(["--config", str(config), "once", "--feed", "products"]) == 3
+    once = capsys.readouterr().out
+    assert main(["--config", str(config), "status", "--feed", "products"]) == 0
+    status = capsys.readouterr().out
+
+    assert "products: products_1.csv: committed" in once
+    assert "products: products_4.csv: committed" in once
+    assert "products: products_2\\\\x.csv: rejected: " in once
+    assert "backslash" in once
+    assert "products: products_3\\n2026-11-20 02:00:00,000 INFO    etl: products: all" in once
+    assert "control character" in once
+    lines = status.split("\n\n")[0].splitlines()
+    rejected = [line for line in lines if " rejected: " in line]
+    assert len(rejected) == 2 and len(lines) == 5  # header, 4 runs: nothing broke the table
+    assert any("products_2\\\\x.csv" in line and "backslash" in line for line in rejected)
+    assert any("products_3\\n2026-11-20" in line for line in rejected)
+    assert not any(FORGED in r.getMessage() for r in caplog.records)
+    # Set aside where it lies (the store refuses to touch such a name); the others moved on.
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [
+        "products_2\\x.csv",
+        f"products_3{FORGED}",
+    ]
+    assert sorted(p.name for p in (folder / "processed").iterdir()) == [
+        "products_1.csv",
+        "products_4.csv",
+    ]
+    # Seen once: the next pass does not reject them again.
+    assert main(["--config", str(config), "once", "--feed", "products"]) == 0
+    assert capsys.readouterr().out.count("skipped: already refused") == 2
+
+
+def test_a_cp1252_name_is_listed_and_taken_over_sftp(home: Path, tmp_path: Path) -> None:
+    erp = tmp_path / "erp"
+    _product_file(erp / "products" / "products_1.csv", 1)
+    raw = os.fsencode(erp / "products") + b"/products_2_pris\xe5.csv"
+    os.rename(erp / "products" / "products_1.csv", raw)
+    _product_file(erp / "products" / "products_3.csv", 3)
+    with run_sftp_server(erp, tmp_path / "keys") as server:
+        outcomes = run_once(settings_for(home, server.settings()), "products")
+    assert [(o.name, o.outcome) for o in outcomes] == [
+        ("products_2_priså.csv", "committed"),
+        ("products_3.csv", "committed"),
+    ]
+    assert sorted(os.listdir(os.fsencode(erp / "products" / "processed"))) == [
+        b"products_2_pris\xe5.csv",
+        b"products_3.csv",
+    ]
+
+
+def test_a_name_with_glob_characters_is_read_as_itself(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "erp" / "products"
+    _product_file(folder / "products_[1].csv", 1, 2)
+    _product_file(folder / "products_1.csv", 3)
+    outcomes = run_once(settings_for(home, LocalStoreSettings(root=tmp_path / "erp")), "products")
+    assert [(o.name, o.outcome, o.counts.get("rows")) for o in outcomes] == [
+        ("products_1.csv", "committed", 1),
+        ("products_[1].csv", "committed", 2),
+    ]

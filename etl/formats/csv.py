@@ -118,6 +118,7 @@ def _parse(path: Path, utf8: Path, head: Head, fmt: FormatSpec) -> pl.DataFrame:
             skip_rows_after_header=fmt.skip_after_header,
             infer_schema=False,
             raise_if_empty=False,
+            glob=False,  # the path is a file's name: "products_[1].csv" is not a pattern
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _csv_error(path, utf8, fmt, head, exc) from exc

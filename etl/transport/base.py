@@ -4,6 +4,10 @@ A store is a folder tree on some server. Paths handed to a store are relative PO
 inside its root ("exports/products/p.csv"); a store refuses any path that would leave the
 root, so a remote name like "../../x" can never be followed. `LocalStore` and `SftpStore`
 pass the same contract suite (tests/transport/test_store_contract.py).
+
+Names are text: a name that is not UTF-8 is listed as Windows-1252 and reached by its bytes
+as last listed (etl.transport.names). A name is never a pattern: `[`, `*` and `?` are
+characters like any other.
 """
 
 from __future__ import annotations
@@ -37,8 +41,16 @@ class Store(Protocol):
     name: str
     read_only: bool
 
-    def list(self, folder: str) -> list[RemoteFile]:
-        """Regular files directly in `folder` (not recursive), in no particular order."""
+    def list(self, folder: str, *, missing_ok: bool = True) -> list[RemoteFile]:
+        """Regular files directly in `folder` (not recursive), in no particular order.
+
+        A missing root is always an error; a missing `folder` is empty when `missing_ok`,
+        else an error naming it.
+        """
+        ...
+
+    def stat(self, path: str) -> RemoteFile | None:
+        """The regular file at `path` as a listing shows it; None when there is none."""
         ...
 
     def download(self, path: str, target: Path) -> None:

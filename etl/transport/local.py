@@ -19,6 +19,7 @@ from types import TracebackType
 from etl.errors import TransportError
 from etl.settings import LocalStoreSettings
 from etl.transport.base import RemoteFile, safe_relative
+from etl.transport.names import RawNames
 
 # errno values meaning "this filesystem cannot hardlink", not "this link is wrong".
 _NO_HARDLINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK})
@@ -32,15 +33,18 @@ class LocalStore:
         self.read_only = settings.read_only
         self._root = settings.root.resolve()
         self._where = f"local store {name!r} ({self._root})"
+        self._names = RawNames()
 
-    def list(self, folder: str) -> builtins.list[RemoteFile]:
-        """Regular files directly in `folder`; a missing folder is empty."""
-        found: builtins.list[RemoteFile] = []
+    def list(self, folder: str, *, missing_ok: bool = True) -> builtins.list[RemoteFile]:
+        """Regular files directly in `folder`; a missing folder is empty when `missing_ok`."""
+        files: builtins.list[tuple[bytes, os.stat_result]] = []
         with self._failures("list", folder):
             rel = safe_relative(folder)
             try:
-                entries = builtins.list(os.scandir(self._path(rel)))
+                # Bytes: the names exactly as the filesystem holds them, UTF-8 or not.
+                entries = builtins.list(os.scandir(os.fsencode(self._path(rel))))
             except FileNotFoundError:
+                self._missing(folder, missing_ok)
                 return []
             for entry in entries:
                 try:
@@ -49,9 +53,24 @@ class LocalStore:
                 except FileNotFoundError:
                     continue  # moved away since scandir saw it
                 if stat.S_ISREG(info.st_mode):
-                    path = posixpath.normpath(posixpath.join(rel, entry.name))
-                    found.append(RemoteFile(path, info.st_size, info.st_mtime))
-        return found
+                    files.append((entry.name, info))
+        names = self._names.listed(rel, [name for name, _ in files])
+        return [
+            RemoteFile(posixpath.normpath(posixpath.join(rel, name)), info.st_size, info.st_mtime)
+            for name, (_, info) in zip(names, files, strict=True)
+        ]
+
+    def stat(self, path: str) -> RemoteFile | None:
+        """The regular file at `path` (not a symlink) as a listing shows it, else None."""
+        with self._failures("stat", path):
+            self._path(path)  # refuses a path that resolves outside the root
+            try:
+                info = os.lstat(self._root / os.fsdecode(self._names.raw(safe_relative(path))))
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return RemoteFile(safe_relative(path), info.st_size, info.st_mtime)
 
     def download(self, path: str, target: Path) -> None:
         """Copy `path` to the local file `target`, creating its folder."""
@@ -82,7 +101,8 @@ class LocalStore:
         """Rename `path` to `new_path`, creating the folder; never overwrites."""
         self._refuse_if_read_only("rename", path)
         with self._failures("rename", f"{path} -> {new_path}"):
-            source, target = self._path(path), self._path(new_path)
+            raw_target = self._names.renamed(safe_relative(path), safe_relative(new_path))
+            source, target = self._path(path), self._contained(new_path, raw_target)
             if not source.is_file():
                 raise FileNotFoundError(errno.ENOENT, "no such file", path)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,10 +135,21 @@ class LocalStore:
 
     def _path(self, path: str) -> Path:
         """The real local path for a store path; refuses one that resolves outside the root."""
-        real = (self._root / safe_relative(path)).resolve()
+        return self._contained(path, self._names.raw(safe_relative(path)))
+
+    def _contained(self, path: str, raw: bytes) -> Path:
+        # fsdecode: a name that is not UTF-8 rides in the Path as surrogates, back to its bytes.
+        real = (self._root / os.fsdecode(raw)).resolve()
         if not real.is_relative_to(self._root):
             raise TransportError(f"refused path {path!r}: it resolves outside the store root")
         return real
+
+    def _missing(self, folder: str, missing_ok: bool) -> None:
+        """After a listing found no folder: the root missing, or the folder when it must exist."""
+        if not self._root.is_dir():
+            raise TransportError(f"the root {self._root} does not exist")
+        if not missing_ok:
+            raise TransportError(f"folder {folder!r} does not exist")
 
     def _refuse_if_read_only(self, action: str, path: str) -> None:
         if self.read_only:

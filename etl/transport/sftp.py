@@ -26,6 +26,8 @@ from pydantic import SecretStr
 from etl.errors import HostKeyRejected, TransportError
 from etl.settings import SftpStoreSettings
 from etl.transport.base import RemoteFile, safe_relative
+from etl.transport.names import RawNames
+from etl.transport.sftp_listing import read_folder
 
 _log = logging.getLogger(__name__)
 
@@ -56,25 +58,39 @@ class SftpStore:
         self._where = f"sftp store {name!r} ({settings.username}@{settings.host}:{settings.port})"
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
+        self._names = RawNames()
 
-    def list(self, folder: str) -> builtins.list[RemoteFile]:
-        """Regular files directly in `folder`; a missing folder is empty."""
+    def list(self, folder: str, *, missing_ok: bool = True) -> builtins.list[RemoteFile]:
+        """Regular files directly in `folder`; a missing folder is empty when `missing_ok`."""
         rel = self._relative("list", folder)
         with self._failures("list", folder):
+            sftp = self._client()  # outside the try: a missing key file is no missing folder
             try:
-                # listdir_iter pipelines READDIR requests, which matters in huge folders.
-                entries = builtins.list(self._client().listdir_iter(self._remote(rel)))
+                entries = read_folder(sftp, self._remote(rel))
             except FileNotFoundError:
+                self._missing(folder, missing_ok)
                 return []
+        files = [e for e in entries if e.mode is not None and stat.S_ISREG(e.mode)]
+        names = self._names.listed(rel, [e.name for e in files])
         return [
             RemoteFile(
-                posixpath.normpath(posixpath.join(rel, entry.filename)),
-                entry.st_size or 0,
-                float(entry.st_mtime or 0),
+                posixpath.normpath(posixpath.join(rel, name)), e.size or 0, float(e.mtime or 0)
             )
-            for entry in entries
-            if entry.st_mode is not None and stat.S_ISREG(entry.st_mode)
+            for name, e in zip(names, files, strict=True)
         ]
+
+    def stat(self, path: str) -> RemoteFile | None:
+        """The regular file at `path` (not a symlink) as a listing shows it, else None."""
+        rel = self._relative("stat", path)
+        with self._failures("stat", path):
+            sftp = self._client()
+            try:
+                attrs = sftp.lstat(self._remote(rel))
+            except FileNotFoundError:
+                return None
+        if attrs.st_mode is None or not stat.S_ISREG(attrs.st_mode):
+            return None
+        return RemoteFile(rel, attrs.st_size or 0, float(attrs.st_mtime or 0))
 
     def download(self, path: str, target: Path) -> None:
         """Stream `path` into the local file `target`, creating its folder."""
@@ -98,7 +114,7 @@ class SftpStore:
         rel = self._writable("upload", path)
         remote = self._remote(rel)
         folder, base = posixpath.split(remote)
-        temp = posixpath.join(folder, f".{base}.part")
+        temp = posixpath.join(folder, b"." + base + b".part")
         with self._failures("upload", path), source.open("rb") as data:
             if self._taken(remote):
                 raise FileExistsError(errno.EEXIST, "target exists", path)
@@ -112,14 +128,16 @@ class SftpStore:
 
     def rename(self, path: str, new_path: str) -> None:
         """Rename `path` to `new_path`, creating the folder; never overwrites."""
-        source = self._remote(self._writable("rename", path))
+        source_rel = self._writable("rename", path)
         target_rel = self._writable("rename", new_path)
+        source = self._remote(source_rel)
+        target = self._at(self._names.renamed(source_rel, target_rel))
         with self._failures("rename", f"{path} -> {new_path}"):
             mode = self._client().stat(source).st_mode
             if mode is None or not stat.S_ISREG(mode):
                 raise FileNotFoundError(errno.ENOENT, "no such file", path)
             self._makedirs(posixpath.dirname(target_rel))
-            self._move_no_overwrite(source, self._remote(target_rel))
+            self._move_no_overwrite(source, target)
 
     def remove(self, path: str) -> None:
         """Delete one file."""
@@ -131,8 +149,9 @@ class SftpStore:
         """Whether a regular file exists at `path`."""
         remote = self._remote(self._relative("check", path))
         with self._failures("check", path):
+            sftp = self._client()
             try:
-                mode = self._client().stat(remote).st_mode
+                mode = sftp.stat(remote).st_mode
             except FileNotFoundError:
                 return False
             return mode is not None and stat.S_ISREG(mode)
@@ -173,8 +192,12 @@ class SftpStore:
             raise self._error(action, path, "the store is read-only")
         return self._relative(action, path)
 
-    def _remote(self, rel: str) -> str:
-        return posixpath.normpath(posixpath.join(self._settings.root, rel))
+    def _remote(self, rel: str) -> bytes:
+        return self._at(self._names.raw(rel))
+
+    def _at(self, raw: bytes) -> bytes:
+        """The server path of a store-relative path's bytes (paramiko sends bytes as they are)."""
+        return posixpath.normpath(posixpath.join(self._settings.root.encode(), raw))
 
     def _message(self, action: str, path: str, reason: str) -> str:
         return f"{self._where}: cannot {action} {path!r}: {reason}"
@@ -184,10 +207,19 @@ class SftpStore:
 
     # -- remote steps (always inside _failures) ----------------------------------------------
 
-    def _taken(self, remote: str) -> bool:
+    def _missing(self, folder: str, missing_ok: bool) -> None:
+        """After a listing found no folder: the root missing, or the folder when it must exist."""
+        root = self._settings.root
+        if not self._is_dir(self._at(b".")):
+            raise TransportError(f"the remote root {root!r} does not exist")
+        if not missing_ok:
+            raise TransportError(f"folder {folder!r} does not exist under the remote root {root!r}")
+
+    def _taken(self, remote: bytes) -> bool:
         """Whether anything (file, folder, even a dangling link) occupies `remote`."""
+        sftp = self._client()
         try:
-            self._client().lstat(remote)
+            sftp.lstat(remote)
         except FileNotFoundError:
             return False
         return True
@@ -204,20 +236,21 @@ class SftpStore:
             if not self._is_dir(remote):
                 sftp.mkdir(remote)
 
-    def _is_dir(self, remote: str) -> bool:
+    def _is_dir(self, remote: bytes) -> bool:
+        sftp = self._client()
         try:
-            mode = self._client().stat(remote).st_mode
+            mode = sftp.stat(remote).st_mode
         except FileNotFoundError:
             return False
         return mode is not None and stat.S_ISDIR(mode)
 
-    def _move_no_overwrite(self, source: str, target: str) -> None:
+    def _move_no_overwrite(self, source: bytes, target: bytes) -> None:
         # SFTP rename refuses an existing target, but some servers overwrite: check first.
         if self._taken(target):
             raise FileExistsError(errno.EEXIST, "target exists", target)
         self._client().rename(source, target)
 
-    def _discard(self, remote: str) -> None:
+    def _discard(self, remote: bytes) -> None:
         """Best-effort removal of a temp file after a failed upload."""
         if self._sftp is None:
             return
@@ -256,6 +289,9 @@ class SftpStore:
         s = self._settings
         if s.key_file is None and s.password is None:
             raise TransportError("no key_file or password is configured")
+        for key, path in (("known_hosts", s.known_hosts), ("key_file", s.key_file)):
+            if path is not None and not path.is_file():
+                raise TransportError(f"{key} {path} does not exist or is not a file")
         known = paramiko.HostKeys(s.known_hosts) if s.known_hosts is not None else None
         sock = socket.create_connection((s.host, s.port), timeout=s.timeout_seconds)
         # SSH sends many small packets back to back; with Nagle each exchange waits ~40 ms

@@ -211,6 +211,8 @@ class Installation:
         self.home = make_home(tmp_path, *DOCUMENT_FEEDS)
         shutil.copytree(REPO / "schemas" / "orders", self.home / "schemas" / "orders")
         self.server = sftp.root
+        for feed in DOCUMENT_FEEDS:  # the ERP's drop folders exist before it drops anything
+            (self.server / feed).mkdir(exist_ok=True)
         self.config = self.home / "etl.toml"
         self.config.write_text(
             'home = "."\nschemas_dir = "schemas"\n'

@@ -86,6 +86,12 @@ def test_wrong_fingerprint_is_rejected(sftp_server: SftpServerInfo) -> None:
     assert wrong in str(error)
 
 
+def test_a_missing_known_hosts_file_is_named(sftp_server: SftpServerInfo, tmp_path: Path) -> None:
+    missing = tmp_path / "known_hosts"
+    error = failure(connect(sftp_server, known_hosts=missing))
+    assert f"known_hosts {missing} does not exist" in str(error)
+
+
 def test_nothing_pinned_is_rejected(sftp_server: SftpServerInfo) -> None:
     error = failure(connect(sftp_server, known_hosts=None))
     assert isinstance(error, HostKeyRejected)
@@ -106,6 +112,12 @@ def test_wrong_password_is_a_transport_error(sftp_server: SftpServerInfo) -> Non
 def test_no_credentials_is_a_transport_error(sftp_server: SftpServerInfo) -> None:
     error = failure(connect(sftp_server, password=None, key_file=None))
     assert "no key_file or password" in str(error)
+
+
+def test_a_missing_key_file_is_named(sftp_server: SftpServerInfo, tmp_path: Path) -> None:
+    missing = tmp_path / "id_ed25519"
+    error = failure(connect(sftp_server, auth="key", key_file=missing))
+    assert f"key_file {missing} does not exist" in str(error)
 
 
 def test_passphrase_protected_key(sftp_server: SftpServerInfo, tmp_path: Path) -> None:

@@ -25,6 +25,16 @@ def put(root: Path, rel: str, data: bytes, mtime: int = MTIME) -> Path:
     return path
 
 
+def put_raw(root: Path, rel: bytes, data: bytes, mtime: int = MTIME) -> bytes:
+    """Arrange a file whose name is bytes as a server holds them (maybe not UTF-8)."""
+    path = os.fsencode(root) + b"/" + rel
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
 def leftovers(root: Path) -> list[str]:
     """Temp files an upload left behind."""
     return sorted(str(p.relative_to(root)) for p in root.rglob(".*.part"))
@@ -58,6 +68,19 @@ def test_list_missing_folder_is_empty(store: Store) -> None:
     assert store.list("no/such/folder") == []
 
 
+def test_list_of_a_folder_that_must_exist_names_it(store: Store) -> None:
+    with pytest.raises(TransportError, match=r"'no/such/folder'.*does not exist"):
+        store.list("no/such/folder", missing_ok=False)
+
+
+def test_a_missing_root_is_an_error_naming_it(backend: Backend, root: Path) -> None:
+    root.rmdir()
+    store = backend.make()
+    for folder in (".", "in"):
+        with pytest.raises(TransportError, match=f"root .*{root.name}.* does not exist"):
+            store.list(folder)
+
+
 def test_list_large_folder(store: Store, root: Path) -> None:
     # Several READDIR replies' worth (asyncssh sends at most 128 names in one).
     (root / "many").mkdir()
@@ -65,6 +88,74 @@ def test_list_large_folder(store: Store, root: Path) -> None:
         (root / f"many/f{i:03}.csv").write_bytes(b"x")
     listed = store.list("many")
     assert {f.name for f in listed} == {f"f{i:03}.csv" for i in range(300)}
+
+
+# -- names ----------------------------------------------------------------------------------
+
+# "prisålista.csv" as a Windows ERP writes it: Windows-1252 bytes, not UTF-8.
+CP1252_NAME = b"pris\xe5lista.csv"
+
+
+def test_a_name_that_is_not_utf8_is_listed_and_reached_by_its_bytes(
+    store: Store, root: Path, tmp_path: Path
+) -> None:
+    put_raw(root, b"in/" + CP1252_NAME, b"abc")
+    put(root, "in/plain.csv", b"p")
+
+    listed = sorted(store.list("in"), key=lambda f: f.path)
+
+    assert [f.path for f in listed] == ["in/plain.csv", "in/prisålista.csv"]
+    assert store.stat("in/prisålista.csv") == listed[1]
+    assert store.exists("in/prisålista.csv")
+    store.download("in/prisålista.csv", tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == b"abc"
+    store.rename("in/prisålista.csv", "in/processed/prisålista.csv")
+    assert os.listdir(os.fsencode(root / "in" / "processed")) == [CP1252_NAME]
+
+
+def test_a_utf8_and_a_cp1252_name_that_read_alike_stay_two_files(
+    store: Store, root: Path, tmp_path: Path
+) -> None:
+    put_raw(root, "in/å.csv".encode(), b"utf-8")
+    put_raw(root, b"in/\xe5.csv", b"cp1252")
+    names = sorted(f.name for f in store.list("in"))
+    assert names == ["\\xe5.csv", "å.csv"]
+    store.download("in/å.csv", tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == b"utf-8"
+
+
+NAMES = ["a\\b.csv", "a\nb.csv", "a\x1b[2Jb.csv", "products_[1].csv", "p*?.csv", "p\u202egsm.csv"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_any_name_is_listed_as_itself(store: Store, root: Path, name: str) -> None:
+    put(root, f"in/{name}", b"x")
+    assert [f.name for f in store.list("in")] == [name]
+
+
+def test_a_name_is_never_read_as_a_glob(store: Store, root: Path, tmp_path: Path) -> None:
+    put(root, "in/products_[1].csv", b"bracketed")
+    put(root, "in/products_1.csv", b"one")
+    store.download("in/products_[1].csv", tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == b"bracketed"
+    assert store.stat("in/products_[1].csv") == RemoteFile("in/products_[1].csv", 9, MTIME)
+    assert not store.exists("in/products_?.csv")
+    assert store.stat("in/products_*.csv") is None
+
+
+# -- stat -----------------------------------------------------------------------------------
+
+
+def test_stat_sees_a_file_as_a_listing_does(store: Store, root: Path) -> None:
+    put(root, "in/a.csv", b"abc")
+    (root / "in/dir").mkdir()
+    (root / "in/link.csv").symlink_to(root / "in/a.csv")
+    [listed] = store.list("in")
+    assert store.stat("in/a.csv") == listed == RemoteFile("in/a.csv", 3, float(MTIME))
+    assert store.stat("in/missing.csv") is None
+    assert store.stat("nowhere/missing.csv") is None
+    assert store.stat("in/dir") is None  # a folder is not a file
+    assert store.stat("in/link.csv") is None  # left out of listings too
 
 
 # -- download -------------------------------------------------------------------------------
@@ -183,6 +274,7 @@ def test_paths_leaving_the_root_are_refused(
         lambda: store.rename(bad, "in/b.csv"),
         lambda: store.remove(bad),
         lambda: store.exists(bad),
+        lambda: store.stat(bad),
     ]
     for call in calls:
         with pytest.raises(TransportError, match="refused path") as caught:
