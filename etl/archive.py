@@ -1,7 +1,8 @@
 """The archive: `archive/<feed>/<date>/<run>/` with the input, manifest.json and reports.
 
 A run's folder is built under a dot-prefixed temp name and renamed into place after the
-ledger commit, so a folder without the dot always belongs to a committed run.
+ledger commit, so a folder without the dot always belongs to a committed run (etl.staged,
+which the file-mode outbox shares).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from etl import staged as staging
 from etl.ledger import Ledger
 
 
@@ -23,17 +25,12 @@ class Archive:
 
     def stage(self, feed: str, day: str, run_id: str, *, rejected: bool = False) -> Path:
         """A fresh temp folder for a run; published with `publish` after commit."""
-        parent = self.root / feed / ("rejected" if rejected else "") / day
-        staged = parent / f".{run_id}.part"
-        if staged.exists():
-            shutil.rmtree(staged)
-        staged.mkdir(parents=True)
-        return staged
+        return staging.stage(self.root / feed / ("rejected" if rejected else "") / day, run_id)
 
     @staticmethod
     def final(staged: Path) -> Path:
         """Where a staged folder lands when published."""
-        return staged.with_name(staged.name[1:].removesuffix(".part"))
+        return staged.with_name(staging.run_of(staged))
 
     def publish(self, staged: Path) -> Path:
         """Rename a staged run folder to its final name."""
@@ -65,14 +62,6 @@ class Archive:
 
         Called under the feed's lock, so no run of this feed is staging right now.
         """
-        done = []
         root = self.root / feed
-        for staged in sorted([*root.glob("*/.*.part"), *root.glob("rejected/*/.*.part")]):
-            if not staged.is_dir():
-                continue
-            run = ledger.run(staged.name[1:].removesuffix(".part"))
-            if run is not None and run.outcome in ("committed", "rejected"):
-                done.append(self.publish(staged))
-            elif run is None or run.outcome != "running":
-                shutil.rmtree(staged)
-        return done
+        folders = [*root.glob("*/.*.part"), *root.glob("rejected/*/.*.part")]
+        return [self.final(s) for s in staging.settle(folders, ledger, self.publish)]

@@ -14,6 +14,7 @@ import polars as pl
 
 from etl.diff import empty_snapshot
 from etl.models import STATE
+from etl.staged import remove
 
 
 class SnapshotStore:
@@ -48,6 +49,10 @@ class SnapshotStore:
             os.fsync(handle.fileno())
         temp.replace(target)
         return relative
+
+    def drop_unfinished(self, feed: str) -> list[Path]:
+        """Remove the feed's half-written temp files; call under its lock (no write is going on)."""
+        return remove((self.root / feed).glob(".*.part"))
 
     def sweep(self, feed: str, keep: set[str]) -> list[str]:
         """Remove this feed's snapshot files that no commit points at; returns what went."""

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl.archive import Archive
 from etl.ledger import Ledger
-from etl.norce.calls import Delivery
-from etl.norce.file_delivery import FileDelivery
+from etl.norce.calls import CallResult, Delivery, NorceCall
+from etl.norce.file_delivery import FileDelivery, NorceOutbox
 from etl.settings import Settings
 from etl.snapshots import SnapshotStore
+from etl.staged import remove, untouched_since
 from etl.transport import open_store
 from etl.transport.base import Store
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
+
+# The receiver (its own process) and the order poll write these folders through temp files,
+# `.<name>.<pid>.part`, under no lock another process could take; see `_sweep_receiver_temp`.
+RECEIVER_FOLDERS = (
+    ("state", "spool/orders"),
+    ("state", "spool/parties"),
+    ("archive", "orders/rejected"),
+    ("archive", "parties/rejected"),
+)
+# One body written and fsync'd takes seconds; a temp file untouched this long has no writer.
+DEAD_TEMP_SECONDS = 3600.0
 
 
 def utc_now() -> dt.datetime:
@@ -34,6 +48,7 @@ class Runtime:
     snapshots: SnapshotStore
     archive: Archive
     delivery: Delivery
+    outbox: NorceOutbox
     clock: Clock = utc_now
     sleep: Callable[[float], None] = time.sleep
     _owns_delivery: bool = True
@@ -49,12 +64,15 @@ class Runtime:
     ) -> Runtime:
         """Open every edge the settings describe."""
         state = settings.folder("state")
+        # File times are the wall clock's, so they are compared with it, not with `clock`.
+        _sweep_receiver_temp(settings, time.time())
         return cls(
             settings=settings,
             ledger=Ledger(state / "ledger.sqlite"),
             snapshots=SnapshotStore(state / "snapshots"),
             archive=Archive(settings.folder("archive")),
             delivery=_delivery(settings),
+            outbox=NorceOutbox(settings.folder("outbox")),
             clock=clock,
             sleep=sleep,
         )
@@ -87,6 +105,35 @@ class Runtime:
         """A run id that sorts by time and says what it was: 20261122T101500123-products-3f2a9c1b."""
         return f"{self.clock():%Y%m%dT%H%M%S%f}"[:-3] + f"-{feed}-{tag[:8]}"
 
+    def deliver(self, run_id: str, calls: Sequence[NorceCall], batch: str) -> list[CallResult]:
+        """A run's calls to Norce; in file mode staged, shown in `outbox/norce/` by `publish`."""
+        delivery = self.delivery
+        if isinstance(delivery, FileDelivery):
+            delivery = delivery.staged(self.outbox.stage(run_id))
+        return delivery.deliver(calls, batch)
+
+    def publish(self, run_id: str) -> None:
+        """After the run's commit: show what it delivered in file mode (`recover` redoes it)."""
+        try:
+            self.outbox.publish_run(run_id)
+        except OSError as exc:
+            # The run is committed: failing it now would make `recover` drop what it delivered.
+            log.warning("run %s committed; its requests go to the outbox later: %s", run_id, exc)
+
+    def recover(self, feed: str) -> None:
+        """Tidy what dead runs of `feed` left; call under its lock, after `interrupt_stale`.
+
+        What committed runs staged (archive folder, outbox batch) is published, the rest is
+        dropped. Temp files go too: only runs of the feed write these places, and while its
+        lock is held none of them is running, so each such file is provably dead.
+        """
+        self.archive.recover(feed, self.ledger)
+        self.outbox.recover(feed, self.ledger)
+        self.snapshots.drop_unfinished(feed)
+        remove((self.inbox / feed).glob(".*"))  # downloads, re-encoded and expanded copies
+        batches = self.outbox.root / feed  # documents, approvals: written in place
+        remove(p for p in [*batches.glob(".*.part"), *batches.glob("*/.*.part")] if p.is_file())
+
     def pause_before_commit(self) -> None:
         """Fault-injection point for crash tests (settings.pause_before_commit_seconds)."""
         if self.settings.pause_before_commit_seconds:
@@ -104,6 +151,7 @@ class Runtime:
             snapshots=self.snapshots,
             archive=self.archive,
             delivery=self.delivery,
+            outbox=self.outbox,
             clock=self.clock,
             sleep=self.sleep,
             _owns_delivery=False,
@@ -118,6 +166,18 @@ class Runtime:
         if self._owns_delivery and callable(closer):
             closer()
         self.ledger.close()
+
+
+def _sweep_receiver_temp(settings: Settings, now: float) -> None:
+    """Remove temp files a dead writer left in the receiver's folders, judged by age.
+
+    The receiver may be writing one right now, in another process (perhaps another
+    container, where its pid in the name means nothing here) that takes no lock: only a
+    file no one has written to for `DEAD_TEMP_SECONDS` is provably abandoned.
+    """
+    cutoff = now - DEAD_TEMP_SECONDS
+    for area, folder in RECEIVER_FOLDERS:
+        remove(untouched_since(settings.folder(area) / folder, ".*.part", cutoff))
 
 
 def _delivery(settings: Settings) -> Delivery:
