@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl.contracts import FeedContract, load_contracts, order_of_runs
+from etl.contracts import FeedContract, family_order, load_contracts, order_of_runs
 from etl.documents.book import DocumentBook
 from etl.documents.status import documents_status
 from etl.errors import ConfigError, EtlError, FileRejected
@@ -176,12 +176,27 @@ def _order_jobs(rt: Runtime, settings: Settings) -> set[str]:
 
 
 def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
-    """Validate a file as a run would, print the report's summary; 1 if anything was rejected."""
+    """Validate a file as a run would, for its feed and every feed that reads the same file.
+
+    Prints each report's summary; 1 if anything was rejected by any of them.
+    """
     contract = _chosen(contracts, args.feed)[0]
     out = args.out or settings.folder("outbox") / "checks" / contract.name
     path: Path = args.file
     if not path.is_file():
         raise EtlError(f"no such file: {path}")
+    before, after = family_order(contract)
+    rejected = False
+    for n, feed in enumerate([*before, contract, *after]):
+        if n:
+            print()
+        stem = f"{path.stem}.rejected" if feed is contract else f"{path.stem}.{feed.name}.rejected"
+        rejected |= _check_one(path, feed, out, stem)
+    return 1 if rejected else 0
+
+
+def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool:
+    """Check `path` against one feed's contract; prints the summary; True if anything was rejected."""
     error: FileRejected | None = None
     parts: tuple[Part, ...] = ()
     try:
@@ -208,10 +223,10 @@ def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
     )
     print("\n".join(summary_lines(report)))
     if not rejections.height:
-        return 0
-    for written in write_reports(report, out, f"{path.stem}.rejected"):
+        return False
+    for written in write_reports(report, out, stem):
         print(f"Report: {written}")
-    return 1
+    return True
 
 
 def _status(

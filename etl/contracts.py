@@ -285,6 +285,10 @@ class GuardSpec(Strict):
 
     max_removals: int = Field(default=10, ge=0)
     max_removal_ratio: float = Field(default=0.10, ge=0, le=1)
+    # A rejected row with no readable key (an empty SKU) may be any row that left the file:
+    # hold the run's removals until a person looks. False for an ERP that sends such rows
+    # every night, accepting that one of them may be a row deactivated in Norce.
+    hold_on_unreadable_key: bool = True
 
 
 class ArchiveSpec(Strict):
@@ -575,6 +579,34 @@ def _check_links(contracts: dict[str, FeedContract]) -> None:
     order_of_runs(contracts)  # refuses a cycle
 
 
+# What Norce must already hold before an entity's rows can be imported: a price or an
+# on-hand row names a SKU, a contact names its company.
+NORCE_NEEDS: dict[str, frozenset[str]] = {
+    "price": frozenset({"product"}),
+    "onhand": frozenset({"product"}),
+    "customer": frozenset({"company"}),
+}
+
+
+def needs_first(contract: FeedContract, other: FeedContract) -> bool:
+    """Must `contract` run after `other`: it references it, or Norce needs other's rows first."""
+    referenced = {target.partition(".")[0] for target in contract.references.values()}
+    return other.name in referenced or other.entity.name in NORCE_NEEDS.get(
+        contract.entity.name, frozenset()
+    )
+
+
+def family_order(parent: FeedContract) -> tuple[list[FeedContract], list[FeedContract]]:
+    """The feeds reading `parent`'s files: (those run before it, those run after it).
+
+    A derived feed goes after its parent when it needs the parent's rows in Norce (prices
+    and stock read from the products file), else before (companies read from the customer
+    file, which the contacts need first).
+    """
+    after = [d for d in parent.derived if needs_first(d, parent)]
+    return [d for d in parent.derived if d not in after], after
+
+
 def _needs(contracts: dict[str, FeedContract]) -> dict[str, set[str]]:
     """Feed that picks up files -> the feeds that pick up files it must run after.
 
@@ -593,7 +625,7 @@ def _needs(contracts: dict[str, FeedContract]) -> dict[str, set[str]]:
         if isinstance(c.entity, DocumentEntity) and c.entity.via == "party_codes"
     ]  # fmt: skip
     for contract in contracts.values():
-        firsts = [target.partition(".")[0] for target in contract.references.values()]
+        firsts = [o.name for o in contracts.values() if needs_first(contract, o)]
         if contract.entity.name in ("company", "customer"):
             firsts += write_backs
         for first in map(runner, firsts):

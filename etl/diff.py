@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from etl.models import ACTIVE, CHANGED, HELD, INACTIVE, LINE, STATE, Delta
+from etl.models import ACTIVE, CHANGED, HELD, INACTIVE, LINE, SPARED_BY, STATE, Delta
 
 _OLD = "__old"
 
@@ -39,46 +39,65 @@ def diff(
     changes = changed_rows.select(*columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED))
     adds = joined.filter(state.is_null()).select(columns)
     reactivations = joined.filter(state == INACTIVE).select(columns)
-    removals = old.clear()
+    removals, doubtful = old.clear(), tuple[int, ...]()
+    spared = old.select(key).clear().with_columns(pl.lit(None, pl.Int64).alias(SPARED_BY))
     if full_export:
         live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD]))
-        removals = _spare_rejected(
-            live.join(new, on=key, how="anti", nulls_equal=True), rejected_keys, key
-        )
-    return Delta(adds, changes, reactivations, removals.drop(STATE), removals.clear().drop(STATE))
+        missing = live.join(new, on=key, how="anti", nulls_equal=True)
+        removals, spared, doubtful = _spare_rejected(missing, rejected_keys, key, spared)
+    empty = removals.clear().drop(STATE)
+    return Delta(adds, changes, reactivations, removals.drop(STATE), empty, spared, doubtful)
 
 
 def _spare_rejected(
-    candidates: pl.DataFrame, rejected: pl.DataFrame, key: list[str]
-) -> pl.DataFrame:
-    """Old rows a rejected row may stand for are never removed.
+    candidates: pl.DataFrame, rejected: pl.DataFrame, key: list[str], spared: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[int, ...]]:
+    """Old rows a rejected row stands for are not removed: (removals, spared, doubtful lines).
 
-    A rejected row whose key could be read in part (a price row with a bad quantity break)
-    protects every old row that matches on the parts it had: better to keep a row one run
-    too long than to deactivate one because of a typo.
+    A rejected row whose key was read in part (a price row with a bad quantity break)
+    stands for the one missing old row that matches on the parts it had: better to keep a
+    row one run too long than to deactivate one because of a typo. `spared` names the line
+    of the rejected row that kept it. A rejected row whose parts match several missing
+    rows (a price row with an empty SKU matches every price of its list) names none of
+    them for sure: its line is returned as doubtful, and the guard holds the removals.
     """
     if not rejected.height:
-        return candidates
+        return candidates, spared, ()
     known_parts = rejected.select(
         pl.concat_list([pl.col(k).is_not_null() for k in key]).alias("_known")
     )
-    for pattern in known_parts.unique()["_known"].to_list():
+    found, doubtful = [spared], []
+    for pattern in known_parts.unique(maintain_order=True)["_known"].to_list():
         known = [k for k, present in zip(key, pattern, strict=True) if present]
         if not known:
-            continue  # nothing of the key was readable: nothing to match on
+            continue  # nothing of the key was read: Validated.unkeyed_lines has these rows
         rows = rejected.filter(
             pl.all_horizontal(
                 pl.col(k).is_not_null() == p for k, p in zip(key, pattern, strict=True)
             )
         )
-        candidates = candidates.join(rows.select(known).unique(), on=known, how="anti")
-    return candidates
+        line = pl.col(LINE) if LINE in rows.columns else pl.lit(None, pl.Int64)
+        by = rows.select(*known, line.alias(SPARED_BY)).unique(subset=known, keep="first")
+        hits = candidates.join(by, on=known, how="inner", nulls_equal=True)
+        matches = pl.len().over(known)
+        one = hits.filter(matches == 1)
+        # Line 0: a caller that gave no lines still gets its doubt (and so a hold).
+        doubtful += hits.filter(matches > 1)[SPARED_BY].fill_null(0).unique().to_list()
+        found.append(one.select(*key, SPARED_BY))
+        candidates = candidates.join(one.select(key), on=key, how="anti", nulls_equal=True)
+    return candidates, pl.concat(found, how="vertical"), tuple(sorted(doubtful))
 
 
 def guard(
-    delta: Delta, live_before: int, valid_rows: int, max_removals: int, max_ratio: float
+    delta: Delta,
+    live_before: int,
+    valid_rows: int,
+    max_removals: int,
+    max_ratio: float,
+    unkeyed_lines: Sequence[int] = (),
 ) -> tuple[Delta, str | None]:
-    """Hold the removals when they exceed both thresholds, or when the file has no valid rows."""
+    """Hold the removals when they exceed both thresholds, when the file has no valid rows,
+    or when a rejected row may be any of them (`unkeyed_lines`, `delta.doubtful_lines`)."""
     count = delta.removals.height
     if not count:
         return delta, None
@@ -90,20 +109,49 @@ def guard(
             f"{count} removals ({count / max(live_before, 1):.1%} of {live_before}) exceed the guard "
             f"(more than {max_removals} and more than {max_ratio:.0%})"
         )
+    elif unkeyed_lines or delta.doubtful_lines:
+        reason = _doubt(unkeyed_lines, delta.doubtful_lines, count)
     if reason is None:
         return delta, None
     held = Delta(
-        delta.adds, delta.changes, delta.reactivations, delta.removals.clear(), delta.removals
+        delta.adds,
+        delta.changes,
+        delta.reactivations,
+        delta.removals.clear(),
+        delta.removals,
+        delta.spared,
+        delta.doubtful_lines,
     )
     return held, reason
 
 
+def _doubt(unkeyed: Sequence[int], doubtful: Sequence[int], count: int) -> str:
+    """The hold reason when rejected rows may stand for rows that left the file."""
+    parts = []
+    for lines, what in ((unkeyed, "had no readable key"), (doubtful, "match several of them")):
+        if lines:
+            shown = ", ".join(str(n) for n in lines[:5])
+            more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
+            parts.append(f"{len(lines)} rejected row(s) {what} (line {shown}{more})")
+    return (
+        f"{'; '.join(parts)}: any of the {count} removals may be one of them, so all are held; "
+        "fix the rows in the ERP, or check the report and approve"
+    )
+
+
 def apply(old: pl.DataFrame, new: pl.DataFrame, delta: Delta, key: Sequence[str]) -> pl.DataFrame:
-    """The next snapshot: the file's valid rows, plus old rows it did not carry, with states."""
+    """The next snapshot: the file's valid rows, plus old rows it did not carry, with states.
+
+    `held` is the state of exactly this delta's held rows: a row held by an earlier run that
+    this run neither removes nor holds again (it was spared by a rejected row) is active
+    again, so approving a hold can only ever release what the latest run held.
+    """
     key = list(key)
     columns = old.columns
     current = new.with_columns(pl.lit(ACTIVE).alias(STATE)).select(columns)
-    carried = old.join(new, on=key, how="anti", nulls_equal=True)
+    carried = old.join(new, on=key, how="anti", nulls_equal=True).with_columns(
+        pl.when(pl.col(STATE) == HELD).then(pl.lit(ACTIVE)).otherwise(pl.col(STATE)).alias(STATE)
+    )
     removed = delta.removals.select(key).with_columns(pl.lit(INACTIVE).alias("_to"))
     held = delta.held.select(key).with_columns(pl.lit(HELD).alias("_to"))
     moves = pl.concat([removed, held]) if held.height or removed.height else None

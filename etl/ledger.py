@@ -70,6 +70,7 @@ class Commit:
     snapshot: tuple[str, int] | None = None  # (path, rows)
     hold: tuple[int, str] | None = None  # (removals, reason)
     released_hold: str | None = None  # run id of a hold this run approved
+    ends_holds: bool = False  # the new snapshot holds nothing: pending holds are superseded
 
 
 class Ledger(Tables):
@@ -146,7 +147,7 @@ class Ledger(Tables):
                     "run_id=excluded.run_id, rows=excluded.rows",
                     (c.feed, c.snapshot[0], c.run_id, c.snapshot[1]),
                 )
-            if c.hold is not None or c.released_hold is not None:
+            if c.hold is not None or c.released_hold is not None or c.ends_holds:
                 # A newer hold or an approval replaces every older pending hold of the feed.
                 db.execute(
                     "UPDATE holds SET state='superseded', decided_at=?, decided_by=? WHERE feed=? AND state='pending'",

@@ -8,7 +8,7 @@ import polars as pl
 
 from etl.contracts import FeedContract
 from etl.errors import SchemaMismatch
-from etl.models import LINE, ParsedFile
+from etl.models import LINE, ParsedFile, given
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
         erp = sources.get(field)
         value = pl.col(erp) if erp in present else pl.lit(None, dtype=pl.String)
         if default is not None:
+            if field in contract.key_fields:
+                # A default is not evidence: a rejected row's key part names an old row
+                # only when the file itself said it (see validate's rejected keys).
+                exprs.append(value.is_not_null().alias(given(field)))
             value = value.fill_null(pl.lit(default))
         exprs.append(value.alias(field))
     return parsed.frame.select(*exprs, pl.col(LINE))

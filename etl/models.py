@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -10,6 +10,12 @@ import polars as pl
 LINE = "_line"  # source line number of a row, carried from parse to report
 STATE = "_state"  # snapshot row state: active, held (removal awaiting approval), inactive
 CHANGED = "_changed"  # list of field names a change touches
+SPARED_BY = "_spared_by"  # line of the rejected row that kept an old row from removal
+
+
+def given(name: str) -> str:
+    """The mapped frame's marker column: did this key cell come from the file, not a default?"""
+    return f"_given:{name}"
 
 ACTIVE, HELD, INACTIVE = "active", "held", "inactive"
 
@@ -58,9 +64,13 @@ class Validated:
 
     valid: pl.DataFrame
     rejections: pl.DataFrame  # columns: line, key, field, source_column, code, message, value
-    rejected_keys: pl.DataFrame  # key columns of rejected rows; null where a part was unreadable
+    # Key columns of rejected rows plus LINE; null where a part was unreadable or came from
+    # a default: only what the file said is evidence that a row is still there.
+    rejected_keys: pl.DataFrame
     rows_read: int
     parts: tuple[Part, ...] = ()  # see ParsedFile.parts
+    # Lines of rejected rows with no key part read from the file: any missing row may be one.
+    unkeyed_lines: tuple[int, ...] = ()
 
     @property
     def rejected_rows(self) -> int:
@@ -77,15 +87,20 @@ class Delta:
     reactivations: pl.DataFrame  # rows that come back after a deactivation
     removals: pl.DataFrame  # old rows to deactivate now
     held: pl.DataFrame  # old rows whose deactivation waits for approval
+    # Old rows missing from the file that a rejected row may stand for: key plus SPARED_BY.
+    spared: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Lines of rejected rows whose readable key parts match several missing rows.
+    doubtful_lines: tuple[int, ...] = ()
 
     def counts(self) -> dict[str, int]:
-        """Row counts per kind of change."""
+        """Row counts per kind of change, and per decision about a missing row."""
         return {
             "adds": self.adds.height,
             "changes": self.changes.height,
             "reactivations": self.reactivations.height,
             "removals": self.removals.height,
             "held": self.held.height,
+            "spared": self.spared.height,
         }
 
     def is_empty(self) -> bool:

@@ -36,13 +36,22 @@ def reject_unknown(
     found = [c for c in cells if c.height]
     if not found:
         return validated
-    rejected = valid.filter(unknown)
+    # The row's markers of which key parts the file said are gone by now: a part that has a
+    # default is taken as unsaid, which spares more old rows, never fewer.
+    evidence = [
+        (pl.lit(None, valid.schema[k]) if k in contract.defaults else pl.col(k)).alias(k)
+        for k in key
+    ]
+    rejected = valid.filter(unknown).select(*evidence, pl.col(LINE))
     return Validated(
         valid=valid.filter(~unknown),
         rejections=pl.concat([validated.rejections, *found]).sort("line", "field"),
-        rejected_keys=pl.concat([validated.rejected_keys, rejected.select(key)]).unique(),
+        rejected_keys=pl.concat([validated.rejected_keys, rejected]).unique(
+            subset=key, keep="first", maintain_order=True
+        ),
         rows_read=validated.rows_read,
         parts=validated.parts,
+        unkeyed_lines=validated.unkeyed_lines,
     )
 
 

@@ -17,7 +17,7 @@ import polars as pl
 from etl.contracts import FeedContract, FieldChecks, FormatSpec
 from etl.dates import local_time_problem, to_datetime
 from etl.messages import describe
-from etl.models import LINE, Part, Validated, line_name
+from etl.models import LINE, Part, Validated, given, line_name
 
 REJECTION_SCHEMA = {
     "line": pl.Int64,
@@ -49,6 +49,7 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
         pl.col(LINE),
         *(_cast(pl.col(f), f, dtype, contract.format).alias(f) for f, dtype in fields.items()),
     )
+    markers = [given(k) for k in key if given(k) in text.columns]
     failures = [
         _type_failures(index, typed, fields, contract.format),
         _schema_failures(typed, contract),
@@ -65,16 +66,31 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     valid = typed.join(bad_rows, on="_row", how="anti", maintain_order="left").drop("_row")
     rejected = typed.join(bad_rows, on="_row", how="semi", maintain_order="left")
     rejections = _explain(failed, index, rejected, contract, parts)
-    # Partly readable keys are kept too: the diff spares every old row they may stand for.
+    evidence = _key_evidence(rejected.join(index.select("_row", *markers), on="_row"), key)
     readable = pl.any_horizontal(pl.col(k).is_not_null() for k in key)
-    rejected_keys = rejected.select(key).filter(readable).unique()
     return Validated(
         valid=valid,
         rejections=rejections,
-        rejected_keys=rejected_keys,
+        rejected_keys=evidence.filter(readable).unique(subset=key, keep="first", maintain_order=True),
         rows_read=rows_read,
         parts=parts,
+        unkeyed_lines=tuple(evidence.filter(~readable)[LINE].to_list()),
     )
+
+
+def _key_evidence(rejected: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Rejected rows' key parts that the file said (a defaulted part is null), with LINE.
+
+    Partly readable keys are kept: the diff spares every old row they may stand for. A
+    row with no part at all could stand for any old row.
+    """
+    parts = []
+    for k in key:
+        read = pl.col(k)
+        if given(k) in rejected.columns:
+            read = pl.when(pl.col(given(k))).then(read)
+        parts.append(read.alias(k))
+    return rejected.select(*parts, pl.col(LINE))
 
 
 def _cast(col: pl.Expr, field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:

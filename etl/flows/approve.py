@@ -30,11 +30,12 @@ def approve(rt: Runtime, contracts: dict[str, FeedContract], hold_run: str) -> s
     contract = contracts.get(hold["feed"])
     if contract is None:
         raise EtlError(f"feed {hold['feed']!r} of run {hold_run} has no contract any more")
-    with feed_lock(rt.locks, contract.name) as taken:
+    # A feed that reads another feed's file runs under that feed's lock: approving it must
+    # take the same lock, or it could overwrite the snapshot of a run committing right now.
+    family = contract.source.from_feed or contract.name
+    with feed_lock(rt.locks, family) as taken:
         if not taken:
-            raise EtlError(
-                f"feed {contract.name} is running right now; try again when it has finished"
-            )
+            raise EtlError(f"feed {family} is running right now; try again when it has finished")
         # Checked again under the lock: a run that just finished may have superseded it.
         hold = rt.ledger.hold(hold_run)
         assert hold is not None
@@ -70,7 +71,7 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
     run_id = rt.new_run_id(feed, "approve")
     rt.ledger.start_run(run_id, feed, "approve", rt.stamp(), None, None)
     try:
-        results = rt.delivery.deliver(calls, f"{feed}/approve-{hold_run}") if calls else []
+        results = rt.deliver(run_id, calls, f"{feed}/approve-{hold_run}") if calls else []
     except EtlError as exc:
         # The hold stays `approving`: the feed's next run sends the deactivations again.
         rt.ledger.fail_run(
@@ -106,6 +107,7 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
         )
     )
     rt.archive.publish(staged)
+    rt.publish(run_id)  # in file mode the deactivations show in outbox/norce/ only now
     rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
     log.info("%s: approved run %s: %d rows deactivated", feed, hold_run, held.height)
     return run_id

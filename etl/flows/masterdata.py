@@ -7,7 +7,9 @@ that dies anywhere before it is re-run to the same delta.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from etl import diff as differ
-from etl.contracts import FeedContract
+from etl.contracts import FeedContract, family_order
 from etl.entities import DocumentEntity
 from etl.errors import FileRejected, NorceError, ParseError, SuspectFile, TransportError
 from etl.flows import records
@@ -25,10 +27,12 @@ from etl.flows.runtime import Runtime
 from etl.flows.staging import call_context, snapshot_commit, stage_delta
 from etl.formats import read_file
 from etl.intake import Candidate, Fetched, download, ready_files, settle_remote
+from etl.ledger import Commit
 from etl.locks import feed_lock
 from etl.mapping import map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
 from etl.references import reject_unknown
+from etl.transport.names import printable
 from etl.validate import validate
 
 log = logging.getLogger(__name__)
@@ -56,7 +60,8 @@ def run_feed(
         if busy is not None:
             return [busy]
         try:
-            finish_interrupted_approvals(rt, contract)
+            for feed in (contract, *contract.derived):  # one lock for the file family
+                finish_interrupted_approvals(rt, feed)
         except (NorceError, TransportError) as exc:
             log.error(
                 "%s: an interrupted approval could not be finished yet: %s", contract.name, exc
@@ -77,7 +82,7 @@ def opened_feed(rt: Runtime, contract: FeedContract) -> Iterator[records.FileOut
             return
         for feed in (contract, *contract.derived):  # derived feeds run under this lock
             rt.ledger.interrupt_stale(feed.name, rt.stamp())
-            rt.archive.recover(feed.name, rt.ledger)
+            rt.recover(feed.name)
         yield None
 
 
@@ -93,16 +98,49 @@ def take_files(
         candidates = ready_files(store, contract.source, rt.clock().timestamp(), rt.sleep)
     except TransportError as exc:
         log.error("%s: cannot list %s: %s", contract.name, contract.source.folder, exc)
-        return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
+        return [_failed_run(rt, contract.name, "-", str(exc))]
     outcomes: list[records.FileOutcome] = []
     for candidate in candidates:
         if stop is not None and stop.is_set():
             break
-        done = process_file(rt, contract, candidate, ingest)
+        if candidate.refused:
+            done = [_set_aside(rt, contract.name, candidate)]
+        else:
+            done = process_file(rt, contract, candidate, ingest)
         outcomes += done
-        if done[-1].outcome == "failed":
+        if done[-1].outcome in ("failed", "waiting"):
             break  # later exports must not overtake this one
     return outcomes
+
+
+def _failed_run(
+    rt: Runtime, feed: str, name: str, message: str, remote_path: str | None = None
+) -> records.FileOutcome:
+    """A failure before any content was read (list, connect, download): a failed run in `status`."""
+    run_id = rt.new_run_id(feed, secrets.token_hex(4))
+    kind = "fetch" if remote_path is None else "file"
+    rt.ledger.start_run(run_id, feed, kind, rt.stamp(), remote_path, None)
+    rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
+    return records.FileOutcome(feed, name, "failed", run_id, message=message)
+
+
+def _set_aside(rt: Runtime, feed: str, candidate: Candidate) -> records.FileOutcome:
+    """A file whose name the product refuses: a rejected run saying why; it is never fetched."""
+    remote = candidate.remote
+    known = rt.ledger.known_listing(feed, remote.path, remote.size, remote.mtime)
+    if known is not None:
+        return records.FileOutcome(feed, remote.name, "skipped", message=f"already {known}")
+    # The store will not touch such a name (a backslash may be a separator on the server).
+    message = f"{candidate.refused}: set aside where it is; rename it on the server"
+    log.error("%s: %s: %s", feed, printable(remote.name), message)
+    run_id = rt.new_run_id(feed, secrets.token_hex(4))
+    rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, None)
+    # Known by its listing only (state "refused"): never read, so no content hash to keep.
+    listing = ("", remote.path, remote.size, remote.mtime)
+    rt.ledger.commit(
+        Commit(run_id, feed, "rejected", rt.stamp(), {}, [], None, message, listing, "refused")
+    )
+    return records.FileOutcome(feed, remote.name, "rejected", run_id, message=message)
 
 
 def process_file(
@@ -110,23 +148,31 @@ def process_file(
 ) -> list[records.FileOutcome]:
     """Take one complete remote file through every stage; never raises for a bad file.
 
-    The feeds that read the same file (`derived`) go first, each as its own run; the
-    file's own outcome is the last one returned.
+    The feeds that read the same file (`derived`) each run as their own run: before the
+    file's own run, or after it when they need its rows in Norce first (a price needs its
+    SKU). The file is released (moved on the server) only when every one of them is done.
     """
     feed, remote = contract.name, candidate.remote
     store = rt.store(contract.source.store)
+    before, after = family_order(contract)
     try:
         known = rt.ledger.known_listing(feed, remote.path, remote.size, remote.mtime)
-        if known is not None:
+        if known is not None and not after:
             # Finished before, but the process died before tidying up: finish that now.
             (rt.inbox / feed / remote.name).unlink(missing_ok=True)
             settle_remote(store, contract.source, candidate, known)
             return [records.FileOutcome(feed, remote.name, "skipped", message=f"already {known}")]
         fetched = download(store, candidate, rt.inbox / feed)
     except TransportError as exc:
-        log.error("%s: %s: %s", feed, remote.name, exc)
-        return [records.FileOutcome(feed, remote.name, "failed", message=str(exc))]
-    outcomes = [o for d in contract.derived if (o := _derived_run(rt, d, fetched)) is not None]
+        log.error("%s: %s: %s", feed, printable(remote.name), exc)
+        return [_failed_run(rt, feed, remote.name, str(exc), remote.path)]
+    if fetched is None:
+        message = "changed while it was downloaded: still being written, taken when complete"
+        return [records.FileOutcome(feed, remote.name, "waiting", message=message)]
+    if known is not None:
+        # The file's own run is done; a feed that goes after it may not be (it failed).
+        return _followers(rt, contract, fetched, after, known)
+    outcomes = [o for d in before if (o := _derived_run(rt, d, fetched)) is not None]
     failed = [o for o in outcomes if o.outcome == "failed"]
     if failed:
         # Whatever reads this file must be done with it before the file itself goes on.
@@ -137,8 +183,34 @@ def process_file(
     rt.ledger.start_run(run_id, feed, "file", rt.stamp(), remote.path, fetched.sha)
     earlier = _same_content(rt, contract, fetched.sha)
     if earlier is not None:
-        return [*outcomes, records.record_duplicate(rt, contract, fetched, run_id, earlier)]
-    return [*outcomes, _run(rt, contract, fetched, run_id, ingest or _ingest)]
+        own = records.record_duplicate(rt, contract, fetched, run_id, earlier)
+    else:
+        own = _run(rt, contract, fetched, run_id, ingest or _ingest)
+    if not after or own.outcome == "failed":
+        return [*outcomes, own]
+    settled = "rejected" if own.outcome == "rejected" else "committed"
+    return [*outcomes, own, *_followers(rt, contract, fetched, after, settled)]
+
+
+def _followers(
+    rt: Runtime,
+    contract: FeedContract,
+    fetched: Fetched,
+    after: list[FeedContract],
+    outcome: str,
+) -> list[records.FileOutcome]:
+    """Run the feeds that read the file after its own run; release the file once all are done."""
+    done = [o for d in after if (o := _derived_run(rt, d, fetched)) is not None]
+    failed = [o for o in done if o.outcome == "failed"]
+    if failed:
+        # The file waits on the server: the next pass gives it to these feeds again.
+        log.error(
+            "%s: %s waits: feed %s failed on it", contract.name, fetched.remote.name, failed[0].feed
+        )
+        fetched.local.unlink(missing_ok=True)
+        return done
+    records.release_file(rt, contract, fetched, outcome)
+    return done
 
 
 def _derived_run(
@@ -224,7 +296,7 @@ def _ingest(
     )
     calls = entity.build_calls(delta, call_context(rt, contract))
     timer.lap("build")
-    results = rt.delivery.deliver(calls, f"{feed}/{local.stem}-{sha[:12]}") if calls else []
+    results = rt.deliver(run_id, calls, f"{feed}/{local.stem}-{sha[:12]}") if calls else []
     timer.lap("deliver")
     log.info("%s: %s: delivered %d calls; committing", feed, local.name, len(results))
     rt.pause_before_commit()
@@ -237,7 +309,7 @@ def _ingest(
         **delta.counts(),
     }
     reports = records.write_rejections(validated, contract, fetched, staged, counts)
-    snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)
+    snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot, hold_reason)
     timer.lap("stage")
     manifest = records.manifest(
         rt,
@@ -267,8 +339,11 @@ def _ingest(
             message=hold_reason,
             file=fetched.ledger_file(),
             hold=(delta.held.height, hold_reason) if hold_reason else None,
+            # Without a hold of its own the new snapshot holds nothing: older holds are over.
+            ends_holds=not hold_reason,
         )
     )
+    rt.publish(run_id)
     records.after_commit(rt, contract, fetched, staged, "committed")
     rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
     log.info(
@@ -352,4 +427,8 @@ def plan(
     delta = differ.diff(old, validated.valid, validated.rejected_keys, key, full)
     live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD])).height
     g = contract.guard
-    return differ.guard(delta, live, validated.valid.height, g.max_removals, g.max_removal_ratio)
+    unkeyed = validated.unkeyed_lines
+    if not g.hold_on_unreadable_key:  # the contract takes the risk (see README, [guard])
+        unkeyed, delta = (), dataclasses.replace(delta, doubtful_lines=())
+    valid = validated.valid.height
+    return differ.guard(delta, live, valid, g.max_removals, g.max_removal_ratio, unkeyed)

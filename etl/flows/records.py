@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from etl.contracts import FeedContract
+from etl.contracts import FeedContract, family_order
 from etl.errors import FileRejected, SuspectFile, TransportError
 from etl.flows.runtime import Runtime
 from etl.flows.staging import delivery_summary
@@ -219,9 +219,9 @@ def record_duplicate(
             file_state="duplicate",
         )
     )
-    settle_remote(rt.store(contract.source.store), contract.source, fetched.candidate, "committed")
-    fetched.local.unlink(missing_ok=True)
     log.info("%s: %s: %s", contract.name, fetched.local.name, message)
+    if not family_order(contract)[1]:
+        release_file(rt, contract, fetched, "committed")
     return FileOutcome(contract.name, fetched.local.name, "duplicate", run_id, message=message)
 
 
@@ -276,11 +276,16 @@ def after_commit(
 ) -> None:
     """Steps that only tidy up: each is safe to redo, so a crash here loses nothing.
 
-    A feed that reads another feed's file leaves the file to that feed.
+    A feed that reads another feed's file leaves the file to that feed, and a feed whose
+    file other feeds read after it leaves it to them (the run releases it once they are done).
     """
     rt.archive.publish(staged)
-    if contract.source.from_feed is not None:
-        return
+    if contract.source.from_feed is None and not family_order(contract)[1]:
+        release_file(rt, contract, fetched, outcome)
+
+
+def release_file(rt: Runtime, contract: FeedContract, fetched: Fetched, outcome: str) -> None:
+    """The file is done with: drop the inbox copy, move the remote file (and marker) on."""
     fetched.local.unlink(missing_ok=True)
     try:
         settle_remote(rt.store(contract.source.store), contract.source, fetched.candidate, outcome)

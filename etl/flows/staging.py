@@ -31,9 +31,11 @@ def stage_delta(
     staged: Path,
     delta: Delta,
     snapshot: pl.DataFrame,
+    hold_reason: str | None = None,
 ) -> str:
     """Write the run's row trail into its archive folder and its candidate snapshot; returns the snapshot path."""
-    delta_rows(delta, contract.key_fields).write_parquet(staged / "delta.parquet")
+    trail = delta_rows(delta, contract.key_fields, hold_reason)
+    trail.write_parquet(staged / "delta.parquet")
     return rt.snapshots.write(contract.name, run_id, snapshot)
 
 

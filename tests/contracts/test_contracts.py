@@ -268,12 +268,14 @@ def test_shipped_feeds_run_prices_then_the_customer_file_which_companies_read() 
 
     order = [c.name for c in order_of_runs(contracts)]
     assert "companies" not in order, "it runs inside the customers feed's runs"
-    assert order.index("prices") < order.index("customers")
+    assert order.index("products") < order.index("prices") < order.index("customers")
     # The ERP's numbers for web-born buyers first: the customer file may already hold them.
     assert order.index("buyer_numbers") < order.index("customers")
     assert [d.name for d in contracts["customers"].derived] == ["companies"]
+    # A price names a SKU: Norce must have the products first.
     assert [c.name for c in runs_with(contracts["customers"], contracts)] == [
         "buyer_numbers",
+        "products",
         "prices",
         "customers",
     ]

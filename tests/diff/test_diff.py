@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from etl.diff import diff, empty_snapshot
+from etl.diff import diff, empty_snapshot, guard
 from etl.models import CHANGED, HELD, INACTIVE, LINE, STATE
 from tests.diff.frames import (
     ONHAND,
@@ -34,7 +34,14 @@ def changed(frame: pl.DataFrame) -> dict[str, list[str]]:
 def test_first_run_everything_is_an_add() -> None:
     new = file_rows(PRICE, [price("A"), price("B")])
     delta = diff(empty_snapshot(PRICE.fields()), new, NO_KEYS, PRICE.key, True)
-    assert delta.counts() == {"adds": 2, "changes": 0, "reactivations": 0, "removals": 0, "held": 0}
+    assert delta.counts() == {
+        "adds": 2,
+        "changes": 0,
+        "reactivations": 0,
+        "removals": 0,
+        "held": 0,
+        "spared": 0,
+    }
     assert records(delta.adds) == records(new)
 
 
@@ -176,15 +183,30 @@ def test_rejected_key_on_another_price_list_does_not_protect_this_one() -> None:
     assert delta.removals["part_no"].to_list() == ["B"]
 
 
-def test_a_rejected_row_with_a_partly_unreadable_key_protects_what_it_may_stand_for() -> None:
-    # The file's row for A/L1 had an unreadable quantity break: either old break may be meant.
-    old = snapshot(PRICE, [price("A", quantity_break=1), price("A", quantity_break=5), price("B")])
-    rejected = pl.DataFrame(
-        {"part_no": ["A"], "price_list_code": ["L1"], "quantity_break": [None]},
-        schema={k: PRICE.fields()[k] for k in PRICE.key},
+def partly_read(line: int) -> pl.DataFrame:
+    """The file's row for A/L1 on `line`, with an unreadable quantity break."""
+    return pl.DataFrame(
+        {"part_no": ["A"], "price_list_code": ["L1"], "quantity_break": [None], LINE: [line]},
+        schema={**{k: PRICE.fields()[k] for k in PRICE.key}, LINE: pl.Int64},
     )
-    delta = diff(old, file_rows(PRICE, []), rejected, PRICE.key, True)
+
+
+def test_a_rejected_row_with_a_partly_unreadable_key_spares_the_one_row_it_stands_for() -> None:
+    old = snapshot(PRICE, [price("A", quantity_break=1), price("B")])
+    delta = diff(old, file_rows(PRICE, []), partly_read(7), PRICE.key, True)
     assert delta.removals["part_no"].to_list() == ["B"]
+    assert delta.spared.rows() == [("A", "L1", 1, 7)] and delta.doubtful_lines == ()
+
+
+def test_a_rejected_row_that_may_stand_for_several_missing_rows_names_none_for_sure() -> None:
+    # Either old break may be meant: neither is spared, and the guard holds every removal.
+    old = snapshot(PRICE, [price("A", quantity_break=1), price("A", quantity_break=5), price("B")])
+    delta = diff(old, file_rows(PRICE, []), partly_read(7), PRICE.key, True)
+    assert sorted(delta.removals["part_no"].to_list()) == ["A", "A", "B"]
+    assert delta.doubtful_lines == (7,) and not delta.spared.height
+    held, reason = guard(delta, 3, 1, max_removals=100, max_ratio=1.0)
+    assert held.held.height == 3 and not held.removals.height
+    assert reason is not None and "match several of them (line 7)" in reason
 
 
 def test_a_rejected_row_with_no_readable_key_protects_nothing() -> None:

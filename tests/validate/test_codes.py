@@ -144,7 +144,8 @@ def test_duplicate_keys_reject_every_copy(tmp_path: Path) -> None:
         ("A", 2, 4),
         ("B", 1, 6),
     ]
-    assert validated.rejected_keys.rows() == [("A", "L", 1)]
+    # The first line of the key stands for it when the diff names what spared an old row.
+    assert validated.rejected_keys.rows() == [("A", "L", 1, 2)]
 
 
 def test_rejected_keys_and_valid_rows_split_the_file(tmp_path: Path) -> None:
@@ -162,13 +163,18 @@ def test_rejected_keys_and_valid_rows_split_the_file(tmp_path: Path) -> None:
 
     assert validated.valid["part_no"].to_list() == ["A", "F"]
     assert sorted(validated.rejected_keys.rows(), key=str) == [
-        ("B", "L", 1),
-        ("C", "L", 1),
-        ("D", "L", None),
-        ("E", "L", 1),
+        ("B", "L", 1, 3),
+        ("C", "L", 1, 4),
+        ("D", "L", None, 5),
+        ("E", "L", 1, 6),
     ]
     assert validated.rejected_keys.schema == pl.Schema(
-        {"part_no": pl.String, "price_list_code": pl.String, "quantity_break": pl.Int32}
+        {
+            "part_no": pl.String,
+            "price_list_code": pl.String,
+            "quantity_break": pl.Int32,
+            LINE: pl.Int64,
+        }
     )
     assert [r[3] for r in codes(validated)] == ["pattern", "range", "type", "range"]
     assert validated.rejections["message"].to_list()[1] == (
