@@ -38,7 +38,11 @@ def diff(
     columns = [*key, *fields, LINE]
     changes = changed_rows.select(*columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED))
     adds = joined.filter(state.is_null()).select(columns)
-    reactivations = joined.filter(state == INACTIVE).select(columns)
+    # A returning row carries the fields that differ from its last accepted state, so a
+    # field the ERP emptied while the row was away is cleared like any change to empty.
+    reactivations = joined.filter(state == INACTIVE).select(
+        *columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED)
+    )
     removals, doubtful = old.clear(), tuple[int, ...]()
     spared = old.select(key).clear().with_columns(pl.lit(None, pl.Int64).alias(SPARED_BY))
     if full_export:

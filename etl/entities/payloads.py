@@ -45,10 +45,17 @@ def json_value(value: object) -> object:
 
 
 def present(rows: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
-    """Rows of an add or a reactivation, with CHANGED set to those of `fields` holding a value."""
-    flags = [pl.when(pl.col(f).is_not_null()).then(pl.lit(f)) for f in fields]
+    """Rows of an add or a reactivation, with CHANGED set to those of `fields` holding a value.
+
+    A reactivation also sets the fields that differ from its last accepted state (the diff's
+    CHANGED): one the ERP emptied while the row was away is cleared, as a change would.
+    """
+    flags: list[pl.Expr] = [pl.when(pl.col(f).is_not_null()).then(pl.lit(f)) for f in fields]
+    if CHANGED in rows.columns:
+        emptied = pl.col(CHANGED).list.eval(pl.element().filter(pl.element().is_in(list(fields))))
+        flags.append(emptied)  # a list among the strings: concat_list flattens it
     sets = pl.concat_list(flags).list.drop_nulls() if flags else pl.lit([], pl.List(pl.String))
-    return rows.with_columns(sets.alias(CHANGED))
+    return rows.with_columns(sets.list.unique(maintain_order=True).alias(CHANGED))
 
 
 def within(changes: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:

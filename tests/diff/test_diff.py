@@ -226,9 +226,14 @@ def test_inactive_rows_coming_back_are_reactivations() -> None:
     new = file_rows(PRICE, [price("A"), price("B", "2"), price("C")])
     delta = diff(old, new, NO_KEYS, PRICE.key, True)
     # the whole new row goes back, changed or not; never as an add or a change
-    assert records(delta.reactivations, LINE) == records(
+    assert records(delta.reactivations, LINE, CHANGED) == records(
         file_rows(PRICE, [price("A"), price("B", "2")]), LINE
     )
+    # ...with the fields that differ from the row as it was last accepted
+    assert dict(delta.reactivations.select("part_no", CHANGED).rows()) == {
+        "A": [],
+        "B": ["price_sale"],
+    }
     assert not delta.adds.height and not delta.changes.height
 
 

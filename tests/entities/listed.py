@@ -209,8 +209,9 @@ def facts(
                 sets = frozenset(row[CHANGED]) & set(value_fields)
             elif kind == "remove":
                 sets = frozenset()
-            else:
+            else:  # a return also sets what differs from its last accepted state
                 sets = frozenset(f for f in value_fields if row[f] is not None)
+                sets |= frozenset(row.get(CHANGED) or ()) & set(value_fields)
             out[tuple(row[k] for k in entity.key)] = RowFacts(kind, row, sets)
     return out
 

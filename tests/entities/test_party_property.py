@@ -11,8 +11,8 @@ every code of the pools:
 
 - a Norce field outside the contract's mapping keeps the value Norce held;
 - a mapped field equals the ERP's last accepted value, except that an empty cell on a code's
-  first sight (add) or on its return (reactivation) says nothing: Norce keeps what it held.
-  A change to empty clears the field.
+  first sight (add) says nothing: Norce keeps what it held. A change to empty clears the
+  field, and so does a cell emptied while the code was away, on its return (reactivation).
 - The invoice address is one field in Norce (the object is replaced): the contract maps it
   when it maps any part of it, and it is the object made of the mapped parts. A customer's
   company is one field too: its `Companies` relation and its `Type` go together.
@@ -266,9 +266,17 @@ UNITS = {
 
 
 def expect(
-    entity: Entity, held: Flat, was: Row | None, row: Row | None, carried: frozenset[str]
+    entity: Entity,
+    held: Flat,
+    was: Row | None,
+    row: Row | None,
+    carried: frozenset[str],
+    accepted: Row | None = None,
 ) -> Flat:
-    """What Norce must hold for a code after an export, given what it held before."""
+    """What Norce must hold for a code after an export, given what it held before.
+
+    `accepted`: the code's row as last accepted, when it returns after a removal.
+    """
     if row is None:
         return held | {"IsActive": False} if was else held
     if not held:  # Norce makes the record now; a customer sent without a Type is a Customer
@@ -276,9 +284,14 @@ def expect(
     held = held | {"IsActive": True}
     for unit in UNITS[entity.name]:
         mapped = [f for f in unit.fields if f in carried]
-        changed = [f for f in mapped if was is None or row[f] != was[f]]  # to empty too
-        # A change sets what changed; on first sight or return, an empty cell says nothing.
-        if any(was is not None or row[f] is not None for f in changed):
+        if was is not None:  # a change sets what changed, to empty too
+            takes = any(row[f] != was[f] for f in mapped)
+        else:  # on first sight an empty cell says nothing; on return, one emptied meanwhile does
+            takes = any(
+                row[f] is not None or (accepted is not None and row[f] != accepted[f])
+                for f in mapped
+            )
+        if takes:
             held = held | unit.norce(row, carried)
     return held
 
@@ -349,6 +362,7 @@ def check(runs: list[Export], contracts: Contracts = EVERYTHING) -> None:
     pools = ((COMPANY, COMPANY_CODES, norce.companies), (CUSTOMER, CUSTOMER_CODES, norce.customers))
     held = {code: read(records, code, norce) for _, codes, records in pools for code in codes}
     last = Export({}, {})
+    accepted: dict[str, dict[str, Row]] = {"company": {}, "customer": {}}  # as last accepted
     for export in runs:
         filed = pipeline.run(export)
         for entity, codes, records in pools:
@@ -359,7 +373,12 @@ def check(runs: list[Export], contracts: Contracts = EVERYTHING) -> None:
             )
             for code in codes:
                 held[code] = expect(
-                    entity, held[code], before.get(code), now.get(code), pipeline.carried(entity)
+                    entity,
+                    held[code],
+                    before.get(code),
+                    now.get(code),
+                    pipeline.carried(entity),
+                    accepted[entity.name].get(code),
                 )
                 actual = read(records, code, norce)
                 names = held[code].keys() | actual.keys()
@@ -367,6 +386,8 @@ def check(runs: list[Export], contracts: Contracts = EVERYTHING) -> None:
                     code
                 )
         last = filed
+        accepted["company"] |= filed.companies
+        accepted["customer"] |= filed.customers
 
 
 # A field the ERP empties is listed in *FieldsThatAreSet and left out of the item (nulls are

@@ -10,9 +10,10 @@ applied. After every export, for every key of the pool:
 - every Norce field outside the contract's mapping keeps its seeded value (the mapping may
   change between two exports: a field it stops mapping keeps what Norce holds from then on);
 - every mapped field equals the ERP's last accepted value, except that
-  * an empty cell on a key's first sight (add) or on its return after a removal
-    (reactivation) says nothing: Norce keeps what it held (the seed, or what the ERP gave
-    before the removal); a change to empty does clear the field;
+  * an empty cell on a key's first sight (add) says nothing: Norce keeps what it held
+    (the seed); a change to empty does clear the field, and so does a cell emptied while
+    the key was away, on its return (reactivation); one that was empty before and still
+    is says nothing;
   * prices: Norce ignores an empty or 0 amount (reference section 4): the last amount
     above 0 stays;
   * products: a product Code the ERP empties stays (once Code (3) is listed every item
@@ -309,15 +310,19 @@ def histories(draw: st.DrawFn, case: Case) -> History:
 
 
 def _expect(case: Case, carried: set[str], flat: Flat, was: Row | None, row: Row | None,
-            kind: str, had: bool) -> Flat:  # fmt: skip
-    """What Norce must hold for one key after one export (see the module docstring)."""
+            kind: str, had: bool, accepted: Row | None = None) -> Flat:  # fmt: skip
+    """What Norce must hold for one key after one export (see the module docstring).
+
+    `accepted`: the key's row as last accepted, when it returns after a removal.
+    """
     if row is None:
         return flat | case.lifecycle("remove", was or {}, had) if was else flat
     flat = flat | case.lifecycle(kind, row, had) if kind != "change" else dict(flat)
     for f in carried:
         if kind == "change" and row[f] == was[f]:  # type: ignore[index]
             continue
-        if case.takes(f, row[f], kind == "change"):
+        emptied = kind == "reactivate" and accepted is not None and row[f] != accepted[f]
+        if case.takes(f, row[f], kind == "change" or emptied):
             flat |= case.norce(f, row)
     return flat
 
@@ -329,6 +334,7 @@ def check(case: Case, history: History) -> None:
         case.seed(state, case.pool[n])
     expected = {n: case.read(state, key) for n, key in enumerate(case.pool)}
     old, last, ever = snapshot(entity, []), {}, set()
+    accepted: dict[int, Row] = {}  # each key's row as last accepted
     for export, mapped in zip(history.exports, history.mapped, strict=True):
         carried = (set(case.values) - set(case.optional())) | mapped
         contract = frozenset(carried | set(entity.key))
@@ -344,12 +350,13 @@ def check(case: Case, history: History) -> None:
             was, row = last.get(n), export.get(n)
             kind = "change" if was and row else "reactivate" if n in ever else "add"
             had = n in history.seeded or n in ever
-            expected[n] = _expect(case, carried, expected[n], was, row, kind, had)
+            expected[n] = _expect(case, carried, expected[n], was, row, kind, had, accepted.get(n))
             held = case.read(state, key)
             names = expected[n].keys() | held.keys()
             assert {k: held.get(k) for k in names} == {k: expected[n].get(k) for k in names}, key
         check_calls(entity, calls, delta, contract)
         ever |= set(export)
+        accepted |= export
         last = export
 
 
