@@ -85,7 +85,10 @@ def _spawn(*args: str) -> dict[str, object]:
 def _decisions(home: Path, feed: str, run_id: str) -> dict[str, set[str]]:
     [path] = list((home / "archive" / feed).glob(f"*/{run_id}/delta.parquet"))
     trail = pl.read_parquet(path).with_columns(pl.col("key").str.split(" / ").list.first())
-    return {a: set(trail.filter(pl.col("action") == a)["key"]) for a in ("add", "change", "remove", "held")}
+    return {
+        a: set(trail.filter(pl.col("action") == a)["key"])
+        for a in ("add", "change", "remove", "held")
+    }
 
 
 def _check(home: Path, runs: dict[str, list[str]], exports: Exports) -> list[str]:
@@ -98,8 +101,15 @@ def _check(home: Path, runs: dict[str, list[str]], exports: Exports) -> list[str
     problems = []
     for feed in FEEDS:
         got, truth = _decisions(home, feed, runs[feed][1]), exports.truth[feed]
-        expected = {"add": truth.adds, "change": truth.changes, "held": truth.removed, "remove": set()}
-        problems += [f"{feed}: {a} differs from truth" for a, keys in expected.items() if got[a] != keys]
+        expected = {
+            "add": truth.adds,
+            "change": truth.changes,
+            "held": truth.removed,
+            "remove": set(),
+        }
+        problems += [
+            f"{feed}: {a} differs from truth" for a, keys in expected.items() if got[a] != keys
+        ]
         if truth.rejected & (got["change"] | got["held"] | got["remove"]):
             problems.append(f"{feed}: a rejected key was sent")
     settings = load_settings(home / "etl.toml", {})

@@ -123,9 +123,7 @@ def generate(rows: int, seed: int = 7) -> Exports:
     out = [*second.values(), *(row(n) for n in added), *junk]
     new = frozenset(sku(n) for n in added)
     gone = frozenset(sku(n) for n in removed)
-    truth = {
-        f: Truth(new, frozenset(changes[f]), gone, frozenset(rejected[f])) for f in FEEDS
-    }
+    truth = {f: Truth(new, frozenset(changes[f]), gone, frozenset(rejected[f])) for f in FEEDS}
     return Exports(first, out, truth, len(junk))
 
 

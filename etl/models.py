@@ -17,6 +17,7 @@ def given(name: str) -> str:
     """The mapped frame's marker column: did this key cell come from the file, not a default?"""
     return f"_given:{name}"
 
+
 ACTIVE, HELD, INACTIVE = "active", "held", "inactive"
 
 

@@ -71,7 +71,9 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     return Validated(
         valid=valid,
         rejections=rejections,
-        rejected_keys=evidence.filter(readable).unique(subset=key, keep="first", maintain_order=True),
+        rejected_keys=evidence.filter(readable).unique(
+            subset=key, keep="first", maintain_order=True
+        ),
         rows_read=rows_read,
         parts=parts,
         unkeyed_lines=tuple(evidence.filter(~readable)[LINE].to_list()),

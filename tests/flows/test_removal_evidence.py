@@ -154,9 +154,7 @@ def test_products_never_deactivate_the_sku_an_unkeyed_row_stood_for(
     finally:
         rt.close()
     assert norce.state.skus["30004"]["Status"] == 5
-    deactivations = [
-        c for c in norce.calls if any(_status(i) == 5 for i in c.items)
-    ]
+    deactivations = [c for c in norce.calls if any(_status(i) == 5 for i in c.items)]
     assert len(deactivations) == 1
 
 
@@ -164,4 +162,3 @@ def _status(item: dict[str, object]) -> object:
     variants = item.get("Variants")
     assert isinstance(variants, list)
     return variants[0]["Skus"][0].get("Status")
-
