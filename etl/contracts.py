@@ -544,6 +544,11 @@ def load_contracts(settings: Settings) -> dict[str, FeedContract]:
             )
         contracts[contract.name] = contract
     _check_links(contracts)
+    for name, contract in contracts.items():
+        parent = contracts.get(contract.source.from_feed or "")
+        if parent is not None and needs_first(contract, parent):
+            references = _implied_references(parent, contract)
+            contracts[name] = contract.model_copy(update={"references": references})
     return {
         name: c.model_copy(
             update={"derived": tuple(d for d in contracts.values() if d.source.from_feed == name)}
@@ -579,12 +584,12 @@ def _check_links(contracts: dict[str, FeedContract]) -> None:
     order_of_runs(contracts)  # refuses a cycle
 
 
-# What Norce must already hold before an entity's rows can be imported: a price or an
-# on-hand row names a SKU, a contact names its company.
-NORCE_NEEDS: dict[str, frozenset[str]] = {
-    "price": frozenset({"product"}),
-    "onhand": frozenset({"product"}),
-    "customer": frozenset({"company"}),
+# What Norce must already hold before an entity's rows can be imported, and by which field
+# a row names it: a price or an on-hand row names a SKU, a contact names its company.
+NORCE_NEEDS: dict[str, dict[str, tuple[str, str]]] = {
+    "price": {"product": ("part_no", "part_no")},
+    "onhand": {"product": ("part_no", "part_no")},
+    "customer": {"company": ("company_code", "code")},
 }
 
 
@@ -592,8 +597,22 @@ def needs_first(contract: FeedContract, other: FeedContract) -> bool:
     """Must `contract` run after `other`: it references it, or Norce needs other's rows first."""
     referenced = {target.partition(".")[0] for target in contract.references.values()}
     return other.name in referenced or other.entity.name in NORCE_NEEDS.get(
-        contract.entity.name, frozenset()
+        contract.entity.name, {}
     )
+
+
+def _implied_references(parent: FeedContract, derived: FeedContract) -> dict[str, str]:
+    """A follower's references, with the one to the parent its entity needs added.
+
+    A price read from the products file is sent after that file's products; a price whose
+    SKU the products run rejected (or whose file it rejected) must wait, not go to a Norce
+    that has no such SKU and drops it: it is rejected as `unknown_reference` and sent once
+    the product is accepted.
+    """
+    field, other = NORCE_NEEDS.get(derived.entity.name, {}).get(parent.entity.name, ("", ""))
+    if not field or field in derived.references:
+        return derived.references
+    return {**derived.references, field: f"{parent.name}.{other}"}
 
 
 def family_order(parent: FeedContract) -> tuple[list[FeedContract], list[FeedContract]]:

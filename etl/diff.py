@@ -43,38 +43,30 @@ def diff(
     reactivations = joined.filter(state == INACTIVE).select(
         *columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED)
     )
-    removals, doubtful = old.clear(), tuple[int, ...]()
+    removals = old.clear()
     spared = old.select(key).clear().with_columns(pl.lit(None, pl.Int64).alias(SPARED_BY))
     if full_export:
         live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD]))
         missing = live.join(new, on=key, how="anti", nulls_equal=True)
-        removals, spared, doubtful = _spare_rejected(missing, rejected_keys, key, spared)
+        removals, spared = _spare_rejected(missing, rejected_keys, key, spared)
     empty = removals.clear().drop(STATE)
-    return Delta(adds, changes, reactivations, removals.drop(STATE), empty, spared, doubtful)
+    return Delta(adds, changes, reactivations, removals.drop(STATE), empty, spared)
 
 
 def _spare_rejected(
     candidates: pl.DataFrame, rejected: pl.DataFrame, key: list[str], spared: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, tuple[int, ...]]:
-    """Old rows a rejected row stands for are not removed: (removals, spared, doubtful lines).
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Old rows a rejected row may stand for are not removed: (removals, spared rows).
 
-    A rejected row whose key was read in part (a price row with a bad quantity break)
-    stands for the one missing old row that matches on the parts it had: better to keep a
+    A rejected row names its record by the key's first part (validate keeps only those);
+    where other parts could not be read (a price row with a bad quantity break) it spares
+    every missing row of that record that matches on the parts it had: better to keep a
     row one run too long than to deactivate one because of a typo. `spared` names the line
-    of the rejected row that kept it. A rejected row whose parts match several missing
-    rows (a price row with an empty SKU matches every price of its list) names none of
-    them for sure: its line is returned as doubtful, and the guard holds the removals.
+    of the rejected row that kept each one.
     """
-    if not rejected.height:
-        return candidates, spared, ()
-    known_parts = rejected.select(
-        pl.concat_list([pl.col(k).is_not_null() for k in key]).alias("_known")
-    )
-    found, doubtful = [spared], []
-    for pattern in known_parts.unique(maintain_order=True)["_known"].to_list():
+    found = [spared]
+    for pattern in _patterns(rejected, key):
         known = [k for k, present in zip(key, pattern, strict=True) if present]
-        if not known:
-            continue  # nothing of the key was read: Validated.unkeyed_lines has these rows
         rows = rejected.filter(
             pl.all_horizontal(
                 pl.col(k).is_not_null() == p for k, p in zip(key, pattern, strict=True)
@@ -83,13 +75,19 @@ def _spare_rejected(
         line = pl.col(LINE) if LINE in rows.columns else pl.lit(None, pl.Int64)
         by = rows.select(*known, line.alias(SPARED_BY)).unique(subset=known, keep="first")
         hits = candidates.join(by, on=known, how="inner", nulls_equal=True)
-        matches = pl.len().over(known)
-        one = hits.filter(matches == 1)
-        # Line 0: a caller that gave no lines still gets its doubt (and so a hold).
-        doubtful += hits.filter(matches > 1)[SPARED_BY].fill_null(0).unique().to_list()
-        found.append(one.select(*key, SPARED_BY))
-        candidates = candidates.join(one.select(key), on=key, how="anti", nulls_equal=True)
-    return candidates, pl.concat(found, how="vertical"), tuple(sorted(doubtful))
+        found.append(hits.select(*key, SPARED_BY))
+        candidates = candidates.join(by, on=known, how="anti", nulls_equal=True)
+    return candidates, pl.concat(found, how="vertical")
+
+
+def _patterns(rejected: pl.DataFrame, key: list[str]) -> list[list[bool]]:
+    """Which key parts the rejected rows had, each combination once; the first part always."""
+    if not rejected.height:
+        return []
+    known = rejected.filter(pl.col(key[0]).is_not_null()).select(
+        pl.concat_list([pl.col(k).is_not_null() for k in key]).alias("_known")
+    )
+    return sorted(known.unique()["_known"].to_list(), reverse=True)
 
 
 def guard(
@@ -101,7 +99,7 @@ def guard(
     unkeyed_lines: Sequence[int] = (),
 ) -> tuple[Delta, str | None]:
     """Hold the removals when they exceed both thresholds, when the file has no valid rows,
-    or when a rejected row may be any of them (`unkeyed_lines`, `delta.doubtful_lines`)."""
+    or when a rejected row without its key's first part may be any of them (`unkeyed_lines`)."""
     count = delta.removals.height
     if not count:
         return delta, None
@@ -113,8 +111,14 @@ def guard(
             f"{count} removals ({count / max(live_before, 1):.1%} of {live_before}) exceed the guard "
             f"(more than {max_removals} and more than {max_ratio:.0%})"
         )
-    elif unkeyed_lines or delta.doubtful_lines:
-        reason = _doubt(unkeyed_lines, delta.doubtful_lines, count)
+    elif unkeyed_lines:
+        shown = ", ".join(str(n) for n in unkeyed_lines[:5])
+        more = f" and {len(unkeyed_lines) - 5} more" if len(unkeyed_lines) > 5 else ""
+        reason = (
+            f"{len(unkeyed_lines)} rejected row(s) had no readable key (line {shown}{more}): "
+            f"any of the {count} removals may be one of them, so all are held; fix the rows "
+            "in the ERP, or check the report and approve"
+        )
     if reason is None:
         return delta, None
     held = Delta(
@@ -124,23 +128,8 @@ def guard(
         delta.removals.clear(),
         delta.removals,
         delta.spared,
-        delta.doubtful_lines,
     )
     return held, reason
-
-
-def _doubt(unkeyed: Sequence[int], doubtful: Sequence[int], count: int) -> str:
-    """The hold reason when rejected rows may stand for rows that left the file."""
-    parts = []
-    for lines, what in ((unkeyed, "had no readable key"), (doubtful, "match several of them")):
-        if lines:
-            shown = ", ".join(str(n) for n in lines[:5])
-            more = f" and {len(lines) - 5} more" if len(lines) > 5 else ""
-            parts.append(f"{len(lines)} rejected row(s) {what} (line {shown}{more})")
-    return (
-        f"{'; '.join(parts)}: any of the {count} removals may be one of them, so all are held; "
-        "fix the rows in the ERP, or check the report and approve"
-    )
 
 
 def apply(old: pl.DataFrame, new: pl.DataFrame, delta: Delta, key: Sequence[str]) -> pl.DataFrame:

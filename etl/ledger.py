@@ -171,6 +171,23 @@ class Ledger(Tables):
         ).fetchone()
         return str(row["run_id"]) if row else None
 
+    def finished_run(self, feed: str, sha: str) -> str | None:
+        """The run that committed or rejected this content in this feed, if any."""
+        row = self._db.execute(
+            "SELECT run_id FROM files WHERE feed=? AND sha256=? AND state IN ('committed', 'rejected')",
+            (feed, sha),
+        ).fetchone()
+        return str(row["run_id"]) if row else None
+
+    def listing_sha(self, feed: str, remote_path: str, size: int, mtime: float) -> str | None:
+        """Content hash of the file known by exactly this listing, if a run of it read it."""
+        row = self._db.execute(
+            "SELECT r.sha256 FROM seen s JOIN runs r ON r.run_id = s.run_id "
+            "WHERE s.feed=? AND s.remote_path=? AND s.size=? AND s.mtime=?",
+            (feed, remote_path, size, mtime),
+        ).fetchone()
+        return str(row["sha256"]) if row and row["sha256"] else None
+
     def latest_committed_sha(self, feed: str) -> str | None:
         """Content hash of the file the feed's current snapshot came from."""
         row = self._db.execute(

@@ -70,7 +70,8 @@ class Validated:
     rejected_keys: pl.DataFrame
     rows_read: int
     parts: tuple[Part, ...] = ()  # see ParsedFile.parts
-    # Lines of rejected rows with no key part read from the file: any missing row may be one.
+    # Lines of rejected rows whose key's first part (the record: SKU, customer number) was not
+    # read from the file: any row that left the file may be one of them.
     unkeyed_lines: tuple[int, ...] = ()
 
     @property
@@ -90,8 +91,6 @@ class Delta:
     held: pl.DataFrame  # old rows whose deactivation waits for approval
     # Old rows missing from the file that a rejected row may stand for: key plus SPARED_BY.
     spared: pl.DataFrame = field(default_factory=pl.DataFrame)
-    # Lines of rejected rows whose readable key parts match several missing rows.
-    doubtful_lines: tuple[int, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Row counts per kind of change, and per decision about a missing row."""

@@ -41,7 +41,7 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     rows_read = text.height
     if contract.checks.same_key_rows == "merge_identical":
         # The first of rows that agree on every field stands for all (its line is reported).
-        same = [c for c in text.columns if c != LINE]
+        same = [c for c in text.columns if c != LINE and not c.startswith(given(""))]
         text = text.unique(subset=same, keep="first", maintain_order=True)
     index = text.with_row_index("_row")
     typed = index.select(
@@ -67,7 +67,9 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     rejected = typed.join(bad_rows, on="_row", how="semi", maintain_order="left")
     rejections = _explain(failed, index, rejected, contract, parts)
     evidence = _key_evidence(rejected.join(index.select("_row", *markers), on="_row"), key)
-    readable = pl.any_horizontal(pl.col(k).is_not_null() for k in key)
+    # The key's first part names the record (the SKU, the customer number); the others only
+    # qualify it (price list, warehouse). Without it a row may be any record that left.
+    readable = pl.col(key[0]).is_not_null()
     return Validated(
         valid=valid,
         rejections=rejections,
@@ -83,8 +85,8 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
 def _key_evidence(rejected: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """Rejected rows' key parts that the file said (a defaulted part is null), with LINE.
 
-    Partly readable keys are kept: the diff spares every old row they may stand for. A
-    row with no part at all could stand for any old row.
+    Partly readable keys are kept: the diff spares every old row of that record they may
+    stand for (a price row with a bad quantity break spares that SKU's prices in its list).
     """
     parts = []
     for k in key:

@@ -7,7 +7,6 @@ that dies anywhere before it is re-run to the same delta.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import secrets
 import threading
@@ -155,13 +154,13 @@ def process_file(
     feed, remote = contract.name, candidate.remote
     store = rt.store(contract.source.store)
     before, after = family_order(contract)
+    known = rt.ledger.known_listing(feed, remote.path, remote.size, remote.mtime)
+    if known is not None:
+        # The file's own run is done; a feed that goes after it may not be (it failed).
+        after = _unfinished(rt, contract, candidate, after)
+        if not after:
+            return [_tidy_known(rt, contract, candidate, known)]
     try:
-        known = rt.ledger.known_listing(feed, remote.path, remote.size, remote.mtime)
-        if known is not None and not after:
-            # Finished before, but the process died before tidying up: finish that now.
-            (rt.inbox / feed / remote.name).unlink(missing_ok=True)
-            settle_remote(store, contract.source, candidate, known)
-            return [records.FileOutcome(feed, remote.name, "skipped", message=f"already {known}")]
         fetched = download(store, candidate, rt.inbox / feed)
     except TransportError as exc:
         log.error("%s: %s: %s", feed, printable(remote.name), exc)
@@ -170,7 +169,6 @@ def process_file(
         message = "changed while it was downloaded: still being written, taken when complete"
         return [records.FileOutcome(feed, remote.name, "waiting", message=message)]
     if known is not None:
-        # The file's own run is done; a feed that goes after it may not be (it failed).
         return _followers(rt, contract, fetched, after, known)
     outcomes = [o for d in before if (o := _derived_run(rt, d, fetched)) is not None]
     failed = [o for o in outcomes if o.outcome == "failed"]
@@ -192,6 +190,38 @@ def process_file(
     return [*outcomes, own, *_followers(rt, contract, fetched, after, settled)]
 
 
+def _unfinished(
+    rt: Runtime, contract: FeedContract, candidate: Candidate, after: list[FeedContract]
+) -> list[FeedContract]:
+    """The feeds going after `contract` that have neither committed nor rejected this file."""
+    remote = candidate.remote
+    sha = rt.ledger.listing_sha(contract.name, remote.path, remote.size, remote.mtime)
+    if sha is None:
+        return after
+    return [d for d in after if rt.ledger.finished_run(d.name, sha) is None]
+
+
+def _tidy_known(
+    rt: Runtime, contract: FeedContract, candidate: Candidate, known: str
+) -> records.FileOutcome:
+    """A file every feed is done with, still on the server: move it on now (after a crash).
+
+    A move that fails is a warning, not a failed run: the file's content is committed, so
+    later files do not wait for it; the next pass tries the move again.
+    """
+    feed, remote = contract.name, candidate.remote
+    (rt.inbox / feed / remote.name).unlink(missing_ok=True)
+    message = f"already {known}"
+    try:
+        settle_remote(rt.store(contract.source.store), contract.source, candidate, known)
+    except TransportError as exc:
+        log.warning(
+            "%s: %s: %s, but it cannot be moved yet: %s", feed, printable(remote.name), message, exc
+        )
+        message += f"; not moved on the server yet ({exc})"
+    return records.FileOutcome(feed, remote.name, "skipped", message=message)
+
+
 def _followers(
     rt: Runtime,
     contract: FeedContract,
@@ -210,7 +240,7 @@ def _followers(
         fetched.local.unlink(missing_ok=True)
         return done
     records.release_file(rt, contract, fetched, outcome)
-    return done
+    return done or [records.FileOutcome(contract.name, fetched.remote.name, "skipped")]
 
 
 def _derived_run(
@@ -427,8 +457,7 @@ def plan(
     delta = differ.diff(old, validated.valid, validated.rejected_keys, key, full)
     live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD])).height
     g = contract.guard
-    unkeyed = validated.unkeyed_lines
-    if not g.hold_on_unreadable_key:  # the contract takes the risk (see README, [guard])
-        unkeyed, delta = (), dataclasses.replace(delta, doubtful_lines=())
+    # Unless the contract takes the risk (see README, [guard]).
+    unkeyed = validated.unkeyed_lines if g.hold_on_unreadable_key else ()
     valid = validated.valid.height
     return differ.guard(delta, live, valid, g.max_removals, g.max_removal_ratio, unkeyed)

@@ -105,6 +105,10 @@ class LocalStore:
             source, target = self._path(path), self._contained(new_path, raw_target)
             if not source.is_file():
                 raise FileNotFoundError(errno.ENOENT, "no such file", path)
+            if os.path.lexists(target):
+                # A cp1252 name kept its bytes, and a file with those bytes is there already:
+                # take the text name the caller checked was free (its UTF-8 bytes) instead.
+                target = self._path(new_path)
             target.parent.mkdir(parents=True, exist_ok=True)
             _move_no_overwrite(source, target)
 

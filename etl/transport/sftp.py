@@ -137,6 +137,11 @@ class SftpStore:
             if mode is None or not stat.S_ISREG(mode):
                 raise FileNotFoundError(errno.ENOENT, "no such file", path)
             self._makedirs(posixpath.dirname(target_rel))
+            plain = self._remote(target_rel)
+            if target != plain and self._taken(target):
+                # A cp1252 name kept its bytes, and a file with those bytes is there already:
+                # take the text name the caller checked was free (its UTF-8 bytes) instead.
+                target = plain
             self._move_no_overwrite(source, target)
 
     def remove(self, path: str) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from etl.diff import diff, empty_snapshot, guard
+from etl.diff import diff, empty_snapshot
 from etl.models import CHANGED, HELD, INACTIVE, LINE, STATE
 from tests.diff.frames import (
     ONHAND,
@@ -191,22 +191,32 @@ def partly_read(line: int) -> pl.DataFrame:
     )
 
 
-def test_a_rejected_row_with_a_partly_unreadable_key_spares_the_one_row_it_stands_for() -> None:
-    old = snapshot(PRICE, [price("A", quantity_break=1), price("B")])
-    delta = diff(old, file_rows(PRICE, []), partly_read(7), PRICE.key, True)
-    assert delta.removals["part_no"].to_list() == ["B"]
-    assert delta.spared.rows() == [("A", "L1", 1, 7)] and delta.doubtful_lines == ()
-
-
-def test_a_rejected_row_that_may_stand_for_several_missing_rows_names_none_for_sure() -> None:
-    # Either old break may be meant: neither is spared, and the guard holds every removal.
+def test_a_rejected_row_with_a_partly_unreadable_key_spares_what_it_may_stand_for() -> None:
+    # The file's row for A/L1 had an unreadable quantity break: either old break may be meant.
     old = snapshot(PRICE, [price("A", quantity_break=1), price("A", quantity_break=5), price("B")])
     delta = diff(old, file_rows(PRICE, []), partly_read(7), PRICE.key, True)
-    assert sorted(delta.removals["part_no"].to_list()) == ["A", "A", "B"]
-    assert delta.doubtful_lines == (7,) and not delta.spared.height
-    held, reason = guard(delta, 3, 1, max_removals=100, max_ratio=1.0)
-    assert held.held.height == 3 and not held.removals.height
-    assert reason is not None and "match several of them (line 7)" in reason
+    assert delta.removals["part_no"].to_list() == ["B"]
+    assert sorted(delta.spared.rows()) == [("A", "L1", 1, 7), ("A", "L1", 5, 7)]
+
+
+def test_a_full_key_and_a_partial_one_spare_the_same_rows_in_any_order() -> None:
+    old = snapshot(PRICE, [price("X", quantity_break=1), price("X", quantity_break=5), price("Z")])
+    full = keys(PRICE, [price("X", quantity_break=1)]).with_columns(pl.lit(3, pl.Int64).alias(LINE))
+    partial = partly_read(4).with_columns(pl.lit("X").alias("part_no"))
+    for rejected in (pl.concat([full, partial]), pl.concat([partial, full])):
+        delta = diff(old, file_rows(PRICE, []), rejected, PRICE.key, True)
+        assert delta.removals["part_no"].to_list() == ["Z"]
+        # the full key names its row; the partial one the break it could not read
+        assert sorted(delta.spared.rows()) == [("X", "L1", 1, 3), ("X", "L1", 5, 4)]
+
+
+def test_a_rejected_row_without_its_first_key_part_spares_nothing() -> None:
+    # An empty SKU with its price list read: it names no SKU, so it is no evidence for one
+    # (validate counts it as unkeyed and the guard holds the run's removals instead).
+    old = snapshot(PRICE, [price("A"), price("B")])
+    rejected = keys(PRICE, [price("A")]).with_columns(pl.lit(None, pl.String).alias("part_no"))
+    delta = diff(old, file_rows(PRICE, [price("A")]), rejected, PRICE.key, True)
+    assert delta.removals["part_no"].to_list() == ["B"] and not delta.spared.height
 
 
 def test_a_rejected_row_with_no_readable_key_protects_nothing() -> None:

@@ -162,3 +162,24 @@ def _status(item: dict[str, object]) -> object:
     variants = item.get("Variants")
     assert isinstance(variants, list)
     return variants[0]["Skus"][0].get("Status")
+
+
+def test_an_empty_sku_with_its_list_read_holds_even_a_single_removal(
+    home: Path, erp: Path
+) -> None:
+    """The list code was read, but it is on every row: it names no price."""
+    text = PRICES_WITH_DEFAULTS.format(extra="").replace(
+        '"Currency" = "currency"', '"Currency" = "currency"\n"List" = "price_list_code"'
+    )
+    for contract in (home / "schemas").glob("*.toml"):
+        contract.unlink()
+    (home / "schemas" / "prices.toml").write_text(text, encoding="utf-8")
+    settings = settings_for(home, LocalStoreSettings(root=erp))
+    head = "ItemNo,Currency,List,Price\n"
+    (erp / "prices" / "prices_1.csv").write_text(head + "A,SEK,B2C,10\nB,SEK,B2C,20\n")
+    run_once(settings, "prices")
+    (erp / "prices" / "prices_2.csv").write_text(head + "A,SEK,B2C,10\n,SEK,B2C,20\n")
+    [second] = run_once(settings, "prices")
+
+    assert second.counts["held"] == 1 and second.counts["spared"] == 0
+    assert "no readable key (line 3)" in second.message

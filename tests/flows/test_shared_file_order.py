@@ -82,6 +82,18 @@ def family(home: Path, erp: Path, norce: NorceStandin) -> Settings:
     return settings_for(home, LocalStoreSettings(root=erp), norce.settings())
 
 
+@pytest.fixture
+def implied(family: Settings) -> Settings:
+    """The same feeds with no [references]: a price names its SKU all the same."""
+    path = family.schemas_dir / "article_prices.toml"
+    text = path.read_text(encoding="utf-8").replace(
+        '[references]\npart_no = "articles.part_no"\n', ""
+    )
+    assert "[references]" not in text
+    path.write_text(text, encoding="utf-8")
+    return family
+
+
 def write(erp: Path, name: str, rows: list[str]) -> Path:
     path = erp / "articles" / name
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
@@ -142,3 +154,61 @@ def test_check_of_the_parent_also_checks_the_feeds_that_read_its_file(
     )  # fmt: skip
     assert "article_prices" in result.stdout, result.stdout + result.stderr
     assert result.returncode == 1  # the price row is rejected
+
+
+def prices_sent(norce: NorceStandin) -> list[str]:
+    return sorted(
+        i["PartNo"]
+        for c in norce.calls
+        if c.method.endswith("ImportSkuPriceLists")
+        for i in c.items
+    )
+
+
+def test_a_price_whose_sku_the_products_run_rejected_waits_for_it(
+    implied: Settings, erp: Path, norce: NorceStandin
+) -> None:
+    # The contract names no [references]: a price needs its SKU, so the check is implied.
+    write(erp, "articles_1.csv", ["A1,ACME,Glove,B2C,SEK,99", "A4,,Hat,B2C,SEK,49"])
+    first = {o.feed: o for o in run_once(implied, "articles")}
+    assert first["articles"].counts["rejected"] == 1  # A4 has no brand
+    assert first["article_prices"].counts["rejected"] == 1  # so its price waits
+    assert prices_sent(norce) == ["A1"]
+
+    write(erp, "articles_2.csv", ["A1,ACME,Glove,B2C,SEK,99", "A4,ACME,Hat,B2C,SEK,49"])
+    second = {o.feed: o for o in run_once(implied, "articles")}
+
+    assert second["article_prices"].counts["adds"] == 1
+    assert prices_sent(norce) == ["A1", "A4"]
+
+
+def test_prices_of_a_products_file_rejected_whole_send_nothing_new(
+    implied: Settings, erp: Path, norce: NorceStandin
+) -> None:
+    contract = implied.schemas_dir / "articles.toml"
+    contract.write_text(
+        contract.read_text() + "\n[checks]\nmax_rejected_ratio = 0.4\n", encoding="utf-8"
+    )
+    write(erp, "articles_1.csv", ["A1,,Glove,B2C,SEK,99", "A2,,Hat,B2C,SEK,49"])
+    outcomes = {o.feed: o.outcome for o in run_once(implied, "articles")}
+
+    assert outcomes == {"articles": "rejected", "article_prices": "committed"}
+    assert prices_sent(norce) == []
+
+
+def test_a_file_left_on_the_server_is_passed_over_once_every_feed_is_done(
+    family: Settings, erp: Path, norce: NorceStandin
+) -> None:
+    contract = family.schemas_dir / "articles.toml"
+    text = contract.read_text().replace(
+        'ready = "temp_name"', 'ready = "temp_name"\nafter_commit = "leave"'
+    )
+    contract.write_text(text, encoding="utf-8")
+    write(erp, "articles_1.csv", ["A1,ACME,Glove,B2C,SEK,99"])
+    run_once(family, "articles")
+    calls = len(norce.calls)
+
+    again = run_once(family, "articles")
+
+    assert [(o.feed, o.outcome) for o in again] == [("articles", "skipped")]
+    assert len(norce.calls) == calls

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from etl.contracts import SourceSpec
 from etl.errors import TransportError
+from etl.intake import Candidate, settle_remote
 from etl.transport import RemoteFile, Store
 from tests.transport.conftest import STORE_NAME, Backend
 
@@ -321,3 +323,16 @@ def test_context_manager_returns_the_store(store: Store, root: Path) -> None:
     with store as entered:
         assert entered is store
         assert entered.exists("a.csv")
+
+
+def test_a_cp1252_name_sent_twice_is_moved_on_twice(store: Store, root: Path) -> None:
+    """processed/ already holds those bytes: the second file goes beside them, never blocks."""
+    source = SourceSpec(folder="in", pattern="*.csv")
+    for content in (b"first", b"second"):
+        put_raw(root, b"in/" + CP1252_NAME, content)
+        [listed] = store.list("in")
+        settle_remote(store, source, Candidate(listed), "committed")
+    processed = root / "in" / "processed"
+    moved = sorted((processed / os.fsdecode(n)).read_bytes() for n in os.listdir(processed))
+    assert moved == [b"first", b"second"]
+    assert not [n for n in os.listdir(root / "in") if n != "processed"]
