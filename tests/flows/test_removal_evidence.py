@@ -164,9 +164,7 @@ def _status(item: dict[str, object]) -> object:
     return variants[0]["Skus"][0].get("Status")
 
 
-def test_an_empty_sku_with_its_list_read_holds_even_a_single_removal(
-    home: Path, erp: Path
-) -> None:
+def test_an_empty_sku_with_its_list_read_holds_even_a_single_removal(home: Path, erp: Path) -> None:
     """The list code was read, but it is on every row: it names no price."""
     text = PRICES_WITH_DEFAULTS.format(extra="").replace(
         '"Currency" = "currency"', '"Currency" = "currency"\n"List" = "price_list_code"'
