@@ -103,10 +103,15 @@ class Ledger(Tables):
         message: str,
         counts: Mapping[str, int] | None = None,
     ) -> None:
-        """Record a run that ended without committing (failed, held file, interrupted)."""
+        """Record a run that ended without committing (failed, held file, interrupted).
+
+        A run that already committed keeps its outcome: what failed after the commit (tidying
+        up) unmade nothing, and a `failed` record would make recovery drop its archive folder.
+        """
         with self._tx() as db:
             db.execute(
-                "UPDATE runs SET outcome=?, finished_at=?, message=?, counts=? WHERE run_id=?",
+                "UPDATE runs SET outcome=?, finished_at=?, message=?, counts=? "
+                "WHERE run_id=? AND outcome NOT IN ('committed', 'rejected', 'duplicate')",
                 (outcome, finished_at, message, json.dumps(dict(counts or {})), run_id),
             )
 
