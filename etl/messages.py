@@ -53,6 +53,10 @@ CODES = {
         "Norce has no single record without a number for this buyer (none, several, or one "
         "that already has another number), so the ERP number is not sent."
     ),
+    "payment_unknown": (
+        "The order as received has no payment Norce could capture (no PaymentCode or "
+        "PaymentRef), or several and the file does not say which: name it in the file."
+    ),
     "fee_dropped": "Freight or a fee already captured by an earlier invoice of the order was left out.",
     "fee_repeated": 'A later invoice repeats fees and the contract says later_invoice_fees = "reject".',
     "parse": "The file cannot be read in its declared format (the whole file is rejected).",

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from etl.documents.book import DocumentBook
+from etl.documents.received import ReceivedOrders
 from etl.entities.base import EntityOptions
 from etl.entities.document import DocumentEntity
 from etl.entities.party import PartyOptions
@@ -43,6 +44,7 @@ class Channel:
     query_path: str = ""
     _query: QueryClient | None = field(default=None, init=False)
     _buyers: ReceivedBuyers | None = field(default=None, init=False)
+    _received: ReceivedOrders | None = field(default=None, init=False)
 
     @classmethod
     def open(cls, rt: Runtime) -> Channel:
@@ -74,6 +76,13 @@ class Channel:
         return PartyCodeService(delivery, self.norce.account_id, lookup, self._buyers.email, key)
 
     @property
+    def received(self) -> ReceivedOrders:
+        """The orders received here (their payments), opened on first use."""
+        if self._received is None:
+            self._received = ReceivedOrders(self.state)
+        return self._received
+
+    @property
     def can_look_up(self) -> bool:
         """Whether documents in doubt can be looked up (http mode)."""
         return self.client is not None
@@ -98,6 +107,8 @@ class Channel:
             self._query.close()
         if self._buyers is not None:
             self._buyers.close()
+        if self._received is not None:
+            self._received.close()
         if self.client is not None:
             self.client.close()
         self.book.close()

@@ -80,6 +80,7 @@ def _sender(rt: Runtime, contract: FeedContract, channel: Channel, run_id: str) 
         book=channel.book,
         service=channel.service_for(entity, options),
         lookup=channel.lookup if channel.can_look_up else None,
+        received=channel.received,
         run_id=run_id,
         stamp=rt.stamp,
     )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from etl.documents.book import DocumentBook, DocumentRow
+from etl.documents.completion import Payments, complete
 from etl.entities.base import EntityOptions
 from etl.entities.document import Document, DocumentEntity, restore
 from etl.entities.invoice import InvoiceOptions, fee_parts, without_parts
@@ -71,6 +72,7 @@ class Sender:
     book: DocumentBook
     service: OrderService
     lookup: Callable[[], Lookup] | None  # None in file mode: nothing to look up there
+    received: Payments  # the orders received here, for the payment invoices and credits name
     run_id: str
     stamp: Callable[[], str]
 
@@ -147,7 +149,10 @@ class Sender:
         if waits_for:
             self.book.hold(self.feed, document, "waiting", waits_for, self.run_id, self.stamp())
             return Result(document, "waiting", waits_for)
-        outgoing, dropped, refusal = self._fees(document)
+        completed = self._completed(document)
+        if not isinstance(completed, Document):
+            return completed
+        outgoing, dropped, refusal = self._fees(completed)
         if refusal:
             self.book.hold(self.feed, document, "rejected", refusal, self.run_id, self.stamp())
             return Result(document, "rejected", refusal, code="fee_repeated")
@@ -161,6 +166,22 @@ class Sender:
         self.book.finish(document.kind, document.number, outcome, message, self.stamp())
         code = (answer.code or "norce_rejected") if outcome == "rejected" else ""
         return Result(document, outcome, answer.message, tuple(dropped), answer.location, code)
+
+    def _completed(self, document: Document) -> Document | Result:
+        """An invoice or credit with both order numbers and its payment, or the held Result.
+
+        The book keeps the document as the file gave it (its hash decides conflicts); only
+        the body carries what was completed.
+        """
+        if document.kind not in ("invoice", "credit"):
+            return document
+        done = complete(document, self.book, self.received)
+        if done.document is not None:
+            return done.document
+        state: Outcome = "waiting" if done.waits else "rejected"
+        message = done.waits or done.refused
+        self.book.hold(self.feed, document, state, message, self.run_id, self.stamp())
+        return Result(document, state, message, code="" if done.waits else "payment_unknown")
 
     def _credited_invoice_open(self, document: Document) -> str:
         """Why a credit must wait for the invoice it credits, or ""."""

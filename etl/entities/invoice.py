@@ -11,6 +11,11 @@ already carried is dropped from a later one (and the drop is reported), or, with
 from the contract: a mapped yes/no column, or `defaults.is_last_invoice = "1"` for shops that
 never split an invoice; it is never left empty, because Norce reads empty as "last" and
 closes the payment.
+
+Norce needs both order numbers and a Payment naming PaymentCode or PaymentRef (reference,
+corrections 4). A file needs only one of the numbers and may leave the payment out: the
+sender completes the document from the order's acknowledgement and the order as received
+before the body is built (etl.documents.completion).
 """
 
 from __future__ import annotations
@@ -43,14 +48,19 @@ def _columns(*, credit: bool) -> dict[str, pa.Column]:
     optional_text = pa.Column(pl.String, [pa.Check.str_length(1, 100)], nullable=True)
     head = {
         "invoice_no": pa.Column(pl.String, code(), nullable=False),
-        # CreditPayment requires both order references; CreateInvoice needs either.
-        "client_order_ref": client_order_ref(nullable=not credit),
-        "erp_order_no": pa.Column(pl.String, code(), nullable=not credit),
+        # Norce needs both order numbers (reference, corrections 4); a file may carry one,
+        # and the sender completes the other from the order's acknowledgement
+        # (etl.documents.completion). `check` refuses a document that names neither.
+        "client_order_ref": client_order_ref(),
+        "erp_order_no": pa.Column(pl.String, code(), nullable=True),
         "invoice_date": pa.Column(pl.Date, nullable=False),
         "due_date": pa.Column(pl.Date, nullable=True),
         "delivery_date": pa.Column(pl.Date, nullable=True),
         "currency": pa.Column(pl.String, [pa.Check.str_matches(CURRENCY_PATTERN)], nullable=False),
         "payment_ref": optional_text,
+        # Norce's id of the order's payment (Payment.PaymentCode, a C# int); 0 is what an
+        # unset one arrives as, so 0 is refused here as "none" [I].
+        "payment_code": pa.Column(pl.Int64, [pa.Check.in_range(1, 2**31 - 1)], nullable=True),
         "payment_method_code": optional_text,
         "round_off": pa.Column(MONEY, [pa.Check.in_range(-100, 100)], nullable=True),
         "total_amount": pa.Column(MONEY, amount(), nullable=True),
@@ -177,6 +187,7 @@ def _body(document: Document) -> Body:
     head = document.head
     vat, total = totals(document)
     payment = {
+        "PaymentCode": head.get("payment_code"),  # absent in documents booked before it existed
         "PaymentRef": head["payment_ref"],
         "PaymentMethodCode": head["payment_method_code"],
         "Amount": json_value(total),
@@ -233,7 +244,11 @@ _LABELS = {
     "due_date": "Due date (Norce InvoiceDueDate)",
     "delivery_date": "Delivery date (Norce DeliveryDate)",
     "currency": "ISO 4217 currency code, e.g. SEK",
-    "payment_ref": "The payment's reference at the payment provider (Norce PaymentRef)",
+    "payment_ref": (
+        "The payment's reference at the payment provider (Norce PaymentRef); when neither it "
+        "nor payment_code is in the file, the order's payment as Norce sent it is used"
+    ),
+    "payment_code": "Norce's id of the order's payment, a whole number (Norce PaymentCode)",
     "payment_method_code": "Payment method code (Norce PaymentMethodCode)",
     "round_off": "Round-off amount of the invoice (Norce InvoiceRoundOff)",
     "total_amount": "Invoice total including VAT, checked against the lines",

@@ -14,6 +14,8 @@ from etl.documents.book import DocumentBook
 from etl.flows.masterdata import run_feed
 from etl.flows.records import FileOutcome
 from etl.flows.runtime import Runtime
+from etl.orders.book import OrderBook
+from etl.orders.spool import Spool
 from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
 from tests.conftest import REPO
 
@@ -135,3 +137,33 @@ def copy_samples(erp_root: Path, *folders: str) -> None:
     """Copy sample ERP folders into a drop folder."""
     for folder in folders:
         shutil.copytree(REPO / "samples" / "erp" / folder, erp_root / folder)
+
+
+PAYMENT = {"PaymentCode": 98765, "PaymentMethodCode": "KLARNA", "PaymentRef": "psp-abc"}
+
+
+def receive_order(home: Path, ref: int, *payments: dict[str, Any]) -> None:
+    """An order as the receiver keeps it: its body in the spool, its row in the order book."""
+    body = json.dumps(
+        {"ClientOrderRef": str(ref), "CurrencyCode": "SEK", "Payments": list(payments)}
+    ).encode()
+    state = home / "state"
+    spooled = Spool(state / "spool" / "orders").put(str(ref), body, "json")
+    orders = OrderBook(state / "ledger.sqlite")
+    try:
+        orders.receive(str(ref), spooled.sha256, spooled.path.name, "json", "push",
+                       "2026-11-20T08:00:00Z")  # fmt: skip
+    finally:
+        orders.close()
+
+
+STATUS_HEADER = "Ordernr;Webbordernr;Status;Statustid;Kommentar"
+
+
+def write_statuses(erp_root: Path, name: str, rows: list[str]) -> Path:
+    """An order status CSV for the shipped `order_status` contract (cp1252, semicolons)."""
+    folder = erp_root / "order_status"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(("\r\n".join([STATUS_HEADER, *rows]) + "\r\n").encode("cp1252"))
+    return path

@@ -15,9 +15,11 @@ from etl.settings import LocalStoreSettings, NorceSettings
 from tests.conftest import REPO
 from tests.documents.conftest import APPLICATION_ID
 from tests.documents.helpers import (
+    PAYMENT,
     book,
     invoice_contract,
     make_home,
+    receive_order,
     run,
     settings_for,
     write_invoices,
@@ -45,6 +47,7 @@ def test_killed_at_the_commit_point_the_rerun_captures_nothing_twice(
 ) -> None:
     orders.add_order(1001)
     home = make_home(tmp_path, extra={"invoices_csv": invoice_contract()})
+    receive_order(home, 1001, PAYMENT)
     write_invoices(drop, "a.csv", ROWS)
     config = home / "etl.toml"
     config.write_text(

@@ -7,7 +7,16 @@ from pathlib import Path
 
 from etl.documents.status import documents_status
 from etl.settings import NorceSettings
-from tests.documents.helpers import DOCUMENT_FEEDS, book, make_home, report_rows, run, settings_for
+from tests.documents.helpers import (
+    DOCUMENT_FEEDS,
+    PAYMENT,
+    book,
+    make_home,
+    receive_order,
+    report_rows,
+    run,
+    settings_for,
+)
 from tests.fakes.norce_orders import OrderStandin
 from tests.fakes.sftp_server import SftpServerInfo
 
@@ -22,6 +31,7 @@ def test_sample_documents_reach_norce_over_sftp_once(
     orders.add_order(1234567)
     orders.add_order(1234568)
     home = make_home(tmp_path, *DOCUMENT_FEEDS)
+    receive_order(home, 1234567, PAYMENT)
     settings = settings_for(home, sftp.settings(), http)
 
     outcomes = {feed: run(settings, feed) for feed in DOCUMENT_FEEDS}

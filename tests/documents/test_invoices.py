@@ -7,10 +7,12 @@ from pathlib import Path
 
 from etl.settings import LocalStoreSettings, NorceSettings
 from tests.documents.helpers import (
+    PAYMENT,
     copy_samples,
     invoice_contract,
     make_home,
     manifest,
+    receive_order,
     report_rows,
     run,
     settings_for,
@@ -33,6 +35,7 @@ def test_freight_is_captured_with_the_first_invoice_only_and_the_drop_is_reporte
 ) -> None:
     orders.add_order(1001)
     home = make_home(tmp_path, extra={"invoices_csv": invoice_contract()})
+    receive_order(home, 1001, PAYMENT)
     write_invoices(drop, "inv_1.csv", PART_ONE + PART_TWO)
 
     [outcome] = run(settings_for(home, local, http), "invoices_csv")
@@ -61,6 +64,7 @@ def test_fees_go_with_the_first_invoice_that_carries_them_even_in_a_later_file(
 ) -> None:
     orders.add_order(1001)
     home = make_home(tmp_path, extra={"invoices_csv": invoice_contract()})
+    receive_order(home, 1001, PAYMENT)
     settings = settings_for(home, local, http)
     write_invoices(drop, "inv_1.csv", [PART_ONE[0].replace("247.00", "198.00")])
     run(settings, "invoices_csv")
@@ -79,6 +83,7 @@ def test_a_later_invoice_repeating_fees_can_be_refused_instead(
     orders.add_order(1001)
     contract = invoice_contract('later_invoice_fees = "reject"')
     home = make_home(tmp_path, extra={"invoices_csv": contract})
+    receive_order(home, 1001, PAYMENT)
     write_invoices(drop, "inv_1.csv", PART_ONE + PART_TWO)
 
     [outcome] = run(settings_for(home, local, http), "invoices_csv")
@@ -95,6 +100,7 @@ def test_a_credit_without_the_invoice_it_credits_is_rejected_with_a_clear_messag
 ) -> None:
     copy_samples(drop, "credits")
     home = make_home(tmp_path, "credits")
+    receive_order(home, 1234567, PAYMENT)  # file mode too: the outbox body must be postable
 
     [outcome] = run(settings_for(home, local), "credits")  # file mode: the embedded default
 

@@ -14,17 +14,17 @@ ITEM = {"LineNo": 1, "PartNo": "100123", "Quantity": 2, "UnitPrice": 79.2, "Unit
 INVOICE: dict[str, Any] = {
     "InvoiceNo": "INV-1",
     "ClientOrderRef": 1234567,
+    "ErpOrderNo": "SO-1",
     "InvoiceDate": "2026-11-20T00:00:00",
     "CurrencyCode": "SEK",
     "Vat": 39.6,
     "IsLastInvoiceForOrder": False,
-    "Payment": {"Amount": 198, "CurrencyCode": "SEK"},
+    "Payment": {"PaymentRef": "psp-abc", "Amount": 198, "CurrencyCode": "SEK"},
     "Items": [ITEM],
 }
 CREDIT = {
     **INVOICE,
     "InvoiceNo": "CR-1",
-    "ErpOrderNo": "SO-1",
     "CreditedInvoiceNo": "INV-1",
 }
 
@@ -42,6 +42,11 @@ def _post(norce: NorceStandin, method: str, body: object) -> httpx.Response:
     )
 
 
+def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != name}
+
+
+PAID = {"Amount": 198, "CurrencyCode": "SEK"}  # a payment that names none of Norce's payments
 NOTE = {"OrderNo": "1234567", "NoteNo": "DN-1", "DeliveryDate": "2026-11-20T00:00:00"}
 NO_CREDITED = {k: v for k, v in CREDIT.items() if k != "CreditedInvoiceNo"}
 INVOICE_AS = "Order/CreateInvoice"
@@ -50,7 +55,15 @@ BAD = [
     (INVOICE_AS, {**INVOICE, "Items": [{**ITEM, "Quantity": 1.5}]}, "Quantity has the wrong type"),
     (INVOICE_AS, {**INVOICE, "InvoiceDate": "2026-11-20"}, "InvoiceDate has the wrong type"),
     (INVOICE_AS, {**INVOICE, "Comment": None}, "null at Comment"),
-    (INVOICE_AS, {**INVOICE, "Payment": {"Amount": 197}}, "Payment.Amount 197 does not match"),
+    (INVOICE_AS, {**INVOICE, "Payment": {"PaymentRef": "p", "Amount": 197}}, "Amount 197 does not"),
+    (INVOICE_AS, {**INVOICE, "Payment": PAID}, "Either PaymentCode or PaymentRef"),
+    (INVOICE_AS, {**INVOICE, "Payment": {**PAID, "PaymentCode": 0}}, "Either PaymentCode or"),
+    (INVOICE_AS, {**INVOICE, "Payment": {**PAID, "PaymentRef": ""}}, "Either PaymentCode or"),
+    (INVOICE_AS, _without(INVOICE, "Payment"), "needs ['Payment']"),
+    (INVOICE_AS, _without(INVOICE, "ClientOrderRef"), "needs ['ClientOrderRef']"),
+    (INVOICE_AS, _without(INVOICE, "ErpOrderNo"), "needs ['ErpOrderNo']"),
+    ("Order/CreditPayment", _without(CREDIT, "ErpOrderNo"), "needs ['ErpOrderNo']"),
+    ("Order/CreditPayment", {**CREDIT, "Payment": PAID}, "Either PaymentCode or PaymentRef"),
     ("Order/CreditPayment", NO_CREDITED, "needs ['CreditedInvoiceNo']"),
     ("Order/CreateDeliveryNote", {**NOTE, "DeliverynoteItems": []}, "['DeliverynoteItems']"),
     ("Order/SendOrderStatus", {"ClientOrderRef": 1234567, "OrderStatus": "Shipped"}, "'Shipped'"),

@@ -9,10 +9,12 @@ from pathlib import Path
 from etl.documents.status import documents_status
 from etl.settings import LocalStoreSettings, NorceSettings
 from tests.documents.helpers import (
+    PAYMENT,
     book,
     copy_samples,
     invoice_contract,
     make_home,
+    receive_order,
     report_rows,
     run,
     settings_for,
@@ -26,7 +28,10 @@ INV_1 = ["INV-1;1001;SO-1;2026-11-20;SEK;1;99.00;1;100123;1;79.20;19.80"]
 
 
 def _home(tmp_path: Path) -> Path:
-    return make_home(tmp_path, extra={"invoices_csv": invoice_contract()})
+    home = make_home(tmp_path, extra={"invoices_csv": invoice_contract()})
+    for ref in (1001, 1002):  # the shop's orders, as the receiver kept them
+        receive_order(home, ref, PAYMENT)
+    return home
 
 
 def test_same_number_with_other_content_is_reported_not_sent(
@@ -247,6 +252,7 @@ def test_a_credit_waits_for_the_invoice_it_credits(
 ) -> None:
     copy_samples(drop, "invoices", "credits")
     home = make_home(tmp_path, "invoices", "credits")
+    receive_order(home, 1234567, PAYMENT)
     settings = settings_for(home, local, http)
     run(settings, "invoices")  # order 1234567 unknown: both invoices wait
 

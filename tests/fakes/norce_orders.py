@@ -4,8 +4,10 @@ Plugs into `NorceStandin.extensions` and answers `POST .../Order/SendOrderStatus
 `Order/CreateDeliveryNote`, `Order/CreateInvoice` and `Order/CreditPayment` (reference
 sections 12-14). Bodies are checked against the reference, strictly: every field name as
 the C# contract spells it and nothing else, its JSON type (ClientOrderRef an int, dates as
-`YYYY-MM-DDTHH:MM:SS`, Quantity an int), the required fields, no nulls (our builders drop
-them), OrderStatus one of the 21 names. A body that breaks the contract is a 400 saying why.
+`YYYY-MM-DDTHH:MM:SS`, Quantity an int), the required fields (on invoices and credits both
+order numbers and a Payment naming its PaymentCode or PaymentRef), no nulls (our builders
+drop them), OrderStatus one of the 21 names. A body that breaks the contract is a 400 saying
+why.
 
 State: the orders Norce knows (tests add them), each with its ERP number and status, and the
 invoices and credits by InvoiceNo. Like Norce:
@@ -130,12 +132,13 @@ _INVOICE_FIELDS: Mapping[str, Kind | Shape | tuple[Shape]] = {
     "ZipCode": _str, "City": _str, "Region": _str, "Country": _str, "Gln": _str,
     "ApplicationKey": _str, "Comment": _str, "Items": (INVOICE_ITEM,),
 }  # fmt: skip
-INVOICE = Shape(_INVOICE_FIELDS, frozenset({"InvoiceNo", "CurrencyCode", "InvoiceDate", "Items"}))
-CREDIT = Shape(
-    _INVOICE_FIELDS,
-    frozenset({"InvoiceNo", "ClientOrderRef", "CurrencyCode", "ErpOrderNo", "InvoiceDate",
-               "CreditedInvoiceNo", "Items"}),
-)  # fmt: skip
+# The docs' Invoice schema marks ClientOrderRef, ErpOrderNo, CurrencyCode and InvoiceDate
+# required (reference, corrections 4); Payment is what CreateInvoice captures and
+# CreditPayment refunds [I: required here, since neither can act without it].
+_INVOICE_REQUIRED = frozenset({"InvoiceNo", "ClientOrderRef", "ErpOrderNo", "CurrencyCode",
+                               "InvoiceDate", "Payment", "Items"})  # fmt: skip
+INVOICE = Shape(_INVOICE_FIELDS, _INVOICE_REQUIRED)
+CREDIT = Shape(_INVOICE_FIELDS, _INVOICE_REQUIRED | {"CreditedInvoiceNo"})
 SHAPES = {
     "Order/SendOrderStatus": STATUS,
     "Order/CreateDeliveryNote": DELIVERY_NOTE,
@@ -168,6 +171,17 @@ def check_shape(value: Any, shape: Shape, where: str) -> None:
                 check_shape(item, kind[0], f"{at}[{n}]")
         elif not kind(inner):
             raise BodyError(f"{at} has the wrong type for the contract: {inner!r}")
+
+
+def check_payment(body: Json) -> None:
+    """BodyError unless the Payment names one of the order's payments.
+
+    "Either PaymentCode or PaymentRef must be provided" (docs, Payment). PaymentCode is a
+    non-nullable int in C#, so a body without it arrives as 0 [C]; 0 counts as not provided [I].
+    """
+    payment = body["Payment"]
+    if not payment.get("PaymentCode") and not payment.get("PaymentRef"):
+        raise BodyError("Payment: Either PaymentCode or PaymentRef must be provided")
 
 
 # ---------------------------------------------------------------- what Norce would hold
@@ -280,6 +294,8 @@ class OrderStandin:
             except ValueError as exc:
                 raise BodyError(f"body is not JSON: {exc}") from exc
             check_shape(parsed, SHAPES[method], "")
+            if method in ("Order/CreateInvoice", "Order/CreditPayment"):
+                check_payment(parsed)
             with self._lock:
                 self._apply(method, parsed)
                 self._calls.append(OrderCallRecord(method, copy.deepcopy(parsed)))
@@ -328,10 +344,8 @@ class OrderStandin:
             )
 
     def _invoice(self, body: Json) -> None:
-        ref, erp = body.get("ClientOrderRef"), body.get("ErpOrderNo")
-        if ref is None and erp is None:
-            raise BodyError("Either ClientOrderRef or ErpOrderNo must be provided")
-        order = self._find(ref, erp, f"ClientOrderRef {ref}" if ref else f"ErpOrderNo {erp}")
+        ref = body["ClientOrderRef"]
+        order = self._find(ref, body["ErpOrderNo"], f"ClientOrderRef {ref}")
         self._unique(body["InvoiceNo"])
         if order.payment_closed:
             raise BodyError(
