@@ -1,25 +1,27 @@
 """The ERP's numbers written back onto Norce companies and customers born on a web order.
 
 One document (etl.entities.buyer_number) carries, per party, the new `Code` and the key
-Norce finds a record without a Code by (reference sections 7 and 8): `OrganizationNo` for a
-company, `EmailAddress` for a person (from the ERP's answer, or else the order as it was
-received). Norce matches an update on Code first, so a Code another record already holds
-would merge this buyer into that record (and overwrite its e-mail or organisation number).
-Before anything is posted, Query is asked, per party:
+that finds the record in Query: `OrganizationNo` for a company, `EmailAddress` for a person
+(from the ERP's answer, or else the order as it was received). Norce matches an import on
+Id, then Code, then e-mail / org no only when Id and Code are both omitted [C docs, Connect
+customerservice schemas customer and company; reference corrections 3]: a new Code sent with
+the e-mail matches nothing and takes the insert path. So the record's Norce `Id`, read from
+Query, goes with the new Code. Query names the number `CustomerCode` / `CompanyCode` [C
+reference corrections 2]. Before anything is posted, Query is asked, per party:
 
 - who holds the Code: the record the key finds -> already written, nothing is sent; another
   record -> refused (`code_taken`), named by its Norce Id only;
 - who the key finds: nobody, several records, or a record that already has another Code ->
   refused (`buyer_unmatched`): Norce would insert a new record or re-number an old one.
 
-Then `ImportCompanies` and `ImportCustomers` go with the minimal fields (`Code` and the key,
+Then `ImportCompanies` and `ImportCustomers` go with the minimal fields (`Id` and `Code`,
 plus `ApplicationKey` for application-unique customers) and their jobs are awaited; an item
 Norce does not import refuses the document with Norce's message. Company first, as in the
 B2B order of work. Writing a Code twice is harmless (the second time matches by Code and
 changes nothing), so a document in doubt is simply sent again.
 
-In file mode there is no Query: the calls are written to the outbox for whoever sends them,
-and these checks are theirs to make.
+In file mode there is no Query: the calls are written to the outbox with the key in place
+of the Id, for whoever sends them; finding the Id and these checks are theirs to make.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from etl.entities.party_checks import normalized_org_number, org_number_ok
 from etl.errors import NorceRejected
 from etl.norce.calls import Delivery, NorceCall
 from etl.norce.order_calls import OrderAnswer, OrderCall, file_stem
-from etl.norce.query import COMPANIES, CUSTOMERS
+from etl.norce.query import CODE_NAMES, COMPANIES, CUSTOMERS
 
 log = logging.getLogger(__name__)
 _DOCUMENT_REFUSALS = (400, 409, 422)
@@ -59,6 +61,11 @@ class _Party:
     key_words: str  # the key in a message
     code: int  # the number of Code in the FieldsThatAreSet array
     application_key: int | None  # the number of ApplicationKey, when the kind has one
+
+    @property
+    def query_code(self) -> str:
+        """The ERP number's name in Query (CustomerCode, CompanyCode)."""
+        return CODE_NAMES[self.entity_set]
 
 
 COMPANY = _Party("company", COMPANIES, "Customer/ImportCompanies", "CompanyFieldsThatAreSet",
@@ -133,7 +140,7 @@ class PartyCodeService:
         if self.lookup is None:
             return item
         query, code = self.lookup(), str(item["Code"])
-        holders = query.find_parties(party.entity_set, "Code", code)
+        holders = query.find_parties(party.entity_set, party.query_code, code)
         found = self._by_key(query, party, str(item[party.key]))
         ids = sorted(int(r["Id"]) for r in found if isinstance(r.get("Id"), int))
         if holders:
@@ -168,13 +175,13 @@ class PartyCodeService:
                 f"the {party.key_words} of this buyer is on Norce {party.noun} Ids {shown}; "
                 f"{party.noun} number {code} was not written (which one is meant?)",
             )
-        other = found[0].get("Code")
+        other = found[0].get(party.query_code)
         if other:
             raise _Refused(
                 "buyer_unmatched",
                 f"Norce {party.noun} Id {ids[0]} already has number {other}, not {code}",
             )
-        return item | {party.key: found[0][party.key]}  # Norce matches its own spelling
+        return item | {"Id": ids[0]}  # Norce matches the Id first: the record, not an insert
 
     @staticmethod
     def _by_key(query: PartyLookup, party: _Party, value: str) -> list[dict[str, Any]]:
@@ -191,7 +198,9 @@ class PartyCodeService:
 
     def _call(self, party: _Party, item: Mapping[str, Any], label: str) -> NorceCall:
         numbers = [party.code]
-        sent = {"Code": item["Code"], party.key: item[party.key]}
+        # With Query, the record's Id; in file mode the key, for the sender to resolve.
+        found = {"Id": item["Id"]} if "Id" in item else {party.key: item[party.key]}
+        sent = found | {"Code": item["Code"]}
         if self.application_key and party.application_key is not None:
             numbers.insert(0, party.application_key)
             sent["ApplicationKey"] = self.application_key

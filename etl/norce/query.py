@@ -35,11 +35,14 @@ ORDERS = "Orders/Orders"
 INVOICES = "Orders/Invoices"
 CURRENCIES = "Core/Currencies"  # [I] tenant-wide lookups, not in reference section 16;
 COUNTRIES = "Core/Countries"  # a third-party client reads them with `$select=Id,Code`
-# [I] Query's customer and company sets are not in the reference (section 16 names the
-# `Customers` namespace only); the properties read are the Connect names (Id, Code,
-# EmailAddress, OrganizationNo, Updated). Verify them on a playground tenant.
+# Query 2.0 does not use Connect's names [C docs /api-reference/schemas/querycustomers,
+# reference corrections 2]: a customer's ERP number is `CustomerCode` (+ `CustomerCodePrefix`),
+# a company's `CompanyCode`; `EmailAddress` and `OrganizationNo` keep their names; addresses
+# are entities of their own with a `CountryId` (a Core/Countries id, not an ISO code).
+# [I] The set paths below, and `Addresses` / `Companies` as navigation properties to expand.
 CUSTOMERS = "Customers/Customers"
 COMPANIES = "Customers/Companies"
+CODE_NAMES = {CUSTOMERS: "CustomerCode", COMPANIES: "CompanyCode"}  # the ERP number
 MAX_PAGE_SIZE = 500  # Norce's server-side cap (reference section 16, S21)
 _INT32_MAX = 2**31 - 1
 
@@ -173,14 +176,17 @@ class QueryClient:
         found = self._first_page(INVOICES, f"InvoiceNo eq {odata_string(invoice_no.strip())}")
         return found[0] if found else None
 
-    def find_parties(self, entity_set: str, name: str, value: str | int) -> list[Row]:
+    def find_parties(
+        self, entity_set: str, name: str, value: str | int, *, expand: str | None = None
+    ) -> list[Row]:
         """The customers or companies (CUSTOMERS, COMPANIES) whose `name` equals `value`.
 
-        A list, not one row: a Code is unique, but an e-mail address or an organisation
-        number may be on several records, and whoever asks must see that.
+        A list, not one row: a CustomerCode is unique, but an e-mail address or an
+        organisation number may be on several records, and whoever asks must see that.
         """
         literal = str(value) if isinstance(value, int) else odata_string(value.strip())
-        return self._first_page(entity_set, f"{name} eq {literal}")
+        return next(self.pages(entity_set, filter=f"{name} eq {literal}", expand=expand,
+                               top=10), [])  # fmt: skip
 
     def codes(self, entity_set: str) -> dict[int, str]:
         """Id -> Code for a lookup set such as `Core/Currencies` (ids on orders, codes in files)."""

@@ -18,7 +18,10 @@ Mapping, Query 2.0 `Orders/Orders?$expand=Items,Buyer,Payer,ShipTo,Infos` -> Ord
 | CustomerOrderRef            | DeliveryMark (copied from CustomerOrderReference)           | [C] |
 | CustomerInvoiceRef          | InvoiceMark (copied from CustomerInvoiceReference)          | [C] |
 | SellTo / BillTo             | Buyer* / Payer* CompanyCode and CustomerCode [C], plus the  |     |
-|                             | expanded Buyer / Payer: names, e-mail, phones, address      | [I] |
+|                             | expanded Buyer / Payer, Query's Address: Name, Attention,   | [C] |
+|                             | Line1, EmailAddress, PhoneNumber (reference corrections 5); |     |
+|                             | Person.LastName <- Attention or Name, Company.Name <- Name  | [I] |
+|                             | when an Attention is beside it                              |     |
 | ShipTo                      | expanded ShipTo; without it the order's Delivery* fields    | [I] |
 | ShippingAdvice.DeliveryMethodCode | DeliveryMode (code from the DeliveryMethod setting)   | [C] |
 | Payments[0].PaymentMethodCode | PaymentTerms (code from the PaymentMethod setting); no    | [C] |
@@ -101,17 +104,14 @@ def _party(order: Mapping[str, Any], role: str, codes: CodeTables) -> dict[str, 
     who = _mapping(order.get(role))
     person = _person(who, codes)
     person["CustomerCode"] = _text(order.get(f"{role}CustomerCode"))
-    company = {
-        "Code": _text(order.get(f"{role}CompanyCode")),
-        "Name": _text(who.get("CompanyName")),
-    }
+    company = {"Code": _text(order.get(f"{role}CompanyCode")), "Name": _company_name(who)}
     return {"Company": company, "Person": person}
 
 
 def _ship_to(order: Mapping[str, Any], codes: CodeTables) -> dict[str, Any]:
     who = _mapping(order.get("ShipTo"))
     if who:
-        return {"Person": _person(who, codes)}
+        return {"Company": {"Name": _company_name(who)}, "Person": _person(who, codes)}
     # [I] Not expanded or absent: the order's own Delivery* fields, as on DeliveryNote.
     address = {
         "Line1": _text(order.get("DeliveryAddressLine1")),
@@ -126,13 +126,20 @@ def _ship_to(order: Mapping[str, Any], codes: CodeTables) -> dict[str, Any]:
     return {"Person": {"LastName": name, "Address": address}}
 
 
+def _company_name(who: Mapping[str, Any]) -> str | None:
+    """[I] Beside an Attention (the person), Name is the company's; alone it is the person's."""
+    return _text(who.get("Name")) if _text(who.get("Attention")) else None
+
+
 def _person(who: Mapping[str, Any], codes: CodeTables) -> dict[str, Any]:
-    """[I] Field names of Query's Buyer/Payer/ShipTo as on its Address and Customer shapes."""
+    """[C] Query 2.0 order addresses: Name, Attention, Line1, EmailAddress, PhoneNumber.
+
+    [I] Query keeps one name, not first and last: the person's (Attention, else Name) goes
+    whole into LastName, as the order's own Delivery* fallback does.
+    """
     return {
-        "FirstName": _text(who.get("FirstName")),
-        "LastName": _text(who.get("LastName")),
+        "LastName": _text(who.get("Attention")) or _text(who.get("Name")),
         "Email": _text(who.get("EmailAddress")),
-        "CellPhone": _text(who.get("CellPhoneNumber")),
         "PrivatePhone": _text(who.get("PhoneNumber")),
         "Address": {
             "Line1": _text(who.get("Line1")),

@@ -1,8 +1,9 @@
 """Changed customers and companies as the shared export (etl.orders.export) ships them.
 
 For one party layout: the parties with events the layout has not settled, oldest first;
-each read from Norce Commerce Query by its Norce Id (one fetch however many events it had)
-and prepared as the layout's row; the file goes out by the same path as order files (temp
+each read from Norce Commerce Query by its Norce Id (one fetch however many events it had,
+its `Addresses` expanded, their CountryId read through Core/Countries once a run) and
+prepared as the layout's row; the file goes out by the same path as order files (temp
 name, size check, rename, done-marker, `sent/`, settled by lookup after a crash, archive).
 
 What a party's fetch can find:
@@ -29,7 +30,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from etl.norce.query import COMPANIES, CUSTOMERS
+from etl.norce.query import CODE_NAMES, COMPANIES, COUNTRIES, CUSTOMERS
 from etl.orders import naming
 from etl.orders.book import OrderRow
 from etl.orders.export import ExportSummary, Taken, export_layout, stamp
@@ -37,19 +38,27 @@ from etl.orders.exported_files import ExportRow
 from etl.orders.layouts import Layout
 from etl.orders.render import Prepared, prepare
 from etl.parties.book import Change, PartyBook
+from etl.parties.model import as_read
 from etl.settings import Settings
 from etl.transport.base import Store
 
 log = logging.getLogger(__name__)
 
 ENTITY_SETS = {"customer": CUSTOMERS, "company": COMPANIES}
+# [I] navigation properties: addresses apart [C], a customer's companies
+EXPANDS = {"customer": "Addresses,Companies", "company": "Addresses"}
 
 
 class PartyFinder(Protocol):
     """The part of the Query client this needs (etl.norce.query.QueryClient)."""
 
-    def find_parties(self, entity_set: str, name: str, value: str | int) -> list[dict[str, Any]]:
+    def find_parties(
+        self, entity_set: str, name: str, value: str | int, *, expand: str | None = None
+    ) -> list[dict[str, Any]]:
         """The records whose `name` equals `value`."""
+
+    def codes(self, entity_set: str) -> dict[int, str]:
+        """Id -> Code of a lookup set such as Core/Countries."""
 
 
 def export_parties(
@@ -97,6 +106,8 @@ class PartySupply:
         self.lock = f"party-layout.{layout.name}"
         self._finder = finder
         self._found: PartyFinder | None = None
+        self._countries: dict[int, str] | None = None
+        self._company_codes: dict[int, str | None] = {}
 
     def unfinished(self) -> list[ExportRow]:
         """Exports of the layout begun and not finished."""
@@ -170,19 +181,46 @@ class PartySupply:
     def _fetch(self, change: Change) -> dict[str, Any] | None:
         if self._found is None:
             self._found = self._finder()
-        rows = self._found.find_parties(ENTITY_SETS[self.kind], "Id", change.norce_id)
+        rows = self._found.find_parties(ENTITY_SETS[self.kind], "Id", change.norce_id,
+                                        expand=EXPANDS[self.kind])  # fmt: skip
         record = next((r for r in rows if r.get("Id") == change.norce_id), None)
-        if record is None:
-            log.warning(
-                "%s %s: Norce Query has no %s %d (deleted?); its %d event(s) are closed "
-                "without a row",
-                self.noun,
-                self.layout.name,
-                self.kind,
-                change.norce_id,
-                len(change.seqs),
-            )
-        return record
+        if record is not None:
+            return self._read(self._found, record)
+        log.warning(
+            "%s %s: Norce Query has no %s %d (deleted?); its %d event(s) are closed without a row",
+            self.noun,
+            self.layout.name,
+            self.kind,
+            change.norce_id,
+            len(change.seqs),
+        )
+        return None
+
+    def _read(self, query: PartyFinder, record: dict[str, Any]) -> dict[str, Any]:
+        """The record with ISO country codes, and a company's parent by its CompanyCode."""
+        if self._countries is None:
+            self._countries = query.codes(COUNTRIES)
+        read = as_read(record, self._countries)
+        parent = record.get("ParentCompanyId")
+        if self.kind == "company" and isinstance(parent, int):
+            read["ParentCompanyCode"] = self._company_code(query, parent)
+        if self.kind == "customer":
+            # [I] Query's link to a customer's companies may carry the Id only: the ERP knows
+            # its companies by their numbers, so each is looked up (once per run).
+            read["Companies"] = [
+                {**link, "Code": link.get("Code") or self._company_code(query, link.get("Id"))}
+                for link in read.get("Companies") or []
+            ]
+        return read
+
+    def _company_code(self, query: PartyFinder, company_id: object) -> str | None:
+        """A company's CompanyCode by its Norce Id (None when it has none or is gone)."""
+        if not isinstance(company_id, int):
+            return None
+        if company_id not in self._company_codes:
+            found = query.find_parties(COMPANIES, "Id", company_id)
+            self._company_codes[company_id] = found[0].get("CompanyCode") if found else None
+        return self._company_codes[company_id]
 
     def _prepare(self, change: Change, record: dict[str, Any]) -> Prepared | str:
         """The party's rows, or why it cannot go (never quoting a value of the record)."""
@@ -213,7 +251,7 @@ class PartySupply:
                 len(prepared.changed),
                 self.layout.format.encoding,
             )
-        if not record.get("Code"):
+        if not record.get(CODE_NAMES[ENTITY_SETS[self.kind]]):
             log.info(
                 "%s %s: %s %d has no Code yet (made in Norce); sent with an empty code and "
                 "its Norce Id",

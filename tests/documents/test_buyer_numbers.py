@@ -108,9 +108,11 @@ def test_the_sample_numbers_reach_the_web_born_records_once(
     assert state.customers[person]["FirstName"] == "Anna"  # nothing else touched
     assert imports(norce) == list(IMPORTS)  # company first
     [companies, customers] = [c for c in norce.calls if c.method in IMPORTS]
-    assert companies.items == [{"Code": "50123", "OrganizationNo": "556677-8899"}]
+    # The record's Norce Id with the new Code: Norce matches Id first, and a new Code alone
+    # (with the e-mail or org no) would match nothing and take the insert path.
+    assert companies.items == [{"Id": company, "Code": "50123"}]
     assert companies.header["CompanyFieldsThatAreSet"] == [2]
-    assert customers.items == [{"Code": "50123-1", "EmailAddress": ANNA}]
+    assert customers.items == [{"Id": person, "Code": "50123-1"}]
     rows = {r["Line"]: r for r in report_rows(outcome, buyers.home)}
     assert rows[3]["Error code"] == "buyer_unmatched"  # no e-mail, order never received
     assert "order 1234570 was not received" in rows[3]["What is wrong"]
@@ -136,7 +138,7 @@ def test_an_org_no_written_otherwise_finds_the_company_as_norce_spells_it(
     assert outcome.counts["sent"] == 1
     assert norce.state.companies[company]["Code"] == "50123"
     [call] = [c for c in norce.calls if c.method == "Customer/ImportCompanies"]
-    assert call.items == [{"Code": "50123", "OrganizationNo": "556677-8899"}]
+    assert call.items == [{"Id": company, "Code": "50123"}]
 
 
 def test_a_number_another_record_holds_is_refused_and_reported_and_nothing_is_sent(

@@ -4,8 +4,9 @@ Plugs into `NorceStandin.extensions` and serves, under `/commerce/query/2.0/`:
 `Orders/Orders`, `Orders/Invoices`, `Core/Currencies` and `Core/Countries`, from in-memory
 rows the test adds, and `Customers/Customers` and `Customers/Companies` live from the
 stand-in's Connect state, so a Code written back by ImportCustomers, or a change a test makes
-with `norce.change_customer`, is what Query answers next. [I] Query's customer and company
-properties are not in the reference; the stand-in serves the Connect field names.
+with `norce.change_customer`, is what Query answers next. Those two are served under Query's
+names, not Connect's (see `_query_party`): `CustomerCode`, `CompanyCode`, addresses apart
+with a `CountryId` from `Core/Countries`.
 
 It is strict on purpose, so the client cannot drift from what Norce takes: a bearer token
 this stand-in issued and an integer `applicationId` header are required; only the query
@@ -94,21 +95,23 @@ _SETS: Mapping[str, _EntitySet] = {
     "Customers/Customers": _EntitySet(
         props={
             "Id": _Prop("int"),
-            "Code": _Prop("string", nullable=True),
+            "CustomerCode": _Prop("string", nullable=True),
             "EmailAddress": _Prop("string", nullable=True),
             "Updated": _Prop("datetime", nullable=True),
         },
-        options=frozenset({"$filter", "$orderby", "$top", "$skip"}),
+        options=frozenset({"$filter", "$expand", "$orderby", "$top", "$skip"}),
+        expand=frozenset({"Addresses", "Companies"}),
         orderby=frozenset({"Updated,Id"}),
     ),
     "Customers/Companies": _EntitySet(
         props={
             "Id": _Prop("int"),
-            "Code": _Prop("string", nullable=True),
+            "CompanyCode": _Prop("string", nullable=True),
             "OrganizationNo": _Prop("string", nullable=True),
             "Updated": _Prop("datetime", nullable=True),
         },
-        options=frozenset({"$filter", "$orderby", "$top", "$skip"}),
+        options=frozenset({"$filter", "$expand", "$orderby", "$top", "$skip"}),
+        expand=frozenset({"Addresses"}),
         orderby=frozenset({"Updated,Id"}),
     ),
     "Core/Currencies": _EntitySet(
@@ -283,7 +286,7 @@ class QueryStandin:
             {"Id": 1, "Code": "SEK"}, {"Id": 2, "Code": "EUR"}, {"Id": 3, "Code": "NOK"},
             {"Id": 4, "Code": "XTS"},
         ]  # fmt: skip
-        self._rows["Core/Countries"] = [{"Id": 1, "Code": "SE"}, {"Id": 2, "Code": "NO"}]
+        self._rows["Core/Countries"] = [{"Id": i, "Code": c} for c, i in COUNTRY_IDS.items()]
         self._faults: list[_PageFault] = []
         self.requests: list[QueryRequest] = []
         standin.extensions.append(self.handle)
@@ -380,7 +383,7 @@ class QueryStandin:
         if parties is None:
             return self._rows[entity_set]
         table = getattr(self.standin.live_state, parties)
-        return [table[row_id] for row_id in table]
+        return [_query_party(parties, table[row_id], table) for row_id in table]
 
     def _fault(self, entity_set: str, page: int) -> Answer | None:
         if entity_set != "Orders/Orders":
@@ -412,6 +415,59 @@ def _options(spec: _EntitySet, query: Mapping[str, str]) -> tuple[int, int, Pred
     if not (top.isdigit() and int(top) >= 1 and skip.isdigit()):
         raise BadQuery(f"$top must be a positive integer and $skip >= 0: {top!r}, {skip!r}")
     return int(top), int(skip), wanted
+
+
+# ---------------------------------------------------------------- parties as Query has them
+
+# Norce's own country ids are the tenant's; these stand in for them (Core/Countries).
+COUNTRY_IDS = {"SE": 1, "NO": 2, "DK": 3, "FI": 4, "DE": 5}
+# [C] Query 2.0 Customer: CustomerCode, CustomerCodePrefix, EmailAddress; Company:
+# CompanyCode, CompanyCodePrefix, OrganizationNo, Name, VatNo, EmailAddress, PhoneNumber,
+# ParentCompanyId (docs /api-reference/schemas/querycustomers; reference corrections 2).
+# [C] Company IsActive, Created, Updated (same page). [I] On customers FirstName, LastName,
+# PhoneNumber, CellPhoneNumber (Query 3.0's ClientCustomer names), IsActive, Created,
+# Updated; the navigation properties `Addresses` and (customers) `Companies`. Field lists and
+# sources: tests/fixtures/norce_contracts/query/.
+_QUERY_FIELDS = {
+    "customers": ("EmailAddress", "FirstName", "LastName", "PhoneNumber", "CellPhoneNumber",
+                  "IsActive", "Created", "Updated"),
+    "companies": ("OrganizationNo", "Name", "VatNo", "EmailAddress", "PhoneNumber", "IsActive",
+                  "Created", "Updated"),
+}  # fmt: skip
+
+
+def _query_party(kind: str, record: Mapping[str, Any], table: Any) -> Json:
+    """A customer or company of the Connect state as Query 2.0 returns it (not Connect's names)."""
+    code = "CustomerCode" if kind == "customers" else "CompanyCode"
+    row: Json = {"Id": record["Id"], code: record.get("Code"), f"{code}Prefix": None}
+    row |= {name: record.get(name) for name in _QUERY_FIELDS[kind]}
+    if kind == "companies":
+        parent = record.get("ParentCompanyCode")
+        found = table.by_code(parent) if parent else None
+        row["ParentCompanyId"] = found["Id"] if found else None
+    else:
+        row["Companies"] = list(record.get("Companies", []))
+    row["Addresses"] = _query_addresses(record)
+    return row
+
+
+def _query_addresses(record: Mapping[str, Any]) -> list[Json]:
+    """Address rows: [C] CustomerModel.CustomerAddress names (AddressLine1, CountryId, TypeId
+    ...; docs querycustomers schemas); [I] TypeId 1 invoice, 2 delivery; the same on companies."""
+    given = [(1, record.get("InvoiceAddress"))]
+    given += [(2, a) for a in record.get("DeliveryAddresses") or []]
+    rows = []
+    for type_id, address in given:
+        if not isinstance(address, Mapping):
+            continue
+        rows.append({
+            "Id": record["Id"] * 100 + len(rows) + 1, "TypeId": type_id,
+            "CareOf": address.get("CareOf"), "AddressLine1": address.get("AddressLine1"),
+            "AddressLine2": address.get("AddressLine2"), "ZipCode": address.get("ZipCode"),
+            "City": address.get("City"), "Region": address.get("Region"),
+            "CountryId": COUNTRY_IDS.get(address.get("CountryCode") or ""),
+        })  # fmt: skip
+    return rows
 
 
 def _every_row(row: Mapping[str, Any]) -> bool:
@@ -473,12 +529,15 @@ def query_order(
             {"LineNumber": 2, "PartNo": "FREIGHT", "ProductName": "Frakt", "QtyOrdered": 1,
              "PriceSale": 39.2, "DiscountAmount": 0, "LineAmount": 39.2, "VatRate": 25},
         ],
-        "Buyer": {"FirstName": "Anna", "LastName": "Andersson", "EmailAddress": "anna@example.com",
-                  "CellPhoneNumber": "+46701234567", "Line1": "Storgatan 1", "ZipCode": "11122",
+        # [C] Query 2.0 order addresses (reference corrections 5, S16 queryorders schema):
+        # Name, Attention, Line1, EmailAddress, PhoneNumber; no FirstName or CellPhoneNumber.
+        "Buyer": {"Name": "Anna Andersson", "Attention": None, "EmailAddress": "anna@example.com",
+                  "PhoneNumber": "+46701234567", "Line1": "Storgatan 1", "ZipCode": "11122",
                   "City": "Stockholm", "CountryId": 1},
         "Payer": None,
-        "ShipTo": {"FirstName": "Anna", "LastName": "Andersson", "Line1": "Storgatan 1",
-                   "ZipCode": "11122", "City": "Stockholm", "CountryId": 1},
+        "ShipTo": {"Name": "Andersson Bygg AB", "Attention": "Anna Andersson",
+                   "Line1": "Storgatan 1", "ZipCode": "11122", "City": "Stockholm",
+                   "CountryId": 1},
         "Infos": [{"TypeId": 12, "Value": "Ring on arrival"}],
     }  # fmt: skip
     order.update(fields)

@@ -766,6 +766,9 @@ class _PartyImport:
         return False
 
     def _match(self, item: Json, search_only: bool) -> Json | None:
+        # [C] Norce's order: Id; else Code; the e-mail or org no only when Id and Code are
+        # both omitted (docs: Connect customerservice schemas customer/company). A new Code
+        # sent with the e-mail matches nothing and takes the insert path.
         code = self._key(item, "Code")
         by_code = self.table.by_code(code) if code else None
         if search_only:
@@ -802,8 +805,13 @@ class _PartyImport:
     def _check_third_key(self, item: Json, target: Json | None, code: str | None) -> None:
         value = self._key(item, self.rules.third_key)
         holders = self.table.by_third_key(value) if value else []
-        if target is None or not holders or any(r is target for r in holders):
+        if not holders or any(r is target for r in holders):
             return
+        if target is None:
+            # [I] A new record may not share the e-mail or org no (no SearchOnlyByCode).
+            ids = ", ".join(str(r["Id"]) for r in holders)
+            raise ItemFailed(f"{self.rules.third_key} {value} matches {self.rules.noun} Ids "
+                             f"{ids}; send the Id to give that record a Code")  # fmt: skip
         prefix = f"Code {code} already belongs to {self._describe(target)}; " if code else ""
         raise ItemFailed(f"{prefix}{self.rules.third_key} {value} already belongs to "
                          f"{self._describe(holders[0])}")  # fmt: skip

@@ -170,7 +170,7 @@ def test_find_invoice_by_invoice_no(store: QueryStandin, query: QueryClient) -> 
 
 def test_code_lists_map_ids_to_codes(store: QueryStandin, query: QueryClient) -> None:
     assert query.codes("Core/Currencies")[1] == "SEK"
-    assert query.codes("Core/Countries") == {1: "SE", 2: "NO"}
+    assert query.codes("Core/Countries") == {1: "SE", 2: "NO", 3: "DK", 4: "FI", 5: "DE"}
 
 
 def test_query_and_connect_share_one_token(
@@ -200,15 +200,15 @@ def test_customers_and_companies_are_read_live_from_the_connect_state(
 
     by_id = query.find_parties(CUSTOMERS, "Id", anna)
     assert [r["EmailAddress"] for r in by_id] == ["anna@x.se"]
-    assert "Code" not in by_id[0]  # born on the web: no ERP number yet
+    assert by_id[0]["CustomerCode"] is None  # born on the web: no ERP number yet
     assert [r["Id"] for r in query.find_parties(COMPANIES, "OrganizationNo", "556600-0007")] == [
         company
     ]
-    assert query.find_parties(CUSTOMERS, "Code", "C-404") == []
+    assert query.find_parties(CUSTOMERS, "CustomerCode", "C-404") == []
 
     norce.change_customer(anna, Code="C-1")  # as a write-back would: Query sees it at once
-    assert [r["Id"] for r in query.find_parties(CUSTOMERS, "Code", "C-1")] == [anna]
-    assert [r["Id"] for r in query.find_parties(CUSTOMERS, "Code", "it's")] == []  # quoted
+    assert [r["Id"] for r in query.find_parties(CUSTOMERS, "CustomerCode", "C-1")] == [anna]
+    assert [r["Id"] for r in query.find_parties(CUSTOMERS, "CustomerCode", "it's")] == []
 
 
 def test_party_sets_refuse_what_they_do_not_filter_on(
@@ -216,3 +216,28 @@ def test_party_sets_refuse_what_they_do_not_filter_on(
 ) -> None:
     with pytest.raises(NorceRejected, match="FirstName"):
         query.find_parties(CUSTOMERS, "FirstName", "Anna")
+
+
+def test_parties_are_served_under_query_names_with_addresses_apart(
+    norce: NorceStandin, store: QueryStandin, query: QueryClient
+) -> None:
+    # [C] Query 2.0: CustomerCode, CompanyCode, OrganizationNo; no `Code`; addresses are
+    # entities of their own with a CountryId (reference corrections 2).
+    address = {"AddressLine1": "Storgatan 1", "ZipCode": "11122", "City": "Oslo",
+               "CountryCode": "NO"}  # fmt: skip
+    company = norce.add_company(name="Bygg AB", organization_no="556600-0007", code="K-1")
+    anna = norce.add_customer(first_name="Anna", email="anna@x.se", code="C-1",
+                              company=company, InvoiceAddress=address)  # fmt: skip
+
+    [row] = query.find_parties(CUSTOMERS, "CustomerCode", "C-1")
+    assert (row["Id"], "Code" in row, "InvoiceAddress" in row) == (anna, False, False)
+    assert "Addresses" not in row  # a navigation property: only when expanded
+    [company_row] = query.find_parties(COMPANIES, "CompanyCode", "K-1")
+    assert (company_row["Id"], company_row["OrganizationNo"]) == (company, "556600-0007")
+    with pytest.raises(NorceRejected, match="'Code' is not a filterable property"):
+        query.find_parties(CUSTOMERS, "Code", "C-1")
+
+    [full] = query.find_parties(CUSTOMERS, "Id", anna, expand="Addresses")
+    [line] = full["Addresses"]
+    countries = query.codes("Core/Countries")
+    assert (line["AddressLine1"], countries[line["CountryId"]]) == ("Storgatan 1", "NO")

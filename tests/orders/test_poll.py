@@ -182,6 +182,23 @@ def test_a_query_order_becomes_the_order_request_norce_would_push(poller: Poller
     assert json.loads(path.read_bytes())["NorceOrderId"] == 501001
 
 
+def test_polled_names_and_phones_come_from_query_address_names(poller: Poller) -> None:
+    # [C] Query 2.0 Buyer/ShipTo have Name, Attention, Line1, EmailAddress, PhoneNumber.
+    poller.store.add_order(query_order(1001, updated="2026-01-01T10:00:00Z"))
+    poller.run()
+    (path,) = poller.spooled()
+    order = parse_order(path.read_bytes(), "json")
+    assert order.sell_to is not None and order.sell_to.person is not None
+    buyer = order.sell_to.person
+    assert (buyer.last_name, buyer.private_phone) == ("Anna Andersson", "+46701234567")
+    assert order.ship_to is not None and order.ship_to.person is not None
+    assert order.ship_to.person.last_name == "Anna Andersson"  # Attention: the person
+    assert order.ship_to.company is not None
+    assert order.ship_to.company.name == "Andersson Bygg AB"  # Name beside an Attention
+    assert order.ship_to.person.address is not None
+    assert order.ship_to.person.address.line1 == "Storgatan 1"
+
+
 def test_a_discounted_line_gets_its_unit_price_after_discount(poller: Poller) -> None:
     line = {
         "LineNumber": 1,

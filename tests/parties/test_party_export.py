@@ -128,7 +128,8 @@ def test_company_relations_are_r_lines(world: PartyWorld) -> None:
     world.changed(norce_id)
     (name,) = world.run().files
     relations = [line for line in world.files()[name] if line[0] == "R"]
-    assert relations == [["R", str(norce_id), str(company), "", "1"]]
+    # The ERP knows its companies by number: Query links by Id, the number is looked up.
+    assert relations == [["R", str(norce_id), str(company), "K-5566", "1"]]
 
 
 def test_a_changed_company_goes_to_the_company_layout(world: PartyWorld) -> None:
@@ -234,3 +235,23 @@ def test_the_scheduler_runs_each_party_layout_as_a_job_of_its_own(world: PartyWo
     finally:
         rt.close()
     assert len(world.files()) == 1
+
+
+def test_a_company_line_reads_query_names_its_parent_code_and_an_iso_country(
+    world: PartyWorld,
+) -> None:
+    # Query serves CompanyCode and ParentCompanyId [C], addresses apart with a CountryId.
+    world.norce.add_company(name="Moder AB", organization_no="5560000001", code="K-0")
+    company = world.norce.add_company(
+        name="Bygg AB", organization_no="5560360793", code="K-1", ParentCompanyCode="K-0",
+        InvoiceAddress={"AddressLine1": "Karl Johans gate 1", "ZipCode": "0154",
+                        "City": "Oslo", "CountryCode": "NO"},
+    )  # fmt: skip
+    world.changed(company, key="CompanyId")
+
+    summary = world.run("erp_companies_csv")
+
+    (name,) = summary.files
+    (line,) = world.files(COMPANIES)[name]
+    assert line[:2] == ["K-1", str(company)]
+    assert line[7:14] == ["K-0", "", "Karl Johans gate 1", "", "0154", "Oslo", "NO"]

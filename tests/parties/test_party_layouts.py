@@ -29,7 +29,7 @@ encoding = "cp1252"
 
 [record.customer]
 tag = "C"
-columns = [["Code", "Code"], ["NorceId", "Id"], ["City", "InvoiceAddress.City"]]
+columns = [["Code", "CustomerCode"], ["NorceId", "Id"], ["City", "InvoiceAddress.City"]]
 
 [record.company]
 tag = "R"
@@ -67,7 +67,7 @@ def test_the_shipped_party_layouts_load_beside_the_order_layouts() -> None:
 def test_a_customer_renders_from_its_query_record(tmp_path: Path, settings: Settings) -> None:
     layout = load_layout(write(tmp_path, SMALL), settings)
     record = Customer.model_validate(
-        {"id": 10001, "CODE": None, "invoiceAddress": {"City": "Göteborg"},
+        {"id": 10001, "CUSTOMERCODE": None, "invoiceAddress": {"City": "Göteborg"},
          "Companies": [{"Id": 20001, "IsPrimary": True}, {"Id": 20002}]}
     )  # fmt: skip
     data = render(layout, [prepare(layout, record, "10001")])
@@ -93,7 +93,7 @@ def test_a_party_needs_its_ref(tmp_path: Path, settings: Settings) -> None:
          "not a known function of customer layouts. Known: position()"),
         ('"Customer.Id"', '"Order.Id"', "record.company.columns.0", "no field 'Order'"),
         ('each = "Companies"', 'each = "Items"', "record.company.each",
-         "not a list of the customer (DeliveryAddresses, Companies)"),
+         "not a list of the customer (Addresses, DeliveryAddresses, Companies)"),
         ('subject = "customer"', 'subject = "supplier"', "layout.subject", "'order', 'customer'"),
     ],
 )  # fmt: skip
