@@ -339,6 +339,9 @@ class FeedContract(Strict):
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
     archive: ArchiveSpec = ArchiveSpec()
     options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
+    # Fields the ERP only seeds: sent when Norce creates the record, then left to people
+    # (written before any [table], like `key`).
+    create_only: tuple[str, ...] = ()
     # field -> "feed.field": a value must be one the other feed holds (active), or empty.
     # That feed runs first in a pass; a row naming an unknown one is rejected.
     references: dict[str, str] = Field(default_factory=dict)
@@ -433,7 +436,27 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
         entity.parse_options(contract.options)
     except ValidationError as exc:
         raise config_error(source, exc, "options.") from exc
+    _check_create_only(contract, source)
     _check_field_formats(contract, source)
+
+
+def _check_create_only(contract: FeedContract, source: str) -> None:
+    """`create_only` names carried fields, once each, that Norce has a CreateOnly number for."""
+    entity, seen = contract.entity, set[str]()
+    can = ", ".join(sorted(entity.seedable)) or f"no field of {entity.name}"
+    for field in contract.create_only:
+        if field not in entity.fields():
+            problem = f"{field!r} is not a field of {entity.name}"
+        elif field not in entity.seedable:
+            problem = f"Norce has no create-only number for {field!r} (it has one for: {can})"
+        elif field not in contract.carried_fields():
+            problem = f"{field!r} is neither mapped nor defaulted: there is nothing to seed"
+        elif field in seen:
+            problem = f"{field!r} is listed twice"
+        else:
+            seen.add(field)
+            continue
+        raise ConfigError(source, "create_only", problem)
 
 
 def _check_field_formats(contract: FeedContract, source: str) -> None:

@@ -30,12 +30,15 @@ class CallContext:
 
     carried: the canonical fields the feed's contract maps or defaults. A payload lists and
     sends those only: what the contract does not carry is never touched in Norce.
+    create_only: the carried fields the ERP only seeds (the contract's `create_only`): sent
+    on adds under their CreateOnly numbers, never on changes or reactivations.
     """
 
     account_id: int
     chunk_size: int
     options: EntityOptions
     carried: frozenset[str]
+    create_only: frozenset[str] = frozenset()
 
 
 BuildCalls = Callable[[Delta, CallContext], list[NorceCall]]
@@ -55,6 +58,8 @@ class Entity:
     # Rows about people: reports leave out the raw line (names, addresses of the whole
     # row) and mask these fields' values; logs never carry row values at all.
     personal: frozenset[str] | None = None
+    # Fields Norce has a CreateOnly number for, which a contract may declare `create_only`.
+    seedable: frozenset[str] = frozenset()
 
     def fields(self) -> dict[str, pl.DataType]:
         """Canonical field name -> polars type, in schema order."""

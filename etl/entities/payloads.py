@@ -11,13 +11,17 @@ rows are grouped by that set; each group becomes its own requests. What a row se
   leaves Norce's value alone; that holds for a row coming back after a removal too, whose
   old values the delta does not carry;
 - a change: the carried fields that changed, an emptied one included: the ERP had a value
-  and removed it, so Norce's is cleared (listed, not sent).
+  and removed it, so Norce's is cleared (listed, not sent);
+- a field the contract declares `create_only` (`CallContext.create_only`): set by an add
+  only, which the builder lists under the field's CreateOnly number, so Norce takes it only
+  when it creates the record. A change or a reactivation (a record Norce has) sends nothing
+  for it: what people wrote there in Norce stays.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -78,13 +82,17 @@ def change_groups(changes: pl.DataFrame) -> Iterator[tuple[tuple[str, ...], pl.D
 
 
 def setting_groups(
-    delta: Delta, fields: Sequence[str], units: Mapping[str, str] | None = None
+    delta: Delta,
+    fields: Sequence[str],
+    units: Mapping[str, str] | None = None,
+    seeds: Collection[str] = (),
 ) -> Iterator[tuple[str, tuple[str, ...], pl.DataFrame]]:
     """(kind, fields set, rows) for adds, changes (change1, change2...) and reactivations.
 
     `fields` are the entity's settable fields the contract carries (see the module
     docstring); `units` names the one Norce value some of them make together (an address
-    replaced whole), which a group then sets instead of the parts.
+    replaced whole), which a group then sets instead of the parts; `seeds` are those of
+    `fields` only adds set (create-only).
     """
     units = units or {}
     order: dict[str, int] = {}  # a group's fields in the entity's order, a unit at its first part
@@ -98,11 +106,12 @@ def setting_groups(
         for setting, group in change_groups(rows):
             yield tuple(sorted(setting, key=order.__getitem__)), group
 
+    kept = [f for f in fields if f not in seeds]  # what a record Norce has takes
     for setting, rows in grouped(present(delta.adds, fields)):
         yield "add", setting, rows
-    for n, (setting, rows) in enumerate(grouped(within(delta.changes, fields)), start=1):
+    for n, (setting, rows) in enumerate(grouped(within(delta.changes, kept)), start=1):
         yield f"change{n}", setting, rows
-    for setting, rows in grouped(present(delta.reactivations, fields)):
+    for setting, rows in grouped(present(delta.reactivations, kept)):
         yield "reactivate", setting, rows
 
 

@@ -13,6 +13,11 @@ stay when the file has none), a change lists what changed. A level with nothing 
 listed at all, and its "nested list is set" number (Variants 4, Cultures 5, Skus 5) only when
 the level below it sets something. The identities (ManufacturerCode, the variant's
 ManufacturerPartNo, PartNo, CultureCode) are always sent, as Norce matches and creates by them.
+
+Name, description and category may be declared `create_only` in the contract (people enrich
+them in Norce Admin): an add lists them under NameCreateOnly (1), DescriptionCreateOnly (6)
+and CategoriesCreateOnly (15), so Norce sets them only on a product it creates; changes and
+reactivations never send them.
 """
 
 from __future__ import annotations
@@ -68,6 +73,9 @@ _VARIANT = {"manufacturer_part_no": 0}
 _SKU = {"ean": 5, "weight": 14, "vat_rate": 21, "start_date": 23, "stop_date": 24}
 _VARIANTS, _CULTURES, _SKUS = 4, 5, 5  # the "nested list is set" numbers
 _STATUS, _TYPE, _STATUS_CREATE_ONLY = 1, 2, 22
+# field -> its CreateOnly number, in the same level's array as its own number: set only when
+# Norce creates the record (NameCreateOnly, DescriptionCreateOnly, CategoriesCreateOnly).
+_CREATE_ONLY = {"name": 1, "description": 6, "category_code": 15}
 
 
 class ProductOptions(EntityOptions):
@@ -100,7 +108,8 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
         "reactivate": ((_STATUS,), back),
         "remove": ((_STATUS,), gone),
     }
-    for kind, setting, rows in [*setting_groups(delta, fields), ("remove", (), delta.removals)]:
+    groups = setting_groups(delta, fields, seeds=context.create_only)
+    for kind, setting, rows in [*groups, ("remove", (), delta.removals)]:
         sku_fields, sku_values = own.get(kind, ((), {}))
         for part_fields, part in _split_on_code(setting, rows):
             header = _header(context, part_fields, sku_fields)
@@ -133,8 +142,9 @@ def _header(
     # update (reference §3, "Update: PartNo"), so those two nested lists are always listed,
     # even when nothing below them is set (then SkuFieldsThatAreSet is left out, never []).
     variant = {_VARIANT[f] for f in fields if f in _VARIANT} | {_SKUS}
-    culture = {_CULTURE[f] for f in fields if f in _CULTURE}
-    product = {_PRODUCT[f] for f in fields if f in _PRODUCT} | {_VARIANTS}
+    seeds = context.create_only
+    culture = {_number(_CULTURE, f, seeds) for f in fields if f in _CULTURE}
+    product = {_number(_PRODUCT, f, seeds) for f in fields if f in _PRODUCT} | {_VARIANTS}
     product |= {_CULTURES} if culture else set()
     header: dict[str, Any] = {
         "AccountId": context.account_id,
@@ -148,6 +158,11 @@ def _header(
     if culture:
         header["ProductCultureFieldsThatAreSet"] = sorted(culture)
     return header
+
+
+def _number(level: dict[str, int], field: str, seeds: frozenset[str]) -> int:
+    """The field's number in its level's array: its CreateOnly one when the ERP only seeds it."""
+    return _CREATE_ONLY[field] if field in seeds else level[field]
 
 
 def _items(
@@ -199,6 +214,7 @@ PRODUCT = Entity(
     key=("part_no",),
     options_model=ProductOptions,
     build_calls=build_calls,
+    seedable=frozenset(_CREATE_ONLY),
     labels={
         "part_no": "Article number, the SKU (Norce PartNo)",
         "manufacturer_code": "Manufacturer or brand code (Norce ManufacturerCode)",

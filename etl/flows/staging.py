@@ -18,10 +18,11 @@ from etl.trace import delta_rows
 
 
 def call_context(rt: Runtime, contract: FeedContract) -> CallContext:
-    """What the feed's payload builder needs: account, chunk size, options, carried fields."""
+    """What the feed's payload builder needs: account, chunk size, options, carried and seeded fields."""
     norce = rt.settings.norce
     options = contract.entity.parse_options(contract.options)
-    return CallContext(norce.account_id, norce.chunk_size, options, contract.carried_fields())
+    carried, seeds = contract.carried_fields(), frozenset(contract.create_only)
+    return CallContext(norce.account_id, norce.chunk_size, options, carried, seeds)
 
 
 def stage_delta(

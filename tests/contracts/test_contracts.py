@@ -330,3 +330,43 @@ def test_derived_is_not_a_contract_key(tmp_path: Path) -> None:
         load_contracts(Settings(schemas_dir=tmp_path))
 
     assert caught.value.key == "derived"
+
+
+def _with_create_only(tmp_path: Path, base: str, fields: str, edit: Edit = str) -> Path:
+    text = (SCHEMAS / f"{base}.toml").read_text(encoding="utf-8")
+    path = tmp_path / f"{base}.toml"
+    path.write_text(f"create_only = [{fields}]\n{edit(text)}", encoding="utf-8")
+    return path
+
+
+def test_a_contract_declares_the_fields_the_erp_only_seeds(tmp_path: Path) -> None:
+    path = _with_create_only(tmp_path, "products", '"name", "description", "category_code"')
+
+    contract = load_contract(path, Settings())
+
+    assert contract.create_only == ("name", "description", "category_code")
+    assert load_contract(SCHEMAS / "products.toml", Settings()).create_only == ()
+
+
+@pytest.mark.parametrize(
+    ("base", "fields", "edit", "problem"),
+    [
+        ("customers", '"first_name"', str, "Norce has no create-only number for 'first_name'"),
+        ("companies", '"name"', str, "Norce has no create-only number for 'name'"),
+        ("products", '"ean"', str, "Norce has no create-only number for 'ean'"),
+        ("products", '"colour"', str, "'colour' is not a field of product"),
+        ("products", '"description"', swap('"Beskrivning" = "description"\n', ""),
+         "'description' is neither mapped nor defaulted"),
+        ("products", '"name", "name"', str, "'name' is listed twice"),
+    ],
+)  # fmt: skip
+def test_create_only_is_refused_where_norce_cannot_seed(
+    tmp_path: Path, base: str, fields: str, edit: Edit, problem: str
+) -> None:
+    path = _with_create_only(tmp_path, base, fields, edit)
+
+    with pytest.raises(ConfigError) as caught:
+        load_contract(path, Settings())
+
+    assert (caught.value.source, caught.value.key) == (str(path), "create_only")
+    assert problem in caught.value.problem

@@ -16,7 +16,7 @@ contract does not carry is never sent, and an empty array is never sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from etl.entities import Entity
@@ -57,6 +57,9 @@ class Shape:
     key: Callable[[Json], tuple[Any, ...]]  # the item's key, in the entity's key order
     identities: frozenset[str] = frozenset()  # fields always sent, listed only when set
     cannot_empty: frozenset[str] = frozenset()  # emptied in the ERP, nothing to send
+    # Field -> (header, its CreateOnly number): what a contract's `create_only` field is
+    # listed under instead of its own number, on adds only (reference section 3).
+    create_only: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def _sku(item: Json) -> Json:
@@ -88,7 +91,8 @@ PRODUCT = Shape(
         Level("VariantFieldsThatAreSet", lambda i: i["Variants"][0], {},
               below=(("SkuFieldsThatAreSet", 5),), identity_lists=frozenset({5})),
         Level("ProductCultureFieldsThatAreSet", _culture,
-              {"Name": (0, "name"), "Description": (5, "description")}),
+              {"Name": (0, "name"), "Description": (5, "description")},
+              aliases={1: 0, 6: 5}),  # NameCreateOnly, DescriptionCreateOnly
         Level(
             "ProductFieldsThatAreSet",
             lambda i: i,
@@ -96,6 +100,7 @@ PRODUCT = Shape(
              "Categories": (6, "category_code")},
             below=(("VariantFieldsThatAreSet", 4), ("ProductCultureFieldsThatAreSet", 5)),
             identity_lists=frozenset({4}),
+            aliases={15: 6},  # CategoriesCreateOnly
         ),
     ),
     numbers={
@@ -115,6 +120,11 @@ PRODUCT = Shape(
     key=lambda item: (_sku(item)["PartNo"],),
     identities=frozenset({"manufacturer_code", "manufacturer_part_no"}),
     cannot_empty=frozenset({"product_code"}),  # once Code (3) is listed every item needs one
+    create_only={
+        "name": ("ProductCultureFieldsThatAreSet", 1),
+        "description": ("ProductCultureFieldsThatAreSet", 6),
+        "category_code": ("ProductFieldsThatAreSet", 15),
+    },
 )  # fmt: skip
 
 
@@ -196,14 +206,19 @@ class RowFacts:
 
 
 def facts(
-    entity: Entity, delta: Delta, carried: Collection[str]
+    entity: Entity, delta: Delta, carried: Collection[str], create_only: Collection[str] = ()
 ) -> dict[tuple[Any, ...], RowFacts]:
-    """Key -> what the delta says about it (an add or a return sets the fields it has)."""
+    """Key -> what the delta says about it (an add or a return sets the fields it has).
+
+    A create-only field is set by an add only: a change or a return (a SKU Norce has) sends
+    nothing for it.
+    """
     out: dict[tuple[Any, ...], RowFacts] = {}
-    value_fields = [f for f in carried if f not in entity.key]
+    every = [f for f in carried if f not in entity.key]
     frames = (("add", delta.adds), ("change", delta.changes),
               ("reactivate", delta.reactivations), ("remove", delta.removals))  # fmt: skip
     for kind, frame in frames:
+        value_fields = every if kind == "add" else [f for f in every if f not in create_only]
         for row in frame.iter_rows(named=True):
             if kind == "change":
                 sets = frozenset(row[CHANGED]) & set(value_fields)
@@ -261,14 +276,23 @@ def sent_fields(shape: Shape, item: Json) -> set[str]:
 
 
 def check_calls(
-    entity: Entity, calls: list[NorceCall], delta: Delta, carried: Collection[str]
+    entity: Entity,
+    calls: list[NorceCall],
+    delta: Delta,
+    carried: Collection[str],
+    create_only: Collection[str] = (),
 ) -> None:
-    """Every header lists exactly what its items set, per level; nothing uncarried is sent."""
-    shape, known = SHAPES[entity.name], facts(entity, delta, carried)
+    """Every header lists exactly what its items set, per level; nothing uncarried is sent.
+
+    A `create_only` field is listed under its CreateOnly number, never its own, and on adds
+    only; any other field never under its CreateOnly number.
+    """
+    shape, known = SHAPES[entity.name], facts(entity, delta, carried, create_only)
     for call in calls:
         for name, numbers in call.header.items():
             if name.endswith("FieldsThatAreSet"):
                 assert numbers, f"{call.label}: empty {name}"
+        _check_create_only_numbers(shape, call, create_only)
         for item in call.items:
             row = known[shape.key(item)]
             assert call.label.split("-", 2)[2].rstrip("0123456789") == row.kind, call.label
@@ -276,6 +300,18 @@ def check_calls(
             assert listed(shape, call) == want, (call.label, item, call.header)
             assert sent_fields(shape, item) <= set(carried), (call.label, item)
             _check_unnumbered(entity, shape, item)
+
+
+def _check_create_only_numbers(shape: Shape, call: NorceCall, create_only: Collection[str]) -> None:
+    add = call.label.split("-", 2)[2] == "add"
+    for f, (header, seed) in shape.create_only.items():
+        own = shape.numbers[f][1]
+        numbers = set(call.header.get(header, []))
+        if f in create_only:
+            assert own not in numbers, (call.label, f, "listed as set, not create-only")
+            assert add or seed not in numbers, (call.label, f, "create-only outside an add")
+        else:
+            assert seed not in numbers, (call.label, f, "create-only, not in create_only")
 
 
 def _check_unnumbered(entity: Entity, shape: Shape, item: Json) -> None:

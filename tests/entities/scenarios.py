@@ -166,9 +166,14 @@ def build(
     delta: Delta,
     chunk_size: int = 100,
     carried: Collection[str] | None = None,
+    create_only: Collection[str] = (),
     **options: Any,
 ) -> list[NorceCall]:
-    """The entity's calls for a delta, account 1001, for a contract carrying `carried` (all)."""
+    """The entity's calls for a delta, account 1001, for a contract carrying `carried` (all).
+
+    `create_only`: the contract's fields the ERP only seeds.
+    """
     fields = frozenset(entity.fields() if carried is None else carried)
-    context = CallContext(1001, chunk_size, entity.parse_options(options), fields)
+    options_ = entity.parse_options(options)
+    context = CallContext(1001, chunk_size, options_, fields, frozenset(create_only))
     return entity.build_calls(delta, context)

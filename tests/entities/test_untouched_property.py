@@ -19,6 +19,9 @@ applied. After every export, for every key of the pool:
   * products: a product Code the ERP empties stays (once Code (3) is listed every item
     needs one, so there is nothing to send); an emptied manufacturer part number becomes the
     article number, as the payload defaults it;
+  * a field the contract declares `create_only` (name, description, category) is set on a
+    SKU the add creates, and keeps Norce's value on one Norce already has (the first run
+    against a live catalogue), and through every change and return;
 - the entity's own fields follow the lifecycle: SKU Status is create-only on an add, the
   contract's reactivated or removed status otherwise, Type is set by every add (the
   contract's sku_type option); IsActive is true after an add or a return, false after a
@@ -276,6 +279,7 @@ class History:
     mapped: tuple[frozenset[str], ...]  # per export: a contract may start or stop mapping one
     seeded: frozenset[int]  # indexes into the pool
     exports: tuple[dict[int, Row], ...]  # pool index -> the export's row, as the file gives it
+    create_only: frozenset[str] = frozenset()  # fields the ERP only seeds (of those carried)
 
 
 @st.composite
@@ -283,6 +287,8 @@ def histories(draw: st.DrawFn, case: Case) -> History:
     """2-4 exports; a key is absent, its last row again, that with one field redrawn, or fresh."""
     optional = st.frozensets(st.sampled_from(case.optional()))
     seeded = draw(st.frozensets(st.sampled_from(range(len(case.pool)))))
+    seedable = sorted(case.entity.seedable)
+    create_only = draw(st.frozensets(st.sampled_from(seedable))) if seedable else frozenset()
     mapped, exports, last = [draw(optional)], [], {}
     for n_export in range(draw(st.integers(2, 4))):
         if n_export and draw(st.integers(0, 3)) == 0:
@@ -306,11 +312,12 @@ def histories(draw: st.DrawFn, case: Case) -> History:
             # The file has no column for an unmapped field: map_columns leaves it empty.
             export[n] = {f: (v if f in carried or f in key else None) for f, v in row.items()}
         exports.append(export)
-    return History(tuple(mapped), seeded, tuple(exports))
+    return History(tuple(mapped), seeded, tuple(exports), create_only)
 
 
 def _expect(case: Case, carried: set[str], flat: Flat, was: Row | None, row: Row | None,
-            kind: str, had: bool, accepted: Row | None = None) -> Flat:  # fmt: skip
+            kind: str, had: bool, accepted: Row | None = None,
+            create_only: frozenset[str] = frozenset()) -> Flat:  # fmt: skip
     """What Norce must hold for one key after one export (see the module docstring).
 
     `accepted`: the key's row as last accepted, when it returns after a removal.
@@ -321,6 +328,8 @@ def _expect(case: Case, carried: set[str], flat: Flat, was: Row | None, row: Row
     for f in carried:
         if kind == "change" and row[f] == was[f]:  # type: ignore[index]
             continue
+        if f in create_only and (kind != "add" or had):
+            continue  # seeded once, by the add that creates the SKU
         emptied = kind == "reactivate" and accepted is not None and row[f] != accepted[f]
         if case.takes(f, row[f], kind == "change" or emptied):
             flat |= case.norce(f, row)
@@ -338,9 +347,10 @@ def check(case: Case, history: History) -> None:
     for export, mapped in zip(history.exports, history.mapped, strict=True):
         carried = (set(case.values) - set(case.optional())) | mapped
         contract = frozenset(carried | set(entity.key))
+        create_only = history.create_only & contract  # the loader refuses one not carried
         new = file_rows(entity, list(export.values()))
         delta = diff(old, new, keys(entity, []), entity.key, True)
-        calls = build(entity, delta, carried=contract)
+        calls = build(entity, delta, carried=contract, create_only=create_only)
         for call in calls:
             header = check_header(call.method, call.header_line())
             applied = state.apply(call.method, header, check_body(call.method, call.body_bytes()))
@@ -350,11 +360,13 @@ def check(case: Case, history: History) -> None:
             was, row = last.get(n), export.get(n)
             kind = "change" if was and row else "reactivate" if n in ever else "add"
             had = n in history.seeded or n in ever
-            expected[n] = _expect(case, carried, expected[n], was, row, kind, had, accepted.get(n))
+            expected[n] = _expect(
+                case, carried, expected[n], was, row, kind, had, accepted.get(n), create_only
+            )
             held = case.read(state, key)
             names = expected[n].keys() | held.keys()
             assert {k: held.get(k) for k in names} == {k: expected[n].get(k) for k in names}, key
-        check_calls(entity, calls, delta, contract)
+        check_calls(entity, calls, delta, contract, create_only)
         ever |= set(export)
         accepted |= export
         last = export
@@ -384,6 +396,30 @@ def test_the_first_run_against_a_live_catalogue_keeps_what_people_set() -> None:
     row |= dict.fromkeys(set(PRODUCT.values) - set(row))
     nothing = frozenset[str]()
     check(PRODUCT, History((nothing, nothing), frozenset({0}), ({0: row}, {0: row})))
+
+
+def test_a_create_only_field_keeps_norces_value_on_an_existing_sku_and_seeds_a_new_one() -> None:
+    # A (index 0) is in Norce, enriched there; B (index 1) is new. Then the ERP renames both.
+    row: Row = {"manufacturer_code": "ACME", "name": "Glove", "description": "Soft",
+                "category_code": "GLOVES"}  # fmt: skip
+    row |= dict.fromkeys(set(PRODUCT.values) - set(row))
+    first = {0: {"part_no": "A", **row}, 1: {"part_no": "B", **row}}
+    renamed = {n: {**r, "name": "Cap", "description": "Warm"} for n, r in first.items()}
+    mapped = frozenset({"description", "category_code"})
+    seeds = frozenset({"name", "description", "category_code"})
+    check(PRODUCT, History((mapped, mapped), frozenset({0}), (first, renamed), seeds))
+    state = NorceState()
+    _seed_product(state, {"part_no": "A"})
+    for rows in (first, renamed):
+        new = file_rows(PRODUCT.entity, list(rows.values()))
+        old = snapshot(PRODUCT.entity, [first[0], first[1]] if rows is renamed else [])
+        delta = diff(old, new, keys(PRODUCT.entity, []), ("part_no",), True)
+        for call in build(PRODUCT.entity, delta, create_only=seeds):
+            state.apply(call.method, dict(call.header), [dict(i) for i in call.items])
+    assert state.products["A"]["Cultures"]["sv-SE"]["Name"] == "Seeded"
+    assert state.products["A"]["Categories"] == [{"Code": "SEED-CAT"}]
+    assert state.products["B"]["Cultures"]["sv-SE"] == {"Name": "Glove", "Description": "Soft"}
+    assert state.products["B"]["Categories"] == [{"Code": "GLOVES"}]
 
 
 def test_the_cases_cover_every_field() -> None:

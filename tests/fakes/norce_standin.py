@@ -650,7 +650,7 @@ class _Level:
                 record[name] = copy.deepcopy(item.get(name))
 
 
-_PRODUCT = _Level("ProductFieldsThatAreSet", _PRODUCT_LEVEL)
+_PRODUCT = _Level("ProductFieldsThatAreSet", _PRODUCT_LEVEL, {15: "Categories"})
 _CULTURE = _Level("ProductCultureFieldsThatAreSet", _CULTURE_LEVEL, {1: "Name", 6: "Description"})
 _VARIANT = _Level("VariantFieldsThatAreSet", _VARIANT_LEVEL)
 _SKU = _Level("SkuFieldsThatAreSet", _SKU_LEVEL, {22: "Status"})
