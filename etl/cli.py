@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="list what would be removed; remove nothing"
     )
     purging.set_defaults(handler=_purge)
+    norce_check = sub.add_parser(
+        "norce-check",
+        help="before go-live: fetch a token and read one product, order and customer from the "
+        "configured Norce tenant (writes nothing); non-zero if a step failed",
+    )
+    norce_check.set_defaults(handler=_norce_check)
     add_order_commands(sub)
     add_party_commands(sub)
     return parser
@@ -286,6 +292,16 @@ def _purge(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
     for name in strays(settings, contracts):
         print(f"archive/{name}: no feed contract names it; left alone")
     return 0
+
+
+def _norce_check(
+    args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]
+) -> int:
+    from etl.norce.check import check_tenant
+
+    report = check_tenant(settings, contracts)
+    print("\n".join(report.lines()))
+    return 1 if report.failed else 0
 
 
 def _chosen(contracts: dict[str, FeedContract], feed: str | None) -> list[FeedContract]:

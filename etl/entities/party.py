@@ -132,7 +132,9 @@ class PartyImport:
     ) -> list[Item]:
         items = []
         for row in rows.iter_rows(named=True):
-            item: Item = {"Code": row["code"], "SearchOnlyByCode": True}
+            # Matching on Code alone is the header's SearchOnlyByCode number (18 / 20): the
+            # contract's Customer and Company have no such property to send in an item.
+            item: Item = {"Code": row["code"]}
             if application_key:
                 item["ApplicationKey"] = application_key
             for f in fields:

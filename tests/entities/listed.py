@@ -154,9 +154,15 @@ ONHAND = _flat(
 )  # fmt: skip
 
 
-def _party(header: str, keys: Mapping[str, tuple[int, str | None]], address: int) -> Shape:
+def _party(
+    header: str, keys: Mapping[str, tuple[int, str | None]], address: int, search_only: int
+) -> Shape:
     shape = _flat(header, keys, ("Code",))
-    return Shape(shape.levels, {**shape.numbers, **dict.fromkeys(ADDRESS, (header, address))},
+    # SearchOnlyByCode is a switch of the header alone: no Customer or Company property.
+    levels = tuple(
+        replace(level, identity_lists=frozenset({search_only})) for level in shape.levels
+    )
+    return Shape(levels, {**shape.numbers, **dict.fromkeys(ADDRESS, (header, address))},
                  shape.key)  # fmt: skip
 
 
@@ -167,10 +173,10 @@ CUSTOMER = _party(
         "SocialSecurityNumber": (4, "social_security_number"), "FirstName": (6, "first_name"),
         "LastName": (8, "last_name"), "PhoneNumber": (9, "phone"),
         "CellPhoneNumber": (10, "cell_phone"), "IsActive": (11, None),
-        "InvoiceAddress": (12, None), "SearchOnlyByCode": (18, None),
-        "Companies": (19, "company_code"),
+        "InvoiceAddress": (12, None), "Companies": (19, "company_code"),
     },
     12,
+    18,
 )  # fmt: skip
 COMPANY = _party(
     "CompanyFieldsThatAreSet",
@@ -179,9 +185,10 @@ COMPANY = _party(
         "Name": (4, "name"), "EmailAddress": (5, "email"), "PhoneNumber": (6, "phone"),
         "ParentCompanyCode": (8, "parent_company_code"), "IsActive": (9, None),
         "InvoiceAddress": (10, None), "PriceLists": (19, "price_list_code"),
-        "SearchOnlyByCode": (20, None), "VatNo": (21, "vat_no"),
+        "VatNo": (21, "vat_no"),
     },
     10,
+    20,
 )  # fmt: skip
 SHAPES = {"product": PRODUCT, "price": PRICE, "onhand": ONHAND, "customer": CUSTOMER,
           "company": COMPANY}  # fmt: skip

@@ -139,7 +139,6 @@ def test_a_customer_file_without_phones_or_address_never_lists_them() -> None:
     assert call.items == [
         {
             "Code": "A",
-            "SearchOnlyByCode": True,
             "EmailAddress": "a@example.se",
             "FirstName": "Anna",
             "LastName": "Andersson",

@@ -149,7 +149,7 @@ _COMPANY_RULES = PartyRules(
     frozenset({"UseInvoiceAddressAsDeliveryAddress"}),
 )  # fmt: skip
 # Item switches that steer the import and are not stored; fields only Norce sets.
-_CONTROL_KEYS = frozenset({"SearchOnlyByCode", "IsCompanyListDelta", "IsCustomerListDelta"})
+_CONTROL_KEYS = frozenset({"IsCompanyListDelta", "IsCustomerListDelta"})
 _SERVER_KEYS = frozenset({"Id", "Created", "Updated"})
 _MATCH_KEYS = frozenset({"Id", "Code", "ApplicationKey"})  # find the record; never emptied
 
@@ -321,7 +321,7 @@ def _check_product(product: Json, where: str) -> None:
 # JSON types of the party fields the stand-in reads; a wrong type fails deserialization.
 _PARTY_TYPES = {
     "Code": "string", "EmailAddress": "string", "OrganizationNo": "string", "Id": "integer",
-    "SearchOnlyByCode": "boolean", "IsCompanyListDelta": "boolean",
+    "IsCompanyListDelta": "boolean",
     "IsCustomerListDelta": "boolean",
 }  # fmt: skip
 _PARTY_LISTS = {
@@ -754,8 +754,8 @@ class _PartyImport:
         return applied
 
     def _apply(self, item: Json) -> bool:
-        search_only = item.get("SearchOnlyByCode") is True
-        target = self._match(item, search_only and self.rules.search_only_by_code in self.listed)
+        # The header's SearchOnlyByCode number is the switch (no item property in the contract).
+        target = self._match(item, self.rules.search_only_by_code in self.listed)
         if target is None:
             self._check_insert(item)
         changes = self._changes(item, target)
@@ -777,7 +777,7 @@ class _PartyImport:
         if by_code and by_id and by_code is not by_id:
             raise ItemFailed(f"Code {code} already belongs to {self._describe(by_code)}, "
                              f"not to Id {by_id['Id']}")  # fmt: skip
-        target = by_code or by_id or self._by_third_key(item)
+        target = by_id or by_code or (None if code else self._by_third_key(item))
         self._check_third_key(item, target, code if by_code else None)
         if target and code and not by_code and target.get("Code"):
             # Found by Id or third key, but already coded otherwise: Norce would not re-code.

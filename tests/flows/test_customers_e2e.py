@@ -123,17 +123,17 @@ def test_the_next_export_sends_only_what_changed_and_deactivates_the_gone(
         (
             "Customer/ImportCompanies",
             [2, 4, 20],
-            [{"Code": "F-500", "SearchOnlyByCode": True, "Name": "Byggmästarna i Stockholm AB"}],
+            [{"Code": "F-500", "Name": "Byggmästarna i Stockholm AB"}],
         ),
         (
             "Customer/ImportCustomers",
             [2, 9, 18],
-            [{"Code": "K-1001", "SearchOnlyByCode": True, "PhoneNumber": "08-999"}],
+            [{"Code": "K-1001", "PhoneNumber": "08-999"}],
         ),
         (
             "Customer/ImportCustomers",
             [2, 11, 18],
-            [{"Code": "K-1005", "SearchOnlyByCode": True, "IsActive": False}],
+            [{"Code": "K-1005", "IsActive": False}],
         ),
     ]
     assert norce.state.customers["K-1005"]["IsActive"] is False
