@@ -159,18 +159,19 @@ class DocumentBook(Tables):
 
     def order_numbers(
         self, client_order_ref: int | None, erp_order_no: str | None
-    ) -> tuple[int | None, str | None]:
-        """Both numbers of an order, as the newest status Norce took naming both (its ack) has them."""
-        row = self._db.execute(
-            "SELECT client_order_ref, erp_order_no FROM documents WHERE kind='order_status' "
-            "AND state='sent' AND client_order_ref IS NOT NULL AND erp_order_no IS NOT NULL "
-            "AND (client_order_ref=? OR erp_order_no=?) ORDER BY updated_at DESC, rowid DESC "
-            "LIMIT 1",
+    ) -> list[tuple[int, str]]:
+        """Every (ClientOrderRef, ErpOrderNo) pair a status Norce took ties to either number.
+
+        One pair is the order's acknowledgement. Several mean the number does not tell one
+        order (an ERP order that merged web orders): the caller must not pick one.
+        """
+        rows = self._db.execute(
+            "SELECT DISTINCT client_order_ref, erp_order_no FROM documents "
+            "WHERE kind='order_status' AND state='sent' AND client_order_ref IS NOT NULL "
+            "AND erp_order_no IS NOT NULL AND (client_order_ref=? OR erp_order_no=?)",
             (client_order_ref, erp_order_no),
-        ).fetchone()
-        if row is None:
-            return client_order_ref, erp_order_no
-        return int(row["client_order_ref"]), str(row["erp_order_no"])
+        )
+        return sorted((int(r["client_order_ref"]), str(r["erp_order_no"])) for r in rows)
 
     def open_documents(self, feed: str) -> list[DocumentRow]:
         """The feed's documents in doubt or waiting, oldest first."""

@@ -49,9 +49,15 @@ def complete(document: Document, book: DocumentBook, received: Payments) -> Comp
     said = f"{document.kind} {document.number}"
     ref, erp = document.client_order_ref, document.erp_order_no
     if ref is None or erp is None:
-        known_ref, known_erp = book.order_numbers(ref, erp)
-        ref = ref if ref is not None else known_ref
-        erp = erp if erp is not None else known_erp
+        pairs = book.order_numbers(ref, erp)
+        if len(pairs) > 1:
+            shown = ", ".join(f"{r} / {e}" for r, e in pairs)
+            return Completed(
+                waits=f"{said}: its order number is tied to several orders ({shown}); the "
+                "file must name both ClientOrderRef and ErpOrderNo"
+            )
+        if pairs:
+            ref, erp = (ref if ref is not None else pairs[0][0]), (erp or pairs[0][1])
     if ref is None or erp is None:
         return Completed(waits=_unknown_order(said, ref, erp))
     head = {**document.head, "client_order_ref": ref, "erp_order_no": erp}

@@ -230,3 +230,26 @@ def test_of_several_payments_the_files_payment_method_picks_the_one_to_capture(
     assert orders.invoices["INV-1"]["Payment"]["PaymentCode"] == 98765
     [_, refused] = manifest(outcome, home)["documents"]
     assert "has 2 payments (GIFTCARD, KLARNA)" in refused["message"]
+
+
+def test_an_erp_order_number_tied_to_two_web_orders_is_not_guessed(
+    tmp_path: Path, drop: Path, local: LocalStoreSettings, http: NorceSettings, orders: OrderStandin
+) -> None:
+    # The ERP merged two web orders into SO-1: an invoice naming only SO-1 could capture
+    # either order's payment, so it waits for the file to say which.
+    orders.add_order(1001)
+    orders.add_order(1002)
+    home = _home(tmp_path, "order_status")
+    settings = settings_for(home, local, http)
+    receive_order(home, 1001, PAYMENT)
+    receive_order(home, 1002, PAYMENT)
+    write_statuses(drop, "orderstatus_1.csv", [ACK_1, "SO-1;1002;20;2026-11-20 09:16;"])
+    run(settings, "order_status")
+    write_invoices(drop, "a.csv", [INV_1.replace(";1001;SO-1;", ";;SO-1;")])
+
+    [outcome] = run(settings, "invoices_csv")
+
+    assert outcome.counts["sent"] == 0 and outcome.counts["waiting"] == 1
+    assert orders.invoices == {}
+    [listed] = manifest(outcome, home)["documents"]
+    assert "several orders (1001 / SO-1, 1002 / SO-1)" in listed["message"]
