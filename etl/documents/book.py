@@ -26,8 +26,9 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from etl.entities.document import Document
+from etl.entities.document import Document, content_sha
 from etl.sqlite import Tables
 
 SCHEMA = """
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (kind, doc_no));
 CREATE INDEX IF NOT EXISTS documents_by_feed ON documents (feed, state);
 CREATE INDEX IF NOT EXISTS documents_by_order ON documents (kind, client_order_ref, erp_order_no);
+CREATE TABLE IF NOT EXISTS document_book_steps (name TEXT PRIMARY KEY, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS document_conflicts (
     kind TEXT NOT NULL, doc_no TEXT NOT NULL, sha256 TEXT NOT NULL, feed TEXT NOT NULL,
     run_id TEXT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (kind, doc_no, sha256));
@@ -70,6 +72,26 @@ class DocumentBook(Tables):
     """Documents and their states; one connection per thread or process."""
 
     SCHEMA = SCHEMA
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._hash_what_documents_say()
+
+    def _hash_what_documents_say(self) -> None:
+        """Once per book: hashes from before empty fields were left out, taken again.
+
+        Every kept document has its canonical JSON, so its hash is recomputed exactly; a
+        document sent before a field was added then still matches itself when it comes again.
+        """
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM document_book_steps WHERE name='content_sha'").fetchone():
+                return
+            rows = db.execute("SELECT kind, doc_no, document FROM documents").fetchall()
+            db.executemany(
+                "UPDATE documents SET sha256=? WHERE kind=? AND doc_no=?",
+                [(content_sha(r["document"]), r["kind"], r["doc_no"]) for r in rows],
+            )
+            db.execute("INSERT INTO document_book_steps VALUES ('content_sha', datetime('now'))")
 
     def find(self, kind: str, doc_no: str) -> DocumentRow | None:
         """The document with this number, if it was ever seen."""

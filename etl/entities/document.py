@@ -60,8 +60,8 @@ class Document:
 
     @property
     def sha(self) -> str:
-        """SHA-256 of the canonical form: the same number with another hash is a conflict."""
-        return hashlib.sha256(self.canonical().encode()).hexdigest()
+        """SHA-256 of what the document says: the same number with another hash is a conflict."""
+        return content_sha(self.canonical())
 
     @property
     def client_order_ref(self) -> int | None:
@@ -168,3 +168,18 @@ def flag(value: str | None) -> bool | None:
 def drop_nulls(item: Body) -> Body:
     """Norce's own serializer omits nulls (NullValueHandling.Ignore); do the same."""
     return {k: v for k, v in item.items() if v is not None and v != {} and v != []}
+
+
+def content_sha(canonical: str) -> str:
+    """SHA-256 of a document's canonical JSON with its empty fields left out.
+
+    An empty field says nothing: a field the entity gained later (empty in every file sent
+    before) must not make an already sent document read as one with other content.
+    """
+    data = json.loads(canonical)
+    said = {
+        "head": {k: v for k, v in data["head"].items() if v is not None},
+        "lines": [{k: v for k, v in line.items() if v is not None} for line in data["lines"]],
+    }
+    text = json.dumps(said, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
