@@ -20,8 +20,8 @@ Norce does not import refuses the document with Norce's message. Company first, 
 B2B order of work. Writing a Code twice is harmless (the second time matches by Code and
 changes nothing), so a document in doubt is simply sent again.
 
-In file mode there is no Query: the calls are written to the outbox with the key in place
-of the Id, for whoever sends them; finding the Id and these checks are theirs to make.
+In file mode there is no Query, so no Id and none of these checks: nothing is written and
+the document waits (a call with the key in place of the Id would insert a second record).
 """
 
 from __future__ import annotations
@@ -94,6 +94,14 @@ class PartyCodeService:
         """Write back the document's numbers; NorceError when Norce gave no clear answer."""
         body = call.body
         ref = str(body.get("ClientOrderRef", ""))
+        if self.lookup is None:
+            # Without Query there is no Id, and a new Code sent with only the e-mail or org
+            # no makes Norce insert a second record: nothing is written, the document waits.
+            return OrderAnswer(
+                "waiting",
+                f"order {ref}: writing the ERP's numbers back needs Norce Query to find each "
+                "record's Id (http mode); in file mode nothing is written, the numbers wait",
+            )
         try:
             wanted = self._wanted(body, ref)
             checked = [(party, self._checked(party, item)) for party, item in wanted]
@@ -137,8 +145,7 @@ class PartyCodeService:
 
     def _checked(self, party: _Party, item: dict[str, Any]) -> dict[str, Any] | None:
         """The item to send, with the key as Norce holds it; None when Norce has the Code."""
-        if self.lookup is None:
-            return item
+        assert self.lookup is not None  # send() never gets here in file mode
         query, code = self.lookup(), str(item["Code"])
         holders = query.find_parties(party.entity_set, party.query_code, code)
         found = self._by_key(query, party, str(item[party.key]))
@@ -197,12 +204,11 @@ class PartyCodeService:
         return []
 
     def _call(self, party: _Party, item: Mapping[str, Any], label: str) -> NorceCall:
-        numbers = [party.code]
-        # With Query, the record's Id; in file mode the key, for the sender to resolve.
-        found = {"Id": item["Id"]} if "Id" in item else {party.key: item[party.key]}
-        sent = found | {"Code": item["Code"]}
+        # Id (1 in both CustomerField and CompanyField [C S18]) is listed like what it carries.
+        numbers = [1, party.code]
+        sent = {"Id": item["Id"], "Code": item["Code"]}
         if self.application_key and party.application_key is not None:
-            numbers.insert(0, party.application_key)
+            numbers = sorted([party.application_key, *numbers])
             sent["ApplicationKey"] = self.application_key
         header = {"AccountId": self.account_id, party.fields_header: numbers,
                   "SerializationType": 0}  # fmt: skip

@@ -111,7 +111,7 @@ def test_the_sample_numbers_reach_the_web_born_records_once(
     # The record's Norce Id with the new Code: Norce matches Id first, and a new Code alone
     # (with the e-mail or org no) would match nothing and take the insert path.
     assert companies.items == [{"Id": company, "Code": "50123"}]
-    assert companies.header["CompanyFieldsThatAreSet"] == [2]
+    assert companies.header["CompanyFieldsThatAreSet"] == [1, 2]  # Id and Code, as sent
     assert customers.items == [{"Id": person, "Code": "50123-1"}]
     rows = {r["Line"]: r for r in report_rows(outcome, buyers.home)}
     assert rows[3]["Error code"] == "buyer_unmatched"  # no e-mail, order never received
@@ -305,3 +305,16 @@ def test_numbers_in_the_acknowledgement_file_go_with_the_status(
     assert norce.state.companies[company]["Code"] == "50123"
     assert norce.state.customers[person]["Code"] == "50123-1"
     assert not (folder / "orderstatus_1.csv").exists()  # moved once both are done
+
+
+def test_in_file_mode_no_number_is_written_without_the_records_id(
+    tmp_path: Path, local: LocalStoreSettings, drop: Path
+) -> None:
+    # Without Query there is no Id; a Code sent with only the org no or e-mail would make
+    # Norce insert a second record. Nothing goes to the outbox: the numbers wait.
+    home = make_home(tmp_path, "buyer_numbers")
+    shutil.copytree(REPO / "samples" / "erp" / "buyer_numbers", drop / "buyer_numbers")
+    [outcome] = run(settings_for(home, local, NorceSettings()), "buyer_numbers")
+
+    assert outcome.counts.get("waiting", 0) >= 1 and not outcome.counts.get("sent")
+    assert not list((home / "outbox" / "norce").rglob("*Import*.json"))
