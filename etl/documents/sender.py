@@ -180,6 +180,11 @@ class Sender:
             return done.document
         state: Outcome = "waiting" if done.waits else "rejected"
         message = done.waits or done.refused
+        row = self.book.find(document.kind, document.number)
+        if row is not None and row.state == "sending":
+            # Still in doubt (an attempt may have reached Norce): it stays so, and the next
+            # run looks it up in Query again before anything is sent.
+            return Result(document, "waiting", message)
         self.book.hold(self.feed, document, state, message, self.run_id, self.stamp())
         return Result(document, state, message, code="" if done.waits else "payment_unknown")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from etl.documents.book import DocumentBook
 from etl.settings import LocalStoreSettings, NorceSettings
 from tests.documents.helpers import (
     PAYMENT,
@@ -18,6 +19,7 @@ from tests.documents.helpers import (
     write_statuses,
 )
 from tests.fakes.norce_orders import OrderStandin
+from tests.fakes.norce_standin import NorceStandin
 
 INV_1 = "INV-1;1001;SO-1;2026-11-20;SEK;1;99.00;1;100123;1;79.20;19.80"
 ACK_1 = "SO-1;1001;10;2026-11-20 09:12;"
@@ -253,3 +255,35 @@ def test_an_erp_order_number_tied_to_two_web_orders_is_not_guessed(
     assert orders.invoices == {}
     [listed] = manifest(outcome, home)["documents"]
     assert "several orders (1001 / SO-1, 1002 / SO-1)" in listed["message"]
+
+
+def test_an_invoice_in_doubt_stays_in_doubt_while_it_waits_for_its_order(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    orders: OrderStandin,
+    norce: NorceStandin,
+) -> None:
+    # An attempt that may have reached Norce leaves the invoice in doubt; if it then has to
+    # wait (its order's spool is gone), it must stay in doubt, so that the run that finally
+    # sends it first asks Query again: a second CreateInvoice may capture twice.
+    orders.add_order(1001, "SO-1")
+    home = _home(tmp_path)
+    receive_order(home, 1001, PAYMENT)
+    write_invoices(drop, "a.csv", [INV_1])
+    settings = settings_for(home, local, http)
+    norce.fail_next(3, status=503, path="Order/CreateInvoice")  # every attempt of one run
+    run(settings, "invoices_csv")
+    for body in (home / "state" / "spool" / "orders").rglob("*.json"):
+        body.unlink()
+
+    run(settings, "invoices_csv")
+
+    book = DocumentBook(home / "state" / "ledger.sqlite")
+    try:
+        row = book.find("invoice", "INV-1")
+    finally:
+        book.close()
+    assert row is not None and row.state == "sending"
+    assert orders.invoices == {}
