@@ -91,7 +91,7 @@ def headline(tally: dict[str, int]) -> str:
     parts = [
         f"{tally[k]} {label}"
         for k, label in (
-            ("waiting", "waiting for their order, or its payment (`run.py status` says which)"),
+            ("waiting", "waiting (`run.py status` says why)"),
             ("refused", "refused"),
             ("conflicts", "sent before with other content, not sent again"),
             ("fees_dropped", "freight/fee line(s) dropped, already captured"),

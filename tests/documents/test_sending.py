@@ -79,7 +79,7 @@ def test_a_document_for_an_unknown_order_waits_and_goes_once_norce_knows_it(
     [again] = run(settings, "invoices_csv")
 
     assert first.outcome == "committed" and first.counts["waiting"] == 1
-    assert "1 waiting for their order, or its payment" in first.message
+    assert "1 waiting (`run.py status` says why)" in first.message
     assert (again.name, again.outcome, again.counts) == (
         "(open documents)",
         "waiting",
