@@ -14,7 +14,6 @@ from pathlib import Path
 from types import TracebackType
 
 from etl.documents.book import DocumentBook
-from etl.documents.received import ReceivedOrders
 from etl.entities.base import EntityOptions
 from etl.entities.document import DocumentEntity
 from etl.entities.party import PartyOptions
@@ -26,7 +25,7 @@ from etl.norce.http_delivery import HttpDelivery
 from etl.norce.order_calls import FileOrderService, HttpOrderService, OrderService
 from etl.norce.party_codes import PartyCodeService
 from etl.norce.query import QueryClient
-from etl.orders.buyers import ReceivedBuyers
+from etl.orders.received import ReceivedOrders
 from etl.settings import NorceSettings
 
 
@@ -43,7 +42,6 @@ class Channel:
     client: NorceClient | None = None
     query_path: str = ""
     _query: QueryClient | None = field(default=None, init=False)
-    _buyers: ReceivedBuyers | None = field(default=None, init=False)
     _received: ReceivedOrders | None = field(default=None, init=False)
 
     @classmethod
@@ -64,8 +62,6 @@ class Channel:
         """The way the entity's documents travel to Norce."""
         if entity.via == "order_service":
             return self.service
-        if self._buyers is None:
-            self._buyers = ReceivedBuyers(self.state)
         delivery: Delivery = (
             FileDelivery(self.outbox, self.norce)
             if self.client is None
@@ -73,11 +69,11 @@ class Channel:
         )
         key = options.application_key if isinstance(options, PartyOptions) else None
         lookup = self.lookup if self.can_look_up else None
-        return PartyCodeService(delivery, self.norce.account_id, lookup, self._buyers.email, key)
+        return PartyCodeService(delivery, self.norce.account_id, lookup, self.received.email, key)
 
     @property
     def received(self) -> ReceivedOrders:
-        """The orders received here (their payments), opened on first use."""
+        """The orders received here (buyers' e-mails, payments), opened on first use."""
         if self._received is None:
             self._received = ReceivedOrders(self.state)
         return self._received
@@ -105,8 +101,6 @@ class Channel:
     ) -> None:
         if self._query is not None:
             self._query.close()
-        if self._buyers is not None:
-            self._buyers.close()
         if self._received is not None:
             self._received.close()
         if self.client is not None:

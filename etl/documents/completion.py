@@ -8,7 +8,7 @@ often carry one number and no payment, so:
 - the missing number comes from the order's acknowledgement: the order status Norce took
   naming both (DocumentBook.order_numbers);
 - the payment comes from the file when it names one (payment_ref or payment_code), else
-  from the order as Norce sent it (its Payments[], etl.documents.received).
+  from the order as Norce sent it (its Payments[], etl.orders.received).
 
 A document whose order cannot be told, or whose order was not received here, waits: it is
 tried again on every run, like one whose order Norce does not know yet. One whose order came
@@ -28,7 +28,7 @@ from etl.orders.model import Payment
 
 
 class Payments(Protocol):
-    """The payments of the orders received here (etl.documents.received.ReceivedOrders)."""
+    """The payments of the orders received here (etl.orders.received.ReceivedOrders)."""
 
     def payments(self, client_order_ref: str) -> list[Payment] | None:
         """The order's Payments[], None when the order was not received here."""
