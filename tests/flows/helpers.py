@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from etl.flows.masterdata import run_feed
 from etl.flows.records import FileOutcome
 from etl.flows.runtime import Runtime
 from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
-from tests.fixtures.feeds import PRODUCTS_HEADER
+from tests.fixtures.feeds import PRODUCTS_HEADER, REPO
 
 
 def settings_for(
@@ -70,3 +71,26 @@ def signal_at_commit_point(process: subprocess.Popen[str], signum: signal.Signal
             break
     process.kill()
     raise AssertionError("the run never reached the commit point:\n" + "".join(seen))
+
+
+def local_settings_file(home: Path, erp: Path, pause: float) -> Path:
+    """An etl.toml for a real `run.py` on `home`, the ERP a local folder; waits `pause` s at commit."""
+    path = home / f"etl-{pause:g}.toml"
+    path.write_text(
+        f'home = "."\nschemas_dir = "schemas"\npause_before_commit_seconds = {pause}\n'
+        f'[stores.erp]\nkind = "local"\nroot = "{erp}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_products_once(config: Path, home: Path) -> subprocess.Popen[str]:
+    """A real `run.py --config CONFIG once --feed products` in its own process."""
+    command = [sys.executable, str(REPO / "run.py"), "--config", str(config), "once"]
+    return subprocess.Popen(
+        [*command, "--feed", "products"],
+        cwd=home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

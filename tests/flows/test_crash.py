@@ -7,49 +7,23 @@ leave no trace of the dead run but an `interrupted` line in the ledger.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from etl.ledger import Ledger
-from tests.conftest import REPO
-from tests.flows.helpers import signal_at_commit_point, write_cp1252_products
+from tests.flows.helpers import (
+    local_settings_file,
+    signal_at_commit_point,
+    start_products_once,
+    write_cp1252_products,
+)
 
 ROWS = [
     "100123;ACME;Acme AB;AG-100-L;AG-100;Handske L;;GLOVES;7350000000016;25;0,12",
     "100124;ACME;Acme AB;AG-100-XL;AG-100;Handske XL;;GLOVES;7350000000023;25;0,13",
     "100200;BRIGHT;Bright Oy;BL-2000;BL-2000;Pannlampa;;LIGHTS;6410000000018;25;0,21",
 ]
-
-
-def _settings_file(home: Path, erp: Path, pause: float) -> Path:
-    path = home / f"etl-{pause:g}.toml"
-    path.write_text(
-        f'home = "."\nschemas_dir = "schemas"\npause_before_commit_seconds = {pause}\n'
-        f'[stores.erp]\nkind = "local"\nroot = "{erp}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-def _once(config: Path, home: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "run.py"),
-            "--config",
-            str(config),
-            "once",
-            "--feed",
-            "products",
-        ],
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _outbox(home: Path) -> dict[str, bytes]:
@@ -74,8 +48,8 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(
     erp = tmp_path / "drop"
     (erp / "products").mkdir(parents=True)
     write_cp1252_products(erp / "products" / "products_1.csv", ROWS)
-    clean = _settings_file(home, erp, 0)
-    first = _once(clean, home)
+    clean = local_settings_file(home, erp, 0)
+    first = start_products_once(clean, home)
     assert first.wait(timeout=120) == 0, first.communicate()
     # The second export changes one row, adds one, drops one: a real delta on a real snapshot.
     second = [
@@ -86,7 +60,7 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(
     write_cp1252_products(erp / "products" / "products_2.csv", second)
     before = _outbox(home)
 
-    killed_run = _once(_settings_file(home, erp, 30), home)
+    killed_run = start_products_once(local_settings_file(home, erp, 30), home)
     signal_at_commit_point(killed_run, signal.SIGKILL)
     killed_run.wait(timeout=10)
 
@@ -100,7 +74,7 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(
     killed = _staged(home)
     assert killed, "the killed run delivered nothing"
 
-    rerun = _once(clean, home)
+    rerun = start_products_once(clean, home)
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,11 +21,12 @@ from etl.flows.runtime import Runtime
 from etl.ledger import Commit, Ledger
 from etl.locks import feed_lock
 from etl.settings import LocalStoreSettings
-from tests.conftest import REPO
 from tests.flows.helpers import (
+    local_settings_file,
     run_once,
     settings_for,
     signal_at_commit_point,
+    start_products_once,
     write_cp1252_products,
 )
 
@@ -46,29 +45,8 @@ KILLED = [
 REPLACEMENT = [*ROWS, "100400;SAFE;Safe;SW-400;SW-400;Hjälm;;HEAD;;25;0,90"]
 
 
-def _settings_file(home: Path, erp: Path, pause: float) -> Path:
-    path = home / f"etl-{pause:g}.toml"
-    path.write_text(
-        f'home = "."\nschemas_dir = "schemas"\npause_before_commit_seconds = {pause}\n'
-        f'[stores.erp]\nkind = "local"\nroot = "{erp}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
-def _once(config: Path, home: Path) -> subprocess.Popen[str]:
-    command = [sys.executable, str(REPO / "run.py"), "--config", str(config), "once"]
-    return subprocess.Popen(
-        [*command, "--feed", "products"],
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _clean_run(home: Path, erp: Path) -> None:
-    run = _once(_settings_file(home, erp, 0), home)
+    run = start_products_once(local_settings_file(home, erp, 0), home)
     _, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
 
@@ -90,7 +68,7 @@ def _kill_a_run_at_its_commit_point(home: Path, erp: Path) -> dict[str, bytes]:
     _clean_run(home, erp)
     before = _outbox(home)
     write_cp1252_products(erp / "products" / "products_2.csv", KILLED)
-    killed = _once(_settings_file(home, erp, 30), home)
+    killed = start_products_once(local_settings_file(home, erp, 30), home)
     signal_at_commit_point(killed, signal.SIGKILL)
     killed.wait(timeout=10)
     return before
