@@ -9,10 +9,11 @@ StartDate and StopDate are sent in UTC, written as Norce writes a DateTime.
 Each request lists, per level, exactly what its items set (see etl.entities.payloads): a
 field the contract does not carry is never listed nor sent, an add or a reactivation lists a
 field only for the SKUs that have a value (launch dates, weights or EANs people set in Norce
-stay when the file has none), a change lists what changed. A level with nothing to set is not
-listed at all, and its "nested list is set" number (Variants 4, Cultures 5, Skus 5) only when
-the level below it sets something. The identities (ManufacturerCode, the variant's
-ManufacturerPartNo, PartNo, CultureCode) are always sent, as Norce matches and creates by them.
+stay when the file has none), a change lists what changed. Variants (4) and Skus (5) are
+always listed: every item reaches its product through them (PartNo). Cultures (5) and the SKU
+and culture arrays are listed only when something in them is set; an empty array is never
+sent. The identities (ManufacturerCode, the variant's ManufacturerPartNo, PartNo, CultureCode)
+are always sent, as Norce matches and creates by them.
 
 Name, description and category may be declared `create_only` in the contract (people enrich
 them in Norce Admin): an add lists them under NameCreateOnly (1), DescriptionCreateOnly (6)
