@@ -96,6 +96,15 @@ class ClientCustomer(Wire):
     person: Person | None = None
 
 
+class Promotion(Wire):
+    """A promotion applied to one line: `AppliedAmount` is already inside the line's price."""
+
+    id: int | None = None
+    name: str | None = None
+    discount_code: str | None = None
+    applied_amount: Decimal | None = None
+
+
 class OrderItem(Wire):
     line_no: int | None = None
     parent_line_no: int | None = None
@@ -115,6 +124,7 @@ class OrderItem(Wire):
     vat_rate: Decimal | None = None
     price_list_no: str | None = None
     comment: str | None = None
+    promotions: list[Promotion] = Field(default_factory=list)
     additional_info: list[CodeValue] = Field(default_factory=list)
 
     @property
@@ -140,6 +150,15 @@ class Fee(Wire):
     description: str | None = None
     amount: Decimal | None = None
     vat_rate: Decimal | None = None
+
+
+class Discount(Wire):
+    """An order-level discount not on any line (a voucher, an order discount): it lowers the
+    order's total, so an ERP that is not told about it invoices too much."""
+
+    type: str | int | None = None
+    code: str | None = None
+    amount: Decimal | None = None
 
 
 class ShippingAdvice(Wire):
@@ -173,6 +192,7 @@ class OrderRequest(Wire):
     payments: list[Payment] = Field(default_factory=list)
     items: list[OrderItem] = Field(default_factory=list)
     fees: list[Fee] = Field(default_factory=list)
+    discounts: list[Discount] = Field(default_factory=list)
     additional_info: list[CodeValue] = Field(default_factory=list)
     shipping_advice: ShippingAdvice | None = None
     order_type: int | None = None
