@@ -184,16 +184,19 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(source, "-", f"cannot read settings: {exc}") from exc
-    for name, store in dict(raw.get("stores", {})).items():
+    # The secrets and folders are resolved before the model sees the file, so their tables
+    # and values are checked here: a hand-edited `erp = "x"` is a key to fix, not a crash.
+    for name in _table(raw, "stores", "stores", source):
+        store = _table(raw["stores"], name, f"stores.{name}", source)
         _resolve_secrets(store, f"stores.{name}", source, environ)
-    _resolve_secrets(raw.get("norce", {}), "norce", source, environ)
-    _resolve_secrets(raw.get("receiver", {}), "receiver", source, environ)
-    events = raw.get("receiver", {}).get("events", {})
+    _resolve_secrets(_table(raw, "norce", "norce", source), "norce", source, environ)
+    receiver = _table(raw, "receiver", "receiver", source)
+    _resolve_secrets(receiver, "receiver", source, environ)
+    events = _table(receiver, "events", "receiver.events", source)
     _resolve_secrets(events, "receiver.events", source, environ, {"token": "token"})
     base = path.parent
-    raw.setdefault("home", ".")
-    raw["home"] = str(base / raw["home"])
-    raw["schemas_dir"] = str(base / raw.get("schemas_dir", "schemas"))
+    raw["home"] = str(base / (_text(raw, "home", ".", source) or "."))
+    raw["schemas_dir"] = str(base / (_text(raw, "schemas_dir", "schemas", source) or "schemas"))
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
@@ -215,8 +218,10 @@ def _resolve_secrets(
                 f"{where}.{key}",
                 f"secrets are not allowed inline: use {key}_env or {key}_file",
             )
-        env_name = table.pop(f"{key}_env", None)
-        file_name = table.pop(f"{key}_file", None)
+        env_name = _text(table, f"{key}_env", None, source, where)
+        file_name = _text(table, f"{key}_file", None, source, where)
+        table.pop(f"{key}_env", None)
+        table.pop(f"{key}_file", None)
         if env_name is not None:
             if env_name not in environ:
                 raise ConfigError(
@@ -228,3 +233,35 @@ def _resolve_secrets(
                 table[field] = Path(file_name).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(source, f"{where}.{key}_file", f"cannot read: {exc}") from exc
+
+
+def _table(parent: dict[str, Any], key: str, where: str, source: str) -> dict[str, Any]:
+    """`parent[key]` as a table (an empty one, set in place, when absent)."""
+    value = parent.setdefault(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(source, where, f"must be a table, not {_shape(value)}")
+    return value
+
+
+def _text(
+    table: dict[str, Any], key: str, default: str | None, source: str, where: str = ""
+) -> str | None:
+    """`table[key]` if it is a string, else `default` when absent; anything else is an error."""
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, str):
+        name = f"{where}.{key}" if where else key
+        raise ConfigError(source, name, f"must be a string, not {_shape(value)}")
+    return value
+
+
+def _shape(value: object) -> str:
+    """The TOML kind of a value, for a message that says what was found."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"
