@@ -20,6 +20,7 @@ from etl.flows.runtime import Runtime, utc_now
 from etl.models import Part
 from etl.orders.commands import add_order_commands, order_status_lines
 from etl.parties.commands import add_party_commands, export_all
+from etl.private_files import keep_private
 from etl.purge import describe, purge, strays
 from etl.reports import (
     CHECK_CLEAN,
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = _settings(args.config)
+        keep_private(settings.home)
         contracts = load_contracts(settings)
         return int(args.handler(args, settings, contracts))
     except ConfigError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from etl.errors import TransportError
+from etl.private_files import make_store_folders, store_mode
 from etl.settings import LocalStoreSettings
 from etl.transport.base import RemoteFile, safe_relative
 from etl.transport.names import RawNames
@@ -88,11 +89,13 @@ class LocalStore:
         self._refuse_if_read_only("upload", path)
         with self._failures("upload", path), source.open("rb") as data:
             final = self._path(path)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            make_store_folders(final.parent)
             temp = final.with_name(f".{final.name}.part")
             try:
                 with temp.open("wb") as out:
                     shutil.copyfileobj(data, out)
+                # The ERP's folder, not ours: the user's umask applies, as on an SFTP server.
+                store_mode(temp)
                 _move_no_overwrite(temp, final)
             finally:
                 temp.unlink(missing_ok=True)
@@ -109,7 +112,7 @@ class LocalStore:
                 # A cp1252 name kept its bytes, and a file with those bytes is there already:
                 # take the text name the caller checked was free (its UTF-8 bytes) instead.
                 target = self._path(new_path)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_store_folders(target.parent)
             _move_no_overwrite(source, target)
 
     def remove(self, path: str) -> None:
