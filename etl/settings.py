@@ -118,6 +118,42 @@ class ReceiverSettings(Strict):
         return self
 
 
+class SellerSettings(Strict):
+    """The shop as the seller in order files: layouts read it as `Seller.Name` and the like.
+
+    The PEPPOL layout needs a real endpoint (an EAS scheme and an id that passes its
+    checksum) and a postal address. The embedded default is an obviously made-up shop.
+    """
+
+    name: str | None = None
+    endpoint_id: str | None = None  # e.g. your organisation number
+    endpoint_scheme: str | None = Field(default=None, pattern=r"^\d{4}$")  # EAS: 0007, 0088...
+    legal_id: str | None = None  # the legal registration (organisation) number
+    legal_id_scheme: str | None = Field(default=None, pattern=r"^\d{4}$")
+    vat_no: str | None = None
+    street: str | None = None
+    additional_street: str | None = None
+    city: str | None = None
+    postal_zone: str | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
+def _sample_seller() -> SellerSettings:
+    """The embedded default's shop: a valid but made-up Swedish organisation number."""
+    return SellerSettings(
+        name="Example Shop AB",
+        endpoint_id="5560000001",
+        endpoint_scheme="0007",
+        legal_id="5560000001",
+        legal_id_scheme="0007",
+        vat_no="SE556000000101",
+        street="Exempelgatan 1",
+        city="Stockholm",
+        postal_zone="11122",
+        country="SE",
+    )
+
+
 class OrderSettings(Strict):
     """Orders, Norce -> ERP: how they arrive and what is checked before they go out."""
 
@@ -129,6 +165,7 @@ class OrderSettings(Strict):
     poll_page_size: int = Field(default=500, ge=1, le=500)
     poll_interval_minutes: float = Field(default=5.0, gt=0)
     query_path: str = "/commerce/query/2.0"
+    seller: SellerSettings = Field(default_factory=_sample_seller)
 
 
 class ArchiveSettings(Strict):
@@ -236,8 +273,8 @@ def _resolve_secrets(
 
 
 def _table(parent: dict[str, Any], key: str, where: str, source: str) -> dict[str, Any]:
-    """`parent[key]` as a table (an empty one, set in place, when absent)."""
-    value = parent.setdefault(key, {})
+    """`parent[key]` as a table; absent, an empty one (not set: absent keeps its default)."""
+    value = parent.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError(source, where, f"must be a table, not {_shape(value)}")
     return value

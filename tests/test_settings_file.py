@@ -140,3 +140,8 @@ def _inline(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
     return "{" + ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items()) + "}"
+
+
+def test_a_file_without_stores_keeps_the_sample_store(tmp_path: Path) -> None:
+    loaded = load_settings(_write(tmp_path, "[norce]\nmode = \"file\"\n"), {})
+    assert list(loaded.stores) == ["erp"]
