@@ -198,3 +198,66 @@ def test_a_customers_file_without_its_header_row_names_no_one(tmp_path: Path) ->
     assert "missing column(s)" in text and "not shown for a feed about people" in text
     for personal in ("Anna", "anna.andersson", "Andersson", "19800101"):
         assert personal not in text
+
+
+# Someone the call never named, as Norce's texts may quote them: only their shape gives them away.
+STRANGER = ("stranger.person@example.org", "811218-9876", "+46 70 555 12 34")
+STRANGER_MESSAGE = (
+    f"EmailAddress {STRANGER[0]} belongs to customer {STRANGER[1]} (phone {STRANGER[2]})"
+)
+
+
+@pytest.mark.parametrize("feed", ["prices", "customers"])
+def test_a_norce_job_message_about_someone_the_call_never_named_is_masked(
+    home: Path, erp_root: Path, norce: NorceStandin, caplog: pytest.LogCaptureFixture, feed: str
+) -> None:
+    drop(erp_root, "kunder_20261201.csv", ROWS[:1])
+    settings = settings_for(home, LocalStoreSettings(root=erp_root), norce.settings())
+    caplog.set_level(logging.DEBUG)
+    norce.finish_next_jobs(5, messages=[STRANGER_MESSAGE])
+
+    [*_, failed] = run_once(settings, feed)
+
+    assert failed.outcome == "failed" and "Norce job" in failed.message
+    ledger = Ledger(home / "state" / "ledger.sqlite")
+    try:
+        stored = [r.message or "" for r in ledger.runs(None, 20)]
+    finally:
+        ledger.close()
+    shown = [r.getMessage() for r in caplog.records] + [caplog.text, failed.message, *stored]
+    assert [value for value in STRANGER for text in shown if value in text] == []
+    assert "EmailAddress *** belongs to customer *** (phone ***)" in failed.message
+
+
+def test_an_order_service_refusal_quoting_the_delivery_address_is_scrubbed(
+    norce: NorceStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    from etl.norce.client import NorceClient
+    from etl.norce.order_calls import HttpOrderService, OrderCall
+
+    note = OrderCall(
+        "Order/CreateDeliveryNote",
+        {
+            "OrderNo": "SO-100045",
+            "NoteNo": "DN-1",
+            "DeliveryName": "Sigrid Sjöberg",
+            "DeliveryAddress": {"Line1": "Sjögatan 4", "ZipCode": "111 22", "City": "Stockholm"},
+        },
+        "delivery_note DN-1",
+    )
+    norce.fail_next(
+        status=400,
+        path="CreateDeliveryNote",
+        message=f"Address 'Sjögatan 4, 111 22' for Sigrid Sjöberg (070-987 65 43, {PERSON[2]}) "
+        "is not deliverable",
+    )
+    caplog.set_level(logging.DEBUG)
+
+    with NorceClient(norce.settings(max_attempts=1), sleep=lambda s: None) as client:
+        answer = HttpOrderService(client).send(note, "delivery_notes")
+
+    assert answer.outcome == "refused"
+    assert "is not deliverable" in answer.message
+    assert leaked(caplog, answer.message) == []
+    for value in ("Sigrid Sjöberg", "111 22"):
+        assert value not in answer.message

@@ -24,6 +24,7 @@ import httpx
 
 from etl.errors import ConfigError, NorceError, NorceRejected, NorceUnavailable
 from etl.norce.calls import NorceCall
+from etl.personal_data import REDACTED, mask_personal
 from etl.settings import NorceSettings
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ _MESSAGE_KEYS = ("Message", "message", "ExceptionMessage", "error_description", 
 # Imports whose items describe people: every text in them but the keys is personal data.
 PERSONAL_METHODS = frozenset({"Customer/ImportCustomers", "Customer/ImportCompanies"})
 _KEYS = frozenset({"Code", "ApplicationKey"})  # an ERP number says which record, not who
-_EMAIL = re.compile(r"[^\s@'\"<>(),;:\[\]]+@[^\s@'\"<>(),;:\[\]]+\.[A-Za-z]{2,}")
-REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -161,11 +160,9 @@ class NorceClient:
         try:
             payload = self._api(call.method, "POST", headers=headers, content=call.body_bytes())
         except NorceError as exc:
-            if not is_personal(call):
-                raise
             raise _scrubbed(exc, scrubber(call)) from exc.__cause__
         accepted = _parse(call.method, payload, _accepted)
-        if is_personal(call) and accepted.messages:
+        if accepted.messages:
             scrub = scrubber(call)
             accepted = replace(accepted, messages=tuple(scrub(m) for m in accepted.messages))
         log.info(
@@ -407,18 +404,16 @@ def _texts(value: object, key: str = "") -> Iterator[str]:
 
 
 def scrubber(call: NorceCall) -> Callable[[str], str]:
-    """Takes a call's personal values (whole words) and any e-mail address out of a text.
-
-    Any other call's texts pass unchanged.
+    """Takes a customer or company call's personal values (whole words) out of a text, and
+    from any call's text whatever still looks personal (`mask_personal`): Norce may quote a
+    person the call never named, an earlier record with the same e-mail or personnummer.
     """
-    if not is_personal(call):
-        return lambda text: text
     values = _personal_values(call)
     words = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, values))})(?!\w)") if values else None
 
     def scrub(text: str) -> str:
         text = words.sub(REDACTED, text) if words else text
-        return _EMAIL.sub(REDACTED, text)
+        return mask_personal(text)
 
     return scrub
 

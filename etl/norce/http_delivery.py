@@ -93,21 +93,22 @@ class HttpDelivery:
         worst = [e for e in entries if e.severity_id >= 3] or [
             e for e in entries if e.severity_id == 2
         ]
-        scrub = scrubber(call) if is_personal(call) else None
-        shown = "; ".join(_describe(e, scrub) for e in worst[:LOG_MESSAGES_IN_ERROR])
+        scrub = scrubber(call)
+        about_people = is_personal(call)
+        shown = "; ".join(_describe(e, scrub, about_people) for e in worst[:LOG_MESSAGES_IN_ERROR])
         messages = shown or "no log messages"
         return NorceRejected(f"{call.label}: Norce job {status.job_id} {outcome}: {messages}")
 
 
-def _describe(entry: JobLogEntry, scrub: Callable[[str], str] | None) -> str:
-    """Norce's message and the row it is about; about people (`scrub`), only the row's Code.
+def _describe(entry: JobLogEntry, scrub: Callable[[str], str], about_people: bool) -> str:
+    """Norce's message (scrubbed) and the row it is about; about people, only the row's Code.
 
     The message lands in the log, the ledger and the CLI: a customer import's row and any
     value of it Norce quotes (an e-mail address "already in use") stay out.
     """
-    if scrub is None:
+    if not about_people:
         row = f" [{entry.imported_row[:ROW_CHARS]}]" if entry.imported_row else ""
-        return entry.message + row
+        return scrub(entry.message + row)
     return scrub(entry.message) + _row_code(entry.imported_row)
 
 

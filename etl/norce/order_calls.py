@@ -26,13 +26,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from etl.errors import NorceRejected
 from etl.norce.client import NorceClient
+from etl.personal_data import REDACTED, mask_personal
 from etl.settings import NorceSettings
 
 NOT_THERE_YET = re.compile(
@@ -80,6 +81,38 @@ class OrderService(Protocol):
         ...
 
 
+# Fields of a delivery note or invoice about the person it goes to (reference sections 13-14).
+_PERSONAL_FIELDS = frozenset(
+    {
+        "DeliveryName", "DeliveryAttention", "DeliveryAddress", "Name", "Attention", "CareOf",
+        "AddressLine1", "AddressLine2", "ZipCode", "City", "Region", "Line1", "Line2", "Box",
+        "ShippingPhoneNumber", "Email", "Phone",
+    }
+)  # fmt: skip
+
+
+def personal_scrubber(body: Mapping[str, Any]) -> Callable[[str], str]:
+    """Takes the body's personal values, and whatever else looks personal, out of a text."""
+    values = sorted(set(_personal_texts(body)), key=len, reverse=True)
+    words = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, values))})(?!\w)") if values else None
+
+    def scrub(text: str) -> str:
+        return mask_personal(words.sub(REDACTED, text) if words else text)
+
+    return scrub
+
+
+def _personal_texts(value: object, personal: bool = False) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield from _personal_texts(inner, personal or key in _PERSONAL_FIELDS)
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            yield from _personal_texts(inner, personal)
+    elif personal and isinstance(value, str) and value.strip():
+        yield value
+
+
 def judge(exc: NorceRejected) -> OrderAnswer:
     """A refusal as an answer about the document, or the error again when it is not about it."""
     message = exc.detail or str(exc)
@@ -101,7 +134,13 @@ class HttpOrderService:
         try:
             self._client.post_json(call.method, call.body)
         except NorceRejected as exc:
-            return judge(exc)
+            # Delivery notes and invoices carry names and addresses, which Norce may quote.
+            scrub = personal_scrubber(call.body)
+            return judge(
+                NorceRejected(
+                    scrub(str(exc)), status=exc.status, detail=exc.detail and scrub(exc.detail)
+                )
+            )
         return OrderAnswer("sent", location=self._client.url(call.method))
 
 

@@ -951,6 +951,7 @@ class _Fault:
     status: int | None
     retry_after: float | None
     delay: float
+    message: str | None = None  # Norce's Message; "injected <status>" when None
 
     def matches(self, path: str) -> bool:
         return self.remaining > 0 and (self.path is None or path.endswith(self.path))
@@ -1084,10 +1085,12 @@ class NorceStandin:
         status: int = 503,
         path: str | None = None,
         retry_after: float | None = None,
+        message: str | None = None,
     ) -> None:
-        """Answer the next `count` requests whose path ends with `path` with `status`."""
+        """Answer the next `count` requests whose path ends with `path` with `status` (and
+        `message` as Norce's Message)."""
         with self._lock:
-            self._faults.append(_Fault(count, path, status, retry_after, 0.0))
+            self._faults.append(_Fault(count, path, status, retry_after, 0.0, message))
 
     def slow_next(self, count: int = 1, *, seconds: float, path: str | None = None) -> None:
         """Sleep `seconds` before answering the next `count` matching requests normally."""
@@ -1132,7 +1135,8 @@ class NorceStandin:
         if fault and fault.status:
             wait = fault.retry_after
             extra = {} if wait is None else {"Retry-After": f"{wait:g}"}
-            return Answer(fault.status, {"Message": f"injected {fault.status}"}, extra)
+            said = fault.message or f"injected {fault.status}"
+            return Answer(fault.status, {"Message": said}, extra)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         with self._lock:
             return self._route(verb, url.path, query, headers, body)
