@@ -8,8 +8,14 @@ wrong (in Norce or with the customer) and releases it, or cancels it in Norce.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
+from etl.orders import amounts
 from etl.orders.model import OrderRequest
+
+# Norce rounds each amount to cents on its own, as we do, but may round other amounts (a
+# unit price, not a line): allow a cent per amount before calling a total wrong.
+_CENT = Decimal("0.01")
 
 
 def hold_reasons(order: OrderRequest, currencies: Iterable[str]) -> list[str]:
@@ -34,4 +40,44 @@ def hold_reasons(order: OrderRequest, currencies: Iterable[str]) -> list[str]:
             reasons.append(f"line {line}: negative quantity {item.quantity}")
         if not item.is_fee and not (item.part_no or item.erp_part_no):
             reasons.append(f"line {line}: no PartNo")
-    return reasons
+    return reasons + amount_reasons(order)
+
+
+def amount_reasons(order: OrderRequest) -> list[str]:
+    """Why the order's lines, fees and discounts cannot be what the customer pays.
+
+    The order's total is what was paid (the sum of Payments[].Amount). An order with no
+    payments (on account, invoiced later), a payment without an Amount or a line without
+    its VAT (orders read from Norce Query carry neither) has no total to compare with: what
+    its lines, fees and discounts make is its total, and only a negative one is held.
+    """
+    if order.discounts and amounts.discount_rate(order) is None:
+        rates = ", ".join(str(r) for r in sorted(amounts.goods_rates(order)))
+        return [
+            f"an order-level discount on goods with several VAT rates ({rates}): how its VAT "
+            "splits is not known; ask how Norce booked it and enter it in the ERP by hand"
+        ]
+    made = amounts.of(order)
+    expected = made.incl_vat
+    what = (
+        f"lines {made.lines_ex_vat + made.lines_vat}, fees {made.charges_ex_vat + made.charges_vat}"
+        f" and discounts -{made.discounts_incl_vat} make {expected} incl VAT"
+    )
+    if not _comparable(order):
+        return [f"the order's total is negative: {what}"] if expected < 0 else []
+    paid = amounts.money_sum(p.amount for p in order.payments)
+    difference = paid - expected
+    slack = _CENT * (len(order.items) + len(order.fees) + len(order.discounts))
+    if abs(difference) <= slack:
+        return []
+    return [
+        f"the amounts do not add up: {what}, but the payments are {paid} "
+        f"(a difference of {difference:+}); an amount Norce sent is missing from the order"
+    ]
+
+
+def _comparable(order: OrderRequest) -> bool:
+    """Whether the order states both what was paid and every line's amount with its VAT."""
+    paid = bool(order.payments) and all(p.amount is not None for p in order.payments)
+    lines = all(None not in (i.quantity, i.unit_price, i.unit_vat) for i in order.items)
+    return paid and lines

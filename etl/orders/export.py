@@ -529,7 +529,8 @@ class OrderSupply:
             order = parse_order(self.spool.read(row.spool_name), row.kind)
         except (OSError, ValueError, BodyRefused) as exc:
             return f"the spooled order {row.spool_name} cannot be read: {exc}"
-        return prepare(self.layout, order)
+        # An order without SubmitDate is dated by its arrival: the same bytes on every resend.
+        return prepare(self.layout, order, received=dt.datetime.fromisoformat(row.received_at))
 
     def _unfit_reason(self, prepared: Prepared) -> str:
         fmt, path = self.layout.format, self.layout.path

@@ -2,20 +2,24 @@
 
 A layout is data a person edits, so it gets named values, not free code: a sum with a bug in
 it is an invoice dispute. Amounts are rounded half up to cents per line and totals are sums
-of the rounded lines, so they add up line by line the way ERPs and PEPPOL check them.
+of the rounded lines, so they add up line by line the way ERPs and PEPPOL check them. The
+money itself (lines, fees, order discounts) is reckoned in etl.orders.amounts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel
 
-from etl.orders.model import ClientCustomer, OrderItem, OrderRequest
+from etl.orders import amounts
+from etl.orders.amounts import line_total, line_vat, money_sum
+from etl.orders.model import ClientCustomer, Discount, Fee, OrderItem, OrderRequest
+from etl.orders.peppol_ids import buyer_endpoint
 
 Kind = Literal["text", "decimal", "int", "bool", "datetime"]
 Value = str | Decimal | int | bool | dt.datetime | None
@@ -30,37 +34,114 @@ class Context:
     position: int | None = None  # 1-based place of `item` in its record's rows
 
 
-_CENT = Decimal("0.01")
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
-
-
-def _line_total(item: OrderItem) -> Decimal | None:
-    """Quantity x UnitPrice, rounded to cents: totals add up line by line, as ERPs check."""
-    if item.quantity is None or item.unit_price is None:
-        return None
-    return _money(item.quantity * item.unit_price)
-
-
-def _line_vat(item: OrderItem) -> Decimal | None:
-    if item.quantity is None or item.unit_vat is None:
-        return None
-    return _money(item.quantity * item.unit_vat)
-
-
-def _sum(values: Iterable[Decimal | None]) -> Decimal:
-    # A missing amount counts as nothing: a total must still be written for the other lines.
-    return sum((v for v in values if v is not None), Decimal("0.00"))
-
-
 def _items(ctx: Context, fees: bool | None = None) -> list[OrderItem]:
     return [i for i in ctx.order.items if fees is None or i.is_fee == fees]
 
 
 def _current_line_total(ctx: Context) -> Value:
-    return _line_total(ctx.item) if isinstance(ctx.item, OrderItem) else None
+    return line_total(ctx.item) if isinstance(ctx.item, OrderItem) else None
+
+
+def _entry_ex_vat(ctx: Context) -> Value:
+    """An Items line, a Fees entry or a Discounts entry, ex VAT."""
+    item = ctx.item
+    if isinstance(item, OrderItem):
+        return line_total(item)
+    if isinstance(item, Fee):
+        return amounts.fee_ex_vat(item)
+    if isinstance(item, Discount):
+        split = amounts.discount_split(ctx.order, item)
+        return split.ex_vat if split is not None else None
+    return None
+
+
+def _entry_vat(ctx: Context) -> Value:
+    item = ctx.item
+    if isinstance(item, OrderItem):
+        return line_vat(item)
+    if isinstance(item, Fee):
+        return amounts.fee_vat(item)
+    if isinstance(item, Discount):
+        split = amounts.discount_split(ctx.order, item)
+        return split.vat if split is not None else None
+    return None
+
+
+def _entry_vat_rate(ctx: Context) -> Value:
+    item = ctx.item
+    if isinstance(item, OrderItem | Fee):
+        return item.vat_rate
+    if isinstance(item, Discount):
+        return amounts.discount_rate(ctx.order)
+    return None
+
+
+def _tax_category(ctx: Context) -> Value:
+    """UNCL5305: S (standard rate) when VAT is charged, Z (zero rated) when the rate is 0."""
+    rate = _entry_vat_rate(ctx)
+    if not isinstance(rate, Decimal):
+        return None
+    return "S" if rate > 0 else "Z"
+
+
+def _discount_amount(ctx: Context) -> Value:
+    item = ctx.item
+    if not isinstance(item, Discount) or item.amount is None:
+        return None
+    return amounts.money(abs(item.amount))
+
+
+def _unit_discount(ctx: Context) -> Value:
+    """UnitPriceOriginal - UnitPrice when the line was sold below its list price."""
+    item = ctx.item
+    if not isinstance(item, OrderItem) or None in (item.unit_price, item.unit_price_original):
+        return None
+    off = (item.unit_price_original or 0) - (item.unit_price or 0)
+    return off if off > 0 else None
+
+
+def _discount_reason(ctx: Context) -> Value:
+    item = ctx.item
+    if not isinstance(item, Discount):
+        return None
+    words = [str(w) for w in (item.type, item.code) if w not in (None, "")]
+    return " ".join(words) or "Discount"
+
+
+def _promotion_codes(ctx: Context) -> Value:
+    item = ctx.item
+    if not isinstance(item, OrderItem):
+        return None
+    codes = [
+        p.discount_code or p.name or (str(p.id) if p.id is not None else "")
+        for p in item.promotions
+    ]
+    return ",".join(c for c in codes if c) or None
+
+
+def _promotions_amount(ctx: Context) -> Value:
+    item = ctx.item
+    if not isinstance(item, OrderItem) or not item.promotions:
+        return None
+    return money_sum(p.applied_amount for p in item.promotions)
+
+
+def _person_name(customer: ClientCustomer | None) -> str | None:
+    person = customer.person if customer is not None else None
+    if person is None:
+        return None
+    return " ".join(p for p in (person.first_name, person.last_name) if p) or None
+
+
+def _care_of(customer: ClientCustomer | None) -> str | None:
+    person = customer.person if customer is not None else None
+    address = person.address if person is not None else None
+    return f"c/o {address.care_of}" if address is not None and address.care_of else None
+
+
+def _endpoint(ctx: Context, part: Literal["scheme", "value"]) -> Value:
+    found = buyer_endpoint(ctx.order)
+    return getattr(found, part) if found is not None else None
 
 
 def _name(customer: ClientCustomer | None) -> str | None:
@@ -98,37 +179,122 @@ FUNCTIONS: dict[str, Function] = {
     "lines_total": Function(
         "decimal",
         "any",
-        lambda c: _sum(_line_total(i) for i in _items(c)),
+        lambda c: money_sum(line_total(i) for i in _items(c)),
         "sum of line_total() over all Items, fee lines included (ex VAT)",
     ),
     "goods_total": Function(
         "decimal",
         "any",
-        lambda c: _sum(_line_total(i) for i in _items(c, fees=False)),
+        lambda c: money_sum(line_total(i) for i in _items(c, fees=False)),
         "the same over the goods lines only",
     ),
     "fees_total": Function(
         "decimal",
         "any",
-        lambda c: _sum(_line_total(i) for i in _items(c, fees=True)),
+        lambda c: money_sum(line_total(i) for i in _items(c, fees=True)),
         "the same over the fee lines only (freight, invoice fee)",
     ),
     "vat_total": Function(
         "decimal",
         "any",
-        lambda c: _sum(_line_vat(i) for i in _items(c)),
-        "sum over all Items of Quantity x UnitVat, each rounded to 2 decimals",
+        lambda c: amounts.of(c.order).vat,
+        "VAT of the order: Items (Quantity x UnitVat per line) + Fees - Discounts, in cents",
+    ),
+    "total_ex_vat": Function(
+        "decimal",
+        "any",
+        lambda c: amounts.of(c.order).ex_vat,
+        "lines_total() + charges_total() - discounts_ex_vat(): what the order is worth ex VAT",
     ),
     "total_incl_vat": Function(
         "decimal",
         "any",
-        lambda c: _sum(_line_total(i) for i in _items(c)) + _sum(_line_vat(i) for i in _items(c)),
-        "lines_total() + vat_total()",
+        lambda c: amounts.of(c.order).incl_vat,
+        "total_ex_vat() + vat_total(): what the customer pays",
+    ),
+    "charges_total": Function(
+        "decimal",
+        "any",
+        lambda c: amounts.of(c.order).charges_ex_vat if c.order.fees else None,
+        "sum of Fees[].Amount (ex VAT), the fees Norce sends outside the Items; empty if none",
+    ),
+    "discounts_total": Function(
+        "decimal",
+        "any",
+        lambda c: amounts.of(c.order).discounts_incl_vat if c.order.discounts else None,
+        "sum of Discounts[].Amount (order-level discounts, vouchers; incl VAT); empty if none",
+    ),
+    "discounts_ex_vat": Function(
+        "decimal",
+        "any",
+        lambda c: amounts.of(c.order).discounts_ex_vat if c.order.discounts else None,
+        "the same ex VAT (each discount split at the goods' VAT rate); empty if none",
+    ),
+    "ex_vat": Function(
+        "decimal",
+        "each",
+        _entry_ex_vat,
+        "this Items line, Fees or Discounts entry ex VAT, in cents",
+    ),
+    "vat": Function(
+        "decimal", "each", _entry_vat, "the VAT of this Items line, Fees or Discounts entry"
+    ),
+    "vat_rate": Function(
+        "decimal",
+        "each",
+        _entry_vat_rate,
+        "VatRate of this line or fee; a discount's is the goods' rate",
+    ),
+    "tax_category": Function(
+        "text", "each", _tax_category, "S when vat_rate() is above 0, Z when it is 0 (UNCL5305)"
+    ),
+    "discount_amount": Function(
+        "decimal",
+        "each",
+        _discount_amount,
+        "a Discounts entry's Amount (incl VAT), as a positive sum",
+    ),
+    "unit_discount": Function(
+        "decimal",
+        "items",
+        _unit_discount,
+        "UnitPriceOriginal - UnitPrice of this line when above 0 (promotions, price discounts)",
+    ),
+    "list_price": Function(
+        "decimal",
+        "items",
+        lambda c: (
+            c.item.unit_price_original
+            if isinstance(c.item, OrderItem) and _unit_discount(c) is not None
+            else None
+        ),
+        "UnitPriceOriginal of this line when unit_discount() has a value; else empty",
+    ),
+    "unit_discount_indicator": Function(
+        "text",
+        "items",
+        lambda c: "false" if _unit_discount(c) is not None else None,
+        "`false` (an allowance, not a charge) when unit_discount() has a value; else empty",
+    ),
+    "discount_reason": Function(
+        "text", "each", _discount_reason, "a Discounts entry's Type and Code: `Voucher SAVE150`"
+    ),
+    "promotion_codes": Function(
+        "text",
+        "items",
+        _promotion_codes,
+        "this line's Promotions, their DiscountCode (else Name) joined by commas",
+    ),
+    "promotions_amount": Function(
+        "decimal",
+        "items",
+        _promotions_amount,
+        "sum of this line's Promotions[].AppliedAmount (already inside UnitPrice)",
     ),
     "payments_total": Function(
         "decimal",
         "any",
-        lambda c: _sum(p.amount for p in c.order.payments),
+        lambda c: money_sum(p.amount for p in c.order.payments),
         "sum of Payments[].Amount",
     ),
     "customer_name": Function(
@@ -142,5 +308,32 @@ FUNCTIONS: dict[str, Function] = {
         "any",
         lambda c: _name(c.order.ship_to),
         "the same for ShipTo",
+    ),
+    "contact_name": Function(
+        "text",
+        "any",
+        lambda c: _person_name(c.order.sell_to),
+        "SellTo's person, first and last name",
+    ),
+    "ship_to_contact": Function(
+        "text", "any", lambda c: _person_name(c.order.ship_to), "the same for ShipTo"
+    ),
+    "ship_to_care_of": Function(
+        "text",
+        "any",
+        lambda c: _care_of(c.order.ship_to),
+        "`c/o ` and ShipTo's Address.CareOf, when there is one",
+    ),
+    "buyer_endpoint": Function(
+        "text",
+        "any",
+        lambda c: _endpoint(c, "value"),
+        "the buyer's PEPPOL id: a GLN, else its national number, else its VAT number",
+    ),
+    "buyer_endpoint_scheme": Function(
+        "text",
+        "any",
+        lambda c: _endpoint(c, "scheme"),
+        "its EAS scheme, by the buyer's country: 0088, 0007, 0192, 0184, 0208, 0216, 99xx",
     ),
 }

@@ -6,7 +6,9 @@ an ERP takes: CSV records (a head line, one line per item, one per payment...) o
 document (a UBL Order, or the ERP's own XML), one file per unit or per batch, the dialect
 (encoding, separators, date format), where the files are put and under which names. Every
 value is a path into the subject (the `OrderRequest`, or the party as Norce Query returns
-it), a literal or one of a fixed list of functions (see etl.orders.sources). Adding an
+it), a literal, one of a fixed list of functions (see etl.orders.sources), the shop's own
+details from settings (`Seller.Name`, read once at start-up), or several of those as
+`A | B`: the first that has a value. Adding an
 ERP's format is a new layout file, not new Python. The tables are modelled in
 etl.orders.layout_spec; this module checks how they fit together and compiles them.
 Every problem is a ConfigError naming the file and the key. Names are unique across both
@@ -26,6 +28,7 @@ from pydantic import ValidationError
 from etl.errors import ConfigError, TransportError
 from etl.orders import naming
 from etl.orders.charset import encodable_in, xml_legal
+from etl.orders.functions import Kind, Value
 from etl.orders.layout_spec import (
     ColumnSpec,
     LayoutContract,
@@ -35,10 +38,37 @@ from etl.orders.layout_spec import (
     TargetSpec,
     date_format_problem,
 )
-from etl.orders.sources import SUBJECTS, Constant, Source, Subject, list_fields, parse_source
+from etl.orders.sources import (
+    SUBJECTS,
+    Constant,
+    Place,
+    Source,
+    Subject,
+    list_fields,
+    parse_source,
+)
 from etl.orders.xmlpaths import XmlPath, parse_path
-from etl.settings import Settings, config_error
+from etl.settings import SellerSettings, Settings, config_error
 from etl.transport.base import safe_relative
+
+
+@dataclass(frozen=True)
+class FirstOf:
+    """`A | B | C`: the first source with a value; an empty text counts as none."""
+
+    sources: tuple[Source, ...]
+    kind: Kind
+
+    def value(self, ctx: Place) -> Value:
+        """The first value that is there."""
+        for source in self.sources:
+            value = source.value(ctx)
+            if value is not None and value != "":
+                return value
+        return None
+
+
+Compiled = Source | FirstOf
 
 
 @dataclass(frozen=True)
@@ -46,7 +76,7 @@ class Column:
     """A column or element with its source compiled against the OrderRequest."""
 
     name: str
-    source: Source
+    source: Compiled
     decimals: int | None
     date_format: str | None
     xml: XmlPath | None  # xml layouts: the element path `name` resolves to
@@ -126,7 +156,9 @@ def load_layout(path: Path, settings: Settings) -> Layout:
         raise config_error(source, exc) from exc
     _check_format(contract, source)
     _check_target(contract, settings, source)
-    records = tuple(_record(contract, name, spec, source) for name, spec in contract.record.items())
+    records = tuple(
+        _record(contract, name, spec, source, settings) for name, spec in contract.record.items()
+    )
     layout = Layout(contract, records, path)
     if contract.layout.format == "csv":
         _check_csv_records(layout, source)
@@ -242,7 +274,9 @@ def _check_target(contract: LayoutContract, settings: Settings, source: str) -> 
         )
 
 
-def _record(contract: LayoutContract, name: str, spec: RecordSpec, source: str) -> Record:
+def _record(
+    contract: LayoutContract, name: str, spec: RecordSpec, source: str, settings: Settings
+) -> Record:
     kind, subject = contract.layout.format, SUBJECTS[contract.layout.subject]
     key = f"record.{name}"
     used, unused = ("columns", "elements") if kind == "csv" else ("elements", "columns")
@@ -262,7 +296,7 @@ def _record(contract: LayoutContract, name: str, spec: RecordSpec, source: str) 
             "repeat is for xml layouts: a csv record repeats with `each` alone",
         )
     columns = tuple(
-        _column(contract, c, entry, each, f"{key}.{used}.{i}", source, subject)
+        _column(contract, c, entry, each, f"{key}.{used}.{i}", source, subject, settings)
         for i, c in enumerate(specs)
     )
     names = [c.name for c in columns]
@@ -316,10 +350,11 @@ def _column(
     key: str,
     source: str,
     subject: Subject,
+    settings: Settings,
 ) -> Column:
     fmt = contract.format
     try:
-        compiled = parse_source(spec.source, entry, each, subject)
+        compiled = _compile(spec.source, entry, each, subject, settings.orders.seller)
         xml = (
             parse_path(spec.name, fmt.namespace, fmt.namespaces)
             if contract.layout.format == "xml"
@@ -327,7 +362,7 @@ def _column(
         )
     except ValueError as exc:
         raise ConfigError(source, key, f"{spec.name!r}: {exc}") from exc
-    kind = "text" if isinstance(compiled, Constant) else compiled.kind
+    kind = _kind(compiled)
     if spec.decimals is not None and kind != "decimal":
         raise ConfigError(source, f"{key}.decimals", f"{spec.source!r} is not a number")
     if spec.date_format is not None:
@@ -343,6 +378,61 @@ def _column(
             where = "XML" if in_xml else fmt.encoding
             raise ConfigError(source, key, f"the literal cannot be written in {where}")
     return Column(spec.name, compiled, spec.decimals, spec.date_format, xml, spec.source)
+
+
+def _compile(
+    text: str, entry: Any, each: str | None, subject: Subject, seller: SellerSettings
+) -> Compiled:
+    """One source, or `A | B`: the first of several with a value."""
+    parts = [_one(part, entry, each, subject, seller) for part in _alternatives(text)]
+    if len(parts) == 1:
+        return parts[0]
+    kinds = {_kind(p) for p in parts if not isinstance(p, Constant)} or {"text"}
+    if len(kinds) > 1:
+        raise ValueError(f"{text!r}: the alternatives give {' and '.join(sorted(kinds))}")
+    return FirstOf(tuple(parts), kinds.pop())
+
+
+def _one(
+    text: str, entry: Any, each: str | None, subject: Subject, seller: SellerSettings
+) -> Source:
+    if subject.name == "order" and text.lower().startswith("seller."):
+        return Constant(_seller(text, seller))
+    return parse_source(text, entry, each, subject)
+
+
+def _seller(text: str, seller: SellerSettings) -> str:
+    """`Seller.EndpointID` -> settings [orders.seller] endpoint_id, which must be set."""
+    wanted = text.partition(".")[2].replace("_", "").lower()
+    for field in SellerSettings.model_fields:
+        if field.replace("_", "") == wanted:
+            value = getattr(seller, field)
+            if not value:
+                raise ValueError(f"{text!r}: set {field} under [orders.seller] in the settings")
+            return str(value)
+    known = ", ".join("Seller." + f.title().replace("_", "") for f in SellerSettings.model_fields)
+    raise ValueError(f"{text!r} is not a seller setting (known: {known})")
+
+
+def _alternatives(text: str) -> list[str]:
+    """Split `A | B` on the bars outside 'literals'."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        if char == "|" and not quoted:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    if len(parts) > 1 and not all(parts):
+        raise ValueError(f"{text!r}: write alternatives as A | B, each one a source")
+    return parts
+
+
+def _kind(compiled: Compiled) -> Kind:
+    return "text" if isinstance(compiled, Constant) else compiled.kind
 
 
 def _check_csv_records(layout: Layout, source: str) -> None:

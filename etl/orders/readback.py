@@ -19,7 +19,7 @@ from lxml import etree
 
 from etl.orders.functions import Value
 from etl.orders.layout_spec import OrderFormat
-from etl.orders.layouts import Column, Layout, Record
+from etl.orders.layouts import Column, FirstOf, Layout, Record
 from etl.orders.model import OrderRequest
 from etl.orders.sources import FieldPath
 
@@ -100,6 +100,8 @@ def _apply(order: Doc, record: Record, values: list[str], fmt: OrderFormat) -> N
         order.setdefault(record.each, []).append(entry)
     for column, text in zip(record.columns, values, strict=True):
         source = column.source
+        if isinstance(source, FirstOf):  # `PartNo | ErpPartNo` reads back as the first
+            source = next((s for s in source.sources if isinstance(s, FieldPath)), source)
         if not isinstance(source, FieldPath) or text == "":
             continue
         value = parse_text(text, source, column, fmt)

@@ -46,12 +46,18 @@ class Prepared:
     changed: tuple[str, ...] = ()  # cells the policy transliterated or replaced, for the log
 
 
-def prepare(layout: Layout, unit: BaseModel, ref: str | None = None) -> Prepared:
+def prepare(
+    layout: Layout, unit: BaseModel, ref: str | None = None, *, received: dt.datetime | None = None
+) -> Prepared:
     """One unit's rows as text, with the unencodable-character policy applied.
 
     `unit` is the layout's subject: an OrderRequest (its ClientOrderRef is the `ref`), or
-    a party, whose `ref` the caller gives.
+    a party, whose `ref` the caller gives. `received` is when the order reached us (the
+    book keeps it): an order Norce sent without SubmitDate is dated by it, because a
+    date is required (UBL's IssueDate) and the clock would give other bytes on a resend.
     """
+    if isinstance(unit, OrderRequest) and unit.submit_date is None and received is not None:
+        unit = unit.model_copy(update={"submit_date": received})
     if ref is None:
         if not isinstance(unit, OrderRequest):
             raise TypeError(f"a {type(unit).__name__} needs its ref")

@@ -8,7 +8,9 @@ and `C`, in the order the layout lists them (which is how a schema's sequence is
 
 An entry whose value is empty writes nothing: no empty element, which UBL forbids. A literal
 attribute (`cbc:EndpointID/@schemeID = '0088'`) only decorates an element that something
-else created, so an absent EndpointID does not leave a lone `schemeID` behind.
+else created, so an absent EndpointID does not leave a lone `schemeID` behind; so does any
+attribute of an element whose text the same record writes (`cbc:Amount/@currencyID` waits
+for `cbc:Amount`), so an empty amount leaves no `<cbc:Amount currencyID="SEK"/>`.
 """
 
 from __future__ import annotations
@@ -57,11 +59,14 @@ def order_element(rows: Sequence[Row], fmt: OrderFormat) -> etree._Element:
 
 def _fill(base: etree._Element, columns: Sequence[Column], cells: Sequence[str]) -> None:
     decorations: list[tuple[XmlPath, str]] = []
+    with_text = {c.xml.steps for c in columns if c.xml is not None and c.xml.attribute is None}
     for column, text in zip(columns, cells, strict=True):
         path = column.xml
         if path is None or text == "":
             continue
-        if path.attribute is not None and isinstance(column.source, Constant):
+        if path.attribute is not None and (
+            isinstance(column.source, Constant) or path.steps in with_text
+        ):
             decorations.append((path, text))  # applied once the elements exist
             continue
         element = _walk(base, path.steps)

@@ -15,7 +15,8 @@ from etl.errors import ConfigError
 from etl.orders.functions import FUNCTIONS
 from etl.orders.layout_spec import LayoutContract
 from etl.orders.layouts import load_layouts
-from etl.settings import LocalStoreSettings, Settings
+from etl.orders.sources import Constant
+from etl.settings import LocalStoreSettings, OrderSettings, SellerSettings, Settings
 from tests.conftest import REPO
 from tests.fixtures.orders import CSV, SHIPPED, XML, layout_from
 
@@ -34,9 +35,9 @@ def test_the_shipped_layouts_load_with_the_embedded_default() -> None:
     assert sorted(layouts) == ["erp_csv", "peppol_order"]
     csv, ubl = layouts["erp_csv"], layouts["peppol_order"]
     assert (csv.spec.per, csv.format.encoding, csv.format.decimal) == ("batch", "cp1252", ",")
-    assert [r.tag for r in csv.records] == ["H", "L", "P"]
+    assert [r.tag for r in csv.records] == ["H", "L", "F", "D", "P"]
     assert (ubl.spec.per, ubl.orders_per_file) == ("order", 1)
-    assert [r.each for r in ubl.records] == [None, "Items"]
+    assert [r.each for r in ubl.records] == [None, "Discounts", "Fees", None, "Items"]
 
 
 def test_no_orders_folder_means_no_layouts(tmp_path: Path) -> None:
@@ -203,3 +204,50 @@ def test_every_layout_key_is_in_the_readme(key: str) -> None:
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_every_function_is_in_the_readme(function: str) -> None:
     assert f"`{function}()`" in SECTION
+
+
+# -- seller settings and alternatives ----------------------------------------------------------
+
+
+def test_a_seller_setting_is_read_at_start_up(tmp_path: Path, settings: Settings) -> None:
+    text = XML.replace('[["cbc:ID", "ClientOrderRef"]]', '[["cbc:ID", "Seller.EndpointID"]]')
+    [column] = layout_from(text, tmp_path, settings).records[0].columns
+    assert column.source == Constant(settings.orders.seller.endpoint_id or "")
+
+
+def test_an_unset_seller_setting_stops_start_up(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path,
+        schemas_dir=tmp_path,
+        stores={"erp": LocalStoreSettings(root=tmp_path / "erp")},
+        orders=OrderSettings(seller=SellerSettings(name="Shop")),
+    )
+    text = XML.replace('[["cbc:ID", "ClientOrderRef"]]', '[["cbc:ID", "Seller.EndpointID"]]')
+    with pytest.raises(ConfigError) as caught:
+        layout_from(text, tmp_path, settings)
+    assert caught.value.key == "record.order.elements.0"
+    assert "set endpoint_id under [orders.seller]" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("Seller.Nmae", "is not a seller setting (known: Seller.Name"),
+        ("ClientOrderRef | SubmitDate", "the alternatives give datetime and text"),
+        ("ClientOrderRef |", "write alternatives as A | B"),
+    ],
+)
+def test_alternatives_and_seller_mistakes_name_the_key(
+    tmp_path: Path, settings: Settings, source: str, words: str
+) -> None:
+    text = XML.replace('[["cbc:ID", "ClientOrderRef"]]', f'[["cbc:ID", "{source}"]]')
+    with pytest.raises(ConfigError) as caught:
+        layout_from(text, tmp_path, settings)
+    assert caught.value.key == "record.order.elements.0"
+    assert words in str(caught.value)
+
+
+def test_a_bar_inside_a_literal_is_not_an_alternative(tmp_path: Path, settings: Settings) -> None:
+    text = XML.replace('[["cbc:ID", "ClientOrderRef"]]', """[["cbc:ID", "'a | b'"]]""")
+    [column] = layout_from(text, tmp_path, settings).records[0].columns
+    assert column.source == Constant("a | b")

@@ -60,7 +60,8 @@ def test_the_csv_is_windows_1252_with_semicolons_and_decimal_commas() -> None:
     assert head[:4] == ["H", "1001", "2026-11-20", "SEK"]
     # The comment holds the delimiter and quotes: quoted, quotes doubled.
     assert '"Leverans till baksidan; ring ""Åsa"" först"' in lines[0]
-    assert lines[0].endswith(";Grattis på födelsedagen!;245,59;61,40")  # GiftMessage is Code2's
+    # GiftMessage is Code2's; then the totals ex VAT, the VAT, and what the customer pays.
+    assert lines[0].endswith(";Grattis på födelsedagen!;245,59;61,40;306,99")
     # Unit price kept exactly (47,992); the line amount rounded to cents; freight is a line.
     assert "L;1001;2;200456;200456;Skruv 4,2\u00d725 (200 st);ErpStandard;1;fp;47,992;" in lines[2]
     assert lines[3].startswith("L;1001;3;FREIGHT;;Frakt;Freight;1;;39,20;")
@@ -107,11 +108,12 @@ def test_the_peppol_order_has_the_bis_3_elements() -> None:
     assert not root.xpath("//*[not(node()) and not(@*)]")
 
 
-def test_a_private_buyer_has_no_company_elements_and_no_orphan_scheme_id() -> None:
+def test_a_private_buyer_has_no_company_elements_and_the_shops_endpoint() -> None:
     root = etree.fromstring((HERE / "order_1002.peppol_order.xml").read_bytes())
     party = root.xpath("cac:BuyerCustomerParty/cac:Party", namespaces=NS)[0]
-    # No VatNo: no EndpointID, and its literal schemeID does not stand alone.
-    assert party.xpath("cbc:EndpointID", namespaces=NS) == []
+    # A consumer has no PEPPOL identifier: the shop's own endpoint (settings) stands in.
+    assert party.xpath("cbc:EndpointID/@schemeID", namespaces=NS) == ["0007"]
+    assert party.xpath("cbc:EndpointID/text()", namespaces=NS) == ["5560000001"]
     assert party.xpath("cac:PartyIdentification", namespaces=NS) == []
     assert party.xpath("cac:PartyName/cbc:Name/text()", namespaces=NS) == ["Łukasz Nyström"]
 
