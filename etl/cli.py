@@ -17,6 +17,7 @@ from etl.flows.approve import approve
 from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
 from etl.flows.records import file_rejections, rejection_report, whole_file_counts
 from etl.flows.runtime import Runtime, utc_now
+from etl.logs import install as install_log_escaping
 from etl.models import Part
 from etl.orders.commands import add_order_commands, order_status_lines
 from etl.parties.commands import add_party_commands, export_all
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_log_escaping()  # every process starts here, the receiver too
     try:
         settings = _settings(args.config)
         keep_private(settings.home)

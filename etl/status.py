@@ -85,15 +85,34 @@ def render_orders(orders: Sequence[OrderRow], exported_to: dict[str, list[str]])
     rows += [
         (
             o.received_at,
-            o.ref,
+            # Escaped: a reference or a reason from Norce may hold an escape sequence.
+            printable(o.ref),
             o.source,
             o.state + (f" (resend {o.generation - 1})" if o.generation > 1 else ""),
-            ", ".join(exported_to.get(o.ref, [])),
-            o.reason or "",
+            ", ".join(printable(layout) for layout in exported_to.get(o.ref, [])),
+            one_line(o.reason or ""),
         )
         for o in orders
     ]
     return table(rows)
+
+
+def render_order_list(
+    orders: Sequence[OrderRow],
+    exported_to: dict[str, list[str]],
+    matching: int,
+    everything: int,
+    state: str | None,
+) -> str:
+    """`run.py orders`: newest first; says when the list is cut and when a state has none."""
+    if not orders:
+        if state is None or not everything:
+            return "no orders yet"
+        return f"no {state} orders ({everything:,} order{'s' * (everything != 1)} in all)"
+    text = render_orders(orders, exported_to)
+    if matching > len(orders):
+        text += f"\nshowing {len(orders):,} of {matching:,}, newest first; use --limit"
+    return text
 
 
 def render_order_counts(counts: dict[str, int]) -> str:

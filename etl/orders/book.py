@@ -9,6 +9,13 @@ is two-phase: `begin_export` records the file name and its orders *before* the u
 an export cut off by a crash is known on the next run and looked up on the ERP's server
 instead of being uploaded again under a new name. `resend` bumps the order's generation:
 the order is due again for every layout, on purpose.
+
+Every body received under a reference is kept (`order_variants` beside the first one);
+the first is the order's body. A resend may choose another one: the choice is recorded
+for that generation only (`order_resend_bodies`), so the export of that generation, and a
+re-render of it after a crash, read the chosen body, and the next resend goes back to the
+order's own body unless it chooses again. Every hold and its release is kept
+(`order_holds`) so an operator can tell the whole story of an order.
 """
 
 from __future__ import annotations
@@ -29,12 +36,28 @@ CREATE INDEX IF NOT EXISTS orders_by_state ON orders (state, received_at);
 CREATE TABLE IF NOT EXISTS order_variants (
     ref TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, received_at TEXT NOT NULL,
     PRIMARY KEY (ref, sha256));
+CREATE TABLE IF NOT EXISTS order_resend_bodies (
+    ref TEXT NOT NULL, generation INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    spool_name TEXT NOT NULL, kind TEXT NOT NULL, chosen_at TEXT NOT NULL,
+    PRIMARY KEY (ref, generation));
+CREATE TABLE IF NOT EXISTS order_holds (
+    ref TEXT NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL, released_at TEXT,
+    released_by TEXT);
+CREATE INDEX IF NOT EXISTS order_holds_by_ref ON order_holds (ref, held_at);
 CREATE TABLE IF NOT EXISTS order_export_items (
     layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL, export_id TEXT NOT NULL,
     PRIMARY KEY (layout, ref, generation));
 """ + files_schema("order_exports")
 
 Arrival = Literal["new", "again", "conflict"]
+
+# An order row with the body due in its current generation: a resend's choice, else its own.
+_ROWS = (
+    "SELECT o.ref, COALESCE(b.sha256, o.sha256) AS sha256, "
+    "COALESCE(b.spool_name, o.spool_name) AS spool_name, COALESCE(b.kind, o.kind) AS kind, "
+    "o.source, o.received_at, o.state, o.reason, o.generation FROM orders o "
+    "LEFT JOIN order_resend_bodies b ON b.ref=o.ref AND b.generation=o.generation"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,17 @@ class OrderRow:
     state: str
     reason: str | None
     generation: int
+
+
+@dataclass(frozen=True)
+class Body:
+    """One body received under a reference; `number` 1 is the order's own (the first)."""
+
+    number: int
+    sha256: str
+    spool_name: str
+    kind: str
+    received_at: str
 
 
 class OrderBook(ExportedFiles):
@@ -87,6 +121,8 @@ class OrderBook(ExportedFiles):
                         at,
                     ),
                 )
+                if hold_reason:
+                    _record_hold(db, ref, hold_reason, at)
                 return "new"
             if row["sha256"] == sha256:
                 return "again"
@@ -98,21 +134,53 @@ class OrderBook(ExportedFiles):
 
     def order(self, ref: str) -> OrderRow | None:
         """One order by its ClientOrderRef."""
-        row = self._db.execute("SELECT * FROM orders WHERE ref=?", (ref,)).fetchone()
+        row = self._db.execute(f"{_ROWS} WHERE o.ref=?", (ref,)).fetchone()
         return _order(row) if row else None
 
     def orders(self, state: str | None = None, limit: int = 1000) -> list[OrderRow]:
         """Orders, oldest first, optionally in one state."""
-        if state is None:
-            rows = self._db.execute(
-                "SELECT * FROM orders ORDER BY received_at, ref LIMIT ?", (limit,)
-            )
-        else:
-            rows = self._db.execute(
-                "SELECT * FROM orders WHERE state=? ORDER BY received_at, ref LIMIT ?",
-                (state, limit),
-            )
+        return self._listed(state, limit, "o.received_at, o.ref")
+
+    def latest(self, state: str | None = None, limit: int = 200) -> list[OrderRow]:
+        """Orders, newest first, optionally in one state: what an operator looks for."""
+        return self._listed(state, limit, "o.received_at DESC, o.ref DESC")
+
+    def count(self, state: str | None = None) -> int:
+        """How many orders there are (in one state)."""
+        where, params = ("", ()) if state is None else (" WHERE state=?", (state,))
+        row = self._db.execute(f"SELECT COUNT(*) FROM orders{where}", params).fetchone()  # noqa: S608
+        return int(row[0])
+
+    def _listed(self, state: str | None, limit: int, order_by: str) -> list[OrderRow]:
+        # `order_by` is one of this module's constants, never input.
+        where, params = ("", ()) if state is None else (" WHERE o.state=?", (state,))
+        rows = self._db.execute(
+            f"{_ROWS}{where} ORDER BY {order_by} LIMIT ?",
+            (*params, limit),
+        )
         return [_order(r) for r in rows]
+
+    def bodies(self, ref: str) -> list[Body]:
+        """Every body received under `ref`: the order's own first, then the others by time."""
+        first = self._db.execute(
+            "SELECT sha256, spool_name, kind, received_at FROM orders WHERE ref=?", (ref,)
+        ).fetchone()
+        if first is None:
+            return []
+        others = self._db.execute(
+            "SELECT sha256, spool_name, received_at FROM order_variants WHERE ref=? "
+            "ORDER BY received_at, sha256",
+            (ref,),
+        ).fetchall()
+        bodies = [
+            Body(1, first["sha256"], first["spool_name"], first["kind"], first["received_at"])
+        ]
+        for n, row in enumerate(others, start=2):
+            kind = row["spool_name"].rsplit(".", 1)[
+                -1
+            ]  # the spool names each body <ref>-<hash>.<kind>
+            bodies.append(Body(n, row["sha256"], row["spool_name"], kind, row["received_at"]))
+        return bodies
 
     def counts(self) -> dict[str, int]:
         """Orders per state."""
@@ -122,7 +190,7 @@ class OrderBook(ExportedFiles):
     def due(self, layout: str, limit: int) -> list[OrderRow]:
         """Spooled orders not yet exported in this generation to `layout`, oldest first."""
         rows = self._db.execute(
-            "SELECT o.* FROM orders o WHERE o.state IN ('spooled', 'exported') AND NOT EXISTS ("
+            f"{_ROWS} WHERE o.state IN ('spooled', 'exported') AND NOT EXISTS ("  # noqa: S608
             "SELECT 1 FROM order_export_items i WHERE i.layout=? AND i.ref=o.ref "
             "AND i.generation=o.generation) ORDER BY o.received_at, o.ref LIMIT ?",
             (layout, limit),
@@ -132,29 +200,45 @@ class OrderBook(ExportedFiles):
     def hold(self, ref: str, reason: str, at: str) -> None:
         """Keep an order from the ERP until an operator releases it."""
         with self._tx() as db:
-            db.execute(
+            cur = db.execute(
                 "UPDATE orders SET state='held', reason=?, updated_at=? WHERE ref=?",
                 (reason, at, ref),
             )
+            if cur.rowcount == 1:
+                _record_hold(db, ref, reason, at)
 
-    def release(self, ref: str, at: str) -> bool:
-        """An operator lets a held order go to the ERP; False when it was not held."""
+    def release(self, ref: str, at: str, by: str = "") -> bool:
+        """An operator (`by`) lets a held order go to the ERP; False when it was not held."""
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE orders SET state='spooled', reason=NULL, updated_at=? "
                 "WHERE ref=? AND state='held'",
                 (at, ref),
             )
+            db.execute(
+                "UPDATE order_holds SET released_at=?, released_by=? "
+                "WHERE ref=? AND released_at IS NULL",
+                (at, by or None, ref),
+            )
             return cur.rowcount == 1
 
-    def resend(self, ref: str, at: str) -> bool:
-        """Export the order again to every layout, on purpose; False for an unknown order."""
+    def resend(self, ref: str, at: str, body: Body | None = None) -> bool:
+        """Export the order again to every layout, on purpose; False for an unknown order.
+
+        `body`: one of `bodies(ref)` to send this time instead of the order's own.
+        """
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE orders SET generation=generation+1, state=CASE WHEN state='held' "
                 "THEN 'held' ELSE 'spooled' END, updated_at=? WHERE ref=?",
                 (at, ref),
             )
+            if cur.rowcount == 1 and body is not None and body.number != 1:
+                db.execute(
+                    "INSERT INTO order_resend_bodies SELECT ref, generation, ?, ?, ?, ? "
+                    "FROM orders WHERE ref=?",
+                    (body.sha256, body.spool_name, body.kind, at, ref),
+                )
             return cur.rowcount == 1
 
     def begin_export(
@@ -199,6 +283,10 @@ class OrderBook(ExportedFiles):
             "SELECT ref FROM order_export_items WHERE export_id=? ORDER BY ref", (export_id,)
         )
         return tuple(str(r["ref"]) for r in refs)
+
+
+def _record_hold(db: sqlite3.Connection, ref: str, reason: str, at: str) -> None:
+    db.execute("INSERT INTO order_holds (ref, reason, held_at) VALUES (?,?,?)", (ref, reason, at))
 
 
 def _order(row: sqlite3.Row) -> OrderRow:

@@ -11,6 +11,12 @@ customer called `?ukasz`. A layout declares one policy (`[format] unencodable`):
   `ő` -> `o`, `ﬁ` -> `fi`, a non-breaking hyphen -> `-`); one without (an emoji, Chinese)
   still holds the order;
 - `replace`: like transliterate, and what is left becomes `replacement`, logged per order.
+
+Control characters (C0 but tab, line feed and carriage return; DEL; C1) count as characters
+no file can hold, in any encoding: an ERP reads them as commands or data breaks, a terminal
+showing the file runs them. They have no near equivalent, so `hold` and `transliterate` hold
+the order and `replace` writes `replacement`. A line break stays text: CSV quotes it and XML
+allows it.
 """
 
 from __future__ import annotations
@@ -55,10 +61,12 @@ class Fitted:
 
 
 def encodable_in(encoding: str) -> Callable[[str], bool]:
-    """A test of whether a text can be written in `encoding`."""
+    """A test of whether a text can be written in `encoding` (and holds no control character)."""
 
     def holds(text: str) -> bool:
         """Whether `text` encodes."""
+        if any(_control(ord(c)) for c in text):
+            return False
         try:
             text.encode(encoding)
         except UnicodeEncodeError:
@@ -69,8 +77,16 @@ def encodable_in(encoding: str) -> Callable[[str], bool]:
 
 
 def xml_legal(text: str) -> bool:
-    """Whether XML 1.0 allows every character (escaping does not help the others)."""
-    return all(_xml_char(ord(c)) for c in text)
+    """Whether XML 1.0 allows every character (escaping does not help the others).
+
+    The C1 controls and DEL, which XML allows but discourages, are refused as well.
+    """
+    return all(_xml_char(ord(c)) and not _control(ord(c)) for c in text)
+
+
+def _control(code: int) -> bool:
+    """C0 but tab, line feed and carriage return; DEL; C1."""
+    return (code < 0x20 and code not in (0x9, 0xA, 0xD)) or 0x7F <= code <= 0x9F
 
 
 def _xml_char(code: int) -> bool:

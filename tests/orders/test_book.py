@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from etl.orders.book import OrderBook
+from etl.orders.history import order_story
 
 AT = "2026-11-22T03:00:00+00:00"
 
@@ -65,3 +66,44 @@ def test_a_second_body_for_a_ref_is_a_conflict_and_keeps_the_first(book: OrderBo
     assert book.receive("A1", "other", "A1-b.json", "json", "push", AT) == "conflict"
     row = book.order("A1")
     assert row is not None and row.sha256 == "sha-A1"
+
+
+def test_latest_lists_newest_first_and_count_counts(tmp_path: Path) -> None:
+    book = OrderBook(tmp_path / "ledger.sqlite")
+    for minute, ref in enumerate(("B1", "B2", "B3")):
+        book.receive(ref, f"sha-{ref}", f"{ref}.json", "json", "push", f"{AT[:14]}0{minute}:00Z")
+    book.hold("B2", "DoHold", AT)
+    assert [o.ref for o in book.latest(limit=2)] == ["B3", "B2"]
+    assert [o.ref for o in book.latest("held")] == ["B2"]
+    assert (book.count(), book.count("held"), book.count("exported")) == (3, 1, 0)
+
+
+def test_a_resend_may_send_another_body_for_that_generation_only(book: OrderBook) -> None:
+    book.receive("A1", "other", "A1-other.xml", "json", "push", "2026-11-22T03:05:00+00:00")
+    own, other = book.bodies("A1")
+    assert (own.number, own.spool_name, other.number, other.kind) == (1, "A1.json", 2, "xml")
+    assert book.resend("A1", AT, other)
+    (due,) = [o for o in book.due("csv", 10) if o.ref == "A1"]
+    assert (due.generation, due.spool_name, due.kind, due.sha256) == (
+        2,
+        "A1-other.xml",
+        "xml",
+        "other",
+    )
+    assert book.order("A1") == due  # a re-render after a crash reads the same body
+    assert book.resend("A1", AT)
+    (due,) = [o for o in book.due("csv", 10) if o.ref == "A1"]
+    assert (due.generation, due.spool_name) == (3, "A1.json")
+    assert book.bodies("nope") == []
+
+
+def test_holds_and_releases_are_kept(book: OrderBook) -> None:
+    book.hold("A1", "DoHold", AT)
+    assert book.release("A1", "2026-11-22T04:00:00+00:00", "anna")
+    book.hold("A1", "layout erp_csv: a control character", "2026-11-22T05:00:00+00:00")
+    story = order_story(book, "A1")
+    assert story is not None
+    assert [(h.reason, h.released_at, h.released_by) for h in story.holds] == [
+        ("DoHold", "2026-11-22T04:00:00+00:00", "anna"),
+        ("layout erp_csv: a control character", None, None),
+    ]

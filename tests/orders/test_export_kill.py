@@ -133,9 +133,9 @@ def test_kill_between_upload_and_commit_exports_each_order_once(
         book.close()
     listed = _finished(_run(home, clean, env, "orders")).splitlines()
     rows = [line.split() for line in listed if re.search(r"\b100[12]\b", line)]
-    assert [row[1:] for row in rows] == [
-        ["1001", "push", "exported", "erp_csv,", "peppol_order"],
+    assert [row[1:] for row in rows] == [  # newest first
         ["1002", "push", "exported", "erp_csv,", "peppol_order"],
+        ["1001", "push", "exported", "erp_csv,", "peppol_order"],
     ]
     # The file went to the archive once, byte for byte what the ERP has.
     archived = list((home / "archive" / "orders" / "exported" / "erp_csv").rglob("ORDERS_*"))
