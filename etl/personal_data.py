@@ -17,7 +17,10 @@ from collections.abc import Callable
 
 REDACTED = "***"
 
-EMAIL = re.compile(r"[^\s@'\"<>(),;:\[\]]+@[^\s@'\"<>(),;:\[\]]+\.[A-Za-z]{2,}")
+# Also as a URL writes it (`anna%40example.com`, in a Query filter).
+EMAIL = re.compile(
+    r"[^\s@'\"<>(),;:\[\]%]+(?:@|%40)[^\s@'\"<>(),;:\[\]]+\.[A-Za-z]{2,}"
+)
 
 # Swedish personnummer/samordningsnummer: (CC)YYMMDD-NNNN, '+' past 100 years, or 10/12 digits.
 _SE = re.compile(r"(?<![\w+-])(?:19|20)?(\d{6})([-+]?)(\d{4})(?![\w-])")
