@@ -6,21 +6,33 @@ declares a DOCTYPE is refused outright: an order has no use for one, and that is
 entity bombs live. XML elements are matched to the model's fields by name without regard
 to case; a list field takes the element's children as its items, whatever they are called
 (`<Items><OrderItem>...</OrderItem></Items>`, as a DataContract serialiser writes lists).
+
+A body is refused (400) only when it cannot be read at all: not JSON or XML, nested deeper
+than the parser goes, a number of more than MAX_DIGITS digits, or no ClientOrderRef (without
+it no retry could be told from a new order). A readable order with a value of the wrong kind
+somewhere (`"Quantity": "two"`) is taken: the value is left empty and named in a problem,
+and the receiver holds the order with it, so a person decides instead of Norce giving up.
+No reason ever quotes a value from the body: it goes to the log, the answer and the book.
 """
 
 from __future__ import annotations
 
 import json
 import types
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Union, get_args, get_origin
 
 from lxml import etree
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-from etl.orders.model import OrderRequest
+from etl.orders.model import NORCE_REF_LENGTH, OrderRequest
 
 _NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+MAX_DIGITS = 100  # no number in an order comes near; Python's int() stops at 4300
+_PASSES = 3  # a value left empty can only uncover errors below it, never above
 
 
 class BodyRefused(Exception):
@@ -42,24 +54,121 @@ def body_kind(content_type: str, body: bytes) -> str:
     return "xml" if body.lstrip()[:1] == b"<" else "json"
 
 
+@dataclass(frozen=True)
+class ReadOrder:
+    """An order as read, and what in it could not be read (each a reason to hold it)."""
+
+    order: OrderRequest
+    problems: list[str] = field(default_factory=list)
+
+
 def parse_order(body: bytes, kind: str) -> OrderRequest:
-    """Validate one body; BodyRefused with a reason a person can act on."""
+    """The order in one body, unreadable values left empty; BodyRefused if there is none."""
+    return read_order(body, kind).order
+
+
+def read_order(body: bytes, kind: str) -> ReadOrder:
+    """Read one body; BodyRefused with a reason a person can act on when it has no order."""
     data = _json(body) if kind == "json" else _xml(body)
     ref = _ref_of(data)
-    try:
-        return OrderRequest.model_validate(data)
-    except ValidationError as exc:
-        # Not chained: the ValidationError's own text quotes each bad value (an e-mail
-        # address, a name), and this reason goes to the log, the answer and the order book.
-        raise BodyRefused(f"not a valid OrderRequest: {_problems(exc)}", ref) from None
+    problems: list[str] = []
+    for _ in range(_PASSES):
+        try:
+            order = OrderRequest.model_validate(data)
+        except ValidationError as exc:
+            # Not chained: the ValidationError's own text quotes each bad value (an e-mail
+            # address, a name), and the reason goes to the log, the answer and the order book.
+            errors = exc.errors(include_url=False, include_context=False, include_input=False)
+            readable = isinstance(data, dict) and not any(_identifies(e) for e in errors)
+            left_out = _leave_out(data, errors) if readable else []
+            if not left_out:
+                raise BodyRefused(f"not a valid OrderRequest: {_problems(errors)}", ref) from None
+            problems += left_out
+            continue
+        return ReadOrder(order, problems + _ref_problems(order))
+    raise BodyRefused(f"not a valid OrderRequest: {'; '.join(problems[:5])}", ref)
 
 
-def _problems(exc: ValidationError) -> str:
+def _identifies(error: ErrorDetails) -> bool:
+    """An error in the body as a whole or in its ClientOrderRef: no order to hold."""
+    return not error["loc"] or error["loc"][0] == "ClientOrderRef"
+
+
+def _problems(errors: Sequence[ErrorDetails]) -> str:
     """Where and what, never the value: the reason must not carry the customer's data."""
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    shown = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:5]]
+    shown = [f"{_dotted(e['loc']) or 'body'}: {e['msg']}" for e in errors[:5]]
     more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
     return "; ".join(shown) + more
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _leave_out(data: dict[str, Any], errors: Sequence[ErrorDetails]) -> list[str]:
+    """Remove each value an error points at; one problem per value removed."""
+    problems: list[str] = []
+    removed: list[tuple[int | str, ...]] = []
+    emptied: list[tuple[list[Any], int]] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if any(loc[: len(done)] == done for done in removed):
+            continue  # a union's second error about a value already taken out
+        path = _remove(data, loc, emptied)
+        if path:
+            removed.append(path)
+            problems.append(f"{_dotted(path)}: {error['msg']}; left empty")
+    # Entries of lists become null only now, so the indexes of the errors above stayed
+    # right; the model drops a null entry.
+    for entries, index in emptied:
+        entries[index] = None
+    return problems
+
+
+def _remove(
+    data: dict[str, Any], loc: tuple[int | str, ...], emptied: list[tuple[list[Any], int]]
+) -> tuple[int | str, ...]:
+    """Remove the deepest value along `loc` (past it, loc names union members); its path.
+
+    A value in a list is not removed but added to `emptied`, for the caller to null.
+    """
+    parent: Any = None
+    key: Any = None
+    node: Any = data
+    depth = 0
+    for part in loc:
+        step = _step(node, part)
+        if step is None:
+            break
+        parent, key, node = node, step, node[step]
+        depth += 1
+    if parent is None:
+        return ()
+    if isinstance(parent, dict):
+        del parent[key]
+    else:
+        emptied.append((parent, key))
+    return loc[:depth]
+
+
+def _step(node: Any, part: int | str) -> Any:
+    """The key or index in `node` that the model's `part` names; None when there is none."""
+    if isinstance(node, dict):
+        # Keys in any case, as the model matches them.
+        return next((k for k in node if str(k).lower() == str(part).lower()), None)
+    if isinstance(node, list) and isinstance(part, int):
+        # The model dropped the null entries: its index counts the others.
+        present = [i for i, entry in enumerate(node) if entry is not None]
+        return present[part] if 0 <= part < len(present) else None
+    return None
+
+
+def _ref_problems(order: OrderRequest) -> list[str]:
+    """A ref longer than Norce makes: SendOrderStatus and the ERP's field may cut it."""
+    length = len(order.client_order_ref)
+    if length <= NORCE_REF_LENGTH:
+        return []
+    return [f"ClientOrderRef is {length} characters, Norce's are at most {NORCE_REF_LENGTH}"]
 
 
 def _ref_of(data: Any) -> str | None:
@@ -67,13 +176,45 @@ def _ref_of(data: Any) -> str | None:
     if isinstance(data, dict):
         for key, value in data.items():
             if str(key).lower() == "clientorderref" and isinstance(value, str | int):
-                return str(value)
+                return str(value)[:NORCE_REF_LENGTH]
     return None
+
+
+class _Unreadable(Exception):
+    """Raised from inside json.loads by a hook; its text is the whole reason."""
+
+
+def _number(kind: type[int] | type[Decimal]) -> Any:
+    """A json.loads hook that reads a number as `kind`, refusing absurdly long ones."""
+
+    def read(text: str) -> int | Decimal:
+        digits = sum(c.isdigit() for c in text)
+        if digits > MAX_DIGITS:
+            raise _Unreadable(
+                f"not JSON we can read: a number of {digits} digits (at most {MAX_DIGITS})"
+            )
+        return kind(text)
+
+    return read
+
+
+def _constant(name: str) -> Any:
+    # Python's json takes NaN and Infinity; JSON (and money) has no such numbers.
+    raise _Unreadable(f"not JSON: {name} is not a JSON number")
 
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body, parse_float=Decimal)  # money stays exact, never a float
+        return json.loads(
+            body,
+            parse_float=_number(Decimal),  # money stays exact, never a float
+            parse_int=_number(int),
+            parse_constant=_constant,
+        )
+    except RecursionError:
+        raise BodyRefused("not JSON we can read: nested deeper than about 1000 levels") from None
+    except _Unreadable as exc:
+        raise BodyRefused(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise BodyRefused(f"not JSON: not {exc.encoding} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
@@ -103,6 +244,9 @@ def _xml_problem(exc: etree.XMLSyntaxError) -> str:
     last = getattr(exc.error_log, "last_error", None)  # not in lxml's type stubs
     name = str(getattr(last, "type_name", "") or "ERR_SYNTAX")
     kind = name.removeprefix("ERR_").replace("_", " ").lower()
+    if str(getattr(last, "message", "")).startswith("Excessive depth"):
+        # libxml2's own limit without huge_tree, the XML twin of json's RecursionError.
+        kind = "nested deeper than 256 elements"
     line, column = exc.position
     return f"{kind} at line {line}, column {column}"
 
@@ -126,7 +270,7 @@ def _element_to_model(element: etree._Element, model: type[BaseModel]) -> dict[s
 
 
 def _value(element: etree._Element, annotation: Any) -> Any:
-    if element.get(_NIL) == "true":
+    if element.get(_NIL) in ("true", "1"):  # xsd:boolean has both spellings
         return None
     inner = _unwrap_optional(annotation)
     if get_origin(inner) is list:
@@ -139,7 +283,19 @@ def _value(element: etree._Element, annotation: Any) -> Any:
         return {
             etree.QName(c).localname: _value(c, None) for c in element if isinstance(c.tag, str)
         }
-    return (element.text or "").strip() or None
+    text = (element.text or "").strip() or None
+    if text is not None and inner in (int, Decimal):
+        _check_digits(etree.QName(element).localname, text)
+    return text
+
+
+def _check_digits(name: str, text: str) -> None:
+    """The XML twin of the JSON number limit: a numeric field of absurd length is refused."""
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_DIGITS:
+        raise BodyRefused(
+            f"not XML we can read: {name} is a number of {digits} digits (at most {MAX_DIGITS})"
+        )
 
 
 def _unwrap_optional(annotation: Any) -> Any:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl.orders.bodies import BodyRefused, body_kind, parse_order
+from etl.orders.bodies import BodyRefused, body_kind, parse_order, read_order
 from etl.orders.book import OrderBook
 from etl.orders.checks import hold_reasons
 from etl.orders.spool import Spool, write_durably
@@ -79,13 +79,15 @@ class OrderInbound:
         """Spool and record one body; the answer for the sender."""
         kind = body_kind(content_type, body)
         try:
-            order = parse_order(body, kind)
+            read = read_order(body, kind)
         except BodyRefused as exc:
             kept = self.keep_rejected(body, kind, exc.reason)
             log.warning("order body refused (%s), kept as %s: %s", source, kept.name, exc.reason)
             return failed(400, exc.reason)
+        order = read.order
         spooled = self.spool.put(order.client_order_ref, body, kind)
-        reasons = hold_reasons(order, self.settings.currencies)
+        # What could not be read is held like what fails a check: Norce is answered OK.
+        reasons = read.problems + hold_reasons(order, self.settings.currencies)
         arrival = self.book.receive(
             order.client_order_ref,
             spooled.sha256,

@@ -5,36 +5,99 @@ the wire casing is not documented ([I] in the reference) and a receiver that ref
 order over `clientOrderRef` vs `ClientOrderRef` loses a customer. Unknown fields are kept
 (`extra="allow"`): the spool holds the body exactly as received anyway, and a layout may
 name a field this model does not know yet.
+
+Norce's .NET serializer writes `null` for an empty list or object and may send a number
+where the contract has text (reference, "Corrections" 1). `Wire` reads that the way it was
+meant, once for every model: null in a field that cannot be null is "not sent" (its default:
+an empty list, `False`), a null entry in a list carries nothing and is dropped, and a number
+where text is expected is its exact text (3 -> "3"; JSON decimals arrive as `Decimal`, so
+5566.10 -> "5566.10"). Numeric text for a number and "true"/"false" for a bool are read by
+pydantic's lax mode; a date may also come as WCF writes it, `/Date(1763647500000+0100)/`
+(ISO 8601 with .NET's seven decimals is cut to six by pydantic). A bool where text is
+expected is not read: "True", "true" or "1" would be a guess.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
+import types
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_pascal
 
+NORCE_REF_LENGTH = 50  # ClientOrderRef, "max 50" in the Connect contract
+REF_LIMIT = 1000  # longer than any reference a person could still act on
+
 
 class Wire(BaseModel):
-    """Base: PascalCase on the wire, any casing accepted, unknown fields kept."""
+    """Base: PascalCase on the wire, any casing, unknown fields kept, read as Norce writes it."""
 
     model_config = ConfigDict(
-        alias_generator=to_pascal, populate_by_name=True, extra="allow", frozen=True
+        alias_generator=to_pascal,
+        populate_by_name=True,
+        extra="allow",
+        frozen=True,
+        coerce_numbers_to_str=True,
     )
 
     @model_validator(mode="before")
     @classmethod
-    def _any_casing(cls, data: Any) -> Any:
-        """Rename keys that differ from a known alias only in case to that alias."""
+    def _as_norce_writes_it(cls, data: Any) -> Any:
+        """Known keys renamed to their alias whatever their case; nulls read as not sent."""
         if not isinstance(data, dict):
             return data
-        known: dict[str, str] = {}
-        for name, info in cls.model_fields.items():
-            for alias in _aliases(name, info.alias, info.validation_alias):
-                known[alias.lower()] = alias
-        return {known.get(str(k).lower(), k): v for k, v in data.items()}
+        fields = wire_fields(cls)
+        read: dict[Any, Any] = {}
+        for key, value in data.items():
+            field = fields.get(str(key).lower())
+            if field is None:
+                read[key] = value
+            elif value is None and field.has_default and not field.nullable:
+                continue  # the default stands for "not sent": an empty list, False
+            elif field.is_list and isinstance(value, list):
+                read[field.alias] = [entry for entry in value if entry is not None]
+            elif field.is_datetime:
+                read[field.alias] = _wcf_date(value)
+            else:
+                read[field.alias] = value
+        return read
+
+
+@dataclass(frozen=True)
+class WireField:
+    """One spelling of a model field pydantic accepts, and what null means for the field."""
+
+    alias: str
+    nullable: bool
+    has_default: bool
+    is_list: bool
+    is_datetime: bool
+
+
+@functools.cache
+def wire_fields(model: type[BaseModel]) -> dict[str, WireField]:
+    """Every accepted spelling of the model's fields, lower-cased, to the field."""
+    known: dict[str, WireField] = {}
+    for name, info in model.model_fields.items():
+        args = get_args(info.annotation) if _is_union(info.annotation) else ()
+        inner = [a for a in args if a is not type(None)] or [info.annotation]
+        nullable = type(None) in args or info.annotation is Any
+        is_list = any(get_origin(a) is list for a in inner)
+        is_datetime = dt.datetime in inner
+        for alias in _aliases(name, info.alias, info.validation_alias):
+            known[alias.lower()] = WireField(
+                alias, nullable, not info.is_required(), is_list, is_datetime
+            )
+    return known
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, types.UnionType)
 
 
 def _aliases(name: str, alias: str | None, validation: object) -> list[str]:
@@ -42,6 +105,22 @@ def _aliases(name: str, alias: str | None, validation: object) -> list[str]:
     if isinstance(validation, AliasChoices):
         found += [c for c in validation.choices if isinstance(c, str)]
     return found
+
+
+_WCF_DATE = re.compile(r"/Date\((-?\d{1,15})(?:[+-]\d{4})?\)/")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _wcf_date(value: Any) -> Any:
+    """WCF's JSON date `/Date(1763647500000+0100)/`: milliseconds since 1970 UTC; the zone
+    after them only says where the writer was, so the instant is the milliseconds."""
+    found = _WCF_DATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if found is None:
+        return value
+    try:
+        return _EPOCH + dt.timedelta(milliseconds=int(found[1]))
+    except OverflowError:
+        return value  # past year 9999: pydantic says it is no date
 
 
 class CodeValue(Wire):
@@ -175,7 +254,9 @@ class Header(Wire):
 class OrderRequest(Wire):
     """One order as Norce sends it; `ClientOrderRef` identifies it across retries."""
 
-    client_order_ref: str = Field(min_length=1, max_length=50)
+    # A ref over NORCE_REF_LENGTH is held (etl.orders.bodies), not refused. Past REF_LIMIT it
+    # is no basket id Norce makes, and would fill every log line it is named in.
+    client_order_ref: str = Field(min_length=1, max_length=REF_LIMIT)
     header: Header | None = None
     sell_to: ClientCustomer | None = None
     bill_to: ClientCustomer | None = None
@@ -202,7 +283,10 @@ class OrderRequest(Wire):
     @field_validator("client_order_ref", mode="before")
     @classmethod
     def _ref_as_text(cls, value: Any) -> Any:
-        # Documented as a string; Query and SendOrderStatus treat it as an int. Accept both.
+        # Documented as a string; Query and SendOrderStatus treat it as an int. Accept both,
+        # but not a bool (True is an int to Python, and no order is called "True").
+        if isinstance(value, bool):
+            return value
         return str(value).strip() if isinstance(value, int | str) else value
 
     def info(self, code: str) -> str | None:

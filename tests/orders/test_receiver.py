@@ -8,6 +8,7 @@ archive/orders/rejected/.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import socket
@@ -17,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,9 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
+from etl.orders.bodies import parse_order
 from etl.orders.book import OrderBook
+from etl.orders.model import OrderRequest
 from etl.orders.receiver import ReceiverApp
 from etl.orders.spool import spool_name
 from etl.settings import LocalStoreSettings, ReceiverSettings, Settings
@@ -53,9 +57,10 @@ def order(ref: str = "1234567", **changes: Any) -> dict[str, Any]:
         "Payments": [{"PaymentCode": 98765, "PaymentMethodCode": "KLARNA", "Amount": 247.0}],
         "Items": [
             {"LineNo": 1, "PartNo": "100123", "Description": "Arbetshandske L", "Quantity": 2,
-             "UnitPrice": 79.2, "VatRate": 25, "Type": "ErpStandard", "TypeGroup": "Physical"},
-            {"LineNo": 2, "PartNo": "FREIGHT", "Quantity": 1, "UnitPrice": 39.2, "VatRate": 25,
-             "Type": "Freight", "TypeGroup": "Fee"},
+             "UnitPrice": 79.2, "UnitVat": 19.8, "VatRate": 25, "Type": "ErpStandard",
+             "TypeGroup": "Physical"},
+            {"LineNo": 2, "PartNo": "FREIGHT", "Quantity": 1, "UnitPrice": 39.2, "UnitVat": 9.8,
+             "VatRate": 25, "Type": "Freight", "TypeGroup": "Fee"},
         ],
     }  # fmt: skip
     body.update(changes)
@@ -75,11 +80,12 @@ XML_ORDER = b"""<?xml version="1.0" encoding="utf-8"?>
   <ErpOrderNo i:nil="true"/>
   <Items>
     <OrderItem><LineNo>1</LineNo><PartNo>100123</PartNo><Quantity>3</Quantity>
-      <UnitPrice>79.20</UnitPrice></OrderItem>
+      <UnitPrice>79.20</UnitPrice><UnitVat>19.80</UnitVat></OrderItem>
     <OrderItem><LineNo>2</LineNo><PartNo>200456</PartNo><Quantity>1</Quantity>
-      <UnitPrice>10.00</UnitPrice></OrderItem>
+      <UnitPrice>10.00</UnitPrice><UnitVat>2.50</UnitVat></OrderItem>
   </Items>
-  <Payments><Payment><PaymentMethodCode>INVOICE</PaymentMethodCode></Payment></Payments>
+  <Payments><Payment><PaymentMethodCode>INVOICE</PaymentMethodCode><Amount>309.50</Amount>
+  </Payment></Payments>
 </OrderRequest>
 """
 
@@ -116,6 +122,13 @@ class Receiver:
         folder = self.settings.folder("archive") / "orders" / "rejected"
         return sorted(folder.glob("*")) if folder.is_dir() else []
 
+    def rejected_copy(self, body: bytes) -> tuple[Path, Path]:
+        """The kept copy of one refused body and its reason file."""
+        sha = hashlib.sha256(body).hexdigest()[:16]
+        kept = [p for p in self.rejected() if sha in p.name and not p.name.endswith(".txt")]
+        assert len(kept) == 1, f"{len(kept)} kept copies of the body"
+        return kept[0], kept[0].with_name(kept[0].name + ".reason.txt")
+
     @contextmanager
     def book(self) -> Iterator[OrderBook]:
         book = OrderBook(self.settings.folder("state") / "ledger.sqlite")
@@ -131,9 +144,8 @@ class Receiver:
 
 def receiver_settings(tmp_path: Path, **receiver: Any) -> Settings:
     base = settings_for(tmp_path / "home", LocalStoreSettings(root=tmp_path / "erp"))
-    config = ReceiverSettings(
-        username=USER, password=SecretStr(PASSWORD), max_body_bytes=LIMIT, **receiver
-    )
+    receiver.setdefault("max_body_bytes", LIMIT)
+    config = ReceiverSettings(username=USER, password=SecretStr(PASSWORD), **receiver)
     return base.model_copy(update={"receiver": config})
 
 
@@ -419,6 +431,233 @@ def test_an_order_that_fails_a_check_is_ok_but_held_with_the_reason(
         assert book.due("any-layout", 10) == []
     assert row is not None and row.state == "held"
     assert reason in (row.reason or "")
+
+
+# ---------------------------------------------------------------- what Norce's serializer writes
+
+SECRET = "anna.secret@example.com"
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
+    """One receiver for the tests below (each uses refs of its own), taking bodies of 1 MB
+    so the parser meets what a million-deep body is made of."""
+    folder = tmp_path_factory.mktemp("shared")
+    with running(receiver_settings(folder, max_body_bytes=1024**2)) as r:
+        yield r
+
+
+def _lines(**changes: Any) -> list[dict[str, Any]]:
+    """The lines of `order()`, the first one changed."""
+    first, freight = order()["Items"]
+    return [first | changes, freight]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"Fees": None},
+        {"AdditionalInfo": None},
+        {"Payments": None},
+        {"Discounts": None},
+        {"DoHold": None},
+        {"ShippingAdvice": None, "BillTo": None, "Header": None},
+        {"Items": _lines(AdditionalInfo=None, Promotions=None)},
+        {"Payments": [{"PaymentCode": 98765, "Amount": 247.0, "AdditionalInfo": None}]},
+        {"SellTo": {"Person": {"FirstName": "Anna", "AdditionalInfo": None, "Address": None},
+                    "Company": None}},
+        {"Items": _lines(PriceListNo=3)},
+        {"SellTo": {"Company": {"Code": 5566, "Name": "Bygg AB", "VatNo": "SE556600000001"}}},
+        {"AdditionalInfo": [None, {"Code2": "Channel", "Value": "B2B"}]},
+    ],
+    ids=["Fees", "AdditionalInfo", "Payments", "Discounts", "DoHold", "objects", "item lists",
+         "payment lists", "person lists", "PriceListNo", "Company.Code", "null entry"],
+)  # fmt: skip
+def test_null_for_an_empty_list_or_object_and_a_number_for_text_are_taken(
+    shared: Receiver, changes: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    ref = f"null-{request.node.callspec.id}"
+    response = shared.post(encode(order(ref, **changes)))
+    assert (response.status_code, response.json()["StatusCode"]) == (200, "OK")
+    with shared.book() as book:
+        row = book.order(ref)
+    assert row is not None and row.state == "spooled", row and row.reason
+
+
+def spooled_order(receiver: Receiver, ref: str) -> OrderRequest:
+    """The order as the export job will read it back from the spool."""
+    with receiver.book() as book:
+        row = book.order(ref)
+    assert row is not None
+    return parse_order((receiver.spool / row.spool_name).read_bytes(), row.kind)
+
+
+def test_numbers_become_their_exact_text_and_numeric_text_becomes_numbers(
+    shared: Receiver,
+) -> None:
+    body = b"""{"ClientOrderRef": 5550021, "CurrencyCode": "SEK", "DoHold": "false",
+      "SellTo": {"Company": {"Code": 5566.10, "VatNo": 556600000001}},
+      "Items": [{"LineNo": "1", "PartNo": 100123, "Quantity": "2", "UnitPrice": "79.20",
+                 "UnitVat": "19.80", "PriceListNo": 3, "VatRate": "25"}],
+      "Payments": [{"PaymentCode": "98765", "Amount": "198.00"}]}"""
+    assert shared.post(body).status_code == 200
+    taken = spooled_order(shared, "5550021")
+    assert taken.sell_to is not None and taken.sell_to.company is not None
+    assert (taken.sell_to.company.code, taken.sell_to.company.vat_no) == ("5566.10", "556600000001")
+    (line,) = taken.items
+    assert (line.line_no, line.part_no, line.price_list_no) == (1, "100123", "3")
+    assert (line.quantity, line.unit_price, line.vat_rate) == (2, Decimal("79.20"), 25)
+    assert (taken.do_hold, taken.payments[0].payment_code) == (False, 98765)
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("/Date(1763647500000)/", dt.datetime(2025, 11, 20, 14, 5, tzinfo=dt.UTC)),
+        ("/Date(1763647500000+0100)/", dt.datetime(2025, 11, 20, 14, 5, tzinfo=dt.UTC)),
+        ("2025-11-20T15:05:00.1234567+01:00", dt.datetime(2025, 11, 20, 14, 5, 0, 123456, dt.UTC)),
+    ],
+    ids=["wcf", "wcf with offset", "seven decimals"],
+)
+def test_a_submit_date_as_dotnet_writes_it_is_read(
+    shared: Receiver, written: str, meant: dt.datetime, request: pytest.FixtureRequest
+) -> None:
+    # WCF's JSON writes /Date(milliseconds since 1970 UTC[+zone of the writer])/; the zone
+    # only says where the writer was, the instant is the milliseconds.
+    ref = f"date-{request.node.callspec.id}"
+    assert shared.post(encode(order(ref, SubmitDate=written))).status_code == 200
+    with shared.book() as book:
+        row = book.order(ref)
+    assert row is not None and row.state == "spooled", row and row.reason
+    assert spooled_order(shared, ref).submit_date == meant
+
+
+XML_NILS = b"""<?xml version="1.0" encoding="utf-8"?>
+<OrderRequest xmlns="http://schemas.datacontract.org/2004/07/Enferno.Services.StormConnect.Contracts"
+              xmlns:i="http://www.w3.org/2001/XMLSchema-instance">
+  <AdditionalInfo/>
+  <BillTo i:nil="true"/>
+  <ClientOrderRef>5550022</ClientOrderRef>
+  <CurrencyCode>SEK</CurrencyCode>
+  <Discounts i:nil="1"/>
+  <DoHold/>
+  <Fees i:nil="true"/>
+  <Items>
+    <OrderItem><AdditionalInfo i:nil="true"/><LineNo>1</LineNo><PartNo>100123</PartNo>
+      <PriceListNo>3</PriceListNo><Promotions/><Quantity>2</Quantity></OrderItem>
+  </Items>
+  <Payments i:nil="true"/>
+  <SellTo><Company><Code>5566</Code></Company>
+    <Person><AdditionalInfo i:nil="true"/><FirstName>Anna</FirstName></Person></SellTo>
+</OrderRequest>
+"""
+
+
+def test_an_xml_body_with_nil_and_empty_elements_is_taken(shared: Receiver) -> None:
+    response = shared.post(XML_NILS, headers={"Content-Type": "application/xml"})
+    assert response.status_code == 200, response.json()
+    taken = spooled_order(shared, "5550022")
+    assert (taken.fees, taken.payments, taken.discounts, taken.do_hold) == ([], [], [], False)
+    assert taken.items[0].promotions == [] and taken.items[0].price_list_no == "3"
+
+
+# ---------------------------------------------------------------- readable but not right
+
+
+def test_a_value_of_the_wrong_kind_is_taken_and_held_with_where_it_was(
+    shared: Receiver,
+) -> None:
+    body = order("5550023", Items=_lines(Quantity="two"), SubmitDate="not a date",
+                 SellTo={"Person": {"Email": SECRET, "FirstName": ["Anna"]}})  # fmt: skip
+    response = shared.post(encode(body))
+    assert (response.status_code, response.json()["StatusCode"]) == (200, "OK")
+    with shared.book() as book:
+        row = book.order("5550023")
+        assert "5550023" not in [o.ref for o in book.due("any-layout", 100)]
+    assert row is not None and row.state == "held"
+    reason = row.reason or ""
+    assert "Items.0.Quantity" in reason and "SubmitDate" in reason
+    assert "SellTo.Person.FirstName" in reason
+    assert "two" not in reason and "Anna" not in reason and "not a date" not in reason
+    # Released, it goes with the unreadable values left empty; the rest is as sent.
+    taken = spooled_order(shared, "5550023")
+    assert taken.items[0].quantity is None and taken.submit_date is None
+    assert taken.sell_to is not None and taken.sell_to.person is not None
+    assert taken.sell_to.person.email == SECRET
+
+
+def test_values_left_out_of_lists_keep_the_other_entries_where_they_were(
+    shared: Receiver,
+) -> None:
+    first, freight = _lines(Type={"Odd": 1})  # neither str nor int: two errors, one value
+    body = order("5550024", Items=[None, first, "not a line", freight])
+    assert shared.post(encode(body)).status_code == 200
+    with shared.book() as book:
+        row = book.order("5550024")
+    assert row is not None and row.state == "held"
+    assert (row.reason or "").count("left empty") == 2
+    assert "Items.0.Type:" in (row.reason or "") and "Items.1:" in (row.reason or "")
+    taken = spooled_order(shared, "5550024")
+    assert [(i.part_no, i.type) for i in taken.items] == [("100123", None), ("FREIGHT", "Freight")]
+
+
+def test_a_ref_longer_than_norce_allows_is_taken_and_held(shared: Receiver) -> None:
+    ref = "R" * 51
+    assert shared.post(encode(order(ref))).status_code == 200
+    with shared.book() as book:
+        row = book.order(ref)
+    assert row is not None and row.state == "held"
+    assert "ClientOrderRef" in (row.reason or "") and "50" in (row.reason or "")
+
+
+@pytest.mark.parametrize("ref", [None, "", "   ", ["1234567"], {"Id": 1}, True])
+def test_an_order_without_a_usable_ref_cannot_be_identified_and_is_refused(
+    shared: Receiver, ref: Any
+) -> None:
+    # Without ClientOrderRef no retry could be told from a new order: refusing is right.
+    body = encode(order(ClientOrderRef=ref))
+    response = shared.post(body)
+    assert response.status_code == 400
+    assert "ClientOrderRef" in response.json()["Description"]
+    _, reason = shared.rejected_copy(body)
+    assert "ClientOrderRef" in reason.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- bodies that cannot be read
+
+
+DEEP = f'{{"ClientOrderRef": "5550030", "Email": "{SECRET}", "X": '.encode()
+UNREADABLE = [
+    ("json", DEEP + b"[" * 200_000 + b"]" * 200_000 + b"}", "nested deeper"),
+    ("json", DEEP + b"9" * 100_000 + b"}", "100000 digits"),
+    ("json", DEEP + b'{"Quantity": 1.' + b"5" * 100_000 + b"}}", "100001 digits"),
+    ("json", DEEP + b"NaN}", "not JSON: NaN"),
+    ("json", DEEP + b'"unterminated}', "not JSON"),
+    ("xml", b"<OrderRequest><ClientOrderRef>5550030</ClientOrderRef><Email>" + SECRET.encode()
+     + b"</Email><X>" + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</X></OrderRequest>",
+     "nested deeper"),
+    ("xml", b"<OrderRequest><ClientOrderRef>5550030</ClientOrderRef><Items><OrderItem><Quantity>"
+     + b"9" * 100_000 + b"</Quantity></OrderItem></Items></OrderRequest>", "100000 digits"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "reason"),
+    UNREADABLE,
+    ids=["deep json", "long int", "long decimal", "NaN", "broken json", "deep xml", "long xml"],
+)
+def test_a_body_that_cannot_be_read_is_400_and_kept_with_a_reason_without_its_data(
+    shared: Receiver, kind: str, body: bytes, reason: str
+) -> None:
+    response = shared.post(body, headers={"Content-Type": f"application/{kind}"})
+    assert (response.status_code, response.json()["StatusCode"]) == (400, "Failed")
+    assert reason in response.json()["Description"]
+    kept, why = shared.rejected_copy(body)
+    assert kept.read_bytes() == body and kept.suffix == f".{kind}"
+    text = why.read_text(encoding="utf-8")
+    assert reason in text and SECRET not in text and len(text) < 500
+    with shared.book() as book:
+        assert book.order("5550030") is None
 
 
 # ---------------------------------------------------------------- restarts and Norce's retries
