@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from etl.logs import install
 from etl.norce.query import CUSTOMERS, QueryClient
 from tests.fakes.norce_query import QueryStandin
 from tests.fakes.norce_standin import NorceStandin
+from tests.orders.test_inbound import order
+from tests.orders.test_receiver_kill import _free_port, _start
 
 EMAIL = "anna.andersson@example.com"
 
@@ -58,3 +63,25 @@ def test_what_a_library_logs_is_masked_when_it_looks_personal(log_text: io.Strin
     assert log_text.getvalue() == (
         "WARNING some.library: no match for *** (personnummer ***, phone ***)\n"
     )
+
+
+def test_the_receiver_process_logs_no_request_url_and_no_person(home: Path) -> None:
+    port = _free_port()
+    receiver = _start(home, port, pause=0)
+    try:
+        for path in (f"/orders?email={EMAIL}&token=s3cret", f"/nowhere?email={EMAIL}"):
+            httpx.post(
+                f"http://127.0.0.1:{port}{path}",
+                content=json.dumps(order("2001")).encode(),
+                headers={"content-type": "application/json"},
+                auth=("norce", "pw-for-tests"),
+                timeout=10,
+            )
+    finally:
+        receiver.terminate()
+        output = receiver.communicate(timeout=15)[0]
+    assert "order 2001 spooled" in output  # the receiver's own line, in our format
+    for secret in ("anna", "s3cret", "/nowhere", "?email"):
+        assert secret not in output
+    # uvicorn's own lines go through the same handler and filter as ours.
+    assert all(" uvicorn" in line or " etl" in line for line in output.splitlines() if line)

@@ -292,7 +292,11 @@ def serve_receiver(settings: Settings) -> None:
             host=config.host,
             port=config.port,
             lifespan="on",
-            log_level="info",
+            # uvicorn's own logging config would add handlers past our filter (masking,
+            # escaping) and an access log that writes every URL with its query string: its
+            # loggers go to the root handlers instead, and the receiver logs each order itself.
+            log_config=None,
+            access_log=False,
             ssl_certfile=str(config.tls_certfile) if config.tls_certfile else None,
             ssl_keyfile=str(config.tls_keyfile) if config.tls_keyfile else None,
             timeout_graceful_shutdown=10,
