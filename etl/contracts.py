@@ -139,6 +139,12 @@ class FormatSpec(Strict):
     # Compressed inputs (.gz, .zip) are opened by their name; refuse more than this expanded.
     max_expanded_bytes: int = Field(default=4 * 1024**3, ge=1)
     max_line_bytes: int = Field(default=10 * 1024**2, ge=1024)  # CSV: a longer line is hostile
+    # Shapes that cost memory out of proportion to the file's size (a broken export job
+    # writes them): refused before the reader allocates for them. See etl/formats.
+    max_columns: int = Field(default=1000, ge=1)  # CSV header fields; XLSX: last used column
+    max_cell_bytes: int = Field(default=256 * 1024, ge=1024)  # one cell's text, as written
+    max_rows: int = Field(default=20_000_000, ge=1)  # CSV: lines after the header; XLSX: rows
+    max_blank_lines: int = Field(default=10_000, ge=0)  # CSV: empty lines outside quoted cells
     # XML: path of the repeating record element from the root, e.g. "Stock/Item"
     record: str | None = Field(default=None, validate_default=True)
     namespaces: dict[str, str] = Field(default_factory=dict)

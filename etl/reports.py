@@ -6,8 +6,10 @@ the CSV holds the same detail. `run.py check` prints the summary with the same l
 
 Cell text that Excel would evaluate (starting with = + - @, tab or CR) is written as plain
 text: in XLSX as a string cell with a quote prefix, in CSV with a leading apostrophe. The
-XLSX also shows control characters a worksheet cannot hold as [0x0B] and cuts text at
-Excel's cell limit; the CSV keeps the value exactly as received.
+XLSX also shows control characters a worksheet cannot hold as [0x0B]. A key or value longer
+than PREVIEW characters is shown as its first PREVIEW with a marker, in both: a report is for
+reading, and a cell of megabytes repeated on every rejection of its row would make one of
+gigabytes. Shorter values are kept exactly as received.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ from etl.models import Part, place
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _CELL_LIMIT = 32_767  # characters Excel keeps in one cell
+PREVIEW = 200  # characters of a long key or value a report shows
+# Some messages quote the value they are about ("'...' does not match the pattern"): they are
+# cut too, further on, so the words after a short quoted value stay whole.
+_PREVIEWS = {"key": PREVIEW, "value": PREVIEW, "message": 5 * PREVIEW}
 DETAIL_COLUMNS = (
     ("line", "Line", 8),
     ("key", "Key", 24),  # titled with the key's fields: see detail_columns
@@ -174,7 +180,14 @@ def safe_text(value: object) -> object:
 def _detail_rows(report: Report) -> Iterator[tuple[object, ...]]:
     """The detail's rows: the rejection's columns, then the raw record of its line."""
     columns = [c for c, _, _ in DETAIL_COLUMNS if c != "raw"]
-    for row in report.rejections.select(columns).iter_rows():
+    shown = report.rejections.select(columns).with_columns(
+        pl.when(pl.col(c).str.len_chars() > n)
+        .then(pl.col(c).str.slice(0, n) + _cut_marker(c, n))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, n in _PREVIEWS.items()
+    )
+    for row in shown.iter_rows():
         line = row[0]
         raw = report.raw.get(line) if isinstance(line, int) else None
         if not report.parts:
@@ -182,6 +195,15 @@ def _detail_rows(report: Report) -> Iterator[tuple[object, ...]]:
             continue
         part, own = place(report.parts, line) if isinstance(line, int) else (None, line)
         yield (part, own, *row[1:], raw)
+
+
+def _cut_marker(column: str, shown: int) -> pl.Expr:
+    """' [cut at 200 of 9,437,184 characters]', the count written as people read it."""
+    total = pl.col(column).str.len_chars().cast(pl.String)
+    grouped = total.str.reverse().str.replace_all(r"(\d{3})", "$1,").str.reverse()
+    return pl.concat_str(
+        pl.lit(f" [cut at {shown} of "), grouped.str.strip_chars_start(","), pl.lit(" characters]")
+    )
 
 
 def _write_csv(report: Report, path: Path) -> None:

@@ -8,7 +8,9 @@ for how several become one export).
 
 Expanding is streamed in blocks (never the whole file in memory) and counted as it is
 written: beyond `format.max_expanded_bytes` (all members together) the file is refused as a
-compression bomb and the partial copy removed, whatever the archive's headers claim. Only a
+compression bomb and the partial copy removed, whatever the archive's headers claim. For CSV
+the lines are counted too, each block before it is written: a small archive of gigabytes of
+newlines is refused at `format.max_rows` lines, having written no more than that to disk. Only a
 member's base name is used, each in a folder of its own, so `../` in a zip cannot write
 outside the scratch folder and two members of the same name do not meet. The expanded copies
 are removed after reading; the compressed file as received is what the flow archives.
@@ -66,34 +68,63 @@ def expanded(path: Path, fmt: FormatSpec, scratch: Path) -> Iterator[list[Member
     folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=scratch))
     try:
         expand = _gunzip if suffix == ".gz" else _unzip
-        yield expand(path, folder, fmt.max_expanded_bytes)
+        yield expand(path, folder, _Budget.of(fmt))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _gunzip(path: Path, folder: Path, limit: int) -> list[Member]:
+@dataclass
+class _Budget:
+    """What the expanded members may hold, all together: bytes, and lines for CSV."""
+
+    max_bytes: int
+    max_lines: int | None  # None: lines are not rows in this format
+    written: int = 0
+    lines: int = 0
+
+    @classmethod
+    def of(cls, fmt: FormatSpec) -> _Budget:
+        """The contract's bounds; a CSV's header lines are allowed on top of `max_rows`."""
+        lines = fmt.max_rows + fmt.header_row + fmt.skip_after_header if fmt.type == "csv" else None
+        return cls(fmt.max_expanded_bytes, lines)
+
+    def spend(self, block: bytes, path: Path) -> None:
+        """Count `block`; ParseError when it takes the members past a bound."""
+        self.written += len(block)
+        if self.written > self.max_bytes:
+            raise _too_big(path, self.max_bytes)
+        if self.max_lines is not None:
+            self.lines += block.count(b"\n")
+            if self.lines > self.max_lines:
+                raise ParseError(
+                    f"{path.name}: expands to more than {self.max_lines:,} lines "
+                    "(format.max_rows, and the header); refused before reading",
+                    line=self.max_lines + 1,
+                )
+
+
+def _gunzip(path: Path, folder: Path, budget: _Budget) -> list[Member]:
     target = folder / _safe_name(path.stem)
     with gzip.open(path, "rb") as src:
-        _copy(src, target, limit, path, "gzip file")
+        _copy(src, target, budget, path, "gzip file")
     return [Member(path.stem, target)]
 
 
-def _unzip(path: Path, folder: Path, limit: int) -> list[Member]:
+def _unzip(path: Path, folder: Path, budget: _Budget) -> list[Member]:
     out: list[Member] = []
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if _is_data(m)]
             if not members:
                 raise ParseError(f"{path.name}: the zip archive holds no data file")
-            if sum(m.file_size for m in members) > limit:
-                raise _too_big(path, limit)
-            budget = limit
+            if sum(m.file_size for m in members) > budget.max_bytes:
+                raise _too_big(path, budget.max_bytes)
             for number, member in enumerate(members, start=1):
                 own = folder / str(number)
                 own.mkdir()
                 target = own / _safe_name(member.filename)
                 with archive.open(member) as src:
-                    budget -= _copy(src, target, budget, path, "zip archive")
+                    _copy(src, target, budget, path, "zip archive")
                 out.append(Member(_printable(member.filename), target))
     except _BROKEN as exc:
         raise _broken(path, "zip archive", exc) from exc
@@ -120,12 +151,12 @@ def _printable(name: str) -> str:
     return shown if len(shown) <= 200 else shown[:200] + "..."
 
 
-def _copy(src: _Source, target: Path, limit: int, path: Path, kind: str) -> int:
-    """Stream `src` to `target` in blocks; refuse (and remove the copy) beyond `limit` bytes.
+def _copy(src: _Source, target: Path, budget: _Budget, path: Path, kind: str) -> None:
+    """Stream `src` to `target` in blocks, spending `budget`; refuse (and remove the copy) beyond it.
 
-    Returns the bytes written.
+    Each block is counted before it is written, so a refused file leaves no more on disk
+    than the budget allowed, and that is removed.
     """
-    written = 0
     with target.open("wb") as out:
         while True:
             try:
@@ -133,12 +164,13 @@ def _copy(src: _Source, target: Path, limit: int, path: Path, kind: str) -> int:
             except _BROKEN as exc:
                 raise _broken(path, kind, exc) from exc
             if not block:
-                return written
-            written += len(block)
-            if written > limit:
+                return
+            try:
+                budget.spend(block, path)
+            except ParseError:
                 out.close()
                 target.unlink(missing_ok=True)
-                raise _too_big(path, limit)
+                raise
             out.write(block)
 
 

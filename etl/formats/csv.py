@@ -11,6 +11,10 @@ A line longer than `format.max_line_bytes` is refused as hostile before polars s
 the last newline within the next `max_line_bytes + 1` bytes is searched for backwards, so a
 normal file is crossed in a few jumps of about that size, never byte by byte.
 
+Shapes that cost memory out of proportion to the file's size (a header of a million
+fields, millions of blank lines, cells of megabytes) are refused by etl.formats.csv_bounds
+before polars pays for them.
+
 Dialects the contract declares (title lines, a units row, a sniffed delimiter, escaped
 quotes, a trailer) are made standard CSV first, by etl.formats.csv_dialect; a trailer's
 count and control sum are checked on the rows read, by etl.formats.trailer.
@@ -30,6 +34,13 @@ import polars as pl
 from etl.contracts import FormatSpec
 from etl.errors import ParseError, SchemaMismatch
 from etl.formats import trailer
+from etl.formats.csv_bounds import (
+    Counts,
+    count_data,
+    refuse_big_cells,
+    refuse_many_lines,
+    refuse_wide_header,
+)
 from etl.formats.csv_dialect import Head, reader, standard
 from etl.formats.text import as_utf8, clean_cells
 from etl.models import LINE, ParsedFile
@@ -47,37 +58,39 @@ def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
         _refuse_long_lines(path, utf8, fmt.max_line_bytes)
         plain = standard(path, utf8, fmt, scratch, made)
         found, head = plain.trailer, plain.head
-        frame, columns, newlines = _read(path, plain.utf8, head, plain.fmt, counting=bool(found))
+        refuse_wide_header(path, head, plain.fmt)
+        counts = count_data(plain.utf8, head, plain.fmt)
+        refuse_many_lines(path, plain.utf8, head, plain.fmt, counts)
+        frame, columns = _read(path, plain.utf8, head, plain.fmt, counts)
     finally:
         for copy in made:
             copy.unlink(missing_ok=True)
+    refuse_big_cells(path, frame, columns, fmt)
     if columns:
         blank = pl.all_horizontal(pl.col(c).is_null() for c in columns)
         if frame.select(blank.any()).item():
             frame = frame.filter(~blank)
     frame = clean_cells(frame, columns, fmt.null_values)
     if found is not None and fmt.trailer is not None:
-        at = trailer.Trailer(head.data_line + newlines, found.fields)
+        at = trailer.Trailer(head.data_line + counts.newlines, found.fields)
         trailer.check(path.name, at, fmt.trailer, frame, fmt)
     return ParsedFile(path, frame, columns)
 
 
 def _read(
-    path: Path, utf8: Path, head: Head, fmt: FormatSpec, *, counting: bool
-) -> tuple[pl.DataFrame, tuple[str, ...], int]:
-    """Parse the data, number its lines, check its fields; newlines in it when `counting`."""
+    path: Path, utf8: Path, head: Head, fmt: FormatSpec, counts: Counts
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """Parse the data, number its lines, check its fields against the `counts` made before."""
     frame = _parse(path, utf8, head, fmt)
     columns = tuple(frame.columns)
     doubled = [c for c in columns if "_duplicated_" in c]
     if doubled:
         name = doubled[0].split("_duplicated_")[0]
         raise SchemaMismatch(f"{path.name}: the header names a column twice ({name!r})")
-    tokens = (fmt.quote, fmt.delimiter, "\n") if counting else (fmt.quote, fmt.delimiter)
-    counts = _count(utf8, tokens, head.data_offset)
-    quoted = counts[0] > 0
+    quoted = counts.quotes > 0
     frame = frame.with_columns(_line_numbers(frame, head.data_line, quoted=quoted))
-    _check_field_counts(frame, columns, counts[1], quoted, path, utf8, fmt, head)
-    return frame, columns, counts[2] if counting else 0
+    _check_field_counts(frame, columns, counts.delimiters, quoted, path, utf8, fmt, head)
+    return frame, columns
 
 
 def _refuse_long_lines(path: Path, utf8: Path, limit: int) -> None:
@@ -219,15 +232,3 @@ def _first_bad_record(
         except csv.Error as exc:
             return start, f"malformed record ({exc})"
     return None
-
-
-def _count(path: Path, texts: tuple[str, ...], start: int) -> list[int]:
-    """How often each string occurs in the file from byte `start`, read once in blocks."""
-    wanted = [t.encode("utf-8") for t in texts]
-    counts = [0] * len(wanted)
-    with path.open("rb") as handle:
-        handle.seek(start)
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            for i, token in enumerate(wanted):
-                counts[i] += block.count(token)
-    return counts

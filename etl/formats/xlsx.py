@@ -29,8 +29,12 @@ with cells at A1 and XFD1048576 asks for 17 billion cells and aborts the whole p
 (measured: a Rust allocation failure, not an exception). So before calamine sees the file,
 every member is decompressed as a stream (at most `max_expanded_bytes` in all, whatever the
 zip headers declare) and its cell and row positions are scanned; a grid of more than
-`max_expanded_bytes / CELL_BYTES` cells is refused. Cells without a position attribute (no
-common writer omits it) are counted as if all of them could widen one row.
+`max_expanded_bytes / CELL_BYTES` cells is refused, and so is one reaching past
+`format.max_columns` or `format.max_rows`. Cells without a position attribute (no common
+writer omits it) are counted as if all of them could widen one row. calamine also holds a
+text node whole (a shared string, padding between rows): a stretch of XML between two tags
+longer than `format.max_cell_bytes` is refused while it streams by, so a 1 MB workbook
+holding a 1 GiB string, or a sheet padded with gigabytes of spaces, never reaches it.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ _POSITION = r"""\sr\s*=\s*["'][A-Za-z]*[0-9]*["']"""
 
 def read_xlsx(path: Path, fmt: FormatSpec) -> ParsedFile:
     """Read one sheet as strings; row `header_row` names the columns."""
-    _check_archive(path, fmt.max_expanded_bytes)
+    _check_archive(path, fmt)
     with _calamine(path):
         reader = fastexcel.read_excel(path)
         sheet = _sheet_name(reader.sheet_names, fmt.sheet, path)
@@ -325,8 +329,9 @@ class _Extent:
         return (self.row + self.unplaced_rows + 1) * (self.column + self.unplaced_cells + 1)
 
 
-def _check_archive(path: Path, limit: int) -> None:
-    """A readable zip whose content, and the grid its sheets span, fit within `limit` bytes."""
+def _check_archive(path: Path, fmt: FormatSpec) -> None:
+    """A readable zip whose content, and the grid its sheets span, fit the contract's bounds."""
+    limit = fmt.max_expanded_bytes
     with path.open("rb") as handle:
         if handle.read(len(_OLE2)) == _OLE2:
             raise ParseError(
@@ -341,18 +346,19 @@ def _check_archive(path: Path, limit: int) -> None:
                     f"{path.name}: declares {declared} bytes expanded, over "
                     f"format.max_expanded_bytes = {limit}; refused as hostile"
                 )
-            _scan(handle, members, limit, path)
+            _scan(handle, members, fmt, path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error) as exc:
             raise ParseError(
                 f"{path.name}: not an XLSX workbook (not a readable zip: {exc})"
             ) from exc
 
 
-def _scan(handle: BinaryIO, members: list[zipfile.ZipInfo], limit: int, path: Path) -> None:
-    """Expand every member as calamine will (never past `limit` bytes in all); bound its grid."""
-    expanded = 0
+def _scan(handle: BinaryIO, members: list[zipfile.ZipInfo], fmt: FormatSpec, path: Path) -> None:
+    """Expand every member as calamine will (never past the bytes allowed in all); bound its grid."""
+    limit, expanded = fmt.max_expanded_bytes, 0
     for member in members:
         extent, tail, cells = _Extent(), b"", False
+        text_run = _TextRun(fmt.max_cell_bytes, path, member.filename)
         for number, block in enumerate(_expand(handle, member, path)):
             if not number and block.startswith(_UTF16):  # the scan below reads UTF-8 only
                 raise ParseError(f"{path.name}: {member.filename} is UTF-16 XML; refused")
@@ -362,6 +368,8 @@ def _scan(handle: BinaryIO, members: list[zipfile.ZipInfo], limit: int, path: Pa
                     f"{path.name}: expands beyond format.max_expanded_bytes = {limit} "
                     "(whatever its zip headers declare); refused as hostile"
                 )
+            if member.filename.endswith(".xml"):
+                text_run.feed(block)
             text = tail + block
             cut = text.rfind(b"<")  # an element cut at the block's edge waits for the next
             text, tail = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
@@ -377,6 +385,63 @@ def _scan(handle: BinaryIO, members: list[zipfile.ZipInfo], limit: int, path: Pa
                 f"{extent.row + extent.unplaced_rows}, columns to "
                 f"{extent.column + extent.unplaced_cells}), more than format.max_expanded_bytes "
                 f"= {limit} holds; refused as hostile"
+            )
+        _refuse_wide_or_long(extent, fmt, path, member.filename)
+
+
+def _refuse_wide_or_long(extent: _Extent, fmt: FormatSpec, path: Path, name: str) -> None:
+    """ParseError when a sheet reaches past `max_columns` or `max_rows`, placed or counted."""
+    columns = extent.column + extent.unplaced_cells
+    if columns > fmt.max_columns:
+        raise ParseError(
+            f"{path.name}: {name} reaches column {_letter(columns - 1)} ({columns:,} columns, "
+            f"{extent.unplaced_cells:,} cells without a position counted as one row), more "
+            f"than format.max_columns = {fmt.max_columns:,}: refused as a broken export",
+            line=extent.row or None,
+            column=_letter(columns - 1),
+        )
+    rows = extent.row + extent.unplaced_rows
+    if rows > fmt.max_rows:
+        raise ParseError(
+            f"{path.name}: {name} reaches row {rows:,}, more than format.max_rows = "
+            f"{fmt.max_rows:,}: refused as a broken export",
+            line=fmt.max_rows + 1,
+        )
+
+
+class _TextRun:
+    """The longest stretch of a member's XML between two `<`: no cell's text is longer.
+
+    calamine holds a text node (a shared string, a cell value, padding between rows) whole,
+    so a 1 GiB string in a 1 MB workbook costs a gigabyte. A stretch is measured only where
+    a window of half the bound holds no `<` at all: a normal sheet costs a few `find` calls
+    per block, never a look at every tag.
+    """
+
+    def __init__(self, limit: int, path: Path, name: str) -> None:
+        self._limit, self._path, self._name = limit, path, name
+        self._open = 0  # bytes since the last `<` of the blocks before
+
+    def feed(self, block: bytes) -> None:
+        """Measure the next block; ParseError when a stretch passes the bound."""
+        first = block.find(b"<")
+        if first < 0:
+            self._check(self._open + len(block))
+            self._open += len(block)
+            return
+        self._check(self._open + first)
+        last = block.rfind(b"<")
+        step = max(self._limit // 2, 1)
+        for at in range(first, last, step):
+            if block.find(b"<", at, at + step) < 0:
+                self._check(block.find(b"<", at) - block.rfind(b"<", 0, at) - 1)
+        self._open = len(block) - last - 1
+
+    def _check(self, length: int) -> None:
+        if length > self._limit:
+            raise ParseError(
+                f"{self._path.name}: {self._name} holds a text of more than {self._limit:,} "
+                "bytes (format.max_cell_bytes): refused as a broken export"
             )
 
 
