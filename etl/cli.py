@@ -11,6 +11,7 @@ from pathlib import Path
 
 from etl.contracts import FeedContract, family_order, load_contracts, order_of_runs
 from etl.documents.book import DocumentBook
+from etl.documents.replay import add_replay_command
 from etl.documents.status import documents_status
 from etl.errors import ConfigError, EtlError, FileRejected
 from etl.flows.approve import approve
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     norce_check.set_defaults(handler=_norce_check)
     add_order_commands(sub)
     add_party_commands(sub)
+    add_replay_command(sub)
     return parser
 
 

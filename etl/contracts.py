@@ -13,6 +13,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from xml.parsers import expat
 
 import polars as pl
 from apscheduler.triggers.cron import CronTrigger
@@ -29,6 +30,7 @@ from etl.dates import format_problem, zone_problem
 from etl.entities import ENTITIES, DocumentEntity, Entity
 from etl.errors import ConfigError
 from etl.settings import Settings, Strict, config_error
+from etl.xml_paths import NAME, parse_field
 
 
 def _compiles(value: str) -> str:
@@ -177,6 +179,23 @@ class FormatSpec(Strict):
             )
         if info.data.get("type") == "xml":
             raise ValueError("an XML file declares its own encoding: leave `encoding` out")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _xml_reader_can_use(cls, value: str, info: ValidationInfo) -> str:
+        # expat decodes UTF-8, UTF-16 and single-byte code pages only; finding out on the
+        # first file would reject every file of the feed.
+        if info.data.get("type") != "xml" or value == "auto":
+            return value
+        try:
+            expat.ParserCreate(encoding=value).Parse("<a/>".encode(value), True)
+        except (ValueError, expat.ExpatError, UnicodeError) as exc:
+            raise ValueError(
+                f"the XML reader cannot read {value!r} ({exc}): name UTF-8, UTF-16 or a "
+                "single-byte code page such as cp1252 or iso-8859-15, or leave `encoding` out "
+                "to let each file's XML declaration decide"
+            ) from exc
         return value
 
     @field_validator("delimiter")
@@ -484,32 +503,86 @@ def _check_field_formats(contract: FeedContract, source: str) -> None:
             raise ConfigError(source, key, problem)
 
 
-_XML_NAME = r"[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?"
-_XML_FIELD = re.compile(rf"^(?:{_XML_NAME}/)*(?:{_XML_NAME}|@{_XML_NAME})$")
-_XML_RECORD = re.compile(rf"^/?{_XML_NAME}(?:/{_XML_NAME})*$")
-_XML_STEPS = re.compile(rf"^{_XML_NAME}(?:/{_XML_NAME})*$")
-_FIELD_HINT = "use Name, A/B, @attr or A/@attr"
+_XML_RECORD = re.compile(rf"^/?{NAME}(?:/{NAME})*$")
+_XML_STEPS = re.compile(rf"^{NAME}(?:/{NAME})*$")
+_FIELD_HINT = (
+    "use Name, A/B, @attr, A/@attr, A[B='x']/C, A[@b='x']/C, or position() of the record "
+    "or the repeat element (see etl/xml_paths.py)"
+)
 
 
 def _check_xml_paths(contract: FeedContract, source: str) -> None:
-    """Record, repeat and column paths are plain element steps (and an attribute), prefixes declared."""
+    """Record and repeat are plain element steps; columns follow etl.xml_paths; prefixes declared."""
     fmt = contract.format
-    paths = [("format.record", fmt.record or "", _XML_RECORD, _FIELD_HINT)]
+    paths = [("format.record", fmt.record or "", _XML_RECORD, "use element steps, e.g. A/B")]
     if fmt.repeat is not None:
         hint = "use element steps below the record, e.g. Prices/Price"
         paths.append(("format.repeat", fmt.repeat, _XML_STEPS, hint))
-    paths += [(f"columns.{p}", p, _XML_FIELD, _FIELD_HINT) for p in contract.columns]
     for key, path, shape, hint in paths:
         if not shape.match(path):
             raise ConfigError(source, key, f"{path!r} is not a usable path: {hint}")
-        for name in re.split(r"[/@]", path):
-            prefix = name.split(":", 1)[0] if ":" in name else None
-            if prefix is not None and prefix not in fmt.namespaces:
-                raise ConfigError(
-                    source, key, f"namespace prefix {prefix!r} is not in [format.namespaces]"
-                )
+        _check_prefixes(re.split(r"[/@]", path), fmt.namespaces, source, key)
+    for path in contract.columns:
+        key = f"columns.{path}"
+        try:
+            parsed = parse_field(path)
+        except ValueError as exc:
+            raise ConfigError(source, key, f"{exc}: {_FIELD_HINT}") from exc
+        names = [*parsed.names, parsed.attribute or ""]
+        names += [s.predicate.name for s in parsed.steps if s.predicate is not None]
+        _check_prefixes(names, fmt.namespaces, source, key)
+    _check_positions(contract, source)
+    _check_predicates(contract, source)
     if fmt.repeat is not None:
         _check_repeat(contract, fmt.repeat, source)
+
+
+def _check_prefixes(names: list[str], namespaces: dict[str, str], source: str, key: str) -> None:
+    for name in names:
+        prefix = name.split(":", 1)[0] if ":" in name else None
+        if prefix is not None and prefix not in namespaces:
+            raise ConfigError(
+                source, key, f"namespace prefix {prefix!r} is not in [format.namespaces]"
+            )
+
+
+def _check_positions(contract: FeedContract, source: str) -> None:
+    """`position()` numbers the records of a file or the repeats of a record, nothing else."""
+    namespaces, repeat = contract.format.namespaces, contract.format.repeat
+    allowed = {()} | ({_element_steps(repeat, namespaces)} if repeat else set())
+    for path in contract.columns:
+        parsed = parse_field(path)
+        if parsed.position and _element_steps(path, namespaces) not in allowed:
+            where = f"position() or {repeat}/position()" if repeat else "position()"
+            raise ConfigError(
+                source,
+                f"columns.{path}",
+                f"position() is read of the record or of format.repeat: write {where}",
+            )
+
+
+def _check_predicates(contract: FeedContract, source: str) -> None:
+    """No predicate on the repeat element or above it: each of its occurrences is a row."""
+    repeat = contract.format.repeat
+    if repeat is None:
+        return
+    depth = len(_element_steps(repeat, contract.format.namespaces))
+    for path in contract.columns:
+        chosen = any(s.predicate is not None for s in parse_field(path).steps[:depth])
+        if chosen and _below(path, contract):
+            raise ConfigError(
+                source,
+                f"columns.{path}",
+                f"a predicate cannot choose {repeat!r} or an element above it: each "
+                "occurrence of the repeat element is a row",
+            )
+
+
+def _below(path: str, contract: FeedContract) -> bool:
+    """Whether a column path is read from below format.repeat."""
+    namespaces, repeat = contract.format.namespaces, contract.format.repeat or ""
+    steps = _element_steps(repeat, namespaces)
+    return _element_steps(path, namespaces)[: len(steps)] == steps
 
 
 def _check_repeat(contract: FeedContract, repeat: str, source: str) -> None:
@@ -549,13 +622,11 @@ def _check_repeat(contract: FeedContract, repeat: str, source: str) -> None:
 
 
 def _element_steps(path: str, namespaces: dict[str, str]) -> tuple[str, ...]:
-    """The element steps of a path, each prefix replaced by its namespace URI."""
-    element_path = path.partition("@")[0]
+    """The element steps of a path (predicates left out), each prefix replaced by its URI."""
     steps: list[str] = []
-    for name in element_path.split("/"):
-        if name:
-            prefix, _, local = name.rpartition(":")
-            steps.append(f"{namespaces[prefix]}}}{local}" if prefix else local)
+    for name in parse_field(path).names:
+        prefix, _, local = name.rpartition(":")
+        steps.append(f"{namespaces[prefix]}}}{local}" if prefix else local)
     return tuple(steps)
 
 

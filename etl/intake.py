@@ -29,6 +29,9 @@ class Candidate:
     remote: RemoteFile
     marker: str | None = None
     refused: str = ""
+    # A file taken again from the archive (`run.py replay`): the run it replays. It is no
+    # longer on the server, and a new file under its old name there is not this one.
+    replay_of: str = ""
 
 
 def ready_files(
@@ -166,7 +169,7 @@ def _change(before: RemoteFile, after: RemoteFile | None) -> str:
 
 def settle_remote(store: Store, source: SourceSpec, candidate: Candidate, outcome: str) -> None:
     """After commit: move the file (and its marker) to processed/ or rejected/, per contract."""
-    if store.read_only or source.after_commit == "leave":
+    if store.read_only or source.after_commit == "leave" or candidate.replay_of:
         return
     folder = source.rejected_folder if outcome == "rejected" else source.processed_folder
     for path in filter(None, (candidate.remote.path, candidate.marker)):

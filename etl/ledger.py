@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_feed ON runs (feed, started_at);
 CREATE TABLE IF NOT EXISTS snapshots (
     feed TEXT PRIMARY KEY, path TEXT NOT NULL, run_id TEXT NOT NULL, rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS replays (
+    feed TEXT NOT NULL, of_run TEXT NOT NULL, sha256 TEXT NOT NULL, input TEXT NOT NULL,
+    asked_at TEXT NOT NULL, run_id TEXT, PRIMARY KEY (feed, of_run, asked_at));
 CREATE TABLE IF NOT EXISTS holds (
     run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, created_at TEXT NOT NULL, removals INTEGER NOT NULL,
     reason TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT, decided_by TEXT);
@@ -51,6 +54,18 @@ class RunRow:
     job_ids: list[str]
     archive_dir: str | None
     message: str | None
+    sha256: str | None = None  # of the file the run read
+
+
+@dataclass(frozen=True)
+class Replay:
+    """An archived file an operator asked to have taken again (`run.py replay`)."""
+
+    feed: str
+    of_run: str  # the run that took it before
+    sha256: str
+    input: str  # the archived copy, inside that run's folder
+    asked_at: str
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,51 @@ class Ledger(Tables):
         row = self._db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return _run_row(row) if row else None
 
+    def ask_replay(self, replay: Replay) -> bool:
+        """Queue a replay; False when one of the same run is still waiting."""
+        if any(r.of_run == replay.of_run for r in self.pending_replays(replay.feed)):
+            return False
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO replays VALUES (?,?,?,?,?,NULL)",
+                (replay.feed, replay.of_run, replay.sha256, replay.input, replay.asked_at),
+            )
+        return True
+
+    def pending_replays(self, feed: str) -> list[Replay]:
+        """Replays not done yet, oldest first: done is a run of it that committed or rejected.
+
+        The replay's own run is the marker, so a replay that failed or died halfway is
+        simply taken again by the next run.
+        """
+        rows = self._db.execute(
+            "SELECT p.* FROM replays p LEFT JOIN runs r ON r.run_id = p.run_id "
+            "WHERE p.feed=? AND (r.outcome IS NULL OR r.outcome NOT IN ('committed', 'rejected')) "
+            "ORDER BY p.asked_at",
+            (feed,),
+        )
+        return [
+            Replay(r["feed"], r["of_run"], r["sha256"], r["input"], r["asked_at"]) for r in rows
+        ]
+
+    def start_replay(self, replay: Replay, run_id: str) -> None:
+        """The run that takes the replay now."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE replays SET run_id=? WHERE feed=? AND of_run=? AND asked_at=?",
+                (run_id, replay.feed, replay.of_run, replay.asked_at),
+            )
+
+    def archived_runs(self, feed: str) -> list[RunRow]:
+        """The feed's runs that archived a file (committed or rejected), newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE feed=? AND kind IN ('file', 'replay') AND archive_dir "
+            "IS NOT NULL AND outcome IN ('committed', 'rejected') ORDER BY started_at DESC, "
+            "rowid DESC",
+            (feed,),
+        )
+        return [_run_row(r) for r in rows]
+
     def snapshot_paths(self, feed: str) -> set[str]:
         """Snapshot files a commit points at (only the current one)."""
         current = self.current_snapshot(feed)
@@ -290,4 +350,5 @@ def _run_row(row: sqlite3.Row) -> RunRow:
         job_ids=json.loads(row["job_ids"]),
         archive_dir=row["archive_dir"],
         message=row["message"],
+        sha256=row["sha256"],
     )

@@ -43,6 +43,10 @@ CODES = {
     "document_incomplete": "Another row of the same document was rejected; the document is sent whole or not at all.",
     "orphan_line": "A line has no document number (the whole file is rejected).",
     "total_mismatch": "The lines do not add up to the total the file states.",
+    "negative_total": (
+        "An invoice's lines add up to nothing or less: it is a credit note, to be sent by a "
+        "credits feed (CreditPayment); the invoice is not sent."
+    ),
     "norce_rejected": "Norce refused the document; its message says why.",
     "conflict": "A document number already sent came again with other content; it is not sent again.",
     "code_taken": (
@@ -66,6 +70,7 @@ CODES = {
     ),
 }
 
+FRACTION = "fraction"  # the check name of a whole-number cell with a real fraction (code `type`)
 _PATTERN_HELP = {
     CODE_PATTERN: "letters, digits and . _ / - only, no spaces, at most 50 characters",
     CURRENCY_PATTERN: "three capital letters, an ISO 4217 code such as SEK or EUR",
@@ -100,6 +105,11 @@ def describe(
     name, args = _split(check)
     if name == "not_nullable":
         return "required", f"{label} is required but empty"
+    if name == FRACTION:
+        return "type", (
+            f"{shown} has a fractional part; a whole number is needed here "
+            f"(1{decimal}0 is read as 1)"
+        )
     if name == "type":
         kind = _kind(entity.fields()[field], decimal, date_format, time_zone)
         return "type", f"{shown} is not {kind}"

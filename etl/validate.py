@@ -16,7 +16,7 @@ import polars as pl
 
 from etl.contracts import FeedContract, FieldChecks, FormatSpec
 from etl.dates import local_time_problem, to_datetime
-from etl.messages import describe
+from etl.messages import FRACTION, describe
 from etl.models import LINE, Part, Validated, given, line_name
 
 REJECTION_SCHEMA = {
@@ -109,6 +109,10 @@ def _cast(col: pl.Expr, field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.E
     # Exact: a value with more decimals than the type keeps, or separators the dialect does
     # not use ("1.500" in a decimal-comma file), is refused, never rounded or guessed.
     number: pl.Expr = pl.when(col.str.contains(number_pattern(fmt, places))).then(col)
+    if not isinstance(dtype, pl.Decimal):
+        # Whole numbers: ERPs and UBL writers (Odoo) put `1.0` for 1; zeros after the point
+        # say nothing, so they go before the cast. `1.5` still fails the pattern above.
+        number = number.str.replace(_zero_decimals(fmt), "")
     if fmt.thousands:
         number = number.str.replace_all(_group_separator(fmt), "")
     if fmt.decimal != ".":
@@ -126,14 +130,22 @@ def _group_separator(fmt: FormatSpec) -> str:
     return _SPACES if fmt.thousands == " " else re.escape(fmt.thousands)
 
 
+def _zero_decimals(fmt: FormatSpec) -> str:
+    """The regex of a decimal point followed by zeros only, at the end of a cell."""
+    return rf"{re.escape(fmt.decimal)}0*$"
+
+
 def number_pattern(fmt: FormatSpec, places: int) -> str:
-    """The regex a number cell must match: sign, digits (grouped or not), up to `places` decimals."""
+    """The regex a number cell must match: sign, digits (grouped or not), up to `places` decimals.
+
+    With no places (a whole number) the digits may be followed by the point and zeros: `1.0`.
+    """
     whole = r"[0-9]+"
     if fmt.thousands:
         whole = rf"(?:[0-9]{{1,3}}(?:{_group_separator(fmt)}[0-9]{{3}})+|[0-9]+)"
-    if not places:
-        return rf"^[+-]?{whole}$"
     point = re.escape(fmt.decimal)
+    if not places:
+        return rf"^[+-]?{whole}(?:{point}0*)?$"
     return rf"^[+-]?(?:{whole}(?:{point}[0-9]{{0,{places}}})?|{point}[0-9]{{1,{places}}})$"
 
 
@@ -159,6 +171,10 @@ def _type_check(field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
     """The check name of a failed cast: "type", or why a wall-clock time could not be placed."""
     if isinstance(dtype, pl.Datetime):
         return local_time_problem(pl.col(field), fmt.time_format(field, dtype), fmt.time_zone)
+    if dtype.is_integer():
+        # A number with a real fraction is not "not a number": say what is wrong with it.
+        fraction = pl.col(field).str.contains(number_pattern(fmt, 38))
+        return pl.when(fraction).then(pl.lit(FRACTION)).otherwise(pl.lit("type"))
     return pl.lit("type")
 
 

@@ -25,6 +25,7 @@ from etl.contracts import FeedContract
 from etl.documents import summary
 from etl.documents.channel import Channel
 from etl.documents.grouping import document_entity, group
+from etl.documents.replay import take_replays
 from etl.documents.sender import Result, Sender
 from etl.errors import ConfigError, NorceError, NorceUnavailable, TransportError
 from etl.flows import records
@@ -52,6 +53,10 @@ def run_document_feed(
             if any(o.outcome == "failed" for o in outcomes):
                 return outcomes  # later documents must not overtake an open one
             ingest = functools.partial(_ingest, channel=channel)
+            # Files an operator asked to have taken again go first: they are older.
+            outcomes += take_replays(rt, contract, ingest)
+            if any(o.outcome == "failed" for o in outcomes):
+                return outcomes
             return [*outcomes, *take_files(rt, contract, stop, ingest)]
 
 
@@ -122,6 +127,10 @@ def _ingest(
     headline = summary.headline(counts)
     manifest = _manifest(rt, contract, run_id, counts, reports, results, headline)
     manifest |= {"input": fetched.describe(), "timings_seconds": timer.laps}
+    replay_of = fetched.candidate.replay_of
+    if replay_of:
+        manifest["replay_of"] = replay_of
+        headline = "; ".join(filter(None, [f"replay of run {replay_of}", headline]))
     rt.archive.write_json(staged / "manifest.json", manifest)
     archive_dir = str(rt.archive.final(staged))
     rt.ledger.commit(

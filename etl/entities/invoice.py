@@ -63,7 +63,10 @@ def _columns(*, credit: bool) -> dict[str, pa.Column]:
         "payment_code": pa.Column(pl.Int64, [pa.Check.in_range(1, 2**31 - 1)], nullable=True),
         "payment_method_code": optional_text,
         "round_off": pa.Column(MONEY, [pa.Check.in_range(-100, 100)], nullable=True),
-        "total_amount": pa.Column(MONEY, amount(), nullable=True),
+        # Signed so that an invoice adding up to a refund is named as one (see `check`).
+        "total_amount": pa.Column(
+            MONEY, signed_amount() if not credit else amount(), nullable=True
+        ),
     }
     if credit:
         head["credited_invoice_no"] = pa.Column(pl.String, code(), nullable=False)
@@ -73,7 +76,11 @@ def _columns(*, credit: bool) -> dict[str, pa.Column]:
         "line_no": pa.Column(pl.Int32, [pa.Check.in_range(1, 99_999)], nullable=False),
         "part_no": pa.Column(pl.String, code(), nullable=False),
         "description": pa.Column(pl.String, [pa.Check.str_length(1, 255)], nullable=True),
-        "quantity": pa.Column(pl.Int32, [pa.Check.in_range(0, 999_999)], nullable=False),
+        # A credit line on an invoice has a negative quantity and its price as written
+        # (PEPPOL BIS 3 keeps prices positive); a credit's own lines are what it refunds.
+        "quantity": pa.Column(
+            pl.Int32, [pa.Check.in_range(0 if credit else -999_999, 999_999)], nullable=False
+        ),
         "unit_price": pa.Column(MONEY, signed_amount(), nullable=False),
         "unit_vat": pa.Column(MONEY, signed_amount(), nullable=True),
         "vat_rate": pa.Column(pl.Decimal(6, 2), [pa.Check.in_range(0, 100)], nullable=True),
@@ -159,7 +166,17 @@ def check(document: Document, options: EntityOptions) -> list[Problem]:
         return problems
     stated = document.head.get("total_amount")
     _, computed = totals(document)
-    if stated is not None and computed != stated:
+    if document.kind == "invoice" and computed <= 0:
+        problems.append(
+            Problem(
+                "total_amount",
+                "negative_total",
+                f"the lines of invoice {document.number} add up to {_money(computed)}: an invoice "
+                "captures a payment, and this one refunds or captures nothing. Export it as a "
+                "credit note, which the credits feed sends to Norce as CreditPayment",
+            )
+        )
+    elif stated is not None and computed != stated:
         problems.append(
             Problem(
                 "total_amount",
@@ -263,7 +280,10 @@ _LABELS = {
     "line_no": "Line number, a whole number (Norce LineNo)",
     "part_no": "Article number of the line, freight and fees included (Norce PartNo)",
     "description": "Line text (Norce Description)",
-    "quantity": "Quantity, a whole number (Norce Quantity)",
+    "quantity": (
+        "Quantity, a whole number (Norce Quantity); on an invoice a credit line is negative "
+        "with its price as written, and reduces the amount captured"
+    ),
     "unit_price": "Unit price excluding VAT, after discount (Norce UnitPrice)",
     "unit_vat": "VAT per unit (Norce UnitVat); when empty, unit price times VAT rate, in cents",
     "vat_rate": "VAT rate in percent, e.g. 25 (Norce VatRate)",

@@ -6,7 +6,20 @@ an ERP export has no use for one. Nothing is ever fetched and no tree is built. 
 gives the exact line of every record (libxml2 stops counting element lines at 65535).
 
 Field paths are relative to a record: `Name`, `Stock/OnHand`, `@code`, `Warehouse/@code`,
-with namespace prefixes declared in the contract. The first element on a path wins.
+with namespace prefixes declared in the contract. The first element on a path wins. The
+grammar is etl.xml_paths: a step may carry a predicate (`PARTY[PARTY_ROLE='delivery']`,
+`Party[@role='ship']`), and `position()` numbers the records of the file or the repeats of
+a record (1, 2, ...), for documents whose line ids are free text.
+
+A predicate on a child's text may only be decided when its element closes (openTRANS writes
+PARTY_ROLE before or after ADDRESS), so the values read inside a predicated element are
+written into the row as usual and taken out again when the element closes without a match:
+no buffering beyond the one row. Only the elements that matched count for "first wins".
+
+The contract's `encoding`, when it names one, is what the file is read in, whatever the
+XML declaration says: an ERP that writes UTF-8 under `encoding="ISO-8859-1"` (or cp1252
+with no declaration) is read right by saying so in the contract. Without it, the
+declaration decides, as XML says.
 
 Nested repeating elements (`format.repeat`, e.g. `Prices/Price` below a `Product`) are
 flattened: each occurrence is one row. Fields whose path starts with the repeat path are read
@@ -27,7 +40,10 @@ guard).
 
 from __future__ import annotations
 
+import codecs
 import itertools
+import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -38,32 +54,57 @@ from etl.contracts import FormatSpec
 from etl.errors import ParseError
 from etl.formats.text import clean_cells
 from etl.models import LINE, ParsedFile
+from etl.xml_paths import Predicate, parse_field
 
+log = logging.getLogger(__name__)
 _BLOCK = 1 << 20
+_DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Step:
     """One element step below a record: the fields read there, and the steps below it."""
 
     children: dict[str, _Step] = field(default_factory=dict)
     texts: list[int] = field(default_factory=list)
     attributes: list[tuple[int, str]] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)  # fields that take position()
+    scopes: list[_Scope] = field(default_factory=list)  # one per predicate on this element
+    # Entering the step does more than read texts and attributes: scopes or positions.
+    # A plain attribute, not a property: it is read for every element of the file.
+    special: bool = False
+
+
+@dataclass(eq=False)
+class _Scope:
+    """One predicate on an element and the fields read through it.
+
+    `slot` is the row cell (past the fields) that holds the predicate's value once it
+    matched; `attribute` is the attribute it tests (None: a child's text, read into `slot`).
+    """
+
+    slot: int
+    attribute: str | None
+    wanted: str
+    fields: list[int] = field(default_factory=list)  # fields whose path has this predicate
+    pending: list[int] = field(default_factory=list)  # of those, the ones empty when it opened
 
 
 def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     """Read every record element at `fmt.record`; `fields` are paths relative to a record."""
     assert fmt.record is not None
     record = [_name(s, fmt.namespaces) for s in fmt.record.strip("/").split("/")]
-    top, width = _steps(fields, fmt.namespaces), len(fields)
+    top, expect = _steps(fields, fmt.namespaces)
+    width = len(fields)
     records: _Records
     if fmt.repeat is None:
-        records = _Records(record, top, width)
+        records = _Records(record, top, width, expect)
     else:
         # A class of its own: files without a repeat keep running the hot handlers unchanged.
         repeat = _step(top, fmt.repeat, fmt.namespaces)
-        records = _RepeatedRecords(record, top, width, repeat, fmt.repeat_empty == "row")
-    parser = expat.ParserCreate(namespace_separator="}")
+        records = _RepeatedRecords(record, top, width, expect, repeat, fmt.repeat_empty == "row")
+    encoding = _contract_encoding(path, fmt)
+    parser = expat.ParserCreate(encoding, namespace_separator="}")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
     parser.buffer_size = 1 << 16
@@ -97,6 +138,28 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     return ParsedFile(path, clean_cells(frame, fields, fmt.null_values), tuple(fields), absent)
 
 
+def _contract_encoding(path: Path, fmt: FormatSpec) -> str | None:
+    """The encoding the contract names (it wins over the file's declaration), else None."""
+    if "encoding" not in fmt.model_fields_set:
+        return None
+    with path.open("rb") as handle:
+        declared = _DECLARED.match(handle.read(1024))
+    if declared:
+        said = declared[1].decode("ascii")
+        try:
+            same = codecs.lookup(said).name == codecs.lookup(fmt.encoding).name
+        except LookupError:
+            same = False
+        if not same:
+            log.warning(
+                "%s declares encoding %r; read as %r, the encoding its contract names",
+                path.name,
+                said,
+                fmt.encoding,
+            )
+    return fmt.encoding
+
+
 class _Doctype(Exception):
     """Raised inside expat the moment a DOCTYPE or entity declaration starts."""
 
@@ -108,15 +171,17 @@ def _refuse_doctype(*_: object) -> None:
 class _Records:
     """expat handlers: one buffer per field, the line of every record, nothing else kept."""
 
-    def __init__(self, record: list[str], top: _Step, width: int) -> None:
+    def __init__(self, record: list[str], top: _Step, width: int, expect: dict[int, str]) -> None:
         self.outer_path, self.tag = record[:-1], record[-1]
         self.top, self.width = top, width
+        self.cells = width + len(expect)  # the fields, then one cell per predicate
+        self.expect = expect  # predicate cell -> the value that makes it match
         self.parser: expat.XMLParserType | None = None
         self.buffers: list[list[str | None]] = [[] for _ in range(width)]
         self.lines: list[int] = []
         self.outer: list[str] = []  # open elements above the records
         self.inside: list[_Step | None] = []  # open elements of the current record
-        self.row: list[str | None] = [None] * width
+        self.row: list[str | None] = [None] * self.cells
         self.seen = [False] * width  # which field paths occurred at least once
         self.capture: list[int] = []  # fields whose text is being read
         self.parts: list[str] = []
@@ -148,13 +213,16 @@ class _Records:
         if not inside:
             self.outer.pop()
             return
-        inside.pop()
+        step = inside.pop()
+        if self.expect and step is not None and step.scopes:
+            self._close_scopes(step)
         if not inside:
-            for index, (buffer, value) in enumerate(zip(self.buffers, self.row, strict=True)):
+            # The predicate cells past the fields are not columns: zip stops at the buffers.
+            for index, (buffer, value) in enumerate(zip(self.buffers, self.row, strict=False)):
                 buffer.append(value)
                 if value is not None:
                     self.seen[index] = True
-            self.row = [None] * self.width
+            self.row = [None] * self.cells
 
     def text(self, data: str) -> None:
         """Character data, kept only while a field's element is being read."""
@@ -163,16 +231,50 @@ class _Records:
 
     def _enter(self, step: _Step, attributes: dict[str, str]) -> None:
         row = self.row
+        if step.special:
+            self._enter_special(step, attributes)
         for index, attribute in step.attributes:
             if row[index] is None:
                 row[index] = attributes.get(attribute)
         if step.texts:
             self.capture = [i for i in step.texts if row[i] is None]
 
+    def _enter_special(self, step: _Step, attributes: dict[str, str]) -> None:
+        """A predicated step opens a scope; a position() field takes its number."""
+        row = self.row
+        for scope in step.scopes:
+            row[scope.slot] = None
+            if scope.attribute is not None and attributes.get(scope.attribute) == scope.wanted:
+                row[scope.slot] = scope.wanted
+            scope.pending = [i for i in scope.fields if row[i] is None]
+        for index in step.positions:
+            if row[index] is None:
+                row[index] = str(self._position(step))
+
+    def _position(self, step: _Step) -> int:
+        """position() of the record: its number in the file."""
+        return len(self.lines)
+
+    def _close_scopes(self, step: _Step) -> None:
+        """A predicated element closes: what was read through a predicate stays if it matched."""
+        row = self.row
+        for scope in step.scopes:
+            if row[scope.slot] is None:
+                for index in scope.pending:
+                    row[index] = None
+            row[scope.slot] = None
+
     def _flush(self) -> None:
         value = "".join(self.parts)
+        row = self.row
         for index in self.capture:
-            self.row[index] = value
+            row[index] = value
+        if self.expect:
+            # A predicate's child that does not match leaves its cell open for the next one:
+            # `[PARTY_ROLE='delivery']` holds when any PARTY_ROLE says so.
+            for index in self.capture:
+                if index in self.expect and value.strip() != self.expect[index]:
+                    row[index] = None
         self.capture = []
         self.parts.clear()
 
@@ -181,14 +283,21 @@ class _RepeatedRecords(_Records):
     """The handlers with `format.repeat`: one row per occurrence of the repeat element."""
 
     def __init__(
-        self, record: list[str], top: _Step, width: int, repeat: _Step, empty_row: bool
+        self,
+        record: list[str],
+        top: _Step,
+        width: int,
+        expect: dict[int, str],
+        repeat: _Step,
+        empty_row: bool,
     ) -> None:
-        super().__init__(record, top, width)
+        super().__init__(record, top, width, expect)
         self.repeat = repeat  # its identity marks the occurrences: same tree position
-        self.repeated = _indices(repeat)
+        self.repeated = [i for i in _indices(repeat) if i < width]
         self.own = sorted(set(range(width)) - set(self.repeated))
         self.empty_row = empty_row
         self.record_line = 0
+        self.records = 0  # records begun so far: position() of the record
         self.occurrences = 0  # in the current record
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
@@ -209,6 +318,7 @@ class _RepeatedRecords(_Records):
         elif name == self.tag and self.outer == self.outer_path:
             assert self.parser is not None
             self.record_line = self.parser.CurrentLineNumber
+            self.records += 1
             inside.append(self.top)
             self._enter(self.top, attributes)
         else:
@@ -222,10 +332,17 @@ class _RepeatedRecords(_Records):
         if not inside:
             self.outer.pop()
             return
-        if inside.pop() is self.repeat:
+        step = inside.pop()
+        if self.expect and step is not None and step.scopes:
+            self._close_scopes(step)
+        if step is self.repeat:
             self._close_occurrence()
         if not inside:
             self._close_record()
+
+    def _position(self, step: _Step) -> int:
+        """position() of the repeat element within its record, or of the record in the file."""
+        return self.occurrences if step is self.repeat else self.records
 
     def _close_occurrence(self) -> None:
         """One row's repeated values to their buffers; the record's come at its end."""
@@ -250,21 +367,50 @@ class _RepeatedRecords(_Records):
             buffers[index].extend(itertools.repeat(value, rows))
             if value is not None:
                 seen[index] = True  # read in a record, even a skipped one: not "absent"
-        self.row = [None] * self.width
+        self.row = [None] * self.cells
         self.occurrences = 0
 
 
-def _steps(fields: list[str], namespaces: dict[str, str]) -> _Step:
-    """The field paths as a tree of element steps below the record."""
-    top = _Step()
+def _steps(fields: list[str], namespaces: dict[str, str]) -> tuple[_Step, dict[int, str]]:
+    """The field paths as a tree of element steps below the record, and the predicate cells.
+
+    Each predicated step gets a cell after the fields' cells (the value it waits for is in
+    the returned map); a child-text predicate reads that child's text into the cell.
+    """
+    top, expect = _Step(), dict[int, str]()
+    scopes: dict[tuple[int, Predicate], _Scope] = {}
+    width = len(fields)
     for index, path in enumerate(fields):
-        element_path, _, attribute = path.partition("@")
-        step = _step(top, element_path, namespaces)
-        if attribute:
-            step.attributes.append((index, _name(attribute, namespaces)))
+        parsed = parse_field(path)
+        step = top
+        for s in parsed.steps:
+            step = step.children.setdefault(_name(s.name, namespaces), _Step())
+            if s.predicate is not None:
+                scope = scopes.get((id(step), s.predicate))
+                if scope is None:
+                    scope = _scope(step, s.predicate, width + len(expect), namespaces)
+                    scopes[(id(step), s.predicate)] = scope
+                    expect[scope.slot] = scope.wanted
+                scope.fields.append(index)
+        if parsed.attribute:
+            step.attributes.append((index, _name(parsed.attribute, namespaces)))
+        elif parsed.position:
+            step.positions.append(index)
+            step.special = True
         else:
             step.texts.append(index)
-    return top
+    return top, expect
+
+
+def _scope(step: _Step, test: Predicate, slot: int, namespaces: dict[str, str]) -> _Scope:
+    """A new predicate on `step`; a child-text predicate reads that child into its cell."""
+    attribute = _name(test.name, namespaces) if test.attribute else None
+    scope = _Scope(slot, attribute, test.value)
+    step.scopes.append(scope)
+    step.special = True
+    if attribute is None:
+        step.children.setdefault(_name(test.name, namespaces), _Step()).texts.append(slot)
+    return scope
 
 
 def _step(top: _Step, element_path: str, namespaces: dict[str, str]) -> _Step:
@@ -276,8 +422,8 @@ def _step(top: _Step, element_path: str, namespaces: dict[str, str]) -> _Step:
 
 
 def _indices(step: _Step) -> list[int]:
-    """Every field read at `step` or below it."""
-    found = step.texts + [index for index, _ in step.attributes]
+    """Every field (and predicate cell) read at `step` or below it."""
+    found = step.texts + step.positions + [index for index, _ in step.attributes]
     for child in step.children.values():
         found += _indices(child)
     return sorted(found)

@@ -4,7 +4,10 @@ A golden file (tests/fixtures/dialects/golden/<name>.json) holds the columns the
 every row as text with its `_line`, and what validation made of them: the rows read, each
 valid row (typed values as text, empty fields left out) and each rejected cell (line,
 field, code, value). A file refused whole holds its error instead. One row a line, so a
-diff shows exactly which row changed.
+diff shows exactly which row changed. A document feed's golden file also holds the Norce
+calls its documents make (`calls`: method and body, as built from the file alone; what the
+sender completes from the order as received, such as the payment, is not in it) and the
+rows held back with their documents (`held`).
 
 Regenerate after an intended change with
 `ETL_UPDATE_GOLDEN=1 pytest tests/formats/test_dialect_goldens.py`, then read the diff:
@@ -24,10 +27,13 @@ from typing import Any
 
 import pytest
 
+from etl.contracts import FeedContract
+from etl.documents.grouping import document_entity, group
+from etl.entities import DocumentEntity
 from etl.errors import FileRejected
 from etl.flows.masterdata import parse_and_validate
 from etl.formats import read_file
-from etl.models import LINE
+from etl.models import LINE, Validated
 from tests.fixtures.cases import CASES, DIALECTS, GOLDEN, Case, data_files, fixture_name
 from tests.fixtures.feeds import REPO
 
@@ -66,7 +72,23 @@ def outcome(case: Case, scratch: Path) -> dict[str, Any]:
         for row in validated.valid.to_dicts()
     ]
     got["rejections"] = validated.rejections.select("line", "field", "code", "value").to_dicts()
+    if isinstance(contract.entity, DocumentEntity):
+        got |= norce_calls(validated, contract)
     return got
+
+
+def norce_calls(validated: Validated, contract: FeedContract) -> dict[str, Any]:
+    """The Order service call each document of the file makes, and the rows held back."""
+    grouped = group(validated, contract)
+    entity = document_entity(contract)
+    options = entity.parse_options(contract.options)
+    return {
+        "calls": [
+            {"method": entity.method, "body": entity.build_body(d, options)}
+            for d in grouped.documents
+        ],
+        "held": grouped.rejections.select("line", "field", "code").to_dicts(),
+    }
 
 
 def dumps(value: object) -> str:

@@ -114,8 +114,9 @@ def test_more_decimals_than_the_type_keeps_is_a_type_failure(
         assert validated.valid["price_sale"].to_list() == [expected]
 
 
-def test_a_whole_number_field_takes_no_decimals(tmp_path: Path) -> None:
-    validated = run_prices(tmp_path, ["A;L;1,0;SEK;1;", "B;L;0;SEK;1;", "C;L;99999999999;SEK;1;"])
+def test_a_whole_number_field_takes_no_fraction(tmp_path: Path) -> None:
+    # `1,0` is the whole number 1 (tests/validate/test_whole_numbers.py); `1,5` is not.
+    validated = run_prices(tmp_path, ["A;L;1,5;SEK;1;", "B;L;0;SEK;1;", "C;L;99999999999;SEK;1;"])
 
     assert codes(validated) == [
         (2, "quantity_break", "Qty", "type"),
