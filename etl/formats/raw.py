@@ -37,6 +37,7 @@ from etl.contracts import FeedContract, FormatSpec
 from etl.errors import FileRejected
 from etl.formats.compressed import expanded
 from etl.formats.text import codec_for
+from etl.formats.xml import named_encoding
 from etl.models import Part
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ def _shown(text: str) -> str:
 def _text(path: Path, fmt: FormatSpec, wanted: list[int]) -> dict[int, str]:
     read_record: Callable[[_Lines], str]
     if fmt.type == "xml":
-        codec = codec_for(path, "auto", fallback=_declared_encoding(path))
+        # Decoded as the reader decoded it: the contract's encoding, else the declaration.
+        codec = codec_for(path, named_encoding(fmt) or "auto", fallback=_declared_encoding(path))
         read_record = functools.partial(_xml_record, start=_record_start(fmt))
     else:
         codec = codec_for(path, fmt.encoding, fallback=fmt.fallback_encoding)

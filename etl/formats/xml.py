@@ -138,9 +138,14 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     return ParsedFile(path, clean_cells(frame, fields, fmt.null_values), tuple(fields), absent)
 
 
+def named_encoding(fmt: FormatSpec) -> str | None:
+    """The encoding an XML contract names (it wins over the file's declaration), else None."""
+    return fmt.encoding if "encoding" in fmt.model_fields_set else None
+
+
 def _contract_encoding(path: Path, fmt: FormatSpec) -> str | None:
-    """The encoding the contract names (it wins over the file's declaration), else None."""
-    if "encoding" not in fmt.model_fields_set:
+    """`named_encoding`, with a warning when the file declares another."""
+    if named_encoding(fmt) is None:
         return None
     with path.open("rb") as handle:
         declared = _DECLARED.match(handle.read(1024))

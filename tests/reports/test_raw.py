@@ -195,3 +195,26 @@ def test_far_apart_lines_across_many_blocks_are_found(tmp_path: Path) -> None:
     raw = raw_of_rejections(path, price_contract(tmp_path, ""), tmp_path / "scratch")
 
     assert raw == {n: rows[n - 2] for n in bad}
+
+
+def test_an_xml_record_is_decoded_in_the_encoding_its_contract_names(tmp_path: Path) -> None:
+    # UTF-8 under a Latin-1 declaration: the contract names UTF-8, the reader honours it,
+    # and the report's raw record must show the same text the reader read.
+    path = tmp_path / "stock.xml"
+    path.write_bytes(
+        b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<StockReport>\n'
+        + '  <Item sku="2"><Warehouse code="MAIN"/><Location>Lager Å</Location>'.encode()
+        + b"<OnHand>many</OnHand></Item>\n</StockReport>\n"
+    )
+    stock = shipped("stock")
+    contract = stock.model_copy(
+        update={"format": stock.format.model_copy(update={"encoding": "utf-8"})}
+    )
+    assert "encoding" in contract.format.model_fields_set
+
+    raw = raw_of_rejections(path, contract, tmp_path / "scratch")
+
+    assert raw == {
+        3: '<Item sku="2"><Warehouse code="MAIN"/><Location>Lager Å</Location>'
+        "<OnHand>many</OnHand></Item>"
+    }
