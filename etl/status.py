@@ -53,7 +53,9 @@ def _run_cells(r: RunRow) -> tuple[str, ...]:
     c = r.counts
     # Escaped: a newline in a remote name or a message must not break the table.
     name = printable((r.remote_path or r.kind).rsplit("/", 1)[-1])
-    outcome = r.outcome + (f": {r.message}" if r.message and r.outcome != "committed" else "")
+    # A committed run's note is noise, but a replay's names the run it replays.
+    noted = r.message and (r.outcome != "committed" or r.kind == "replay")
+    outcome = r.outcome + (f": {r.message}" if noted else "")
     # A failed or rejected run is what a person acts on: its reason comes after the store's
     # or the file's prefix, so it keeps far more than the other outcomes' short note.
     limit = 500 if r.outcome in ("failed", "rejected") else 90

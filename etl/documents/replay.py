@@ -26,7 +26,7 @@ from etl.contracts import FeedContract
 from etl.entities import DocumentEntity
 from etl.errors import EtlError
 from etl.flows import records
-from etl.flows.masterdata import Ingest, _run, run_feed
+from etl.flows.masterdata import Ingest, run_feed, run_started
 from etl.flows.runtime import Runtime
 from etl.intake import Candidate, Fetched
 from etl.ledger import Ledger, Replay, RunRow
@@ -102,7 +102,7 @@ def _take(
         return records.FileOutcome(contract.name, source.name, "failed", run_id, message=message)
     log.info("%s: %s: run %s replays run %s", contract.name, source.name, run_id, replay.of_run)
     fetched = Fetched(Candidate(remote, replay_of=replay.of_run), local, replay.sha256)
-    return _run(rt, contract, fetched, run_id, ingest)
+    return run_started(rt, contract, fetched, run_id, ingest)
 
 
 def _copy_in(source: Path, folder: Path) -> Path | None:

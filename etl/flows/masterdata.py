@@ -183,7 +183,7 @@ def process_file(
     if earlier is not None:
         own = records.record_duplicate(rt, contract, fetched, run_id, earlier)
     else:
-        own = _run(rt, contract, fetched, run_id, ingest or _ingest)
+        own = run_started(rt, contract, fetched, run_id, ingest or _ingest)
     if not after or own.outcome == "failed":
         return [*outcomes, own]
     settled = "rejected" if own.outcome == "rejected" else "committed"
@@ -257,10 +257,10 @@ def _derived_run(
         ingest = ingest_derived
     run_id = rt.new_run_id(contract.name, fetched.sha)
     rt.ledger.start_run(run_id, contract.name, "file", rt.stamp(), fetched.remote.path, fetched.sha)
-    return _run(rt, contract, fetched, run_id, ingest)
+    return run_started(rt, contract, fetched, run_id, ingest)
 
 
-def _run(
+def run_started(
     rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str, ingest: Ingest
 ) -> records.FileOutcome:
     """One started run of a downloaded file: its outcome, whatever goes wrong."""

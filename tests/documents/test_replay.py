@@ -173,3 +173,7 @@ def test_replay_now_runs_the_feed_at_once(
         "order_status-SO-1_10",
         "order_status-SO-1_15",
     ]
+    # `status` tells the replay from a file of its own, and names the run it replays.
+    assert main(["--config", config, "status", "--feed", "order_status"]) == 0
+    status = capsys.readouterr().out
+    assert "replay of run " in status, status
