@@ -58,6 +58,12 @@ class FileRejected(EtlError):
         super().__init__(f"{message}{where}")
 
 
+class Quarantined(FileRejected):
+    """The process died while reading this file, again: it is set aside so the feed goes on."""
+
+    code = "quarantined"
+
+
 class ParseError(FileRejected):
     """The file cannot be read as its declared format (syntax, encoding, hostile content)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_feed ON runs (feed, started_at);
 CREATE TABLE IF NOT EXISTS snapshots (
     feed TEXT PRIMARY KEY, path TEXT NOT NULL, run_id TEXT NOT NULL, rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reading (run_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS replays (
     feed TEXT NOT NULL, of_run TEXT NOT NULL, sha256 TEXT NOT NULL, input TEXT NOT NULL,
     asked_at TEXT NOT NULL, run_id TEXT, PRIMARY KEY (feed, of_run, asked_at));
@@ -37,6 +38,10 @@ CREATE TABLE IF NOT EXISTS holds (
     run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, created_at TEXT NOT NULL, removals INTEGER NOT NULL,
     reason TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT, decided_by TEXT);
 """
+
+
+DIED_BEFORE_COMMIT = "process stopped before commit"
+DIED_READING = "process stopped while reading the file"
 
 
 @dataclass(frozen=True)
@@ -233,14 +238,45 @@ class Ledger(Tables):
         return (row["path"], row["run_id"], row["rows"]) if row else None
 
     def interrupt_stale(self, feed: str, at: str) -> int:
-        """Mark runs left `running` by a dead process; call only while holding the feed lock."""
+        """Mark runs left `running` by a dead process; call only while holding the feed lock.
+
+        A run that died while it read its file says so (`DIED_READING`): twice on the same
+        file, and the file is quarantined (`reading_deaths`).
+        """
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE runs SET outcome='interrupted', finished_at=?, message='process stopped before commit' "
+                "UPDATE runs SET outcome='interrupted', finished_at=?, message=CASE WHEN "
+                "run_id IN (SELECT run_id FROM reading) THEN ? ELSE ? END "
                 "WHERE feed=? AND outcome='running'",
-                (at, feed),
+                (at, DIED_READING, DIED_BEFORE_COMMIT, feed),
+            )
+            db.execute(
+                "DELETE FROM reading WHERE run_id NOT IN "
+                "(SELECT run_id FROM runs WHERE outcome='running')"
             )
             return cur.rowcount
+
+    def begin_reading(self, run_id: str) -> None:
+        """The run is reading its file now: a death from here on is the file's doing."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO reading VALUES (?)", (run_id,))
+
+    def end_reading(self, run_id: str) -> None:
+        """The run read its file (or refused it) and lives on."""
+        with self._tx() as db:
+            db.execute("DELETE FROM reading WHERE run_id=?", (run_id,))
+
+    def reading_deaths(self, feeds: Sequence[str], sha: str) -> list[str]:
+        """Runs of `feeds` that died reading the file `sha` since it was last set aside."""
+        marks = ",".join("?" * len(feeds))
+        rows = self._db.execute(
+            f"SELECT run_id FROM runs WHERE feed IN ({marks}) AND sha256=? "  # noqa: S608
+            "AND outcome='interrupted' AND message=? AND started_at > COALESCE(("
+            f"SELECT MAX(started_at) FROM runs WHERE feed IN ({marks}) AND sha256=? "
+            "AND outcome='rejected'), '') ORDER BY started_at",
+            (*feeds, sha, DIED_READING, *feeds, sha),
+        ).fetchall()
+        return [row["run_id"] for row in rows]
 
     def hold(self, run_id: str) -> dict[str, Any] | None:
         """One hold by the run that created it."""

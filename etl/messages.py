@@ -64,6 +64,10 @@ CODES = {
     "fee_dropped": "Freight or a fee already captured by an earlier invoice of the order was left out.",
     "fee_repeated": 'A later invoice repeats fees and the contract says later_invoice_fees = "reject".',
     "parse": "The file cannot be read in its declared format (the whole file is rejected).",
+    "quarantined": (
+        "The process died twice while reading the file (memory, a crash in a reader): it was "
+        "set aside so the feed goes on."
+    ),
     "truncated": (
         "The file's trailer is missing, or its record count or control sum does not match the "
         "rows: the file was cut short or cannot be shown complete (the whole file is rejected)."

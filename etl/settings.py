@@ -198,6 +198,8 @@ class Settings(Strict):
     # Fault injection for crash tests and drills: wait this long after delivery, before the
     # commit, so a process can be killed exactly there. Always 0 in production.
     pause_before_commit_seconds: float = Field(default=0.0, ge=0)
+    # The same while a run reads its file (a death there counts towards quarantine).
+    pause_while_reading_seconds: float = Field(default=0.0, ge=0)
 
     def folder(self, name: str) -> Path:
         """A working folder under home: inbox, outbox, archive or state."""

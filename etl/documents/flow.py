@@ -29,7 +29,7 @@ from etl.documents.replay import take_replays
 from etl.documents.sender import Result, Sender
 from etl.errors import ConfigError, NorceError, NorceUnavailable, TransportError
 from etl.flows import records
-from etl.flows.masterdata import opened_feed, parse_and_validate, refuse_if_suspect, take_files
+from etl.flows.masterdata import opened_feed, read_validated, refuse_if_suspect, take_files
 from etl.flows.runtime import Runtime
 from etl.intake import Fetched
 from etl.ledger import Commit
@@ -97,7 +97,7 @@ def _ingest(
     """Send one new file's documents, then archive, report and commit it."""
     feed, local = contract.name, fetched.local
     timer = records.Timer()
-    validated = parse_and_validate(local, contract, rt.inbox / feed)
+    validated = read_validated(rt, contract, local, run_id)
     refuse_if_suspect(validated, contract, local.name)
     grouped = group(validated, contract)
     timer.lap("parse_validate")

@@ -19,7 +19,14 @@ import polars as pl
 from etl import diff as differ
 from etl.contracts import FeedContract, family_order
 from etl.entities import DocumentEntity
-from etl.errors import FileRejected, NorceError, ParseError, SuspectFile, TransportError
+from etl.errors import (
+    FileRejected,
+    NorceError,
+    ParseError,
+    Quarantined,
+    SuspectFile,
+    TransportError,
+)
 from etl.flows import records
 from etl.flows.approve import finish_interrupted_approvals
 from etl.flows.runtime import Runtime
@@ -35,6 +42,10 @@ from etl.transport.names import printable
 from etl.validate import validate
 
 log = logging.getLogger(__name__)
+
+# A file the process died reading this many times (since it was last set aside) is
+# quarantined: once may be bad luck (the machine was short of memory), twice is the file.
+QUARANTINE_AFTER_DEATHS = 2
 
 # What a file's run does once it is downloaded and known to be new: master data diffs and
 # delivers (`_ingest`); document feeds send their documents one by one.
@@ -170,6 +181,9 @@ def process_file(
         return [records.FileOutcome(feed, remote.name, "waiting", message=message)]
     if known is not None:
         return _followers(rt, contract, fetched, after, known)
+    deadly = rt.ledger.reading_deaths([feed, *(d.name for d in contract.derived)], fetched.sha)
+    if len(deadly) >= QUARANTINE_AFTER_DEATHS:
+        return [_quarantine(rt, contract, fetched, deadly)]
     outcomes = [o for d in before if (o := _derived_run(rt, d, fetched)) is not None]
     failed = [o for o in outcomes if o.outcome == "failed"]
     if failed:
@@ -188,6 +202,20 @@ def process_file(
         return [*outcomes, own]
     settled = "rejected" if own.outcome == "rejected" else "committed"
     return [*outcomes, own, *_followers(rt, contract, fetched, after, settled)]
+
+
+def _quarantine(
+    rt: Runtime, contract: FeedContract, fetched: Fetched, deadly: list[str]
+) -> records.FileOutcome:
+    """A file the process died reading, again and again: rejected, so the feed goes on."""
+    run_id = rt.new_run_id(contract.name, fetched.sha)
+    rt.ledger.start_run(run_id, contract.name, "file", rt.stamp(), fetched.remote.path, fetched.sha)
+    exc = Quarantined(
+        f"quarantined: the process died {len(deadly)} times while reading this file (runs "
+        f"{', '.join(deadly)}; out of memory, or a crash in a reader). Fix the export or "
+        "raise the contract's [format] limits, then drop the file again"
+    )
+    return records.record_rejection(rt, contract, fetched, run_id, exc)
 
 
 def _unfinished(
@@ -301,7 +329,7 @@ def _ingest(
     feed, entity, timer = contract.name, contract.entity, records.Timer()
     local, sha = fetched.local, fetched.sha
     log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
-    validated = parse_and_validate(local, contract, rt.inbox / feed)
+    validated = read_validated(rt, contract, local, run_id)
     if contract.references:
         validated = reject_unknown(validated, contract, referenced_values(rt, contract))
     refuse_if_suspect(validated, contract, local.name)
@@ -405,6 +433,16 @@ def referenced_values(rt: Runtime, contract: FeedContract) -> dict[str, pl.Serie
         active = rows.filter(pl.col(STATE) == ACTIVE)[other].cast(pl.String)
         known[field] = active.drop_nulls().unique()
     return known
+
+
+def read_validated(rt: Runtime, contract: FeedContract, local: Path, run_id: str) -> Validated:
+    """`parse_and_validate` with the ledger told the run is reading: should the process die
+    here (memory, a crash in a reader), the next start knows it was this file's doing."""
+    rt.ledger.begin_reading(run_id)
+    rt.pause_while_reading()
+    validated = parse_and_validate(local, contract, rt.inbox / contract.name)
+    rt.ledger.end_reading(run_id)  # not on a FileRejected: the run ends then, alive
+    return validated
 
 
 def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Validated:

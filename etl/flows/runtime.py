@@ -134,6 +134,11 @@ class Runtime:
         batches = self.outbox.root / feed  # documents, approvals: written in place
         remove(p for p in [*batches.glob(".*.part"), *batches.glob("*/.*.part")] if p.is_file())
 
+    def pause_while_reading(self) -> None:
+        """Fault-injection point for crash tests (settings.pause_while_reading_seconds)."""
+        if self.settings.pause_while_reading_seconds:
+            self.sleep(self.settings.pause_while_reading_seconds)
+
     def pause_before_commit(self) -> None:
         """Fault-injection point for crash tests (settings.pause_before_commit_seconds)."""
         if self.settings.pause_before_commit_seconds:
