@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from etl.errors import ConfigError
+from etl.orders.peppol_ids import endpoint_problem  # plain checksums: imports nothing of ours
 
 DEFAULT_SETTINGS_FILE = "etl.toml"
 
@@ -136,6 +137,16 @@ class SellerSettings(Strict):
     city: str | None = None
     postal_zone: str | None = None
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+    @model_validator(mode="after")
+    def _endpoint_valid(self) -> SellerSettings:
+        # Checked at start-up: a wrong shop endpoint would make every PEPPOL file invalid.
+        if self.endpoint_id is None or self.endpoint_scheme is None:
+            return self  # a layout naming one that is not set does not start (etl.orders.layouts)
+        problem = endpoint_problem(self.endpoint_scheme, self.endpoint_id)
+        if problem is not None:
+            raise ValueError(f"endpoint_id {problem}")
+        return self
 
 
 def _sample_seller() -> SellerSettings:

@@ -476,6 +476,9 @@ class OrderSupply:
             if isinstance(prepared, str):
                 self._hold(taken, row.ref, prepared)
                 continue
+            if prepared.wrong:
+                self._hold(taken, row.ref, self._wrong_reason(prepared))
+                continue
             if prepared.unfit:
                 self._hold(taken, row.ref, self._unfit_reason(prepared))
                 continue
@@ -513,7 +516,7 @@ class OrderSupply:
         rows = [row for ref in export.refs if (row := self.book.order(ref)) is not None]
         rows.sort(key=lambda r: (r.received_at, r.ref))
         loaded = [self._load(row) for row in rows]
-        prepared = [p for p in loaded if isinstance(p, Prepared) and not p.unfit]
+        prepared = [p for p in loaded if isinstance(p, Prepared) and not (p.unfit or p.wrong)]
         data = render(self.layout, prepared) if len(prepared) == len(export.refs) else b""
         if _sha256(data) != export.sha256:
             return (
@@ -542,6 +545,15 @@ class OrderSupply:
         return (
             f"layout {self.layout.name}: {shown}. To send it anyway, {fix}, then "
             f"`run.py release {prepared.ref}`"
+        )
+
+    def _wrong_reason(self, prepared: Prepared) -> str:
+        # A release only lets the order try again: say so, or the operator loops.
+        return (
+            f"layout {self.layout.name} cannot write this order correctly: "
+            f"{'; '.join(prepared.wrong)}. A release does not change this (the layout holds "
+            "it again): correct the order in Norce and resend the corrected body "
+            "(`run.py resend REF --variant N`), or enter it in the ERP by hand"
         )
 
     def _hold(self, taken: Taken[OrderRow], ref: str, reason: str) -> None:

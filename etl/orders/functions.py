@@ -3,7 +3,9 @@
 A layout is data a person edits, so it gets named values, not free code: a sum with a bug in
 it is an invoice dispute. Amounts are rounded half up to cents per line and totals are sums
 of the rounded lines, so they add up line by line the way ERPs and PEPPOL check them. The
-money itself (lines, fees, order discounts) is reckoned in etl.orders.amounts.
+money itself (lines, fees, order discounts) is reckoned in etl.orders.amounts. A function
+that cannot give a correct value for this order (its money, its buyer's identifier) raises
+Unwritable: the layout then holds the order with the reason instead of writing it wrong.
 """
 
 from __future__ import annotations
@@ -19,10 +21,26 @@ from pydantic import BaseModel
 from etl.orders import amounts
 from etl.orders.amounts import line_total, line_vat, money_sum
 from etl.orders.model import ClientCustomer, Discount, Fee, OrderItem, OrderRequest
-from etl.orders.peppol_ids import buyer_endpoint
+from etl.orders.peppol_ids import buyer_endpoint, is_business, numbers_given
 
 Kind = Literal["text", "decimal", "int", "bool", "datetime"]
 Value = str | Decimal | int | bool | dt.datetime | None
+
+
+class Unwritable(Exception):
+    """This value cannot be written correctly for this order: the layout must not take it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def checked(order: OrderRequest) -> amounts.Amounts:
+    """The order's totals, or Unwritable when its money cannot be written correctly."""
+    problems = amounts.problems(order)
+    if problems:
+        raise Unwritable("; ".join(problems))
+    return amounts.of(order)
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,7 @@ def _entry_ex_vat(ctx: Context) -> Value:
     item = ctx.item
     if isinstance(item, OrderItem):
         return line_total(item)
+    checked(ctx.order)  # a fee or a discount is only as right as the order's money
     if isinstance(item, Fee):
         return amounts.fee_ex_vat(item)
     if isinstance(item, Discount):
@@ -59,6 +78,7 @@ def _entry_vat(ctx: Context) -> Value:
     item = ctx.item
     if isinstance(item, OrderItem):
         return line_vat(item)
+    checked(ctx.order)
     if isinstance(item, Fee):
         return amounts.fee_vat(item)
     if isinstance(item, Discount):
@@ -69,9 +89,13 @@ def _entry_vat(ctx: Context) -> Value:
 
 def _entry_vat_rate(ctx: Context) -> Value:
     item = ctx.item
-    if isinstance(item, OrderItem | Fee):
+    if isinstance(item, OrderItem):
+        return item.vat_rate
+    if isinstance(item, Fee):
+        checked(ctx.order)
         return item.vat_rate
     if isinstance(item, Discount):
+        checked(ctx.order)
         return amounts.discount_rate(ctx.order)
     return None
 
@@ -86,9 +110,10 @@ def _tax_category(ctx: Context) -> Value:
 
 def _discount_amount(ctx: Context) -> Value:
     item = ctx.item
-    if not isinstance(item, Discount) or item.amount is None:
+    if not isinstance(item, Discount):
         return None
-    return amounts.money(abs(item.amount))
+    checked(ctx.order)
+    return amounts.money(abs(item.amount)) if item.amount is not None else None
 
 
 def _unit_discount(ctx: Context) -> Value:
@@ -140,7 +165,15 @@ def _care_of(customer: ClientCustomer | None) -> str | None:
 
 
 def _endpoint(ctx: Context, part: Literal["scheme", "value"]) -> Value:
+    """The buyer's endpoint; a company must have one of its own (only a consumer has none)."""
     found = buyer_endpoint(ctx.order)
+    if found is None and is_business(ctx.order):
+        raise Unwritable(
+            "the buyer is a company, but none of its numbers is a valid PEPPOL identifier "
+            f"({numbers_given(ctx.order)}; Company.Code is the ERP's number, not one of "
+            "them): correct the GLN or VatNo in Norce; the shop's own endpoint never stands "
+            "in for a company"
+        )
     return getattr(found, part) if found is not None else None
 
 
@@ -197,37 +230,51 @@ FUNCTIONS: dict[str, Function] = {
     "vat_total": Function(
         "decimal",
         "any",
-        lambda c: amounts.of(c.order).vat,
-        "VAT of the order: Items (Quantity x UnitVat per line) + Fees - Discounts, in cents",
-    ),
-    "total_ex_vat": Function(
-        "decimal",
-        "any",
-        lambda c: amounts.of(c.order).ex_vat,
-        "lines_total() + charges_total() - discounts_ex_vat(): what the order is worth ex VAT",
+        lambda c: money_sum(line_vat(i) for i in _items(c)),
+        "sum over all Items of Quantity x UnitVat, each rounded to cents (the lines' VAT)",
     ),
     "total_incl_vat": Function(
         "decimal",
         "any",
-        lambda c: amounts.of(c.order).incl_vat,
-        "total_ex_vat() + vat_total(): what the customer pays",
+        lambda c: (
+            money_sum(line_total(i) for i in _items(c)) + money_sum(line_vat(i) for i in _items(c))
+        ),
+        "lines_total() + vat_total(): the Items incl VAT",
+    ),
+    "order_ex_vat": Function(
+        "decimal",
+        "any",
+        lambda c: checked(c.order).ex_vat,
+        "lines_total() + charges_total() - discounts_ex_vat(): what the order is worth ex VAT",
+    ),
+    "order_vat": Function(
+        "decimal",
+        "any",
+        lambda c: checked(c.order).vat,
+        "VAT of the order: vat_total() + the Fees' VAT - the Discounts' VAT",
+    ),
+    "order_total": Function(
+        "decimal",
+        "any",
+        lambda c: checked(c.order).incl_vat,
+        "order_ex_vat() + order_vat(): what the customer pays",
     ),
     "charges_total": Function(
         "decimal",
         "any",
-        lambda c: amounts.of(c.order).charges_ex_vat if c.order.fees else None,
+        lambda c: checked(c.order).charges_ex_vat if c.order.fees else None,
         "sum of Fees[].Amount (ex VAT), the fees Norce sends outside the Items; empty if none",
     ),
     "discounts_total": Function(
         "decimal",
         "any",
-        lambda c: amounts.of(c.order).discounts_incl_vat if c.order.discounts else None,
+        lambda c: checked(c.order).discounts_incl_vat if c.order.discounts else None,
         "sum of Discounts[].Amount (order-level discounts, vouchers; incl VAT); empty if none",
     ),
     "discounts_ex_vat": Function(
         "decimal",
         "any",
-        lambda c: amounts.of(c.order).discounts_ex_vat if c.order.discounts else None,
+        lambda c: checked(c.order).discounts_ex_vat if c.order.discounts else None,
         "the same ex VAT (each discount split at the goods' VAT rate); empty if none",
     ),
     "ex_vat": Function(

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel
 
 from etl.orders.charset import describe, encodable_in, fit, xml_legal
-from etl.orders.functions import Value
+from etl.orders.functions import Unwritable, Value
 from etl.orders.layout_spec import OrderFormat
 from etl.orders.layouts import Column, Layout, Record
 from etl.orders.model import OrderItem, OrderRequest
@@ -44,6 +44,9 @@ class Prepared:
     rows: tuple[Row, ...]
     unfit: tuple[str, ...] = ()  # one reason per cell with a character the file cannot hold
     changed: tuple[str, ...] = ()  # cells the policy transliterated or replaced, for the log
+    # Why the layout cannot write the unit correctly (wrong money, no buyer identifier):
+    # unlike `unfit`, no setting and no release changes it; the order must be corrected.
+    wrong: tuple[str, ...] = ()
 
 
 def prepare(
@@ -67,11 +70,17 @@ def prepare(
     rows: list[Row] = []
     unfit: list[str] = []
     changed: list[str] = []
+    wrong: dict[str, None] = {}  # each reason once, in order: many cells share one
     for record in layout.records:
         for ctx in contexts(record, unit):
             cells = []
             for column in record.columns:
-                text = format_value(column.source.value(ctx), column, fmt)
+                try:
+                    value = column.source.value(ctx)
+                except Unwritable as exc:
+                    wrong[exc.reason] = None
+                    value = None
+                text = format_value(value, column, fmt)
                 fitted = fit(text, holds, fmt.unencodable, fmt.replacement)
                 where = _where(record, ctx, column)
                 if fitted.unfit:
@@ -82,7 +91,7 @@ def prepare(
                     changed.append(f"{where}: {''.join(was)!r} written as the encoding allows")
                 cells.append(fitted.text)
             rows.append(Row(record, tuple(cells)))
-    return Prepared(ref, tuple(rows), tuple(unfit), tuple(changed))
+    return Prepared(ref, tuple(rows), tuple(unfit), tuple(changed), tuple(wrong))
 
 
 def contexts(record: Record, unit: BaseModel) -> Iterator[Place]:
@@ -103,6 +112,9 @@ def render(layout: Layout, orders: Sequence[Prepared]) -> bytes:
     refused = [p.ref for p in orders if p.unfit]
     if refused:
         raise ValueError(f"units with characters the file cannot hold: {', '.join(refused)}")
+    wrong = [f"{p.ref}: {'; '.join(p.wrong)}" for p in orders if p.wrong]
+    if wrong:
+        raise ValueError(f"units the layout cannot write correctly: {' | '.join(wrong)}")
     if not orders:
         raise ValueError("a file needs at least one order, customer or company")
     if layout.spec.format == "xml":

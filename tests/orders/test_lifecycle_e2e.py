@@ -56,7 +56,7 @@ ORDER: dict[str, Any] = {
     "DoHold": False,
     "CustomerOrderRef": "PO-4711",
     "SellTo": {
-        "Company": {"Code": "K-5566", "Name": "Bygg & Trä AB", "VatNo": "SE556600000001"},
+        "Company": {"Code": "K-5566", "Name": "Bygg & Trä AB", "VatNo": "SE556600000501"},
         "Person": {"CustomerCode": "C-000123", "FirstName": "Anna", "LastName": "Åström",
                    "Email": "anna@example.com", "CellPhone": "+46701234567"},
     },

@@ -60,8 +60,11 @@ def test_the_csv_is_windows_1252_with_semicolons_and_decimal_commas() -> None:
     assert head[:4] == ["H", "1001", "2026-11-20", "SEK"]
     # The comment holds the delimiter and quotes: quoted, quotes doubled.
     assert '"Leverans till baksidan; ring ""Åsa"" först"' in lines[0]
-    # GiftMessage is Code2's; then the totals ex VAT, the VAT, and what the customer pays.
-    assert lines[0].endswith(";Grattis på födelsedagen!;245,59;61,40;306,99")
+    # GiftMessage is Code2's; then the lines ex VAT and their VAT, what the customer pays,
+    # the bill-to names and care-of, and the order ex VAT and its VAT (added at the end).
+    assert lines[0].endswith(
+        ";Grattis på födelsedagen!;245,59;61,40;306,99;Anna;Åström;;245,59;61,40"
+    )
     # Unit price kept exactly (47,992); the line amount rounded to cents; freight is a line.
     assert "L;1001;2;200456;200456;Skruv 4,2\u00d725 (200 st);ErpStandard;1;fp;47,992;" in lines[2]
     assert lines[3].startswith("L;1001;3;FREIGHT;;Frakt;Freight;1;;39,20;")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from etl.orders.layout_spec import OrderFormat
@@ -40,6 +40,7 @@ OPTIONAL = st.none() | TEXT
 REF = st.text(ALPHABET, min_size=1, max_size=20).filter(lambda s: bool(s.strip()))
 MONEY = st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2)
 QUANTITY = st.integers(min_value=1, max_value=999)
+VAT_NOS = st.sampled_from(["SE556036079301", "NO974760673MVA", "DK13585628", "FI02017252"])
 
 
 @st.composite
@@ -57,8 +58,9 @@ def addresses(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def customers(draw: st.DrawFn) -> dict[str, Any]:
+    # A company always has a VAT number PEPPOL can use: one without is held, not written.
     company = draw(st.none() | st.fixed_dictionaries({"Code": OPTIONAL, "Name": OPTIONAL,
-                                                       "VatNo": OPTIONAL}))  # fmt: skip
+                                                       "VatNo": VAT_NOS}))  # fmt: skip
     person = {
         "CustomerCode": draw(OPTIONAL),
         "FirstName": draw(OPTIONAL),
@@ -168,6 +170,8 @@ def test_a_csv_batch_reads_back_as_the_same_orders(batch: list[OrderRequest]) ->
 @given(orders())
 def test_a_peppol_order_reads_back_as_the_same_order(order: OrderRequest) -> None:
     layout = shipped("peppol_order")
+    # A company only in BillTo is no buyer with an identifier: held, not written.
+    assume(not prepare(layout, order).wrong)
     (back,) = round_trip(layout, [order])
     assert mapped(layout, back) == mapped(layout, order)
     assert [i.part_no for i in back.items] == [i.part_no for i in order.items]
