@@ -105,6 +105,11 @@ class ReceiverSettings(Strict):
     username: str = "norce"
     password: SecretStr | None = None  # resolved from password_env / password_file; required
     max_body_bytes: int = Field(default=2 * 1024**2, ge=1024)
+    # Against abuse (etl.orders.guarded_server): the whole request head, the whole body, and
+    # connections at once (fewer if the process's file descriptor limit is lower).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=256, ge=1)
     tls_certfile: Path | None = None  # optional: let uvicorn terminate TLS itself
     tls_keyfile: Path | None = None
     # Fault injection for kill tests: wait after the spool and ledger, before answering.

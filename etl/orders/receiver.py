@@ -6,7 +6,10 @@ four things: checks Basic auth in constant time, refuses bodies over the size li
 (413, counted while reading, not trusted from Content-Length alone), hands the body to
 `OrderInbound` in a worker thread (the spool's fsync and SQLite must not block the event
 loop), and writes the OrderResponse. Norce may post to the configured URL or to
-`<url>/CreateOrder` (the reference is not sure which): both are accepted.
+`<url>/CreateOrder` (the reference is not sure which): both are accepted. What uvicorn
+lacks against abusive connections (a header timeout, a connection bound that pushes out
+anonymous sockets first, one log line for repeated accept failures) is added by
+etl.orders.guarded_server; the body timeout is here, where the request is known.
 
 Norce Events (customer and company changes, etl.parties.events) come to the same process
 on paths of their own, `<events path>/<EventType>`, with their own token in a static
@@ -23,17 +26,28 @@ import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etl.errors import ConfigError
 from etl.flows.runtime import utc_now
 from etl.orders.book import OrderBook
+from etl.orders.guarded_server import (
+    BACKLOG,
+    ConnectionGuard,
+    accept_errors,
+    connection_limit,
+    guarded_protocol,
+)
 from etl.orders.inbound import Answer, OrderInbound, failed
+from etl.orders.log_repeats import RepeatedLog
 from etl.orders.spool import Spool
 from etl.parties.book import PartyBook
 from etl.parties.events import EVENT_KINDS, PartyInbound
 from etl.parties.events import answer as event_answer
 from etl.settings import EventSettings, ReceiverSettings, Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +63,10 @@ class _TooLarge(Exception):
 
 class _HungUp(Exception):
     """The sender went away before the whole body arrived: nothing to take in, nobody to answer."""
+
+
+class _TooSlow(Exception):
+    """The body did not arrive whole within body_timeout_seconds."""
 
 
 def order_paths(path: str) -> set[str]:
@@ -153,6 +171,10 @@ class ReceiverApp:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ]
+        if answer.status != 200:
+            # The body may be unread (401, 404, 408, 413): a sender that goes on trickling
+            # it must not keep the connection; Norce opens a new one for its retry.
+            headers.append((b"connection", b"close"))
         if answer.status == 401 and scope["path"] in self.paths:
             headers.append((b"www-authenticate", b'Basic realm="orders"'))
         elif answer.status == 401 and self._event_header == "authorization":
@@ -202,16 +224,19 @@ class ReceiverApp:
             event = self.event_paths.get(scope["path"])
             if event is not None:
                 return await self._event(event, scope, receive)
-            return failed(404, f"no such path; post orders to {self.config.path}")
-        if scope["method"] != "POST":
-            return failed(405, "use POST")
+            # Not naming the order path: the caller is not authenticated.
+            return failed(404, "no such path")
         headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
         if not self._authorised(headers.get("authorization", b"")):
             return failed(401, "authentication required")
+        if scope["method"] != "POST":
+            return failed(405, "use POST")
         try:
-            body = await _read_body(receive, headers, self.config.max_body_bytes)
+            body = await self._body(receive, headers)
         except _TooLarge:
             return failed(413, f"body larger than {self.config.max_body_bytes} bytes")
+        except _TooSlow:
+            return failed(408, f"body not complete in {self.config.body_timeout_seconds:g} s")
         except _HungUp:
             # Half a body is not a refused order; Norce retries it whole.
             log.info("an order sender hung up before its body was complete; nothing kept")
@@ -223,19 +248,30 @@ class ReceiverApp:
         return answer
 
     async def _event(self, event: str, scope: Scope, receive: Receive) -> Answer | None:
-        if scope["method"] != "POST":
-            return event_answer(405, "use POST")
         headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
         if not self._event_authorised(headers):
             return event_answer(401, "authentication required")
+        if scope["method"] != "POST":
+            return event_answer(405, "use POST")
         try:
-            body = await _read_body(receive, headers, self.config.max_body_bytes)
+            body = await self._body(receive, headers)
         except _TooLarge:
             return event_answer(413, f"body larger than {self.config.max_body_bytes} bytes")
+        except _TooSlow:
+            return event_answer(408, f"body not complete in {self.config.body_timeout_seconds:g} s")
         except _HungUp:
             log.info("an event sender hung up before its body was complete; nothing kept")
             return None
         return await asyncio.to_thread(self._accept_event, event, body)
+
+    async def _body(self, receive: Receive, headers: dict[str, bytes]) -> bytes:
+        """The whole body within body_timeout_seconds (a sender may trickle it forever)."""
+        try:
+            async with asyncio.timeout(self.config.body_timeout_seconds):
+                return await _read_body(receive, headers, self.config.max_body_bytes)
+        except TimeoutError:
+            log.info("a sender's body was not complete in time; answered 408")
+            raise _TooSlow from None
 
 
 async def _read_body(receive: Receive, headers: dict[str, bytes], limit: int) -> bytes:
@@ -286,6 +322,16 @@ def serve_receiver(settings: Settings) -> None:
 
     config: ReceiverSettings = settings.receiver
     app = ReceiverApp(settings)
+    repeats = RepeatedLog(log)
+    limit = connection_limit(config.max_connections)
+    if limit < config.max_connections:
+        log.warning(
+            "serving at most %d connections at once: the file descriptor limit allows no "
+            "more than that (max_connections is %d)",
+            limit,
+            config.max_connections,
+        )
+    guard = ConnectionGuard(limit, config.header_timeout_seconds, repeats)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -300,6 +346,14 @@ def serve_receiver(settings: Settings) -> None:
             ssl_certfile=str(config.tls_certfile) if config.tls_certfile else None,
             ssl_keyfile=str(config.tls_keyfile) if config.tls_keyfile else None,
             timeout_graceful_shutdown=10,
+            http=guarded_protocol(guard),
+            backlog=BACKLOG,
         )
     )
-    server.run()
+    asyncio.run(_serve(server, repeats))
+
+
+async def _serve(server: uvicorn.Server, repeats: RepeatedLog) -> None:
+    # The handler must be set on the loop uvicorn runs on, before it starts accepting.
+    asyncio.get_running_loop().set_exception_handler(accept_errors(repeats))
+    await server.serve()
