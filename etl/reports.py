@@ -81,7 +81,7 @@ class FileFacts:
         return cls(
             path.name,
             stat.st_size,
-            sha256 or _sha256(path),
+            sha256 or file_sha256(path),
             received.isoformat(timespec="seconds"),
         )
 
@@ -252,7 +252,8 @@ def _summary_sheet(sheet: Worksheet, report: Report) -> None:
         sheet.append([_cell(sheet, code), _cell(sheet, count), _cell(sheet, CODES.get(code, ""))])
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

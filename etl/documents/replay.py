@@ -16,7 +16,6 @@ feeds are not replayed: taking an old full export again would roll the snapshot 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import posixpath
@@ -30,6 +29,7 @@ from etl.flows.masterdata import Ingest, run_feed, run_started
 from etl.flows.runtime import Runtime
 from etl.intake import Candidate, Fetched
 from etl.ledger import Ledger, Replay, RunRow
+from etl.reports import file_sha256
 from etl.settings import Settings
 from etl.transport.base import RemoteFile
 from etl.transport.names import one_line, printable
@@ -96,7 +96,7 @@ def _take(
     rt.ledger.start_run(run_id, contract.name, "replay", rt.stamp(), remote.path, replay.sha256)
     rt.ledger.start_replay(replay, run_id)
     local = _copy_in(source, rt.inbox / contract.name)
-    if local is None or _sha(local) != replay.sha256:
+    if local is None or file_sha256(local) != replay.sha256:
         message = f"the archived copy {source} is gone or changed; nothing taken"
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
         return records.FileOutcome(contract.name, source.name, "failed", run_id, message=message)
@@ -114,14 +114,6 @@ def _copy_in(source: Path, folder: Path) -> Path | None:
     temp.write_bytes(source.read_bytes())
     temp.replace(target)
     return target
-
-
-def _sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def add_replay_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
