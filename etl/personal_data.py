@@ -15,12 +15,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+import polars as pl
+
 REDACTED = "***"
 
 # Also as a URL writes it (`anna%40example.com`, in a Query filter).
-EMAIL = re.compile(
-    r"[^\s@'\"<>(),;:\[\]%]+(?:@|%40)[^\s@'\"<>(),;:\[\]]+\.[A-Za-z]{2,}"
-)
+EMAIL = re.compile(r"[^\s@'\"<>(),;:\[\]%]+(?:@|%40)[^\s@'\"<>(),;:\[\]]+\.[A-Za-z]{2,}")
 
 # Swedish personnummer/samordningsnummer: (CC)YYMMDD-NNNN, '+' past 100 years, or 10/12 digits.
 _SE = re.compile(r"(?<![\w+-])(?:19|20)?(\d{6})([-+]?)(\d{4})(?![\w-])")
@@ -118,3 +118,24 @@ def _luhn(digits: str) -> bool:
         value = int(char) * (2 if i % 2 == 0 else 1)
         total += value - 9 if value > 9 else value
     return total % 10 == 0
+
+
+_WORD = re.compile(r"\w+")
+
+
+def words_of(frame: pl.DataFrame) -> frozenset[str]:
+    """The words (lower case, two characters or more, not all digits) of a frame's texts."""
+    found: set[str] = set()
+    for name, dtype in frame.schema.items():
+        if dtype != pl.Utf8:
+            continue
+        for text in frame.get_column(name).drop_nulls().unique():
+            found.update(w for w in _WORD.findall(text.lower()) if len(w) > 1 and not w.isdigit())
+    return frozenset(found)
+
+
+def mask_words(text: str, words: frozenset[str]) -> str:
+    """`text` with every word that is in `words` (any case) as `***`."""
+    if not words:
+        return text
+    return _WORD.sub(lambda m: REDACTED if m.group(0).lower() in words else m.group(0), text)

@@ -275,3 +275,30 @@ def test_an_order_service_refusal_quoting_the_delivery_address_is_scrubbed(
     assert leaked(caplog, answer.message) == []
     for value in ("Sigrid Sjöberg", "111 22"):
         assert value not in answer.message
+
+
+def test_a_name_norce_quotes_that_the_failed_call_never_carried_is_masked(
+    home: Path, erp_root: Path, norce: NorceStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    shutil.rmtree(erp_root / "customers")
+    (erp_root / "customers").mkdir()
+    drop(erp_root, "kunder_20261201.csv", ROWS[:1])
+    settings = settings_for(home, LocalStoreSettings(root=erp_root), norce.settings())
+    run_once(settings, "prices")  # the customers' price list
+    assert run_once(settings, "customers")[-1].outcome == "committed"
+    # The next export changes only Sigrid's phone: the call carries her Code and the phone.
+    drop(erp_root, "kunder_20261202.csv", [ROWS[0].replace("070-987 65 43", "070-111 22 33")])
+    norce.finish_next_jobs(1, messages=["Customer Sigrid Sjöberg is locked for changes"])
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+
+    [*_, failed] = run_once(settings, "customers")
+
+    assert failed.outcome == "failed", (failed, norce.calls[-1:])
+    assert "is locked for changes" in failed.message
+    ledger = Ledger(home / "state" / "ledger.sqlite")
+    try:
+        stored = [r.message or "" for r in ledger.runs("customers", 5)]
+    finally:
+        ledger.close()
+    assert leaked(caplog, failed.message, *stored) == []

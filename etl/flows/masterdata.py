@@ -37,6 +37,7 @@ from etl.ledger import Commit
 from etl.locks import feed_lock
 from etl.mapping import map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
+from etl.personal_data import mask_words, words_of
 from etl.references import reject_unknown
 from etl.transport.names import printable
 from etl.validate import validate
@@ -298,15 +299,33 @@ def run_started(
     except FileRejected as exc:
         return records.record_rejection(rt, contract, fetched, run_id, exc)
     except (NorceError, TransportError) as exc:
-        log.error("%s: %s: run %s failed, nothing committed: %s", feed, name, run_id, exc)
-        rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
-        return records.FileOutcome(feed, name, "failed", run_id, message=str(exc))
+        message = _without_people(rt, contract, str(exc))
+        log.error("%s: %s: run %s failed, nothing committed: %s", feed, name, run_id, message)
+        rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
+        return records.FileOutcome(feed, name, "failed", run_id, message=message)
     except Exception as exc:  # a bug: keep it in this file's run, the other feeds go on
         log.exception("%s: %s: run %s failed unexpectedly, nothing committed", feed, name, run_id)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", f"unexpected error: {exc!r}")
         return records.FileOutcome(
             feed, name, "failed", run_id, message=f"unexpected error: {exc!r}"
         )
+
+
+def _without_people(rt: Runtime, contract: FeedContract, message: str) -> str:
+    """A failed run's message, for a feed about people, with their names masked.
+
+    Norce's texts lose the values the call sent, and what looks personal by its shape, on the
+    way here; but Norce may quote a person by name the call never carried (a change that sent
+    only a phone number). A name is no pattern: the words of every person the feed's current
+    snapshot knows are masked instead (its keys, the ERP's numbers, are left: they say which
+    record). Read only when a run failed.
+    """
+    entity = contract.entity
+    current = rt.ledger.current_snapshot(contract.name)
+    if entity.personal is None or current is None:
+        return message
+    known = rt.snapshots.read(current[0], entity.fields())
+    return mask_words(message, words_of(known.drop(contract.key_fields, strict=False)))
 
 
 def _same_content(rt: Runtime, contract: FeedContract, sha: str) -> str | None:
