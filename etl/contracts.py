@@ -143,6 +143,8 @@ class FormatSpec(Strict):
     max_line_bytes: int = Field(default=10 * 1024**2, ge=1024)  # CSV: a longer line is hostile
     # Shapes that cost memory out of proportion to the file's size (a broken export job
     # writes them): refused before the reader allocates for them. See etl/formats.
+    # XML reads them as distinct names, any text node or tag, and rows (2M unless set), see
+    # etl/formats/xml_bounds.py.
     max_columns: int = Field(default=1000, ge=1)  # CSV header fields; XLSX: last used column
     max_cell_bytes: int = Field(default=256 * 1024, ge=1024)  # one cell's text, as written
     max_rows: int = Field(default=20_000_000, ge=1)  # CSV: lines after the header; XLSX: rows

@@ -10,7 +10,10 @@ Expanding is streamed in blocks (never the whole file in memory) and counted as 
 written: beyond `format.max_expanded_bytes` (all members together) the file is refused as a
 compression bomb and the partial copy removed, whatever the archive's headers claim. For CSV
 the lines are counted too, each block before it is written: a small archive of gigabytes of
-newlines is refused at `format.max_rows` lines, having written no more than that to disk. Only a
+newlines is refused at `format.max_rows` lines, having written no more than that to disk. For
+XML each block goes through expat first, with the reader's bounds (etl.formats.xml_bounds): a
+small `.xml.gz` of a 2 GiB text, of nesting without end or of millions of records is refused
+at the block that passes a bound, before it is written. Only a
 member's base name is used, each in a folder of its own, so `../` in a zip cannot write
 outside the scratch folder and two members of the same name do not meet. The expanded copies
 are removed after reading; the compressed file as received is what the flow archives.
@@ -31,6 +34,8 @@ from typing import Protocol
 
 from etl.contracts import FormatSpec
 from etl.errors import ParseError
+from etl.formats.xml import shape_check
+from etl.formats.xml_bounds import Shape
 
 SUFFIXES = (".gz", ".zip")
 _BLOCK = 1 << 20
@@ -79,17 +84,30 @@ class _Budget:
 
     max_bytes: int
     max_lines: int | None  # None: lines are not rows in this format
+    fmt: FormatSpec
     written: int = 0
     lines: int = 0
+    xml: Shape | None = None  # the XML member being expanded, parsed as it is
 
     @classmethod
     def of(cls, fmt: FormatSpec) -> _Budget:
         """The contract's bounds; a CSV's header lines are allowed on top of `max_rows`."""
         lines = fmt.max_rows + fmt.header_row + fmt.skip_after_header if fmt.type == "csv" else None
-        return cls(fmt.max_expanded_bytes, lines)
+        return cls(fmt.max_expanded_bytes, lines, fmt)
+
+    def begin(self, path: Path) -> None:
+        """A member starts: an XML one is parsed afresh (each is a document of its own)."""
+        self.xml = shape_check(self.fmt, path.name) if self.fmt.type == "xml" else None
+
+    def end(self) -> None:
+        """A member is complete: an XML one must be a complete document."""
+        if self.xml is not None:
+            self.xml.feed(b"", final=True)
 
     def spend(self, block: bytes, path: Path) -> None:
         """Count `block`; ParseError when it takes the members past a bound."""
+        if self.xml is not None:
+            self.xml.feed(block)
         self.written += len(block)
         if self.written > self.max_bytes:
             raise _too_big(path, self.max_bytes)
@@ -157,21 +175,23 @@ def _copy(src: _Source, target: Path, budget: _Budget, path: Path, kind: str) ->
     Each block is counted before it is written, so a refused file leaves no more on disk
     than the budget allowed, and that is removed.
     """
+    budget.begin(path)
     with target.open("wb") as out:
-        while True:
-            try:
-                block = src.read(_BLOCK)
-            except _BROKEN as exc:
-                raise _broken(path, kind, exc) from exc
-            if not block:
-                return
-            try:
+        try:
+            while True:
+                try:
+                    block = src.read(_BLOCK)
+                except _BROKEN as exc:
+                    raise _broken(path, kind, exc) from exc
+                if not block:
+                    break
                 budget.spend(block, path)
-            except ParseError:
-                out.close()
-                target.unlink(missing_ok=True)
-                raise
-            out.write(block)
+                out.write(block)
+            budget.end()
+        except ParseError:
+            out.close()
+            target.unlink(missing_ok=True)
+            raise
 
 
 def _too_big(path: Path, limit: int) -> ParseError:

@@ -36,6 +36,10 @@ missing is then reported (the required ones fail) and its readable key keeps its
 alive, instead of silently deactivating them. `repeat_empty = "skip"` gives no row, for
 exports where an empty block means "none" and removals should follow (within the deletion
 guard).
+
+Every shape that would cost memory out of proportion to the file (a text of 300 MB, a
+megabyte attribute, millions of records, nesting without end, names without end) is refused
+while streaming, as the whole file: see etl.formats.xml_bounds.
 """
 
 from __future__ import annotations
@@ -53,11 +57,21 @@ import polars as pl
 from etl.contracts import FormatSpec
 from etl.errors import ParseError
 from etl.formats.text import clean_cells
+from etl.formats.xml_bounds import (
+    BLOCK,
+    Bounds,
+    Shape,
+    check_block,
+    hardened_parser,
+    many_rows,
+    parse_errors,
+    refused,
+    too_long,
+)
 from etl.models import LINE, ParsedFile
 from etl.xml_paths import Predicate, parse_field
 
 log = logging.getLogger(__name__)
-_BLOCK = 1 << 20
 _DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 
 
@@ -92,50 +106,67 @@ class _Scope:
 
 def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     """Read every record element at `fmt.record`; `fields` are paths relative to a record."""
-    assert fmt.record is not None
-    record = [_name(s, fmt.namespaces) for s in fmt.record.strip("/").split("/")]
+    record = _record_path(fmt)
     top, expect = _steps(fields, fmt.namespaces)
     width = len(fields)
+    parser = hardened_parser(_contract_encoding(path, fmt))
+    where = _Where(path.name, parser, Bounds.of(fmt), fmt.record or "", fields)
     records: _Records
     if fmt.repeat is None:
-        records = _Records(record, top, width, expect)
+        records = _Records(record, top, width, expect, where)
     else:
         # A class of its own: files without a repeat keep running the hot handlers unchanged.
         repeat = _step(top, fmt.repeat, fmt.namespaces)
-        records = _RepeatedRecords(record, top, width, expect, repeat, fmt.repeat_empty == "row")
-    encoding = _contract_encoding(path, fmt)
-    parser = expat.ParserCreate(encoding, namespace_separator="}")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.buffer_text = True
-    parser.buffer_size = 1 << 16
-    parser.StartDoctypeDeclHandler = _refuse_doctype
-    parser.EntityDeclHandler = _refuse_doctype
+        empty_row = fmt.repeat_empty == "row"
+        records = _RepeatedRecords(record, top, width, expect, where, repeat, empty_row)
     parser.StartElementHandler = records.start
     parser.EndElementHandler = records.end
     parser.CharacterDataHandler = records.text
-    records.parser = parser
-    try:
-        with path.open("rb") as handle:
-            while block := handle.read(_BLOCK):
-                parser.Parse(block, False)
-            parser.Parse(b"", True)
-    except expat.ExpatError as exc:
-        reason = expat.errors.messages[exc.code]
-        raise ParseError(
-            f"{path.name}: not well-formed XML: {reason} (column {exc.offset + 1})",
-            line=exc.lineno,
-        ) from exc
-    except _Doctype as exc:
-        raise ParseError(
-            f"{path.name}: DOCTYPE and entity declarations are not allowed",
-            line=parser.CurrentLineNumber,
-        ) from exc
+    with parse_errors(path.name, parser), path.open("rb") as handle:
+        fed = 0
+        while block := handle.read(BLOCK):
+            parser.Parse(block, False)
+            fed += len(block)
+            check_block(path.name, parser, where.bounds, fed)
+        parser.Parse(b"", True)
+        check_block(path.name, parser, where.bounds, fed)
     frame = pl.DataFrame(
         {f: pl.Series(f, b, dtype=pl.String) for f, b in zip(fields, records.buffers, strict=True)}
         | {LINE: pl.Series(LINE, records.lines, dtype=pl.Int64)}
     )
     absent = tuple(f for f, seen in zip(fields, records.seen, strict=True) if not seen)
     return ParsedFile(path, clean_cells(frame, fields, fmt.null_values), tuple(fields), absent)
+
+
+def shape_check(fmt: FormatSpec, file: str) -> Shape:
+    """The bounds of `read_xml`, to apply while `file` is expanded from an archive."""
+    rows_at = _record_path(fmt)
+    if fmt.repeat is not None:
+        rows_at += [_name(s, fmt.namespaces) for s in fmt.repeat.split("/") if s not in ("", ".")]
+    return Shape(file, named_encoding(fmt), Bounds.of(fmt), rows_at)
+
+
+def _record_path(fmt: FormatSpec) -> list[str]:
+    """`format.record` as the element names expat reports."""
+    assert fmt.record is not None
+    return [_name(s, fmt.namespaces) for s in fmt.record.strip("/").split("/")]
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What a refusal names: the file, expat's position, the bounds, the record and fields."""
+
+    file: str
+    parser: expat.XMLParserType
+    bounds: Bounds
+    record: str
+    fields: list[str]
+
+    def field(self, index: int) -> str:
+        """The path of a field from the root (a predicate's own cell: the record's)."""
+        if index >= len(self.fields):
+            return self.record
+        return f"{self.record}/{self.fields[index]}"
 
 
 def named_encoding(fmt: FormatSpec) -> str | None:
@@ -165,23 +196,24 @@ def _contract_encoding(path: Path, fmt: FormatSpec) -> str | None:
     return fmt.encoding
 
 
-class _Doctype(Exception):
-    """Raised inside expat the moment a DOCTYPE or entity declaration starts."""
-
-
-def _refuse_doctype(*_: object) -> None:
-    raise _Doctype
-
-
 class _Records:
     """expat handlers: one buffer per field, the line of every record, nothing else kept."""
 
-    def __init__(self, record: list[str], top: _Step, width: int, expect: dict[int, str]) -> None:
+    def __init__(
+        self, record: list[str], top: _Step, width: int, expect: dict[int, str], where: _Where
+    ) -> None:
         self.outer_path, self.tag = record[:-1], record[-1]
         self.top, self.width = top, width
         self.cells = width + len(expect)  # the fields, then one cell per predicate
         self.expect = expect  # predicate cell -> the value that makes it match
-        self.parser: expat.XMLParserType | None = None
+        self.where = where
+        self.parser = where.parser
+        self.max_rows = where.bounds.rows
+        self.max_text = where.bounds.cell_bytes  # in characters: surely more bytes than that
+        self.loose = where.bounds.loose  # in characters: surely fewer bytes than max_cell_bytes
+        self.run = 0  # characters of the current text node, read or not
+        # Above and inside a record together: the records sit below their outer path.
+        self.max_depth = where.bounds.depth - len(record) + 1
         self.buffers: list[list[str | None]] = [[] for _ in range(width)]
         self.lines: list[int] = []
         self.outer: list[str] = []  # open elements above the records
@@ -195,6 +227,7 @@ class _Records:
         """An element opens: a record, a step inside one, or something above the records."""
         if self.capture:
             self._flush()  # only the text before the first child counts, as in `.text`
+        self.run = 0
         inside = self.inside
         if inside:
             parent = inside[-1]
@@ -202,18 +235,24 @@ class _Records:
             inside.append(step)
             if step is not None:
                 self._enter(step, attributes)
+            elif len(inside) > self.max_depth:
+                self._refuse_depth()  # only an element the fields do not name can go on and on
         elif name == self.tag and self.outer == self.outer_path:
-            assert self.parser is not None
+            if len(self.lines) >= self.max_rows:
+                raise many_rows(self.where.file, self.parser, self.where.bounds)
             self.lines.append(self.parser.CurrentLineNumber)
             self.inside.append(self.top)
             self._enter(self.top, attributes)
         else:
             self.outer.append(name)
+            if len(self.outer) > self.where.bounds.depth:
+                self._refuse_depth()
 
     def end(self, name: str) -> None:
         """An element closes; a closing record moves its values to the buffers."""
         if self.capture:
             self._flush()
+        self.run = 0
         inside = self.inside
         if not inside:
             self.outer.pop()
@@ -233,6 +272,23 @@ class _Records:
         """Character data, kept only while a field's element is being read."""
         if self.capture:
             self.parts.append(data)
+        self.run += len(data)
+        if self.run > self.max_text:
+            self._refuse_text()
+
+    def _refuse_depth(self) -> None:
+        what = f"elements nested more than {self.where.bounds.depth} deep"
+        raise refused(self.where.file, self.parser, what)
+
+    def _refuse_text(self) -> None:
+        """A text node passed `max_cell_bytes` while streaming: refused before it is kept."""
+        if self.capture:
+            where = self.where.field(self.capture[0])
+        elif self.inside:
+            where = f"an element in {self.where.record}"
+        else:
+            where = "/".join(n.rsplit("}", 1)[-1] for n in self.outer) or "the document"
+        raise too_long(self.where.file, self.parser, self.where.bounds, f"the text of {where}")
 
     def _enter(self, step: _Step, attributes: dict[str, str]) -> None:
         row = self.row
@@ -240,7 +296,10 @@ class _Records:
             self._enter_special(step, attributes)
         for index, attribute in step.attributes:
             if row[index] is None:
-                row[index] = attributes.get(attribute)
+                value = attributes.get(attribute)
+                if value is not None and len(value) > self.loose:
+                    self._check_value(index, value, "value")
+                row[index] = value
         if step.texts:
             self.capture = [i for i in step.texts if row[i] is None]
 
@@ -269,8 +328,17 @@ class _Records:
                     row[index] = None
             row[scope.slot] = None
 
+    def _check_value(self, index: int, value: str, kind: str) -> None:
+        """ParseError when a text or value read into field `index` passes `max_cell_bytes`."""
+        where = self.where
+        if where.bounds.over(value):
+            refusal = f"the {kind} of {where.field(index)}"
+            raise too_long(where.file, self.parser, where.bounds, refusal)
+
     def _flush(self) -> None:
         value = "".join(self.parts)
+        if len(value) > self.loose:
+            self._check_value(self.capture[0], value, "text")
         row = self.row
         for index in self.capture:
             row[index] = value
@@ -293,10 +361,11 @@ class _RepeatedRecords(_Records):
         top: _Step,
         width: int,
         expect: dict[int, str],
+        where: _Where,
         repeat: _Step,
         empty_row: bool,
     ) -> None:
-        super().__init__(record, top, width, expect)
+        super().__init__(record, top, width, expect, where)
         self.repeat = repeat  # its identity marks the occurrences: same tree position
         self.repeated = [i for i in _indices(repeat) if i < width]
         self.own = sorted(set(range(width)) - set(self.repeated))
@@ -309,30 +378,35 @@ class _RepeatedRecords(_Records):
         """An element opens; an occurrence of the repeat element starts a row at its line."""
         if self.capture:
             self._flush()
+        self.run = 0
         inside = self.inside
         if inside:
             parent = inside[-1]
             step = None if parent is None else parent.children.get(name)
             inside.append(step)
             if step is self.repeat:
-                assert self.parser is not None
+                self._count_row()
                 self.lines.append(self.parser.CurrentLineNumber)
                 self.occurrences += 1
             if step is not None:
                 self._enter(step, attributes)
+            elif len(inside) > self.max_depth:
+                self._refuse_depth()
         elif name == self.tag and self.outer == self.outer_path:
-            assert self.parser is not None
             self.record_line = self.parser.CurrentLineNumber
             self.records += 1
             inside.append(self.top)
             self._enter(self.top, attributes)
         else:
             self.outer.append(name)
+            if len(self.outer) > self.where.bounds.depth:
+                self._refuse_depth()
 
     def end(self, name: str) -> None:
         """An element closes: an occurrence's values go out now, the record's at its end."""
         if self.capture:
             self._flush()
+        self.run = 0
         inside = self.inside
         if not inside:
             self.outer.pop()
@@ -349,6 +423,11 @@ class _RepeatedRecords(_Records):
         """position() of the repeat element within its record, or of the record in the file."""
         return self.occurrences if step is self.repeat else self.records
 
+    def _count_row(self) -> None:
+        """ParseError when one more row would pass `format.max_rows`."""
+        if len(self.lines) >= self.max_rows:
+            raise many_rows(self.where.file, self.parser, self.where.bounds)
+
     def _close_occurrence(self) -> None:
         """One row's repeated values to their buffers; the record's come at its end."""
         row, buffers, seen = self.row, self.buffers, self.seen
@@ -363,6 +442,7 @@ class _RepeatedRecords(_Records):
         """The record's own values, once for each of its rows."""
         rows = self.occurrences
         if not rows and self.empty_row:
+            self._count_row()
             self.lines.append(self.record_line)
             self._close_occurrence()  # nothing was read below the repeat: all empty
             rows = 1

@@ -116,6 +116,89 @@ def zip_newlines(path: Path, expanded: int) -> Path:
     return path
 
 
+# ---- XML ----
+
+_XML_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n<Items>\n'
+
+
+def xml_long_text(path: Path, size: int) -> Path:
+    """One record whose <Name> is a text of `size` bytes: `size` on disk."""
+    with path.open("wb") as out:
+        out.write(_XML_HEAD + b'<Item sku="A1"><Name>')
+        for _ in range(size // MIB):
+            out.write(b"N" * MIB)
+        out.write(b"</Name></Item>\n</Items>\n")
+    return path
+
+
+def xml_gz_long_text(path: Path, expanded: int) -> Path:
+    """A .xml.gz of one record whose <Name> is `expanded` bytes, one gzip member per MiB."""
+    member = gzip.compress(b"N" * MIB, compresslevel=9, mtime=0)
+    with path.open("wb") as out:
+        out.write(gzip.compress(_XML_HEAD + b'<Item sku="A1"><Name>', mtime=0))
+        for _ in range(expanded // MIB):
+            out.write(member)
+        out.write(gzip.compress(b"</Name></Item>\n</Items>\n", mtime=0))
+    return path
+
+
+def xml_many_records(path: Path, records: int) -> Path:
+    """`records` records of a one-character key, 16 bytes each; only the first has a name."""
+    with path.open("wb") as out:
+        out.write(_XML_HEAD + b'<Item sku="1"><Name>x</Name></Item>\n')
+        line = b'<Item sku="1"/>\n'
+        per = MIB // len(line)
+        rest = records - 1
+        for _ in range(rest // per):
+            out.write(line * per)
+        out.write(line * (rest % per) + b"</Items>\n")
+    return path
+
+
+def xml_long_attributes(path: Path, records: int, size: int) -> Path:
+    """`records` records whose sku attribute is `size` bytes."""
+    with path.open("wb") as out:
+        out.write(_XML_HEAD)
+        for n in range(records):
+            out.write(b'<Item sku="' + b"K" * size + f'{n}"><Name>x</Name></Item>\n'.encode())
+        out.write(b"</Items>\n")
+    return path
+
+
+def xml_distinct_names(path: Path, names: int) -> Path:
+    """One record holding `names` empty elements, each of a name of its own."""
+    with path.open("wb") as out:
+        out.write(_XML_HEAD + b'<Item sku="A1"><Name>x</Name>')
+        for start in range(0, names, 100_000):
+            stop = min(start + 100_000, names)
+            out.write("".join(f"<n{n}/>" for n in range(start, stop)).encode())
+        out.write(b"</Item>\n</Items>\n")
+    return path
+
+
+def xml_deep(path: Path, depth: int) -> Path:
+    """One record with `depth` nested <d> elements inside it: 3 bytes a level, never closed."""
+    with path.open("wb") as out:
+        out.write(_XML_HEAD + b'<Item sku="A1">')
+        for _ in range(depth // (MIB // 3)):
+            out.write(b"<d>" * (MIB // 3))
+        out.write(b"<d>" * (depth % (MIB // 3)))
+    return path
+
+
+def xml_entity_bomb(path: Path) -> Path:
+    """The billion laughs: a few hundred bytes of DTD that expand to gigabytes of text."""
+    entities = '<!ENTITY l0 "lol">' + "".join(
+        f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 10)
+    )
+    path.write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE Items [{entities}]>\n'
+        '<Items><Item sku="A1"><Name>&l9;</Name></Item></Items>\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 # ---- XLSX ----
 
 
