@@ -10,6 +10,10 @@ Tables of its own in `state/ledger.sqlite` (WAL, see etl.sqlite). A document's s
   with the number of attempts and Norce's last message.
 - `rejected`: Norce refused it; its message is kept. The same content is not sent again; a
   corrected version (same number, new content) is a new attempt, since Norce never took it.
+- `refused_by_check`: our own check refused it before anything was sent (a buyer number
+  another record holds, an e-mail on two records: etl.norce.party_codes). Norce was never
+  asked, so it is open like `waiting`: checked again on every run of the feed and sent once
+  the cause is gone.
 
 A number that comes again with other content while Norce has (or may have) the first is a
 conflict: it is recorded in `document_conflicts` and reported, and nothing is sent. The
@@ -45,7 +49,9 @@ CREATE TABLE IF NOT EXISTS document_conflicts (
     kind TEXT NOT NULL, doc_no TEXT NOT NULL, sha256 TEXT NOT NULL, feed TEXT NOT NULL,
     run_id TEXT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (kind, doc_no, sha256));
 """
-OPEN_STATES = ("sending", "waiting")  # taken up again at the start of every run of the feed
+# Taken up again at the start of every run of the feed.
+OPEN_STATES = ("sending", "waiting", "refused_by_check")
+PURGED_BODY_PREFIX = '{"purged_at"'  # a body `run.py purge` reduced to nothing
 
 
 @dataclass(frozen=True)
@@ -198,7 +204,8 @@ class DocumentBook(Tables):
     def open_documents(self, feed: str) -> list[DocumentRow]:
         """The feed's documents in doubt or waiting, oldest first."""
         rows = self._db.execute(
-            "SELECT * FROM documents WHERE feed=? AND state IN (?, ?) ORDER BY first_seen, rowid",
+            "SELECT * FROM documents WHERE feed=? AND state IN (?, ?, ?) "
+            "ORDER BY first_seen, rowid",
             (feed, *OPEN_STATES),
         )
         return [_row(r) for r in rows]
@@ -206,7 +213,8 @@ class DocumentBook(Tables):
     def needing_attention(self, limit: int = 50) -> list[DocumentRow]:
         """Documents a person may want to see: waiting, in doubt, refused; newest first."""
         rows = self._db.execute(
-            "SELECT * FROM documents WHERE state IN ('sending', 'waiting', 'rejected') "
+            "SELECT * FROM documents WHERE state IN ('sending', 'waiting', 'rejected', "
+            "'refused_by_check') "
             "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
             (limit,),
         )

@@ -27,10 +27,18 @@ from etl.entities.base import EntityOptions
 from etl.entities.document import Document, DocumentEntity, restore
 from etl.entities.invoice import InvoiceOptions, fee_parts, without_parts
 from etl.entities.order_status import OrderStatusOptions, norce_status, status_id
-from etl.norce.order_calls import ALREADY_EXISTS, OrderCall, OrderService
+from etl.norce.order_calls import ALREADY_EXISTS, OrderAnswer, OrderCall, OrderService
+from etl.norce.party_codes import PRECHECK_CODES
 
 Outcome = Literal[
-    "sent", "already_sent", "found", "waiting", "rejected", "already_rejected", "conflict"
+    "sent",
+    "already_sent",
+    "found",
+    "waiting",
+    "rejected",
+    "already_rejected",
+    "conflict",
+    "refused_by_check",
 ]
 
 
@@ -48,6 +56,13 @@ class Lookup(Protocol):
     def find_invoice(self, invoice_no: str) -> dict[str, Any] | None:
         """The invoice (or credit) with this InvoiceNo, or None."""
         ...
+
+
+def _ending(answer: OrderAnswer) -> Outcome:
+    """The book's state for an answer; a refusal by our own check stays open (retried)."""
+    if answer.outcome == "refused" and answer.code in PRECHECK_CODES:
+        return "refused_by_check"
+    return _ENDINGS[answer.outcome]
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,12 @@ class Sender:
         document = restore(row.kind, row.doc_no, row.document, self.entity.fields())
         if row.state == "sending":
             return self._in_doubt(document)
-        return self._send(document)
+        result = self._send(document)
+        if row.state == result.outcome == "refused_by_check" and result.message == row.message:
+            # Our check still refuses it for the same reason: already reported, and `status`
+            # lists it; a quiet wait, not a report on every run.
+            return Result(document, "waiting", result.message)
+        return result
 
     def _conflict(self, document: Document, row: DocumentRow) -> Result:
         self.book.conflict(self.feed, document, self.run_id, self.stamp())
@@ -161,10 +181,10 @@ class Sender:
         self.book.begin(self.feed, document, fees, self.run_id, self.stamp())
         call = OrderCall(self.entity.method, body, f"{document.kind}-{document.number}")
         answer = self.service.send(call, self.feed)
-        outcome = _ENDINGS[answer.outcome]
+        outcome = _ending(answer)
         message = answer.message or None
         self.book.finish(document.kind, document.number, outcome, message, self.stamp())
-        code = (answer.code or "norce_rejected") if outcome == "rejected" else ""
+        code = (answer.code or "norce_rejected") if answer.outcome == "refused" else ""
         return Result(document, outcome, answer.message, tuple(dropped), answer.location, code)
 
     def _completed(self, document: Document) -> Document | Result:

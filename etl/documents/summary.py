@@ -5,7 +5,9 @@ every document Norce refused (with Norce's message), every conflict, and every f
 dropped from a later invoice. Waiting documents are not errors in the ERP's data: they are
 counted, listed in the manifest and shown by `run.py status`. The codes documents add to
 reports: head_mismatch, document_incomplete, orphan_line, total_mismatch (from grouping),
-norce_rejected, conflict, fee_dropped and fee_repeated (from here).
+norce_rejected, conflict, fee_dropped and fee_repeated (from here); code_taken and
+buyer_unmatched (our own check before a write-back, counted as `refused_by_check`: Norce was
+not asked, and the document is checked again on every run until the cause is gone).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from etl.documents.sender import Result
 from etl.entities.document import Document
 from etl.validate import REJECTION_SCHEMA
 
+# Said before the reason of a refusal by our own check (etl.norce.party_codes): Norce was
+# not asked, and the document is tried again on every run until the cause is gone.
+BY_CHECK = "Not sent: our check before sending refused it (checked again on every run)"
 # A run's outcome for a document -> its name in the run's counts ("rejected" there already
 # counts the file's rejected rows).
 TALLY = {
@@ -30,6 +35,7 @@ TALLY = {
     "rejected": "refused",
     "already_rejected": "already_refused",
     "conflict": "conflicts",
+    "refused_by_check": "refused_by_check",
 }
 
 
@@ -42,6 +48,9 @@ def notes(results: Sequence[Result]) -> pl.DataFrame:
         if result.code == "norce_rejected":
             said = "Norce refused it" if result.outcome == "rejected" else "Norce refused it before"
             message = f"{said}: {result.message}"
+            rows.append((first, document.number, None, None, result.code, message, None))
+        elif result.outcome == "refused_by_check":
+            message = f"{BY_CHECK}: {result.message}"
             rows.append((first, document.number, None, None, result.code, message, None))
         elif result.code:
             rows.append((first, document.number, None, None, result.code, result.message, None))
@@ -93,6 +102,7 @@ def headline(tally: dict[str, int]) -> str:
         for k, label in (
             ("waiting", "waiting (`run.py status` says why)"),
             ("refused", "refused"),
+            ("refused_by_check", "refused by our check (tried again every run)"),
             ("conflicts", "sent before with other content, not sent again"),
             ("fees_dropped", "freight/fee line(s) dropped, already captured"),
         )

@@ -14,6 +14,9 @@ reference corrections 2]. Before anything is posted, Query is asked, per party:
 - who the key finds: nobody, several records, or a record that already has another Code ->
   refused (`buyer_unmatched`): Norce would insert a new record or re-number an old one.
 
+Such a refusal is ours, not Norce's: the document stays open and is checked again on every
+run, so it is written once someone frees the number or merges the records in Norce Admin.
+
 Then `ImportCompanies` and `ImportCustomers` go with the minimal fields (`Id` and `Code`,
 plus `ApplicationKey` for application-unique customers) and their jobs are awaited; an item
 Norce does not import refuses the document with Norce's message. Company first, as in the
@@ -39,6 +42,9 @@ from etl.norce.query import CODE_NAMES, COMPANIES, CUSTOMERS
 
 log = logging.getLogger(__name__)
 _DOCUMENT_REFUSALS = (400, 409, 422)
+# The codes of our own check's refusals. Norce was not asked: the document is checked again
+# on every run and written once the cause is gone (etl.documents.sender).
+PRECHECK_CODES = frozenset({"code_taken", "buyer_unmatched"})
 
 
 class PartyLookup(Protocol):

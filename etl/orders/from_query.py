@@ -37,6 +37,14 @@ Mapping, Query 2.0 `Orders/Orders?$expand=Items,Buyer,Payer,ShipTo,Infos` -> Ord
 | NorceOrderId (extra field)  | Id, to trace the file back to Norce                         |     |
 | DoHold                      | not in Query: false                                         |     |
 
+An order whose buyer Norce forgot (`IsForgotten` true, [C] reference section 16) has its
+address rows scrambled [I]: it is taken in with every personal field left out rather than
+held, because the ERP still needs the order itself (items, amounts, the buyer's codes) and
+must never get the scrambled values. SellTo and BillTo keep only CustomerCode and the
+company Code, ShipTo only its country; CustomerOrderRef, CustomerInvoiceRef (free text the
+buyer wrote) and AdditionalInfo are left out; `IsForgotten: true` is added for a person
+reading the spool (the order model does not name it yet).
+
 Freight is not added as a fee: Query's FreightCost is "the same as the lineamount on the
 freight order item" [C], so the freight line is already among the Items.
 """
@@ -74,8 +82,37 @@ def order_body(order: Mapping[str, Any], codes: CodeTables) -> bytes:
     return json.dumps(_compact(order_request(order, codes)), ensure_ascii=False).encode()
 
 
+def is_forgotten(order: Mapping[str, Any]) -> bool:
+    """Whether Norce forgot (anonymized) the order's buyer: Query's `IsForgotten` [C]."""
+    return order.get("IsForgotten") is True
+
+
 def order_request(order: Mapping[str, Any], codes: CodeTables) -> dict[str, Any]:
     """The OrderRequest fields for one Query order (None where Query has nothing)."""
+    body = _as_placed(order, codes)
+    return _without_personal(body) if is_forgotten(order) else body
+
+
+def _without_personal(body: dict[str, Any]) -> dict[str, Any]:
+    """A forgotten buyer's order: codes and goods, no value the anonymization scrambled."""
+
+    def codes_of(party: dict[str, Any]) -> dict[str, Any]:
+        return {"Company": {"Code": party["Company"]["Code"]},
+                "Person": {"CustomerCode": party["Person"]["CustomerCode"]}}  # fmt: skip
+
+    country = body["ShipTo"]["Person"]["Address"]["Country"]
+    return body | {
+        "CustomerOrderRef": None,
+        "CustomerInvoiceRef": None,
+        "SellTo": codes_of(body["SellTo"]),
+        "BillTo": codes_of(body["BillTo"]),
+        "ShipTo": {"Person": {"Address": {"Country": country}}},
+        "AdditionalInfo": [],
+        "IsForgotten": True,
+    }
+
+
+def _as_placed(order: Mapping[str, Any], codes: CodeTables) -> dict[str, Any]:
     ref = client_order_ref(order)
     order_no = _text(order.get("OrderNo"))
     return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -126,6 +127,35 @@ class RecordSpec(Strict):
     elements: tuple[ColumnSpec, ...] = ()  # xml
 
 
+# [I] A personal value Norce's anonymization left (its shape is not documented): a run of
+# x, * or -, a word that says so, or a random token (a GUID, or 32 or more hex digits).
+FORGOTTEN_PLACEHOLDER = (
+    r"(?i)^(?:x{2,}|\*{2,}|-{2,}|anonym(?:ous|i[sz]ed)?|forgotten|gdpr|deleted|removed|redacted"
+    r"|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}|[0-9a-f]{32,})$"
+)
+
+
+class ForgottenSpec(Strict):
+    """A party layout: how a customer Norce anonymized is told apart, and what the ERP gets.
+
+    `marker`: one row with the Code, the Norce Id and the `IsForgotten` column, no personal
+    value; `skip`: nothing. Either way the event is recorded as `forgotten`.
+    """
+
+    action: Literal["marker", "skip"] = "skip"
+    placeholder: str = FORGOTTEN_PLACEHOLDER  # a regex a scrambled value matches in full
+    email_domains: tuple[str, ...] = ()  # e-mail domains Norce gives forgotten customers [I]
+
+    @field_validator("placeholder")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
 class LayoutContract(Strict):
     """One layout file, as written."""
 
@@ -134,3 +164,17 @@ class LayoutContract(Strict):
     format: OrderFormat = OrderFormat()
     record: dict[str, RecordSpec] = Field(min_length=1)
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=5)
+    forgotten: ForgottenSpec = ForgottenSpec()
+
+    @model_validator(mode="after")
+    def _marker_says_so(self) -> LayoutContract:
+        # A marker without its flag column would read as a customer whose values were all
+        # emptied: the ERP would blank its own record instead of acting on the request.
+        if self.forgotten.action == "marker":
+            sources = {c.source for r in self.record.values() for c in (*r.columns, *r.elements)}
+            if "IsForgotten" not in sources:
+                raise ValueError(
+                    'forgotten.action = "marker" needs a column with the source "IsForgotten" '
+                    "(the flag the ERP acts on), or use action = \"skip\""
+                )
+        return self

@@ -12,6 +12,8 @@ Why the pieces are as they are:
   reference would be filed as a conflict for review; a pushed order polled again likewise.
 - `Updated` is null on orders never changed since creation (seen on a live tenant, S21),
   so those are matched on `Created` instead.
+- An order whose buyer Norce forgot (`IsForgotten`) is taken in without its personal
+  fields (etl.orders.from_query), and counted, so the summary says how many there were.
 - The watermark (newest Updated or Created seen) is saved only after every order of the
   run went through the inbound; a run that fails on page 3 saves nothing, so the next run
   reads pages 1 and 2 again and finds those orders known.
@@ -27,7 +29,7 @@ from typing import Any
 
 from etl.errors import ConfigError
 from etl.norce.query import COUNTRIES, CURRENCIES, ORDERS, QueryClient, odata_datetime
-from etl.orders.from_query import CodeTables, client_order_ref, order_body
+from etl.orders.from_query import CodeTables, client_order_ref, is_forgotten, order_body
 from etl.orders.inbound import OrderInbound
 from etl.orders.watermarks import Watermarks
 from etl.settings import Settings
@@ -51,6 +53,7 @@ class PollSummary:
     refused: int  # not a valid OrderRequest: kept under archive/orders/rejected/
     since: dt.datetime | None  # the lower bound read from (watermark less the lap)
     watermark: dt.datetime | None  # the mark in force after the run
+    forgotten: int = 0  # of the spooled, orders of a buyer Norce forgot: no personal fields
 
 
 def watermark_name(application_id: int) -> str:
@@ -103,7 +106,7 @@ def poll_orders(
     summary = run.summary(since, mark)
     log.info(
         "polled Norce orders since %s: %d pages, %d read, %d spooled (%d held), %d known, "
-        "%d refused; watermark %s",
+        "%d refused, %d of a forgotten buyer (taken without personal fields); watermark %s",
         since.isoformat() if since else "the beginning",
         summary.pages,
         summary.read,
@@ -111,6 +114,7 @@ def poll_orders(
         summary.held,
         summary.known,
         summary.refused,
+        summary.forgotten,
         mark.isoformat() if mark else "none",
     )
     return summary
@@ -123,6 +127,7 @@ class _Run:
         self.inbound, self.query = inbound, query
         self.codes: CodeTables | None = None  # read once, and only when there is an order
         self.pages = self.read = self.spooled = self.held = self.known = self.refused = 0
+        self.forgotten = 0
         self.newest: dt.datetime | None = None
 
     def take(self, order: Mapping[str, Any]) -> None:
@@ -144,6 +149,7 @@ class _Run:
         row = self.inbound.book.order(ref) if ref is not None else None
         self.spooled += 1
         self.held += row is not None and row.state == "held"
+        self.forgotten += is_forgotten(order)
 
     def summary(self, since: dt.datetime | None, mark: dt.datetime | None) -> PollSummary:
         return PollSummary(
@@ -155,6 +161,7 @@ class _Run:
             self.refused,
             since,
             mark,
+            self.forgotten,
         )
 
 

@@ -12,7 +12,9 @@ Tables of their own in the ledger (`state/ledger.sqlite`, WAL), written by the r
   body is a new change.
 - `party_outcomes`: per layout and event, what became of it: `exported` (in an export,
   which is `uploading` until the file is the ERP's, then `done`), `gone` (Norce Query has no
-  such record any more) or `held` (the record cannot be written in the layout's encoding).
+  such record any more), `held` (the record cannot be written in the layout's encoding) or
+  `forgotten` (Norce anonymized the customer, etl.parties.forgotten: with a marker row in an
+  export, or with nothing written and the reason).
   An event without an outcome for a layout is due for it.
 - `party_exports`: one row per file, two-phase like the order exports: begun before the
   upload, finished after it, so a crash in between is settled by lookup, not sent twice.
@@ -21,7 +23,7 @@ Tables of their own in the ledger (`state/ledger.sqlite`, WAL), written by the r
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,7 +43,7 @@ CREATE INDEX IF NOT EXISTS party_outcomes_by_export ON party_outcomes (export_id
 """ + files_schema("party_exports")
 
 Arrival = Literal["new", "again"]
-Outcome = Literal["gone", "held"]
+Outcome = Literal["gone", "held", "forgotten"]
 
 
 @dataclass(frozen=True)
@@ -180,14 +182,22 @@ class PartyBook(ExportedFiles):
         sha256: str,
         size: int,
         at: str,
+        forgotten: Collection[str] = (),
     ) -> None:
-        """Before the upload: this file, with these changes, is on its way."""
+        """Before the upload: this file, with these changes, is on its way.
+
+        The parties in `forgotten` (refs) went as a forgotten marker, and are booked so.
+        """
         with self._tx() as db:
             self._begin_file(db, (export_id, layout, file_name), sha256, size, at)
             db.executemany(
                 "INSERT INTO party_outcomes (layout, seq, outcome, export_id, at) "
-                "VALUES (?,?,'exported',?,?)",
-                [(layout, seq, export_id, at) for c in changes for seq in c.seqs],
+                "VALUES (?,?,?,?,?)",
+                [
+                    (layout, seq, "forgotten" if c.ref in forgotten else "exported", export_id, at)
+                    for c in changes
+                    for seq in c.seqs
+                ],
             )
 
     def finish_export(self, export_id: str, at: str) -> None:

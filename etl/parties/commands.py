@@ -69,9 +69,17 @@ def export_all(rt: Runtime) -> list[tuple[str, bool]]:
     lines = []
     for layout in load_layouts(rt.settings, "parties").values():
         summary = export_parties_once(rt, layout)
-        line = describe_export(summary, layout.subject.plural)
+        line = describe_export(summary, layout.subject.plural) + _forgotten(summary.forgotten)
         lines.append((line, bool(summary.error or summary.stuck)))
     return lines
+
+
+def _forgotten(forgotten: dict[str, str]) -> str:
+    """The parties Norce forgot, by Norce Id: a marker went, or nothing (never their values)."""
+    if not forgotten:
+        return ""
+    shown = ", ".join(f"{ref} ({how})" for ref, how in sorted(forgotten.items()))
+    return f"; forgotten in Norce, no personal value sent: {shown}"
 
 
 def render_events(events: list[EventRow], layouts: dict[str, list[str]]) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from etl.flows.runtime import Runtime
 from etl.norce.query import QueryClient
-from etl.orders.export import ExportSummary
 from etl.orders.layouts import Layout, load_layouts
 from etl.parties.book import PartyBook
-from etl.parties.supply import export_parties
+from etl.parties.supply import PartySummary, export_parties
 from etl.settings import Settings
 
 
@@ -22,7 +21,7 @@ def party_layouts(settings: Settings) -> dict[str, Layout]:
     return load_layouts(settings, "parties")
 
 
-def export_parties_once(rt: Runtime, layout: Layout) -> ExportSummary:
+def export_parties_once(rt: Runtime, layout: Layout) -> PartySummary:
     """Export the changed parties of one layout's subject to its target."""
     settings = rt.settings
     book = PartyBook(settings.folder("state") / "ledger.sqlite")

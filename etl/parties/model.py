@@ -70,6 +70,9 @@ class Customer(Wire):
     social_security_number: str | None = None
     crm_id: str | None = None
     is_active: bool | None = None
+    # Ours when Norce forgot the customer (etl.parties.forgotten), or Query's flag where a
+    # tenant has one [I]: Query documents `IsForgotten` on orders only.
+    is_forgotten: bool | None = None
     addresses: list[PartyAddress] = Field(default_factory=list)
     invoice_address: PartyAddress | None = None
     delivery_addresses: list[PartyAddress] = Field(default_factory=list)
@@ -92,6 +95,7 @@ class Company(Wire):
     parent_company_id: int | None = None
     parent_company_code: str | None = None
     is_active: bool | None = None
+    is_forgotten: bool | None = None  # see Customer.is_forgotten
     addresses: list[PartyAddress] = Field(default_factory=list)
     invoice_address: PartyAddress | None = None
     delivery_addresses: list[PartyAddress] = Field(default_factory=list)

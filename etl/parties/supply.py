@@ -13,7 +13,10 @@ What a party's fetch can find:
 - nothing: the record is gone from Norce (deleted, or not visible to this application). Its
   events are closed as `gone`, reported in the summary and the log, not retried forever;
 - a record the layout's encoding cannot hold (policy `hold` or `transliterate`): its events
-  are `held` with the reason; `run.py export-parties --retry-held` after changing the policy.
+  are `held` with the reason; `run.py export-parties --retry-held` after changing the policy;
+- a customer Norce anonymized (etl.parties.forgotten): never its scrambled values. By the
+  layout's `[forgotten] action`, a marker row (Code, Norce Id, the IsForgotten column) or
+  nothing; its events are `forgotten` either way, and the summary names it.
 
 Norce Query unreachable (429, 5xx, timeouts, after the client's retries) stops the run
 before anything is recorded: the events stay due and the next run fetches them again.
@@ -26,6 +29,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -38,6 +42,7 @@ from etl.orders.exported_files import ExportRow
 from etl.orders.layouts import Layout
 from etl.orders.render import Prepared, prepare
 from etl.parties.book import Change, PartyBook
+from etl.parties.forgotten import forgotten_by, marker
 from etl.parties.model import as_read
 from etl.settings import Settings
 from etl.transport.base import Store
@@ -47,6 +52,13 @@ log = logging.getLogger(__name__)
 ENTITY_SETS = {"customer": CUSTOMERS, "company": COMPANIES}
 # [I] navigation properties: addresses apart [C], a customer's companies
 EXPANDS = {"customer": "Addresses,Companies", "company": "Addresses"}
+
+
+@dataclass
+class PartySummary(ExportSummary):
+    """The export's summary, and the parties Norce forgot: Norce Id -> marker | skipped."""
+
+    forgotten: dict[str, str] = field(default_factory=dict)
 
 
 class PartyFinder(Protocol):
@@ -71,21 +83,24 @@ def export_parties(
     *,
     pause_after_upload_seconds: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
-) -> ExportSummary:
+) -> PartySummary:
     """Settle unfinished exports of a party layout, then export its changed parties.
 
     `finder` is called once, when the first party must be fetched: a run with nothing due
     needs no Norce settings at all.
     """
-    return export_layout(
+    supply = PartySupply(book, finder, layout, clock)
+    summary = export_layout(
         settings,
-        PartySupply(book, finder, layout, clock),
+        supply,
         store,
         layout,
         clock,
         pause_after_upload_seconds=pause_after_upload_seconds,
         sleep=sleep,
     )
+    done = {f.name: getattr(summary, f.name) for f in fields(summary)}
+    return PartySummary(**done, forgotten=supply.forgotten)
 
 
 class PartySupply:
@@ -108,6 +123,7 @@ class PartySupply:
         self._found: PartyFinder | None = None
         self._countries: dict[int, str] | None = None
         self._company_codes: dict[int, str | None] = {}
+        self.forgotten: dict[str, str] = {}  # this run's: Norce Id -> marker | skipped
 
     def unfinished(self) -> list[ExportRow]:
         """Exports of the layout begun and not finished."""
@@ -120,12 +136,17 @@ class PartySupply:
     def take(self, units: Sequence[Change]) -> Taken[Change]:
         """Each party fetched and prepared; the gone and the unfit are recorded as such."""
         taken: Taken[Change] = Taken()
-        gone, held = [], []
+        gone, held, skipped = [], [], []
         for change in units:
             record = self._fetch(change)
             if record is None:
                 gone.append(change)
                 continue
+            if self._forgotten(change, record):
+                if self.layout.contract.forgotten.action == "skip":
+                    skipped.append(change)
+                    continue
+                record = as_read(marker(self.kind, record), {})
             prepared = self._prepare(change, record)
             if isinstance(prepared, str):
                 held.append(change)
@@ -138,6 +159,12 @@ class PartySupply:
             taken.gone.extend(c.ref for c in gone)
         if held:
             self.book.settle(self.layout.name, held, "held", taken.held, at)
+        if skipped:
+            why = (
+                f'forgotten in Norce: nothing written (layout {self.layout.name}: action = "skip")'
+            )
+            reasons = {c.ref: why for c in skipped}
+            self.book.settle(self.layout.name, skipped, "forgotten", reasons, at)
         return taken
 
     def name(self, units: Sequence[Change], taken: Callable[[str], bool]) -> str:
@@ -152,7 +179,9 @@ class PartySupply:
         self, export_id: str, name: str, units: Sequence[Change], sha256: str, size: int, at: str
     ) -> None:
         """Record the export and every event it settles before the upload."""
-        self.book.begin_export(export_id, self.layout.name, name, units, sha256, size, at)
+        markers = {c.ref for c in units if self.forgotten.get(c.ref) == "marker"}
+        self.book.begin_export(export_id, self.layout.name, name, units, sha256, size, at,
+                               forgotten=markers)  # fmt: skip
 
     def finish(self, export_id: str, at: str) -> None:
         """The export reached the ERP."""
@@ -195,6 +224,24 @@ class PartySupply:
             len(change.seqs),
         )
         return None
+
+    def _forgotten(self, change: Change, record: dict[str, Any]) -> bool:
+        """Whether Norce forgot the party; noted for the summary and the log (Ids only)."""
+        spec = self.layout.contract.forgotten
+        why = forgotten_by(self.kind, record, spec)
+        if why is None:
+            return False
+        self.forgotten[change.ref] = "marker" if spec.action == "marker" else "skipped"
+        log.info(
+            "%s %s: %s %d was forgotten in Norce (%s): %s, none of its values",
+            self.noun,
+            self.layout.name,
+            self.kind,
+            change.norce_id,
+            why,
+            "a forgotten marker" if spec.action == "marker" else "nothing written",
+        )
+        return True
 
     def _read(self, query: PartyFinder, record: dict[str, Any]) -> dict[str, Any]:
         """The record with ISO country codes, and a company's parent by its CompanyCode."""

@@ -32,6 +32,7 @@ import copy
 import datetime as dt
 import re
 import threading
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -307,6 +308,49 @@ class QueryStandin:
                     return
         raise KeyError(order_id)
 
+    def anonymize_customer(
+        self, customer_id: int, *, flag: bool = False, scramble: bool = True
+    ) -> Json:
+        """Forget a customer the way we infer Norce's GDPR anonymization does it [I].
+
+        Norce's docs say its GDPR features scramble customer data but not how (no shape, and
+        no forgotten flag on Query's customers, was found). Inferred: every personal field
+        gets a random token of its own (32 hex digits; an e-mail keeps the form local@domain),
+        phones and the social security number are emptied, the Code (the ERP's number) and
+        the Id stay, and Updated moves, so Norce raises a change event. `flag` adds
+        `IsForgotten: true` (as Query's orders have [C]), in case a tenant's customers carry
+        it; `scramble=False` sets only the flag. Returns the fields as changed.
+        """
+        changes: Json = {"IsForgotten": True} if flag else {}
+        if scramble:
+            token = lambda: uuid.uuid4().hex  # noqa: E731
+            changes |= {
+                "FirstName": token(), "LastName": token(),
+                "EmailAddress": f"{token()}@{token()}.invalid",
+                "PhoneNumber": None, "CellPhoneNumber": None, "SocialSecurityNumber": None,
+                "InvoiceAddress": {"AddressLine1": token(), "AddressLine2": None,
+                                   "CareOf": None, "ZipCode": None, "City": None},
+                "DeliveryAddresses": [],
+            }  # fmt: skip
+        self.standin.change_customer(customer_id, **changes)
+        return changes | changes.get("InvoiceAddress", {})
+
+    def anonymize_order(self, order_id: int) -> list[str]:
+        """Forget the buyer of an order as Norce does: `IsForgotten` [C reference section 16]
+        and, inferred [I], every text of its address rows scrambled like a forgotten
+        customer's. Returns the scrambled values (none may reach the ERP)."""
+        scrambled: list[str] = []
+        with self._lock:
+            order = next(o for o in self._rows["Orders/Orders"] if o["Id"] == order_id)
+            for role in ("Buyer", "Payer", "ShipTo"):
+                if isinstance(order.get(role), dict):
+                    for key, value in order[role].items():
+                        if isinstance(value, str):
+                            order[role][key] = uuid.uuid4().hex
+                            scrambled.append(order[role][key])
+            order["IsForgotten"] = True
+        return scrambled
+
     def add_invoice(self, invoice: Json) -> None:
         """Add one Query-shaped invoice (`InvoiceNo`, `ReferenceOrderId`, ...)."""
         with self._lock:
@@ -441,6 +485,8 @@ def _query_party(kind: str, record: Mapping[str, Any], table: Any) -> Json:
     code = "CustomerCode" if kind == "customers" else "CompanyCode"
     row: Json = {"Id": record["Id"], code: record.get("Code"), f"{code}Prefix": None}
     row |= {name: record.get(name) for name in _QUERY_FIELDS[kind]}
+    if "IsForgotten" in record:  # [I] only where a test forgot the customer with the flag
+        row["IsForgotten"] = record["IsForgotten"]
     if kind == "companies":
         parent = record.get("ParentCompanyCode")
         found = table.by_code(parent) if parent else None
