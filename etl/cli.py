@@ -22,8 +22,9 @@ from etl.logs import install as install_log_escaping
 from etl.models import Part
 from etl.orders.commands import add_order_commands, order_status_lines
 from etl.parties.commands import add_party_commands, export_all
+from etl.privacy.commands import add_privacy_commands
 from etl.private_files import keep_private
-from etl.purge import describe, purge, strays
+from etl.purge import describe, purge_all, strays
 from etl.reports import (
     CHECK_CLEAN,
     CHECK_FILE,
@@ -99,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", help="list the feed contracts and where they pick up files")
     feeds.set_defaults(handler=_feeds)
     purging = sub.add_parser(
-        "purge", help="archive folders past their retention keep only their manifest"
+        "purge",
+        help="personal data past its retention goes: archive folders keep only their manifest; "
+        "snapshots, spools, ledger bodies and outbox files are reduced too",
     )
     purging.add_argument(
         "--dry-run", action="store_true", help="list what would be removed; remove nothing"
@@ -114,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     add_order_commands(sub)
     add_party_commands(sub)
     add_replay_command(sub)
+    add_privacy_commands(sub)
     return parser
 
 
@@ -289,14 +293,17 @@ def _feeds(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
 
 
 def _purge(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
-    """Remove archived files past their retention; manifests keep their names and hashes."""
-    summaries = purge(settings, contracts, utc_now(), dry_run=args.dry_run)
-    for summary in summaries:
+    """Remove personal data past its retention everywhere it rests; manifests keep hashes."""
+    purged = purge_all(settings, contracts, utc_now(), dry_run=args.dry_run)
+    for summary in purged.archive:
         for removal in summary.removals if args.dry_run else ():
             print(f"would remove {removal.path} ({removal.size:,} bytes)")
         print(describe(summary, dry_run=args.dry_run))
     for name in strays(settings, contracts):
         print(f"archive/{name}: no feed contract names it; left alone")
+    for place in purged.places:
+        print(place.line(dry_run=args.dry_run))
+    print(purged.line())
     return 0
 
 

@@ -14,8 +14,11 @@ manifest.json is rewritten with `purged_at` and each file's name, size and SHA-2
   lists every body and reason removed, each with its time.
 
 Ages come from the clock the caller passes (never file mtimes). Symlinks are never followed
-and nothing outside `archive/` is touched; a folder already purged is left as it is. The
-ledger is not touched: it holds keys, hashes and counts, not the files' contents.
+and a folder already purged is left as it is.
+
+`purge_all` then does the same for every other place personal data rests (etl.retention):
+removed people's snapshot rows, spooled order and party bodies, the document book's bodies,
+`outbox/checks/` and file-mode `outbox/norce/`; `Purged.line` is the one-line summary.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ from typing import Any, Literal
 from etl.archive import Archive
 from etl.contracts import FeedContract
 from etl.errors import EtlError
+from etl.ledger import Ledger
+from etl.retention.bodies import purge_documents, purge_spools
+from etl.retention.outbox import purge_outbox
+from etl.retention.place import Place
+from etl.retention.snapshots import is_about_people, reduce_removed_rows
 from etl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +94,61 @@ def purge(
     summaries = [purger.feed(c.name, c.archive.retention_days) for c in contracts.values()]
     days = settings.archive.orders_retention_days
     return summaries + [s for area in FILE_AREAS for s in purger.files(area, days)]
+
+
+@dataclass
+class Purged:
+    """What one `purge_all` did: the archive's areas and every other place."""
+
+    archive: list[AreaSummary]
+    places: list[Place]
+    dry_run: bool = False
+
+    def line(self) -> str:
+        """One line: what went (or would go) where, counted per place."""
+        files = sum(len(s.removals) for s in self.archive)
+        parts = [f"archive {files} files in {sum(s.folders for s in self.archive)} folders"]
+        for group, unit in (
+            ("snapshots", "rows"),
+            ("spool/orders", "bodies"),
+            ("spool/parties", "bodies"),
+            ("documents", "bodies"),
+            ("outbox/checks", "files"),
+            ("outbox/norce", "files"),
+        ):
+            count = sum(p.removed for p in self.places if _in_group(p.name, group))
+            parts.append(f"{group} {count} {unit}")
+        verb = "would remove" if self.dry_run else "removed"
+        return f"purge {verb}: " + ", ".join(parts)
+
+
+def purge_all(
+    settings: Settings,
+    contracts: Mapping[str, FeedContract],
+    now: dt.datetime,
+    *,
+    dry_run: bool = False,
+) -> Purged:
+    """The archive, then every other place personal data rests, each by its retention."""
+    archive = purge(settings, contracts, now, dry_run=dry_run)
+    places = purge_spools(settings, now, dry_run)
+    places += purge_documents(settings, contracts, now, dry_run)
+    places += purge_outbox(settings, contracts, now, dry_run)
+    people = [c for c in contracts.values() if is_about_people(c)]
+    ledger_path = settings.folder("state") / "ledger.sqlite"
+    if people and ledger_path.exists():
+        ledger = Ledger(ledger_path)
+        try:
+            places += [reduce_removed_rows(settings, ledger, c, now, dry_run) for c in people]
+        finally:
+            ledger.close()
+    result = Purged(archive, places, dry_run)
+    log.info("%s", result.line())
+    return result
+
+
+def _in_group(name: str, group: str) -> bool:
+    return name == group or name.startswith(group + "/")
 
 
 def strays(settings: Settings, contracts: Mapping[str, FeedContract]) -> list[str]:

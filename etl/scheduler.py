@@ -12,6 +12,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -28,8 +29,8 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     from etl.orders.layouts import load_every_layout
 
     stop = threading.Event()
-    # A worker per job (feed, layout, the order poll): a slow one never delays another.
-    workers = max(1, len(contracts)) + len(load_every_layout(rt.settings)) + 1
+    # A worker per job (feed, layout, the order poll, the purge): a slow one never delays another.
+    workers = max(1, len(contracts)) + len(load_every_layout(rt.settings)) + 2
     scheduler = BlockingScheduler(
         executors={"default": ThreadPoolExecutor(workers)}, timezone="UTC"
     )
@@ -48,6 +49,7 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
 
     _add_order_jobs(scheduler, rt)
     _add_party_jobs(scheduler, rt)
+    add_purge_job(scheduler, rt, contracts)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info(
@@ -116,6 +118,39 @@ def _add_party_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
             misfire_grace_time=None,
             next_run_time=rt.clock(),
         )
+
+
+def add_purge_job(
+    scheduler: BaseScheduler, rt: Runtime, contracts: dict[str, FeedContract]
+) -> bool:
+    """`run.py purge` on the settings' schedule (`[archive] purge_every_hours` or `purge_at`)."""
+    archive = rt.settings.archive
+    if archive.purge_at is not None:
+        hour, minute = archive.purge_at.split(":")
+        trigger: CronTrigger | IntervalTrigger = CronTrigger(
+            hour=int(hour), minute=int(minute), timezone="UTC"
+        )
+    elif archive.purge_every_hours is not None:
+        trigger = IntervalTrigger(hours=archive.purge_every_hours)
+    else:
+        return False
+    scheduler.add_job(
+        _in_own_runtime,
+        trigger,
+        args=(rt, "purge", lambda own: purge_now(own, contracts)),
+        id="purge",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    return True
+
+
+def purge_now(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
+    """One scheduled purge by the runtime's clock; its one-line summary goes to the log."""
+    from etl.purge import purge_all
+
+    purge_all(rt.settings, contracts, rt.clock())
 
 
 def _in_own_runtime(rt: Runtime, name: str, job: Callable[[Runtime], object]) -> None:

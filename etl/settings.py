@@ -190,10 +190,20 @@ class ArchiveSettings(Strict):
     Order files (`archive/orders/exported/`) and refused order bodies (`archive/orders/
     rejected/`) hold names, addresses and e-mail addresses. Past `orders_retention_days`
     they are removed, and the folder's manifest.json records each one's name, size and
-    SHA-256. None: kept forever.
+    SHA-256; the spooled order and party bodies go the same time after their export.
+    None: kept forever. The scheduler purges by itself every `purge_every_hours`, or daily
+    at `purge_at` ("HH:MM", UTC); neither: only when `run.py purge` is run.
     """
 
     orders_retention_days: int | None = Field(default=None, ge=1)
+    purge_every_hours: int | None = Field(default=None, ge=1)
+    purge_at: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @model_validator(mode="after")
+    def _one_purge_schedule(self) -> ArchiveSettings:
+        if self.purge_every_hours is not None and self.purge_at is not None:
+            raise ValueError("set purge_every_hours or purge_at, not both")
+        return self
 
 
 def _sample_stores() -> dict[str, StoreSettings]:

@@ -50,6 +50,18 @@ class SnapshotStore:
         temp.replace(target)
         return relative
 
+    def replace(self, relative: str, frame: pl.DataFrame) -> None:
+        """Rewrite a committed snapshot in place, atomically (purge: same rows, fewer values).
+
+        Call under the feed's lock: the file is the current snapshot, no run may be reading it.
+        """
+        target = self.root / relative
+        temp = target.with_name(f".{target.name}.part")
+        frame.write_parquet(temp, compression="lz4", statistics=False)
+        with temp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        temp.replace(target)
+
     def drop_unfinished(self, feed: str) -> list[Path]:
         """Remove the feed's half-written temp files; call under its lock (no write is going on)."""
         return remove((self.root / feed).glob(".*.part"))

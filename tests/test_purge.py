@@ -293,11 +293,17 @@ def test_the_command_purges_by_the_wall_clock_and_dry_run_removes_nothing(
     assert snapshot(home / "archive") == before
     assert "would remove archive/customers/2020-01-06/" in dry.stdout
     assert "customers: would purge 1 folder(s)" in dry.stdout
+    assert dry.stdout.splitlines()[-1].startswith("purge would remove: archive ")
+    assert "outbox/norce/customers: would remove 0 files" in dry.stdout  # written today
 
     real = purge_command()
     assert real.returncode == 0, real.stderr
     assert "customers: purged 1 folder(s)" in real.stdout
     assert "products: kept forever" in real.stdout
+    assert "outbox/norce/products: kept forever (no [archive] retention_days" in real.stdout
+    assert "spool/orders: kept forever (no [archive] orders_retention_days" in real.stdout
+    last = real.stdout.splitlines()[-1]
+    assert last.startswith("purge removed: archive ") and "outbox/norce 0 files" in last
     [customers] = (home / "archive" / "customers" / "2020-01-06").iterdir()
     assert [p.name for p in customers.iterdir()] == ["manifest.json"]
     assert "purged_at" in json.loads((customers / "manifest.json").read_text())

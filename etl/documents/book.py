@@ -26,6 +26,7 @@ later invoice of the same order does not capture them twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -227,10 +228,39 @@ class DocumentBook(Tables):
         )
         return [dict(r) for r in rows]
 
+    def reduce_bodies(self, feed: str, before: dt.datetime, at: str, dry_run: bool = False) -> int:
+        """Documents of `feed` settled before `before` keep their number and hash, not their body.
+
+        Only `sent` and `rejected` ones (an open document is sent again from its body). The
+        dedupe compares hashes, so a file dropped again is still known; `secure_delete`
+        overwrites the old bodies in the file. Returns how many were reduced.
+        """
+        rows = self._db.execute(
+            "SELECT kind, doc_no, updated_at FROM documents WHERE feed=? "
+            "AND state IN ('sent', 'rejected') AND document NOT LIKE ?",
+            (feed, PURGED_BODY_PREFIX + "%"),
+        ).fetchall()
+        due = [(r["kind"], r["doc_no"]) for r in rows if _moment(r["updated_at"]) < before]
+        if dry_run or not due:
+            return len(due)
+        body = json.dumps({"purged_at": at})
+        self._db.execute("PRAGMA secure_delete=ON")
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE documents SET document=? WHERE kind=? AND doc_no=?",
+                [(body, kind, doc_no) for kind, doc_no in due],
+            )
+        return len(due)
+
     def counts(self) -> dict[str, int]:
         """Documents per state, for one line of `status`."""
         rows = self._db.execute("SELECT state, COUNT(*) AS n FROM documents GROUP BY state")
         return {str(r["state"]): int(r["n"]) for r in rows}
+
+
+def _moment(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 def _row(row: sqlite3.Row) -> DocumentRow:

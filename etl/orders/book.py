@@ -278,6 +278,24 @@ class OrderBook(ExportedFiles):
         ).fetchall()
         return [self._export(r) for r in rows]
 
+    def exported_bodies(self) -> list[tuple[str, str]]:
+        """(spool name, when its order's last export finished) of every exported order's bodies.
+
+        Only orders the ERP has (state `exported`, no file still uploading); `run.py purge`
+        removes bodies whose time is past the retention.
+        """
+        rows = self._db.execute(
+            "SELECT o.ref, MAX(e.finished_at) AS last, SUM(e.state<>'done') AS open "
+            "FROM orders o JOIN order_export_items i USING (ref) "
+            "JOIN order_exports e USING (export_id) WHERE o.state='exported' GROUP BY o.ref"
+        ).fetchall()
+        done = {str(r["ref"]): str(r["last"]) for r in rows if not r["open"] and r["last"]}
+        names = self._db.execute(
+            "SELECT ref, spool_name FROM orders UNION SELECT ref, spool_name FROM order_variants "
+            "UNION SELECT ref, spool_name FROM order_resend_bodies"
+        ).fetchall()
+        return sorted((str(n["spool_name"]), done[n["ref"]]) for n in names if n["ref"] in done)
+
     def _refs_of(self, export_id: str) -> tuple[str, ...]:
         refs = self._db.execute(
             "SELECT ref FROM order_export_items WHERE export_id=? ORDER BY ref", (export_id,)

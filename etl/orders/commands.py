@@ -11,6 +11,7 @@ from etl.flows.runtime import utc_now
 from etl.orders.book import Body, OrderBook
 from etl.orders.history import order_story
 from etl.orders.refused import find, refused_bodies, retake
+from etl.orders.spool import Spool
 from etl.orders.views import render_refused, render_story
 from etl.settings import Settings
 from etl.status import render_order_counts, render_order_list, render_orders
@@ -97,6 +98,10 @@ def show_command(args: argparse.Namespace, settings: Settings, contracts: object
     if story is None:
         raise EtlError(f"no order {args.order!r} (see `run.py orders`)")
     print(render_story(story))
+    spool = _spool(settings)
+    for body in story.bodies:
+        if (gone := _purged(spool, body)) is not None:
+            print(f"body {body.number}: {gone}")
     return 0
 
 
@@ -126,6 +131,9 @@ def resend_command(args: argparse.Namespace, settings: Settings, contracts: obje
         if not bodies:
             raise EtlError(f"no order {args.order!r} (see `run.py orders`)")
         body = _variant(bodies, args.variant, args.order) if args.variant else None
+        gone = _purged(_spool(settings), body or bodies[0])
+        if gone is not None:
+            raise EtlError(f"order {args.order!r} cannot be exported again: {gone}")
         book.resend(args.order, utc_now().isoformat(timespec="seconds"), body)
     finally:
         book.close()
@@ -219,6 +227,22 @@ def _operator() -> str:
 
 def _rejected(settings: Settings) -> Path:
     return settings.folder("archive") / "orders" / "rejected"
+
+
+def _spool(settings: Settings) -> Spool:
+    return Spool(settings.folder("state") / "spool" / "orders")
+
+
+def _purged(spool: Spool, body: Body) -> str | None:
+    """What became of a body `run.py purge` removed, in words; None while it is kept."""
+    gone = spool.purged(body.spool_name)
+    if gone is None or (spool.folder / body.spool_name).exists():
+        return None
+    return (
+        f"its body was removed by `run.py purge` on {gone.get('purged_at')} (kept "
+        f"{gone.get('retention_days')} days after its export); only its hash "
+        f"{body.sha256[:16]} is left"
+    )
 
 
 def _book(settings: Settings) -> OrderBook:

@@ -4,18 +4,28 @@ A body is kept exactly as it came (JSON or XML): what Norce sent is the evidence
 order is disputed. The name is derived from the order reference, made safe for a file
 name, plus the body's hash, so two different bodies for one reference never overwrite each
 other and a reference like `../../x` cannot leave the folder.
+
+Past its retention (`run.py purge`) a body is removed and a tombstone `<name>.purged` takes
+its place: its hash, size and when it went, no content. Reading it then says the body is
+gone; recovery skips it (neither `.json` nor `.xml`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+TOMBSTONE = ".purged"
+
+
+class BodyPurged(FileNotFoundError):
+    """The body was removed past its retention; only its hash and size are left."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,43 @@ class Spool:
 
     def read(self, name: str) -> bytes:
         """The body stored under `name` (a bare file name from the order book)."""
-        if Path(name).name != name:
+        path = self._path(name)
+        gone = self.purged(name)
+        if gone is not None and not path.exists():
+            raise BodyPurged(
+                f"the body {name} was removed by `run.py purge` on {gone.get('purged_at')} "
+                f"(retention {gone.get('retention_days')} days); only its hash is kept"
+            )
+        return path.read_bytes()
+
+    def purged(self, name: str) -> dict[str, object] | None:
+        """The tombstone of a body removed past its retention; None while the body is kept."""
+        tombstone = self._path(name).with_name(name + TOMBSTONE)
+        try:
+            doc = json.loads(tombstone.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def remove_body(self, name: str, at: str, retention_days: int) -> int:
+        """Replace the body with its tombstone (hash, size, when); returns the bytes removed."""
+        path = self._path(name)
+        if path.is_symlink() or not path.is_file():
+            return 0
+        body = path.read_bytes()
+        record = {
+            "name": name,
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "size": len(body),
+            "purged_at": at,
+            "retention_days": retention_days,
+        }
+        write_durably(path.with_name(name + TOMBSTONE), json.dumps(record).encode())
+        path.unlink()
+        fsync_dir(self.folder)
+        return len(body)
+
+    def _path(self, name: str) -> Path:
+        if Path(name).name != name or name.startswith("."):
             raise ValueError(f"not a spool file name: {name!r}")
-        return (self.folder / name).read_bytes()
+        return self.folder / name

@@ -116,6 +116,20 @@ class PartyBook(ExportedFiles):
         rows = self._db.execute("SELECT DISTINCT spool_name FROM party_events")
         return {str(r["spool_name"]) for r in rows}
 
+    def settled_spool_names(self) -> list[tuple[str, str]]:
+        """(spool name, when its last event was settled) of bodies every event of is settled.
+
+        An event is settled once a layout recorded an outcome for it and no file with it is
+        still uploading; `run.py purge` removes bodies whose time is past the retention.
+        """
+        rows = self._db.execute(
+            "SELECT e.spool_name, MAX(o.at) AS last, "
+            "SUM(o.seq IS NULL OR COALESCE(x.state, 'done')<>'done') AS open "
+            "FROM party_events e LEFT JOIN party_outcomes o USING (seq) "
+            "LEFT JOIN party_exports x ON x.export_id=o.export_id GROUP BY e.spool_name"
+        ).fetchall()
+        return sorted((str(r["spool_name"]), str(r["last"])) for r in rows if not r["open"])
+
     # -- what is due -----------------------------------------------------------------------
 
     def due(self, kind: str, layout: str, limit: int, at: str) -> list[Change]:

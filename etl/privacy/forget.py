@@ -1,0 +1,209 @@
+"""`run.py forget`: erase one person from every place the product keeps data.
+
+Order of work: find the person (customer snapshots, then their orders in the spool), mask
+them in every file area and in the ledger, note the change in the manifests of archived
+run folders, then log the request (as a salted hash), the places with counts, and what
+could not be erased here. A dry run finds and counts the same way and changes nothing.
+
+Kept on purpose: a snapshot keeps the person's key and row state (values masked), so the
+next file without them is not a second removal and a file with them again is a change or a
+reactivation, as the ERP says; the ledger keeps keys, hashes and states, so nothing is sent
+twice. Files waiting in `inbox/` for their run are not changed: they are counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from etl.contracts import FeedContract
+from etl.errors import EtlError
+from etl.locks import feed_lock
+from etl.models import STATE
+from etl.orders.book import OrderBook
+from etl.privacy import audit
+from etl.privacy.ledger import mask_ledger
+from etl.privacy.masking import Masker
+from etl.privacy.person import Found, Request, find_person
+from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
+from etl.settings import Settings
+
+# File areas masked in place; snapshots only of feeds about people (see `_people_snapshots`).
+AREAS = ("archive", "outbox", "state/spool")
+PEOPLE = ("customer", "company")
+# Areas whose files are also on the ERP's server: uploaded there, out of our reach.
+UPLOADED = ("outbox/erp", "archive/orders/exported", "archive/parties/exported")
+
+
+@dataclass
+class Erasure:
+    """What a `forget` found, did (or, in a dry run, would do), and could not do."""
+
+    found: Found
+    request: str = ""  # the salted hash, never the value asked for (none in a dry run)
+    places: list[Place] = field(default_factory=list)
+    not_erased: list[str] = field(default_factory=list)
+    changed: list[Path] = field(default_factory=list)  # files masked (or to be masked)
+    uploaded: int = 0  # files on the ERP's server that held the person
+    log: Path | None = None
+
+
+def forget(
+    settings: Settings,
+    contracts: dict[str, FeedContract],
+    request: Request,
+    now: dt.datetime,
+    *,
+    dry_run: bool,
+) -> Erasure:
+    """Mask the person everywhere (unless `dry_run`); log and return what was done.
+
+    Every feed and export lock is held throughout, so no run rewrites a snapshot or an
+    archive folder while it is being masked; a lock held elsewhere stops the command.
+    """
+    with _every_lock(settings.folder("state") / "locks", contracts):
+        erasure = _erase(settings, contracts, request, dry_run)
+        if not dry_run:
+            state = settings.folder("state")
+            erasure.request = audit.request_id(state / "privacy", request.kind, request.value)
+            note_in_manifests(erasure.changed, erasure.request, now)
+            erasure.log = audit.append(state / "privacy", _record(erasure, request, now))
+    return erasure
+
+
+def _erase(
+    settings: Settings, contracts: dict[str, FeedContract], request: Request, dry_run: bool
+) -> Erasure:
+    home, state = settings.home, settings.folder("state")
+    snapshot_dirs = _customer_snapshots(state / "snapshots", contracts)
+    paths = [p for d in snapshot_dirs for p in sorted(d.glob("*.parquet"))]
+    found = find_person(request, paths, state / "spool" / "orders")
+    erasure = Erasure(found)
+    person = found.person()
+    if not person.found:
+        return erasure
+    masker = Masker(person)
+    keys = _snapshot_keys(state / "snapshots", contracts)
+    roots = [home / a for a in AREAS] + _people_snapshots(state / "snapshots", contracts)
+    swept = sweep(home, roots, masker, not dry_run, keys)
+    ledger = mask_ledger(state / "ledger.sqlite", masker, not dry_run)
+    waiting = sweep(home, [home / "inbox"], masker, False, keys)
+    erasure.places = [*swept.places.values(), *_ledger_places(ledger.counts)]
+    erasure.changed = swept.changed
+    uploaded = _uploaded(settings, found, swept)
+    erasure.uploaded = len(uploaded)
+    erasure.not_erased = _not_erased(settings, found, uploaded, swept, waiting)
+    if not ledger.vacuumed:
+        erasure.not_erased.append(
+            "state/ledger.sqlite: another process (the receiver?) holds it open, so freed pages "
+            "may still hold the old text; run `forget` again while it is stopped"
+        )
+    return erasure
+
+
+@contextmanager
+def _every_lock(folder: Path, contracts: dict[str, FeedContract]) -> Iterator[None]:
+    """Hold the lock of every feed family and every export (those that left a lock file)."""
+    names = {c.source.from_feed or c.name for c in contracts.values()}
+    names |= {p.stem for p in folder.glob("*.lock")} if folder.is_dir() else set()
+    with ExitStack() as stack:
+        for name in sorted(names):
+            if not stack.enter_context(feed_lock(folder, name)):
+                raise EtlError(f"{name} is running right now; run forget again when it finished")
+        yield
+
+
+def _customer_snapshots(root: Path, contracts: dict[str, FeedContract]) -> list[Path]:
+    return [root / c.name for c in contracts.values() if c.entity.name == "customer"]
+
+
+def _people_snapshots(root: Path, contracts: dict[str, FeedContract]) -> list[Path]:
+    """Snapshot folders of customer and company feeds: the only ones that hold people.
+
+    A product or price snapshot is left alone: masking a product name that happens to
+    match would send a change to Norce on the next run.
+    """
+    return [root / c.name for c in contracts.values() if c.entity.name in PEOPLE]
+
+
+def _snapshot_keys(root: Path, contracts: dict[str, FeedContract]) -> dict[Path, tuple[str, ...]]:
+    """Per snapshot folder, the columns that stay: the key and the row's state."""
+    return {root / c.name: (*(c.key or c.entity.key), STATE) for c in contracts.values()}
+
+
+def _ledger_places(counts: dict[str, tuple[int, int]]) -> list[Place]:
+    return [
+        Place(f"state/ledger.sqlite:{table}", rows, values, "row")
+        for table, (rows, values) in counts.items()
+    ]
+
+
+def _uploaded(settings: Settings, found: Found, swept: Sweep) -> list[str]:
+    """Names of the files on the ERP's server that held the person (masked here or not)."""
+    home = settings.home
+    ours = {p.name for p in swept.changed if any(p.is_relative_to(home / u) for u in UPLOADED)}
+    return sorted(ours | set(_exported_order_files(settings, found.orders)))
+
+
+def _not_erased(
+    settings: Settings, found: Found, uploaded: list[str], swept: Sweep, waiting: Sweep
+) -> list[str]:
+    """Plain sentences for the operator: what still holds the person, and where to act."""
+    home = settings.home
+    lines = []
+    if uploaded:
+        lines.append(
+            f"the ERP's server: {len(uploaded)} file(s) we uploaded held the person: "
+            + ", ".join(uploaded)
+        )
+    lines.append(
+        "the ERP: its own records and the exports on its server are the source; "
+        "erase the person there, or the next export brings them back"
+    )
+    codes, orders = sorted(found.codes), sorted(found.orders)
+    lines.append(
+        f"Norce Commerce: {len(codes)} customer(s) ({', '.join(codes) or 'by e-mail'}) "
+        f"and {len(orders)} order(s) ({', '.join(orders) or 'none found'}): "
+        "forget or anonymize them in Norce"
+    )
+    if waiting.changed:
+        lines.append(
+            f"inbox/: {len(waiting.changed)} file(s) waiting for their run hold the person; "
+            "run `forget` again after that run"
+        )
+    if swept.packed:
+        lines.append(
+            f"{len(swept.packed)} compressed file(s) were not opened: "
+            + ", ".join(str(p.relative_to(home)) for p in swept.packed)
+        )
+    return lines
+
+
+def _exported_order_files(settings: Settings, refs: set[str]) -> list[str]:
+    """Order files that carried the person's orders to the ERP (from the order book)."""
+    path = settings.folder("state") / "ledger.sqlite"
+    if not refs or not path.is_file():
+        return []
+    book = OrderBook(path)
+    try:
+        return [e.file_name for ref in sorted(refs) for e in book.exports(ref)]
+    finally:
+        book.close()
+
+
+def _record(erasure: Erasure, request: Request, now: dt.datetime) -> dict[str, object]:
+    """The audit record: the request's hash, the time, places with counts; no value."""
+    return {
+        "at": now.isoformat(),
+        "request": erasure.request,
+        "asked_by": request.kind,
+        "places": {p.name: {f"{p.unit}s": p.files, "values": p.values} for p in erasure.places},
+        "not_erased": {
+            "erp_server_files": erasure.uploaded,
+            "norce_customers": len(erasure.found.codes),
+            "norce_orders": len(erasure.found.orders),
+        },
+    }

@@ -1,0 +1,75 @@
+"""Masking one person's values in a record: the rule every place shares.
+
+A person is known by anchors (their customer codes, e-mail addresses, phone and identity
+numbers, and the references of their orders) and by values. Values that identify on
+their own (e-mail, phone, identity number) are masked wherever they stand. Values many
+people share (a first name, a street, a city) are masked only inside a record that holds
+an anchor: a CSV line, an XLSX or Parquet row, a ledger row, a JSON list item, an XML
+record. So another Anna, or a colleague in the same town, keeps every value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+ERASED = "[erased]"
+
+
+def _words(values: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for whole-word occurrences of `values`, longest first."""
+    kept = sorted({v for v in values if len(v.strip()) >= 2}, key=len, reverse=True)
+    if not kept:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, kept))})(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Person:
+    """What identifies one person (anchors), and what is theirs to mask."""
+
+    anchors: frozenset[str]
+    strong: frozenset[str]  # identifies them alone: masked everywhere
+    weak: frozenset[str]  # shared with others: masked only in their records
+
+    @property
+    def found(self) -> bool:
+        """Whether anything is known of the person at all."""
+        return bool(self.anchors)
+
+
+class Masker:
+    """Masks a person's values in texts and records; counts what it masked."""
+
+    def __init__(self, person: Person) -> None:
+        self.person = person
+        self._anchor = _words(person.anchors)
+        self._strong = _words(person.strong)
+        self._all = _words(person.strong | person.weak)
+
+    def holds_anchor(self, texts: Iterable[str]) -> bool:
+        """Whether any of `texts` names the person: the record is theirs."""
+        pattern = self._anchor
+        return pattern is not None and any(pattern.search(t) for t in texts)
+
+    def mask(self, text: str, *, theirs: bool) -> tuple[str, int]:
+        """`text` with the person's values as `[erased]` (all of them in their record)."""
+        pattern = self._all if theirs else self._strong
+        if pattern is None:
+            return text, 0
+        return pattern.subn(ERASED, text)
+
+    def mask_record(self, cells: Sequence[str | None]) -> tuple[list[str | None], int]:
+        """The cells of one record, masked; the record is theirs when a cell holds an anchor."""
+        theirs = self.holds_anchor(c for c in cells if c)
+        masked: list[str | None] = []
+        total = 0
+        for cell in cells:
+            if cell is None:
+                masked.append(None)
+                continue
+            new, n = self.mask(cell, theirs=theirs)
+            masked.append(new)
+            total += n
+        return masked, total

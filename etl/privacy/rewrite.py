@@ -1,0 +1,222 @@
+"""Rewrite one file with a person's values masked, atomically and keeping its mode.
+
+One function per kind of file, each returning how many values it masked; with `write`
+False nothing is written (a dry run counts the same way). A file is replaced by a temp
+file in its folder, fsync'd and renamed, so a crash leaves the old or the new file, and
+the new one keeps the old one's mode (0600 under the product's home).
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import io
+import json
+import os
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import polars as pl
+from lxml import etree
+
+from etl.orders.spool import fsync_dir
+from etl.privacy.masking import Masker
+
+Rewriter = Callable[[Path, Masker, bool], int]
+
+
+def replace_atomically(path: Path, body: bytes) -> None:
+    """Put `body` in place of `path`: temp file, fsync, rename, with the old file's mode."""
+    mode = path.stat().st_mode & 0o777
+    temp = path.with_name(f".{path.name}.{os.getpid()}.erasing")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temp.chmod(mode)  # the umask may have narrowed it
+    temp.replace(path)
+    fsync_dir(path.parent)
+
+
+def text_lines(path: Path, masker: Masker, write: bool) -> int:
+    """CSV and other text: each line is a record; the encoding and line ends are kept."""
+    raw = path.read_bytes()
+    encoding = _encoding(raw)
+    text = raw.decode(encoding)
+    if not masker.holds_anchor([text]):
+        return 0
+    lines = text.splitlines(keepends=True)
+    total = 0
+    for n, line in enumerate(lines):
+        masked, count = masker.mask(line, theirs=masker.holds_anchor([line]))
+        lines[n], total = masked, total + count
+    if total and write:
+        replace_atomically(path, "".join(lines).encode(encoding))
+    return total
+
+
+def json_file(path: Path, masker: Masker, write: bool) -> int:
+    """JSON: each item of a list is a record; the rest of the document is one."""
+    raw = path.read_bytes()
+    if not masker.holds_anchor([raw.decode("utf-8", errors="replace")]):
+        return 0
+    masked, total = _json_record(json.loads(raw), masker)
+    if total and write:
+        replace_atomically(path, json.dumps(masked, indent=2, ensure_ascii=False).encode("utf-8"))
+    return total
+
+
+def _json_record(value: Any, masker: Masker) -> tuple[Any, int]:
+    """Mask one record: theirs when its own texts (lists aside) name the person."""
+    return _json_masked(value, masker, masker.holds_anchor(_own_texts(value)))
+
+
+def _json_masked(value: Any, masker: Masker, theirs: bool) -> tuple[Any, int]:
+    if isinstance(value, str):
+        return masker.mask(value, theirs=theirs)
+    if isinstance(value, dict):
+        pairs = {k: _json_masked(v, masker, theirs) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
+    if isinstance(value, list):
+        # An item of a list is a record of its own: another person's item keeps its values.
+        items = [_json_record(v, masker) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0
+
+
+def _own_texts(value: Any) -> list[str]:
+    """The texts of a record, the lists in it (records of their own) left out."""
+    if isinstance(value, dict):
+        return [t for v in value.values() if not isinstance(v, list) for t in _own_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _own_texts(v)]
+    return [str(value)] if isinstance(value, str | int) and not isinstance(value, bool) else []
+
+
+def xml_file(path: Path, masker: Masker, write: bool) -> int:
+    """XML: a repeated child of the root is a record; the root with its other children is one."""
+    raw = path.read_bytes()
+    if not masker.holds_anchor([raw.decode(_encoding(raw), errors="replace")]):
+        return 0
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    tree = etree.parse(io.BytesIO(raw), parser)
+    root = tree.getroot()
+    tags = Counter(child.tag for child in root)
+    repeated = [child for child in root if tags[child.tag] > 1]
+    header = [root, *(e for c in root if tags[c.tag] == 1 for e in c.iter())]
+    total = _mask_elements(header, masker)
+    for record in repeated:
+        total += _mask_elements(list(record.iter()), masker)
+    if total and write:
+        encoding = tree.docinfo.encoding or "utf-8"
+        body = etree.tostring(tree, xml_declaration=True, encoding=encoding)
+        assert isinstance(body, bytes)  # an encoding was named: lxml returns bytes
+        replace_atomically(path, body)
+    return total
+
+
+def _mask_elements(elements: list[Any], masker: Masker) -> int:
+    """Mask one record's texts, tails and attribute values; theirs when one names the person."""
+    elements = [e for e in elements if isinstance(e.tag, str)]
+    texts = [t for e in elements for t in (e.text, e.tail, *e.attrib.values()) if t]
+    theirs = masker.holds_anchor(texts)
+    total = 0
+    for element in elements:
+        for name, value in element.attrib.items():
+            element.attrib[name], n = masker.mask(value, theirs=theirs)
+            total += n
+        for part in ("text", "tail"):
+            value = getattr(element, part)
+            if value:
+                masked, n = masker.mask(value, theirs=theirs)
+                setattr(element, part, masked)
+                total += n
+    return total
+
+
+def xlsx_file(path: Path, masker: Masker, write: bool) -> int:
+    """XLSX (reports, inputs): each row of each sheet is a record."""
+    if not _xlsx_may_hold(path, masker):
+        return 0  # opening a large workbook takes long; most do not name the person
+    book = openpyxl.load_workbook(path)
+    total = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            texts = [c.value if isinstance(c.value, str) else None for c in row]
+            masked, n = masker.mask_record(texts)
+            for cell, new in zip(row, masked, strict=True):
+                if new is not None and new != cell.value:
+                    cell.value = new
+            total += n
+    if total and write:
+        buffer = io.BytesIO()
+        book.save(buffer)
+        replace_atomically(path, buffer.getvalue())
+    book.close()
+    return total
+
+
+def _xlsx_may_hold(path: Path, masker: Masker) -> bool:
+    """Whether the workbook's XML parts (shared strings, sheets) hold an anchor at all."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = [n for n in archive.namelist() if n.startswith("xl/") and n.endswith(".xml")]
+            texts = (archive.read(n).decode("utf-8", errors="replace") for n in parts)
+            return masker.holds_anchor(html.unescape(t) for t in texts)
+    except zipfile.BadZipFile:
+        return False
+
+
+def parquet_file(path: Path, masker: Masker, write: bool, keep: tuple[str, ...] = ()) -> int:
+    """Parquet (snapshots, deltas): each row is a record; the `keep` columns stay as they are.
+
+    A snapshot keeps its key, so the person's row still exists: the next file without them
+    is no second removal, and a file with them again is a change, as the ERP says.
+    """
+    frame = pl.read_parquet(path)
+    texts = [c for c, t in frame.schema.items() if t == pl.String and c not in keep]
+    if not texts or frame.is_empty():
+        return 0
+    anchors = [a.casefold() for a in masker.person.anchors]
+    look = pl.any_horizontal(
+        pl.col(c).str.to_lowercase().str.contains_any(anchors, ascii_case_insensitive=True)
+        for c in frame.columns
+        if frame.schema[c] == pl.String
+    )
+    indexed = frame.with_row_index("__row")
+    hits = indexed.filter(look)
+    if hits.is_empty():
+        return 0
+    rows, total = [], 0
+    for row in hits.iter_rows(named=True):
+        theirs = masker.holds_anchor(str(v) for v in row.values() if isinstance(v, str))
+        for column in texts:
+            if isinstance(row[column], str):
+                row[column], n = masker.mask(row[column], theirs=theirs)
+                total += n
+        rows.append(row)
+    if total and write:
+        masked = pl.DataFrame(rows, schema=indexed.schema)
+        merged = indexed.update(masked, on="__row").drop("__row")
+        buffer = io.BytesIO()
+        merged.write_parquet(buffer, compression="lz4", statistics=False)
+        replace_atomically(path, buffer.getvalue())
+    return total
+
+
+def _encoding(raw: bytes) -> str:
+    """UTF-16 by its BOM; UTF-8 (its BOM kept) when the bytes are UTF-8; else Windows-1252."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "latin-1"
