@@ -143,5 +143,5 @@ def _inline(value: Any) -> str:
 
 
 def test_a_file_without_stores_keeps_the_sample_store(tmp_path: Path) -> None:
-    loaded = load_settings(_write(tmp_path, "[norce]\nmode = \"file\"\n"), {})
+    loaded = load_settings(_write(tmp_path, '[norce]\nmode = "file"\n'), {})
     assert list(loaded.stores) == ["erp"]

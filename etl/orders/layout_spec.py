@@ -175,6 +175,6 @@ class LayoutContract(Strict):
             if "IsForgotten" not in sources:
                 raise ValueError(
                     'forgotten.action = "marker" needs a column with the source "IsForgotten" '
-                    "(the flag the ERP acts on), or use action = \"skip\""
+                    '(the flag the ERP acts on), or use action = "skip"'
                 )
         return self
