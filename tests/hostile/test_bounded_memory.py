@@ -24,6 +24,7 @@ import openpyxl
 import pytest
 
 from tests.hostile import make_files as make
+from tests.hostile.homes import home_with_feeds
 
 REPO = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE = 2 * 1024**3
@@ -82,20 +83,14 @@ def run_limited(home: Path, *args: str) -> Run:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A home with a CSV feed `items` (sku, name) and an XLSX feed `sheet` (sku)."""
-    (tmp_path / "schemas").mkdir()
-    erp = tmp_path / "erp"
-    for name, kind, columns, defaults in (
-        ("items", "csv", '"name" = "name"', ""),
-        ("sheet", "xlsx", "", 'name = "x"'),
-    ):
-        (erp / name).mkdir(parents=True)
-        text = _CONTRACT.format(name=name, type=kind, columns=columns, defaults=defaults)
-        (tmp_path / "schemas" / f"{name}.toml").write_text(text, encoding="utf-8")
-    (tmp_path / "etl.toml").write_text(
-        f'home = "."\nschemas_dir = "schemas"\n[stores.erp]\nkind = "local"\nroot = "{erp}"\n',
-        encoding="utf-8",
+    contract = _CONTRACT.format
+    return home_with_feeds(
+        tmp_path,
+        {
+            "items": contract(name="items", type="csv", columns='"name" = "name"', defaults=""),
+            "sheet": contract(name="sheet", type="xlsx", columns="", defaults='name = "x"'),
+        },
     )
-    return tmp_path
 
 
 Maker = Callable[[Path], Path]

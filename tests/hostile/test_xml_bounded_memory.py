@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile import make_files as make
+from tests.hostile.homes import home_with_feeds
 from tests.hostile.test_bounded_memory import PEAK_RSS, run_limited
 
 MIB = make.MIB
@@ -36,20 +37,17 @@ manufacturer_code = "ACME"
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A home with an XML feed `items` (Items/Item: @sku, Name), then a CSV feed `later`."""
-    (tmp_path / "schemas").mkdir()
-    erp = tmp_path / "erp"
-    for name, kind, fmt, columns in (
-        ("items", "xml", 'record = "Items/Item"', '"@sku" = "part_no"\n"Name" = "name"'),
-        ("later", "csv", "", '"sku" = "part_no"\n"name" = "name"'),
-    ):
-        (erp / name).mkdir(parents=True)
-        text = _CONTRACT.format(name=name, type=kind, format=fmt, columns=columns)
-        (tmp_path / "schemas" / f"{name}.toml").write_text(text, encoding="utf-8")
-    (tmp_path / "etl.toml").write_text(
-        f'home = "."\nschemas_dir = "schemas"\n[stores.erp]\nkind = "local"\nroot = "{erp}"\n',
-        encoding="utf-8",
+    xml_columns = '"@sku" = "part_no"\n"Name" = "name"'
+    csv_columns = '"sku" = "part_no"\n"name" = "name"'
+    return home_with_feeds(
+        tmp_path,
+        {
+            "items": _CONTRACT.format(
+                name="items", type="xml", format='record = "Items/Item"', columns=xml_columns
+            ),
+            "later": _CONTRACT.format(name="later", type="csv", format="", columns=csv_columns),
+        },
     )
-    return tmp_path
 
 
 CASES: dict[str, tuple[str, object, str]] = {
