@@ -105,7 +105,9 @@ def describe(
     the zone the file's local times are in.
     """
     label = entity.labels.get(field, field)
-    shown = "(empty)" if value is None else repr(value)
+    # The whole value is the rejection's `value`; the message quotes only its start, so a
+    # long cell is stored once, not again in every message about it.
+    shown = "(empty)" if value is None else repr(_preview(value))
     name, args = _split(check)
     if name == "not_nullable":
         return "required", f"{label} is required but empty"
@@ -166,6 +168,13 @@ def describe(
     if name in _BOUNDS:
         return "range", f"{shown} is out of range: {label} must be {_BOUNDS[name].format(*args)}"
     return name, f"{shown} failed check {check} on {label}"
+
+
+QUOTED_CHARS = 60
+
+
+def _preview(value: str) -> str:
+    return value if len(value) <= QUOTED_CHARS else value[:QUOTED_CHARS] + "…"
 
 
 def _kind(dtype: pl.DataType, decimal: str, date_format: str, time_zone: str) -> str:

@@ -204,3 +204,13 @@ def test_a_date_in_another_form_is_a_type_failure(tmp_path: Path) -> None:
         ),
         (2, "NextDelivery", "type", "'01.12.2026' is not a date written like 2026-11-20"),
     ]
+
+
+def test_a_long_rejected_value_is_stored_once_its_message_quotes_only_its_start() -> None:
+    from etl.entities import ENTITIES
+    from etl.messages import describe
+
+    value = "K" * 200_000
+    code, message = describe("str_matches('^[^ ]+$')", "part_no", value, ENTITIES["product"], "")
+    assert code == "pattern"
+    assert len(message) < 400 and "K" * 60 + "…" in message
