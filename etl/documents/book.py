@@ -13,7 +13,9 @@ Tables of its own in `state/ledger.sqlite` (WAL, see etl.sqlite). A document's s
 - `refused_by_check`: our own check refused it before anything was sent (a buyer number
   another record holds, an e-mail on two records: etl.norce.party_codes). Norce was never
   asked, so it is open like `waiting`: checked again on every run of the feed and sent once
-  the cause is gone.
+  the cause is gone. Checking again is no attempt and rewrites nothing unless the reason
+  changed; past the retention period it is closed as `rejected` (`reduce_bodies`). A cause
+  that can never go away is `rejected` at once.
 
 A number that comes again with other content while Norce has (or may have) the first is a
 conflict: it is recorded in `document_conflicts` and reported, and nothing is sent. The
@@ -53,6 +55,10 @@ CREATE TABLE IF NOT EXISTS document_conflicts (
 # Taken up again at the start of every run of the feed.
 OPEN_STATES = ("sending", "waiting", "refused_by_check")
 PURGED_BODY_PREFIX = '{"purged_at"'  # a body `run.py purge` reduced to nothing
+_CLOSED_BY_RETENTION = (
+    " (closed: refused past the retention period, its body removed; send the document again"
+    " once the cause is gone)"
+)
 
 
 @dataclass(frozen=True)
@@ -231,13 +237,15 @@ class DocumentBook(Tables):
     def reduce_bodies(self, feed: str, before: dt.datetime, at: str, dry_run: bool = False) -> int:
         """Documents of `feed` settled before `before` keep their number and hash, not their body.
 
-        Only `sent` and `rejected` ones (an open document is sent again from its body). The
-        dedupe compares hashes, so a file dropped again is still known; `secure_delete`
-        overwrites the old bodies in the file. Returns how many were reduced.
+        Only `sent` and `rejected` ones (an open document is sent again from its body), and
+        a `refused_by_check` one whose refusal stood unchanged all the period: it is closed as
+        `rejected`, since a document without its body cannot be sent. The dedupe compares
+        hashes, so a file dropped again is still known; `secure_delete` overwrites the old
+        bodies in the file. Returns how many were reduced.
         """
         rows = self._db.execute(
             "SELECT kind, doc_no, updated_at FROM documents WHERE feed=? "
-            "AND state IN ('sent', 'rejected') AND document NOT LIKE ?",
+            "AND state IN ('sent', 'rejected', 'refused_by_check') AND document NOT LIKE ?",
             (feed, PURGED_BODY_PREFIX + "%"),
         ).fetchall()
         due = [(r["kind"], r["doc_no"]) for r in rows if _moment(r["updated_at"]) < before]
@@ -247,8 +255,12 @@ class DocumentBook(Tables):
         self._db.execute("PRAGMA secure_delete=ON")
         with self._tx() as db:
             db.executemany(
-                "UPDATE documents SET document=? WHERE kind=? AND doc_no=?",
-                [(body, kind, doc_no) for kind, doc_no in due],
+                "UPDATE documents SET document=?, "
+                "message=CASE WHEN state='refused_by_check' THEN coalesce(message, '') || ? "
+                "ELSE message END, "
+                "state=CASE WHEN state='refused_by_check' THEN 'rejected' ELSE state END "
+                "WHERE kind=? AND doc_no=?",
+                [(body, _CLOSED_BY_RETENTION, kind, doc_no) for kind, doc_no in due],
             )
         return len(due)
 

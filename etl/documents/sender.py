@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from etl.documents.book import DocumentBook, DocumentRow
 from etl.documents.completion import Payments, complete
@@ -55,6 +55,16 @@ class Lookup(Protocol):
 
     def find_invoice(self, invoice_no: str) -> dict[str, Any] | None:
         """The invoice (or credit) with this InvoiceNo, or None."""
+        ...
+
+
+@runtime_checkable
+class Prechecked(Protocol):
+    """A service with checks of its own that run before a document is booked `sending`
+    (etl.norce.party_codes): a refusal there, or the checks' own outage, leaves no doubt."""
+
+    def check(self, call: OrderCall) -> OrderAnswer | None:
+        """The refusal, or None when the call may go."""
         ...
 
 
@@ -178,14 +188,29 @@ class Sender:
             return Result(document, "rejected", refusal, code="fee_repeated")
         fees = self._fee_parts(outgoing)
         body = self.entity.build_body(outgoing, self.options)
-        self.book.begin(self.feed, document, fees, self.run_id, self.stamp())
         call = OrderCall(self.entity.method, body, f"{document.kind}-{document.number}")
+        if isinstance(self.service, Prechecked) and (refused := self.service.check(call)):
+            return self._refused_here(document, refused)
+        self.book.begin(self.feed, document, fees, self.run_id, self.stamp())
         answer = self.service.send(call, self.feed)
         outcome = _ending(answer)
         message = answer.message or None
         self.book.finish(document.kind, document.number, outcome, message, self.stamp())
         code = (answer.code or "norce_rejected") if answer.outcome == "refused" else ""
         return Result(document, outcome, answer.message, tuple(dropped), answer.location, code)
+
+    def _refused_here(self, document: Document, answer: OrderAnswer) -> Result:
+        """Our check refused it, Norce was not called: open while the cause may go, else closed.
+
+        Checking again is no attempt: a refusal that stands as it was is not written again
+        (its run, time and count stay those of the run that reported it).
+        """
+        state: Outcome = "refused_by_check" if answer.code in PRECHECK_CODES else "rejected"
+        row = self.book.find(document.kind, document.number)
+        was = (row.sha256, row.state, row.message) if row is not None else None
+        if was != (document.sha, state, answer.message):
+            self.book.hold(self.feed, document, state, answer.message, self.run_id, self.stamp())
+        return Result(document, state, answer.message, code=answer.code)
 
     def _completed(self, document: Document) -> Document | Result:
         """An invoice or credit with both order numbers and its payment, or the held Result.

@@ -7,7 +7,8 @@ counted, listed in the manifest and shown by `run.py status`. The codes document
 reports: head_mismatch, document_incomplete, orphan_line, total_mismatch (from grouping),
 norce_rejected, conflict, fee_dropped and fee_repeated (from here); code_taken and
 buyer_unmatched (our own check before a write-back, counted as `refused_by_check`: Norce was
-not asked, and the document is checked again on every run until the cause is gone).
+not asked, and the document is checked again on every run until the cause is gone);
+buyer_not_received (the same check, for a cause that never goes away: closed as refused).
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ reference corrections 2]. Before anything is posted, Query is asked, per party:
 
 Such a refusal is ours, not Norce's: the document stays open and is checked again on every
 run, so it is written once someone frees the number or merges the records in Norce Admin.
+One cause never goes away: a row without an e-mail for an order this integration never
+received (`buyer_not_received`); that document is closed, and the row must come again with
+the e-mail. The checks run before the document is booked as `sending` (`check`, called by
+etl.documents.sender): a refusal, or Query being down, leaves nothing in doubt.
 
 Then `ImportCompanies` and `ImportCustomers` go with the minimal fields (`Id` and `Code`,
 plus `ApplicationKey` for application-unique customers) and their jobs are awaited; an item
@@ -45,6 +49,8 @@ _DOCUMENT_REFUSALS = (400, 409, 422)
 # The codes of our own check's refusals. Norce was not asked: the document is checked again
 # on every run and written once the cause is gone (etl.documents.sender).
 PRECHECK_CODES = frozenset({"code_taken", "buyer_unmatched"})
+# Our own check's refusals whose cause cannot go away: the document is closed, not retried.
+PERMANENT_CODES = frozenset({"buyer_not_received"})
 
 
 class PartyLookup(Protocol):
@@ -96,8 +102,26 @@ class PartyCodeService:
     order_email: Callable[[str], str | None]  # the buyer's e-mail on a received order
     application_key: str | None = None
 
+    def check(self, call: OrderCall) -> OrderAnswer | None:
+        """Our checks in Query alone, before anything is booked: the refusal, or None to send.
+
+        NorceUnavailable when Query does not answer. In file mode there is nothing to check.
+        """
+        if self.lookup is None:
+            return None
+        try:
+            for party, item in self._wanted(call.body, str(call.body.get("ClientOrderRef", ""))):
+                self._checked(party, item)
+        except _Refused as exc:
+            return OrderAnswer("refused", str(exc), code=exc.code)
+        return None
+
     def send(self, call: OrderCall, batch: str) -> OrderAnswer:
-        """Write back the document's numbers; NorceError when Norce gave no clear answer."""
+        """Write back the document's numbers; NorceError when Norce gave no clear answer.
+
+        The checks run again here: Norce may have changed since `check`, and a document in
+        doubt needs to know which numbers are already written.
+        """
         body = call.body
         ref = str(body.get("ClientOrderRef", ""))
         if self.lookup is None:
@@ -141,9 +165,11 @@ class PartyCodeService:
                 email = self.order_email(ref)
                 if email is None:
                     raise _Refused(
-                        "buyer_unmatched",
+                        "buyer_not_received",
                         f"order {ref} was not received by this integration and the row has no "
-                        f"e-mail address: Norce cannot find customer {item['Code']} without one",
+                        f"e-mail address: Norce cannot find customer {item['Code']} without one. "
+                        "Closed, not checked again: send the number again with the buyer's "
+                        "e-mail address",
                     )
                 item["EmailAddress"] = email
             wanted.append((CUSTOMER, item))

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS order_holds (
     ref TEXT NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL, released_at TEXT,
     released_by TEXT);
 CREATE INDEX IF NOT EXISTS order_holds_by_ref ON order_holds (ref, held_at);
+CREATE TABLE IF NOT EXISTS order_buyers (
+    buyer TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (buyer, ref));
 CREATE TABLE IF NOT EXISTS order_export_items (
     layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL, export_id TEXT NOT NULL,
     PRIMARY KEY (layout, ref, generation));
@@ -295,6 +297,37 @@ class OrderBook(ExportedFiles):
             "UNION SELECT ref, spool_name FROM order_resend_bodies"
         ).fetchall()
         return sorted((str(n["spool_name"]), done[n["ref"]]) for n in names if n["ref"] in done)
+
+    def ref_of_body(self, spool_name: str) -> str | None:
+        """The order a spooled body belongs to (its own, a variant or a resend's choice)."""
+        row = self._db.execute(
+            "SELECT ref FROM orders WHERE spool_name=? UNION SELECT ref FROM order_variants "
+            "WHERE spool_name=? UNION SELECT ref FROM order_resend_bodies WHERE spool_name=?",
+            (spool_name, spool_name, spool_name),
+        ).fetchone()
+        return None if row is None else str(row["ref"])
+
+    def note_buyers(self, ref: str, buyers: Sequence[str]) -> None:
+        """Keep who bought `ref` (keyed hashes of e-mail and customer code) past its body."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO order_buyers (buyer, ref) VALUES (?, ?)",
+                [(b, ref) for b in buyers],
+            )
+
+    def orders_of(self, buyers: Sequence[str]) -> set[str]:
+        """Refs of the orders bought by any of `buyers` (keyed hashes)."""
+        marks = ", ".join("?" * len(buyers))
+        rows = self._db.execute(
+            f"SELECT ref FROM order_buyers WHERE buyer IN ({marks})",  # noqa: S608
+            tuple(buyers),
+        )
+        return {str(r["ref"]) for r in rows}
+
+    def forget_buyers(self, refs: Sequence[str]) -> None:
+        """Drop who bought `refs`: after an erasure nothing links a person to them."""
+        with self._tx() as db:
+            db.executemany("DELETE FROM order_buyers WHERE ref=?", [(r,) for r in refs])
 
     def _refs_of(self, export_id: str) -> tuple[str, ...]:
         refs = self._db.execute(

@@ -529,7 +529,15 @@ class OrderSupply:
     def _load(self, row: OrderRow) -> Prepared | str:
         """The order prepared for the layout, or why its spooled body cannot be read."""
         try:
-            order = parse_order(self.spool.read(row.spool_name), row.kind)
+            body = self.spool.read(row.spool_name)
+            if _sha256(body) != row.sha256:
+                # Changed since it was received (a disk fault, a hand edit, an erasure):
+                # the ERP must get the order as the buyer sent it, or not at all.
+                return (
+                    f"the spooled order {row.spool_name} cannot be read as received: it does "
+                    "not match the hash the order book keeps; resend the order from Norce"
+                )
+            order = parse_order(body, row.kind)
         except (OSError, ValueError, BodyRefused) as exc:
             return f"the spooled order {row.spool_name} cannot be read: {exc}"
         # An order without SubmitDate is dated by its arrival: the same bytes on every resend.

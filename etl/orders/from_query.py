@@ -58,6 +58,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _CENTS = Decimal("0.0001")
+# The buyer's name on a forgotten consumer's order: Peppol requires a registration name.
+FORGOTTEN_NAME = "Anonymized customer"
 
 
 @dataclass(frozen=True)
@@ -94,16 +96,27 @@ def order_request(order: Mapping[str, Any], codes: CodeTables) -> dict[str, Any]
 
 
 def _without_personal(body: dict[str, Any]) -> dict[str, Any]:
-    """A forgotten buyer's order: codes and goods, no value the anonymization scrambled."""
+    """A forgotten buyer's order: codes and goods, no value the anonymization scrambled.
+
+    A company is not a person: its name, GLN and purchase-order references (DeliveryMark,
+    InvoiceMark) stay. A consumer's order gets FORGOTTEN_NAME, since Peppol requires the
+    buyer's registration name, and loses the references (free text that may name them).
+    """
+    company = bool(body["SellTo"]["Company"]["Code"] or body["SellTo"]["Company"]["Name"])
 
     def codes_of(party: dict[str, Any]) -> dict[str, Any]:
-        return {"Company": {"Code": party["Company"]["Code"]},
-                "Person": {"CustomerCode": party["Person"]["CustomerCode"]}}  # fmt: skip
+        person: dict[str, Any] = {"CustomerCode": party["Person"]["CustomerCode"]}
+        if company:  # the company's GLN, its Peppol identifier: not the person's
+            person["Address"] = {"Gln": party["Person"]["Address"]["Gln"]}
+        else:
+            person["LastName"] = FORGOTTEN_NAME
+        return {"Company": {"Code": party["Company"]["Code"], "Name": party["Company"]["Name"]},
+                "Person": person}  # fmt: skip
 
     country = body["ShipTo"]["Person"]["Address"]["Country"]
+    refs = ("CustomerOrderRef", "CustomerInvoiceRef")
     return body | {
-        "CustomerOrderRef": None,
-        "CustomerInvoiceRef": None,
+        **({} if company else dict.fromkeys(refs)),
         "SellTo": codes_of(body["SellTo"]),
         "BillTo": codes_of(body["BillTo"]),
         "ShipTo": {"Person": {"Address": {"Country": country}}},

@@ -23,7 +23,7 @@ Tables of their own in the ledger (`state/ledger.sqlite`, WAL), written by the r
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,19 +116,33 @@ class PartyBook(ExportedFiles):
         rows = self._db.execute("SELECT DISTINCT spool_name FROM party_events")
         return {str(r["spool_name"]) for r in rows}
 
-    def settled_spool_names(self) -> list[tuple[str, str]]:
+    def settled_spool_names(self, layouts: Mapping[str, str]) -> list[tuple[str, str]]:
         """(spool name, when its last event was settled) of bodies every event of is settled.
 
-        An event is settled once a layout recorded an outcome for it and no file with it is
-        still uploading; `run.py purge` removes bodies whose time is past the retention.
+        An event is settled once every layout of its kind (`layouts`: name -> subject) recorded
+        an outcome for it and no file with it is still uploading; until then a layout still
+        needs the body. `run.py purge` removes bodies whose time is past the retention.
         """
-        rows = self._db.execute(
-            "SELECT e.spool_name, MAX(o.at) AS last, "
-            "SUM(o.seq IS NULL OR COALESCE(x.state, 'done')<>'done') AS open "
-            "FROM party_events e LEFT JOIN party_outcomes o USING (seq) "
-            "LEFT JOIN party_exports x ON x.export_id=o.export_id GROUP BY e.spool_name"
-        ).fetchall()
-        return sorted((str(r["spool_name"]), str(r["last"])) for r in rows if not r["open"])
+        events = self._db.execute("SELECT seq, kind, spool_name FROM party_events").fetchall()
+        outcomes: dict[int, dict[str, tuple[str, bool]]] = {}
+        for row in self._db.execute(
+            "SELECT o.seq, o.layout, o.at, COALESCE(x.state, 'done')='done' AS done "
+            "FROM party_outcomes o LEFT JOIN party_exports x ON x.export_id=o.export_id"
+        ):
+            outcomes.setdefault(int(row["seq"]), {})[str(row["layout"])] = (
+                str(row["at"]),
+                bool(row["done"]),
+            )
+        last: dict[str, str] = {}
+        open_names: set[str] = set()
+        for event in events:
+            name, seen = str(event["spool_name"]), outcomes.get(int(event["seq"]), {})
+            wanted = {n for n, kind in layouts.items() if kind == event["kind"]} or set(seen)
+            if not seen or any(n not in seen or not seen[n][1] for n in wanted):
+                open_names.add(name)
+                continue
+            last[name] = max([last.get(name, ""), *(at for at, _ in seen.values())])
+        return sorted((n, at) for n, at in last.items() if n not in open_names)
 
     # -- what is due -----------------------------------------------------------------------
 
@@ -176,12 +190,20 @@ class PartyBook(ExportedFiles):
 
     def release_held(self, layout: str | None = None) -> int:
         """Make held changes due again (after the layout's policy was changed)."""
+        return self._release("held", layout)
+
+    def release_forgotten(self, layout: str | None = None) -> int:
+        """Make changes booked `forgotten` due again: a real customer the detector took for a
+        forgotten one (after the layout's `[forgotten]` settings were corrected)."""
+        return self._release("forgotten", layout)
+
+    def _release(self, outcome: Outcome, layout: str | None) -> int:
         with self._tx() as db:
             if layout is None:
-                cur = db.execute("DELETE FROM party_outcomes WHERE outcome='held'")
+                cur = db.execute("DELETE FROM party_outcomes WHERE outcome=?", (outcome,))
             else:
                 cur = db.execute(
-                    "DELETE FROM party_outcomes WHERE outcome='held' AND layout=?", (layout,)
+                    "DELETE FROM party_outcomes WHERE outcome=? AND layout=?", (outcome, layout)
                 )
             return cur.rowcount
 

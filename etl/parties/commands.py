@@ -26,6 +26,11 @@ def add_party_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         action="store_true",
         help="first make held changes due again (after the layout's policy was changed)",
     )
+    export.add_argument(
+        "--retry-forgotten",
+        action="store_true",
+        help="first make changes booked forgotten due again (after [forgotten] was corrected)",
+    )
     export.set_defaults(handler=export_parties_command)
 
 
@@ -44,10 +49,13 @@ def parties_command(args: argparse.Namespace, settings: Settings, contracts: obj
 
 def export_parties_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
     """`run.py export-parties`: every party layout once; 1 when one failed or is stuck."""
-    if args.retry_held:
+    if args.retry_held or args.retry_forgotten:
         book = PartyBook(settings.folder("state") / "ledger.sqlite")
         try:
-            print(f"{book.release_held()} held change(s) are due again")
+            if args.retry_held:
+                print(f"{book.release_held()} held change(s) are due again")
+            if args.retry_forgotten:
+                print(f"{book.release_forgotten()} change(s) booked forgotten are due again")
         finally:
             book.close()
     rt = Runtime.open(settings)

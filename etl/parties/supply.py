@@ -147,6 +147,8 @@ class PartySupply:
                     skipped.append(change)
                     continue
                 record = as_read(marker(self.kind, record), {})
+            else:
+                record = {**record, "IsForgotten": False}  # a 0 in the column, not a blank
             prepared = self._prepare(change, record)
             if isinstance(prepared, str):
                 held.append(change)

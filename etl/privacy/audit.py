@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ def request_id(folder: Path, kind: str, value: str) -> str:
     salt = _salt(folder)
     asked = f"{kind}:{value.strip().casefold()}".encode()
     return "hmac-sha256:" + hmac.new(salt, asked, hashlib.sha256).hexdigest()
+
+
+def keyed(folder: Path, values: Iterable[str], *, create: bool) -> list[str]:
+    """Salted hashes of `values` (case and spaces aside); none without a salt unless `create`."""
+    if not create and not (folder / SALT).is_file():
+        return []
+    salt = _salt(folder)
+    return sorted(
+        {hmac.new(salt, v.strip().casefold().encode(), hashlib.sha256).hexdigest() for v in values}
+    )
 
 
 def append(folder: Path, record: dict[str, Any]) -> Path:
@@ -49,6 +60,11 @@ def records(folder: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def salt(folder: Path) -> bytes:
+    """This machine's privacy salt (made once, owner-only): the key of every HMAC we keep."""
+    return _salt(folder)
 
 
 def _salt(folder: Path) -> bytes:

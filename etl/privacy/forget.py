@@ -25,10 +25,14 @@ from etl.locks import feed_lock
 from etl.models import STATE
 from etl.orders.book import OrderBook
 from etl.privacy import audit
+from etl.privacy.journal import Journal
 from etl.privacy.ledger import mask_ledger
 from etl.privacy.masking import Masker
+from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
+from etl.retention.bodies import SPOOL_LOCK
+from etl.retention.snapshots import forget_row_hashes
 from etl.settings import Settings
 
 # File areas masked in place; snapshots only of feeds about people (see `_people_snapshots`).
@@ -49,6 +53,8 @@ class Erasure:
     changed: list[Path] = field(default_factory=list)  # files masked (or to be masked)
     uploaded: int = 0  # files on the ERP's server that held the person
     log: Path | None = None
+    packed: list[Path] = field(default_factory=list)  # compressed files not opened (.zip, ...)
+    unreadable: list[Path] = field(default_factory=list)  # read neither as their kind nor text
 
 
 def forget(
@@ -65,37 +71,61 @@ def forget(
     archive folder while it is being masked; a lock held elsewhere stops the command.
     """
     with _every_lock(settings.folder("state") / "locks", contracts):
-        erasure = _erase(settings, contracts, request, dry_run)
-        if not dry_run:
-            state = settings.folder("state")
-            erasure.request = audit.request_id(state / "privacy", request.kind, request.value)
-            note_in_manifests(erasure.changed, erasure.request, now)
-            erasure.log = audit.append(state / "privacy", _record(erasure, request, now))
+        if dry_run:
+            return _erase(settings, contracts, request, None)
+        privacy = settings.folder("state") / "privacy"
+        request_id = audit.request_id(privacy, request.kind, request.value)
+        journal = Journal(privacy, request_id)
+        erasure = _erase(settings, contracts, request, journal)
+        erasure.request = request_id
+        note_in_manifests(erasure.changed, erasure.request, now)
+        erasure.log = audit.append(privacy, _record(erasure, request, now))
+        state = settings.folder("state")
+        forget_buyers(state / "ledger.sqlite", erasure.found.orders)
+        forget_row_hashes(state / "retention", erasure.found.codes)
+        journal.close()
     return erasure
 
 
 def _erase(
-    settings: Settings, contracts: dict[str, FeedContract], request: Request, dry_run: bool
+    settings: Settings,
+    contracts: dict[str, FeedContract],
+    request: Request,
+    journal: Journal | None,
 ) -> Erasure:
+    """Find the person, refuse while something of theirs is on its way, then mask them.
+
+    `journal` None is a dry run: nothing is written, and what would refuse is listed.
+    """
     home, state = settings.home, settings.folder("state")
     snapshot_dirs = _customer_snapshots(state / "snapshots", contracts)
     paths = [p for d in snapshot_dirs for p in sorted(d.glob("*.parquet"))]
     found = find_person(request, paths, state / "spool" / "orders")
+    found.orders |= buyer_orders(state / "ledger.sqlite", _keys(found))
+    if journal is not None:
+        found = journal.merged(found)
     erasure = Erasure(found)
     person = found.person()
     if not person.found:
         return erasure
     masker = Masker(person)
+    waits = still_needed(state, masker)
+    if waits and journal is not None:
+        raise EtlError("forget changed nothing: " + "; ".join(waits))
+    if journal is not None:
+        journal.write(found)
+    write = journal is not None
     keys = _snapshot_keys(state / "snapshots", contracts)
     roots = [home / a for a in AREAS] + _people_snapshots(state / "snapshots", contracts)
-    swept = sweep(home, roots, masker, not dry_run, keys)
-    ledger = mask_ledger(state / "ledger.sqlite", masker, not dry_run)
+    swept = sweep(home, roots, masker, write, keys)
+    ledger = mask_ledger(state / "ledger.sqlite", masker, write)
     waiting = sweep(home, [home / "inbox"], masker, False, keys)
     erasure.places = [*swept.places.values(), *_ledger_places(ledger.counts)]
     erasure.changed = swept.changed
+    erasure.packed, erasure.unreadable = swept.packed, swept.unreadable
     uploaded = _uploaded(settings, found, swept)
     erasure.uploaded = len(uploaded)
-    erasure.not_erased = _not_erased(settings, found, uploaded, swept, waiting)
+    erasure.not_erased = [*waits, *_not_erased(settings, found, uploaded, swept, waiting)]
     if not ledger.vacuumed:
         erasure.not_erased.append(
             "state/ledger.sqlite: another process (the receiver?) holds it open, so freed pages "
@@ -104,11 +134,17 @@ def _erase(
     return erasure
 
 
+def _keys(found: Found) -> set[str]:
+    """What names the buyer of an order: their e-mail addresses and customer codes."""
+    return found.codes | found.emails
+
+
 @contextmanager
 def _every_lock(folder: Path, contracts: dict[str, FeedContract]) -> Iterator[None]:
     """Hold the lock of every feed family and every export (those that left a lock file)."""
     names = {c.source.from_feed or c.name for c in contracts.values()}
     names |= {p.stem for p in folder.glob("*.lock")} if folder.is_dir() else set()
+    names.add(SPOOL_LOCK)  # the body purge
     with ExitStack() as stack:
         for name in sorted(names):
             if not stack.enter_context(feed_lock(folder, name)):
@@ -174,6 +210,11 @@ def _not_erased(
             f"inbox/: {len(waiting.changed)} file(s) waiting for their run hold the person; "
             "run `forget` again after that run"
         )
+    if swept.unreadable:
+        lines.append(
+            f"{len(swept.unreadable)} file(s) could not be read, so not erased: "
+            + ", ".join(str(p.relative_to(home)) for p in swept.unreadable)
+        )
     if swept.packed:
         lines.append(
             f"{len(swept.packed)} compressed file(s) were not opened: "
@@ -205,5 +246,7 @@ def _record(erasure: Erasure, request: Request, now: dt.datetime) -> dict[str, o
             "erp_server_files": erasure.uploaded,
             "norce_customers": len(erasure.found.codes),
             "norce_orders": len(erasure.found.orders),
+            "compressed_files_not_opened": len(erasure.packed),
+            "unreadable_files": len(erasure.unreadable),
         },
     }

@@ -12,10 +12,13 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.documents.book import OPEN_STATES
 from etl.privacy.masking import Masker
 
 # Columns that tie a row to an order: such a row belongs to the person's order as a whole.
 ORDER_COLUMNS = ("ref", "client_order_ref")
+_MARKS = ", ".join("?" * len(OPEN_STATES))
+_OPEN_DOCUMENTS = f"SELECT kind, doc_no, client_order_ref, document FROM documents WHERE state IN ({_MARKS}) ORDER BY kind, doc_no"  # noqa: E501, S608
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,26 @@ def mask_ledger(path: Path, masker: Masker, write: bool) -> LedgerErasure:
         return LedgerErasure(counts, _vacuum(db))
     finally:
         db.close()
+
+
+def open_documents_holding(path: Path, masker: Masker) -> list[str]:
+    """Documents still being sent (the sender resends from their text) that name the person."""
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name='documents'").fetchone():
+            return []
+        rows = db.execute(_OPEN_DOCUMENTS, OPEN_STATES).fetchall()
+    finally:
+        db.close()
+    lines = []
+    for kind, number, ref, document in rows:
+        theirs = masker.holds_anchor([document]) or str(ref) in masker.person.orders
+        if masker.mask(document, theirs=theirs)[1]:
+            lines.append(
+                f"{kind} {number} is still being sent to Norce: let the document feed settle "
+                "it first, then run forget again"
+            )
+    return lines
 
 
 def _vacuum(db: sqlite3.Connection) -> bool:
@@ -74,7 +97,7 @@ def _mask_table(db: sqlite3.Connection, table: str, masker: Masker, write: bool)
     """(rows, values) masked in one table."""
     # Table and column names come from sqlite_master, never from input.
     columns = [str(c[1]) for c in db.execute(f'PRAGMA table_info("{table}")')]
-    orders = masker.person.anchors
+    orders = masker.person.orders
     total = rows = 0
     for row in db.execute(f'SELECT rowid, * FROM "{table}"').fetchall():  # noqa: S608
         cells = dict(zip(columns, row[1:], strict=True))

@@ -17,12 +17,23 @@ from dataclasses import dataclass
 ERASED = "[erased]"
 
 
+# A value stands alone only between separators: "1001" is no part of the code "K-1001", and
+# "Anna" no part of "anna.andersson@example.se" (another person's address stays whole).
+_BEFORE = r"(?<![\w@.\-])"
+_AFTER = r"(?![\w@\-]|\.\w)"
+
+
+def is_value(text: str) -> bool:
+    """Whether `text` can name a person: two characters or more, and nothing masked before."""
+    return len(text.strip()) >= 2 and ERASED not in text
+
+
 def _words(values: Iterable[str]) -> re.Pattern[str] | None:
     """One case-insensitive pattern for whole-word occurrences of `values`, longest first."""
-    kept = sorted({v for v in values if len(v.strip()) >= 2}, key=len, reverse=True)
+    kept = sorted({v for v in values if is_value(v)}, key=len, reverse=True)
     if not kept:
         return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, kept))})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"{_BEFORE}(?:{'|'.join(map(re.escape, kept))}){_AFTER}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class Person:
     anchors: frozenset[str]
     strong: frozenset[str]  # identifies them alone: masked everywhere
     weak: frozenset[str]  # shared with others: masked only in their records
+    orders: frozenset[str] = frozenset()  # their order refs: anchors in order records only
 
     @property
     def found(self) -> bool:
@@ -40,11 +52,15 @@ class Person:
 
 
 class Masker:
-    """Masks a person's values in texts and records; counts what it masked."""
+    """Masks a person's values in texts and records; counts what it masked.
 
-    def __init__(self, person: Person) -> None:
+    An order ref ("1001") is a plain number another record may hold for another reason (a
+    customer number, a quantity): it names the person only in order records (`in_orders`).
+    """
+
+    def __init__(self, person: Person, *, in_orders: bool = False) -> None:
         self.person = person
-        self._anchor = _words(person.anchors)
+        self._anchor = _words(person.anchors | (person.orders if in_orders else frozenset()))
         self._strong = _words(person.strong)
         self._all = _words(person.strong | person.weak)
 

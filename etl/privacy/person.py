@@ -16,7 +16,7 @@ from typing import Any, Literal
 import polars as pl
 from lxml import etree
 
-from etl.privacy.masking import Person
+from etl.privacy.masking import Person, is_value
 
 Kind = Literal["customer", "email", "company"]
 
@@ -65,10 +65,13 @@ class Found:
     orders: set[str] = field(default_factory=set)
 
     def person(self) -> Person:
-        """The person: anchors are everything that names them alone."""
-        anchors = self.codes | self.emails | self.strong | self.orders
+        """The person: anchors are everything that names them alone; "[erased]" is nothing."""
+        anchors = {v for v in self.codes | self.emails | self.strong if is_value(v)}
         return Person(
-            frozenset(anchors), frozenset(self.strong | self.emails), frozenset(self.weak)
+            frozenset(anchors),
+            frozenset(v for v in self.strong | self.emails if is_value(v)),
+            frozenset(v for v in self.weak if is_value(v)),
+            frozenset(v for v in self.orders if is_value(v)),
         )
 
 
@@ -106,11 +109,24 @@ def _take_order(found: Found, path: Path) -> None:
     if not theirs:
         return
     found.orders |= {v for k, v in pairs if k in ORDER_REFS}
-    found.weak |= {v for k, v in pairs if k in ORDER_PERSON_FIELDS and v.strip()}
+    # Another e-mail address in their order (a gift's recipient) is that person's, not theirs.
+    found.weak |= {v for k, v in pairs if k in ORDER_PERSON_FIELDS - ORDER_EMAILS and v.strip()}
+
+
+def buyers(path: Path) -> set[str]:
+    """The e-mail addresses and customer codes a spooled body names (its buyer's keys)."""
+    return {v for k, v in _order_pairs(path) if k in ORDER_EMAILS | ORDER_CODES and v.strip()}
 
 
 def _order_pairs(path: Path) -> Iterator[tuple[str, str]]:
     """(field, text) for every text in a spooled body, JSON or XML; nothing for other files."""
+    try:
+        yield from _parsed_pairs(path)
+    except (ValueError, etree.XMLSyntaxError):
+        return  # not a body the receiver took: the sweep masks it as text
+
+
+def _parsed_pairs(path: Path) -> Iterator[tuple[str, str]]:
     if path.suffix == ".json":
         yield from _json_pairs(json.loads(path.read_bytes()), "")
     elif path.suffix == ".xml":

@@ -8,11 +8,18 @@ are never followed; temp files (dot-prefixed) belong to a write in progress and 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
+import os
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import polars as pl
+from lxml import etree
 
 from etl.privacy.masking import Masker
 from etl.privacy.rewrite import (
@@ -35,8 +42,15 @@ REWRITERS: dict[str, Rewriter] = {
     ".parquet": parquet_file,
 }
 # Files of these kinds are not opened; the command names how many there are.
-PACKED = (".gz", ".zip", ".bz2", ".xz", ".zst", ".xls", ".xlsm", ".7z")
+TEXT_KINDS = (".csv", ".txt", ".tsv", ".json", ".xml")
+PACKED = (".zip", ".bz2", ".xz", ".zst", ".xls", ".xlsm", ".7z")
 MANIFEST = "manifest.json"
+# Places of order records (bodies, refused bodies, order files): an order ref names its buyer.
+ORDER_PLACES = ("state/spool/orders", "archive/orders", "outbox/erp")
+
+
+class UnreadableFile(Exception):
+    """A file that could be read neither as its kind nor as text: named as not erased."""
 
 
 @dataclass
@@ -56,6 +70,7 @@ class Sweep:
     places: dict[str, Place] = field(default_factory=dict)
     changed: list[Path] = field(default_factory=list)
     packed: list[Path] = field(default_factory=list)
+    unreadable: list[Path] = field(default_factory=list)  # neither parsed nor read as text
 
     def count(self, name: str, path: Path, values: int) -> None:
         """Record `values` masked in `path`, a file of place `name`."""
@@ -93,22 +108,64 @@ def sweep(
 ) -> Sweep:
     """Mask the person in every file under `roots`; `keep`: columns kept per snapshot folder."""
     found = Sweep()
+    in_orders = Masker(masker.person, in_orders=True)
     for root in roots:
         for path in files_under(root):
             suffix = path.suffix.lower()
             if suffix in PACKED:
                 found.packed.append(path)
                 continue
-            rewrite = REWRITERS.get(suffix)
-            if rewrite is None:
+            inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix
+            if inner not in REWRITERS:
                 continue
-            if suffix == ".parquet" and path.parent in keep:
-                values = parquet_file(path, masker, write, keep[path.parent])
-            else:
-                values = rewrite(path, masker, write)
+            place = place_of(home, path)
+            theirs = in_orders if place.startswith(ORDER_PLACES) else masker
+            try:
+                if suffix == ".gz":
+                    values = gzip_file(path, theirs, write)
+                else:
+                    values = rewrite_file(path, theirs, write, keep.get(path.parent))
+            except UnreadableFile:
+                found.unreadable.append(path)
+                continue
             if values:
-                found.count(place_of(home, path), path, values)
+                found.count(place, path, values)
     return found
+
+
+def rewrite_file(path: Path, masker: Masker, write: bool, keep: tuple[str, ...] | None) -> int:
+    """Values masked in one file; a file its parser refuses is masked line by line as text."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet" and keep is not None:
+            return parquet_file(path, masker, write, keep)
+        return REWRITERS[suffix](path, masker, write)
+    except (ValueError, etree.XMLSyntaxError):
+        # A truncated or refused body (archive/orders/rejected/): its text still names them.
+        if suffix in TEXT_KINDS:
+            return text_lines(path, masker, write)
+        raise UnreadableFile(path) from None
+    except (OSError, KeyError, zipfile.BadZipFile, pl.exceptions.PolarsError) as exc:
+        raise UnreadableFile(path) from exc
+
+
+def gzip_file(path: Path, masker: Masker, write: bool) -> int:
+    """A gzip'd input (`kunder.csv.gz`): unpacked beside it (owner-only), masked, packed again."""
+    try:
+        data = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(path) from exc
+    inner = path.with_name(f".{path.stem}.{os.getpid()}.unpacked{Path(path.stem).suffix}")
+    fd = os.open(inner, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        values = rewrite_file(inner, masker, write, None)
+        if values and write:
+            replace_atomically(path, gzip.compress(inner.read_bytes(), mtime=0))
+        return values
+    finally:
+        inner.unlink(missing_ok=True)
 
 
 def note_in_manifests(changed: list[Path], request: str, at: dt.datetime) -> list[Path]:

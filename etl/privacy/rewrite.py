@@ -99,18 +99,17 @@ def _own_texts(value: Any) -> list[str]:
 
 
 def xml_file(path: Path, masker: Masker, write: bool) -> int:
-    """XML: a repeated child of the root is a record; the root with its other children is one."""
+    """XML: each outermost repeated element is a record; the rest of the document is one."""
     raw = path.read_bytes()
     if not masker.holds_anchor([raw.decode(_encoding(raw), errors="replace")]):
         return 0
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     tree = etree.parse(io.BytesIO(raw), parser)
-    root = tree.getroot()
-    tags = Counter(child.tag for child in root)
-    repeated = [child for child in root if tags[child.tag] > 1]
-    header = [root, *(e for c in root if tags[c.tag] == 1 for e in c.iter())]
+    records = _xml_records(tree.getroot())
+    inside = {id(e) for record in records for e in record.iter()}
+    header = [e for e in tree.getroot().iter() if id(e) not in inside]
     total = _mask_elements(header, masker)
-    for record in repeated:
+    for record in records:
         total += _mask_elements(list(record.iter()), masker)
     if total and write:
         encoding = tree.docinfo.encoding or "utf-8"
@@ -118,6 +117,21 @@ def xml_file(path: Path, masker: Masker, write: bool) -> int:
         assert isinstance(body, bytes)  # an encoding was named: lxml returns bytes
         replace_atomically(path, body)
     return total
+
+
+def _xml_records(element: Any) -> list[Any]:
+    """The outermost elements repeated among their siblings, at any depth.
+
+    `<Export><Header/><Customers><Customer/><Customer/></Customers></Export>`: each Customer
+    is a record, so another customer's shared values stay whatever wraps them.
+    """
+    tags = Counter(child.tag for child in element if isinstance(child.tag, str))
+    records = []
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        records.extend([child] if tags[child.tag] > 1 else _xml_records(child))
+    return records
 
 
 def _mask_elements(elements: list[Any], masker: Masker) -> int:
@@ -140,18 +154,22 @@ def _mask_elements(elements: list[Any], masker: Masker) -> int:
 
 
 def xlsx_file(path: Path, masker: Masker, write: bool) -> int:
-    """XLSX (reports, inputs): each row of each sheet is a record."""
+    """XLSX (reports, inputs): each row of each sheet is a record; text and whole numbers.
+
+    openpyxl does not keep a formula's cached value: a rewritten workbook's formulas are
+    computed again when it is opened in a spreadsheet program (readers of values see none).
+    """
     if not _xlsx_may_hold(path, masker):
         return 0  # opening a large workbook takes long; most do not name the person
     book = openpyxl.load_workbook(path)
     total = 0
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
-            texts = [c.value if isinstance(c.value, str) else None for c in row]
+            texts = [_cell_text(c.value) for c in row]
             masked, n = masker.mask_record(texts)
-            for cell, new in zip(row, masked, strict=True):
-                if new is not None and new != cell.value:
-                    cell.value = new
+            for cell, old, new in zip(row, texts, masked, strict=True):
+                if new is not None and new != old:
+                    cell.value = new  # a masked number becomes text: `[erased]`
             total += n
     if total and write:
         buffer = io.BytesIO()
@@ -159,6 +177,18 @@ def xlsx_file(path: Path, masker: Masker, write: bool) -> int:
         replace_atomically(path, buffer.getvalue())
     book.close()
     return total
+
+
+def _cell_text(value: object) -> str | None:
+    """A cell as the text a person's value can stand in: a phone number typed as a number too.
+
+    A formula (`=E2*2`) is left alone: it holds no value of its own.
+    """
+    if isinstance(value, str):
+        return None if value.startswith("=") else value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _xlsx_may_hold(path: Path, masker: Masker) -> bool:

@@ -13,17 +13,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from etl.contracts import FeedContract
 from etl.documents.book import DocumentBook
 from etl.entities import DocumentEntity
+from etl.locks import feed_lock
 from etl.orders.book import OrderBook
+from etl.orders.layouts import load_layouts
 from etl.orders.spool import Spool
 from etl.parties.book import PartyBook
+from etl.privacy.needed import note_buyers
+from etl.privacy.person import buyers
 from etl.retention.place import Place, cutoff, moment
 from etl.settings import Settings
+
+# Held by the body purge and by `forget`, so neither reads a body the other is rewriting.
+SPOOL_LOCK = "retention-spools"
 
 
 def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Place]:
@@ -41,12 +48,23 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
             settled = (
                 book.exported_bodies()
                 if isinstance(book, OrderBook)
-                else book.settled_spool_names()
+                else book.settled_spool_names(_party_subjects(settings))
             )
         finally:
             book.close()
-        _remove(Spool(state / "spool" / area), settled, cutoff(now, days), now, dry_run, place)
+        spool = Spool(state / "spool" / area)
+        keep = _buyer_keeper(state / "ledger.sqlite", spool) if area == "orders" else None
+        with feed_lock(state / "locks", SPOOL_LOCK) as taken:
+            if not taken:  # `forget` is masking the spools: a body read now may be half-done
+                place.skipped.append("forget is running; next purge")
+                continue
+            _remove(spool, settled, cutoff(now, days), now, dry_run, place, keep)
     return places
+
+
+def _party_subjects(settings: Settings) -> dict[str, str]:
+    """Each party layout's subject (customer or company): every one must settle an event."""
+    return {n: layout.subject.name for n, layout in load_layouts(settings, "parties").items()}
 
 
 def _remove(
@@ -56,6 +74,7 @@ def _remove(
     now: dt.datetime,
     dry_run: bool,
     place: Place,
+    before_removal: Callable[[str], None] | None = None,
 ) -> None:
     stamp = now.isoformat(timespec="seconds")
     for name, at in settled:
@@ -68,7 +87,24 @@ def _remove(
             continue
         place.removed += 1
         if not dry_run:
+            if before_removal is not None:
+                before_removal(name)
             spool.remove_body(name, stamp, place.retention_days or 0)
+
+
+def _buyer_keeper(ledger: Path, spool: Spool) -> Callable[[str], None]:
+    """Before an order body goes: note its buyer, so `forget` still finds the order."""
+
+    def keep(name: str) -> None:
+        book = OrderBook(ledger)
+        try:
+            ref = book.ref_of_body(name)
+        finally:
+            book.close()
+        if ref is not None:
+            note_buyers(ledger, ref, buyers(spool.folder / name))
+
+    return keep
 
 
 def purge_documents(

@@ -8,8 +8,9 @@ state stay, so the diff still knows the row is gone and was deactivated (nothing
 again), and a person who comes back is a reactivation that sends all their fields.
 
 When was a row deactivated? The snapshot does not say. The purge keeps a record per feed
-(`state/retention/<feed>.parquet`: key, `inactive_since`, the row's SHA-256 once reduced,
-`purged_at`). A row first seen inactive gets the time of the commit that wrote the current
+(`state/retention/<feed>.parquet`: key, `inactive_since`, the row's HMAC-SHA-256 once
+reduced, keyed by the privacy salt, `purged_at`); `forget` clears the person's HMAC. A row
+first seen inactive gets the time of the commit that wrote the current
 snapshot: it was deactivated then or earlier, so it is never reduced too soon, at worst one
 purge interval late.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from etl.entities import DocumentEntity
 from etl.ledger import Ledger
 from etl.locks import feed_lock
 from etl.models import INACTIVE, STATE
+from etl.privacy import audit
 from etl.retention.place import Place, cutoff, moment
 from etl.settings import Settings
 from etl.snapshots import SnapshotStore
@@ -67,7 +70,8 @@ def reduce_removed_rows(
         if dry_run:
             return place
         if due.height:
-            reduced, record = _reduce(frame, record, due, key, now)
+            salt = audit.salt(settings.folder("state") / "privacy")
+            reduced, record = _reduce(frame, record, due, key, now, salt)
             store.replace(relative, reduced)
         # Written every time: a time first seen now must not move with the next commit.
         _write_record(settings, contract.name, record)
@@ -96,11 +100,26 @@ def _track(
 ) -> pl.DataFrame:
     """The record for today's inactive rows: kept times for known ones, `written` for new ones.
 
-    A row active again is dropped from the record; if it goes again it starts over.
+    A row active again is dropped from the record; if it goes again it starts over. A row
+    reduced once that holds values again came back and went between two purges: its entry
+    starts over too (removed by `written` at the latest), or it would keep them for ever.
     """
-    inactive = frame.filter(pl.col(STATE) == INACTIVE).select(key)
-    return inactive.join(record, on=key, how="left", nulls_equal=True).with_columns(
-        pl.col(SINCE).fill_null(written.isoformat(timespec="seconds"))
+    fields = [c for c in frame.columns if c not in key and c != STATE]
+    holds = pl.any_horizontal(pl.col(f).is_not_null() for f in fields) if fields else pl.lit(False)
+    inactive = frame.filter(pl.col(STATE) == INACTIVE).select(*key, holds.alias("__holds"))
+    again = pl.col(PURGED_AT).is_not_null() & pl.col("__holds")
+    since = written.isoformat(timespec="seconds")
+    return (
+        inactive.join(record, on=key, how="left", nulls_equal=True)
+        .with_columns(
+            pl.when(again).then(pl.lit(since)).otherwise(pl.col(SINCE)).alias(SINCE),
+            *(
+                pl.when(again).then(None).otherwise(pl.col(c)).alias(c)
+                for c in (ROW_SHA, PURGED_AT)
+            ),
+        )
+        .with_columns(pl.col(SINCE).fill_null(since))
+        .drop("__holds")
     )
 
 
@@ -114,7 +133,12 @@ def _done(record: pl.DataFrame) -> int:
 
 
 def _reduce(
-    frame: pl.DataFrame, record: pl.DataFrame, due: pl.DataFrame, key: list[str], now: dt.datetime
+    frame: pl.DataFrame,
+    record: pl.DataFrame,
+    due: pl.DataFrame,
+    key: list[str],
+    now: dt.datetime,
+    salt: bytes,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The snapshot with the due rows' fields nulled, and the record with their hashes."""
     mark = "__due"
@@ -124,7 +148,10 @@ def _reduce(
     hit = pl.col(mark).fill_null(False)
     fields = [c for c in frame.columns if c not in key and c != STATE]
     hashes = flagged.filter(hit).select(
-        *key, pl.struct(*frame.columns).map_elements(_row_sha, return_dtype=pl.String).alias("__h")
+        *key,
+        pl.struct(*frame.columns)
+        .map_elements(lambda row: _row_hmac(salt, row), return_dtype=pl.String)
+        .alias("__h"),
     )
     reduced = flagged.with_columns(
         pl.when(hit).then(None).otherwise(pl.col(f)).alias(f) for f in fields
@@ -144,10 +171,33 @@ def _reduce(
     return reduced, record
 
 
-def _row_sha(row: dict[str, object]) -> str:
-    """SHA-256 of the row as it was: proof of what was removed, without its values."""
+def _row_hmac(salt: bytes, row: dict[str, object]) -> str:
+    """HMAC-SHA-256 of the row as it was, keyed by the privacy salt: proof of what was removed.
+
+    Keyed, not a bare SHA-256: next to the key, a plain hash of a row lets anyone holding a
+    guess of its values confirm it.
+    """
     text = json.dumps(row, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(salt, text.encode(), hashlib.sha256).hexdigest()
+
+
+def forget_row_hashes(folder: Path, keys: set[str]) -> int:
+    """Clear the row HMAC of every record entry whose key is one of `keys`; how many."""
+    cleared = 0
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else ():
+        record = pl.read_parquet(path)
+        columns = [c for c in record.columns if c not in (SINCE, ROW_SHA, PURGED_AT)]
+        hit = pl.any_horizontal(pl.col(c).cast(pl.String).is_in(sorted(keys)) for c in columns)
+        n = record.filter(hit & pl.col(ROW_SHA).is_not_null()).height
+        if n:
+            record = record.with_columns(
+                pl.when(hit).then(None).otherwise(pl.col(ROW_SHA)).alias(ROW_SHA)
+            )
+            temp = path.with_name(f".{path.name}.part")
+            record.write_parquet(temp)
+            temp.replace(path)
+            cleared += n
+    return cleared
 
 
 def _write_record(settings: Settings, feed: str, record: pl.DataFrame) -> None:

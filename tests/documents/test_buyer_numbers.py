@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from etl.documents.book import DocumentRow
 from etl.flows.records import FileOutcome
 from etl.orders.book import OrderBook
 from etl.orders.inbound import OrderInbound
 from etl.orders.spool import Spool
 from etl.settings import LocalStoreSettings, NorceSettings, OrderSettings, Settings
 from tests.conftest import REPO
-from tests.documents.helpers import make_home, report_rows, run, settings_for
+from tests.documents.helpers import book, make_home, report_rows, run, settings_for
 from tests.fakes.norce_query import QueryStandin
 from tests.fakes.norce_standin import NorceStandin
 
@@ -114,7 +115,7 @@ def test_the_sample_numbers_reach_the_web_born_records_once(
     assert companies.header["CompanyFieldsThatAreSet"] == [1, 2]  # Id and Code, as sent
     assert customers.items == [{"Id": person, "Code": "50123-1"}]
     rows = {r["Line"]: r for r in report_rows(outcome, buyers.home)}
-    assert rows[3]["Error code"] == "buyer_unmatched"  # no e-mail, order never received
+    assert rows[3]["Error code"] == "buyer_not_received"  # no e-mail, order never received
     assert "order 1234570 was not received" in rows[3]["What is wrong"]
     assert (rows[4]["Field"], rows[4]["Error code"]) == ("organization_no", "required")
 
@@ -122,9 +123,9 @@ def test_the_sample_numbers_reach_the_web_born_records_once(
     drop_numbers(
         drop, "kundnummer_again.csv", f"1234567;SO-100045;50123;556677-8899;50123-1;{ANNA}"
     )
-    # First the open refusal of order 1234570, checked again (still no e-mail: a quiet wait).
-    waits, again = buyers.run()
-    assert waits.outcome == "waiting"
+    # The refusal of order 1234570 is closed (nothing will ever give it an e-mail): not
+    # taken up again.
+    [again] = buyers.run()
     assert again.outcome == "committed"
     assert again.counts["already_sent"] == 1
     assert imports(norce) == list(IMPORTS)
@@ -382,3 +383,106 @@ def test_the_same_document_in_a_later_file_is_reported_as_our_checks_refusal(
     assert row["Error code"] == "code_taken"
     assert f"already belongs to Norce company Id {other}" in row["What is wrong"]
     assert outcome.counts["refused_by_check"] == 1
+
+
+def the_row(buyers: Buyers, ref: str = "1234567") -> DocumentRow:
+    """The buyer-number document of order `ref`, as the book holds it."""
+    opened = book(buyers.home)
+    try:
+        [row] = [r for r in opened.needing_attention() if r.doc_no.startswith(ref)]
+    finally:
+        opened.close()
+    return row
+
+
+def test_a_refusal_that_can_never_go_away_is_closed_not_checked_for_ever(
+    buyers: Buyers, drop: Path, norce: NorceStandin
+) -> None:
+    web_buyer(norce)
+    # Order 1234570 never came through this integration, and the row has no e-mail: nothing
+    # Norce or a person does there will ever let this document find its customer.
+    drop_numbers(drop, "kundnummer_1.csv", "1234570;;;;50123-1;")
+    [outcome] = buyers.run()
+
+    [row] = report_rows(outcome, buyers.home)
+    assert row["Error code"] == "buyer_not_received"
+    assert "send the number again with the buyer's e-mail address" in row["What is wrong"]
+    assert buyers.run() == []  # closed: not taken up, Query not asked again
+    kept = the_row(buyers, "1234570")
+    assert (kept.state, kept.attempts) == ("rejected", 0)
+
+
+def test_checking_again_is_no_attempt_and_leaves_the_row_as_the_refusal_wrote_it(
+    buyers: Buyers, drop: Path, norce: NorceStandin
+) -> None:
+    web_buyer(norce)
+    norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
+    drop_numbers(drop, "kundnummer_1.csv", ROW)
+    [first] = buyers.run()
+    refused = the_row(buyers)
+
+    buyers.run()
+    buyers.run()
+
+    again = the_row(buyers)
+    assert again.attempts == 0  # Norce was never called
+    assert (again.run_id, again.updated_at) == (first.run_id, refused.updated_at)
+    assert again.state == "refused_by_check"
+
+
+def test_a_query_outage_while_checking_again_leaves_the_refusal_as_it_was(
+    buyers: Buyers, drop: Path, norce: NorceStandin
+) -> None:
+    web_buyer(norce)
+    norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
+    drop_numbers(drop, "kundnummer_1.csv", ROW)
+    buyers.run()
+    # Query down for one call's attempts: the first question of the check goes unanswered.
+    norce.fail_next(buyers.settings.norce.max_attempts, status=503, path="Customers/Companies")
+
+    [down] = buyers.run()
+
+    assert down.outcome == "failed"
+    assert the_row(buyers).state == "refused_by_check"  # not in doubt: nothing was sent
+    [quiet] = buyers.run()  # Query back, the same refusal: no second report
+    assert (quiet.outcome, quiet.counts) == ("waiting", {"sent": 0, "waiting": 1})
+    assert imports(norce) == []
+
+
+def test_a_refusal_whose_reason_changed_is_reported_again(
+    buyers: Buyers, drop: Path, norce: NorceStandin
+) -> None:
+    company, _ = web_buyer(norce)
+    other = norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
+    drop_numbers(drop, "kundnummer_1.csv", ROW)
+    buyers.run()
+    norce.change_company(other, Code="70001")  # the number is free now, but the buyer's own
+    norce.change_company(company, Code="40001")  # company was given another meanwhile
+
+    [reported] = buyers.run()
+
+    assert (reported.outcome, reported.counts["refused_by_check"]) == ("committed", 1)
+    [row] = report_rows(reported, buyers.home)
+    assert row["Error code"] == "buyer_unmatched"
+    assert f"Norce company Id {company} already has number 40001" in row["What is wrong"]
+
+
+def test_retention_reduces_and_closes_a_refusal_open_past_the_period(
+    buyers: Buyers, drop: Path, norce: NorceStandin
+) -> None:
+    web_buyer(norce)
+    norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
+    drop_numbers(drop, "kundnummer_1.csv", ROW)
+    buyers.run()
+    opened = book(buyers.home)
+    try:
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        assert opened.reduce_bodies("buyer_numbers", later, later.isoformat()) == 1
+        [row] = opened.needing_attention()
+    finally:
+        opened.close()
+
+    assert ANNA not in row.document  # the buyer's e-mail is gone with the body
+    assert row.state == "rejected"
+    assert "retention" in (row.message or "")
+    assert buyers.run() == []  # closed: nothing left to check

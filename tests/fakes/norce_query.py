@@ -338,14 +338,16 @@ class QueryStandin:
     def anonymize_order(self, order_id: int) -> list[str]:
         """Forget the buyer of an order as Norce does: `IsForgotten` [C reference section 16]
         and, inferred [I], every text of its address rows scrambled like a forgotten
-        customer's. Returns the scrambled values (none may reach the ERP)."""
+        customer's; beside an Attention, Name (and Gln) are the company's and stay (a company
+        is not a person). Returns the scrambled values (none may reach the ERP)."""
         scrambled: list[str] = []
         with self._lock:
             order = next(o for o in self._rows["Orders/Orders"] if o["Id"] == order_id)
             for role in ("Buyer", "Payer", "ShipTo"):
                 if isinstance(order.get(role), dict):
+                    company = bool(order[role].get("Attention"))
                     for key, value in order[role].items():
-                        if isinstance(value, str):
+                        if isinstance(value, str) and not (company and key in ("Name", "Gln")):
                             order[role][key] = uuid.uuid4().hex
                             scrambled.append(order[role][key])
             order["IsForgotten"] = True

@@ -9,22 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from etl.errors import ConfigError
 from etl.flows.runtime import Runtime
 from etl.norce.query import QueryClient
+from etl.orders.bodies import parse_order
+from etl.orders.from_query import FORGOTTEN_NAME
 from etl.orders.layouts import load_layouts
 from etl.orders.poll import poll_orders
 from etl.orders.receiver import open_inbound
+from etl.orders.render import prepare, render
 from etl.orders.watermarks import Watermarks
 from etl.parties.commands import export_all, render_events
 from etl.settings import LocalStoreSettings, OrderSettings
 from tests.fakes.norce_query import QueryStandin, query_order
 from tests.fakes.norce_standin import NorceStandin
+from tests.fixtures.orders import shipped
 from tests.flows.helpers import settings_for
+from tests.orders.peppol_validation import fatal
+from tests.orders.test_peppol_valid import NS
 from tests.parties.conftest import PartyWorld
 from tests.parties.test_party_export import C_HEADER, customer
 
@@ -62,10 +70,15 @@ def test_an_anonymized_customer_reaches_the_erp_as_a_marker_never_as_scrambled_v
     assert [v for v in scrambled_values(scrambled) if v in sent] == []
     (name,) = summary.files
     lines = [line for line in world.files()[name] if line[0] == "C"]
-    assert [dict(zip(C_HEADER, line, strict=True)) for line in lines] == [
-        {**dict.fromkeys(C_HEADER, ""), "C": "C", "Code": "C-000123", "NorceId": str(norce_id),
-         "Forgotten": "1"}
-    ]  # fmt: skip
+    [row] = [dict(zip(C_HEADER, line, strict=True)) for line in lines]
+    assert row.pop("ChangedInNorce")  # when Norce forgot them: not personal, kept
+    assert row | {"ChangedInNorce": ""} == {
+        **dict.fromkeys(C_HEADER, ""), "C": "C", "Code": "C-000123", "NorceId": str(norce_id),
+        "Forgotten": "1"
+    }  # fmt: skip
+    [before] = [f for f in world.files() if f != name]
+    [first] = [line for line in world.files()[before] if line[0] == "C"]
+    assert dict(zip(C_HEADER, first, strict=True))["Forgotten"] == "0"  # a real customer: 0
     assert summary.forgotten == {str(norce_id): "marker"}
     with world.book() as book:
         newest = book.events()[0]
@@ -116,36 +129,81 @@ def test_a_marker_layout_without_a_forgotten_column_is_refused_at_load(world: Pa
         load_layouts(world.settings, "parties")
 
 
-def test_a_polled_order_of_a_forgotten_customer_carries_no_personal_value(
-    tmp_path: Path, norce: NorceStandin
-) -> None:
+def polled_forgotten(tmp_path: Path, norce: NorceStandin, order: dict[str, object]) -> Polled:
+    """The order polled from the stand-in's Query after Norce forgot its buyer, as spooled."""
     base = settings_for(tmp_path / "home", LocalStoreSettings(root=tmp_path / "erp"),
                         norce.settings(application_id=1042))  # fmt: skip
     settings = base.model_copy(update={"orders": OrderSettings(source="poll")})
     store = QueryStandin(norce, application_id=1042)
-    store.add_order(query_order(1001, updated="2026-01-02T01:00:00Z"))
-    scrambled = store.anonymize_order(501001)
+    store.add_order(order)
+    scrambled = store.anonymize_order(int(str(order["Id"])))
     inbound = open_inbound(settings)
     marks = Watermarks(settings.folder("state") / "ledger.sqlite")
     now = dt.datetime(2026, 1, 2, 12, tzinfo=dt.UTC)
     try:
         with QueryClient(settings.norce, settings.orders.query_path, sleep=lambda s: None) as q:
             summary = poll_orders(settings, inbound, q, marks, lambda: now)
-        row = inbound.book.order("1001")
+        row = inbound.book.order(str(order["QuotationId"]))
     finally:
         inbound.book.close()
         marks.close()
-
-    (spooled,) = (settings.folder("state") / "spool" / "orders").glob("*.json")
-    body = spooled.read_text(encoding="utf-8")
-    assert scrambled and [v for v in scrambled if v in body] == []
     assert (summary.spooled, summary.forgotten) == (1, 1)
     assert row is not None and row.state == "spooled"  # exported like any order, without them
-    read = json.loads(body)
+    (spooled,) = (settings.folder("state") / "spool" / "orders").glob("*.json")
+    return Polled(spooled.read_text(encoding="utf-8"), scrambled)
+
+
+@dataclass(frozen=True)
+class Polled:
+    body: str
+    scrambled: list[str]
+
+    def peppol(self) -> bytes:
+        """The order in the shipped peppol_order layout, as the export renders it."""
+        layout = shipped("peppol_order")
+        order = parse_order(self.body.encode(), "json")
+        return render(layout, [prepare(layout, order, received=dt.datetime(2026, 1, 2, 12))])
+
+
+def registration_name(document: bytes) -> list[str]:
+    path = "/u:Order/cac:BuyerCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName"
+    return [str(v) for v in etree.fromstring(document).xpath(f"{path}/text()", namespaces=NS)]
+
+
+def test_a_polled_order_of_a_forgotten_consumer_carries_no_personal_value(
+    tmp_path: Path, norce: NorceStandin
+) -> None:
+    polled = polled_forgotten(tmp_path, norce, query_order(1001, updated="2026-01-02T01:00:00Z"))
+
+    assert polled.scrambled and [v for v in polled.scrambled if v in polled.body] == []
+    read = json.loads(polled.body)
     assert read["IsForgotten"] is True
-    assert "CustomerOrderRef" not in read  # free text the buyer wrote: may name them
+    assert "CustomerOrderRef" not in read  # a consumer's free text: may name them
     assert read["SellTo"]["Person"]["CustomerCode"] == "C-000123"
     assert [i["PartNo"] for i in read["Items"]] == ["100123", "FREIGHT"]
+    document = polled.peppol()  # valid Peppol, with a neutral name where the person's was
+    assert [str(a) for a in fatal(document)] == []
+    assert registration_name(document) == [FORGOTTEN_NAME]
+
+
+def test_a_polled_order_of_a_forgotten_company_contact_keeps_the_company_and_its_po(
+    tmp_path: Path, norce: NorceStandin
+) -> None:
+    buyer = {"Name": "Andersson Bygg AB", "Attention": "Anna Andersson",
+             "EmailAddress": "anna@example.com", "Line1": "Storgatan 1", "ZipCode": "11122",
+             "City": "Stockholm", "CountryId": 1, "Gln": "7350000000009"}  # fmt: skip
+    order = query_order(1002, updated="2026-01-02T01:00:00Z", Buyer=buyer,
+                        BuyerCompanyCode="50123", InvoiceMark="INV-9")  # fmt: skip
+    polled = polled_forgotten(tmp_path, norce, order)
+
+    assert "Anna Andersson" not in polled.body and "anna@example.com" not in polled.body
+    read = json.loads(polled.body)
+    assert read["SellTo"]["Company"] == {"Code": "50123", "Name": "Andersson Bygg AB"}
+    # A company's purchase-order references are the company's, not a person's: kept.
+    assert (read["CustomerOrderRef"], read["CustomerInvoiceRef"]) == ("PO-77", "INV-9")
+    document = polled.peppol()
+    assert [str(a) for a in fatal(document)] == []
+    assert registration_name(document) == ["Andersson Bygg AB"]
 
 
 def test_export_parties_names_the_forgotten_and_parties_lists_them(world: PartyWorld) -> None:
@@ -166,3 +224,24 @@ def test_export_parties_names_the_forgotten_and_parties_lists_them(world: PartyW
         listed = render_events(book.events(), {"customer": [LAYOUT]})
     (name,) = world.files()
     assert f"{LAYOUT}: forgotten ({name})" in listed
+
+
+def test_a_customer_taken_for_forgotten_by_mistake_is_exported_after_retry_forgotten(
+    world: PartyWorld,
+) -> None:
+    path = world.settings.schemas_dir / "parties" / f"{LAYOUT}.toml"
+    shipped_text = path.read_text()
+    path.write_text(shipped_text.replace("# email_domains = []", 'email_domains = ["example.com"]'))
+    norce_id = customer(world)  # anna@example.com: on the domain, so taken for forgotten
+    world.changed(norce_id)
+    assert world.run().forgotten == {str(norce_id): "marker"}
+    assert "anna@example.com" not in everything_sent(world)
+
+    path.write_text(shipped_text)  # the operator corrects [forgotten]
+    assert world.run().files == []  # booked forgotten: settled, not fetched again
+    with world.book() as book:
+        assert book.release_forgotten() == 1  # what `export-parties --retry-forgotten` does
+    summary = world.run()
+
+    assert summary.forgotten == {}
+    assert "anna@example.com" in everything_sent(world)

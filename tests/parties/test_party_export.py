@@ -56,7 +56,7 @@ def test_a_change_in_norce_reaches_the_erp_as_a_file_with_the_new_values(
         "LastName": "Nyström", "Email": "anna@example.com", "Phone": "+4681234567",
         "CellPhone": "", "CareOf": "", "Address1": "Kungsgatan 2", "Address2": "",
         "Zip": "41119", "City": "Göteborg", "Country": "SE", "Active": "1",
-        "ChangedInNorce": f"{updated[:10]} {updated[11:19]}", "Forgotten": "",
+        "ChangedInNorce": f"{updated[:10]} {updated[11:19]}", "Forgotten": "0",
     }  # fmt: skip
     with world.book() as book:
         (event,) = book.events()

@@ -102,7 +102,7 @@ def seed_orders_and_more(home: Path) -> None:
         for ref, (body, kind) in bodies.items():
             spooled = spool.put(ref, body, kind)
             book.receive(ref, spooled.sha256, spooled.path.name, kind, "push", AT)
-        rows = [book.order("2001"), book.order("2002")]
+        rows = [book.order("2001"), book.order("2002"), book.order("2003")]
         exported = "orders_20261206T1000.csv"
         lines = "2001;Eva;Ek;Ekvägen 7;Malmö\r\n2002;Anna;Andersson;Storgatan 1;Stockholm\r\n"
         for folder in (

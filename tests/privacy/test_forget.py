@@ -115,7 +115,13 @@ def test_the_audit_record_names_the_request_and_places_but_no_person(
         home / "state" / "privacy", "email", "eva.ek@example.se"
     )
     assert record["places"]["archive/customers"] == {"files": 1, "values": 10}  # kunder_1.csv
-    assert record["not_erased"] == {"erp_server_files": 1, "norce_customers": 1, "norce_orders": 2}
+    assert record["not_erased"] == {
+        "erp_server_files": 1,
+        "norce_customers": 1,
+        "norce_orders": 2,
+        "compressed_files_not_opened": 0,
+        "unreadable_files": 0,
+    }
 
 
 def test_a_masked_archived_input_is_noted_in_its_manifest_and_stays_private(

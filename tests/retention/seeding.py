@@ -110,8 +110,8 @@ def take_and_settle_her_event(settings: Settings) -> None:
     inbound = PartyInbound(book, Spool(state / "spool" / "parties"), rejected, lambda: T0)
     try:
         assert inbound.accept("CustomerChangedNotification", her_party_event()).status == 200
-        changes = book.due("customer", "customers_csv", 10, T0.isoformat())
-        book.settle("customers_csv", changes, "gone", {}, T0.isoformat())
+        changes = book.due("customer", "erp_customers_csv", 10, T0.isoformat())
+        book.settle("erp_customers_csv", changes, "gone", {}, T0.isoformat())
     finally:
         book.close()
 
