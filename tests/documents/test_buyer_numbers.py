@@ -328,13 +328,24 @@ def test_in_file_mode_no_number_is_written_without_the_records_id(
 ROW = f"1234567;SO-1;50123;556677-8899;50123-1;{ANNA}"
 
 
-def test_a_number_held_by_another_record_is_written_once_the_other_lets_it_go(
+def refused_for_a_taken_number(
     buyers: Buyers, drop: Path, norce: NorceStandin
-) -> None:
+) -> tuple[int, int, int, list[FileOutcome]]:
+    """Anna's company number 50123 is another record's: our check refuses her write-back.
+
+    Returns the Norce Ids of her company, of her and of the other record, and the first
+    run's outcomes.
+    """
     company, person = web_buyer(norce)
     other = norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
     drop_numbers(drop, "kundnummer_1.csv", ROW)
-    buyers.run()
+    return company, person, other, buyers.run()
+
+
+def test_a_number_held_by_another_record_is_written_once_the_other_lets_it_go(
+    buyers: Buyers, drop: Path, norce: NorceStandin
+) -> None:
+    company, person, other, _ = refused_for_a_taken_number(buyers, drop, norce)
     assert imports(norce) == []
 
     norce.change_company(other, Code="70001")  # the cause removed in Norce
@@ -352,10 +363,7 @@ def test_a_number_held_by_another_record_is_written_once_the_other_lets_it_go(
 def test_a_refusal_that_still_stands_is_not_reported_again_on_every_run(
     buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
-    web_buyer(norce)
-    norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
-    drop_numbers(drop, "kundnummer_1.csv", ROW)
-    buyers.run()
+    refused_for_a_taken_number(buyers, drop, norce)
 
     [quiet] = buyers.run()  # Query asked again; same answer, no new run or report
 
@@ -367,10 +375,7 @@ def test_a_refusal_that_still_stands_is_not_reported_again_on_every_run(
 def test_the_same_document_in_a_later_file_is_reported_as_our_checks_refusal(
     buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
-    web_buyer(norce)
-    other = norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
-    drop_numbers(drop, "kundnummer_1.csv", ROW)
-    buyers.run()
+    _, _, other, _ = refused_for_a_taken_number(buyers, drop, norce)
 
     # Other bytes (a file with identical bytes is not taken twice), the same document.
     drop_numbers(drop, "kundnummer_2.csv", ROW, "1234599;;;;;")
@@ -415,10 +420,7 @@ def test_a_refusal_that_can_never_go_away_is_closed_not_checked_for_ever(
 def test_checking_again_is_no_attempt_and_leaves_the_row_as_the_refusal_wrote_it(
     buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
-    web_buyer(norce)
-    norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
-    drop_numbers(drop, "kundnummer_1.csv", ROW)
-    [first] = buyers.run()
+    _, _, _, [first] = refused_for_a_taken_number(buyers, drop, norce)
     refused = the_row(buyers)
 
     buyers.run()
@@ -433,10 +435,7 @@ def test_checking_again_is_no_attempt_and_leaves_the_row_as_the_refusal_wrote_it
 def test_a_query_outage_while_checking_again_leaves_the_refusal_as_it_was(
     buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
-    web_buyer(norce)
-    norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
-    drop_numbers(drop, "kundnummer_1.csv", ROW)
-    buyers.run()
+    refused_for_a_taken_number(buyers, drop, norce)
     # Query down for one call's attempts: the first question of the check goes unanswered.
     norce.fail_next(buyers.settings.norce.max_attempts, status=503, path="Customers/Companies")
 
@@ -452,10 +451,7 @@ def test_a_query_outage_while_checking_again_leaves_the_refusal_as_it_was(
 def test_a_refusal_whose_reason_changed_is_reported_again(
     buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
-    company, _ = web_buyer(norce)
-    other = norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
-    drop_numbers(drop, "kundnummer_1.csv", ROW)
-    buyers.run()
+    company, _, other, _ = refused_for_a_taken_number(buyers, drop, norce)
     norce.change_company(other, Code="70001")  # the number is free now, but the buyer's own
     norce.change_company(company, Code="40001")  # company was given another meanwhile
 
@@ -470,10 +466,7 @@ def test_a_refusal_whose_reason_changed_is_reported_again(
 def test_retention_reduces_and_closes_a_refusal_open_past_the_period(
     buyers: Buyers, drop: Path, norce: NorceStandin
 ) -> None:
-    web_buyer(norce)
-    norce.add_company(name="Annat AB", organization_no="556036-0793", code="50123")
-    drop_numbers(drop, "kundnummer_1.csv", ROW)
-    buyers.run()
+    refused_for_a_taken_number(buyers, drop, norce)
     opened = book(buyers.home)
     try:
         later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
