@@ -124,6 +124,10 @@ class FormatSpec(Strict):
     # CSV: the character some ERPs put before a quote or delimiter inside a cell (\" and \;)
     # instead of doubling the quote; unset, quotes are doubled as in RFC 4180.
     escape: str | None = Field(default=None, min_length=1, max_length=1)
+    # CSV: a data row with more fields than the header whose extra ones are all empty (a
+    # trailing delimiter, as WooCommerce and PrestaShop write): "reject" refuses the file at
+    # that line, "ignore" takes the row without them. A non-empty extra field is refused always.
+    extra_empty_fields: Literal["reject", "ignore"] = "reject"
     decimal: Literal[".", ","] = "."
     # " " also reads the no-break spaces (U+00A0, U+202F) Swedish and French Excel write;
     # naming one of those accepts only that one.

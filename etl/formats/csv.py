@@ -41,7 +41,7 @@ from etl.formats.csv_bounds import (
     refuse_many_lines,
     refuse_wide_header,
 )
-from etl.formats.csv_dialect import Head, reader, standard
+from etl.formats.csv_dialect import Head, lf_lines, reader, standard
 from etl.formats.text import as_utf8, clean_cells
 from etl.models import LINE, ParsedFile
 
@@ -55,6 +55,7 @@ def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
     utf8 = as_utf8(path, fmt.encoding, scratch, fallback=fmt.fallback_encoding)
     made = [utf8] if utf8 != path else []  # scratch copies of ours, removed at the end
     try:
+        utf8 = lf_lines(path, utf8, scratch, made)
         _refuse_long_lines(path, utf8, fmt.max_line_bytes)
         plain = standard(path, utf8, fmt, scratch, made)
         found, head = plain.trailer, plain.head
@@ -131,6 +132,8 @@ def _parse(path: Path, utf8: Path, head: Head, fmt: FormatSpec) -> pl.DataFrame:
             skip_rows_after_header=fmt.skip_after_header,
             infer_schema=False,
             raise_if_empty=False,
+            # polars drops extra fields unseen: the field counts are checked after.
+            truncate_ragged_lines=fmt.extra_empty_fields == "ignore",
             glob=False,  # the path is a file's name: "products_[1].csv" is not a pattern
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -220,8 +223,9 @@ def _first_bad_record(
         start = head.data_line
         try:
             for record in records:
-                if record and len(record) != width:
-                    return start, f"{len(record)} fields where the header has {width}"
+                problem = _wrong_width(record, width, fmt)
+                if problem:
+                    return start, problem
                 if quotes % 2:
                     return start, (
                         f"a quote inside a cell that is not quoted ({fmt.quote} alone); "
@@ -232,3 +236,18 @@ def _first_bad_record(
         except csv.Error as exc:
             return start, f"malformed record ({exc})"
     return None
+
+
+def _wrong_width(record: list[str], width: int, fmt: FormatSpec) -> str | None:
+    """Why a record's field count is wrong for a header of `width` fields, or None if it is not."""
+    if not record or len(record) == width:
+        return None
+    problem = f"{len(record)} fields where the header has {width}"
+    if len(record) < width or any(field.strip() for field in record[width:]):
+        return problem
+    if fmt.extra_empty_fields == "ignore":
+        return None
+    return (
+        f"{problem}, the extra ones empty (a trailing delimiter): "
+        'format.extra_empty_fields = "ignore" takes such rows'
+    )

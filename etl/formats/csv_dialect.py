@@ -13,6 +13,10 @@ paid for only by the feeds whose contract declares it; the plain path reads one 
 - `escape`: a character (a backslash, say) before a quote or delimiter inside a cell, which
   polars cannot read; the file is rewritten once, streaming, to standard CSV (doubled
   quotes) in a scratch copy. Every record keeps its newlines, so every line its number.
+- CR-only line ends (classic Mac exports): found without a key, when the file's first line
+  break is a CR not followed by LF; the file is copied once, streaming, with every CR made
+  an LF. One byte for one, so offsets and line numbers stay those of the original, and every
+  step after (bounds, counts, the csv module) sees ordinary LF lines.
 - `[format.trailer]`: found by reading the file backwards from its end (etl.formats.trailer),
   then cut off before polars reads the rest: truncating our own scratch copy costs nothing,
   an original file is copied up to the trailer (it is never changed).
@@ -91,6 +95,35 @@ def standard(path: Path, utf8: Path, fmt: FormatSpec, scratch: Path, made: list[
     elif end is not None:
         utf8 = _cut(path, utf8, end, scratch, made)
     return Standard(utf8, fmt, head, found)
+
+
+def lf_lines(path: Path, utf8: Path, scratch: Path, made: list[Path]) -> Path:
+    """`utf8` itself, or when its lines end in CR alone, a copy whose lines end in LF."""
+    if not _cr_only(utf8):
+        return utf8
+    target = scratch / f".{path.name}.lf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    made.append(target)
+    with utf8.open("rb") as src, target.open("wb") as out:
+        for block in iter(lambda: src.read(_BLOCK), b""):
+            out.write(block.replace(b"\r", b"\n"))
+    log.info("%s: lines end in CR alone (classic Mac): read as LF", path.name)
+    return target
+
+
+def _cr_only(utf8: Path) -> bool:
+    """Whether the first line break of the file is a CR with no LF after it."""
+    with utf8.open("rb") as handle:
+        for block in iter(lambda: handle.read(_SNIFF_BYTES), b""):
+            cr = block.find(b"\r")
+            lf = block.find(b"\n")
+            if lf >= 0 and (cr < 0 or lf < cr):
+                return False
+            if 0 <= cr < len(block) - 1:
+                return block[cr + 1 : cr + 2] != b"\n"
+            if cr >= 0:  # a CR last in the block: the next byte decides
+                return handle.read(1) != b"\n"
+    return False
 
 
 def reader(

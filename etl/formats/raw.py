@@ -7,6 +7,8 @@ line is a record start (the readers number records that way), so every record is
 its own from its first line:
 - CSV: the csv module says where the record ends, so a quoted newline keeps the whole
   record together; the text is decoded with the codec the reader chose (text.codec_for).
+  A file whose lines end in CR alone (classic Mac) is read with every CR as an LF, as the
+  reader reads it, so its lines are found by the same numbers.
 - XML: the record element (with `repeat`, the repeated element a row comes from) from its
   start tag to its end tag, whole lines, found by a small expat parser fed only those lines.
 - XLSX: the row's cells as calamine reads them, joined with " | ".
@@ -112,9 +114,10 @@ def _text(path: Path, fmt: FormatSpec, wanted: list[int]) -> dict[int, str]:
     else:
         codec = codec_for(path, fmt.encoding, fallback=fmt.fallback_encoding)
         read_record = functools.partial(_csv_record, fmt=fmt)
+    cr_only = fmt.type == "csv" and _cr_only(path, codec)
     found: dict[int, str] = {}
     with path.open("rb") as handle:
-        lines = _Lines(handle, codec)
+        lines = _Lines(handle, codec, cr_only=cr_only)
         for line in wanted:
             if line < lines.number:
                 continue  # inside the record read before (a file-level error's line)
@@ -124,6 +127,15 @@ def _text(path: Path, fmt: FormatSpec, wanted: list[int]) -> dict[int, str]:
             if text:
                 found[line] = text
     return found
+
+
+def _cr_only(path: Path, codec: str) -> bool:
+    """Whether the file's first line break is a CR alone, as etl.formats.csv_dialect decides."""
+    with path.open("rb") as handle:
+        block = handle.read(_WINDOW + 4)  # a CR last in the window: its LF may follow
+    text = codecs.getincrementaldecoder(codec)(errors="replace").decode(block)
+    breaks = re.search(r"\r\n?|\n", text)
+    return breaks is not None and breaks.group() == "\r"
 
 
 def _record_start(fmt: FormatSpec) -> re.Pattern[str]:
@@ -259,8 +271,9 @@ class _Lines:
     (the rest is read past), and lines skipped over are counted, never split out.
     """
 
-    def __init__(self, handle: BinaryIO, codec: str) -> None:
+    def __init__(self, handle: BinaryIO, codec: str, *, cr_only: bool = False) -> None:
         self._handle = handle
+        self._cr_only = cr_only  # every CR is a line end, read as LF
         self._decoder = codecs.getincrementaldecoder(codec)(errors="replace")
         self._text = ""
         self._at = 0  # where line `number` starts in `_text`
@@ -319,6 +332,9 @@ class _Lines:
             return False
         block = self._handle.read(_BLOCK)
         self._eof = not block
-        self._text = self._text[self._at :] + self._decoder.decode(block, final=self._eof)
+        text = self._decoder.decode(block, final=self._eof)
+        if self._cr_only:
+            text = text.replace("\r", "\n")
+        self._text = self._text[self._at :] + text
         self._at = 0
         return True
