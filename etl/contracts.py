@@ -299,6 +299,14 @@ class FieldChecks(Strict):
     allowed: tuple[str, ...] | None = None
 
 
+class RoundingSpec(Strict):
+    """How one decimal field's longer values are rounded when read ([rounding])."""
+
+    places: int = Field(ge=0)  # decimals kept; at most what the field keeps
+    # Declared, never assumed: half_even (banker's) and half_up (ties away from zero) differ.
+    mode: Literal["half_even", "half_up"]
+
+
 class ChecksSpec(Strict):
     """Contract-level validation: extra field checks and the suspect-file threshold."""
 
@@ -367,6 +375,8 @@ class FeedContract(Strict):
     key: tuple[str, ...] | None = None  # default: the entity's key
     guard: GuardSpec = GuardSpec()
     checks: ChecksSpec = ChecksSpec()
+    # field -> how its values with more decimals than it keeps are rounded (else refused).
+    rounding: dict[str, RoundingSpec] = Field(default_factory=dict)
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
     archive: ArchiveSpec = ArchiveSpec()
     options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
@@ -469,6 +479,26 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
         raise config_error(source, exc, "options.") from exc
     _check_create_only(contract, source)
     _check_field_formats(contract, source)
+    _check_rounding(contract, source)
+
+
+def _check_rounding(contract: FeedContract, source: str) -> None:
+    """[rounding] names decimal fields, each rounded to no more places than it keeps."""
+    fields = contract.entity.fields()
+    decimals = [f for f, t in fields.items() if isinstance(t, pl.Decimal)]
+    for field, spec in contract.rounding.items():
+        dtype = fields.get(field)
+        if not isinstance(dtype, pl.Decimal):
+            raise ConfigError(
+                source,
+                f"rounding.{field}",
+                f"not a decimal field of {contract.entity.name} "
+                f"(those are: {', '.join(decimals) or 'none'})",
+            )
+        if spec.places > (dtype.scale or 0):
+            raise ConfigError(
+                source, f"rounding.{field}.places", f"{field} keeps at most {dtype.scale} decimals"
+            )
 
 
 def _check_create_only(contract: FeedContract, source: str) -> None:

@@ -20,7 +20,8 @@ CODES = {
     "required": "A required value is empty.",
     "type": (
         "The value is not a number, whole number, date or date-time as the field needs "
-        "(also: a local time that a daylight-saving change skips or repeats)."
+        "(also: more decimals than the field keeps, see [rounding]; a local time that a "
+        "daylight-saving change skips or repeats)."
     ),
     "pattern": "The value does not have the allowed form (characters, length).",
     "range": "The number is outside the allowed range.",
@@ -75,6 +76,7 @@ CODES = {
 }
 
 FRACTION = "fraction"  # the check name of a whole-number cell with a real fraction (code `type`)
+DECIMALS = "decimals"  # the check name of a number with more decimals than kept (code `type`)
 _PATTERN_HELP = {
     CODE_PATTERN: "letters, digits and . _ / - only, no spaces, at most 50 characters",
     CURRENCY_PATTERN: "three capital letters, an ISO 4217 code such as SEK or EUR",
@@ -115,6 +117,13 @@ def describe(
         return "type", (
             f"{shown} has a fractional part; a whole number is needed here "
             f"(1{decimal}0 is read as 1)"
+        )
+    if name == DECIMALS:
+        places = getattr(entity.fields()[field], "scale", 0)
+        return "type", (
+            f"{shown} has more decimals than the {places} {field} keeps: round it in the ERP, "
+            "or let the feed contract round it, e.g. "
+            f'[rounding] {field} = {{ places = {min(2, places)}, mode = "half_up" }}'
         )
     if name == "type":
         kind = _kind(entity.fields()[field], decimal, date_format, time_zone)

@@ -9,14 +9,15 @@ failure comes back with its row index. Valid and rejected rows are split on thos
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 import pandera.errors
 import pandera.polars as pa
 import polars as pl
 
-from etl.contracts import FeedContract, FieldChecks, FormatSpec
+from etl.contracts import FeedContract, FieldChecks, FormatSpec, RoundingSpec
 from etl.dates import local_time_problem, to_datetime
-from etl.messages import FRACTION, describe
+from etl.messages import DECIMALS, FRACTION, describe
 from etl.models import LINE, Part, Validated, given, line_name
 
 REJECTION_SCHEMA = {
@@ -47,11 +48,14 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     typed = index.select(
         pl.col("_row"),
         pl.col(LINE),
-        *(_cast(pl.col(f), f, dtype, contract.format).alias(f) for f, dtype in fields.items()),
+        *(
+            _cast(pl.col(f), f, dtype, contract.format, contract.rounding.get(f)).alias(f)
+            for f, dtype in fields.items()
+        ),
     )
     markers = [given(k) for k in key if given(k) in text.columns]
     failures = [
-        _type_failures(index, typed, fields, contract.format),
+        _type_failures(index, typed, fields, contract),
         _schema_failures(typed, contract),
         _duplicates(typed, key),
     ]
@@ -97,8 +101,13 @@ def _key_evidence(rejected: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     return rejected.select(*parts, pl.col(LINE))
 
 
-def _cast(col: pl.Expr, field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
-    """Text to the field's type following the dialect; anything else becomes null."""
+def _cast(
+    col: pl.Expr, field: str, dtype: pl.DataType, fmt: FormatSpec, rounding: RoundingSpec | None
+) -> pl.Expr:
+    """Text to the field's type following the dialect; anything else becomes null.
+
+    A field the contract rounds takes any number of decimals, rounded as declared.
+    """
     if dtype == pl.String:
         return col
     if isinstance(dtype, pl.Datetime):
@@ -106,9 +115,11 @@ def _cast(col: pl.Expr, field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.E
     if dtype == pl.Date:
         return col.str.to_date(fmt.time_format(field, dtype), strict=False)
     places = dtype.scale if isinstance(dtype, pl.Decimal) else 0
-    # Exact: a value with more decimals than the type keeps, or separators the dialect does
-    # not use ("1.500" in a decimal-comma file), is refused, never rounded or guessed.
-    number: pl.Expr = pl.when(col.str.contains(number_pattern(fmt, places))).then(col)
+    # Exact: a value with more decimals than the type keeps (unless the contract rounds it),
+    # or separators the dialect does not use ("1.500" in a decimal-comma file), is refused,
+    # never silently rounded or guessed.
+    pattern = number_pattern(fmt, None if rounding else places)
+    number: pl.Expr = pl.when(col.str.contains(pattern)).then(col)
     if not isinstance(dtype, pl.Decimal):
         # Whole numbers: ERPs and UBL writers (Odoo) put `1.0` for 1; zeros after the point
         # say nothing, so they go before the cast. `1.5` still fails the pattern above.
@@ -117,7 +128,31 @@ def _cast(col: pl.Expr, field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.E
         number = number.str.replace_all(_group_separator(fmt), "")
     if fmt.decimal != ".":
         number = number.str.replace(fmt.decimal, ".", literal=True)
+    if rounding:
+        number = _rounded(number, rounding)
     return number.cast(dtype, strict=False)
+
+
+_MODES = {"half_even": ROUND_HALF_EVEN, "half_up": ROUND_HALF_UP}
+# Room for any number a cell may hold; digits beyond a field's precision fail its cast.
+_EXACT = Context(prec=200)
+
+
+def _rounded(number: pl.Expr, rounding: RoundingSpec) -> pl.Expr:
+    """Plain number text (`-495.79831932773`) rounded as declared, with exact decimals.
+
+    Never through a float: 2.675 is 2.67499999... as a float and would round down.
+    """
+    step = Decimal(1).scaleb(-rounding.places)
+    mode = _MODES[rounding.mode]
+
+    def one(text: str) -> str | None:
+        try:
+            return str(Decimal(text).quantize(step, rounding=mode, context=_EXACT))
+        except InvalidOperation:  # longer than any field holds: its cast fails as `type`
+            return None
+
+    return number.map_elements(one, return_dtype=pl.String)
 
 
 # What Excel writes for a space between digit groups depends on the locale and version:
@@ -135,22 +170,24 @@ def _zero_decimals(fmt: FormatSpec) -> str:
     return rf"{re.escape(fmt.decimal)}0*$"
 
 
-def number_pattern(fmt: FormatSpec, places: int) -> str:
+def number_pattern(fmt: FormatSpec, places: int | None) -> str:
     """The regex a number cell must match: sign, digits (grouped or not), up to `places` decimals.
 
     With no places (a whole number) the digits may be followed by the point and zeros: `1.0`.
+    `places` None: any number of decimals.
     """
     whole = r"[0-9]+"
     if fmt.thousands:
         whole = rf"(?:[0-9]{{1,3}}(?:{_group_separator(fmt)}[0-9]{{3}})+|[0-9]+)"
     point = re.escape(fmt.decimal)
-    if not places:
+    if places == 0:
         return rf"^[+-]?{whole}(?:{point}0*)?$"
-    return rf"^[+-]?(?:{whole}(?:{point}[0-9]{{0,{places}}})?|{point}[0-9]{{1,{places}}})$"
+    upto = "" if places is None else str(places)
+    return rf"^[+-]?(?:{whole}(?:{point}[0-9]{{0,{upto}}})?|{point}[0-9]{{1,{upto}}})$"
 
 
 def _type_failures(
-    text: pl.DataFrame, typed: pl.DataFrame, fields: dict[str, pl.DataType], fmt: FormatSpec
+    text: pl.DataFrame, typed: pl.DataFrame, fields: dict[str, pl.DataType], contract: FeedContract
 ) -> pl.DataFrame:
     """Cells that held text but did not convert to the field's type.
 
@@ -159,7 +196,7 @@ def _type_failures(
     """
     frames = [
         text.filter(pl.col(f).is_not_null() & typed[f].is_null()).select(
-            "_row", pl.lit(f).alias("field"), _type_check(f, dtype, fmt).alias("check")
+            "_row", pl.lit(f).alias("field"), _type_check(f, dtype, contract).alias("check")
         )
         for f, dtype in fields.items()
         if dtype != pl.String
@@ -167,13 +204,23 @@ def _type_failures(
     return pl.concat(frames) if frames else _empty()
 
 
-def _type_check(field: str, dtype: pl.DataType, fmt: FormatSpec) -> pl.Expr:
-    """The check name of a failed cast: "type", or why a wall-clock time could not be placed."""
+def _type_check(field: str, dtype: pl.DataType, contract: FeedContract) -> pl.Expr:
+    """The check name of a failed cast: "type", or what is wrong with the number or time."""
+    fmt = contract.format
+    if isinstance(dtype, pl.Decimal) and field not in contract.rounding:
+        # A number with more decimals than the field keeps: the message says how to round it.
+        places = dtype.scale or 0
+        cell = pl.col(field).str
+        # (a number within its decimals that still failed is too big: plain `type`)
+        longer = cell.contains(number_pattern(fmt, None)) & ~cell.contains(
+            number_pattern(fmt, places)
+        )
+        return pl.when(longer).then(pl.lit(DECIMALS)).otherwise(pl.lit("type"))
     if isinstance(dtype, pl.Datetime):
         return local_time_problem(pl.col(field), fmt.time_format(field, dtype), fmt.time_zone)
     if dtype.is_integer():
         # A number with a real fraction is not "not a number": say what is wrong with it.
-        fraction = pl.col(field).str.contains(number_pattern(fmt, 38))
+        fraction = pl.col(field).str.contains(number_pattern(fmt, None))
         return pl.when(fraction).then(pl.lit(FRACTION)).otherwise(pl.lit("type"))
     return pl.lit("type")
 
