@@ -12,8 +12,9 @@ amounts of the same length pass; phone numbers only in a shape people write them
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -139,3 +140,21 @@ def mask_words(text: str, words: frozenset[str]) -> str:
     if not words:
         return text
     return _WORD.sub(lambda m: REDACTED if m.group(0).lower() in words else m.group(0), text)
+
+
+def scrubber_for(values: Iterable[str]) -> Callable[[str], str]:
+    """Takes these personal values out of a text (whole words, also as a JSON answer quotes
+    them back: "\\u00c5str\\u00f6m", "a \\"b\\""), then whatever still looks personal."""
+    found = {v for v in values if v.strip()}
+    found |= {json.dumps(v, ensure_ascii=a)[1:-1] for v in found for a in (True, False)}
+    longest_first = sorted(found, key=len, reverse=True)  # no half-replaced value
+    words = (
+        re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, longest_first))})(?!\w)")
+        if longest_first
+        else None
+    )
+
+    def scrub(text: str) -> str:
+        return mask_personal(words.sub(REDACTED, text) if words else text)
+
+    return scrub

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,7 +23,7 @@ import httpx
 
 from etl.errors import ConfigError, NorceError, NorceRejected, NorceUnavailable
 from etl.norce.calls import NorceCall
-from etl.personal_data import REDACTED, mask_personal
+from etl.personal_data import scrubber_for
 from etl.settings import NorceSettings
 
 log = logging.getLogger(__name__)
@@ -379,17 +378,14 @@ def is_personal(call: NorceCall) -> bool:
     return call.method in PERSONAL_METHODS
 
 
-def _personal_values(call: NorceCall) -> tuple[str, ...]:
+def _personal_values(call: NorceCall) -> Iterator[str]:
     """The texts of a customer or company import that are about people (all but the keys).
 
-    Empty for any other call: a product's name is no secret, and its messages need it.
+    None for any other call: a product's name is no secret, and its messages need it.
     """
-    if not is_personal(call):
-        return ()
-    found = {v for item in call.items for v in _texts(item) if v.strip()}
-    # Also as a JSON answer would quote them back: "\u00c5str\u00f6m", "a \"b\"".
-    found |= {json.dumps(v, ensure_ascii=a)[1:-1] for v in found for a in (True, False)}
-    return tuple(sorted(found, key=len, reverse=True))  # longest first: no half-replaced value
+    if is_personal(call):
+        for item in call.items:
+            yield from _texts(item)
 
 
 def _texts(value: object, key: str = "") -> Iterator[str]:
@@ -408,14 +404,7 @@ def scrubber(call: NorceCall) -> Callable[[str], str]:
     from any call's text whatever still looks personal (`mask_personal`): Norce may quote a
     person the call never named, an earlier record with the same e-mail or personnummer.
     """
-    values = _personal_values(call)
-    words = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, values))})(?!\w)") if values else None
-
-    def scrub(text: str) -> str:
-        text = words.sub(REDACTED, text) if words else text
-        return mask_personal(text)
-
-    return scrub
+    return scrubber_for(_personal_values(call))
 
 
 def _scrubbed(exc: NorceError, scrub: Callable[[str], str]) -> NorceError:

@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol
 
 from etl.errors import NorceRejected
 from etl.norce.client import NorceClient
-from etl.personal_data import REDACTED, mask_personal
+from etl.personal_data import scrubber_for
 from etl.settings import NorceSettings
 
 NOT_THERE_YET = re.compile(
@@ -93,13 +93,7 @@ _PERSONAL_FIELDS = frozenset(
 
 def personal_scrubber(body: Mapping[str, Any]) -> Callable[[str], str]:
     """Takes the body's personal values, and whatever else looks personal, out of a text."""
-    values = sorted(set(_personal_texts(body)), key=len, reverse=True)
-    words = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, values))})(?!\w)") if values else None
-
-    def scrub(text: str) -> str:
-        return mask_personal(words.sub(REDACTED, text) if words else text)
-
-    return scrub
+    return scrubber_for(_personal_texts(body))
 
 
 def _personal_texts(value: object, personal: bool = False) -> Iterator[str]:
@@ -136,11 +130,8 @@ class HttpOrderService:
         except NorceRejected as exc:
             # Delivery notes and invoices carry names and addresses, which Norce may quote.
             scrub = personal_scrubber(call.body)
-            return judge(
-                NorceRejected(
-                    scrub(str(exc)), status=exc.status, detail=exc.detail and scrub(exc.detail)
-                )
-            )
+            detail = scrub(exc.detail) if exc.detail else exc.detail
+            return judge(NorceRejected(scrub(str(exc)), status=exc.status, detail=detail))
         return OrderAnswer("sent", location=self._client.url(call.method))
 
 
