@@ -98,3 +98,18 @@ def local_time_problem(col: pl.Expr, fmt: str, zone: str) -> pl.Expr:
         .then(pl.lit(GAP))
         .otherwise(pl.lit(AMBIGUOUS))
     )
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """`moment` in UTC; a time without zone is taken as UTC (how the ledger writes them)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def moment(value: object) -> dt.datetime | None:
+    """An ISO-8601 time from the ledger or a manifest, in UTC; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return utc(dt.datetime.fromisoformat(value))
+    except ValueError:
+        return None

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from etl.archive import Archive
 from etl.contracts import FeedContract
+from etl.dates import moment, utc
 from etl.errors import EtlError
 from etl.ledger import Ledger
 from etl.retention.bodies import purge_documents, purge_spools
@@ -191,7 +192,7 @@ class _Purger:
     """One purge over one archive root, at one moment."""
 
     def __init__(self, root: Path, now: dt.datetime, dry_run: bool) -> None:
-        self.root, self.now, self.dry_run = root, _utc(now), dry_run
+        self.root, self.now, self.dry_run = root, utc(now), dry_run
         self.real = os.path.realpath(root)
         self.stamp = self.now.isoformat(timespec="seconds")
 
@@ -222,7 +223,7 @@ class _Purger:
         doc = self._manifest(run, summary, required=True)
         if doc is None:
             return
-        if (_moment(doc.get("finished_at")) or day_end) > cutoff:
+        if (moment(doc.get("finished_at")) or day_end) > cutoff:
             summary.younger += 1
             return
         self._purge_folder(run, doc, summary)
@@ -442,20 +443,6 @@ def _hashed(path: Path) -> Removal:
             digest.update(chunk)
             size += len(chunk)
     return Removal(path, size, digest.hexdigest())
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _moment(value: object) -> dt.datetime | None:
-    """A manifest's ISO-8601 time, in UTC (a time without zone is UTC); None if absent or bad."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return _utc(dt.datetime.fromisoformat(value))
-    except ValueError:
-        return None
 
 
 def _end_of(day: dt.date) -> dt.datetime:

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.dates import utc
 from etl.entities.document import Document, content_sha
 from etl.sqlite import Tables
 
@@ -248,7 +249,11 @@ class DocumentBook(Tables):
             "AND state IN ('sent', 'rejected', 'refused_by_check') AND document NOT LIKE ?",
             (feed, PURGED_BODY_PREFIX + "%"),
         ).fetchall()
-        due = [(r["kind"], r["doc_no"]) for r in rows if _moment(r["updated_at"]) < before]
+        due = [
+            (r["kind"], r["doc_no"])
+            for r in rows
+            if utc(dt.datetime.fromisoformat(r["updated_at"])) < before
+        ]
         if dry_run or not due:
             return len(due)
         body = json.dumps({"purged_at": at})
@@ -268,11 +273,6 @@ class DocumentBook(Tables):
         """Documents per state, for one line of `status`."""
         rows = self._db.execute("SELECT state, COUNT(*) AS n FROM documents GROUP BY state")
         return {str(r["state"]): int(r["n"]) for r in rows}
-
-
-def _moment(value: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(value)
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 def _row(row: sqlite3.Row) -> DocumentRow:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from etl.contracts import FeedContract
+from etl.dates import moment
 from etl.documents.book import DocumentBook
 from etl.entities import DocumentEntity
 from etl.locks import feed_lock
@@ -26,7 +27,7 @@ from etl.orders.spool import Spool
 from etl.parties.book import PartyBook
 from etl.privacy.needed import note_buyers
 from etl.privacy.person import buyers
-from etl.retention.place import Place, cutoff, moment
+from etl.retention.place import Place, cutoff
 from etl.settings import Settings
 
 # Held by the body purge and by `forget`, so neither reads a body the other is rewriting.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from etl.dates import utc
+
 
 @dataclass
 class Place:
@@ -38,18 +40,3 @@ class Place:
 def cutoff(now: dt.datetime, days: int) -> dt.datetime:
     """The moment before which something is past a retention of `days`."""
     return utc(now) - dt.timedelta(days=days)
-
-
-def utc(moment: dt.datetime) -> dt.datetime:
-    """`moment` in UTC; a time without zone is taken as UTC."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def moment(value: str | None) -> dt.datetime | None:
-    """An ISO-8601 time from the ledger, in UTC; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return utc(dt.datetime.fromisoformat(value))
-    except ValueError:
-        return None

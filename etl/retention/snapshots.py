@@ -26,12 +26,13 @@ from pathlib import Path
 import polars as pl
 
 from etl.contracts import FeedContract
+from etl.dates import moment
 from etl.entities import DocumentEntity
 from etl.ledger import Ledger
 from etl.locks import feed_lock
 from etl.models import INACTIVE, STATE
 from etl.privacy import audit
-from etl.retention.place import Place, cutoff, moment
+from etl.retention.place import Place, cutoff
 from etl.settings import Settings
 from etl.snapshots import SnapshotStore
 
