@@ -239,6 +239,11 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool
     )
     print("\n".join(summary_lines(report)))
     if not rejections.height:
+        # An earlier check's report of this file would say it is still bad.
+        for stale in (out / f"{stem}.xlsx", out / f"{stem}.csv"):
+            if stale.is_file():
+                stale.unlink()
+                print(f"Removed the earlier report {stale}: the file is clean now")
         return False
     for written in write_reports(report, out, stem):
         print(f"Report: {written}")

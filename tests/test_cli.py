@@ -139,3 +139,21 @@ def test_once_exits_3_when_a_whole_file_was_rejected(fresh: Path) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "stock_1.xml: rejected" in result.stdout and "not well-formed XML" in result.stdout
     assert len(list((fresh / "archive" / "stock" / "rejected").rglob("stock_1.rejected.xlsx"))) == 1
+
+
+def test_a_clean_check_leaves_no_earlier_report_of_the_file_behind(
+    fresh: Path, tmp_path: Path
+) -> None:
+    sample = fresh / "samples" / "erp" / "products" / "products_20261120.csv"
+    mine = tmp_path / "products_20261120.csv"
+    mine.write_bytes(sample.read_bytes())
+    reports = tmp_path / "reports"
+    first = _run(fresh, "check", str(mine), "--feed", "products", "--out", str(reports))
+    assert first.returncode == 1 and any(reports.iterdir())
+    # The user fixes the export (here: keeps the header and the first two, good, rows).
+    mine.write_bytes(b"\r\n".join(sample.read_bytes().split(b"\r\n")[:3]) + b"\r\n")
+
+    clean = _run(fresh, "check", str(mine), "--feed", "products", "--out", str(reports))
+
+    assert clean.returncode == 0, clean.stdout
+    assert sorted(p.name for p in reports.iterdir()) == [], "a stale report says the file is bad"
