@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl.contracts import FeedContract, family_order, load_contracts, order_of_runs
+from etl.check_feeds import no_feed_message, pickup_feeds, readers, several_warning
+from etl.contracts import FeedContract, load_contracts, order_of_runs
 from etl.documents.book import DocumentBook
 from etl.documents.replay import add_replay_command
 from etl.documents.status import documents_status
@@ -19,7 +20,7 @@ from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
 from etl.flows.records import file_rejections, rejection_report, whole_file_counts
 from etl.flows.runtime import Runtime, utc_now
 from etl.logs import install as install_log_escaping
-from etl.models import Part
+from etl.models import Merge, Part
 from etl.orders.commands import add_order_commands, order_status_lines
 from etl.parties.commands import add_party_commands, export_all
 from etl.privacy.commands import add_privacy_commands
@@ -82,10 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     once.add_argument("--feed", help="only this feed")
     once.set_defaults(handler=_once)
     check = sub.add_parser(
-        "check", help="validate a file against a feed without changing any state"
+        "check",
+        help="validate a file as every feed that would read it does, without changing any state",
     )
     check.add_argument("file", type=Path)
-    check.add_argument("--feed", required=True)
+    check.add_argument(
+        "--feed", help="check against this feed (default: every feed whose pattern takes the name)"
+    )
     check.add_argument(
         "--out", type=Path, help="folder for the reports (default: outbox/checks/<feed>)"
     )
@@ -192,22 +196,31 @@ def _order_jobs(rt: Runtime, settings: Settings) -> set[str]:
 
 
 def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]) -> int:
-    """Validate a file as a run would, for its feed and every feed that reads the same file.
+    """Validate a file as a run would, for every feed that would read it, each said why.
 
+    Without --feed: the feeds whose source.pattern takes the file's name (2 if none does).
     Prints each report's summary; 1 if anything was rejected by any of them.
     """
-    contract = _chosen(contracts, args.feed)[0]
-    out = args.out or settings.folder("outbox") / "checks" / contract.name
     path: Path = args.file
     if not path.is_file():
         raise EtlError(f"no such file: {path}")
-    before, after = family_order(contract)
+    pickups = _chosen(contracts, args.feed) if args.feed else pickup_feeds(contracts, path.name)
+    if not pickups:
+        print("\n".join(no_feed_message(contracts, path.name)), file=sys.stderr)
+        return 2
+    if len(pickups) > 1:
+        print(several_warning(pickups, path.name))
     rejected = False
-    for n, feed in enumerate([*before, contract, *after]):
+    for n, reader in enumerate(r for p in pickups for r in readers(p, path.name)):
         if n:
             print()
-        stem = f"{path.stem}.rejected" if feed is contract else f"{path.stem}.{feed.name}.rejected"
-        rejected |= _check_one(path, feed, out, stem)
+        print("\n".join(reader.header()))
+        pickup = reader.contract.source.from_feed or reader.contract.name
+        out = args.out or settings.folder("outbox") / "checks" / pickup
+        # Two feeds picking up one file may share --out: each report is named by its feed.
+        own = reader.contract.name == pickup and not (args.out and len(pickups) > 1)
+        stem = f"{path.stem}.rejected" if own else f"{path.stem}.{reader.contract.name}.rejected"
+        rejected |= _check_one(path, reader.contract, out, stem)
     return 1 if rejected else 0
 
 
@@ -215,6 +228,7 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool
     """Check `path` against one feed's contract; prints the summary; True if anything was rejected."""
     error: FileRejected | None = None
     parts: tuple[Part, ...] = ()
+    merges: tuple[Merge, ...] = ()
     try:
         validated = parse_and_validate(path, contract, out)
         parts = validated.parts
@@ -225,7 +239,11 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool
     else:
         rejections = validated.rejections
         outcome = CHECK_ROWS if rejections.height else CHECK_CLEAN
-        rows = RowCounts(validated.rows_read, validated.valid.height, validated.rejected_rows)
+        merged = validated.merged
+        rows = RowCounts(
+            validated.rows_read, validated.valid.height, validated.rejected_rows, merged.count
+        )
+        merges = merged.examples
     report = rejection_report(
         path,
         contract,
@@ -236,6 +254,7 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool
         scratch=out,
         file_error=error,
         parts=parts,
+        merges=merges,
     )
     print("\n".join(summary_lines(report)))
     if not rejections.height:

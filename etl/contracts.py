@@ -9,6 +9,7 @@ export is a new contract, not new Python. Every problem names the file and the k
 from __future__ import annotations
 
 import codecs
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -28,6 +29,7 @@ from pydantic import (
 
 from etl.dates import format_problem, zone_problem
 from etl.entities import ENTITIES, DocumentEntity, Entity
+from etl.entities.checks import relaxed
 from etl.errors import ConfigError
 from etl.settings import Settings, Strict, config_error
 from etl.xml_paths import NAME, parse_field
@@ -111,6 +113,10 @@ class TrailerSpec(Strict):
         return self
 
 
+# A date key's value: one strftime format, or several tried in order (see FormatSpec).
+DateFormats = str | tuple[str, ...]
+
+
 class FormatSpec(Strict):
     """How the file is written: format and dialect."""
 
@@ -132,11 +138,13 @@ class FormatSpec(Strict):
     # " " also reads the no-break spaces (U+00A0, U+202F) Swedish and French Excel write;
     # naming one of those accepts only that one.
     thousands: Literal["", " ", ".", ",", "'", "\u00a0", "\u202f"] = ""
-    date_format: str = "%Y-%m-%d"
+    # Each date key takes one strftime format or a list tried in order, the first that reads
+    # a cell winning: WooCommerce writes `2017-01-01` and `2030-01-01 0:00:00` in one column.
+    date_format: DateFormats = "%Y-%m-%d"
     # Date-times: wall-clock times in `time_zone` unless the format reads an offset (%z).
-    datetime_format: str = "%Y-%m-%dT%H:%M:%S"
+    datetime_format: DateFormats = "%Y-%m-%dT%H:%M:%S"
     time_zone: str = "UTC"  # IANA name: the zone the ERP writes its local times in
-    field_formats: dict[str, str] = Field(default_factory=dict)  # field -> its own format
+    field_formats: dict[str, DateFormats] = Field(default_factory=dict)  # field -> its own
     null_values: tuple[str, ...] = ("",)
     header_row: int = Field(default=1, ge=1)  # CSV/XLSX: line (row) of the header; above: skipped
     skip_after_header: int = Field(default=0, ge=0)  # CSV/XLSX: rows under the header, not data
@@ -161,6 +169,10 @@ class FormatSpec(Strict):
     # ("row": reported when required, and its old rows are kept), or no row ("skip").
     repeat: str | None = None
     repeat_empty: Literal["row", "skip"] = "row"
+    # XML: "external_dtd" takes a DOCTYPE that only names an external DTD (every BMEcat file
+    # starts with one); the DTD is never fetched or read (etl/formats/xml_doctype.py).
+    # Internal subsets, entity declarations and entity references are refused either way.
+    doctype: Literal["refuse", "external_dtd"] = "refuse"
 
     @field_validator("encoding", "fallback_encoding")
     @classmethod
@@ -235,14 +247,6 @@ class FormatSpec(Strict):
             raise ValueError(f"{info.field_name} is for csv and xlsx feeds, not xml")
         return value
 
-    @field_validator("date_format", "datetime_format")
-    @classmethod
-    def _reads_dates(cls, value: str, info: ValidationInfo) -> str:
-        problem = format_problem(value, with_time=info.field_name == "datetime_format")
-        if problem:
-            raise ValueError(problem)
-        return value
-
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -280,11 +284,26 @@ class FormatSpec(Strict):
             raise ValueError("repeat_empty needs `repeat`, the repeating element it is about")
         return value
 
-    def time_format(self, field: str, dtype: pl.DataType) -> str:
-        """The strftime format a Date or Datetime field is written in."""
+    @field_validator("doctype")
+    @classmethod
+    def _doctype_for_xml(cls, value: str, info: ValidationInfo) -> str:
+        # Only runs when the key is written: on a csv or xlsx feed it would do nothing.
+        if info.data.get("type") != "xml":
+            raise ValueError("doctype is for xml feeds only")
+        return value
+
+    def time_formats(self, field: str, dtype: pl.DataType) -> tuple[str, ...]:
+        """The strftime formats a Date or Datetime field is read with, in the order tried."""
         if field in self.field_formats:
-            return self.field_formats[field]
-        return self.datetime_format if isinstance(dtype, pl.Datetime) else self.date_format
+            return formats_of(self.field_formats[field])
+        return formats_of(
+            self.datetime_format if isinstance(dtype, pl.Datetime) else self.date_format
+        )
+
+
+def formats_of(value: DateFormats) -> tuple[str, ...]:
+    """A date key's value as the formats it lists (one string is a list of one)."""
+    return (value,) if isinstance(value, str) else value
 
 
 class FieldChecks(Strict):
@@ -297,6 +316,11 @@ class FieldChecks(Strict):
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=1)
     allowed: tuple[str, ...] | None = None
+    # A code field's own rule: "strict" (letters, digits, . _ / -, no spaces: safe anywhere)
+    # or "norce" (any printable text Norce takes: Magento SKUs "MH01 XS Black", customer
+    # group "ALL GROUPS"). Per field, next to its other checks, rather than a list under
+    # [checks]: one table says all that is checked of a field, and its key names the field.
+    code: Literal["strict", "norce"] = "strict"
 
 
 class RoundingSpec(Strict):
@@ -305,6 +329,44 @@ class RoundingSpec(Strict):
     places: int = Field(ge=0)  # decimals kept; at most what the field keeps
     # Declared, never assumed: half_even (banker's) and half_up (ties away from zero) differ.
     mode: Literal["half_even", "half_up"]
+
+
+class ValuePattern(Strict):
+    """One pattern of a value map: a value it matches becomes `to` (\\1 is the first group)."""
+
+    match: Regex
+    to: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> ValuePattern:
+        # re checks a template's group references when it is used: here, not on a file.
+        try:
+            re.compile(self.match).sub(self.to, "")
+        except re.error as exc:
+            raise ValueError(f"`to` {self.to!r} does not fit `match`: {exc}") from exc
+        return self
+
+
+class ValueMap(Strict):
+    """ERP values -> canonical ones for one field ([values.<field>]).
+
+    The entries sit under `map`, apart from the options, so a value the ERP writes can never
+    be read as an option, and a misspelt option is refused instead of mapping a value.
+    """
+
+    map: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    patterns: tuple[ValuePattern, ...] = ()  # tried in order, after the exact entries
+    # keep: a value neither names passes through and the field's checks decide;
+    # reject: its row is rejected as `unmapped_value` (a new value the map must learn).
+    unmapped: Literal["keep", "reject"] = "keep"
+    ignore_case: bool = False  # exact entries and patterns match in any case
+
+
+class DeriveSpec(Strict):
+    """A field read from a column by a regular expression ([derive.<field>])."""
+
+    column: str  # the ERP column (or XML path) read
+    pattern: Regex  # searched in the cell: its first group, or the whole match, is the field
 
 
 class ChecksSpec(Strict):
@@ -370,13 +432,19 @@ class FeedContract(Strict):
     feed: FeedSpec
     source: SourceSpec = SourceSpec()
     format: FormatSpec
-    columns: dict[str, str]  # ERP column (or XML path) -> canonical field
+    # ERP column (or XML path) -> canonical field, or fields: one column may feed several
+    # (Magento's sku is also the manufacturer's number).
+    columns: dict[str, str | tuple[str, ...]]
     defaults: dict[str, str] = Field(default_factory=dict)  # canonical field -> constant
     key: tuple[str, ...] | None = None  # default: the entity's key
     guard: GuardSpec = GuardSpec()
     checks: ChecksSpec = ChecksSpec()
     # field -> how its values with more decimals than it keeps are rounded (else refused).
     rounding: dict[str, RoundingSpec] = Field(default_factory=dict)
+    # field -> its ERP values mapped to canonical ones ("United States" -> "US").
+    values: dict[str, ValueMap] = Field(default_factory=dict)
+    # field -> read from a column by a regular expression (the currency in "All Websites [USD]").
+    derive: dict[str, DeriveSpec] = Field(default_factory=dict)
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
     archive: ArchiveSpec = ArchiveSpec()
     options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
@@ -405,13 +473,27 @@ class FeedContract(Strict):
         """The key the diff matches rows on."""
         return self.key or self.entity.key
 
+    def column_fields(self) -> list[tuple[str, str]]:
+        """(ERP column, canonical field) for each field [columns] maps, a column once per field."""
+        return [
+            (erp, field)
+            for erp, fields in self.columns.items()
+            for field in ((fields,) if isinstance(fields, str) else fields)
+        ]
+
     def field_sources(self) -> dict[str, str]:
-        """Canonical field -> ERP column, the inverse of `columns`."""
-        return {field: erp for erp, field in self.columns.items()}
+        """Canonical field -> the ERP column it is read from: mapped in [columns] or [derive]."""
+        derived = {field: spec.column for field, spec in self.derive.items()}
+        return {field: erp for erp, field in self.column_fields()} | derived
+
+    def read_columns(self) -> list[str]:
+        """The ERP columns (XML paths) the feed reads: those of [columns], then of [derive]."""
+        derived = [d.column for d in self.derive.values() if d.column not in self.columns]
+        return [*self.columns, *dict.fromkeys(derived)]
 
     def carried_fields(self) -> frozenset[str]:
-        """The canonical fields the feed sets: mapped in [columns] or given by [defaults]."""
-        return frozenset(self.columns.values()) | frozenset(self.defaults)
+        """The canonical fields the feed sets: mapped in [columns], [derive] or [defaults]."""
+        return frozenset(self.field_sources()) | frozenset(self.defaults)
 
 
 def load_contract(path: Path, settings: Settings) -> FeedContract:
@@ -450,8 +532,11 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
         )
     entity = contract.entity
     fields = set(entity.fields())
-    mapped = list(contract.columns.values())
-    for erp, field in contract.columns.items():
+    for erp, listed in contract.columns.items():
+        if not listed:
+            raise ConfigError(source, f"columns.{erp}", "name at least one field")
+    mapped = [field for _, field in contract.column_fields()]
+    for erp, field in contract.column_fields():
         if field not in fields:
             raise ConfigError(
                 source, f"columns.{erp}", f"{field!r} is not a field of {entity.name}"
@@ -459,9 +544,18 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
     if len(set(mapped)) != len(mapped):
         twice = sorted({f for f in mapped if mapped.count(f) > 1})
         raise ConfigError(source, "columns", f"fields mapped twice: {', '.join(twice)}")
-    for field in contract.checks.fields:
+    _check_derive(contract, source)
+    mapped += list(contract.derive)
+    for field, extra in contract.checks.fields.items():
         if field not in fields:
             raise ConfigError(source, f"checks.fields.{field}", f"not a field of {entity.name}")
+        if extra.code == "norce" and relaxed(entity.schema.columns[field].checks) is None:
+            coded = [f for f, c in entity.schema.columns.items() if relaxed(c.checks) is not None]
+            raise ConfigError(
+                source,
+                f"checks.fields.{field}.code",
+                f"{field} has no code rule to relax (those with one: {', '.join(coded)})",
+            )
     for field in contract.defaults:
         if field not in fields:
             raise ConfigError(source, f"defaults.{field}", f"not a field of {entity.name}")
@@ -480,6 +574,43 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
     _check_create_only(contract, source)
     _check_field_formats(contract, source)
     _check_rounding(contract, source)
+    _check_values(contract, source)
+
+
+def _check_derive(contract: FeedContract, source: str) -> None:
+    """[derive] names fields of the entity that [columns] does not map."""
+    mapped = {field: erp for erp, field in contract.column_fields()}
+    for field in contract.derive:
+        key = f"derive.{field}"
+        if field not in contract.entity.fields():
+            raise ConfigError(source, key, f"not a field of {contract.entity.name}")
+        if field in mapped:
+            raise ConfigError(
+                source, key, f"also mapped from column {mapped[field]!r} in [columns]: keep one"
+            )
+
+
+def _check_values(contract: FeedContract, source: str) -> None:
+    """[values] maps fields read from the file; with ignore_case, no two entries collide."""
+    fields, read = contract.entity.fields(), contract.field_sources()
+    for field, spec in contract.values.items():
+        key = f"values.{field}"
+        if field not in fields:
+            raise ConfigError(source, key, f"not a field of {contract.entity.name}")
+        if field not in read:
+            raise ConfigError(
+                source, key, f"{field!r} is not read from the file: map it in [columns] or [derive]"
+            )
+        folded: dict[str, str] = {}
+        for erp in spec.map if spec.ignore_case else ():
+            other = folded.setdefault(erp.casefold(), erp)
+            if other != erp and spec.map[other] != spec.map[erp]:
+                raise ConfigError(
+                    source,
+                    f"{key}.map",
+                    f"{other!r} and {erp!r} are the same when case is ignored, "
+                    "but map to different values",
+                )
 
 
 def _check_rounding(contract: FeedContract, source: str) -> None:
@@ -521,9 +652,12 @@ def _check_create_only(contract: FeedContract, source: str) -> None:
 
 
 def _check_field_formats(contract: FeedContract, source: str) -> None:
-    """[format.field_formats] names Date or Datetime fields, each with a format that reads them."""
+    """Every date format reads dates; [format.field_formats] names Date or Datetime fields."""
+    fmt = contract.format
+    _check_formats(fmt.date_format, False, source, "format.date_format")
+    _check_formats(fmt.datetime_format, True, source, "format.datetime_format")
     fields = contract.entity.fields()
-    for field, fmt in contract.format.field_formats.items():
+    for field, formats in contract.format.field_formats.items():
         key = f"format.field_formats.{field}"
         dtype = fields.get(field)
         if dtype is None or not (dtype == pl.Date or isinstance(dtype, pl.Datetime)):
@@ -534,9 +668,17 @@ def _check_field_formats(contract: FeedContract, source: str) -> None:
                 f"not a date or date-time field of {contract.entity.name} "
                 f"(those are: {', '.join(dated) or 'none'})",
             )
-        problem = format_problem(fmt, with_time=isinstance(dtype, pl.Datetime))
+        _check_formats(formats, isinstance(dtype, pl.Datetime), source, key)
+
+
+def _check_formats(value: DateFormats, with_time: bool, source: str, key: str) -> None:
+    """One format, or a non-empty list of them, each reading a whole date (a list's by index)."""
+    if not value:
+        raise ConfigError(source, key, "give at least one format, or leave the key out")
+    for n, fmt in enumerate(formats_of(value)):
+        problem = format_problem(fmt, with_time=with_time)
         if problem:
-            raise ConfigError(source, key, problem)
+            raise ConfigError(source, key if isinstance(value, str) else f"{key}[{n}]", problem)
 
 
 _XML_RECORD = re.compile(rf"^/?{NAME}(?:/{NAME})*$")
@@ -558,8 +700,8 @@ def _check_xml_paths(contract: FeedContract, source: str) -> None:
         if not shape.match(path):
             raise ConfigError(source, key, f"{path!r} is not a usable path: {hint}")
         _check_prefixes(re.split(r"[/@]", path), fmt.namespaces, source, key)
-    for path in contract.columns:
-        key = f"columns.{path}"
+    derived = [(f"derive.{f}.column", d.column) for f, d in contract.derive.items()]
+    for key, path in [*((f"columns.{p}", p) for p in contract.columns), *derived]:
         try:
             parsed = parse_field(path)
         except ValueError as exc:
@@ -703,10 +845,7 @@ def _check_links(contracts: dict[str, FeedContract]) -> None:
                 raise ConfigError(
                     source, "source.from_feed", f"{parent!r} is not a feed that picks up files"
                 )
-            if other.format != contract.format:
-                raise ConfigError(
-                    source, "format", f"must be the same as feed {parent!r}'s: it reads its files"
-                )
+            _check_same_dialect(contract, other, source)
         for field, target in contract.references.items():
             key = f"references.{field}"
             if field not in contract.entity.fields():
@@ -718,6 +857,46 @@ def _check_links(contracts: dict[str, FeedContract]) -> None:
                     source, key, f"{target!r} must name another feed and one of its fields"
                 )
     order_of_runs(contracts)  # refuses a cycle
+
+
+def _check_same_dialect(contract: FeedContract, parent: FeedContract, source: str) -> None:
+    """A derived feed reads its parent's files as they are written: the same [format].
+
+    Only `field_formats` may differ: it names the feed's own date fields, which the parent's
+    entity may not even have (a product's launch date, a stock row's delivery date).
+    """
+    mine = contract.format.model_dump(exclude={"field_formats"})
+    theirs = parent.format.model_dump(exclude={"field_formats"})
+    found = _difference(mine, theirs, "format")
+    if found is not None:
+        key, here, there = found
+        raise ConfigError(
+            source,
+            key,
+            f"{here} here, {there} in feed {parent.name} (it reads that feed's files)",
+        )
+
+
+def _difference(mine: object, theirs: object, key: str) -> tuple[str, str, str] | None:
+    """The first dotted key where two dumped tables differ, with both values as TOML writes them."""
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        for name in mine:
+            found = _difference(mine[name], theirs.get(name), f"{key}.{name}")
+            if found is not None:
+                return found
+        return None
+    if mine == theirs:
+        return None
+    return key, _shown(mine), _shown(theirs)
+
+
+def _shown(value: object) -> str:
+    """A contract value as it is written: "text", 1, true, ["a", "b"]; a table is just set."""
+    if value is None:
+        return "not set"
+    if isinstance(value, dict):
+        return "set"
+    return json.dumps(value, ensure_ascii=False)
 
 
 # What Norce must already hold before an entity's rows can be imported, and by which field

@@ -67,37 +67,59 @@ def example(fmt: str, zone: str) -> str:
     return str(sample.dt.strftime(shown)[0])
 
 
-def to_datetime(col: pl.Expr, fmt: str, zone: str, dtype: pl.Datetime) -> pl.Expr:
-    """Text in `fmt` to `dtype` (UTC): by its own offset, else as a wall-clock time in `zone`.
+def to_date(col: pl.Expr, fmts: tuple[str, ...]) -> pl.Expr:
+    """Text to Date by the first of `fmts` that reads it; null when none does."""
+    return pl.coalesce([col.str.to_date(fmt, strict=False) for fmt in fmts])
 
-    A time that does not exist or exists twice in `zone` becomes null, like any bad cell.
+
+def to_datetime(col: pl.Expr, fmts: tuple[str, ...], zone: str, dtype: pl.Datetime) -> pl.Expr:
+    """Text to `dtype` (UTC) by the first of `fmts` that reads it: by its own offset, else as
+    a wall-clock time in `zone`.
+
+    A time that does not exist or exists twice in `zone` becomes null, like any bad cell;
+    it is not handed to the next format, which would read the same text another way.
     """
+    tried = [_datetime(col, fmt, zone, dtype) for fmt in fmts]
+    chosen: pl.Expr = pl.lit(None, dtype)
+    for read, value in reversed(tried):
+        chosen = value if len(tried) == 1 else pl.when(read).then(value).otherwise(chosen)
+    return chosen
+
+
+def _datetime(col: pl.Expr, fmt: str, zone: str, dtype: pl.Datetime) -> tuple[pl.Expr, pl.Expr]:
+    """(whether `fmt` reads the text, the instant it reads in UTC) for one format."""
     target = dtype.time_zone or "UTC"
     if has_offset(fmt):
-        return col.str.to_datetime(fmt, time_unit=dtype.time_unit, time_zone=target, strict=False)
+        read = col.str.to_datetime(fmt, time_unit=dtype.time_unit, time_zone=target, strict=False)
+        return read.is_not_null(), read
     local = col.str.to_datetime(fmt, time_unit=dtype.time_unit, strict=False)
     zoned = local.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
-    return zoned.dt.convert_time_zone(target)
+    return local.is_not_null(), zoned.dt.convert_time_zone(target)
 
 
-def local_time_problem(col: pl.Expr, fmt: str, zone: str) -> pl.Expr:
-    """Why a date-time cell failed: GAP, AMBIGUOUS, or "type" when the text itself was bad.
+def local_time_problem(col: pl.Expr, fmts: tuple[str, ...], zone: str) -> pl.Expr:
+    """Why a date-time cell failed: GAP, AMBIGUOUS, or "type" when no format read the text.
 
-    GAP and AMBIGUOUS mean the text was a fine wall-clock time that the zone's daylight-saving
-    change made impossible or double. Meant for the few failed cells only.
+    GAP and AMBIGUOUS mean the first format that read the text found a fine wall-clock time
+    that the zone's daylight-saving change made impossible or double. Meant for the few
+    failed cells only.
     """
+    problem: pl.Expr = pl.lit("type")
+    for fmt in reversed(fmts):
+        local = col.str.to_datetime(fmt, strict=False)
+        problem = (
+            pl.when(local.is_not_null()).then(_zone_problem(local, fmt, zone)).otherwise(problem)
+        )
+    return problem
+
+
+def _zone_problem(local: pl.Expr, fmt: str, zone: str) -> pl.Expr:
+    """GAP or AMBIGUOUS for a wall-clock time `fmt` read that failed in `zone`."""
     if has_offset(fmt):
-        return pl.lit("type")
-    local = col.str.to_datetime(fmt, strict=False)
+        return pl.lit("type")  # an instant with its offset never fails for the zone's sake
     # With the doubled hour resolved, only a time in the skipped hour is still null.
     skipped = local.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").is_null()
-    return (
-        pl.when(local.is_null())
-        .then(pl.lit("type"))
-        .when(skipped)
-        .then(pl.lit(GAP))
-        .otherwise(pl.lit(AMBIGUOUS))
-    )
+    return pl.when(skipped).then(pl.lit(GAP)).otherwise(pl.lit(AMBIGUOUS))
 
 
 def utc(moment: dt.datetime) -> dt.datetime:

@@ -3,7 +3,9 @@
 A snapshot row has a state: active, held (its removal waits for approval) or inactive (we
 deactivated it in Norce; kept so a returning row is a reactivation, not a silent add).
 A rejected row keeps its last accepted state: its key is neither a change nor a removal,
-so a typo in a price can never deactivate a product.
+so a typo in a price can never deactivate a product. A row the file marks inactive (the
+ERP's `is_active` false) is a removal, never a change: the flag says which state a row is
+in, it is no value to compare.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from etl.models import ACTIVE, CHANGED, HELD, INACTIVE, LINE, SPARED_BY, STATE, Delta
+from etl.models import (
+    ACTIVE,
+    CHANGED,
+    HELD,
+    INACTIVE,
+    IS_ACTIVE,
+    LINE,
+    SPARED_BY,
+    STATE,
+    Delta,
+)
 
 _OLD = "__old"
 
@@ -24,33 +36,52 @@ def diff(
     key: Sequence[str],
     full_export: bool,
 ) -> Delta:
-    """Adds, changes (with the fields that changed), reactivations and removal candidates."""
+    """Adds, changes (with the fields that changed), reactivations and removal candidates.
+
+    A row the file marks inactive (IS_ACTIVE false) is never a change. Live in the snapshot
+    it is a removal candidate, as a row missing from a full export is (so the guard counts
+    it the same), sent as Norce has it, its LINE in `marked`; new to the snapshot it is
+    an add that stays inactive; inactive already, it is nothing.
+    """
     key = list(key)
-    fields = [c for c in old.columns if c not in key and c != STATE]
-    renamed = old.rename({c: c + _OLD for c in [*fields, STATE]})
+    kept = [c for c in old.columns if c not in key and c != STATE]
+    fields = [c for c in kept if c != IS_ACTIVE]  # the flag decides the state, not a change
+    renamed = old.rename({c: c + _OLD for c in [*kept, STATE]})
     joined = new.join(renamed, on=key, how="left", nulls_equal=True)
     state = pl.col(STATE + _OLD)
+    live, off = state.is_in([ACTIVE, HELD]), marked_inactive(new)
     differs = [pl.col(f).ne_missing(pl.col(f + _OLD)) for f in fields]
     flags = [pl.when(d).then(pl.lit(f)) for d, f in zip(differs, fields, strict=True)]
     # Cheap test first: the list of changed fields is built only for the rows that changed
     # (about 1% on a normal day), not for every row of the file.
-    changed_rows = joined.filter(state.is_in([ACTIVE, HELD]) & pl.any_horizontal(differs))
-    columns = [*key, *fields, LINE]
+    changed_rows = joined.filter(live & ~off & pl.any_horizontal(differs))
+    columns = [*key, *kept, LINE]
     changes = changed_rows.select(*columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED))
     adds = joined.filter(state.is_null()).select(columns)
     # A returning row carries the fields that differ from its last accepted state, so a
     # field the ERP emptied while the row was away is cleared like any change to empty.
-    reactivations = joined.filter(state == INACTIVE).select(
+    reactivations = joined.filter((state == INACTIVE) & ~off).select(
         *columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED)
     )
-    removals = old.clear()
+    shape = [c for c in old.columns if c != STATE]
+    turned = joined.filter(live & off)
+    was = [pl.col(c + _OLD).alias(c) for c in kept]
+    removals = turned.select(*key, *was).select(shape)
+    marked = turned.select(*key, pl.col(LINE).cast(pl.Int64))
     spared = old.select(key).clear().with_columns(pl.lit(None, pl.Int64).alias(SPARED_BY))
     if full_export:
-        live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD]))
-        missing = live.join(new, on=key, how="anti", nulls_equal=True)
-        removals, spared = _spare_rejected(missing, rejected_keys, key, spared)
-    empty = removals.clear().drop(STATE)
-    return Delta(adds, changes, reactivations, removals.drop(STATE), empty, spared)
+        still = old.filter(pl.col(STATE).is_in([ACTIVE, HELD]))
+        missing = still.join(new, on=key, how="anti", nulls_equal=True)
+        gone, spared = _spare_rejected(missing, rejected_keys, key, spared)
+        removals = pl.concat([removals, gone.select(shape)], how="vertical")
+    return Delta(adds, changes, reactivations, removals, removals.clear(), spared, marked)
+
+
+def marked_inactive(rows: pl.DataFrame) -> pl.Expr:
+    """True for the rows whose IS_ACTIVE is false; empty (the ERP said nothing) is not."""
+    if IS_ACTIVE not in rows.columns:
+        return pl.lit(False)
+    return pl.col(IS_ACTIVE).eq_missing(False)
 
 
 def _spare_rejected(
@@ -97,15 +128,26 @@ def guard(
     max_removals: int,
     max_ratio: float,
     unkeyed_lines: Sequence[int] = (),
+    active_rows: int | None = None,
 ) -> tuple[Delta, str | None]:
     """Hold the removals when they exceed both thresholds, when the file has no valid rows,
-    or when a rejected row without its key's first part may be any of them (`unkeyed_lines`)."""
+    or when a rejected row without its key's first part may be any of them (`unkeyed_lines`).
+
+    `active_rows`: of a full export, the valid rows not marked inactive. None of them is the
+    empty file again (every row switched off, an ERP's export job gone wrong): held whatever
+    the thresholds. A delta export leaves it None: a file of deactivations only is normal there.
+    """
     count = delta.removals.height
     if not count:
         return delta, None
     reason = None
     if valid_rows == 0:
         reason = f"the file has no valid rows but {live_before} are live: {count} removals held"
+    elif active_rows == 0:
+        reason = (
+            f"every valid row of the file is marked inactive (is_active false) and {live_before} "
+            f"are live: {count} removals held"
+        )
     elif count > max_removals and count / max(live_before, 1) > max_ratio:
         reason = (
             f"{count} removals ({count / max(live_before, 1):.1%} of {live_before}) exceed the guard "
@@ -128,6 +170,7 @@ def guard(
         delta.removals.clear(),
         delta.removals,
         delta.spared,
+        delta.marked,
     )
     return held, reason
 
@@ -137,12 +180,18 @@ def apply(old: pl.DataFrame, new: pl.DataFrame, delta: Delta, key: Sequence[str]
 
     `held` is the state of exactly this delta's held rows: a row held by an earlier run that
     this run neither removes nor holds again (it was spared by a rejected row) is active
-    again, so approving a hold can only ever release what the latest run held.
+    again, so approving a hold can only ever release what the latest run held. A row the
+    file marks inactive keeps its old values (Norce has those) with its state moved; one the
+    snapshot never had is kept inactive with the file's values.
     """
     key = list(key)
     columns = old.columns
-    current = new.with_columns(pl.lit(ACTIVE).alias(STATE)).select(columns)
-    carried = old.join(new, on=key, how="anti", nulls_equal=True).with_columns(
+    off = marked_inactive(new)
+    present, marked = new.filter(~off), new.filter(off)
+    current = present.with_columns(pl.lit(ACTIVE).alias(STATE)).select(columns)
+    dormant = marked.join(old, on=key, how="anti", nulls_equal=True)
+    dormant = dormant.with_columns(pl.lit(INACTIVE).alias(STATE)).select(columns)
+    carried = old.join(present, on=key, how="anti", nulls_equal=True).with_columns(
         pl.when(pl.col(STATE) == HELD).then(pl.lit(ACTIVE)).otherwise(pl.col(STATE)).alias(STATE)
     )
     removed = delta.removals.select(key).with_columns(pl.lit(INACTIVE).alias("_to"))
@@ -154,7 +203,7 @@ def apply(old: pl.DataFrame, new: pl.DataFrame, delta: Delta, key: Sequence[str]
             .with_columns(pl.coalesce("_to", STATE).alias(STATE))
             .select(columns)
         )
-    return pl.concat([current, carried], how="vertical")
+    return pl.concat([current, carried, dormant], how="vertical")
 
 
 def empty_snapshot(fields: dict[str, pl.DataType]) -> pl.DataFrame:

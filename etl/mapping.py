@@ -1,16 +1,34 @@
-"""Map a parsed file's ERP columns onto the entity's canonical fields (still text)."""
+"""Map a parsed file's ERP columns onto the entity's canonical fields (still text).
+
+A field is copied from its column, or derived from one ([derive]); its values may then be
+mapped to canonical ones ([values]). Such a field also carries the cell as the ERP wrote
+it (`received_column`), for the report, and the check its conversion failed, if any (`failed_column`),
+for validation to reject the row.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import polars as pl
 
 from etl.contracts import FeedContract
 from etl.errors import SchemaMismatch
 from etl.models import LINE, ParsedFile, given
+from etl.value_maps import Conversion, conversions
 
 log = logging.getLogger(__name__)
+
+
+def received_column(field: str) -> str:
+    """The mapped frame's column with a converted field's cell as the ERP wrote it."""
+    return f"_received:{field}"
+
+
+def failed_column(field: str) -> str:
+    """The mapped frame's column with the check a converted cell failed (null: none)."""
+    return f"_failed:{field}"
 
 
 def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
@@ -19,14 +37,26 @@ def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
     An optional column that vanished from a full export must not read as "every value was
     removed": only a field with a contract default may be absent from the file.
     """
+    _check_columns(parsed, contract)
+    converting, sources = conversions(contract), contract.field_sources()
+    exprs: list[pl.Expr] = []
+    for field in contract.entity.fields():
+        erp = sources.get(field)
+        column = parsed.frame.get_column(erp) if erp in parsed.columns else None
+        exprs += _field(contract, field, column, converting.get(field))
+    return parsed.frame.select(*exprs, pl.col(LINE))
+
+
+def _check_columns(parsed: ParsedFile, contract: FeedContract) -> None:
+    """SchemaMismatch for a column that is missing, or (XML) that no record holds."""
     entity = contract.entity
     present = set(parsed.columns)
     sources = contract.field_sources()
-    missing = [
+    missing = _once(
         erp
         for field, erp in sources.items()
         if erp not in present and field not in contract.defaults
-    ]
+    )
     if missing:
         found = ", ".join(repr(c) for c in parsed.columns[:12]) or "none"
         if entity.personal is not None:
@@ -38,7 +68,9 @@ def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
             column=missing[0],
         )
     required = set(entity.required_fields()) - set(contract.defaults)
-    absent = [erp for field, erp in sources.items() if erp in parsed.absent and field in required]
+    absent = _once(
+        erp for field, erp in sources.items() if erp in parsed.absent and field in required
+    )
     if absent:
         raise SchemaMismatch(
             f"{parsed.path.name}: {', '.join(repr(a) for a in absent)} occurs in no record "
@@ -49,16 +81,45 @@ def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
         log.warning(
             "%s: %r occurs in no record; the field is empty in every row", parsed.path.name, path
         )
+
+
+def _once(columns: Iterable[str]) -> list[str]:
+    """The columns in order, each once (one column may feed several fields)."""
+    return list(dict.fromkeys(columns))
+
+
+def _field(
+    contract: FeedContract, field: str, column: pl.Series | None, conversion: Conversion | None
+) -> list[pl.Expr]:
+    """The field's expression from its file column (None: absent), with the columns it adds."""
+    value = pl.lit(None, dtype=pl.String) if column is None else pl.col(column.name)
     exprs: list[pl.Expr] = []
-    for field in entity.fields():
-        default = contract.defaults.get(field)
-        erp = sources.get(field)
-        value = pl.col(erp) if erp in present else pl.lit(None, dtype=pl.String)
-        if default is not None:
-            if field in contract.key_fields:
-                # A default is not evidence: a rejected row's key part names an old row
-                # only when the file itself said it (see validate's rejected keys).
-                exprs.append(value.is_not_null().alias(given(field)))
-            value = value.fill_null(pl.lit(default))
-        exprs.append(value.alias(field))
-    return parsed.frame.select(*exprs, pl.col(LINE))
+    refused: pl.Expr | None = None
+    if conversion is not None and column is not None:
+        results, checks = _tables(column, conversion)
+        refused = value.replace_strict(checks, default=None, return_dtype=pl.String)
+        exprs += [value.alias(received_column(field)), refused.alias(failed_column(field))]
+        value = value.replace_strict(results, default=None, return_dtype=pl.String)
+    default = contract.defaults.get(field)
+    if default is not None:
+        if field in contract.key_fields:
+            # A default is not evidence: a rejected row's key part names an old row
+            # only when the file itself said it (see validate's rejected keys).
+            exprs.append(value.is_not_null().alias(given(field)))
+        value = value.fill_null(pl.lit(default))
+        if refused is not None:
+            # A cell that failed its conversion is not empty: no default stands in for it.
+            value = pl.when(refused.is_null()).then(value)
+    exprs.append(value.alias(field))
+    return exprs
+
+
+def _tables(
+    cells: pl.Series, conversion: Conversion
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """(distinct cell -> the field's text, distinct cell -> the check it failed)."""
+    results: dict[str, str | None] = {}
+    checks: dict[str, str | None] = {}
+    for cell in cells.drop_nulls().unique().to_list():
+        results[cell], checks[cell] = conversion(cell)
+    return results, checks

@@ -12,14 +12,14 @@ import polars as pl
 
 from etl.dates import AMBIGUOUS, GAP, example, has_offset
 from etl.entities import Entity
-from etl.entities.checks import CODE_PATTERN, CURRENCY_PATTERN
+from etl.entities.checks import CURRENCY_PATTERN, NORCE_CODE, code_length, norce_takes
 from etl.entities.party_checks import org_number_problem
 
 CODES = {
     "missing_column": "A column the contract requires is not in the file (the whole file is rejected).",
     "required": "A required value is empty.",
     "type": (
-        "The value is not a number, whole number, date or date-time as the field needs "
+        "The value is not a number, whole number, date, date-time or true/false as the field needs "
         "(also: more decimals than the field keeps, see [rounding]; a local time that a "
         "daylight-saving change skips or repeats)."
     ),
@@ -35,6 +35,14 @@ CODES = {
         "(Swedish, Norwegian, Danish and Finnish numbers are checked)."
     ),
     "duplicate_key": "The same key appears on more than one row; none of them is applied.",
+    "unmapped_value": (
+        "The value is not in the feed contract's [values] map for the field, which rejects "
+        'values it does not name (unmapped = "reject").'
+    ),
+    "no_match": (
+        "The field is read from a column by the feed contract's [derive] pattern, and the "
+        "value does not match it."
+    ),
     "unknown_reference": (
         "The value names a record another feed does not hold (a contact's company that is not "
         "in the companies feed); the row keeps its last accepted state."
@@ -64,6 +72,10 @@ CODES = {
     ),
     "fee_dropped": "Freight or a fee already captured by an earlier invoice of the order was left out.",
     "fee_repeated": 'A later invoice repeats fees and the contract says later_invoice_fees = "reject".',
+    "field_count": (
+        "A CSV row has more or fewer fields than the header (a non-empty extra field, or fields "
+        "missing): none of its cells is read, so its key is unknown and removals wait."
+    ),
     "parse": "The file cannot be read in its declared format (the whole file is rejected).",
     "quarantined": (
         "The process died twice while reading the file (memory, a crash in a reader): it was "
@@ -77,8 +89,10 @@ CODES = {
 
 FRACTION = "fraction"  # the check name of a whole-number cell with a real fraction (code `type`)
 DECIMALS = "decimals"  # the check name of a number with more decimals than kept (code `type`)
+FIELD_COUNT = "field_count"  # the code of a CSV row whose field count is not the header's
+UNMAPPED = "unmapped_value"  # the check (and code) of a value a [values] map rejects
+NO_MATCH = "no_match"  # the check (and code) of a cell a [derive] pattern does not match
 _PATTERN_HELP = {
-    CODE_PATTERN: "letters, digits and . _ / - only, no spaces, at most 50 characters",
     CURRENCY_PATTERN: "three capital letters, an ISO 4217 code such as SEK or EUR",
 }
 _BOUNDS = {
@@ -98,12 +112,12 @@ def describe(
     dup_lines: str,
     *,
     decimal: str = ".",
-    date_format: str = "%Y-%m-%d",
+    date_formats: tuple[str, ...] = ("%Y-%m-%d",),
     time_zone: str = "UTC",
 ) -> tuple[str, str]:
     """(error code, message) for one failed check on one cell, in the file's own dialect.
 
-    `date_format` is the field's own format (a date or a date-time field); `time_zone` is
+    `date_formats` are the field's own formats (a date or a date-time field); `time_zone` is
     the zone the file's local times are in.
     """
     label = entity.labels.get(field, field)
@@ -125,8 +139,14 @@ def describe(
             "or let the feed contract round it, e.g. "
             f'[rounding] {field} = {{ places = {min(2, places)}, mode = "half_up" }}'
         )
+    if name == "type" and entity.fields()[field] == pl.Boolean:
+        return "type", (
+            f"{shown} is not read as true or false for {label}: write true or false (any "
+            "letter case) or 1 or 0, or let the feed contract translate the ERP's own "
+            f'spellings (J/N, Yes/No): [values.{field}] map = {{ "J" = "true", "N" = "false" }}'
+        )
     if name == "type":
-        kind = _kind(entity.fields()[field], decimal, date_format, time_zone)
+        kind = _kind(entity.fields()[field], decimal, date_formats, time_zone)
         return "type", f"{shown} is not {kind}"
     if name == GAP:
         return "type", (
@@ -138,6 +158,18 @@ def describe(
             f"{shown} happens twice in {time_zone}: the clocks turn back an hour when daylight "
             f"saving time ends, so it cannot be told which is meant for {label}; "
             "write the time with its UTC offset, or avoid that hour"
+        )
+    if name == UNMAPPED:
+        return UNMAPPED, (
+            f"{shown} is not in [values.{field}] for {label}, which takes only the values it "
+            "names: add it to the map in the feed contract, or correct it in the ERP"
+        )
+    if name == NO_MATCH:
+        column = args[0] if args else "its column"
+        return NO_MATCH, (
+            f"{shown} in column {column} does not match the pattern of [derive.{field}], so "
+            f"{label} cannot be read from it: correct it in the ERP, or the pattern in the "
+            "feed contract"
         )
     if name == "duplicate_key":
         return (
@@ -163,6 +195,10 @@ def describe(
         return "org_no", f"{shown} {org_number_problem(value or '')}"
     if name == "str_matches":
         pattern = args[0] if args else ""
+        length = code_length(pattern)
+        if length is not None:
+            help_code = _code_help(field, value, length)
+            return "pattern", f"{shown} is not allowed for {label}: {help_code}"
         help_text = _PATTERN_HELP.get(pattern, f"the form the feed contract requires ({pattern})")
         return "pattern", f"{shown} is not allowed for {label}: use {help_text}"
     if name == "str_length":
@@ -171,12 +207,43 @@ def describe(
             f"{low} to {high}" if low and high else f"at least {low}" if low else f"at most {high}"
         )
         return "length", f"{label} must be {bounds} characters long, got {len(value or '')}"
+    if name == NORCE_CODE:
+        return "pattern", (
+            f"{shown} is not allowed for {label}: use printable characters, no tabs or line "
+            f"breaks, no space at the start or end, at most {args[0]} characters"
+        )
     if name in ("isin", "notin"):
         allowed = ", ".join(a.strip("[]'\" ") for a in args)
         return "enum", f"{shown} is not allowed for {label}: use one of {allowed}"
     if name in _BOUNDS:
         return "range", f"{shown} is out of range: {label} must be {_BOUNDS[name].format(*args)}"
     return name, f"{shown} failed check {check} on {label}"
+
+
+def _code_help(field: str, value: str | None, length: int) -> str:
+    """What a strict code must look like; for a value Norce would take, how to relax it."""
+    text = f"use letters, digits and . _ / - only, no spaces, at most {length} characters"
+    if value is not None and norce_takes(value, length):
+        text += (
+            "; if the ERP's codes hold spaces or other characters Norce takes, let the feed "
+            f'contract take them: [checks.fields.{field}] code = "norce"'
+        )
+    return text
+
+
+def field_count(fields: pl.Expr, width: pl.Expr) -> pl.Expr:
+    """The message of CSV rows of `fields` fields under a header of `width` (one a row)."""
+    return pl.format(
+        "{} fields where the header has {}: no cell of the row is read (a delimiter missing "
+        "or too many, or one inside a cell that is not quoted?)",
+        fields,
+        width,
+    )
+
+
+def _examples(date_formats: tuple[str, ...], zone: str) -> str:
+    """`2026-11-20 14:30:45 or 2026-11-20`: the sample moment in each format, each once."""
+    return " or ".join(dict.fromkeys(example(f, zone) for f in date_formats))
 
 
 QUOTED_CHARS = 60
@@ -186,18 +253,23 @@ def _preview(value: str) -> str:
     return value if len(value) <= QUOTED_CHARS else value[:QUOTED_CHARS] + "…"
 
 
-def _kind(dtype: pl.DataType, decimal: str, date_format: str, time_zone: str) -> str:
-    """What a cell of this type must look like, with an example in the file's dialect."""
+def _kind(dtype: pl.DataType, decimal: str, date_formats: tuple[str, ...], time_zone: str) -> str:
+    """What a cell of this type must look like, with an example in the file's dialect.
+
+    A field read in several formats shows an example of each, in the order they are tried.
+    """
     if isinstance(dtype, pl.Decimal):
         places = dtype.scale or 0
         return f"a number with at most {places} decimals, such as 1234{decimal}50"
     if isinstance(dtype, pl.Datetime):
-        shown = example(date_format, time_zone)
-        if has_offset(date_format):
+        shown = _examples(date_formats, time_zone)
+        offsets = {has_offset(f) for f in date_formats}
+        if offsets == {True}:
             return f"a date and time written like {shown} (its UTC offset included)"
-        return f"a date and time written like {shown} (local time in {time_zone})"
+        unless = " unless it gives its UTC offset" if True in offsets else ""
+        return f"a date and time written like {shown} (local time in {time_zone}{unless})"
     if dtype == pl.Date:
-        return f"a date written like {example(date_format, 'UTC')}"
+        return f"a date written like {_examples(date_formats, 'UTC')}"
     if dtype.is_integer():
         return "a whole number"
     return "a valid value"
@@ -211,4 +283,6 @@ def _split(check: str) -> tuple[str, list[str]]:
     name, inner = match.groups()
     if name == "str_matches":
         return name, [inner.strip("'\"")]
+    if name == NO_MATCH:
+        return name, [inner]  # a column name, commas and all
     return name, [a.strip() for a in inner.split(",")]

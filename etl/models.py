@@ -19,6 +19,12 @@ def given(name: str) -> str:
 
 
 ACTIVE, HELD, INACTIVE = "active", "held", "inactive"
+# ParsedFile.ragged: the line of a record, the fields it has, the fields the header has.
+RAGGED_SCHEMA = {LINE: pl.Int64, "fields": pl.Int64, "width": pl.Int64}
+# The ERP's own active flag, an optional field of every snapshot entity. It is no value Norce
+# keeps: false makes the row a removal (or an add that stays inactive), true or empty leaves
+# it live, so the diff decides a row's state by it and never compares it as a field.
+IS_ACTIVE = "is_active"
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,35 @@ class ParsedFile:
     # XML only: mapped paths that occurred in no record at all (a renamed element?).
     absent: tuple[str, ...] = ()
     parts: tuple[Part, ...] = ()  # a zip of several data files: where each one's lines start
+    # CSV: records with more or fewer fields than the header, left out of `frame`: none of
+    # their cells can be trusted, so validation rejects each as a row with no readable key.
+    ragged: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RAGGED_SCHEMA))
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Rows that repeated an earlier row field for field, taken once as that row."""
+
+    key: str  # the key's parts joined by " / "
+    into: int  # the line of the row that was taken
+    lines: tuple[int, ...]  # the first lines merged into it (see etl.same_rows.MERGE_LINES)
+    count: int  # every line merged into it
+
+    def describe(self, parts: tuple[Part, ...] = ()) -> str:
+        """`lines 5, 9 merged into line 3`, with how many more a long list leaves out."""
+        shown = ", ".join(line_name(parts, n) for n in self.lines)
+        more = f" and {self.count - len(self.lines):,} more" if self.count > len(self.lines) else ""
+        # In a zip of several files a line is named with its file: `b.csv line 5`.
+        word, into = ("", "") if parts else ("lines " if self.count > 1 else "line ", "line ")
+        return f"{word}{shown}{more} merged into {into}{line_name(parts, self.into)}"
+
+
+@dataclass(frozen=True)
+class MergedRows:
+    """What `same_key_rows = "merge_identical"` took once: a count and the first examples."""
+
+    count: int = 0
+    examples: tuple[Merge, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +108,8 @@ class Validated:
     # Lines of rejected rows whose key's first part (the record: SKU, customer number) was not
     # read from the file: any row that left the file may be one of them.
     unkeyed_lines: tuple[int, ...] = ()
+    # Rows read that repeated an earlier row exactly: rows_read = valid + rejected + merged.
+    merged: MergedRows = field(default_factory=MergedRows)
 
     @property
     def rejected_rows(self) -> int:
@@ -91,6 +128,9 @@ class Delta:
     held: pl.DataFrame  # old rows whose deactivation waits for approval
     # Old rows missing from the file that a rejected row may stand for: key plus SPARED_BY.
     spared: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Of the removals (or held), the rows the file marked inactive: key plus the LINE that
+    # said is_active = false. The others are missing from the file.
+    marked: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def counts(self) -> dict[str, int]:
         """Row counts per kind of change, and per decision about a missing row."""

@@ -9,6 +9,7 @@ rejected like any bad cell: it keeps its last accepted state, the other rows go 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import polars as pl
 
@@ -43,15 +44,13 @@ def reject_unknown(
         for k in key
     ]
     rejected = valid.filter(unknown).select(*evidence, pl.col(LINE))
-    return Validated(
+    return replace(
+        validated,  # rows read, parts, unkeyed lines and merged rows stay as they were
         valid=valid.filter(~unknown),
         rejections=pl.concat([validated.rejections, *found]).sort("line", "field"),
         rejected_keys=pl.concat([validated.rejected_keys, rejected]).unique(
             subset=key, keep="first", maintain_order=True
         ),
-        rows_read=validated.rows_read,
-        parts=validated.parts,
-        unkeyed_lines=validated.unkeyed_lines,
     )
 
 

@@ -31,7 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from etl.contracts import FeedContract
 from etl.messages import CODES
-from etl.models import Part, place
+from etl.models import Merge, Part, place
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _CELL_LIMIT = 32_767  # characters Excel keeps in one cell
@@ -51,6 +51,7 @@ DETAIL_COLUMNS = (
 )
 PART_COLUMN = ("part", "File in archive", 24)
 NOT_COUNTED = "not counted: the file could not be read"
+MERGED_ROWS = "Rows merged into an earlier identical row:"  # heads the examples of merged rows
 
 # What happened to the file, as the summary's "Outcome" says it.
 ROWS_REJECTED = "Some rows rejected: the other rows were applied"
@@ -93,6 +94,9 @@ class RowCounts:
     read: int
     accepted: int
     rejected: int
+    # Rows taken once as an earlier identical row (same_key_rows = "merge_identical"):
+    # read = accepted + rejected + merged.
+    merged: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class Report:
     raw: Mapping[int, str]  # source line -> the record starting there, as written
     key_fields: Sequence[str]
     parts: tuple[Part, ...] = ()  # a zip of several files: lines are shown per file
+    merges: tuple[Merge, ...] = ()  # the first rows that identical rows were merged into
 
 
 def summary(
@@ -125,8 +130,24 @@ def summary(
         "Rows read": rows.read if rows else NOT_COUNTED,
         "Rows accepted": rows.accepted if rows else 0,
         "Rows rejected": rows.rejected if rows else NOT_COUNTED,
+        **_merged(contract, rows),
         "File-level error": file_error or "none",
     }
+
+
+def _merged(contract: FeedContract, rows: RowCounts | None) -> dict[str, object]:
+    """The "Rows merged" line, for a contract that merges identical rows (no other can)."""
+    if contract.checks.same_key_rows != "merge_identical":
+        return {}
+    if rows is None:
+        return {"Rows merged": NOT_COUNTED}
+    said = " (identical rows with the same key, taken once)" if rows.merged else ""
+    return {"Rows merged": f"{rows.merged}{said}"}
+
+
+def merge_lines(report: Report) -> list[tuple[str, str]]:
+    """(key, `lines 5, 9 merged into line 3`) for the first rows that others were merged into."""
+    return [(m.key, m.describe(report.parts)) for m in report.merges]
 
 
 def code_counts(rejections: pl.DataFrame) -> list[tuple[str, int]]:
@@ -141,6 +162,10 @@ def summary_lines(report: Report) -> list[str]:
     """The summary as `run.py check` prints it: the sheet's labels and values, then codes."""
     width = max((len(label) for label in report.summary), default=0) + 2
     lines = [f"{label + ':':<{width}}{value}" for label, value in report.summary.items()]
+    merges = merge_lines(report)
+    if merges:
+        lines.append(MERGED_ROWS)
+        lines += [f"  {key}: {said}" for key, said in merges]
     counts = code_counts(report.rejections)
     if counts:
         lines.append("Rejected cells per error code:")
@@ -240,6 +265,12 @@ def _summary_sheet(sheet: Worksheet, report: Report) -> None:
     sheet.column_dimensions["B"].width = 80
     for label, value in report.summary.items():
         sheet.append([_cell(sheet, label, bold=True), _cell(sheet, value)])
+    merges = merge_lines(report)
+    if merges:
+        sheet.append([])
+        sheet.append([_cell(sheet, MERGED_ROWS, bold=True)])
+        for key, said in merges:
+            sheet.append([_cell(sheet, key), _cell(sheet, said)])
     sheet.append([])
     sheet.append(
         [

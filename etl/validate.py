@@ -16,9 +16,13 @@ import pandera.polars as pa
 import polars as pl
 
 from etl.contracts import FeedContract, FieldChecks, FormatSpec, RoundingSpec
-from etl.dates import local_time_problem, to_datetime
-from etl.messages import DECIMALS, FRACTION, describe
-from etl.models import LINE, Part, Validated, given, line_name
+from etl.dates import local_time_problem, to_date, to_datetime
+from etl.entities.checks import relaxed
+from etl.mapping import failed_column, received_column
+from etl.messages import DECIMALS, FIELD_COUNT, FRACTION, describe, field_count
+from etl.models import LINE, RAGGED_SCHEMA, MergedRows, Part, Validated, given, line_name
+from etl.same_rows import take_once
+from etl.value_maps import read_from
 
 REJECTION_SCHEMA = {
     "line": pl.Int64,
@@ -31,19 +35,27 @@ REJECTION_SCHEMA = {
 }
 
 
-def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...] = ()) -> Validated:
+def validate(
+    text: pl.DataFrame,
+    contract: FeedContract,
+    parts: tuple[Part, ...] = (),
+    ragged: pl.DataFrame | None = None,
+) -> Validated:
     """Cast, check and split one mapped frame; duplicates of a key are all rejected.
 
     `parts`: the file was a zip of several (see ParsedFile.parts); messages name lines by part.
+    `ragged`: CSV records of another width than the header's (ParsedFile.ragged), rejected
+    whole as rows whose key could not be read.
     """
     entity = contract.entity
     key = list(contract.key_fields)
     fields = entity.fields()
-    rows_read = text.height
+    ragged = pl.DataFrame(schema=RAGGED_SCHEMA) if ragged is None else ragged
+    rows_read = text.height + ragged.height
+    merged = MergedRows()
     if contract.checks.same_key_rows == "merge_identical":
-        # The first of rows that agree on every field stands for all (its line is reported).
-        same = [c for c in text.columns if c != LINE and not c.startswith(given(""))]
-        text = text.unique(subset=same, keep="first", maintain_order=True)
+        # The first of rows that agree on every field stands for all; the others are counted.
+        text, merged = take_once(text, key)
     index = text.with_row_index("_row")
     typed = index.select(
         pl.col("_row"),
@@ -55,6 +67,7 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     )
     markers = [given(k) for k in key if given(k) in text.columns]
     failures = [
+        _conversion_failures(index),  # first: the cell's own failure, not its emptiness
         _type_failures(index, typed, fields, contract),
         _schema_failures(typed, contract),
         _duplicates(typed, key),
@@ -69,7 +82,7 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
     bad_rows = failed.select("_row").unique()
     valid = typed.join(bad_rows, on="_row", how="anti", maintain_order="left").drop("_row")
     rejected = typed.join(bad_rows, on="_row", how="semi", maintain_order="left")
-    rejections = _explain(failed, index, rejected, contract, parts)
+    rejections = _with_ragged(_explain(failed, index, rejected, contract, parts), ragged)
     evidence = _key_evidence(rejected.join(index.select("_row", *markers), on="_row"), key)
     # The key's first part names the record (the SKU, the customer number); the others only
     # qualify it (price list, warehouse). Without it a row may be any record that left.
@@ -82,8 +95,28 @@ def validate(text: pl.DataFrame, contract: FeedContract, parts: tuple[Part, ...]
         ),
         rows_read=rows_read,
         parts=parts,
-        unkeyed_lines=tuple(evidence.filter(~readable)[LINE].to_list()),
+        unkeyed_lines=tuple(
+            sorted(evidence.filter(~readable)[LINE].to_list() + ragged[LINE].to_list())
+        ),
+        merged=merged,
     )
+
+
+def _with_ragged(rejections: pl.DataFrame, ragged: pl.DataFrame) -> pl.DataFrame:
+    """The rejected cells and one rejection per ragged record (no key, field or value)."""
+    if not ragged.height:
+        return rejections
+    none = pl.lit(None, pl.String)
+    extra = ragged.select(
+        pl.col(LINE).alias("line"),
+        none.alias("key"),
+        none.alias("field"),
+        none.alias("source_column"),
+        pl.lit(FIELD_COUNT).alias("code"),
+        field_count(pl.col("fields"), pl.col("width")).alias("message"),
+        none.alias("value"),
+    )
+    return pl.concat([rejections, extra]).sort("line", "field", nulls_last=True)
 
 
 def _key_evidence(rejected: pl.DataFrame, key: list[str]) -> pl.DataFrame:
@@ -110,10 +143,12 @@ def _cast(
     """
     if dtype == pl.String:
         return col
+    if dtype == pl.Boolean:
+        return _boolean(col)
     if isinstance(dtype, pl.Datetime):
-        return to_datetime(col, fmt.time_format(field, dtype), fmt.time_zone, dtype)
+        return to_datetime(col, fmt.time_formats(field, dtype), fmt.time_zone, dtype)
     if dtype == pl.Date:
-        return col.str.to_date(fmt.time_format(field, dtype), strict=False)
+        return to_date(col, fmt.time_formats(field, dtype))
     places = dtype.scale if isinstance(dtype, pl.Decimal) else 0
     # Exact: a value with more decimals than the type keeps (unless the contract rounds it),
     # or separators the dialect does not use ("1.500" in a decimal-comma file), is refused,
@@ -131,6 +166,23 @@ def _cast(
     if rounding:
         number = _rounded(number, rounding)
     return number.cast(dtype, strict=False)
+
+
+# The spellings a Boolean cell is read in, any letter case; the ERP's own (J/N, Yes/No) are
+# translated by the contract's [values] maps before this, anything else is a `type` failure.
+TRUE_TEXTS, FALSE_TEXTS = ("true", "1"), ("false", "0")
+
+
+def _boolean(col: pl.Expr) -> pl.Expr:
+    """true/false (any letter case) or 1/0 to a Boolean; anything else becomes null."""
+    lower = col.str.to_lowercase()
+    return (
+        pl.when(lower.is_in(TRUE_TEXTS))
+        .then(pl.lit(True))
+        .when(lower.is_in(FALSE_TEXTS))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, pl.Boolean))
+    )
 
 
 _MODES = {"half_even": ROUND_HALF_EVEN, "half_up": ROUND_HALF_UP}
@@ -217,7 +269,7 @@ def _type_check(field: str, dtype: pl.DataType, contract: FeedContract) -> pl.Ex
         )
         return pl.when(longer).then(pl.lit(DECIMALS)).otherwise(pl.lit("type"))
     if isinstance(dtype, pl.Datetime):
-        return local_time_problem(pl.col(field), fmt.time_format(field, dtype), fmt.time_zone)
+        return local_time_problem(pl.col(field), fmt.time_formats(field, dtype), fmt.time_zone)
     if dtype.is_integer():
         # A number with a real fraction is not "not a number": say what is wrong with it.
         fraction = pl.col(field).str.contains(number_pattern(fmt, None))
@@ -241,7 +293,8 @@ def contract_schema(contract: FeedContract) -> pa.DataFrameSchema:
     schema = contract.entity.schema
     for field, extra in contract.checks.fields.items():
         column = schema.columns[field]
-        checks = [*column.checks, *_field_checks(extra)]
+        own = (relaxed(column.checks) if extra.code == "norce" else None) or column.checks
+        checks = [*own, *_field_checks(extra)]
         schema = schema.update_column(
             field, checks=checks, nullable=column.nullable and not extra.required
         )
@@ -268,6 +321,19 @@ def _duplicates(typed: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """Every row whose key appears more than once: neither copy is applied."""
     dup = typed.drop_nulls(key).filter(pl.len().over(key) > 1)
     return dup.select("_row", pl.lit(key[0]).alias("field"), pl.lit("duplicate_key").alias("check"))
+
+
+def _conversion_failures(text: pl.DataFrame) -> pl.DataFrame:
+    """Cells their [derive] pattern or [values] map refused, as mapping marked them."""
+    prefix = failed_column("")
+    frames = [
+        text.filter(pl.col(c).is_not_null()).select(
+            "_row", pl.lit(c.removeprefix(prefix)).alias("field"), pl.col(c).alias("check")
+        )
+        for c in text.columns
+        if c.startswith(prefix)
+    ]
+    return pl.concat(frames) if frames else _empty()
 
 
 def _empty() -> pl.DataFrame:
@@ -300,17 +366,18 @@ def _explain(
     personal = contract.entity.personal or frozenset()
     for r in rows.iter_rows(named=True):
         field = r["field"]
-        value = r.get(field)
-        if field in personal and value is not None:
-            value = masked(value)
+        # A derived or mapped field: the report shows what the ERP wrote, to find it there.
+        value, raw = r.get(field), r.get(received_column(field))
+        if field in personal:
+            value, raw = (None if v is None else masked(v) for v in (value, raw))
         code, message = describe(
             r["check"],
             field,
-            value,
+            raw if value is None else value,
             contract.entity,
             lines_by_key.get(r["key"], ""),
             decimal=fmt.decimal,
-            date_format=fmt.time_format(field, fields[field]),
+            date_formats=fmt.time_formats(field, fields[field]),
             time_zone=fmt.time_zone,
         )
         out.append(
@@ -320,8 +387,8 @@ def _explain(
                 field,
                 sources.get(field, f"(default) {field}"),
                 code,
-                message,
-                value,
+                message + read_from(contract, field, value, raw),
+                value if raw is None else raw,
             )
         )
     return pl.DataFrame(out, schema=REJECTION_SCHEMA, orient="row").sort("line", "field")

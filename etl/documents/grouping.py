@@ -19,6 +19,7 @@ import polars as pl
 from etl.contracts import FeedContract
 from etl.entities.document import Document, DocumentEntity
 from etl.errors import FileRejected
+from etl.messages import FIELD_COUNT
 from etl.models import LINE, Validated
 from etl.validate import REJECTION_SCHEMA
 
@@ -95,7 +96,9 @@ def group(validated: Validated, contract: FeedContract) -> Grouped:
 
 def _refuse_orphans(validated: Validated, numbers: Sequence[str]) -> None:
     rejections = validated.rejections
-    orphans = rejections.filter(pl.col("field").is_in(numbers) & (pl.col("code") == "required"))
+    # A CSV row of the wrong width has no number that can be read either.
+    no_number = pl.col("field").is_in(numbers) & (pl.col("code") == "required")
+    orphans = rejections.filter(no_number | (pl.col("code") == FIELD_COUNT))
     if not orphans.height:
         return
     lines = ", ".join(str(n) for n in orphans["line"].unique().sort().to_list()[:10])

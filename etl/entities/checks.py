@@ -9,6 +9,8 @@ import pandera.polars as pa
 import polars as pl
 
 # Norce part numbers, warehouse and location codes: no spaces, printable, at most 50.
+# Stricter than Norce (see norce_code): such codes survive any file name, URL, CSV
+# cell or ERP screen unchanged. A contract relaxes a field to Norce's rule by name.
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,49}$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 # Largest amount that survives JSON as a float exactly: 15 significant digits at scale 4.
@@ -18,10 +20,63 @@ MONEY = pl.Decimal(18, 4)
 QUANTITY = pl.Decimal(18, 4)
 
 
+# The strict code patterns `code()` made, with their lengths: how a schema's code rule is
+# known again (to relax it, to word its message).
+_CODE_LENGTHS: dict[str, int] = {}
+
+
 def code(max_len: int = 50) -> list[pa.Check]:
     """A Norce code: letters, digits and . _ / -, no spaces."""
     pattern = CODE_PATTERN.replace("49", str(max_len - 1))
+    _CODE_LENGTHS[pattern] = max_len
     return [pa.Check.str_matches(pattern)]
+
+
+# What Norce itself takes (strings, nvarchar(50)): printable text, spaces inside only. No
+# control characters (tab, line break), no other kind of space (a no-break space looks like
+# a space and is another code), nothing at either end a person cannot see. Python's `re`
+# (which pandera's str_matches compiles with) has no \p{..}: polars (Rust regex) runs it.
+_VISIBLE = r"[^\p{C}\p{Z}]"
+NORCE_CODE = "norce_code"  # the check's name; its error code in reports is `pattern`
+
+
+def code_length(pattern: str) -> int | None:
+    """The length of the strict code rule `code()` made with `pattern`; None for any other."""
+    return _CODE_LENGTHS.get(pattern)
+
+
+def norce_code(max_len: int = 50) -> list[pa.Check]:
+    """A code as Norce takes it: printable, spaces inside only, 1 to `max_len` characters."""
+    pattern = _norce_pattern(max_len)
+
+    def takes(data: pa.PolarsData) -> pl.LazyFrame:
+        col = pl.col(data.key)
+        return data.lazyframe.select(col.is_null() | col.str.contains(pattern))
+
+    return [pa.Check(takes, name=NORCE_CODE, error=f"{NORCE_CODE}({max_len})")]
+
+
+def norce_takes(value: str, max_len: int) -> bool:
+    """Whether Norce's own code rule takes `value` (what relaxing the field would allow)."""
+    return bool(pl.Series([value]).str.contains(_norce_pattern(max_len))[0])
+
+
+def _norce_pattern(max_len: int) -> str:
+    inner = f"(?:(?:{_VISIBLE}| ){{0,{max_len - 2}}}{_VISIBLE})?" if max_len > 1 else ""
+    return f"^{_VISIBLE}{inner}$"
+
+
+def relaxed(checks: list[pa.Check]) -> list[pa.Check] | None:
+    """`checks` with the strict code rule swapped for Norce's own; None when there is none."""
+    out, found = [], False
+    for check in checks:
+        length = code_length(str((check.statistics or {}).get("pattern")))
+        if check.name == "str_matches" and length is not None:
+            out += norce_code(length)
+            found = True
+        else:
+            out.append(check)
+    return out if found else None
 
 
 def amount(*, strictly_positive: bool = False) -> list[pa.Check]:

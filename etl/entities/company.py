@@ -18,7 +18,7 @@ from etl.entities.base import Entity
 from etl.entities.checks import code
 from etl.entities.party import ADDRESS_COLUMNS, ADDRESS_LABELS, PartyImport, PartyOptions
 from etl.entities.party_checks import EMAIL, org_number
-from etl.entities.payloads import Item
+from etl.entities.payloads import ACTIVE_FLAG, ACTIVE_LABEL, Item
 
 SCHEMA = pa.DataFrameSchema(
     {
@@ -33,6 +33,7 @@ SCHEMA = pa.DataFrameSchema(
         "parent_company_code": pa.Column(pl.String, code(), nullable=True),
         "price_list_code": pa.Column(pl.String, code(), nullable=True),
         **ADDRESS_COLUMNS,
+        **ACTIVE_FLAG,
     },
     strict=False,
     name="company",
@@ -80,6 +81,7 @@ COMPANY = Entity(
         "parent_company_code": "Parent company's number in the ERP",
         "price_list_code": "Agreement price list code",
         **ADDRESS_LABELS,
+        **ACTIVE_LABEL,
     },
     personal=frozenset(),  # contact details of a company: no raw lines in reports
 )

@@ -21,7 +21,7 @@ from etl.entities.base import Entity
 from etl.entities.checks import code
 from etl.entities.party import ADDRESS_COLUMNS, ADDRESS_LABELS, PartyImport, PartyOptions
 from etl.entities.party_checks import EMAIL
-from etl.entities.payloads import Item
+from etl.entities.payloads import ACTIVE_FLAG, ACTIVE_LABEL, Item
 
 CUSTOMER_TYPE, CONTACT_TYPE = 1, 2
 
@@ -36,6 +36,7 @@ SCHEMA = pa.DataFrameSchema(
         "social_security_number": pa.Column(pl.String, [pa.Check.str_length(1, 20)], nullable=True),
         "company_code": pa.Column(pl.String, code(), nullable=True),
         **ADDRESS_COLUMNS,
+        **ACTIVE_FLAG,
     },
     strict=False,
     name="customer",
@@ -88,6 +89,7 @@ CUSTOMER = Entity(
         "social_security_number": "Social security number (personal identity number)",
         "company_code": "Company number in the ERP of the company this person works for",
         **ADDRESS_LABELS,
+        **ACTIVE_LABEL,
     },
     personal=frozenset({"social_security_number"}),
 )

@@ -7,7 +7,7 @@ import polars as pl
 
 from etl.entities.base import Entity, EntityOptions
 from etl.entities.checks import QUANTITY, code, quantity
-from etl.entities.payloads import FlatImport
+from etl.entities.payloads import ACTIVE_FLAG, ACTIVE_LABEL, FlatImport
 
 SCHEMA = pa.DataFrameSchema(
     {
@@ -19,6 +19,7 @@ SCHEMA = pa.DataFrameSchema(
         "incoming_value": pa.Column(QUANTITY, quantity(), nullable=True),
         "next_delivery_date": pa.Column(pl.Date, nullable=True),
         "lead_time_days": pa.Column(pl.Int32, [pa.Check.in_range(0, 3650)], nullable=True),
+        **ACTIVE_FLAG,
     },
     strict=False,
     name="onhand",
@@ -60,5 +61,6 @@ ONHAND = Entity(
         "incoming_value": "Quantity ordered from suppliers, not yet received",
         "next_delivery_date": "Date the next delivery is expected",
         "lead_time_days": "Lead time in days",
+        **ACTIVE_LABEL,
     },
 )

@@ -4,7 +4,8 @@ Both imports (`Customer/ImportCustomers`, `Customer/ImportCompanies`) take one h
 `*FieldsThatAreSet` and nested items. The ERP number (`Code`) is the key, so every item is
 matched on it alone (`SearchOnlyByCode`): two people sharing an e-mail address, or a company
 whose organisation number changed, are never merged into another record. Removals set
-`IsActive:false`; nothing is ever deleted.
+`IsActive:false`; nothing is ever deleted. A row the ERP marks inactive (`is_active` false)
+is a removal when Norce has it from us, and an add with IsActive false when it has not.
 
 An item lists and sends only what it sets (see etl.entities.payloads): fields the contract
 maps or defaults, on an add or a reactivation only those with a value. The invoice address
@@ -25,7 +26,13 @@ from pydantic import Field
 
 from etl.entities.base import CallContext, EntityOptions
 from etl.entities.party_checks import COUNTRY
-from etl.entities.payloads import CallSequence, Item, json_value, setting_groups
+from etl.entities.payloads import (
+    CallSequence,
+    Item,
+    json_value,
+    setting_groups,
+    stays_inactive,
+)
 from etl.models import Delta
 from etl.norce.calls import NorceCall
 
@@ -145,7 +152,7 @@ class PartyImport:
                 elif f == INVOICE_ADDRESS:
                     item["InvoiceAddress"] = address(row, carried)
             if active is not None:
-                item["IsActive"] = active
+                item["IsActive"] = active and not stays_inactive(row)
             items.append({k: v for k, v in item.items() if v is not None})
         return items
 

@@ -16,6 +16,10 @@ rows are grouped by that set; each group becomes its own requests. What a row se
   only, which the builder lists under the field's CreateOnly number, so Norce takes it only
   when it creates the record. A change or a reactivation (a record Norce has) sends nothing
   for it: what people wrote there in Norce stays.
+
+The ERP's active flag (`is_active`, see etl.models.IS_ACTIVE) is never a field a row sets:
+IsActive goes with adds, reactivations and removals only. An add the ERP marks inactive is
+sent with its fields and IsActive false (`stays_inactive`), never created active.
 """
 
 from __future__ import annotations
@@ -26,13 +30,25 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+import pandera.polars as pa
 import polars as pl
 
 from etl.entities.base import CallContext
-from etl.models import CHANGED, Delta
+from etl.models import CHANGED, IS_ACTIVE, Delta
 from etl.norce.calls import NorceCall
 
 Item = dict[str, Any]
+
+# The optional flag every snapshot entity's schema ends with, and its label.
+ACTIVE_FLAG = {IS_ACTIVE: pa.Column(pl.Boolean, nullable=True)}
+ACTIVE_LABEL = {
+    IS_ACTIVE: "Active in the ERP: false (or 0) deactivates the row in Norce; empty is active"
+}
+
+
+def stays_inactive(row: Mapping[str, Any]) -> bool:
+    """An add the ERP marks inactive: Norce gets it with IsActive false (or a removed status)."""
+    return row.get(IS_ACTIVE) is False
 
 
 def json_value(value: object) -> object:
@@ -95,6 +111,7 @@ def setting_groups(
     `fields` only adds set (create-only).
     """
     units = units or {}
+    fields = [f for f in fields if f != IS_ACTIVE]  # a state, never a value a row sets
     order: dict[str, int] = {}  # a group's fields in the entity's order, a unit at its first part
     for n, f in enumerate(fields):
         order.setdefault(units.get(f, f), n)
@@ -200,6 +217,6 @@ class FlatImport:
                 norce_name = self.values[f][0]
                 item[norce_name] = json_value(row[f])
             if active is not None:
-                item["IsActive"] = active
+                item["IsActive"] = active and not stays_inactive(row)
             items.append({k: v for k, v in item.items() if v is not None})
         return items

@@ -1,7 +1,8 @@
 """SKU price per price list -> Norce `Product/ImportSkuPriceLists`.
 
 Norce ignores a price of 0 (reference section 4), so a sale price must be above 0; a price
-that should go away is removed from the file and deactivated (`IsActive:false`).
+that should go away is removed from the file, or marked `is_active` false, and deactivated
+(`IsActive:false`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import polars as pl
 
 from etl.entities.base import Entity, EntityOptions
 from etl.entities.checks import CURRENCY_PATTERN, MONEY, amount, code
-from etl.entities.payloads import FlatImport
+from etl.entities.payloads import ACTIVE_FLAG, ACTIVE_LABEL, FlatImport
 
 SCHEMA = pa.DataFrameSchema(
     {
@@ -25,6 +26,7 @@ SCHEMA = pa.DataFrameSchema(
         "price_recommended": pa.Column(MONEY, amount(), nullable=True),
         "price_previous": pa.Column(MONEY, amount(), nullable=True),
         "price_catalog": pa.Column(MONEY, amount(), nullable=True),
+        **ACTIVE_FLAG,
     },
     strict=False,
     name="price",
@@ -72,5 +74,6 @@ PRICE = Entity(
         "price_recommended": "Recommended retail price",
         "price_previous": "Previous price (shown as 'was')",
         "price_catalog": "Catalogue price",
+        **ACTIVE_LABEL,
     },
 )

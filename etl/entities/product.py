@@ -4,6 +4,9 @@ An ERP row is one SKU. Norce nests it as Product (ManufacturerCode, cluster Code
 Variant (ManufacturerPartNo) -> Sku (PartNo), one SKU per variant. New SKUs get the
 contract's `new_status` through StatusCreateOnly, so the first run against a live
 catalogue never switches an enriched, active product off; removals set `removed_status`.
+Products have no IsActive: a SKU the ERP marks inactive (`is_active` false) is a removal
+(Status = `removed_status`) when Norce has it from us; a new one is created in
+`removed_status` (StatusCreateOnly), never in `new_status`.
 StartDate and StopDate are sent in UTC, written as Norce writes a DateTime.
 
 Each request lists, per level, exactly what its items set (see etl.entities.payloads): a
@@ -32,7 +35,15 @@ from pydantic import Field
 
 from etl.entities.base import CallContext, Entity, EntityOptions
 from etl.entities.checks import GTIN, MAX_AMOUNT, MONEY, code
-from etl.entities.payloads import CallSequence, Item, json_value, setting_groups
+from etl.entities.payloads import (
+    ACTIVE_FLAG,
+    ACTIVE_LABEL,
+    CallSequence,
+    Item,
+    json_value,
+    setting_groups,
+    stays_inactive,
+)
 from etl.models import Delta
 from etl.norce.calls import NorceCall
 
@@ -62,6 +73,7 @@ SCHEMA = pa.DataFrameSchema(
         "weight": pa.Column(MONEY, [pa.Check.in_range(0, MAX_AMOUNT)], nullable=True),
         "start_date": pa.Column(pl.Datetime("us", "UTC"), nullable=True),
         "stop_date": pa.Column(pl.Datetime("us", "UTC"), nullable=True),
+        **ACTIVE_FLAG,
     },
     strict=False,
     name="product",
@@ -103,6 +115,7 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
     new = {"Status": SKU_STATUS[options.new_status], "Type": SKU_TYPE[options.sku_type]}
     back = {"Status": SKU_STATUS[options.reactivated_status or options.new_status]}
     gone = {"Status": SKU_STATUS[options.removed_status]}
+    dormant = {**new, **gone}  # an add the ERP marks inactive: created in the removed status
     # What each kind sets on the SKU besides the row's fields: numbers and values.
     own: dict[str, tuple[tuple[int, ...], Item]] = {
         "add": ((_STATUS_CREATE_ONLY, _TYPE), new),
@@ -114,7 +127,8 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
         sku_fields, sku_values = own.get(kind, ((), {}))
         for part_fields, part in _split_on_code(setting, rows):
             header = _header(context, part_fields, sku_fields)
-            seq.add(kind, header, _items(part, part_fields, options, sku_values))
+            quiet = dormant if kind == "add" else sku_values
+            seq.add(kind, header, _items(part, part_fields, options, sku_values, quiet))
     return seq.calls
 
 
@@ -167,11 +181,19 @@ def _number(level: dict[str, int], field: str, seeds: frozenset[str]) -> int:
 
 
 def _items(
-    rows: pl.DataFrame, fields: Sequence[str], options: ProductOptions, sku_extra: Item
+    rows: pl.DataFrame,
+    fields: Sequence[str],
+    options: ProductOptions,
+    sku_extra: Item,
+    inactive_extra: Item,
 ) -> list[Item]:
+    """Items of one group; a row the ERP marks inactive gets `inactive_extra` on its SKU."""
     if not rows.height:
         return []
-    return [_item(row, set(fields), options, sku_extra) for row in rows.iter_rows(named=True)]
+    return [
+        _item(row, set(fields), options, inactive_extra if stays_inactive(row) else sku_extra)
+        for row in rows.iter_rows(named=True)
+    ]
 
 
 def _item(row: dict[str, Any], fields: set[str], options: ProductOptions, sku_extra: Item) -> Item:
@@ -230,5 +252,6 @@ PRODUCT = Entity(
         "weight": "Actual weight",
         "start_date": "Date and time the SKU becomes available (Norce StartDate)",
         "stop_date": "Date and time the SKU stops being available (Norce StopDate)",
+        **ACTIVE_LABEL,
     },
 )

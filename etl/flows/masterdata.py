@@ -39,6 +39,7 @@ from etl.mapping import map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
 from etl.personal_data import mask_words, words_of
 from etl.references import reject_unknown
+from etl.same_rows import manifest_facts, merged_counts, merges
 from etl.transport.names import printable
 from etl.validate import validate
 
@@ -383,6 +384,8 @@ def _ingest(
         "rows": validated.rows_read,
         "accepted": validated.valid.height,
         "rejected": validated.rejected_rows,
+        # Rows taken once as an identical earlier row: rows = accepted + rejected + merged.
+        **merged_counts(contract.checks.same_key_rows, validated.merged),
         **delta.counts(),
     }
     reports = records.write_rejections(validated, contract, fetched, staged, counts)
@@ -399,10 +402,13 @@ def _ingest(
         (base[0] if base else None, snapshot_path),
         hold_reason,
         reports,
+        records.removal_causes(delta),
     )
     if validated.parts:  # delta.parquet numbers the lines of a zip's files one after another
         parts = [{"name": p.name, "lines_after": p.offset} for p in validated.parts]
         manifest["input"] = manifest["input"] | {"parts": parts}
+    if merges(contract.checks.same_key_rows):
+        manifest |= manifest_facts(validated.merged)
     rt.archive.write_json(staged / "manifest.json", manifest)
     rt.ledger.commit(
         snapshot_commit(
@@ -475,7 +481,7 @@ def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Va
         )
         return validate(text, contract)
     parsed = read_file(local, contract, scratch)
-    if not parsed.frame.height and empty_rejected:
+    if not parsed.frame.height and not parsed.ragged.height and empty_rejected:
         what = (
             f"no <{contract.format.record}> records" if contract.format.type == "xml" else "no rows"
         )
@@ -486,7 +492,7 @@ def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Va
         # (a private customer's row has no company columns).
         keyed = pl.any_horizontal(pl.col(k).is_not_null() for k in contract.key_fields)
         mapped = mapped.filter(keyed)
-    return validate(mapped, contract, parsed.parts)
+    return validate(mapped, contract, parsed.parts, parsed.ragged)
 
 
 def refuse_if_suspect(validated: Validated, contract: FeedContract, name: str) -> None:
@@ -517,4 +523,8 @@ def plan(
     # Unless the contract takes the risk (see README, [guard]).
     unkeyed = validated.unkeyed_lines if g.hold_on_unreadable_key else ()
     valid = validated.valid.height
-    return differ.guard(delta, live, valid, g.max_removals, g.max_removal_ratio, unkeyed)
+    # A full export whose every row is marked inactive is held like an empty one.
+    rows = validated.valid
+    active = rows.filter(~differ.marked_inactive(rows)).height if full else None
+    limits = (g.max_removals, g.max_removal_ratio)
+    return differ.guard(delta, live, valid, *limits, unkeyed, active_rows=active)

@@ -21,7 +21,7 @@ from etl.flows.staging import delivery_summary
 from etl.formats.raw import raw_records
 from etl.intake import Fetched, settle_remote
 from etl.ledger import Commit
-from etl.models import Part, Validated
+from etl.models import LINE, Delta, Merge, Part, Validated
 from etl.norce.calls import CallResult
 from etl.reports import (
     FILE_REJECTED,
@@ -105,9 +105,12 @@ def write_rejections(
         validated.rejections,
         facts=FileFacts.of(fetched.local, fetched.sha),
         outcome=ROWS_REJECTED,
-        rows=RowCounts(counts["rows"], counts["accepted"], counts["rejected"]),
+        rows=RowCounts(
+            counts["rows"], counts["accepted"], counts["rejected"], counts.get("merged", 0)
+        ),
         scratch=fetched.local.parent,
         parts=validated.parts,
+        merges=validated.merged.examples,
     )
     return [p.name for p in write_reports(report, folder, f"{fetched.local.stem}.rejected")]
 
@@ -123,6 +126,7 @@ def rejection_report(
     scratch: Path,
     file_error: FileRejected | None = None,
     parts: tuple[Part, ...] = (),
+    merges: tuple[Merge, ...] = (),
 ) -> Report:
     """A file's report: summary, rejected cells, and each rejected line as it was written.
 
@@ -148,6 +152,7 @@ def rejection_report(
         raw,
         contract.key_fields,
         parts,
+        merges,
     )
 
 
@@ -169,6 +174,24 @@ def whole_file_counts(exc: FileRejected) -> RowCounts | None:
     return None
 
 
+# A manifest names this many lines that marked rows inactive; delta.parquet names them all.
+SHOWN_LINES = 20
+
+
+def removal_causes(delta: Delta) -> dict[str, Any]:
+    """Why the run's removals (sent or held) go: missing from the file, or marked inactive."""
+    marked = (
+        delta.marked[LINE].sort()
+        if LINE in delta.marked.columns
+        else pl.Series(LINE, [], dtype=pl.Int64)
+    )
+    return {
+        "missing_from_file": delta.removals.height + delta.held.height - marked.len(),
+        "marked_inactive": marked.len(),
+        "marked_inactive_lines": marked.head(SHOWN_LINES).to_list(),
+    }
+
+
 def manifest(
     rt: Runtime,
     contract: FeedContract,
@@ -180,8 +203,9 @@ def manifest(
     snapshots: tuple[str | None, str],
     hold_reason: str | None,
     reports: list[str],
+    removals: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The committed run's manifest: input, counts, snapshots, Norce calls, timings."""
+    """The committed run's manifest: input, counts, why rows go, snapshots, calls, timings."""
     return {
         "run_id": run_id,
         "feed": contract.name,
@@ -192,6 +216,7 @@ def manifest(
         "input": fetched.describe(),
         "counts": counts,
         "held_reason": hold_reason,
+        "removals": removals,
         "reports": reports,
         "snapshot": {"base": snapshots[0], "new": snapshots[1]},
         "delivery": delivery_summary(rt, results),

@@ -12,7 +12,7 @@ from etl.contracts import FeedContract
 from etl.entities import CallContext
 from etl.flows.runtime import Runtime
 from etl.ledger import Commit
-from etl.models import Delta
+from etl.models import LINE, Delta
 from etl.norce.calls import CallResult
 from etl.trace import delta_rows
 
@@ -36,8 +36,35 @@ def stage_delta(
 ) -> str:
     """Write the run's row trail into its archive folder and its candidate snapshot; returns the snapshot path."""
     trail = delta_rows(delta, contract.key_fields, hold_reason)
+    if LINE in delta.marked.columns:  # a file's run; an approval knows no file lines
+        trail = with_removal_causes(trail, delta.marked, contract.key_fields)
     trail.write_parquet(staged / "delta.parquet")
     return rt.snapshots.write(contract.name, run_id, snapshot)
+
+
+def with_removal_causes(
+    trail: pl.DataFrame, marked: pl.DataFrame, key: Sequence[str]
+) -> pl.DataFrame:
+    """Each removal (sent or held) says why: the line that marked it inactive, or its absence.
+
+    `marked` holds the keys the file marked inactive (is_active false) with their LINE; a
+    row missing from the file has no line. A held row keeps the guard's reason after its own.
+    """
+    text = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
+    lines = marked.select(text.alias("key"), pl.col(LINE).alias("_marked"))
+    removal = pl.col("action").is_in(["remove", "held"])
+    trail = trail.join(lines, on="key", how="left", maintain_order="left").with_columns(
+        pl.when(removal).then(pl.coalesce("line", "_marked")).otherwise("line").alias("line")
+    )
+    why = (
+        pl.when(pl.col("_marked").is_not_null())
+        .then(pl.format("is_active = false on line {}", pl.col("_marked")))
+        .otherwise(pl.lit("missing from the file"))
+    )
+    held = pl.concat_str([why, pl.col("reason")], separator="; ", ignore_nulls=True)
+    action = pl.col("action")
+    reason = pl.when(action == "remove").then(why).when(action == "held").then(held)
+    return trail.with_columns(reason.otherwise("reason").alias("reason")).drop("_marked")
 
 
 def delivery_summary(rt: Runtime, results: Sequence[CallResult]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def read_file(path: Path, contract: FeedContract, scratch: Path) -> ParsedFile:
 def _read_one(path: Path, contract: FeedContract, scratch: Path) -> ParsedFile:
     fmt = contract.format
     if fmt.type == "xml":
-        return read_xml(path, fmt, list(contract.columns))
+        return read_xml(path, fmt, contract.read_columns())
     if fmt.type == "xlsx":
         return read_xlsx(path, fmt)
     return read_csv(path, fmt, scratch)
@@ -40,13 +40,15 @@ def _read_one(path: Path, contract: FeedContract, scratch: Path) -> ParsedFile:
 def _joined(path: Path, read: list[tuple[Member, ParsedFile]]) -> ParsedFile:
     """The parts' rows as one file, each part's lines after the previous part's last."""
     first_member, first = read[0]
-    frames, parts, offset = [], [], 0
+    frames, ragged, parts, offset = [], [], [], 0
     for member, parsed in read:
         _same_columns(path, first_member, first, member, parsed)
         frame = parsed.frame.select(*first.columns, LINE)
         frames.append(frame.with_columns(pl.col(LINE) + offset))
+        ragged.append(parsed.ragged.with_columns(pl.col(LINE) + offset))
         parts.append(Part(member.name, offset))
-        last = frame[LINE].max() if frame.height else None
+        lines = pl.concat([frame[LINE], parsed.ragged[LINE]])
+        last = lines.max() if lines.len() else None
         offset += max(last if isinstance(last, int) else 0, 1)
     absent = set(first.absent).intersection(*(p.absent for _, p in read))
     return ParsedFile(
@@ -55,6 +57,7 @@ def _joined(path: Path, read: list[tuple[Member, ParsedFile]]) -> ParsedFile:
         first.columns,
         tuple(c for c in first.absent if c in absent),
         tuple(parts),
+        pl.concat(ragged, how="vertical"),
     )
 
 

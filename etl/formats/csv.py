@@ -3,8 +3,9 @@
 polars parses, but it pads a row with too few fields with nulls and refuses one with too
 many without saying where. So the fields are counted too: one `bytes.count` of the
 delimiter over the data says whether every record had as many fields as the header;
-only when it does not (or polars gave up) is the file walked with the csv module to name
-the first bad line. Blank lines are skipped; they still count for the line numbers.
+only when it does not (or polars gave up) is the file walked with the csv module, once:
+a record of another width is a rejected row, not a refused file, see etl.formats.csv_ragged.
+Blank lines are skipped; they still count for the line numbers.
 
 A line longer than `format.max_line_bytes` is refused as hostile before polars sees it
 (polars would buffer it whole). Finding one costs almost nothing: from the start of a line,
@@ -23,10 +24,8 @@ count and control sum are checked on the rows read, by etl.formats.trailer.
 from __future__ import annotations
 
 import csv
-import io
 import mmap
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -41,9 +40,10 @@ from etl.formats.csv_bounds import (
     refuse_many_lines,
     refuse_wide_header,
 )
-from etl.formats.csv_dialect import Head, lf_lines, reader, standard
+from etl.formats.csv_dialect import Head, lf_lines, standard
+from etl.formats.csv_ragged import Walk, walk
 from etl.formats.text import as_utf8, clean_cells
-from etl.models import LINE, ParsedFile
+from etl.models import LINE, RAGGED_SCHEMA, ParsedFile
 
 # The slow walk must not fail where polars read fine: no limit on a field's size.
 csv.field_size_limit(2**31 - 1)
@@ -62,7 +62,7 @@ def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
         refuse_wide_header(path, head, plain.fmt)
         counts = count_data(plain.utf8, head, plain.fmt)
         refuse_many_lines(path, plain.utf8, head, plain.fmt, counts)
-        frame, columns = _read(path, plain.utf8, head, plain.fmt, counts)
+        frame, columns, ragged = _read(path, plain.utf8, head, plain.fmt, counts)
     finally:
         for copy in made:
             copy.unlink(missing_ok=True)
@@ -75,23 +75,56 @@ def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
     if found is not None and fmt.trailer is not None:
         at = trailer.Trailer(head.data_line + counts.newlines, found.fields)
         trailer.check(path.name, at, fmt.trailer, frame, fmt)
-    return ParsedFile(path, frame, columns)
+    if ragged.height:
+        # Counted and summed by the trailer above, as records; read by nobody after.
+        frame = frame.filter(~pl.col(LINE).is_in(ragged[LINE].implode()))
+    return ParsedFile(path, frame, columns, ragged=ragged)
 
 
 def _read(
     path: Path, utf8: Path, head: Head, fmt: FormatSpec, counts: Counts
-) -> tuple[pl.DataFrame, tuple[str, ...]]:
-    """Parse the data, number its lines, check its fields against the `counts` made before."""
-    frame = _parse(path, utf8, head, fmt)
+) -> tuple[pl.DataFrame, tuple[str, ...], pl.DataFrame]:
+    """Parse the data and number its lines; the records of another width than the header's
+    are found with their lines (etl.formats.csv_ragged) and returned apart, as ParsedFile.ragged.
+    """
+    frame, walked = _parsed(path, utf8, head, fmt)
     columns = tuple(frame.columns)
     doubled = [c for c in columns if "_duplicated_" in c]
     if doubled:
         name = doubled[0].split("_duplicated_")[0]
         raise SchemaMismatch(f"{path.name}: the header names a column twice ({name!r})")
-    quoted = counts.quotes > 0
-    frame = frame.with_columns(_line_numbers(frame, head.data_line, quoted=quoted))
-    _check_field_counts(frame, columns, counts.delimiters, quoted, path, utf8, fmt, head)
-    return frame, columns
+    if walked is None and not _widths_agree(frame, columns, counts, fmt):
+        walked = walk(utf8, fmt, head, len(columns))
+        if walked.malformed:
+            line, problem = walked.malformed
+            raise ParseError(f"{path.name}: {problem}", line=line)
+    if walked is None:
+        lines = _line_numbers(frame, head.data_line, quoted=counts.quotes > 0)
+        return frame.with_columns(lines), columns, pl.DataFrame(schema=RAGGED_SCHEMA)
+    numbered = walked.numbered(frame)
+    if numbered is None:
+        raise ParseError(
+            f"{path.name}: not readable as CSV with delimiter {fmt.delimiter!r}: polars and "
+            "the csv module do not count the same records"
+        )
+    return numbered, columns, walked.ragged
+
+
+def _parsed(
+    path: Path, utf8: Path, head: Head, fmt: FormatSpec
+) -> tuple[pl.DataFrame, Walk | None]:
+    """polars' frame; and the walk, when polars refused a record longer than the header."""
+    try:
+        return _parse(utf8, head, fmt, truncate=fmt.extra_empty_fields == "ignore"), None
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        # A record longer than the header, or no CSV at all: the walk tells which.
+        walked = walk(utf8, fmt, head, len(head.fields)) if utf8.exists() else None
+        if walked is None or walked.malformed or not walked.ragged.height:
+            raise _csv_error(path, utf8, fmt, exc, walked) from exc
+    try:
+        return _parse(utf8, head, fmt, truncate=True), walked
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise _csv_error(path, utf8, fmt, exc, None) from exc
 
 
 def _refuse_long_lines(path: Path, utf8: Path, limit: int) -> None:
@@ -120,34 +153,33 @@ def _refuse_long_lines(path: Path, utf8: Path, limit: int) -> None:
 # ---- the data ----
 
 
-def _parse(path: Path, utf8: Path, head: Head, fmt: FormatSpec) -> pl.DataFrame:
+def _parse(utf8: Path, head: Head, fmt: FormatSpec, *, truncate: bool) -> pl.DataFrame:
+    """The data as polars reads it: every cell as text; with `truncate`, long records cut."""
     # No null_values here: cells are trimmed first, then matched (see clean_cells).
-    try:
-        return pl.read_csv(
-            utf8,
-            separator=fmt.delimiter,
-            quote_char=fmt.quote,
-            has_header=True,
-            skip_lines=head.line - 1,  # physical lines, as header_row counts them
-            skip_rows_after_header=fmt.skip_after_header,
-            infer_schema=False,
-            raise_if_empty=False,
-            # polars drops extra fields unseen: the field counts are checked after.
-            truncate_ragged_lines=fmt.extra_empty_fields == "ignore",
-            glob=False,  # the path is a file's name: "products_[1].csv" is not a pattern
-        )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise _csv_error(path, utf8, fmt, head, exc) from exc
+    return pl.read_csv(
+        utf8,
+        separator=fmt.delimiter,
+        quote_char=fmt.quote,
+        has_header=True,
+        skip_lines=head.line - 1,  # physical lines, as header_row counts them
+        skip_rows_after_header=fmt.skip_after_header,
+        infer_schema=False,
+        raise_if_empty=False,
+        # polars drops extra fields unseen: the field counts are checked after.
+        truncate_ragged_lines=truncate,
+        glob=False,  # the path is a file's name: "products_[1].csv" is not a pattern
+    )
 
 
-def _csv_error(path: Path, utf8: Path, fmt: FormatSpec, head: Head, exc: Exception) -> ParseError:
+def _csv_error(
+    path: Path, utf8: Path, fmt: FormatSpec, exc: Exception, walked: Walk | None
+) -> ParseError:
     """polars' message is long and has no usable position: keep its reason, find the line."""
     text = str(exc)
     reason = re.search(r"Original error: `+\s*(.*?)\s*`+", text, flags=re.S)
     detail = " ".join((reason.group(1) if reason else text.splitlines()[0]).split())
-    found = _first_bad_record(utf8, fmt, head, len(head.fields)) if utf8.exists() else None
-    if found:
-        line, detail = found
+    if walked is not None and walked.malformed:
+        line, detail = walked.malformed
     else:
         line = None
         offset = re.search(r"offset in the file is (\d+) bytes", text)
@@ -170,84 +202,23 @@ def _line_numbers(frame: pl.DataFrame, first_line: int, *, quoted: bool) -> pl.E
     return (first + inside.cum_sum().shift(1, fill_value=0)).alias(LINE)
 
 
-def _check_field_counts(
-    frame: pl.DataFrame,
-    columns: tuple[str, ...],
-    delimiters: int,
-    quoted: bool,
-    path: Path,
-    utf8: Path,
-    fmt: FormatSpec,
-    head: Head,
-) -> None:
-    """Every record has as many fields as the header, or the file is rejected at that line."""
+def _widths_agree(
+    frame: pl.DataFrame, columns: tuple[str, ...], counts: Counts, fmt: FormatSpec
+) -> bool:
+    """Whether the delimiters counted before say every record has the header's width.
+
+    Delimiters inside quoted cells are not field ends; a blank line (or a record polars
+    padded to a row of nulls) has none: either way only the walk can tell.
+    """
     if len(columns) < 2 or not frame.height:
-        return
+        return True
     blank = frame.select(pl.all_horizontal(pl.col(c).is_null() for c in columns).sum()).item()
     in_cells = 0
-    if quoted:
+    if counts.quotes > 0:
         in_cells = frame.select(
             pl.sum_horizontal(
                 pl.col(c).str.count_matches(fmt.delimiter, literal=True).fill_null(0)
                 for c in columns
             ).sum()
         ).item()
-    if not blank and delimiters - in_cells == (len(columns) - 1) * frame.height:
-        return
-    found = _first_bad_record(utf8, fmt, head, len(columns))
-    if found:
-        line, problem = found
-        raise ParseError(f"{path.name}: {problem}", line=line)
-
-
-def _first_bad_record(
-    utf8: Path, fmt: FormatSpec, head: Head, width: int
-) -> tuple[int, str] | None:
-    """Walk the data with the csv module: (line, problem) of the first malformed record.
-
-    The csv module reads a quote inside an unquoted cell as text, polars opens a quoted
-    section there: a record with an odd number of quotes is where polars went wrong.
-    """
-    with utf8.open("rb") as raw:
-        raw.seek(head.data_offset)
-        handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        quotes = 0  # in the lines of the record being read
-
-        def counted() -> Iterator[str]:
-            nonlocal quotes
-            for text in handle:
-                quotes += text.count(fmt.quote)
-                yield text
-
-        records = reader(counted(), fmt, strict=True)
-        start = head.data_line
-        try:
-            for record in records:
-                problem = _wrong_width(record, width, fmt)
-                if problem:
-                    return start, problem
-                if quotes % 2:
-                    return start, (
-                        f"a quote inside a cell that is not quoted ({fmt.quote} alone); "
-                        "quote the cell and double the quote in it"
-                    )
-                quotes = 0
-                start = head.data_line + records.line_num
-        except csv.Error as exc:
-            return start, f"malformed record ({exc})"
-    return None
-
-
-def _wrong_width(record: list[str], width: int, fmt: FormatSpec) -> str | None:
-    """Why a record's field count is wrong for a header of `width` fields, or None if it is not."""
-    if not record or len(record) == width:
-        return None
-    problem = f"{len(record)} fields where the header has {width}"
-    if len(record) < width or any(field.strip() for field in record[width:]):
-        return problem
-    if fmt.extra_empty_fields == "ignore":
-        return None
-    return (
-        f"{problem}, the extra ones empty (a trailing delimiter): "
-        'format.extra_empty_fields = "ignore" takes such rows'
-    )
+    return not blank and counts.delimiters - in_cells == (len(columns) - 1) * frame.height

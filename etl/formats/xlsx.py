@@ -16,8 +16,8 @@ Cells arrive as the text the ERP meant, so the contract's dialect reads them as 
   (1.5 typed as 1,5 in a Swedish Excel -> "1,5" under `decimal = ","`). Text cells are kept
   as typed, so a text "1.500" in a decimal-comma feed is still refused, never guessed.
 - Dates: a date cell (calamine: "2026-11-20 00:00:00", as is a text cell typed exactly so)
-  is written with `format.date_format`; a date-time with a time of day is kept as calamine
-  gives it, so a date field refuses it.
+  is written with `format.date_format` (the first, if it lists several); a date-time with a
+  time of day is kept as calamine gives it, so a date field refuses it.
 - A formula gives its cached value; one never calculated (written by a library) and an error
   cell (#N/A) read as empty. Booleans read "true"/"false".
 Rows with no value in any cell are skipped (later rows keep their numbers); a header cell
@@ -52,7 +52,7 @@ from typing import BinaryIO
 import fastexcel
 import polars as pl
 
-from etl.contracts import FormatSpec, TrailerSpec
+from etl.contracts import FormatSpec, TrailerSpec, formats_of
 from etl.errors import ParseError, SchemaMismatch
 from etl.formats import trailer
 from etl.formats.text import clean_cells
@@ -90,7 +90,7 @@ def read_xlsx(path: Path, fmt: FormatSpec) -> ParsedFile:
     if fmt.decimal != ".":
         frame = _numbers_in_dialect(frame, where, reader, sheet, fmt, path, skipped, loaded)
     columns = tuple(header[c] for c in frame.columns)
-    frame = _dates_in_dialect(frame.rename(header), columns, fmt.date_format)
+    frame = _dates_in_dialect(frame.rename(header), columns, formats_of(fmt.date_format)[0])
     first = fmt.header_row + skipped
     frame = frame.with_columns(
         pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(LINE)

@@ -2,7 +2,9 @@
 
 A document that declares a DOCTYPE is refused as soon as the declaration starts, before
 any entity in it is read: that is where entity bombs and external-entity tricks live, and
-an ERP export has no use for one. Nothing is ever fetched and no tree is built. expat also
+an ERP export has no use for one. `format.doctype = "external_dtd"` takes a DOCTYPE that
+only names an external DTD, as BMEcat files start with, without ever reading the DTD (see
+etl.formats.xml_doctype). Nothing is ever fetched and no tree is built. expat also
 gives the exact line of every record (libxml2 stops counting element lines at 65535).
 
 Field paths are relative to a record: `Name`, `Stock/OnHand`, `@code`, `Warehouse/@code`,
@@ -68,6 +70,7 @@ from etl.formats.xml_bounds import (
     refused,
     too_long,
 )
+from etl.formats.xml_doctype import blank_external_doctype
 from etl.models import LINE, ParsedFile
 from etl.xml_paths import Predicate, parse_field
 
@@ -109,7 +112,7 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     record = _record_path(fmt)
     top, expect = _steps(fields, fmt.namespaces)
     width = len(fields)
-    parser = hardened_parser(_contract_encoding(path, fmt))
+    parser = hardened_parser(_contract_encoding(path, fmt), fmt.doctype)
     where = _Where(path.name, parser, Bounds.of(fmt), fmt.record or "", fields)
     records: _Records
     if fmt.repeat is None:
@@ -125,6 +128,8 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     with parse_errors(path.name, parser), path.open("rb") as handle:
         fed = 0
         while block := handle.read(BLOCK):
+            if fed == 0 and fmt.doctype == "external_dtd":
+                block = blank_external_doctype(block, path.name)  # a block >= PROLOG_BYTES
             parser.Parse(block, False)
             fed += len(block)
             check_block(path.name, parser, where.bounds, fed)
@@ -143,7 +148,7 @@ def shape_check(fmt: FormatSpec, file: str) -> Shape:
     rows_at = _record_path(fmt)
     if fmt.repeat is not None:
         rows_at += [_name(s, fmt.namespaces) for s in fmt.repeat.split("/") if s not in ("", ".")]
-    return Shape(file, named_encoding(fmt), Bounds.of(fmt), rows_at)
+    return Shape(file, named_encoding(fmt), Bounds.of(fmt), rows_at, fmt.doctype)
 
 
 def _record_path(fmt: FormatSpec) -> list[str]:

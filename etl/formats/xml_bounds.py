@@ -33,6 +33,7 @@ from xml.parsers import expat
 
 from etl.contracts import FormatSpec
 from etl.errors import ParseError
+from etl.formats.xml_doctype import PROLOG_BYTES, blank_external_doctype
 
 BLOCK = 1 << 20  # bytes handed to expat at a time
 MAX_DEPTH = 256  # no ERP export nests this deep; expat itself would go on to exhaust memory
@@ -64,22 +65,55 @@ class Bounds:
         return len(text) > self.loose and len(text.encode()) > self.cell_bytes
 
 
+_NO_ENTITIES = (
+    ": an entity reference (&name;) other than &amp; &lt; &gt; &quot; &apos; or a character "
+    "reference (&#228;); entities are never read from a DTD"
+)
+
+
 class Doctype(Exception):
-    """Raised inside expat the moment a DOCTYPE or entity declaration starts."""
+    """Raised inside expat the moment a DOCTYPE or entity declaration starts; says why."""
 
 
-def _refuse_doctype(*_: object) -> None:
-    raise Doctype
+_NO_DTD = "DOCTYPE and entity declarations are not allowed"
 
 
-def hardened_parser(encoding: str | None) -> expat.XMLParserType:
-    """An expat parser that refuses any DOCTYPE or entity declaration and reads no DTD."""
+def _refuse_doctype(
+    _name: str, system_id: str | None, public_id: str | None, internal_subset: int
+) -> None:
+    if (system_id or public_id) and not internal_subset:
+        raise Doctype(
+            "a DOCTYPE is not allowed: one that only names an external DTD, as every BMEcat "
+            'file starts with, is taken (and the DTD never read) with format.doctype = "external_dtd"'
+        )
+    raise Doctype(_NO_DTD)
+
+
+def _refuse_unread_doctype(*_: object) -> None:
+    # format.doctype = "external_dtd" blanks the DOCTYPEs it takes before expat reads them.
+    raise Doctype(
+        'a DOCTYPE format.doctype = "external_dtd" does not take: only one with a name and a '
+        "PUBLIC or SYSTEM id, no internal subset, in the file's first 64 KiB before the root "
+        "element, is taken"
+    )
+
+
+def _refuse_entity(*_: object) -> None:
+    raise Doctype(_NO_DTD)
+
+
+def hardened_parser(encoding: str | None, doctype: str = "refuse") -> expat.XMLParserType:
+    """An expat parser that refuses any DOCTYPE or entity declaration and reads no DTD.
+
+    `doctype` is the contract's format.doctype: it only changes what a refusal says.
+    """
     parser = expat.ParserCreate(encoding, namespace_separator="}")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
     parser.buffer_size = 1 << 16
-    parser.StartDoctypeDeclHandler = _refuse_doctype
-    parser.EntityDeclHandler = _refuse_doctype
+    refuse = _refuse_doctype if doctype == "refuse" else _refuse_unread_doctype
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = _refuse_entity
     return parser
 
 
@@ -90,15 +124,15 @@ def parse_errors(file: str, parser: expat.XMLParserType) -> Iterator[None]:
         yield
     except expat.ExpatError as exc:
         reason = expat.errors.messages[exc.code]
+        if exc.code == expat.errors.codes[expat.errors.XML_ERROR_UNDEFINED_ENTITY]:
+            reason += _NO_ENTITIES
         raise ParseError(
             f"{file}: not well-formed XML: {reason} (column {exc.offset + 1})",
             line=exc.lineno,
         ) from exc
     except Doctype as exc:
-        raise ParseError(
-            f"{file}: DOCTYPE and entity declarations are not allowed",
-            line=parser.CurrentLineNumber,
-        ) from exc
+        where = "" if str(exc) == _NO_DTD else f" (column {parser.CurrentColumnNumber + 1})"
+        raise ParseError(f"{file}: {exc}{where}", line=parser.CurrentLineNumber) from exc
 
 
 def refused(file: str, parser: expat.XMLParserType, what: str) -> ParseError:
@@ -151,9 +185,19 @@ class Shape:
     reader's rows, so whatever this refuses, the reader would too.
     """
 
-    def __init__(self, file: str, encoding: str | None, bounds: Bounds, rows_at: list[str]):
+    def __init__(
+        self,
+        file: str,
+        encoding: str | None,
+        bounds: Bounds,
+        rows_at: list[str],
+        doctype: str = "refuse",
+    ):
         self.file, self.bounds, self.rows_at = file, bounds, rows_at
-        self.parser = hardened_parser(encoding)
+        self.parser = hardened_parser(encoding, doctype)
+        # format.doctype = "external_dtd": the file's first bytes, gathered until the
+        # DOCTYPE can be looked for in them as the reader does (see etl.formats.xml_doctype).
+        self.head: bytes | None = b"" if doctype == "external_dtd" else None
         self.parser.StartElementHandler = self._start
         self.parser.EndElementHandler = self._end
         self.parser.CharacterDataHandler = self._text
@@ -164,6 +208,11 @@ class Shape:
 
     def feed(self, block: bytes, final: bool = False) -> None:
         """Parse `block`; ParseError when the file so far passes a bound or is not XML."""
+        if self.head is not None:
+            self.head += block
+            if len(self.head) < PROLOG_BYTES and not final:
+                return
+            block, self.head = blank_external_doctype(self.head, self.file), None
         with parse_errors(self.file, self.parser):
             self.parser.Parse(block, final)
         self.fed += len(block)

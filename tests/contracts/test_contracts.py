@@ -302,7 +302,8 @@ def test_references_in_a_circle_are_refused(tmp_path: Path) -> None:
     ("old", "new", "key", "problem"),
     [
         ('from_feed = "customers"', 'from_feed = "nosuch"', "source.from_feed", "'nosuch' is not a feed"),
-        ('encoding = "cp1252"', 'encoding = "utf-8"', "format", "the same as feed 'customers'"),
+        ('encoding = "cp1252"', 'encoding = "utf-8"', "format.encoding",
+         '"utf-8" here, "cp1252" in feed customers (it reads that feed\'s files)'),
         ('price_list_code = "prices.price_list_code"', 'price_list_code = "prices.nosuch"',
          "references.price_list_code", "must name another feed and one of its fields"),
         ('price_list_code = "prices.price_list_code"', 'nosuch = "prices.price_list_code"',

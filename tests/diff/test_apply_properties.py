@@ -34,6 +34,7 @@ values = st.fixed_dictionaries(
         "price_recommended": maybe_money,
         "price_previous": st.none(),
         "price_catalog": maybe_money,
+        "is_active": st.none(),  # the flag's own rules: tests/diff/test_active_flag.py
     }
 )
 

@@ -31,6 +31,7 @@ def price_file(rows: int) -> pl.DataFrame:
         ((i % 983 + 1) * 125).cast(money).truediv(100).cast(money).alias("price_recommended"),
         pl.lit(None, money).alias("price_previous"),
         pl.lit(None, money).alias("price_catalog"),
+        pl.lit(None, pl.Boolean).alias("is_active"),
     )
     assert frame.schema == pl.Schema(PRICE.fields())
     return frame.with_columns((i + 2).alias(LINE))

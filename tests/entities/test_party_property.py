@@ -429,8 +429,10 @@ def test_the_smallest_example_a_live_customer_and_a_file_without_phones() -> Non
 
 
 def test_the_property_covers_every_field_of_both_entities() -> None:
-    others = {"code", "price_list_code", "company_code", *ADDRESS}  # checked on their own
+    # Checked on their own (is_active: tests/entities/test_active_flag_payloads.py).
+    others = {"code", "price_list_code", "company_code", "is_active", *ADDRESS}
     assert set(COMPANY.fields()) == {*COMPANY_FIELDS, *others} - {"company_code"}
     assert set(CUSTOMER.fields()) == {*CUSTOMER_FIELDS, *others} - {"price_list_code"}
-    assert set(COMPANY.fields()) - {"code"} == set(COMPANY_VALUES) | {"organization_no"}
-    assert set(CUSTOMER.fields()) - {"code", "company_code"} == set(CUSTOMER_VALUES)
+    own = {"code", "is_active"}
+    assert set(COMPANY.fields()) - own == set(COMPANY_VALUES) | {"organization_no"}
+    assert set(CUSTOMER.fields()) - own - {"company_code"} == set(CUSTOMER_VALUES)

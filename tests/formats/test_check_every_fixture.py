@@ -20,8 +20,10 @@ from typing import Any
 import openpyxl
 import pytest
 
+from etl.check_feeds import FEED_HEADER
 from etl.cli import main
-from etl.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, NOT_COUNTED
+from etl.models import Merge
+from etl.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, MERGED_ROWS, NOT_COUNTED
 from tests.fixtures.cases import CASES, DIALECTS, GOLDEN, Case
 from tests.fixtures.feeds import REPO
 
@@ -38,6 +40,8 @@ LABELS = [
     "Rows rejected",
     "File-level error",
 ]
+# A contract that merges identical rows (same_key_rows) also says how many it merged.
+MERGING_LABELS = [*LABELS[:-1], "Rows merged", LABELS[-1]]
 # Stated here, not read from the goldens: which fixtures are clean, which refused whole.
 CLEAN = {"auto_bom", "semicolon_escape", "tab_sniffed", "title_lines_trailer"}
 # The documents in public formats read clean (tests/fixtures/dialects/*.xml).
@@ -45,6 +49,9 @@ CLEAN |= {"peppol_invoice", "xrechnung_invoice", "odoo_invoice"}
 CLEAN |= {"ubl_order_response", "ubl_despatch_advice", "opentrans_dispatch"}
 # Magento exports with long decimals, rounded by their contracts' [rounding].
 CLEAN |= {"magento_tier_prices", "magento_catalog_weights"}
+CLEAN |= {"magento_sku_twice"}  # one column, two fields ([columns] list)
+CLEAN |= {"magento_all_groups_prices"}  # SKUs and `ALL GROUPS` with spaces, code = "norce"
+CLEAN |= {"erp_customers_active"}  # an Active column of 1/0 read as is_active
 REFUSED = {"stray_quote", "trailer_bad_sum"}
 
 
@@ -61,11 +68,25 @@ def settings_file(tmp_path: Path, case: Case) -> Path:
     return config
 
 
+def labels(case: Case) -> list[str]:
+    """The summary's labels for the case's contract."""
+    merging = case.contract().checks.same_key_rows == "merge_identical"
+    return MERGING_LABELS if merging else LABELS
+
+
+def merged_lines(golden: dict[str, Any]) -> list[str]:
+    """What `check` prints of the rows merged into earlier identical rows, as the golden says."""
+    merges = [Merge(key, into, tuple(lines), n) for key, into, lines, n in golden.get("merged", [])]
+    return [MERGED_ROWS, *(f"  {m.key}: {m.describe()}" for m in merges)] if merges else []
+
+
 def printed_summary(lines: list[str]) -> dict[str, str]:
-    """The label: value lines before the error codes and report paths."""
+    """The label: value lines after the feed's header, before the error codes and report paths."""
     out = {}
     for line in lines:
-        if line.startswith(("Rejected cells per error code:", "Report: ")):
+        if line.startswith(FEED_HEADER):
+            continue
+        if line.startswith(("Rejected cells per error code:", "Report: ", MERGED_ROWS)):
             break
         label, _, value = line.partition(":")
         out[label] = value.strip()
@@ -94,6 +115,10 @@ def assert_counts(summary: dict[str, str], case: Case, golden: dict[str, Any], c
         str(len(golden["valid"])),
         str(len({r["line"] for r in golden["rejections"]})),
     ]
+    if "Rows merged" in summary:  # every row read is accepted, rejected or merged
+        merged = int(summary["Rows merged"].split()[0])
+        assert merged == golden.get("rows_merged", 0)
+        assert merged + len(golden["valid"]) + int(summary["Rows rejected"]) == golden["rows_read"]
     assert summary["File-level error"] == "none"
 
 
@@ -101,7 +126,7 @@ def assert_reports(out: Path, stem: str, summary: dict[str, str], cells: int, ra
     """Both reports reopen: the XLSX summary as printed, one detail row per rejected cell."""
     book = openpyxl.load_workbook(out / f"{stem}.xlsx")
     sheet = {str(r[0]): str(r[1]) for r in book["Summary"].iter_rows(values_only=True) if r[0]}
-    assert {label: sheet[label] for label in LABELS} == summary
+    assert {label: sheet[label] for label in summary} == summary
     detail = list(book["Rejected cells"].iter_rows(min_row=2, values_only=True))
     assert len(detail) == cells
     if raw:
@@ -122,9 +147,11 @@ def test_check_prints_the_summary_and_writes_reports_that_reopen(
         ["--config", str(config), "check", str(case.data), "--feed", case.feed, "--out", str(out)]
     )
 
-    lines = capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"{FEED_HEADER}Feed {case.feed} "), printed[0]  # says which feed
+    lines = [line for line in printed if not line.startswith(FEED_HEADER)]
     summary = printed_summary(lines)
-    assert list(summary) == LABELS
+    assert list(summary) == labels(case)
     assert summary["File"] == case.data.name and summary["Feed"] == case.feed
     assert summary["SHA-256"] == hashlib.sha256(data).hexdigest()
     assert summary["Size (bytes)"] == str(len(data))
@@ -133,14 +160,17 @@ def test_check_prints_the_summary_and_writes_reports_that_reopen(
     if codes:
         by_count = sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))
         assert lines[len(summary) :] == [
+            *merged_lines(golden),
             "Rejected cells per error code:",
             *[f"  {c}: {n}" for c, n in by_count],
             f"Report: {out / stem}.xlsx",
             f"Report: {out / stem}.csv",
         ]
-        assert_reports(out, stem, summary, codes.total(), raw=case.name not in REFUSED)
+        # A feed about people shows no raw line: it would carry the whole person.
+        raw = case.name not in REFUSED and case.contract().entity.personal is None
+        assert_reports(out, stem, summary, codes.total(), raw=raw)
     else:
-        assert lines[len(summary) :] == []
+        assert lines[len(summary) :] == merged_lines(golden)
         assert not out.exists() or not any(out.iterdir())
     assert not any((tmp_path / "home").iterdir())  # no state, no archive, no inbox
     assert case.data.read_bytes() == data

@@ -86,6 +86,7 @@ def test_leading_zeros_stay_text(tmp_path: Path, scratch: Path) -> None:
         "price_recommended": None,
         "price_previous": None,
         "price_catalog": None,
+        "is_active": None,
     }
 
 
@@ -178,17 +179,18 @@ def test_a_cell_of_spaces_is_empty(tmp_path: Path, scratch: Path) -> None:
     ],
     ids=["short", "long", "after-a-quoted-newline", "after-a-blank-line"],
 )
-def test_a_ragged_row_rejects_the_file_at_its_line(
+def test_a_ragged_row_is_a_rejected_row_at_its_line(
     tmp_path: Path, scratch: Path, rows: list[str], line: int, words: str
 ) -> None:
     path = write(tmp_path / "ragged.csv", [HEADER, *rows])
 
-    with pytest.raises(ParseError) as caught:
-        read_file(path, price_contract(tmp_path, SWEDISH), scratch)
+    validated = check(path, price_contract(tmp_path, SWEDISH), scratch)
 
-    assert caught.value.line == line
-    assert words in str(caught.value)
-    assert str(caught.value).startswith("ragged.csv: ")
+    ragged = validated.rejections.filter(code="field_count")
+    assert ragged.select("line", "field", "source_column").rows() == [(line, None, None)]
+    assert words in ragged["message"][0]
+    # The other rows go on.
+    assert validated.rows_read == validated.valid.height + validated.rejected_rows
 
 
 def test_a_stray_quote_rejects_the_file_at_its_line(tmp_path: Path, scratch: Path) -> None:

@@ -135,14 +135,17 @@ def test_extra_empty_fields_ignore_takes_the_rows(tmp_path: Path, scratch: Path)
     [("B;L;1;SEK;11;;oops", 7), ("B;L;1;SEK", 4)],
     ids=["a-non-empty-extra-field", "too-short"],
 )
-def test_really_too_long_or_short_rows_are_refused_at_their_line(
+def test_really_too_long_or_short_rows_are_rejected_rows_at_their_line(
     tmp_path: Path, scratch: Path, row: str, fields: int
 ) -> None:
     path = write(tmp_path / "prices.csv", [HEADER, "A;L;1;SEK;10;;", row], "\n")
+    contract = price_contract(tmp_path, IGNORE)
 
-    with pytest.raises(ParseError) as caught:
-        read_file(path, price_contract(tmp_path, IGNORE), scratch)
+    validated = check(path, contract, scratch)
 
-    assert f"{fields} fields where the header has 6" in str(caught.value)
-    assert "extra_empty_fields" not in str(caught.value)
-    assert caught.value.line == 3
+    assert validated.valid["part_no"].to_list() == ["A"]
+    assert rejections(validated) == [(3, None, None, "field_count")]
+    message = validated.rejections["message"][0]
+    assert message.startswith(f"{fields} fields where the header has 6")
+    assert "extra_empty_fields" not in message
+    assert raw_records(path, contract, [3], scratch) == {3: row}

@@ -3,11 +3,12 @@
 A golden file (tests/fixtures/dialects/golden/<name>.json) holds the columns the reader found,
 every row as text with its `_line`, and what validation made of them: the rows read, each
 valid row (typed values as text, empty fields left out) and each rejected cell (line,
-field, code, value). A file refused whole holds its error instead. One row a line, so a
-diff shows exactly which row changed. A document feed's golden file also holds the Norce
-calls its documents make (`calls`: method and body, as built from the file alone; what the
-sender completes from the order as received, such as the payment, is not in it) and the
-rows held back with their documents (`held`).
+field, code, value); with `same_key_rows = "merge_identical"`, the rows merged and the first
+of them ([key, line taken, lines merged into it, how many]). A file refused whole holds its
+error instead. One row a line, so a diff shows exactly which row changed. A document feed's
+golden file also holds the Norce calls its documents make (`calls`: method and body, as
+built from the file alone; what the sender completes from the order as received, such as
+the payment, is not in it) and the rows held back with their documents (`held`).
 
 Regenerate after an intended change with
 `ETL_UPDATE_GOLDEN=1 pytest tests/formats/test_dialect_goldens.py`, then read the diff:
@@ -72,6 +73,9 @@ def outcome(case: Case, scratch: Path) -> dict[str, Any]:
         for row in validated.valid.to_dicts()
     ]
     got["rejections"] = validated.rejections.select("line", "field", "code", "value").to_dicts()
+    if validated.merged.count:  # rows taken once as an identical earlier row
+        got["rows_merged"] = validated.merged.count
+        got["merged"] = [[m.key, m.into, list(m.lines), m.count] for m in validated.merged.examples]
     if isinstance(contract.entity, DocumentEntity):
         got |= norce_calls(validated, contract)
     return got

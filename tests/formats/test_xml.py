@@ -82,7 +82,7 @@ def test_attributes_nested_paths_and_namespaces(tmp_path: Path, scratch: Path) -
 
     # Only Report/Items/Item are records: not the Item in the header, not the part inside one.
     assert validated.rows_read == 3
-    assert validated.valid.drop("lead_time_days").rows() == [
+    assert validated.valid.drop("lead_time_days", "is_active").rows() == [
         (7, "100123", "MAIN", "A1", Decimal(42), Decimal(100), dt.date(2026, 12, 1)),
         (16, "100124", "STORE-GBG", "FLOOR", Decimal("-2.5"), None, None),
     ]

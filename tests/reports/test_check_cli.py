@@ -12,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from etl.check_feeds import FEED_HEADER
 from etl.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, NOT_COUNTED
 from tests.fixtures.feeds import REPO, SAMPLES, SCHEMAS
 
@@ -69,10 +70,15 @@ def home(tmp_path: Path) -> tuple[Path, Path]:
     return home, config
 
 
+def printed_lines(stdout: str) -> list[str]:
+    """What `check` prints after the header that names the feed and why it reads the file."""
+    return [line for line in stdout.splitlines() if not line.startswith(FEED_HEADER)]
+
+
 def printed_summary(stdout: str) -> dict[str, str]:
     """The label: value lines `check` prints before the codes and the report paths."""
     out = {}
-    for line in stdout.splitlines():
+    for line in printed_lines(stdout):
         if line.startswith(("Rejected cells per error code:", "  ", "Report: ")):
             break
         label, _, value = line.partition(":")
@@ -116,7 +122,7 @@ def test_check_prints_the_reports_summary_and_changes_no_state(
         str(valid),
         str(rejected),
     ]
-    lines = result.stdout.splitlines()
+    lines = printed_lines(result.stdout)
     tail = lines[len(summary) :]
     by_count = sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))
     assert tail == [
@@ -163,7 +169,7 @@ def test_check_of_a_clean_file_exits_0_without_reports(
     summary = printed_summary(result.stdout)
     assert summary["Outcome"] == CHECK_CLEAN
     assert (summary["Rows read"], summary["Rows rejected"]) == ("1", "0")
-    assert len(result.stdout.splitlines()) == len(summary)  # no codes, no report paths
+    assert len(printed_lines(result.stdout)) == len(summary)  # no codes, no report paths
     assert not any(out.glob("*.rejected.*"))
     assert list(home[0].iterdir()) == []
 

@@ -48,7 +48,9 @@ def test_each_error_code_with_line_field_column_and_message(tmp_path: Path) -> N
     assert table(validated) == [
         (3, "ART 500", "part_no", "Artikelnr", "pattern",
          "'ART 500' is not allowed for Article number, the SKU (Norce PartNo): "
-         "use letters, digits and . _ / - only, no spaces, at most 50 characters", "ART 500"),
+         "use letters, digits and . _ / - only, no spaces, at most 50 characters; if the "
+         "ERP's codes hold spaces or other characters Norce takes, let the feed contract take "
+         'them: [checks.fields.part_no] code = "norce"', "ART 500"),
         (4, "P3", "name", "Benämning", "required",
          "Product name in the feed's culture is required but empty", None),
         (5, "P4", "weight", "Vikt kg", "type",

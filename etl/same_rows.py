@@ -1,0 +1,80 @@
+"""Rows that repeat an earlier row field for field, taken once and accounted for.
+
+With `[checks] same_key_rows = "merge_identical"` a company on each of its contacts' rows is
+one company. The rows merged away are counted, and the first ones named by line, so the
+report and the manifest can say where every row read went: read = accepted + rejected +
+merged. A file of 100k repeated rows names MERGE_EXAMPLES rows taken, each with at most
+MERGE_LINES of the lines merged into it, never all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from etl.models import LINE, Merge, MergedRows, given
+
+MERGE_EXAMPLES = 20  # rows taken that a report or manifest names, the first in the file
+MERGE_LINES = 10  # lines merged into one of them that it names
+KEY_PREVIEW = 200  # characters of a key shown, as a report shows a long key
+
+_FIRST, _INTO = "_first", "_into"
+
+
+def take_once(text: pl.DataFrame, key: Sequence[str]) -> tuple[pl.DataFrame, MergedRows]:
+    """`text` with each row that repeats an earlier one on every field dropped, and what went.
+
+    The first of the rows stands for all (its line is reported); the key markers are not
+    fields: a row whose key came from a default is still the same row.
+    """
+    same = [c for c in text.columns if c != LINE and not c.startswith(given(""))]
+    marked = text.with_columns(pl.struct(same).is_first_distinct().alias(_FIRST))
+    kept = marked.filter(pl.col(_FIRST)).drop(_FIRST)
+    if kept.height == text.height:
+        return text, MergedRows()
+    dropped = marked.filter(~pl.col(_FIRST)).select(*same, LINE)
+    into = kept.select(*same, pl.col(LINE).alias(_INTO))
+    # Every dropped row has its twin among the kept ones; an empty cell matches an empty one,
+    # as it did when the row was found to repeat.
+    merged = dropped.join(into, on=same, how="left", nulls_equal=True)
+    return kept, MergedRows(merged.height, _examples(merged, key))
+
+
+def _examples(merged: pl.DataFrame, key: Sequence[str]) -> tuple[Merge, ...]:
+    """The first MERGE_EXAMPLES rows taken, in file order, with the lines merged into each."""
+    named = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key], separator=" / ")
+    # A key is named, not kept: a hostile cell of megabytes repeated must not fill the manifest.
+    named = named.str.slice(0, KEY_PREVIEW)
+    groups = (
+        merged.group_by(_INTO)
+        .agg(
+            named.first().alias("key"),
+            pl.col(LINE).sort().head(MERGE_LINES).alias("lines"),
+            pl.len().alias("count"),
+        )
+        .sort(_INTO)
+        .head(MERGE_EXAMPLES)
+    )
+    return tuple(
+        Merge(k, into, tuple(lines), count) for into, k, lines, count in groups.iter_rows()
+    )
+
+
+def merges(same_key_rows: str) -> bool:
+    """Does the contract's `same_key_rows` take identical rows once (so a count is due)?"""
+    return same_key_rows == "merge_identical"
+
+
+def merged_counts(same_key_rows: str, merged: MergedRows) -> dict[str, int]:
+    """A run's `merged` count, for a contract that merges rows (others have none to count)."""
+    return {"merged": merged.count} if merges(same_key_rows) else {}
+
+
+def manifest_facts(merged: MergedRows) -> dict[str, object]:
+    """`rows_merged` and the first examples, as the manifest records them."""
+    examples = [
+        {"key": m.key, "line": m.into, "merged_lines": list(m.lines), "merged": m.count}
+        for m in merged.examples
+    ]
+    return {"rows_merged": merged.count, "merged_examples": examples}
