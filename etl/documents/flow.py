@@ -19,12 +19,10 @@ import logging
 import threading
 from typing import Any
 
-import polars as pl
-
 from etl.contracts import FeedContract
 from etl.documents import summary
 from etl.documents.channel import Channel
-from etl.documents.grouping import document_entity, group
+from etl.documents.grouping import all_rejections, document_entity, group
 from etl.documents.replay import take_replays
 from etl.documents.sender import Result, Sender
 from etl.errors import ConfigError, NorceError, NorceUnavailable, TransportError
@@ -35,7 +33,6 @@ from etl.intake import Fetched
 from etl.ledger import Commit
 from etl.models import Validated
 from etl.reports import Report, write_reports
-from etl.validate import REJECTION_SCHEMA
 
 log = logging.getLogger(__name__)
 OPEN = "(open documents)"  # the name a run over the book's open documents goes by
@@ -107,7 +104,7 @@ def _ingest(
     timer.lap("deliver")
     log.info("%s: %s: %d documents answered; committing", feed, local.name, len(results))
     rt.pause_before_commit()
-    rejections = _all_rejections(validated, grouped.rejections, summary.notes(results))
+    rejections = all_rejections(validated, grouped.rejections, summary.notes(results))
     bad_lines = int(rejections["line"].n_unique()) if rejections.height else 0
     counts = {
         "rows": validated.rows_read,
@@ -183,14 +180,6 @@ def _resume(rt: Runtime, contract: FeedContract, channel: Channel) -> list[recor
     rt.archive.publish(staged)
     log.info("%s: open documents taken up in run %s: %s", feed, run_id, _said(counts))
     return [records.FileOutcome(feed, OPEN, "committed", run_id, counts, headline)]
-
-
-def _all_rejections(validated: Validated, *more: pl.DataFrame) -> pl.DataFrame:
-    frames = [validated.rejections.select(REJECTION_SCHEMA.keys()), *more]
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return pl.DataFrame(schema=REJECTION_SCHEMA)
-    return pl.concat(frames).sort("line", "key", nulls_last=True, maintain_order=True)
 
 
 def _manifest(

@@ -94,6 +94,15 @@ def group(validated: Validated, contract: FeedContract) -> Grouped:
     return Grouped(documents, frame, held)
 
 
+def all_rejections(validated: Validated, *more: pl.DataFrame) -> pl.DataFrame:
+    """The file's rejected cells and the rows held back with their documents, by line."""
+    frames = [validated.rejections.select(REJECTION_SCHEMA.keys()), *more]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(schema=REJECTION_SCHEMA)
+    return pl.concat(frames).sort("line", "key", nulls_last=True, maintain_order=True)
+
+
 def _refuse_orphans(validated: Validated, numbers: Sequence[str]) -> None:
     rejections = validated.rejections
     # A CSV row of the wrong width has no number that can be read either.

@@ -52,6 +52,9 @@ CLEAN |= {"magento_tier_prices", "magento_catalog_weights"}
 CLEAN |= {"magento_sku_twice"}  # one column, two fields ([columns] list)
 CLEAN |= {"magento_all_groups_prices"}  # SKUs and `ALL GROUPS` with spaces, code = "norce"
 CLEAN |= {"erp_customers_active"}  # an Active column of 1/0 read as is_active
+# The shipped samples of the document feeds that a run sends whole.
+# (order status 55 is not in its contract, a buyer-number row lacks its org number: held.)
+CLEAN |= {"sample_delivery_notes", "sample_invoice_5566", "sample_invoice_5567"}
 REFUSED = {"stray_quote", "trailer_bad_sum"}
 
 
@@ -98,7 +101,8 @@ def expected(case: Case) -> tuple[dict[str, Any], Counter[str]]:
     golden = json.loads((GOLDEN / f"{case.name}.json").read_text(encoding="utf-8"))
     if "refused" in golden:
         return golden, Counter([golden["refused"]["code"]])
-    return golden, Counter(r["code"] for r in golden["rejections"])
+    # A document feed's check also reports the rows a run would hold back with their document.
+    return golden, Counter(r["code"] for r in [*golden["rejections"], *golden.get("held", [])])
 
 
 def assert_counts(summary: dict[str, str], case: Case, golden: dict[str, Any], code: int) -> None:
@@ -110,10 +114,13 @@ def assert_counts(summary: dict[str, str], case: Case, golden: dict[str, Any], c
         return
     clean = case.name in CLEAN
     assert (code, summary["Outcome"]) == ((0, CHECK_CLEAN) if clean else (1, CHECK_ROWS))
+    bad_lines = {r["line"] for r in [*golden["rejections"], *golden.get("held", [])]}
+    # A document feed counts as its run does: the rows read less the lines of held documents.
+    accepted = golden["rows_read"] - len(bad_lines) if "held" in golden else len(golden["valid"])
     assert [summary[f"Rows {k}"] for k in ("read", "accepted", "rejected")] == [
         str(golden["rows_read"]),
-        str(len(golden["valid"])),
-        str(len({r["line"] for r in golden["rejections"]})),
+        str(accepted),
+        str(len(bad_lines)),
     ]
     if "Rows merged" in summary:  # every row read is accepted, rejected or merged
         merged = int(summary["Rows merged"].split()[0])
