@@ -251,15 +251,18 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(source, "-", f"cannot read settings: {exc}") from exc
     # The secrets and folders are resolved before the model sees the file, so their tables
     # and values are checked here: a hand-edited `erp = "x"` is a key to fix, not a crash.
+    base = path.parent
     for name in _table(raw, "stores", "stores", source):
         store = _table(raw["stores"], name, f"stores.{name}", source)
         _resolve_secrets(store, f"stores.{name}", source, environ)
+        if store.get("kind") == "local" and "root" in store:
+            # Like home and schemas_dir: the file means the same wherever it is run from.
+            store["root"] = str(base / (_text(store, "root", ".", source, f"stores.{name}") or "."))
     _resolve_secrets(_table(raw, "norce", "norce", source), "norce", source, environ)
     receiver = _table(raw, "receiver", "receiver", source)
     _resolve_secrets(receiver, "receiver", source, environ)
     events = _table(receiver, "events", "receiver.events", source)
     _resolve_secrets(events, "receiver.events", source, environ, {"token": "token"})
-    base = path.parent
     raw["home"] = str(base / (_text(raw, "home", ".", source) or "."))
     raw["schemas_dir"] = str(base / (_text(raw, "schemas_dir", "schemas", source) or "schemas"))
     try:

@@ -145,3 +145,24 @@ def _inline(value: Any) -> str:
 def test_a_file_without_stores_keeps_the_sample_store(tmp_path: Path) -> None:
     loaded = load_settings(_write(tmp_path, '[norce]\nmode = "file"\n'), {})
     assert list(loaded.stores) == ["erp"]
+
+
+def test_a_relative_local_root_is_read_from_the_settings_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As home and schemas_dir are: the same file means the same folders from any directory."""
+    config = _write(tmp_path, '[stores.erp]\nkind = "local"\nroot = "erp"\n')
+    monkeypatch.chdir(REPO)
+
+    store = load_settings(config, {}).stores["erp"]
+
+    assert Path(store.root).resolve() == (tmp_path / "erp").resolve()
+
+
+def test_a_relative_local_root_is_a_config_error_when_not_text(tmp_path: Path) -> None:
+    config = _write(tmp_path, '[stores.erp]\nkind = "local"\nroot = 3\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, {})
+
+    assert caught.value.key == "stores.erp.root"
