@@ -68,10 +68,15 @@ def _first(later: FeedContract, earlier: FeedContract) -> str:
     named = NORCE_NEEDS.get(later.entity.name, {}).get(earlier.entity.name)
     if named is not None:
         return (
-            f"a {later.entity.name} row names its {earlier.entity.name} ({named[0]}), "
+            f"{_a(later.entity.name)} row names its {earlier.entity.name} ({named[0]}), "
             f"so Norce needs the rows of feed {earlier.name} first"
         )
     return f"its [references] name feed {earlier.name}, so Norce needs those rows first"
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "a price", "an onhand"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def _before(derived: FeedContract, pickup: FeedContract) -> str:

@@ -27,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from etl.dates import format_problem, zone_problem
+from etl import rust_regex
+from etl.dates import ambiguity, format_problem, zone_problem
 from etl.entities import ENTITIES, DocumentEntity, Entity
 from etl.entities.checks import relaxed
 from etl.errors import ConfigError
@@ -45,6 +46,18 @@ def _compiles(value: str) -> str:
 
 # A regular expression, checked when the contract loads rather than on the first file.
 Regex = Annotated[str, AfterValidator(_compiles)]
+
+
+def _runs_in_polars(value: str) -> str:
+    said = rust_regex.problem(value)
+    if said is not None:
+        raise ValueError(f"not a regular expression polars can run (Rust regex syntax): {said}")
+    return value
+
+
+# A pattern applied to cells: polars runs it (linear time: a hostile cell cannot hang a run),
+# so it is checked in polars' syntax, which has no look-around and no backreferences.
+CellRegex = Annotated[str, AfterValidator(_runs_in_polars)]
 
 
 class FeedSpec(Strict):
@@ -310,7 +323,7 @@ class FieldChecks(Strict):
     """Extra checks on one canonical field, on top of the entity's own rules."""
 
     required: bool = False
-    pattern: Regex | None = None  # a regular expression the whole value must match
+    pattern: CellRegex | None = None  # a regular expression the whole value must match
     min: float | None = None
     max: float | None = None
     min_length: int | None = Field(default=None, ge=0)
@@ -334,16 +347,13 @@ class RoundingSpec(Strict):
 class ValuePattern(Strict):
     """One pattern of a value map: a value it matches becomes `to` (\\1 is the first group)."""
 
-    match: Regex
+    match: CellRegex
     to: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _groups_exist(self) -> ValuePattern:
-        # re checks a template's group references when it is used: here, not on a file.
-        try:
-            re.compile(self.match).sub(self.to, "")
-        except re.error as exc:
-            raise ValueError(f"`to` {self.to!r} does not fit `match`: {exc}") from exc
+        # polars would put nothing for a group `match` lacks: refused here, not on a file.
+        rust_regex.replacement(self.to, self.match)
         return self
 
 
@@ -366,7 +376,17 @@ class DeriveSpec(Strict):
     """A field read from a column by a regular expression ([derive.<field>])."""
 
     column: str  # the ERP column (or XML path) read
-    pattern: Regex  # searched in the cell: its first group, or the whole match, is the field
+    pattern: CellRegex  # searched in the cell: its group, or the whole match, is the field
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_group(cls, pattern: str) -> str:
+        # With two groups either could be meant ('[(USD)]|((USD))'): one, so none is guessed.
+        if len(rust_regex.groups(pattern)) > 1:
+            raise ValueError(
+                "more than one capturing group: keep the field's, use (?:...) for the others"
+            )
+        return pattern
 
 
 class ChecksSpec(Strict):
@@ -549,12 +569,18 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
     for field, extra in contract.checks.fields.items():
         if field not in fields:
             raise ConfigError(source, f"checks.fields.{field}", f"not a field of {entity.name}")
-        if extra.code == "norce" and relaxed(entity.schema.columns[field].checks) is None:
+        # Written out, "strict" too names a rule the field must have: said of a currency, it
+        # would check nothing while the contract reads as if it did.
+        if (
+            "code" in extra.model_fields_set
+            and relaxed(entity.schema.columns[field].checks) is None
+        ):
             coded = [f for f, c in entity.schema.columns.items() if relaxed(c.checks) is not None]
+            what = " to relax" if extra.code == "norce" else ', so code = "strict" checks nothing'
             raise ConfigError(
                 source,
                 f"checks.fields.{field}.code",
-                f"{field} has no code rule to relax (those with one: {', '.join(coded)})",
+                f"{field} has no code rule{what} (those with one: {', '.join(coded)})",
             )
     for field in contract.defaults:
         if field not in fields:
@@ -679,6 +705,10 @@ def _check_formats(value: DateFormats, with_time: bool, source: str, key: str) -
         problem = format_problem(fmt, with_time=with_time)
         if problem:
             raise ConfigError(source, key if isinstance(value, str) else f"{key}[{n}]", problem)
+    # The order of a list must never decide what a date means (03/04 as 3 April or 4 March).
+    found = ambiguity(formats_of(value), with_time)
+    if found is not None:
+        raise ConfigError(source, f"{key}[{found[0]}]", found[1])
 
 
 _XML_RECORD = re.compile(rf"^/?{NAME}(?:/{NAME})*$")
@@ -724,17 +754,26 @@ def _check_prefixes(names: list[str], namespaces: dict[str, str], source: str, k
             )
 
 
+def _read_paths(contract: FeedContract) -> list[tuple[str, str]]:
+    """(dotted key, XML path) of every path the feed reads: [columns], then [derive]."""
+    derived = {d.column: f"derive.{field}.column" for field, d in reversed(contract.derive.items())}
+    return [
+        (f"columns.{path}" if path in contract.columns else derived[path], path)
+        for path in contract.read_columns()
+    ]
+
+
 def _check_positions(contract: FeedContract, source: str) -> None:
     """`position()` numbers the records of a file or the repeats of a record, nothing else."""
     namespaces, repeat = contract.format.namespaces, contract.format.repeat
     allowed = {()} | ({_element_steps(repeat, namespaces)} if repeat else set())
-    for path in contract.columns:
+    for key, path in _read_paths(contract):
         parsed = parse_field(path)
         if parsed.position and _element_steps(path, namespaces) not in allowed:
             where = f"position() or {repeat}/position()" if repeat else "position()"
             raise ConfigError(
                 source,
-                f"columns.{path}",
+                key,
                 f"position() is read of the record or of format.repeat: write {where}",
             )
 
@@ -745,12 +784,12 @@ def _check_predicates(contract: FeedContract, source: str) -> None:
     if repeat is None:
         return
     depth = len(_element_steps(repeat, contract.format.namespaces))
-    for path in contract.columns:
+    for key, path in _read_paths(contract):
         chosen = any(s.predicate is not None for s in parse_field(path).steps[:depth])
         if chosen and _below(path, contract):
             raise ConfigError(
                 source,
-                f"columns.{path}",
+                key,
                 f"a predicate cannot choose {repeat!r} or an element above it: each "
                 "occurrence of the repeat element is a row",
             )
@@ -769,7 +808,7 @@ def _check_repeat(contract: FeedContract, repeat: str, source: str) -> None:
     steps = _element_steps(repeat, namespaces)
     local = tuple(s.rsplit("}", 1)[-1] for s in steps)
     below: set[str] = set()
-    for path in contract.columns:
+    for key, path in _read_paths(contract):
         resolved = _element_steps(path, namespaces)
         if resolved[: len(steps)] == steps:
             below.add(path)
@@ -778,7 +817,7 @@ def _check_repeat(contract: FeedContract, repeat: str, source: str) -> None:
             # which would silently read the field once per record instead of per occurrence.
             raise ConfigError(
                 source,
-                f"columns.{path}",
+                key,
                 f"names the elements of format.repeat {repeat!r} in another namespace: "
                 "write it with the same prefixes",
             )
@@ -863,11 +902,12 @@ def _check_same_dialect(contract: FeedContract, parent: FeedContract, source: st
     """A derived feed reads its parent's files as they are written: the same [format].
 
     Only `field_formats` may differ: it names the feed's own date fields, which the parent's
-    entity may not even have (a product's launch date, a stock row's delivery date).
+    entity may not even have (a product's launch date, a stock row's delivery date). A date
+    key is compared as the formats it lists ("%Y-%m-%d" is ["%Y-%m-%d"]). Namespace prefixes
+    are local to a contract (each feed reads its own column paths with its own), so
+    `namespaces` is not compared; `record` and `repeat` are, by the elements they name.
     """
-    mine = contract.format.model_dump(exclude={"field_formats"})
-    theirs = parent.format.model_dump(exclude={"field_formats"})
-    found = _difference(mine, theirs, "format")
+    found = _difference(_dialect(contract), _dialect(parent), "format")
     if found is not None:
         key, here, there = found
         raise ConfigError(
@@ -877,11 +917,26 @@ def _check_same_dialect(contract: FeedContract, parent: FeedContract, source: st
         )
 
 
+def _dialect(contract: FeedContract) -> dict[str, object]:
+    """The [format] keys that say how a file is read, as `_check_same_dialect` compares them."""
+    fmt = contract.format
+    dumped = fmt.model_dump(exclude={"field_formats", "namespaces"})
+    for key in ("date_format", "datetime_format"):
+        listed = formats_of(getattr(fmt, key))
+        dumped[key] = listed[0] if len(listed) == 1 else list(listed)
+    for key in ("record", "repeat"):
+        path = getattr(fmt, key)
+        if fmt.type == "xml" and path is not None:
+            steps = _element_steps(path.strip("/"), fmt.namespaces)  # "uri}Item" when prefixed
+            dumped[key] = "/".join("{" + s if "}" in s else s for s in steps)
+    return dumped
+
+
 def _difference(mine: object, theirs: object, key: str) -> tuple[str, str, str] | None:
     """The first dotted key where two dumped tables differ, with both values as TOML writes them."""
     if isinstance(mine, dict) and isinstance(theirs, dict):
-        for name in mine:
-            found = _difference(mine[name], theirs.get(name), f"{key}.{name}")
+        for name in dict.fromkeys([*mine, *theirs]):  # a key either side lacks differs too
+            found = _difference(mine.get(name), theirs.get(name), f"{key}.{name}")
             if found is not None:
                 return found
         return None

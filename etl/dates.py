@@ -6,6 +6,12 @@ format is a wall-clock time in the feed's `time_zone`; it is converted to UTC. A
 daylight-saving change a wall-clock time can be missing (spring forward: 02:30 never
 happened) or happen twice (autumn: 02:30 comes round again); neither is ever guessed or
 shifted: the cell is refused and `local_time_problem` says which of the two it was.
+
+A format reads a cell only into a plausible year (FIRST_YEAR..LAST_YEAR): chrono's `%Y`
+takes any number of digits, so "03/04/26" is the year 26 to it, and that read must neither
+win over a later `%y` in the list nor reach Norce. A list may not hold two formats that read
+one text as two different moments (`%d/%m/%Y` and `%m/%d/%Y`): `ambiguity` finds them, so
+the order of a list never decides what a date means.
 """
 
 from __future__ import annotations
@@ -21,7 +27,13 @@ _SAMPLE = dt.datetime(2026, 11, 20, 14, 30, 45)
 # %z, %:z, %::z and %#z (the last also reads "Z"), and %s (seconds since 1970 in UTC);
 # "%%z" is a literal percent sign and a z.
 _OFFSET = re.compile(r"(?<!%)(?:%%)*%(?:[:#]*z|s)")
-GAP, AMBIGUOUS = "dst_gap", "dst_ambiguous"
+GAP, AMBIGUOUS, YEAR = "dst_gap", "dst_ambiguous", "implausible_year"
+# No export means a year outside these: Excel and the ERPs count from 1900, and a year of
+# four digits beyond 2999 is a typo. A year of 26 is chrono reading "26" through %Y.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+# Day and month both 12 or less and different, a time with every part different: whatever
+# a format writes of it, another format that reads it another way shows.
+_PROBE = dt.datetime(2026, 3, 4, 13, 5, 6)
 
 
 def has_offset(fmt: str) -> bool:
@@ -68,8 +80,13 @@ def example(fmt: str, zone: str) -> str:
 
 
 def to_date(col: pl.Expr, fmts: tuple[str, ...]) -> pl.Expr:
-    """Text to Date by the first of `fmts` that reads it; null when none does."""
-    return pl.coalesce([col.str.to_date(fmt, strict=False) for fmt in fmts])
+    """Text to Date by the first of `fmts` that reads it into a plausible year; else null."""
+    return pl.coalesce([_plausible(col.str.to_date(fmt, strict=False)) for fmt in fmts])
+
+
+def _plausible(read: pl.Expr) -> pl.Expr:
+    """`read` where its year is one an export can mean; null (not read) elsewhere."""
+    return pl.when(read.dt.year().is_between(FIRST_YEAR, LAST_YEAR)).then(read)
 
 
 def to_datetime(col: pl.Expr, fmts: tuple[str, ...], zone: str, dtype: pl.Datetime) -> pl.Expr:
@@ -91,26 +108,72 @@ def _datetime(col: pl.Expr, fmt: str, zone: str, dtype: pl.Datetime) -> tuple[pl
     target = dtype.time_zone or "UTC"
     if has_offset(fmt):
         read = col.str.to_datetime(fmt, time_unit=dtype.time_unit, time_zone=target, strict=False)
+        read = _plausible(read)
         return read.is_not_null(), read
-    local = col.str.to_datetime(fmt, time_unit=dtype.time_unit, strict=False)
+    local = _plausible(col.str.to_datetime(fmt, time_unit=dtype.time_unit, strict=False))
     zoned = local.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
     return local.is_not_null(), zoned.dt.convert_time_zone(target)
 
 
 def local_time_problem(col: pl.Expr, fmts: tuple[str, ...], zone: str) -> pl.Expr:
-    """Why a date-time cell failed: GAP, AMBIGUOUS, or "type" when no format read the text.
+    """Why a date-time cell failed: GAP, AMBIGUOUS, `year_problem`'s, or "type".
 
     GAP and AMBIGUOUS mean the first format that read the text found a fine wall-clock time
     that the zone's daylight-saving change made impossible or double. Meant for the few
     failed cells only.
     """
-    problem: pl.Expr = pl.lit("type")
+    problem = year_problem(col, fmts, with_time=True)
     for fmt in reversed(fmts):
-        local = col.str.to_datetime(fmt, strict=False)
+        local = _plausible(col.str.to_datetime(fmt, strict=False))
         problem = (
             pl.when(local.is_not_null()).then(_zone_problem(local, fmt, zone)).otherwise(problem)
         )
     return problem
+
+
+def year_problem(col: pl.Expr, fmts: tuple[str, ...], with_time: bool) -> pl.Expr:
+    """`implausible_year(26)` when a format read the failed cell only into such a year, else
+    "type" (no format read it at all)."""
+    problem: pl.Expr = pl.lit("type")
+    for fmt in reversed(fmts):
+        cell = col.str
+        read = cell.to_datetime(fmt, strict=False) if with_time else cell.to_date(fmt, strict=False)
+        year = read.dt.year()
+        problem = (
+            pl.when(year.is_not_null()).then(pl.format(YEAR + "({})", year)).otherwise(problem)
+        )
+    return problem
+
+
+def ambiguity(fmts: tuple[str, ...], with_time: bool) -> tuple[int, str] | None:
+    """(index, why) of the first format whose text an earlier format reads as another moment.
+
+    A probe with day and month both 12 or less is written in each format, then read by that
+    format and by each one before it, as a cell would be; None when all of them agree.
+    """
+    probe = pl.Series([_PROBE]).dt.replace_time_zone("UTC")
+    for j, later in enumerate(fmts):
+        text = str(probe.dt.strftime(later.replace("%#z", "%:z"))[0])
+        meant = _read_one(text, later, with_time)
+        for i, earlier in enumerate(fmts[:j]):
+            got = _read_one(text, earlier, with_time)
+            if got is None or meant is None or got == meant:
+                continue
+            shown = got.strftime("%Y-%m-%d %H:%M:%S" if with_time else "%Y-%m-%d")
+            return j, (
+                f"{text} would be read by [{i}] {earlier} as {shown}: a list may not hold "
+                "formats that read the same text two ways; keep the one the ERP writes"
+            )
+    return None
+
+
+def _read_one(text: str, fmt: str, with_time: bool) -> dt.date | None:
+    """What `fmt` reads `text` as, as a cell (in UTC when it is a wall-clock time)."""
+    cell = pl.col("cell")
+    kind = pl.Datetime("us", "UTC")
+    read = _datetime(cell, fmt, "UTC", kind)[1] if with_time else to_date(cell, (fmt,))
+    value = pl.DataFrame({"cell": [text]}).select(read).item()
+    return value if isinstance(value, dt.date) else None
 
 
 def _zone_problem(local: pl.Expr, fmt: str, zone: str) -> pl.Expr:

@@ -9,7 +9,7 @@ for validation to reject the row.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -29,6 +29,21 @@ def received_column(field: str) -> str:
 def failed_column(field: str) -> str:
     """The mapped frame's column with the check a converted cell failed (null: none)."""
     return f"_failed:{field}"
+
+
+def has_cell(field: str, columns: Sequence[str]) -> pl.Expr:
+    """Whether a mapped row has a value or a file cell for `field` (one its conversion refused).
+
+    A cell that [derive] or [values] refused leaves the field null, yet the file said something
+    there: such a row is about the field's entity and must be rejected, not skipped.
+    """
+    said = [pl.col(field).is_not_null()]
+    said += [
+        pl.col(c).is_not_null()
+        for c in (received_column(field), failed_column(field))
+        if c in columns
+    ]
+    return pl.any_horizontal(said)
 
 
 def map_columns(parsed: ParsedFile, contract: FeedContract) -> pl.DataFrame:
@@ -118,8 +133,7 @@ def _tables(
     cells: pl.Series, conversion: Conversion
 ) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """(distinct cell -> the field's text, distinct cell -> the check it failed)."""
-    results: dict[str, str | None] = {}
-    checks: dict[str, str | None] = {}
-    for cell in cells.drop_nulls().unique().to_list():
-        results[cell], checks[cell] = conversion(cell)
-    return results, checks
+    distinct = cells.drop_nulls().unique()
+    texts, failed = conversion.convert(distinct)
+    cells_seen = distinct.to_list()
+    return dict(zip(cells_seen, texts, strict=True)), dict(zip(cells_seen, failed, strict=True))

@@ -10,7 +10,7 @@ import re
 
 import polars as pl
 
-from etl.dates import AMBIGUOUS, GAP, example, has_offset
+from etl.dates import AMBIGUOUS, FIRST_YEAR, GAP, LAST_YEAR, YEAR, example, has_offset
 from etl.entities import Entity
 from etl.entities.checks import CURRENCY_PATTERN, NORCE_CODE, code_length, norce_takes
 from etl.entities.party_checks import org_number_problem
@@ -148,6 +148,12 @@ def describe(
     if name == "type":
         kind = _kind(entity.fields()[field], decimal, date_formats, time_zone)
         return "type", f"{shown} is not {kind}"
+    if name == YEAR:
+        kind = _kind(entity.fields()[field], decimal, date_formats, time_zone)
+        return "type", (
+            f"{shown} is read as the year {args[0]}, which no export means (years "
+            f"{FIRST_YEAR} to {LAST_YEAR} are read): it is not {kind}"
+        )
     if name == GAP:
         return "type", (
             f"{shown} does not exist in {time_zone}: the clocks skip that hour when daylight "
@@ -211,6 +217,7 @@ def describe(
         return "pattern", (
             f"{shown} is not allowed for {label}: use printable characters, no tabs or line "
             f"breaks, no space at the start or end, at most {args[0]} characters"
+            + _utf16_note(value)
         )
     if name in ("isin", "notin"):
         allowed = ", ".join(a.strip("[]'\" ") for a in args)
@@ -229,6 +236,17 @@ def _code_help(field: str, value: str | None, length: int) -> str:
             f'contract take them: [checks.fields.{field}] code = "norce"'
         )
     return text
+
+
+def _utf16_note(value: str | None) -> str:
+    """Why a short-looking code is too long: Norce counts UTF-16 units, as its nvarchar does."""
+    astral = sum(ord(c) > 0xFFFF for c in value or "")
+    if not astral:
+        return ""
+    return (
+        f" as Norce counts them: each emoji or other character outside the Basic Multilingual "
+        f"Plane counts as two, so this is {len(value or '') + astral}"
+    )
 
 
 def field_count(fields: pl.Expr, width: pl.Expr) -> pl.Expr:

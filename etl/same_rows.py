@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from etl.mapping import failed_column, received_column
 from etl.models import LINE, Merge, MergedRows, given
 
 MERGE_EXAMPLES = 20  # rows taken that a report or manifest names, the first in the file
@@ -20,25 +21,46 @@ MERGE_LINES = 10  # lines merged into one of them that it names
 KEY_PREVIEW = 200  # characters of a key shown, as a report shows a long key
 
 _FIRST, _INTO = "_first", "_into"
+_NOT_FIELDS = (given(""), received_column(""))  # column prefixes that are no part of a row
 
 
 def take_once(text: pl.DataFrame, key: Sequence[str]) -> tuple[pl.DataFrame, MergedRows]:
     """`text` with each row that repeats an earlier one on every field dropped, and what went.
 
     The first of the rows stands for all (its line is reported); the key markers are not
-    fields: a row whose key came from a default is still the same row.
+    fields: a row whose key came from a default is still the same row. Nor is the cell as
+    the ERP wrote it: "Sverige" and "SE" mapped to one country are the same row; only a cell
+    its conversion refused is compared as written ("Narnia" and "Atlantis" are two rejections).
     """
-    same = [c for c in text.columns if c != LINE and not c.startswith(given(""))]
-    marked = text.with_columns(pl.struct(same).is_first_distinct().alias(_FIRST))
-    kept = marked.filter(pl.col(_FIRST)).drop(_FIRST)
-    if kept.height == text.height:
+    refused = _refused_cells(text.columns)
+    same = [c for c in text.columns if c != LINE and not c.startswith(_NOT_FIELDS)]
+    same += list(refused)
+    marked = text.with_columns(*refused.values()).with_columns(
+        pl.struct(same).is_first_distinct().alias(_FIRST)
+    )
+    first = marked.filter(pl.col(_FIRST))
+    if first.height == text.height:
         return text, MergedRows()
+    kept = first.drop(_FIRST, *refused)
     dropped = marked.filter(~pl.col(_FIRST)).select(*same, LINE)
-    into = kept.select(*same, pl.col(LINE).alias(_INTO))
+    into = first.select(*same, pl.col(LINE).alias(_INTO))
     # Every dropped row has its twin among the kept ones; an empty cell matches an empty one,
     # as it did when the row was found to repeat.
     merged = dropped.join(into, on=same, how="left", nulls_equal=True)
     return kept, MergedRows(merged.height, _examples(merged, key))
+
+
+def _refused_cells(columns: Sequence[str]) -> dict[str, pl.Expr]:
+    """A temporary column per converted field: its cell as written where conversion refused it."""
+    received = [c for c in columns if c.startswith(_NOT_FIELDS[1])]
+    return {
+        f"_refused:{c}": pl.when(
+            pl.col(failed_column(c.removeprefix(_NOT_FIELDS[1]))).is_not_null()
+        )
+        .then(pl.col(c))
+        .alias(f"_refused:{c}")
+        for c in received
+    }
 
 
 def _examples(merged: pl.DataFrame, key: Sequence[str]) -> tuple[Merge, ...]:

@@ -16,7 +16,7 @@ import pandera.polars as pa
 import polars as pl
 
 from etl.contracts import FeedContract, FieldChecks, FormatSpec, RoundingSpec
-from etl.dates import local_time_problem, to_date, to_datetime
+from etl.dates import local_time_problem, to_date, to_datetime, year_problem
 from etl.entities.checks import relaxed
 from etl.mapping import failed_column, received_column
 from etl.messages import DECIMALS, FIELD_COUNT, FRACTION, describe, field_count
@@ -270,6 +270,8 @@ def _type_check(field: str, dtype: pl.DataType, contract: FeedContract) -> pl.Ex
         return pl.when(longer).then(pl.lit(DECIMALS)).otherwise(pl.lit("type"))
     if isinstance(dtype, pl.Datetime):
         return local_time_problem(pl.col(field), fmt.time_formats(field, dtype), fmt.time_zone)
+    if dtype == pl.Date:
+        return year_problem(pl.col(field), fmt.time_formats(field, dtype), with_time=False)
     if dtype.is_integer():
         # A number with a real fraction is not "not a number": say what is wrong with it.
         fraction = pl.col(field).str.contains(number_pattern(fmt, None))
@@ -282,7 +284,13 @@ def _schema_failures(typed: pl.DataFrame, contract: FeedContract) -> pl.DataFram
     try:
         contract_schema(contract).validate(typed, lazy=True)
     except pandera.errors.SchemaErrors as exc:
-        cases = pl.DataFrame(exc.failure_cases).filter(pl.col("index").is_not_null())
+        cases = pl.DataFrame(exc.failure_cases)
+        whole = cases.filter(pl.col("index").is_null())
+        if whole.height:
+            # A check that failed on a whole column (it could not run) names no row:
+            # dropping it would let every row pass that check unchecked.
+            said = "; ".join(f"{c}: {k}" for c, k in whole.select("column", "check").iter_rows())
+            raise RuntimeError(f"{contract.name}: checks failed without a row: {said}") from exc
         rows = typed["_row"].gather(cases["index"].cast(pl.UInt32))
         return pl.DataFrame({"_row": rows, "field": cases["column"], "check": cases["check"]})
     return _empty()
@@ -368,7 +376,9 @@ def _explain(
         field = r["field"]
         # A derived or mapped field: the report shows what the ERP wrote, to find it there.
         value, raw = r.get(field), r.get(received_column(field))
-        if field in personal:
+        # On a feed about people, a cell a field is derived from is free text that may
+        # hold anything about the person (an e-mail, a personal number): masked as well.
+        if field in personal or (personal and field in contract.derive):
             value, raw = (None if v is None else masked(v) for v in (value, raw))
         code, message = describe(
             r["check"],

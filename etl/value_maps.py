@@ -1,18 +1,22 @@
 """A contract's [derive] and [values]: an ERP cell's text turned into the canonical field's text.
 
 A cell is first derived (a regular expression picks the field out of it), then mapped (exact
-entries, then patterns in order). Python's `re` does both, as it checked the patterns when
-the contract loaded; each distinct cell is converted once, so a column of a million rows
-with a few countries costs a few calls.
+entries, then patterns in order). polars runs the patterns (Rust regex: linear time, so a
+hostile cell cannot hang a run; see etl.rust_regex); each distinct cell is converted once,
+so a column of a million rows with a few countries costs a few lookups.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from etl.contracts import DeriveSpec, FeedContract, ValueMap
+import polars as pl
+
+from etl.contracts import DeriveSpec, FeedContract, ValueMap, ValuePattern
 from etl.messages import NO_MATCH, UNMAPPED
+from etl.rust_regex import groups, replacement, searched
+
+Converted = tuple[list[str | None], list[str | None]]  # per cell: the text, the check it failed
 
 
 @dataclass(frozen=True)
@@ -20,35 +24,56 @@ class Conversion:
     """How one field's text is made from the cell of its ERP column."""
 
     column: str
-    derive: re.Pattern[str] | None
+    derive: DeriveSpec | None
     values: ValueMap | None
     exact: dict[str, str]  # the map's entries, their keys case-folded when case is ignored
 
-    def __call__(self, cell: str) -> tuple[str | None, str | None]:
-        """(the field's text, None), or (None, the check that failed)."""
-        text = cell
+    def convert(self, cells: pl.Series) -> Converted:
+        """For each (distinct, non-null) cell: the field's text and the check that failed."""
+        texts: list[str | None] = cells.to_list()
+        failed: list[str | None] = [None] * len(texts)
         if self.derive is not None:
-            found = self.derive.search(cell)
-            text = "" if found is None else found.group(1 if found.re.groups else 0) or ""
-            if not text:  # an empty group is no value: never a silent null
-                return None, f"{NO_MATCH}({self.column})"
-        if self.values is None:
-            return text, None
-        return self._mapped(text, self.values)
+            pattern = self.derive.pattern
+            # At most one group (checked at load): it is the field, else the whole match.
+            found = cells.str.extract(pattern, 1 if groups(pattern) else 0).to_list()
+            refused = f"{NO_MATCH}({self.column})"
+            # An empty group is no value: never a silent null.
+            failed = [None if f else refused for f in found]
+            texts = [f or None for f in found]
+        if self.values is not None:
+            texts, failed = self._mapped(texts, failed, self.values)
+        return texts, failed
 
-    def _mapped(self, text: str, values: ValueMap) -> tuple[str | None, str | None]:
+    def _mapped(
+        self, texts: list[str | None], failed: list[str | None], values: ValueMap
+    ) -> Converted:
         """Exact entries first, then the first pattern that matches; else kept or refused."""
-        found = self.exact.get(text.casefold() if values.ignore_case else text)
-        if found is not None:
-            return found, None
-        flags = re.IGNORECASE if values.ignore_case else 0
+        fold = values.ignore_case
+        out = [None if t is None else self.exact.get(t.casefold() if fold else t) for t in texts]
         for pattern in values.patterns:
-            match = re.search(pattern.match, text, flags)
-            if match and (found := match.expand(pattern.to)):  # an empty result is no value
-                return found, None
-        if values.unmapped == "reject":
-            return None, UNMAPPED
-        return text, None
+            out = _by_pattern(out, texts, pattern, fold)
+        if values.unmapped == "keep":
+            return [t if o is None else o for o, t in zip(out, texts, strict=True)], failed
+        refused = [
+            f or (UNMAPPED if o is None and t is not None else None)
+            for f, o, t in zip(failed, out, texts, strict=True)
+        ]
+        return out, refused
+
+
+def _by_pattern(
+    out: list[str | None], texts: list[str | None], pattern: ValuePattern, fold: bool
+) -> list[str | None]:
+    """`out` with the texts still unmapped that `pattern` matches mapped by it."""
+    todo = pl.Series([t if o is None else None for o, t in zip(out, texts, strict=True)])
+    whole = searched(pattern.match, fold)
+    made = todo.cast(pl.String).str.replace(whole, replacement(pattern.to, pattern.match))
+    hit = todo.cast(pl.String).str.contains(whole)
+    # An empty result is no value: a later pattern may still match.
+    return [
+        (m or None) if o is None and h else o
+        for o, m, h in zip(out, made.to_list(), hit.to_list(), strict=True)
+    ]
 
 
 def conversions(contract: FeedContract) -> dict[str, Conversion]:
@@ -57,16 +82,12 @@ def conversions(contract: FeedContract) -> dict[str, Conversion]:
     return {
         field: Conversion(
             sources[field],
-            _compiled(contract.derive.get(field)),
+            contract.derive.get(field),
             contract.values.get(field),
             _exact(contract.values.get(field)),
         )
         for field in sorted(set(contract.derive) | set(contract.values))
     }
-
-
-def _compiled(spec: DeriveSpec | None) -> re.Pattern[str] | None:
-    return None if spec is None else re.compile(spec.pattern)
 
 
 def _exact(values: ValueMap | None) -> dict[str, str]:

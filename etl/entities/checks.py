@@ -47,18 +47,28 @@ def code_length(pattern: str) -> int | None:
 
 def norce_code(max_len: int = 50) -> list[pa.Check]:
     """A code as Norce takes it: printable, spaces inside only, 1 to `max_len` characters."""
-    pattern = _norce_pattern(max_len)
 
     def takes(data: pa.PolarsData) -> pl.LazyFrame:
         col = pl.col(data.key)
-        return data.lazyframe.select(col.is_null() | col.str.contains(pattern))
+        return data.lazyframe.select(col.is_null() | _norce_takes(col, max_len))
 
     return [pa.Check(takes, name=NORCE_CODE, error=f"{NORCE_CODE}({max_len})")]
 
 
 def norce_takes(value: str, max_len: int) -> bool:
     """Whether Norce's own code rule takes `value` (what relaxing the field would allow)."""
-    return bool(pl.Series([value]).str.contains(_norce_pattern(max_len))[0])
+    return bool(pl.select(_norce_takes(pl.lit(value), max_len)).item())
+
+
+# Norce's nvarchar(n) holds n UTF-16 code units: a character outside the Basic Multilingual
+# Plane (an emoji) takes two, so 50 of them are 100 units and would not fit.
+_ASTRAL = r"[\x{10000}-\x{10FFFF}]"
+
+
+def _norce_takes(col: pl.Expr, max_len: int) -> pl.Expr:
+    """Printable, spaces inside only, and at most `max_len` UTF-16 code units."""
+    units = col.str.len_chars() + col.str.count_matches(_ASTRAL)
+    return col.str.contains(_norce_pattern(max_len)) & (units <= max_len)
 
 
 def _norce_pattern(max_len: int) -> str:

@@ -35,7 +35,7 @@ from etl.formats import read_file
 from etl.intake import Candidate, Fetched, download, ready_files, settle_remote
 from etl.ledger import Commit
 from etl.locks import feed_lock
-from etl.mapping import map_columns
+from etl.mapping import has_cell, map_columns
 from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
 from etl.personal_data import mask_words, words_of
 from etl.references import reject_unknown
@@ -489,8 +489,9 @@ def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Va
     mapped = map_columns(parsed, contract)
     if contract.source.from_feed is not None:
         # Another feed's file: a row without this entity's key is not about this entity
-        # (a private customer's row has no company columns).
-        keyed = pl.any_horizontal(pl.col(k).is_not_null() for k in contract.key_fields)
+        # (a private customer's row has no company columns). A key cell its conversion
+        # refused is still a key cell: that row is rejected, and holds removals.
+        keyed = pl.any_horizontal(has_cell(k, mapped.columns) for k in contract.key_fields)
         mapped = mapped.filter(keyed)
     return validate(mapped, contract, parsed.parts, parsed.ragged)
 

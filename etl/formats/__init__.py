@@ -10,7 +10,7 @@ from etl.contracts import FeedContract
 from etl.errors import SchemaMismatch
 from etl.formats.compressed import Member, expanded
 from etl.formats.csv import read_csv
-from etl.formats.xlsx import read_xlsx
+from etl.formats.xlsx import dated_columns, read_xlsx
 from etl.formats.xml import read_xml
 from etl.models import LINE, ParsedFile, Part
 
@@ -33,7 +33,7 @@ def _read_one(path: Path, contract: FeedContract, scratch: Path) -> ParsedFile:
     if fmt.type == "xml":
         return read_xml(path, fmt, contract.read_columns())
     if fmt.type == "xlsx":
-        return read_xlsx(path, fmt)
+        return read_xlsx(path, fmt, dated_columns(contract))
     return read_csv(path, fmt, scratch)
 
 

@@ -15,9 +15,18 @@ Cells arrive as the text the ERP meant, so the contract's dialect reads them as 
   own; it is written with the contract's `decimal`, as Excel in that locale shows it
   (1.5 typed as 1,5 in a Swedish Excel -> "1,5" under `decimal = ","`). Text cells are kept
   as typed, so a text "1.500" in a decimal-comma feed is still refused, never guessed.
-- Dates: a date cell (calamine: "2026-11-20 00:00:00", as is a text cell typed exactly so)
-  is written with `format.date_format` (the first, if it lists several); a date-time with a
-  time of day is kept as calamine gives it, so a date field refuses it.
+- Dates: a date cell holds a moment, not text, so it is never read back through a format
+  that could take it another way. calamine writes it "2026-11-20 00:00:00" (a time of day
+  when it has one); a second read asking for date-times tells it from a text cell typed so
+  (calamine gives null for text), and a text cell always stays as typed, to follow the
+  contract's formats like any other. A date cell in a column that [columns] maps to date or
+  date-time fields is written in the first of those fields' formats (without an offset)
+  that every one of them reads back as exactly that moment: `03/04/2026` for 3 April under
+  `%d/%m/%Y`, never under a `%m/%d/%Y` that one of the fields reads. When none does (a time
+  of day for a date field, seconds a format has no place for, a year `%y` cannot carry) it
+  keeps calamine's text, which the field then refuses, quoting what the cell holds. In any
+  other column a midnight date cell is written with `format.date_format` (the first, if it
+  lists several), as text for a text field.
 - A formula gives its cached value; one never calculated (written by a library) and an error
   cell (#N/A) read as empty. Booleans read "true"/"false".
 Rows with no value in any cell are skipped (later rows keep their numbers); a header cell
@@ -39,11 +48,12 @@ holding a 1 GiB string, or a sheet padded with gigabytes of spaces, never reache
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +62,8 @@ from typing import BinaryIO
 import fastexcel
 import polars as pl
 
-from etl.contracts import FormatSpec, TrailerSpec, formats_of
+from etl.contracts import FeedContract, FormatSpec, TrailerSpec, formats_of
+from etl.dates import has_offset, to_date, to_datetime
 from etl.errors import ParseError, SchemaMismatch
 from etl.formats import trailer
 from etl.formats.text import clean_cells
@@ -62,7 +73,10 @@ CELL_BYTES = 32  # one calamine `Data` value per cell of the grid
 BLOCK = 16 * 1024 * 1024
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF16 = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")
-_DATE_CELL = r"^\d{4}-\d{2}-\d{2} 00:00:00$"
+_DATE_CELL = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # how calamine writes a date cell
+_CALAMINE = "%Y-%m-%d %H:%M:%S"
+# The date and date-time fields an ERP column feeds: each as (with a time, its formats).
+DatedColumns = Mapping[str, Sequence[tuple[bool, tuple[str, ...]]]]
 _NAME = r"(?:[A-Za-z_][\w.-]*:)?"  # an optional namespace prefix
 _VALUE = r"""\s*=\s*(?:"[^"]*"|'[^']*')"""
 # Any attribute but a plain `r`; calamine also ignores an `r` written with an entity in it.
@@ -75,8 +89,23 @@ _UNPLACED_ROW = rf"<{_NAME}row(?:{_NOT_R})*\s*>"
 _POSITION = r"""\sr\s*=\s*["'][A-Za-z]*[0-9]*["']"""
 
 
-def read_xlsx(path: Path, fmt: FormatSpec) -> ParsedFile:
-    """Read one sheet as strings; row `header_row` names the columns."""
+def dated_columns(contract: FeedContract) -> DatedColumns:
+    """The date and date-time fields each ERP column feeds through [columns], for read_xlsx."""
+    fields = contract.entity.fields()
+    dated: dict[str, list[tuple[bool, tuple[str, ...]]]] = {}
+    for erp, field in contract.column_fields():
+        dtype = fields[field]
+        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            reads = (isinstance(dtype, pl.Datetime), contract.format.time_formats(field, dtype))
+            dated.setdefault(erp, []).append(reads)
+    return dated
+
+
+def read_xlsx(path: Path, fmt: FormatSpec, dated: DatedColumns | None = None) -> ParsedFile:
+    """Read one sheet as strings; row `header_row` names the columns.
+
+    `dated` (see `dated_columns`) says how the fields a column feeds read its date cells.
+    """
     _check_archive(path, fmt)
     with _calamine(path):
         reader = fastexcel.read_excel(path)
@@ -90,7 +119,9 @@ def read_xlsx(path: Path, fmt: FormatSpec) -> ParsedFile:
     if fmt.decimal != ".":
         frame = _numbers_in_dialect(frame, where, reader, sheet, fmt, path, skipped, loaded)
     columns = tuple(header[c] for c in frame.columns)
-    frame = _dates_in_dialect(frame.rename(header), columns, formats_of(fmt.date_format)[0])
+    real = _date_cells(frame, where, reader, sheet, fmt, path, skipped, loaded)
+    real = {header[c]: cells for c, cells in real.items()}
+    frame = _dates_as_read(frame.rename(header), real, dated or {}, formats_of(fmt.date_format)[0])
     first = fmt.header_row + skipped
     frame = frame.with_columns(
         pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(LINE)
@@ -269,29 +300,83 @@ def _numbers_in_dialect(
     )
 
 
-def _dates_in_dialect(
-    frame: pl.DataFrame, columns: tuple[str, ...], date_format: str
+def _date_cells(
+    frame: pl.DataFrame,
+    where: dict[str, int],
+    reader: fastexcel.ExcelReader,
+    sheet: str,
+    fmt: FormatSpec,
+    path: Path,
+    offset: int,
+    loaded: int,
+) -> dict[str, pl.Series]:
+    """For each column with text shaped like calamine's dates, which cells are real dates.
+
+    Only such columns are read again, asking for date-times: calamine gives one for a date
+    cell (and for a number, whose text has another shape) and null for text. `frame` holds
+    the rows from `offset` on of the `loaded` rows read, as in `_numbers_in_dialect`.
+    """
+    if not frame.height:
+        return {}
+    found = frame.select(pl.col(c).str.contains(_DATE_CELL).any() for c in frame.columns).row(0)
+    shaped = [c for c, has in zip(frame.columns, found, strict=True) if has]
+    if not shaped:
+        return {}
+    with _calamine(path):
+        kinds = reader.load_sheet(
+            sheet,
+            header_row=None,
+            skip_rows=fmt.header_row - 1,
+            dtypes="datetime",
+            use_columns=[where[c] for c in shaped],  # absolute sheet indexes
+        ).to_polars()
+    if kinds.height != loaded:
+        raise ParseError(f"{path.name}: the sheet read differently twice; is it being written?")
+    kinds = kinds.slice(offset, frame.height)
+    return {
+        c: kinds[k].is_not_null() & frame[c].str.contains(_DATE_CELL)
+        for c, k in zip(shaped, kinds.columns, strict=True)
+    }
+
+
+def _dates_as_read(
+    frame: pl.DataFrame, real: dict[str, pl.Series], dated: DatedColumns, date_format: str
 ) -> pl.DataFrame:
-    """Date cells (midnight date-times from calamine) written with the contract's date format."""
-    if not frame.height or not columns:
-        return frame
-    found = frame.select(pl.col(c).str.contains(_DATE_CELL).any() for c in columns).row(0)
-    dated = [c for c, has in zip(columns, found, strict=True) if has]
-    if not dated:
-        return frame
+    """Each real date cell written so the fields its column feeds read that very moment."""
+    return frame.with_columns(
+        _written(pl.col(c), pl.lit(cells), dated.get(c, ()), date_format).alias(c)
+        for c, cells in real.items()
+    )
 
-    def render(column: str) -> pl.Expr:
-        text = pl.col(column)
-        written = text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.strftime(date_format)
-        # A text cell shaped like that but no real date ("2026-02-30 ...") stays as it was.
-        return (
-            pl.when(text.str.contains(_DATE_CELL))
-            .then(pl.coalesce(written, text))
-            .otherwise(text)
-            .alias(column)
-        )
 
-    return frame.with_columns(render(c) for c in dated)
+def _written(
+    text: pl.Expr,
+    real: pl.Expr,
+    reads: Sequence[tuple[bool, tuple[str, ...]]],
+    date_format: str,
+) -> pl.Expr:
+    """A column's text with its real date cells rewritten; see the module docstring."""
+    moment = text.str.to_datetime(_CALAMINE, time_unit="us", strict=False)
+    midnight = moment.dt.time() == dt.time()
+    if not reads:  # text, or a field read from it by [derive]: as a date is usually written
+        return pl.when(real & midnight).then(moment.dt.strftime(date_format)).otherwise(text)
+    tried = dict.fromkeys(f for _, formats in reads for f in formats if not has_offset(f))
+    chosen = text  # no format writes it back exactly: the field refuses calamine's text
+    for fmt in reversed(tried):
+        written = moment.dt.strftime(fmt)
+        same = pl.all_horizontal(_reads_back(written, moment, r) for r in reads)
+        chosen = pl.when(real & same).then(written).otherwise(chosen)
+    return chosen
+
+
+def _reads_back(written: pl.Expr, moment: pl.Expr, read: tuple[bool, tuple[str, ...]]) -> pl.Expr:
+    """Whether a field that reads `read` takes `written` as `moment` (a wall-clock time)."""
+    with_time, formats = read
+    if with_time:
+        kind = pl.Datetime("us", "UTC")
+        return to_datetime(written, formats, "UTC", kind) == moment.dt.replace_time_zone("UTC")
+    at_midnight = moment.dt.time() == dt.time()
+    return at_midnight & (to_date(written, formats) == moment.dt.date())
 
 
 def _letter(index: int) -> str:

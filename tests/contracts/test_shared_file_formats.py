@@ -144,3 +144,84 @@ def test_a_nested_difference_names_the_nested_key(tmp_path: Path) -> None:
 
     assert caught.value.key == "format.trailer.lines"
     assert caught.value.problem == "2 here, 1 in feed products (it reads that feed's files)"
+
+
+def test_a_one_format_list_is_the_same_as_that_format(tmp_path: Path) -> None:
+    contracts = load_contracts(write(tmp_path, stock_format='date_format = ["%Y-%m-%d"]'))
+
+    assert contracts["stock"].source.from_feed == "products"
+
+
+XML_PRODUCTS = """
+[feed]
+entity = "product"
+[source]
+folder = "products"
+[format]
+type = "xml"
+record = "a:Export/a:Item"
+namespaces = {{ a = "urn:erp:items" }}
+[columns]
+"a:Art" = "part_no"
+"a:Brand" = "manufacturer_code"
+"a:Name" = "name"
+"""
+
+XML_STOCK = """
+[feed]
+entity = "onhand"
+[source]
+from_feed = "products"
+[format]
+type = "xml"
+record = "{record}"
+namespaces = {namespaces}
+[columns]
+"{prefix}:Art" = "part_no"
+"{prefix}:Warehouse" = "warehouse_code"
+"{prefix}:Location" = "location_code"
+"{prefix}:Qty" = "onhand_value"
+"""
+
+XML_FILE = (
+    '<Export xmlns="urn:erp:items" xmlns:s="urn:erp:stock"><Item><Art>P1</Art>'
+    "<Brand>ACME</Brand><Name>Glove</Name><Warehouse>MAIN</Warehouse>"
+    "<Location>A1</Location><Qty>5</Qty><s:Note>x</s:Note></Item></Export>"
+)
+
+
+def write_xml(folder: Path, record: str, namespaces: str, prefix: str) -> Settings:
+    folder.mkdir(exist_ok=True)
+    (folder / "products.toml").write_text(XML_PRODUCTS.format(), encoding="utf-8")
+    stock = XML_STOCK.format(record=record, namespaces=namespaces, prefix=prefix)
+    (folder / "stock.toml").write_text(stock, encoding="utf-8")
+    return Settings(schemas_dir=folder)
+
+
+def test_prefixes_are_the_derived_feeds_own_only_the_elements_they_name_count(
+    tmp_path: Path,
+) -> None:
+    # Its own prefix for the same namespace, and one more the parent has no use for.
+    namespaces = '{ i = "urn:erp:items", s = "urn:erp:stock" }'
+    contracts = load_contracts(write_xml(tmp_path / "schemas", "i:Export/i:Item", namespaces, "i"))
+    data = tmp_path / "export.xml"
+    data.write_text(XML_FILE, encoding="utf-8")
+
+    stock = parse_and_validate(data, contracts["stock"], tmp_path)
+
+    assert stock.valid["part_no"].to_list() == ["P1"]
+
+
+def test_the_same_record_text_in_another_namespace_is_refused(tmp_path: Path) -> None:
+    namespaces = '{ a = "urn:erp:stock" }'
+    settings = write_xml(tmp_path, "a:Export/a:Item", namespaces, "a")
+
+    with pytest.raises(ConfigError) as caught:
+        load_contracts(settings)
+
+    assert caught.value.key == "format.record"
+    assert caught.value.problem == (
+        '"{urn:erp:stock}Export/{urn:erp:stock}Item" here, '
+        '"{urn:erp:items}Export/{urn:erp:items}Item" in feed products '
+        "(it reads that feed's files)"
+    )

@@ -172,6 +172,94 @@ def test_dates_validate_as_dates_and_a_time_of_day_is_refused(
     assert rejections(validated) == [(4, "next_delivery_date", "Leverans", "type")]
 
 
+PRODUCT_COLUMNS = """
+[columns]
+"sku" = "part_no"
+"name" = "name"
+"start" = "start_date"
+"stop" = "stop_date"
+[defaults]
+manufacturer_code = "ACME"
+"""
+
+
+def product_contract(folder: Path, fmt: str) -> FeedContract:
+    text = f'[feed]\nentity = "product"\n[format]\ntype = "xlsx"\n{fmt}\n{PRODUCT_COLUMNS}'
+    return contract_from(text, folder, "xlsx_products")
+
+
+def test_a_date_cell_is_read_as_the_day_excel_holds_whatever_the_fields_format(
+    tmp_path: Path, scratch: Path
+) -> None:
+    # The feed's date_format says day first; stop_date's own formats say month first.
+    fmt = (
+        'datetime_format = "%Y-%m-%d %H:%M:%S"\ndate_format = ["%d/%m/%Y", "%Y-%m-%d"]\n'
+        '[format.field_formats]\nstop_date = ["%m/%d/%Y %H:%M", "%m/%d/%Y"]'
+    )
+    path = workbook(
+        tmp_path / "px.xlsx",
+        [
+            ["sku", "name", "start", "stop"],
+            ["A1", "Hat", dt.datetime(2026, 11, 20, 14, 30), dt.datetime(2026, 4, 3)],
+            ["A2", "Cap", dt.datetime(2026, 11, 21), "04/13/2026"],
+        ],
+    )
+
+    validated = check(path, product_contract(tmp_path, fmt), scratch)
+
+    assert rejections(validated) == []
+    assert validated.valid.select("part_no", "start_date", "stop_date").rows() == [
+        (
+            "A1",
+            dt.datetime(2026, 11, 20, 14, 30, tzinfo=dt.UTC),
+            dt.datetime(2026, 4, 3, tzinfo=dt.UTC),
+        ),
+        ("A2", dt.datetime(2026, 11, 21, tzinfo=dt.UTC), dt.datetime(2026, 4, 13, tzinfo=dt.UTC)),
+    ]
+
+
+def test_a_date_time_cell_is_never_cut_to_fit_a_format(tmp_path: Path, scratch: Path) -> None:
+    path = workbook(
+        tmp_path / "px.xlsx",
+        [
+            ["sku", "name", "start", "stop"],
+            ["A1", "Hat", dt.datetime(2026, 11, 20, 14, 30), None],
+            ["A2", "Cap", dt.datetime(2026, 11, 20, 14, 30, 45), None],  # seconds %M drops
+        ],
+    )
+
+    validated = check(
+        path, product_contract(tmp_path, 'datetime_format = "%d.%m.%Y %H:%M"'), scratch
+    )
+
+    assert validated.valid.select("part_no", "start_date").rows() == [
+        ("A1", dt.datetime(2026, 11, 20, 14, 30, tzinfo=dt.UTC))
+    ]
+    assert rejections(validated) == [(3, "start_date", "start", "type")]
+    assert validated.rejections["value"].to_list() == ["2026-11-20 14:30:45"]
+
+
+def test_a_text_cell_shaped_like_excels_dates_follows_the_contracts_format(
+    tmp_path: Path, scratch: Path
+) -> None:
+    path = workbook(
+        tmp_path / "s.xlsx",
+        [
+            ["Art", "Lager", "Plats", "Saldo", "Leverans"],
+            ["A", "MAIN", "A1", 5, dt.date(2026, 12, 1)],
+            ["B", "MAIN", "A1", 5, "2026-12-01 00:00:00"],  # typed as text by a person
+        ],
+    )
+    contract = xlsx_contract(tmp_path, 'date_format = "%d.%m.%Y"', ONHAND_COLUMNS)
+
+    validated = check(path, contract, scratch)
+
+    assert validated.valid.select("part_no", "next_delivery_date").rows() == [
+        ("A", dt.date(2026, 12, 1))
+    ]
+    assert rejections(validated) == [(3, "next_delivery_date", "Leverans", "type")]
+
+
 # ---- the decimal rule: numeric cells take the contract's separator, text stays as typed ----
 
 

@@ -135,3 +135,55 @@ def test_a_file_of_many_repeated_rows_names_only_the_first_few(tmp_path: Path) -
     assert examples[0] == Merge("C-000", 2, first_lines, 3_333)
     assert [e.key for e in examples] == [f"C-{n:03d}" for n in range(MERGE_EXAMPLES)]
     assert all(len(e.lines) == MERGE_LINES for e in examples)
+
+
+COMPANY_MAP = """
+[feed]
+entity = "company"
+[format]
+type = "csv"
+[columns]
+"External ID" = "code"
+"Name" = "name"
+"Country" = "country"
+"Org" = "organization_no"
+[values.country]
+ignore_case = true
+map = { "Sverige" = "SE" }
+[checks]
+same_key_rows = "merge_identical"
+"""
+
+
+def test_rows_the_same_after_their_values_are_mapped_are_merged(tmp_path: Path) -> None:
+    """Sverige, SVERIGE and SE are one country to the map: the company is one company."""
+    text = COMPANY_MAP
+    (tmp_path / "comp.toml").write_text(text, encoding="utf-8")
+    path = tmp_path / "comp.csv"
+    rows = [f"C-1,Volvo AB,{country},556012-5790" for country in ("Sverige", "SVERIGE", "SE")]
+    path.write_text("\n".join(["External ID,Name,Country,Org", *rows]) + "\n", encoding="utf-8")
+
+    contract = load_contract(tmp_path / "comp.toml", Settings())
+    validated = parse_and_validate(path, contract, tmp_path)
+
+    assert validated.rejections["code"].to_list() == []
+    assert validated.valid.select("code", "country").rows() == [("C-1", "SE")]
+    assert validated.merged.examples == (Merge("C-1", 2, (3, 4), 2),)
+
+
+def test_rows_whose_cells_the_map_refused_stay_apart_as_written(tmp_path: Path) -> None:
+    """Two unknown countries are two rejections, each with its own line and cell."""
+    text = COMPANY_MAP.replace(
+        'map = { "Sverige" = "SE" }', 'map = { "Sverige" = "SE" }\nunmapped = "reject"'
+    )
+    (tmp_path / "comp.toml").write_text(text, encoding="utf-8")
+    path = tmp_path / "comp.csv"
+    rows = [f"C-1,Volvo AB,{country},556012-5790" for country in ("Narnia", "Atlantis", "Narnia")]
+    path.write_text("\n".join(["External ID,Name,Country,Org", *rows]) + "\n", encoding="utf-8")
+
+    contract = load_contract(tmp_path / "comp.toml", Settings())
+    validated = parse_and_validate(path, contract, tmp_path)
+
+    unmapped = validated.rejections.filter(validated.rejections["code"] == "unmapped_value")
+    assert unmapped.select("line", "value").rows() == [(2, "Narnia"), (3, "Atlantis")]
+    assert validated.merged.count == 1

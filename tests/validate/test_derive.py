@@ -178,3 +178,106 @@ def test_an_xml_derive_path_is_checked_like_a_column(tmp_path: Path) -> None:
 
     assert caught.value.key == "derive.currency.column"
     assert "namespace prefix 'x'" in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "\\\\[([A-Z]{3})\\\\]|\\\\(([A-Z]{3})\\\\)",  # alternation, one group per branch
+        "(?P<site>\\\\w+) \\\\[(?P<code>[A-Z]{3})\\\\]",  # named groups: which one is the field?
+    ],
+)
+def test_a_pattern_with_more_than_one_group_stops_the_start(tmp_path: Path, pattern: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        prices(
+            tmp_path,
+            f'[derive]\ncurrency = {{ column = "tier_price_website", pattern = "{pattern}" }}\n',
+        )
+
+    assert caught.value.key == "derive.currency.pattern"
+    assert "use (?:...) for the others" in caught.value.problem
+
+
+def test_a_pattern_polars_cannot_run_stops_the_start(tmp_path: Path) -> None:
+    extra = "[derive]\ncurrency = { column = \"tier_price_website\", pattern = '(?<=\\[)[A-Z]{3}' }"
+
+    with pytest.raises(ConfigError) as caught:
+        prices(tmp_path, extra)
+
+    assert caught.value.key == "derive.currency.pattern"
+    assert "look-around" in caught.value.problem
+
+
+REPEATED = """
+[feed]
+entity = "price"
+[format]
+type = "xml"
+record = "Catalogue/Product"
+repeat = "Prices/Price"
+[columns]
+"@no" = "part_no"
+"Prices/Price" = "price_sale"
+[defaults]
+quantity_break = "1"
+[derive]
+currency = { column = "Prices/Price/@label", pattern = '\\[([A-Z]{3})\\]$' }
+price_list_code = { column = "%s", pattern = '^(\\w+)' }
+"""
+
+
+def test_a_key_derived_from_below_the_repeat_element_gives_each_repeat_a_key(
+    tmp_path: Path,
+) -> None:
+    contract = contract_from(REPEATED % "Prices/Price/@label", tmp_path / "schemas", "prices")
+    path = tmp_path / "prices.xml"
+    path.write_text(
+        '<Catalogue><Product no="A1"><Prices><Price label="Standard [SEK]">79.20</Price>'
+        '<Price label="Europe [EUR]">7.20</Price></Prices></Product></Catalogue>',
+        encoding="utf-8",
+    )
+
+    valid = check(path, contract, tmp_path / "scratch").valid
+
+    assert valid.select("price_list_code", "currency").rows() == [
+        ("Standard", "SEK"),
+        ("Europe", "EUR"),
+    ]
+
+
+def test_a_derive_path_may_not_choose_the_repeat_element_by_a_predicate(tmp_path: Path) -> None:
+    chosen = "Prices/Price[@list='STD']/@label"
+
+    with pytest.raises(ConfigError) as caught:
+        contract_from(REPEATED % chosen, tmp_path / "schemas", "prices")
+
+    assert caught.value.key == "derive.price_list_code.column"
+    assert "each occurrence of the repeat element is a row" in caught.value.problem
+
+
+def test_a_people_feeds_derived_cell_is_masked_in_the_report(tmp_path: Path) -> None:
+    """A free-text cell of a customer may hold anything about the person: never shown whole."""
+    text = """
+[feed]
+entity = "customer"
+[format]
+type = "csv"
+delimiter = ";"
+[columns]
+"ID" = "code"
+"First" = "first_name"
+"Last" = "last_name"
+"Mail" = "email"
+[derive]
+phone = { column = "Kontakt", pattern = 'Tel: (\\+?[0-9 ]+)$' }
+"""
+    contract = contract_from(text, tmp_path / "schemas", "customers")
+    path = tmp_path / "customers.csv"
+    cell = "Mail only eva.lind@private.se 19800303-1234"
+    path.write_text(f"ID;First;Last;Mail;Kontakt\nC3;Eva;Lind;eva@example.com;{cell}\n")
+
+    [row] = check(path, contract, tmp_path / "scratch").rejections.iter_rows(named=True)
+
+    assert row["code"] == "no_match"
+    assert row["value"] == "*" * (len(cell) - 4) + "1234"
+    assert "eva.lind" not in row["message"] and "19800303" not in row["message"]

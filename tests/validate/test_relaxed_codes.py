@@ -99,6 +99,24 @@ def test_norce_takes_no_space_at_either_end() -> None:
     assert norce_takes("A" * 50, 50) and not norce_takes("A" * 51, 50)
 
 
+def test_norce_counts_length_as_its_nvarchar_does_in_utf_16_units() -> None:
+    # nvarchar(50) holds 50 UTF-16 code units: a character outside the BMP takes two.
+    assert norce_takes("\N{GRINNING FACE}" * 25, 50)
+    assert not norce_takes("\N{GRINNING FACE}" * 26, 50)
+    assert not norce_takes("\N{GRINNING FACE}" * 50, 50)
+    assert norce_takes("\u00e5" * 50, 50)  # in the BMP: one unit each
+
+
+def test_a_relaxed_code_of_fifty_emoji_is_refused(tmp_path: Path) -> None:
+    validated = prices(tmp_path, ["\N{GRINNING FACE}" * 50 + ",General,1,1"], RELAXED)
+
+    [message] = validated.rejections["message"].to_list()
+    assert message.endswith(
+        "at most 50 characters as Norce counts them: each emoji or other character outside "
+        "the Basic Multilingual Plane counts as two, so this is 100"
+    )
+
+
 def test_the_strict_rule_does_not_offer_relaxing_where_it_would_not_help(tmp_path: Path) -> None:
     validated = prices(tmp_path, ['"MH01\tXS",General,1,1'])
 
@@ -113,6 +131,9 @@ def test_the_strict_rule_does_not_offer_relaxing_where_it_would_not_help(tmp_pat
          "name has no code rule to relax (those with one: part_no, manufacturer_code, "
          "manufacturer_part_no, product_code, category_code)"),
         ('[checks.fields.part_no]\ncode = "any"', "checks.fields.part_no.code", "'strict' or 'norce'"),
+        ('[checks.fields.name]\ncode = "strict"', "checks.fields.name.code",
+         "name has no code rule, so code = \"strict\" checks nothing (those with one: part_no, manufacturer_code, "
+         "manufacturer_part_no, product_code, category_code)"),
     ],
 )  # fmt: skip
 def test_relaxing_a_field_without_a_code_rule_is_refused_at_start(

@@ -189,7 +189,17 @@ def test_a_personal_fields_value_stays_masked_in_the_report(tmp_path: Path) -> N
         (
             "[values.country]\npatterns = [{ match = '^(a)$', to = '\\2' }]",
             "values.country.patterns.0",
-            "invalid group reference",
+            "no group '2'",
+        ),
+        (
+            "[values.country]\npatterns = [{ match = '^(?P<a>a)$', to = '\\g<b>' }]",
+            "values.country.patterns.0",
+            "no group 'b'",
+        ),
+        (
+            "[values.country]\npatterns = [{ match = '^(?!x)(a)$', to = '\\1' }]",
+            "values.country.patterns.0.match",
+            "look-around",
         ),
         ('[values.country]\nunmapped = "drop"', "values.country.unmapped", "'keep' or 'reject'"),
         ('[values.country]\nmap = { "-" = "" }', "values.country.map.-", "at least 1 character"),
