@@ -252,9 +252,10 @@ def _utf16_note(value: str | None) -> str:
 def field_count(fields: pl.Expr, width: pl.Expr) -> pl.Expr:
     """The message of CSV rows of `fields` fields under a header of `width` (one a row)."""
     return pl.format(
-        "{} fields where the header has {}: no cell of the row is read (a delimiter missing "
+        "{} {} where the header has {}: no cell of the row is read (a delimiter missing "
         "or too many, or one inside a cell that is not quoted?)",
         fields,
+        pl.when(fields == 1).then(pl.lit("field")).otherwise(pl.lit("fields")),
         width,
     )
 

@@ -5,7 +5,11 @@ many without saying where. So the fields are counted too: one `bytes.count` of t
 delimiter over the data says whether every record had as many fields as the header;
 only when it does not (or polars gave up) is the file walked with the csv module, once:
 a record of another width is a rejected row, not a refused file, see etl.formats.csv_ragged.
-Blank lines are skipped; they still count for the line numbers.
+Under `extra_empty_fields = "ignore"` polars cuts long records unseen, so the total proves
+the widths only when no record is short either (no empty last cell); otherwise the walk runs.
+A header that more records disagree with than agree is refused (a broken header, not rows).
+Blank lines (and lines of spaces, and a last line of Ctrl-Z) are skipped; they still count
+for the line numbers.
 
 A line longer than `format.max_line_bytes` is refused as hostile before polars sees it
 (polars would buffer it whole). Finding one costs almost nothing: from the start of a line,
@@ -67,14 +71,14 @@ def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
         for copy in made:
             copy.unlink(missing_ok=True)
     refuse_big_cells(path, frame, columns, fmt)
-    if columns:
+    frame = clean_cells(frame, columns, fmt.null_values)
+    if columns:  # after cleaning: a row of blanks is as blank as an empty line
         blank = pl.all_horizontal(pl.col(c).is_null() for c in columns)
         if frame.select(blank.any()).item():
             frame = frame.filter(~blank)
-    frame = clean_cells(frame, columns, fmt.null_values)
     if found is not None and fmt.trailer is not None:
         at = trailer.Trailer(head.data_line + counts.newlines, found.fields)
-        trailer.check(path.name, at, fmt.trailer, frame, fmt)
+        trailer.check(path.name, at, fmt.trailer, frame, fmt, broken=ragged)
     if ragged.height:
         # Counted and summed by the trailer above, as records; read by nobody after.
         frame = frame.filter(~pl.col(LINE).is_in(ragged[LINE].implode()))
@@ -98,6 +102,8 @@ def _read(
         if walked.malformed:
             line, problem = walked.malformed
             raise ParseError(f"{path.name}: {problem}", line=line)
+    if walked is not None:
+        _refuse_outvoted_header(path, head, walked)
     if walked is None:
         lines = _line_numbers(frame, head.data_line, quoted=counts.quotes > 0)
         return frame.with_columns(lines), columns, pl.DataFrame(schema=RAGGED_SCHEMA)
@@ -125,6 +131,29 @@ def _parsed(
         return _parse(utf8, head, fmt, truncate=True), walked
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _csv_error(path, utf8, fmt, exc, None) from exc
+
+
+def _refuse_outvoted_header(path: Path, head: Head, walked: Walk) -> None:
+    """ParseError when more rows share another width than the header's (see Walk.outvoted).
+
+    Read against such a header every good row would be a rejected row, its key unread, and
+    the run would hold every removal: approved, that deactivates rows the file carries.
+    """
+    outvoted = walked.outvoted()
+    if outvoted is None:
+        return
+    width, rows, records = outvoted
+    hint = ""
+    if len(head.fields) > width and not any(f.strip() for f in head.fields[width:]):
+        hint = " (its last field is empty: a trailing delimiter on the header line)"
+    elif len(head.fields) < width:
+        hint = " (a column missing from the header?)"
+    raise ParseError(
+        f"{path.name}: the header on line {head.line} has {len(head.fields)} fields, but most "
+        f"rows have {width} ({rows} of {records}): the header is off, not the rows{hint}; "
+        "no row was read, fix the export",
+        line=head.line,
+    )
 
 
 def _refuse_long_lines(path: Path, utf8: Path, limit: int) -> None:
@@ -221,4 +250,9 @@ def _widths_agree(
                 for c in columns
             ).sum()
         ).item()
-    return not blank and counts.delimiters - in_cells == (len(columns) - 1) * frame.height
+    if blank or counts.delimiters - in_cells != (len(columns) - 1) * frame.height:
+        return False
+    # Records cut to the header's width (extra_empty_fields = "ignore") are counted in the
+    # total: one cut and one short would cancel out. A short record leaves the last column
+    # empty, so only without an empty last cell does the total prove every width.
+    return fmt.extra_empty_fields != "ignore" or not frame[columns[-1]].null_count()

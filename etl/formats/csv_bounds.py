@@ -118,10 +118,17 @@ def _count_blank_lines(path: Path, utf8: Path, head: Head, fmt: FormatSpec) -> N
             blank += 1
             if blank > fmt.max_blank_lines:
                 raise ParseError(
-                    f"{path.name}: more than {fmt.max_blank_lines:,} blank lines "
-                    "(format.max_blank_lines): refused as a broken export",
+                    f"{path.name}: {too_many_blank_lines(fmt)}",
                     line=head.data_line + records.line_num - 1,
                 )
+
+
+def too_many_blank_lines(fmt: FormatSpec) -> str:
+    """The problem of a file with more blank lines than `format.max_blank_lines`."""
+    return (
+        f"more than {fmt.max_blank_lines:,} blank lines (format.max_blank_lines): refused as "
+        "a broken export"
+    )
 
 
 def refuse_big_cells(

@@ -170,11 +170,13 @@ def _walk_head(path: Path, utf8: Path, top: int, fmt: FormatSpec) -> Head:
     with utf8.open("rb") as handle:
         handle.seek(top)
         consumed = 0
+        texts: list[str] = []  # what the records were read from, within the budget
 
         def counted() -> Iterator[str]:
             nonlocal consumed
             for text in _lines(handle):
                 consumed += 1
+                texts.append(text)
                 if handle.tell() - top > budget:
                     raise ParseError(
                         f"{path.name}: the header (and the rows format.skip_after_header "
@@ -186,6 +188,7 @@ def _walk_head(path: Path, utf8: Path, top: int, fmt: FormatSpec) -> Head:
         records = reader(counted(), fmt)
         try:
             header = next(records, None)
+            _refuse_open_quote(path, texts[:consumed], fmt)
             for _ in range(fmt.skip_after_header):
                 next(records, None)
         except csv.Error as exc:
@@ -197,6 +200,23 @@ def _walk_head(path: Path, utf8: Path, top: int, fmt: FormatSpec) -> Head:
                 line=fmt.header_row,
             )
         return Head(fmt.header_row, tuple(header or ()), handle.tell(), fmt.header_row + consumed)
+
+
+def _refuse_open_quote(path: Path, texts: list[str], fmt: FormatSpec) -> None:
+    """ParseError when the header's record runs to the end of the file inside a quote."""
+    if len(texts) < 2:
+        return  # the header ended with its own line: no quote left open
+    try:
+        next(reader(texts, fmt, strict=True), None)
+    except csv.Error as exc:
+        if "end of data" not in str(exc):
+            return  # another oddity, read before (and since) without the strict rules
+        raise ParseError(
+            f"{path.name}: the header on line {fmt.header_row} opens a quote that is never "
+            f"closed ({fmt.quote} before a name, none after it): the rest of the file would "
+            "be one column name",
+            line=fmt.header_row,
+        ) from exc
 
 
 def _sniff(path: Path, utf8: Path, top: int, fmt: FormatSpec) -> str:

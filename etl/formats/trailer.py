@@ -60,12 +60,21 @@ def missing(name: str, spec: TrailerSpec, last_line: int) -> Truncated:
 
 
 def check(
-    name: str, trailer: Trailer, spec: TrailerSpec, rows: pl.DataFrame, fmt: FormatSpec
+    name: str,
+    trailer: Trailer,
+    spec: TrailerSpec,
+    rows: pl.DataFrame,
+    fmt: FormatSpec,
+    *,
+    broken: pl.DataFrame | None = None,
 ) -> None:
     """Truncated unless the trailer's record count and control sum agree with the data rows.
 
     `rows` are every data row read, including those validation will reject later: the
-    trailer is about the file being complete, not about its rows being right.
+    trailer is about the file being complete, not about its rows being right. `broken`
+    (RAGGED_SCHEMA) are the records among them of another width than the header's: each
+    is a record the ERP wrote, so it counts, but none of its cells can be read, so with
+    one the control sum cannot be checked (a sum without it could never match the ERP's).
     """
     where = f"{name}: trailer on line {trailer.line}"
     if spec.count_field is not None:
@@ -74,6 +83,14 @@ def check(
         said = _number(_field(trailer, spec.sum_field, "sum_field", where), fmt)
         if said is None:
             raise _unreadable(where, spec.sum_field, "a number", trailer)
+        if broken is not None and broken.height:
+            line, fields, width = broken.row(0)
+            raise Truncated(
+                f"{name}: the control sum of {spec.sum_of!r} cannot be checked: line {line} "
+                f"has {fields} field{'s' if fields != 1 else ''} where the header has {width}, "
+                "so none of its cells can be read; fix the row in the ERP; not applied",
+                line=line,
+            )
         found = _control_sum(name, rows, spec.sum_of, fmt)
         if said != found:
             raise Truncated(

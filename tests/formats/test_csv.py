@@ -174,7 +174,7 @@ def test_a_cell_of_spaces_is_empty(tmp_path: Path, scratch: Path) -> None:
     [
         (["A;L;1;SEK;1;", "B;L;1;SEK", "C;L;1;SEK;3;"], 3, "4 fields where the header has 6"),
         (["A;L;1;SEK;1;;extra", "B;L;1;SEK;2;"], 2, "7 fields where the header has 6"),
-        (['A;"x\ny";1;SEK;1;', "B;L;1;SEK;2;", "C"], 5, "1 fields where the header has 6"),
+        (['A;"x\ny";1;SEK;1;', "B;L;1;SEK;2;", "C"], 5, "1 field where the header has 6"),
         (["A;L;1;SEK;1;", "", 'B;"x;y"'], 4, "2 fields where the header has 6"),
     ],
     ids=["short", "long", "after-a-quoted-newline", "after-a-blank-line"],
