@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.check_feeds import no_feed_message, pickup_feeds, readers, several_warning
+from etl.check_state import CheckState, hold_warning, marked_rows
 from etl.contracts import FeedContract, load_contracts, order_of_runs
 from etl.documents.book import DocumentBook
 from etl.documents.grouping import all_rejections, group
@@ -57,7 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args.config)
         keep_private(settings.home)
         contracts = load_contracts(settings)
-        return int(args.handler(args, settings, contracts))
+        code = int(args.handler(args, settings, contracts))
+        sys.stdout.flush()  # a reader that went away (`| head`) shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # As the Python docs advise for SIGPIPE: the rest of the output goes nowhere, quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ConfigError as exc:
         log.error("configuration error: %s", exc)
         return 2
@@ -213,6 +220,8 @@ def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
     if len(pickups) > 1:
         print(several_warning(pickups, path.name))
     rejected = False
+    # Each feed's rows are held against what the feeds checked before it would leave.
+    state = CheckState(settings)
     for n, reader in enumerate(r for p in pickups for r in readers(p, path.name)):
         if n:
             print()
@@ -222,23 +231,28 @@ def _check(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fe
         # Two feeds picking up one file may share --out: each report is named by its feed.
         own = reader.contract.name == pickup and not (args.out and len(pickups) > 1)
         stem = f"{path.stem}.rejected" if own else f"{path.stem}.{reader.contract.name}.rejected"
-        rejected |= _check_one(path, reader.contract, out, stem)
+        rejected |= _check_one(path, reader.contract, out, stem, state)
     return 1 if rejected else 0
 
 
-def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool:
+def _check_one(path: Path, contract: FeedContract, out: Path, stem: str, state: CheckState) -> bool:
     """Check `path` against one feed's contract; prints the summary; True if anything was rejected."""
     error: FileRejected | None = None
     parts: tuple[Part, ...] = ()
     merges: tuple[Merge, ...] = ()
+    warning = None
     try:
         validated = parse_and_validate(path, contract, out)
         parts = validated.parts
+        document = isinstance(contract.entity, DocumentEntity)
+        if not document:  # references and deactivations, against the snapshots (see CheckState)
+            validated = state.settle(validated, contract)
         refuse_if_suspect(validated, contract, path.name)
         # A document feed holds back whole documents a run would not send (a line rejected,
         # a status code the contract does not map): the check says so as the run's report would.
-        document = isinstance(contract.entity, DocumentEntity)
         held = group(validated, contract).rejections if document else None
+        if not document:
+            warning = hold_warning(validated, contract, state.remember(validated, contract))
     except FileRejected as exc:
         error, rejections = exc, file_rejections(exc)
         outcome, rows = CHECK_FILE, whole_file_counts(exc)
@@ -248,7 +262,9 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool
         merged = validated.merged
         bad_lines = int(rejections["line"].n_unique()) if rejections.height else 0
         accepted = validated.valid.height if held is None else validated.rows_read - bad_lines
-        rows = RowCounts(validated.rows_read, accepted, bad_lines, merged.count)
+        rows = RowCounts(
+            validated.rows_read, accepted, bad_lines, merged.count, marked_rows(validated, contract)
+        )
         merges = merged.examples
     report = rejection_report(
         path,
@@ -263,6 +279,8 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str) -> bool
         merges=merges,
     )
     print("\n".join(summary_lines(report)))
+    if warning:
+        print(warning)
     if not rejections.height:
         # An earlier check's report of this file would say it is still bad.
         for stale in (out / f"{stem}.xlsx", out / f"{stem}.csv"):

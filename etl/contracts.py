@@ -26,12 +26,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from etl import rust_regex
 from etl.dates import ambiguity, format_problem, zone_problem
 from etl.entities import ENTITIES, DocumentEntity, Entity
 from etl.entities.checks import relaxed
 from etl.errors import ConfigError
+from etl.models import IS_ACTIVE
 from etl.settings import Settings, Strict, config_error
 from etl.xml_paths import NAME, parse_field
 
@@ -335,6 +337,22 @@ class FieldChecks(Strict):
     # [checks]: one table says all that is checked of a field, and its key names the field.
     code: Literal["strict", "norce"] = "strict"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_contract_keys(cls, data: Any) -> Any:
+        # A key of the whole [checks] table written under a field's table would only be
+        # "Extra inputs are not permitted", which does not say where it goes.
+        given = set(data) if isinstance(data, dict) else set()
+        misplaced = sorted((set(ChecksSpec.model_fields) - {"fields"}) & given)
+        if misplaced:
+            raise PydanticCustomError(
+                "misplaced_key",
+                "{key} belongs in [checks], not in a field's [checks.fields.<field>] table: "
+                "it applies to the whole file",
+                {"key": misplaced[0]},
+            )
+        return data
+
 
 class RoundingSpec(Strict):
     """How one decimal field's longer values are rounded when read ([rounding])."""
@@ -585,6 +603,7 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
     for field in contract.defaults:
         if field not in fields:
             raise ConfigError(source, f"defaults.{field}", f"not a field of {entity.name}")
+    _check_active_flag(contract, source)
     for field in entity.required_fields():
         if field not in mapped and field not in contract.defaults:
             raise ConfigError(source, "columns", f"required field {field!r} is not mapped")
@@ -601,6 +620,25 @@ def _check_against_entity(contract: FeedContract, source: str) -> None:
     _check_field_formats(contract, source)
     _check_rounding(contract, source)
     _check_values(contract, source)
+
+
+def _check_active_flag(contract: FeedContract, source: str) -> None:
+    """The ERP's active flag is read from each row: never a default, never part of the key."""
+    if IS_ACTIVE in contract.defaults:
+        # A default fills every empty cell (every row, without the column): "false" would
+        # switch off rows the ERP said nothing about, "true" would only restate the rule.
+        raise ConfigError(
+            source,
+            f"defaults.{IS_ACTIVE}",
+            "the active flag cannot have a default: an empty cell says nothing and the row is "
+            "active; map the ERP's own spellings with [values.is_active] instead",
+        )
+    if IS_ACTIVE in contract.key_fields:
+        # The flag says which state a record is in, not which record: in the key, one record
+        # would have two keys, and marking it inactive would send an add and a removal.
+        raise ConfigError(
+            source, "key", "is_active cannot be part of the key: it is a row's state, not its name"
+        )
 
 
 def _check_derive(contract: FeedContract, source: str) -> None:

@@ -1,7 +1,9 @@
 """Compare the file's valid rows with the last accepted snapshot, by key.
 
-A snapshot row has a state: active, held (its removal waits for approval) or inactive (we
-deactivated it in Norce; kept so a returning row is a reactivation, not a silent add).
+A snapshot row has a state: active, held (its removal waits for approval), inactive (we
+deactivated it in Norce; kept so a returning row is a reactivation, not a silent add) or
+dormant (we only ever sent it as an add marked inactive: inactive to every rule, but when it
+comes back it is an add again, as Norce may never have taken the state we sent).
 A rejected row keeps its last accepted state: its key is neither a change nor a removal,
 so a typo in a price can never deactivate a product. A row the file marks inactive (the
 ERP's `is_active` false) is a removal, never a change: the flag says which state a row is
@@ -17,6 +19,7 @@ import polars as pl
 from etl.models import (
     ACTIVE,
     CHANGED,
+    DORMANT,
     HELD,
     INACTIVE,
     IS_ACTIVE,
@@ -41,7 +44,9 @@ def diff(
     A row the file marks inactive (IS_ACTIVE false) is never a change. Live in the snapshot
     it is a removal candidate, as a row missing from a full export is (so the guard counts
     it the same), sent as Norce has it, its LINE in `marked`; new to the snapshot it is
-    an add that stays inactive; inactive already, it is nothing.
+    an add that stays inactive; inactive already, it is nothing. A dormant row back in the
+    file is an add, carrying CHANGED like a reactivation (an adds frame without any has no
+    CHANGED column).
     """
     key = list(key)
     kept = [c for c in old.columns if c not in key and c != STATE]
@@ -60,9 +65,11 @@ def diff(
     adds = joined.filter(state.is_null()).select(columns)
     # A returning row carries the fields that differ from its last accepted state, so a
     # field the ERP emptied while the row was away is cleared like any change to empty.
-    reactivations = joined.filter((state == INACTIVE) & ~off).select(
-        *columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED)
-    )
+    differing = pl.concat_list(flags).list.drop_nulls().alias(CHANGED)
+    reactivations = joined.filter((state == INACTIVE) & ~off).select(*columns, differing)
+    returned = joined.filter((state == DORMANT) & ~off)
+    if returned.height:
+        adds = pl.concat([adds, returned.select(*columns, differing)], how="diagonal")
     shape = [c for c in old.columns if c != STATE]
     turned = joined.filter(live & off)
     was = [pl.col(c + _OLD).alias(c) for c in kept]
@@ -136,10 +143,32 @@ def guard(
     `active_rows`: of a full export, the valid rows not marked inactive. None of them is the
     empty file again (every row switched off, an ERP's export job gone wrong): held whatever
     the thresholds. A delta export leaves it None: a file of deactivations only is normal there.
+    A row without its key can only stand for a row missing from the file: a removal the file
+    marked inactive on its own line has its evidence and goes (the thresholds count it).
     """
     count = delta.removals.height
     if not count:
         return delta, None
+    reason = _mass_removal(count, live_before, valid_rows, max_removals, max_ratio, active_rows)
+    if reason is not None:
+        return _held(delta, delta.removals.clear(), delta.removals), reason
+    if not unkeyed_lines:
+        return delta, None
+    marked, missing = _by_evidence(delta)
+    if not missing.height:
+        return delta, None
+    return _held(delta, marked, missing), _unkeyed_reason(unkeyed_lines, missing.height)
+
+
+def _mass_removal(
+    count: int,
+    live_before: int,
+    valid_rows: int,
+    max_removals: int,
+    max_ratio: float,
+    active_rows: int | None,
+) -> str | None:
+    """Why all `count` removals wait, or None: an empty or all-inactive file, or the thresholds."""
     reason = None
     if valid_rows == 0:
         reason = f"the file has no valid rows but {live_before} are live: {count} removals held"
@@ -153,36 +182,58 @@ def guard(
             f"{count} removals ({count / max(live_before, 1):.1%} of {live_before}) exceed the guard "
             f"(more than {max_removals} and more than {max_ratio:.0%})"
         )
-    elif unkeyed_lines:
-        shown = ", ".join(str(n) for n in unkeyed_lines[:5])
-        more = f" and {len(unkeyed_lines) - 5} more" if len(unkeyed_lines) > 5 else ""
-        reason = (
-            f"{len(unkeyed_lines)} rejected row(s) had no readable key (line {shown}{more}): "
-            f"any of the {count} removals may be one of them, so all are held; fix the rows "
-            "in the ERP, or check the report and approve"
-        )
-    if reason is None:
-        return delta, None
-    held = Delta(
+    return reason
+
+
+def _by_evidence(delta: Delta) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The removals the file marked inactive on a line, and those missing from the file."""
+    key = [c for c in delta.marked.columns if c != LINE]
+    if not key or not delta.marked.height:
+        return delta.removals.clear(), delta.removals
+    lines = delta.marked.select(key)
+    marked = delta.removals.join(lines, on=key, how="semi", nulls_equal=True)
+    missing = delta.removals.join(lines, on=key, how="anti", nulls_equal=True)
+    return marked, missing
+
+
+def _unkeyed_reason(unkeyed_lines: Sequence[int], missing: int) -> str:
+    shown = ", ".join(str(n) for n in unkeyed_lines[:5])
+    more = f" and {len(unkeyed_lines) - 5} more" if len(unkeyed_lines) > 5 else ""
+    return (
+        f"{len(unkeyed_lines)} rejected row(s) had no readable key (line {shown}{more}): "
+        f"any of the {missing} removals missing from the file may be one of them, so those "
+        "are held; fix the rows in the ERP, or check the report and approve"
+    )
+
+
+def _held(delta: Delta, removals: pl.DataFrame, held: pl.DataFrame) -> Delta:
+    return Delta(
         delta.adds,
         delta.changes,
         delta.reactivations,
-        delta.removals.clear(),
-        delta.removals,
+        removals,
+        held,
         delta.spared,
         delta.marked,
     )
-    return held, reason
 
 
-def apply(old: pl.DataFrame, new: pl.DataFrame, delta: Delta, key: Sequence[str]) -> pl.DataFrame:
+def apply(
+    old: pl.DataFrame,
+    new: pl.DataFrame,
+    delta: Delta,
+    key: Sequence[str],
+    full_export: bool = True,
+) -> pl.DataFrame:
     """The next snapshot: the file's valid rows, plus old rows it did not carry, with states.
 
-    `held` is the state of exactly this delta's held rows: a row held by an earlier run that
-    this run neither removes nor holds again (it was spared by a rejected row) is active
-    again, so approving a hold can only ever release what the latest run held. A row the
-    file marks inactive keeps its old values (Norce has those) with its state moved; one the
-    snapshot never had is kept inactive with the file's values.
+    Of a full export, `held` is the state of exactly this delta's held rows: a row held by
+    an earlier run that this run neither removes nor holds again (it was spared by a
+    rejected row) is active again, so approving a hold can only ever release what the
+    latest run held. A delta export says nothing of the rows it leaves out: a held row it
+    does not name stays held, its hold pending, until a file names it or it is approved.
+    A row the file marks inactive keeps its old values (Norce has those) with its state
+    moved; one the snapshot never had is kept dormant with the file's values.
     """
     key = list(key)
     columns = old.columns
@@ -190,10 +241,11 @@ def apply(old: pl.DataFrame, new: pl.DataFrame, delta: Delta, key: Sequence[str]
     present, marked = new.filter(~off), new.filter(off)
     current = present.with_columns(pl.lit(ACTIVE).alias(STATE)).select(columns)
     dormant = marked.join(old, on=key, how="anti", nulls_equal=True)
-    dormant = dormant.with_columns(pl.lit(INACTIVE).alias(STATE)).select(columns)
-    carried = old.join(present, on=key, how="anti", nulls_equal=True).with_columns(
-        pl.when(pl.col(STATE) == HELD).then(pl.lit(ACTIVE)).otherwise(pl.col(STATE)).alias(STATE)
-    )
+    dormant = dormant.with_columns(pl.lit(DORMANT).alias(STATE)).select(columns)
+    carried = old.join(present, on=key, how="anti", nulls_equal=True)
+    if full_export:
+        released = pl.when(pl.col(STATE) == HELD).then(pl.lit(ACTIVE)).otherwise(pl.col(STATE))
+        carried = carried.with_columns(released.alias(STATE))
     removed = delta.removals.select(key).with_columns(pl.lit(INACTIVE).alias("_to"))
     held = delta.held.select(key).with_columns(pl.lit(HELD).alias("_to"))
     moves = pl.concat([removed, held]) if held.height or removed.height else None

@@ -92,6 +92,7 @@ DECIMALS = "decimals"  # the check name of a number with more decimals than kept
 FIELD_COUNT = "field_count"  # the code of a CSV row whose field count is not the header's
 UNMAPPED = "unmapped_value"  # the check (and code) of a value a [values] map rejects
 NO_MATCH = "no_match"  # the check (and code) of a cell a [derive] pattern does not match
+IDENTICAL = "identical_rows"  # the check of a duplicate key on rows equal field for field
 _PATTERN_HELP = {
     CURRENCY_PATTERN: "three capital letters, an ISO 4217 code such as SEK or EUR",
 }
@@ -181,6 +182,12 @@ def describe(
         return (
             "duplicate_key",
             f"this key appears on lines {dup_lines}; fix the duplicates, none was applied",
+        )
+    if name == IDENTICAL:
+        return "duplicate_key", (
+            f"this key appears on lines {dup_lines}, the rows identical field for field; "
+            "none was applied: remove the copies in the ERP, or let the feed contract take "
+            'them once with [checks] same_key_rows = "merge_identical"'
         )
     if name == "checksum":
         return (

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 LINE = "_line"  # source line number of a row, carried from parse to report
-STATE = "_state"  # snapshot row state: active, held (removal awaiting approval), inactive
+STATE = "_state"  # snapshot row state: active, held (removal awaiting approval), inactive, dormant
 CHANGED = "_changed"  # list of field names a change touches
 SPARED_BY = "_spared_by"  # line of the rejected row that kept an old row from removal
 
@@ -19,6 +19,11 @@ def given(name: str) -> str:
 
 
 ACTIVE, HELD, INACTIVE = "active", "held", "inactive"
+# A row we only ever sent as an add the ERP marked inactive. Norce may hold it in any state
+# (a SKU's status on an add is create-only), so it is inactive to every rule but one: when
+# it comes back it is an add again, never a reactivation that would set a real status.
+DORMANT = "dormant"
+GONE = (INACTIVE, DORMANT)  # the states of rows not live in Norce from us
 # ParsedFile.ragged: the line of a record, the fields it has, the fields the header has.
 RAGGED_SCHEMA = {LINE: pl.Int64, "fields": pl.Int64, "width": pl.Int64}
 # The ERP's own active flag, an optional field of every snapshot entity. It is no value Norce
@@ -110,6 +115,9 @@ class Validated:
     unkeyed_lines: tuple[int, ...] = ()
     # Rows read that repeated an earlier row exactly: rows_read = valid + rejected + merged.
     merged: MergedRows = field(default_factory=MergedRows)
+    # Failed cells of rows taken as deactivations all the same (etl.deactivations): their
+    # key and is_active = false read cleanly, so those rows are in `valid`, the cells null.
+    forgiven: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def rejected_rows(self) -> int:

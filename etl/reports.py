@@ -59,6 +59,10 @@ FILE_REJECTED = "Whole file rejected: nothing was applied"
 CHECK_ROWS = "Check only, nothing applied: a run would apply the other rows"
 CHECK_FILE = "Check only, nothing applied: a run would reject the whole file"
 CHECK_CLEAN = "Check only, nothing applied: a run would reject nothing"
+# A check reads a file on this machine: its time is when it was last saved, which says
+# nothing of when (or whether) a run received it.
+_CHECKS = (CHECK_ROWS, CHECK_FILE, CHECK_CLEAN)
+RECEIVED_AT, MODIFIED_AT = "Received at", "File modified at"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ class RowCounts:
     # Rows taken once as an earlier identical row (same_key_rows = "merge_identical"):
     # read = accepted + rejected + merged.
     merged: int = 0
+    # Valid rows the file marks inactive (is_active false); None: the contract maps no flag.
+    marked: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,12 +131,13 @@ def summary(
         "Contract": str(contract.path),
         "Size (bytes)": facts.size,
         "SHA-256": facts.sha256,
-        "Received at": facts.received_at,
+        MODIFIED_AT if outcome in _CHECKS else RECEIVED_AT: facts.received_at,
         "Outcome": outcome,
         "Rows read": rows.read if rows else NOT_COUNTED,
         "Rows accepted": rows.accepted if rows else 0,
         "Rows rejected": rows.rejected if rows else NOT_COUNTED,
         **_merged(contract, rows),
+        **({"Rows marked inactive": rows.marked} if rows and rows.marked is not None else {}),
         "File-level error": file_error or "none",
     }
 

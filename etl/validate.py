@@ -17,11 +17,12 @@ import polars as pl
 
 from etl.contracts import FeedContract, FieldChecks, FormatSpec, RoundingSpec
 from etl.dates import local_time_problem, to_date, to_datetime, year_problem
+from etl.deactivations import take_deactivations
 from etl.entities.checks import relaxed
 from etl.mapping import failed_column, received_column
-from etl.messages import DECIMALS, FIELD_COUNT, FRACTION, describe, field_count
-from etl.models import LINE, RAGGED_SCHEMA, MergedRows, Part, Validated, given, line_name
-from etl.same_rows import take_once
+from etl.messages import DECIMALS, FIELD_COUNT, FRACTION, IDENTICAL, describe, field_count
+from etl.models import LINE, RAGGED_SCHEMA, Part, Validated, given, line_name
+from etl.same_rows import Copies, same_fields, take_once
 from etl.value_maps import read_from
 
 REJECTION_SCHEMA = {
@@ -52,10 +53,10 @@ def validate(
     fields = entity.fields()
     ragged = pl.DataFrame(schema=RAGGED_SCHEMA) if ragged is None else ragged
     rows_read = text.height + ragged.height
-    merged = MergedRows()
+    copies = Copies()
     if contract.checks.same_key_rows == "merge_identical":
-        # The first of rows that agree on every field stands for all; the others are counted.
-        text, merged = take_once(text, key)
+        # The first of rows that agree on every field stands for all; the others share its fate.
+        text, copies = take_once(text, key)
     index = text.with_row_index("_row")
     typed = index.select(
         pl.col("_row"),
@@ -70,7 +71,7 @@ def validate(
         _conversion_failures(index),  # first: the cell's own failure, not its emptiness
         _type_failures(index, typed, fields, contract),
         _schema_failures(typed, contract),
-        _duplicates(typed, key),
+        _duplicates(typed, key, same_fields(text)),
     ]
     failed = (
         pl.concat([f for f in failures if f.height], how="vertical")
@@ -79,14 +80,19 @@ def validate(
     )
     # A type failure also makes the cell null; report it once, as `type`.
     failed = failed.unique(subset=["_row", "field"], keep="first", maintain_order=True)
+    # A row marked inactive whose key read cleanly is a deactivation all the same.
+    failed, forgiven, typed = take_deactivations(failed, typed, key)
     bad_rows = failed.select("_row").unique()
     valid = typed.join(bad_rows, on="_row", how="anti", maintain_order="left").drop("_row")
     rejected = typed.join(bad_rows, on="_row", how="semi", maintain_order="left")
-    rejections = _with_ragged(_explain(failed, index, rejected, contract, parts), ragged)
+    explained = _explain(failed, index, rejected, contract, parts, copies)
+    rejections = _with_ragged(explained, ragged)
+    rejections, merged = copies.share_outcome(rejections)
     evidence = _key_evidence(rejected.join(index.select("_row", *markers), on="_row"), key)
     # The key's first part names the record (the SKU, the customer number); the others only
     # qualify it (price list, warehouse). Without it a row may be any record that left.
     readable = pl.col(key[0]).is_not_null()
+    unkeyed = evidence.filter(~readable)[LINE].to_list()
     return Validated(
         valid=valid,
         rejections=rejections,
@@ -95,10 +101,9 @@ def validate(
         ),
         rows_read=rows_read,
         parts=parts,
-        unkeyed_lines=tuple(
-            sorted(evidence.filter(~readable)[LINE].to_list() + ragged[LINE].to_list())
-        ),
+        unkeyed_lines=tuple(sorted(unkeyed + copies.of(unkeyed) + ragged[LINE].to_list())),
         merged=merged,
+        forgiven=_explain(forgiven, index, typed, contract, parts, copies),
     )
 
 
@@ -325,10 +330,16 @@ def _field_checks(extra: FieldChecks) -> list[pa.Check]:
     return checks
 
 
-def _duplicates(typed: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-    """Every row whose key appears more than once: neither copy is applied."""
-    dup = typed.drop_nulls(key).filter(pl.len().over(key) > 1)
-    return dup.select("_row", pl.lit(key[0]).alias("field"), pl.lit("duplicate_key").alias("check"))
+def _duplicates(typed: pl.DataFrame, key: list[str], same: pl.Series) -> pl.DataFrame:
+    """Every row whose key appears more than once: neither copy is applied.
+
+    `same`: per row, its fields as `same_key_rows = "merge_identical"` compares them; a key
+    whose rows are all identical gets the IDENTICAL check, so its message can name that key.
+    """
+    dup = typed.with_columns(same.alias("_same")).drop_nulls(key).filter(pl.len().over(key) > 1)
+    copies = pl.col("_same").n_unique().over(key) == 1
+    check = pl.when(copies).then(pl.lit(IDENTICAL)).otherwise(pl.lit("duplicate_key"))
+    return dup.select("_row", pl.lit(key[0]).alias("field"), check.alias("check"))
 
 
 def _conversion_failures(text: pl.DataFrame) -> pl.DataFrame:
@@ -354,6 +365,7 @@ def _explain(
     rejected: pl.DataFrame,
     contract: FeedContract,
     parts: tuple[Part, ...],
+    copies: Copies,
 ) -> pl.DataFrame:
     """One row per failed cell with line, key, ERP column, error code and a plain message."""
     if not failed.height:
@@ -366,7 +378,7 @@ def _explain(
             [pl.col(k).cast(pl.String).fill_null("") for k in key], separator=" / "
         ).alias("key"),
     )
-    lines_by_key = _duplicate_lines(rejected, key, parts)
+    lines_by_key = _duplicate_lines(rejected, key, parts, copies)
     rows = failed.join(text, on="_row", how="left").join(keys, on="_row", how="left")
     fields = contract.entity.fields()
     fmt = contract.format
@@ -410,9 +422,9 @@ def masked(value: str) -> str:
 
 
 def _duplicate_lines(
-    rejected: pl.DataFrame, key: list[str], parts: tuple[Part, ...]
+    rejected: pl.DataFrame, key: list[str], parts: tuple[Part, ...], copies: Copies
 ) -> dict[str, str]:
-    """For duplicate keys: key text -> the lines it appears on, for the message."""
+    """For duplicate keys: key text -> the lines it appears on (copies taken once too)."""
     dup = rejected.drop_nulls(key).filter(pl.len().over(key) > 1)
     if not dup.height:
         return {}
@@ -420,4 +432,7 @@ def _duplicate_lines(
     joined = grouped.select(
         pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / "), pl.col(LINE)
     )
-    return {k: ", ".join(line_name(parts, n) for n in lines) for k, lines in joined.iter_rows()}
+    return {
+        k: ", ".join(line_name(parts, n) for n in sorted(lines + copies.of(lines)))
+        for k, lines in joined.iter_rows()
+    }

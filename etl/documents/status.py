@@ -8,6 +8,7 @@ from etl.documents.book import DocumentBook, DocumentRow
 from etl.status import table
 
 MESSAGE_CHARS = 90
+NONE_WAITING = "Documents: none waiting, in doubt or refused"
 
 
 def render_documents(
@@ -39,7 +40,7 @@ def render_documents(
             "Document numbers sent before that came again with other content (not sent):\n"
             + table(seen)
         )
-    return "\n\n".join(parts) or "Documents: none waiting, in doubt or refused"
+    return "\n\n".join(parts) or NONE_WAITING
 
 
 def documents_status(book: DocumentBook) -> str:
@@ -48,7 +49,9 @@ def documents_status(book: DocumentBook) -> str:
     line = "Documents: " + (
         ", ".join(f"{state} {n}" for state, n in sorted(counts.items())) or "none yet"
     )
-    return line + "\n" + render_documents(book.needing_attention(), book.conflicts())
+    tables = render_documents(book.needing_attention(), book.conflicts())
+    # With none in the book there is nothing to wait either: one line says it.
+    return line if not counts and tables == NONE_WAITING else line + "\n" + tables
 
 
 def _state(state: str) -> str:

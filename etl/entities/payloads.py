@@ -68,11 +68,13 @@ def present(rows: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
     """Rows of an add or a reactivation, with CHANGED set to those of `fields` holding a value.
 
     A reactivation also sets the fields that differ from its last accepted state (the diff's
-    CHANGED): one the ERP emptied while the row was away is cleared, as a change would.
+    CHANGED): one the ERP emptied while the row was away is cleared, as a change would. So
+    does a dormant row back as an add; the adds beside it, never seen before, have no CHANGED.
     """
     flags: list[pl.Expr] = [pl.when(pl.col(f).is_not_null()).then(pl.lit(f)) for f in fields]
     if CHANGED in rows.columns:
-        emptied = pl.col(CHANGED).list.eval(pl.element().filter(pl.element().is_in(list(fields))))
+        differing = pl.col(CHANGED).fill_null(pl.lit([], pl.List(pl.String)))
+        emptied = differing.list.eval(pl.element().filter(pl.element().is_in(list(fields))))
         flags.append(emptied)  # a list among the strings: concat_list flattens it
     sets = pl.concat_list(flags).list.drop_nulls() if flags else pl.lit([], pl.List(pl.String))
     return rows.with_columns(sets.list.unique(maintain_order=True).alias(CHANGED))

@@ -3,21 +3,33 @@
 Approval re-evaluates rather than replays: it deactivates the rows the *current* snapshot
 still holds, so a row that came back in a later file is never switched off. Only the
 feed's newest pending hold can be approved; a newer file supersedes older holds.
+
+Each row it sends says why, as the run that held it said: the line that marked it inactive,
+or its absence from the file, and which run that was (a delta export keeps a row held across
+runs, so that may be an earlier hold than the one approved).
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import polars as pl
 
 from etl import diff as differ
 from etl.contracts import FeedContract
 from etl.errors import EtlError
+from etl.flows.records import removal_causes
 from etl.flows.runtime import Runtime
-from etl.flows.staging import call_context, delivery_summary, snapshot_commit, stage_delta
+from etl.flows.staging import (
+    call_context,
+    delivery_summary,
+    key_text,
+    snapshot_commit,
+    stage_delta,
+)
 from etl.locks import feed_lock
-from etl.models import HELD, STATE, Delta
+from etl.models import HELD, LINE, STATE, Delta
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +77,10 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
     old = rt.snapshots.read(base[0] if base else None, entity.fields())
     held = old.filter(pl.col(STATE) == HELD).drop(STATE)
     empty = old.clear().drop(STATE)
-    delta = Delta(empty, empty, empty, held, empty)
+    texts = held.select(*key, key_text(key).alias("key"))
+    evidence = held_evidence(rt, feed, hold_run, texts["key"])
+    marked = texts.join(evidence.filter(pl.col(LINE).is_not_null()), on="key").select(*key, LINE)
+    delta = Delta(empty, empty, empty, held, empty, marked=marked)
     new_snapshot = differ.apply(old, empty, delta, key)
     calls = entity.build_calls(delta, call_context(rt, contract))
     run_id = rt.new_run_id(feed, "approve")
@@ -79,7 +94,9 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
         )
         raise
     staged = rt.archive.stage(feed, rt.day(), run_id)
-    snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot)
+    snapshot_path = stage_delta(
+        rt, contract, run_id, staged, delta, new_snapshot, held_by=evidence.drop(LINE)
+    )
     counts = delta.counts()
     rt.archive.write_json(
         staged / "manifest.json",
@@ -89,6 +106,7 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
             "outcome": "committed",
             "approves": hold_run,
             "counts": counts,
+            "removals": removal_causes(delta),
             "delivery": delivery_summary(rt, results),
             "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
         },
@@ -111,3 +129,29 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
     rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
     log.info("%s: approved run %s: %d rows deactivated", feed, hold_run, held.height)
     return run_id
+
+
+def held_evidence(rt: Runtime, feed: str, hold_run: str, keys: pl.Series) -> pl.DataFrame:
+    """Per held key (as trails write it): the LINE that marked it inactive (null: missing
+    from the file) and the `run` whose trail says so, newest hold first; a key no kept
+    trail names is left out."""
+    found = [pl.DataFrame(schema={"key": pl.String, LINE: pl.Int64, "run": pl.String})]
+    wanted = set(keys.to_list())
+    # Holds a newer one superseded may still hold rows in a delta export: read back until
+    # every key is found (a full export's keys are all in the newest trail).
+    for run_id in [hold_run, *reversed(rt.ledger.holds_in_state(feed, "superseded"))]:
+        trail = _trail(rt, run_id) if wanted else None
+        if trail is None:
+            continue
+        held = trail.filter((pl.col("action") == "held") & pl.col("key").is_in(list(wanted)))
+        rows = held.select("key", pl.col("line").alias(LINE), pl.lit(run_id).alias("run"))
+        found.append(rows.unique("key", keep="first"))
+        wanted -= set(rows["key"].to_list())
+    return pl.concat(found, how="vertical")
+
+
+def _trail(rt: Runtime, run_id: str) -> pl.DataFrame | None:
+    """The run's delta.parquet, or None when the archive no longer keeps it."""
+    run = rt.ledger.run(run_id)
+    path = Path(run.archive_dir) / "delta.parquet" if run and run.archive_dir else None
+    return pl.read_parquet(path) if path is not None and path.exists() else None

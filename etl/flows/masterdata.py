@@ -36,9 +36,9 @@ from etl.intake import Candidate, Fetched, download, ready_files, settle_remote
 from etl.ledger import Commit
 from etl.locks import feed_lock
 from etl.mapping import has_cell, map_columns
-from etl.models import ACTIVE, HELD, LINE, STATE, Delta, Validated
+from etl.models import ACTIVE, HELD, IS_ACTIVE, LINE, STATE, Delta, Validated
 from etl.personal_data import mask_words, words_of
-from etl.references import reject_unknown
+from etl.references import Holdings, holdings, settle
 from etl.same_rows import manifest_facts, merged_counts, merges
 from etl.transport.names import printable
 from etl.validate import validate
@@ -270,7 +270,12 @@ def _followers(
         fetched.local.unlink(missing_ok=True)
         return done
     records.release_file(rt, contract, fetched, outcome)
-    return done or [records.FileOutcome(contract.name, fetched.remote.name, "skipped")]
+    if done:
+        return done
+    # Each of them committed this content in an earlier run.
+    word = "feed" if len(after) == 1 else "feeds"
+    message = f"{word} {', '.join(d.name for d in after)} already committed this content"
+    return [records.FileOutcome(contract.name, fetched.remote.name, "skipped", message=message)]
 
 
 def _derived_run(
@@ -350,8 +355,7 @@ def _ingest(
     local, sha = fetched.local, fetched.sha
     log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
     validated = read_validated(rt, contract, local, run_id)
-    if contract.references:
-        validated = reject_unknown(validated, contract, referenced_values(rt, contract))
+    validated = settle(validated, contract, referenced_values(rt, contract))
     refuse_if_suspect(validated, contract, local.name)
     timer.lap("parse_validate")
     log.info(
@@ -364,7 +368,13 @@ def _ingest(
     base = rt.ledger.current_snapshot(feed)
     old = rt.snapshots.read(base[0] if base else None, entity.fields())
     delta, hold_reason = plan(old, validated, contract)
-    new_snapshot = differ.apply(old, validated.valid.drop(LINE), delta, contract.key_fields)
+    full = contract.feed.export == "full"
+    new_snapshot = differ.apply(old, validated.valid.drop(LINE), delta, contract.key_fields, full)
+    # A delta export keeps rows an earlier run held until a file names them (differ.apply):
+    # their hold stays pending, or this run's own hold takes them over.
+    waiting = new_snapshot.filter(pl.col(STATE) == HELD).height
+    if hold_reason and waiting > delta.held.height:
+        hold_reason += f"; with {waiting - delta.held.height} held by an earlier run"
     timer.lap("diff")
     log.info(
         "%s: %s: delta %s",
@@ -421,9 +431,10 @@ def _ingest(
             (snapshot_path, new_snapshot.height),
             message=hold_reason,
             file=fetched.ledger_file(),
-            hold=(delta.held.height, hold_reason) if hold_reason else None,
-            # Without a hold of its own the new snapshot holds nothing: older holds are over.
-            ends_holds=not hold_reason,
+            hold=(waiting, hold_reason) if hold_reason else None,
+            # A new snapshot that holds nothing ends older holds; one that still holds rows
+            # without a hold of its own (a delta export) leaves the earlier hold pending.
+            ends_holds=not waiting,
         )
     )
     rt.publish(run_id)
@@ -448,16 +459,17 @@ def _ingest(
     return records.FileOutcome(feed, local.name, "committed", run_id, counts, hold_reason or "")
 
 
-def referenced_values(rt: Runtime, contract: FeedContract) -> dict[str, pl.Series]:
-    """For each `[references]` field: the values the other feed's current snapshot holds."""
-    known = {}
-    for field, target in contract.references.items():
-        feed, _, other = target.partition(".")
+def referenced_values(rt: Runtime, contract: FeedContract) -> Holdings:
+    """The current snapshots a file's rows are checked against: the feed's own keys (when
+    it maps is_active: they tell a removal from an add) and each `[references]` feed's."""
+
+    def snapshot_of(feed: str, fields: dict[str, pl.DataType]) -> pl.DataFrame:
         base = rt.ledger.current_snapshot(feed)
-        rows = rt.snapshots.read(base[0] if base else None, {other: pl.String()})
-        active = rows.filter(pl.col(STATE) == ACTIVE)[other].cast(pl.String)
-        known[field] = active.drop_nulls().unique()
-    return known
+        return rt.snapshots.read(base[0] if base else None, fields)
+
+    key = {k: contract.entity.fields()[k] for k in contract.key_fields}
+    own = snapshot_of(contract.name, key) if IS_ACTIVE in contract.carried_fields() else None
+    return holdings(contract, own, lambda feed, other: snapshot_of(feed, {other: pl.String()}))
 
 
 def read_validated(rt: Runtime, contract: FeedContract, local: Path, run_id: str) -> Validated:

@@ -33,13 +33,33 @@ def stage_delta(
     delta: Delta,
     snapshot: pl.DataFrame,
     hold_reason: str | None = None,
+    held_by: pl.DataFrame | None = None,
 ) -> str:
-    """Write the run's row trail into its archive folder and its candidate snapshot; returns the snapshot path."""
+    """Write the run's row trail into its archive folder and its candidate snapshot; returns the snapshot path.
+
+    `held_by` (an approval's): per removal's key text, the `run` that held it.
+    """
     trail = delta_rows(delta, contract.key_fields, hold_reason)
-    if LINE in delta.marked.columns:  # a file's run; an approval knows no file lines
+    if LINE in delta.marked.columns:  # an approval's lines are those of the runs that held
         trail = with_removal_causes(trail, delta.marked, contract.key_fields)
+    if held_by is not None:
+        trail = approved_causes(trail, held_by)
     trail.write_parquet(staged / "delta.parquet")
     return rt.snapshots.write(contract.name, run_id, snapshot)
+
+
+def key_text(key: Sequence[str]) -> pl.Expr:
+    """A row's key as the trail writes it: its parts joined by ` / `."""
+    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
+
+
+def approved_causes(trail: pl.DataFrame, held_by: pl.DataFrame) -> pl.DataFrame:
+    """An approval's removals, each with the run whose file gave its cause."""
+    joined = trail.join(held_by, on="key", how="left", maintain_order="left")
+    known = pl.format("{} in run {}; hold approved", pl.col("reason"), pl.col("run"))
+    lost = pl.lit("held by an earlier run whose trail is no longer kept; hold approved")
+    reason = pl.when(pl.col("run").is_not_null()).then(known).otherwise(lost)
+    return joined.with_columns(reason.alias("reason")).drop("run")
 
 
 def with_removal_causes(
@@ -50,8 +70,7 @@ def with_removal_causes(
     `marked` holds the keys the file marked inactive (is_active false) with their LINE; a
     row missing from the file has no line. A held row keeps the guard's reason after its own.
     """
-    text = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
-    lines = marked.select(text.alias("key"), pl.col(LINE).alias("_marked"))
+    lines = marked.select(key_text(key).alias("key"), pl.col(LINE).alias("_marked"))
     removal = pl.col("action").is_in(["remove", "held"])
     trail = trail.join(lines, on="key", how="left", maintain_order="left").with_columns(
         pl.when(removal).then(pl.coalesce("line", "_marked")).otherwise("line").alias("line")

@@ -30,7 +30,7 @@ from etl.dates import moment
 from etl.entities import DocumentEntity
 from etl.ledger import Ledger
 from etl.locks import feed_lock
-from etl.models import INACTIVE, STATE
+from etl.models import GONE, STATE
 from etl.privacy import audit
 from etl.retention.place import Place, cutoff
 from etl.settings import Settings
@@ -107,7 +107,8 @@ def _track(
     """
     fields = [c for c in frame.columns if c not in key and c != STATE]
     holds = pl.any_horizontal(pl.col(f).is_not_null() for f in fields) if fields else pl.lit(False)
-    inactive = frame.filter(pl.col(STATE) == INACTIVE).select(*key, holds.alias("__holds"))
+    # Dormant rows too: never active in Norce from us, kept only to tell a return.
+    inactive = frame.filter(pl.col(STATE).is_in(GONE)).select(*key, holds.alias("__holds"))
     again = pl.col(PURGED_AT).is_not_null() & pl.col("__holds")
     since = written.isoformat(timespec="seconds")
     return (

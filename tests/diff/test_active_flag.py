@@ -16,7 +16,18 @@ from hypothesis import strategies as st
 
 from etl.diff import apply, diff, guard
 from etl.flows.masterdata import parse_and_validate
-from etl.models import ACTIVE, CHANGED, HELD, INACTIVE, IS_ACTIVE, LINE, STATE, Delta, Validated
+from etl.models import (
+    ACTIVE,
+    CHANGED,
+    DORMANT,
+    HELD,
+    INACTIVE,
+    IS_ACTIVE,
+    LINE,
+    STATE,
+    Delta,
+    Validated,
+)
 from tests.diff.frames import PRICE, file_rows, keys, price, records, snapshot
 from tests.fixtures.feeds import contract_from
 
@@ -31,7 +42,7 @@ def run(
     before, rows = snapshot(PRICE, old), file_rows(PRICE, new)
     delta = diff(before, rows, keys(PRICE, []), PRICE.key, full_export)
     delta, _ = guard(delta, before.height, rows.height, 1_000, 1.0)
-    return delta, apply(before, rows.drop(LINE), delta, PRICE.key)
+    return delta, apply(before, rows.drop(LINE), delta, PRICE.key, full_export)
 
 
 def states(snapshot_: pl.DataFrame) -> dict[str, str]:
@@ -68,7 +79,7 @@ def test_a_new_key_marked_inactive_is_an_add_that_stays_inactive() -> None:
     assert parts(delta.adds) == ["N"]
     assert delta.adds[IS_ACTIVE].to_list() == [False]
     assert not delta.removals.height and not delta.reactivations.height
-    assert states(after) == {"A": ACTIVE, "N": INACTIVE}
+    assert states(after) == {"A": ACTIVE, "N": DORMANT}
 
 
 def test_an_inactive_row_marked_inactive_again_sends_nothing() -> None:
@@ -138,7 +149,7 @@ Flagged = tuple[str | None, bool | str | None, bool]  # old state, the file's fl
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from([None, ACTIVE, HELD, INACTIVE]),
+            st.sampled_from([None, ACTIVE, HELD, INACTIVE, DORMANT]),
             st.sampled_from([None, True, False, "absent"]),
             st.booleans(),
         ),
@@ -163,9 +174,11 @@ def test_a_row_marked_inactive_ends_inactive_and_is_never_a_change(
     assert not marked & set(parts(delta.changes) + parts(delta.reactivations))
     assert marked & live == set(parts(delta.removals)) & marked == set(delta.marked["part_no"])
     assert all(IS_ACTIVE not in c for c in delta.changes[CHANGED].to_list())
-    assert {p: s for p, s in states(after).items() if p in marked} == dict.fromkeys(
-        marked, INACTIVE
-    )
+    assert all(s in (INACTIVE, DORMANT) for p, s in states(after).items() if p in marked)
+    # A row we only ever sent inactive comes back as an add, never as a reactivation.
+    back = {f"P{n}" for n, (s, flag, _) in enumerate(rows) if s == DORMANT and flag is not False}
+    back -= {f"P{n}" for n, (_, flag, _) in enumerate(rows) if flag == "absent"}
+    assert back <= set(parts(delta.adds)) and not back & set(parts(delta.reactivations))
 
 
 FLAGGED_PRICES = """
@@ -224,3 +237,30 @@ def test_a_value_map_translates_the_erps_own_spelling(tmp_path: Path) -> None:
     validated = read_flags(tmp_path, ["J", "N"], extra)
 
     assert validated.valid[IS_ACTIVE].to_list() == [True, False]
+
+
+def test_a_dormant_row_back_in_the_file_is_an_add_that_clears_what_it_emptied() -> None:
+    old = [price("A"), price("D", "20", price_catalog="30", **{STATE: DORMANT})]
+    delta, after = run(old, [price("A"), price("D", "21")])
+
+    assert parts(delta.adds) == ["D"] and not delta.reactivations.height
+    assert sorted(delta.adds[CHANGED].to_list()[0]) == ["price_catalog", "price_sale"]
+    assert states(after) == {"A": ACTIVE, "D": ACTIVE}
+
+
+def test_a_dormant_row_marked_inactive_again_or_missing_is_nothing() -> None:
+    old = [price("A"), price("D", **{STATE: DORMANT}), price("E", **{STATE: DORMANT})]
+    delta, after = run(old, [price("A"), price("D", "1", **OFF)])
+
+    assert delta.is_empty()
+    assert states(after) == {"A": ACTIVE, "D": DORMANT, "E": DORMANT}
+
+
+def test_a_held_row_a_delta_export_does_not_name_stays_held() -> None:
+    old = [price("A"), price("B", **{STATE: HELD}), price("C", **{STATE: HELD})]
+    delta, after = run(old, [price("A", "1"), price("B", "2")], full_export=False)
+
+    assert parts(delta.changes) == ["A", "B"] and not delta.removals.height
+    assert states(after) == {"A": ACTIVE, "B": ACTIVE, "C": HELD}
+    # A full export re-states every row: a held row back in it is active again.
+    assert states(run(old, [price("A"), price("B"), price("C")])[1]) == dict.fromkeys("ABC", ACTIVE)

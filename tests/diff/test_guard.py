@@ -76,3 +76,40 @@ def test_no_removals_no_reason() -> None:
     assert guard(delta, 10, 11, 0, 0.0) == (delta, None)
     empty = diff(snapshot(PRICE, []), file_rows(PRICE, []), keys(PRICE, []), PRICE.key, True)
     assert guard(empty, 0, 0, 0, 0.0) == (empty, None)
+
+
+def test_a_row_without_its_key_holds_only_the_rows_missing_from_the_file() -> None:
+    # B is marked inactive on line 3 of the file: whatever the unkeyed line 9 was, it was
+    # not B. C left the file: line 9 may be C, so C waits.
+    old = snapshot(PRICE, [price(p) for p in "ABCDEFGHIJ"])
+    rows = [price(p) for p in "ADEFGHIJ"]
+    rows.insert(1, price("B", is_active=False))
+    delta = diff(old, file_rows(PRICE, rows), keys(PRICE, []), PRICE.key, True)
+
+    out, reason = guard(delta, 10, 9, 1_000, 1.0, unkeyed_lines=(9,))
+
+    assert sorted(out.removals["part_no"].to_list()) == ["B"]
+    assert held_parts(out) == ["C"]
+    assert reason is not None and "any of the 1 removals missing from the file" in reason
+    assert out.marked["part_no"].to_list() == ["B"]
+
+
+def test_a_row_without_its_key_holds_nothing_when_every_removal_is_marked() -> None:
+    old = snapshot(PRICE, [price(p) for p in "ABC"])
+    rows = [price("A"), price("B", is_active=False), price("C")]
+    delta = diff(old, file_rows(PRICE, rows), keys(PRICE, []), PRICE.key, True)
+
+    out, reason = guard(delta, 3, 3, 1_000, 1.0, unkeyed_lines=(5,))
+
+    assert reason is None and out.removals["part_no"].to_list() == ["B"]
+
+
+def test_the_thresholds_still_count_marked_and_missing_removals_together() -> None:
+    old = snapshot(PRICE, [price(p) for p in "ABCD"])
+    rows = [price("A"), price("B", is_active=False)]
+    delta = diff(old, file_rows(PRICE, rows), keys(PRICE, []), PRICE.key, True)
+
+    out, reason = guard(delta, 4, 2, 1, 0.1, unkeyed_lines=(5,))
+
+    assert reason is not None and "3 removals" in reason
+    assert held_parts(out) == ["B", "C", "D"] and not out.removals.height

@@ -117,7 +117,8 @@ def test_a_closed_customer_new_to_norce_is_created_inactive(
     for call in sent(norce):
         assert 11 in call.header["CustomerFieldsThatAreSet"]
     assert norce.state.customers["10002"]["IsActive"] is False
-    assert states(settings, CUSTOMERS)["10002"] == "inactive"
+    # Dormant: inactive, but only ever sent as an add (see the products test below).
+    assert states(settings, CUSTOMERS)["10002"] == "dormant"
 
 
 def test_flags_that_flip_deactivate_and_reactivate_and_an_inactive_row_sends_nothing(
@@ -138,14 +139,16 @@ def test_flags_that_flip_deactivate_and_reactivate_and_an_inactive_row_sends_not
 
     [second] = run_once(settings)
 
-    assert (second.counts["removals"], second.counts["reactivations"]) == (1, 1)
+    # 10004 was only ever sent as an inactive add: it comes back as an add.
+    counts = second.counts
+    assert (counts["removals"], counts["adds"], counts["reactivations"]) == (1, 1, 0)
     items = items_of(sent(norce, before))
     assert set(items) == {"10001", "10004"}  # nothing for 10002: Norce has it inactive
     assert items["10001"] == {"Code": "10001", "IsActive": False}
     assert items["10004"]["IsActive"] is True and items["10004"]["FirstName"] == "David"
     assert states(settings, CUSTOMERS) == {
         "10001": "inactive",
-        "10002": "inactive",
+        "10002": "dormant",
         "10003": "active",
         "10004": "active",
         "10005": "active",
@@ -258,3 +261,212 @@ def test_a_delta_export_deactivates_by_the_flag(
         "C": True,
     }
     assert states(settings, "prices") == {"A": "active", "B": "inactive", "C": "active"}
+
+
+GUARD = "\n[guard]\nmax_removals = 1\nmax_removal_ratio = 0.1\n"
+
+
+def guarded_prices(home: Path, erp: Path, norce: NorceStandin, export: str) -> Settings:
+    text = PRICES.format(export=export) + GUARD + SOURCE.format(folder="prices")
+    only(home, "prices", text)
+    return settings_for(home, LocalStoreSettings(root=erp), norce.settings())
+
+
+def priced(rows: dict[str, tuple[str, str]]) -> str:
+    """A prices file: SKU -> (price, active)."""
+    lines = "".join(f"{s},SEK,{p},{a}\n" for s, (p, a) in rows.items())
+    return "ItemNo,Currency,Price,Active\n" + lines
+
+
+def approved(settings: Settings, hold_run: str) -> str:
+    rt = Runtime.open(settings)
+    try:
+        return approve(rt, load_contracts(settings), hold_run)
+    finally:
+        rt.close()
+
+
+def hold_state(settings: Settings, run_id: str) -> str:
+    rt = Runtime.open(settings)
+    try:
+        hold = rt.ledger.hold(run_id)
+    finally:
+        rt.close()
+    assert hold is not None
+    return str(hold["state"])
+
+
+def test_a_delta_file_that_does_not_name_a_held_row_keeps_it_held(
+    home: Path, tmp_path: Path, norce: NorceStandin
+) -> None:
+    erp = tmp_path / "erp-drop"
+    settings = guarded_prices(home, erp, norce, export="delta")
+    first = {s: ("10", "1") for s in "ABCD"}
+    drop(erp, "prices", "prices_1.csv", priced(first))
+    run_once(settings)
+    drop(erp, "prices", "prices_2.csv", priced({"B": ("10", "0"), "C": ("10", "0")}))
+    [held] = run_once(settings)
+    assert held.counts["held"] == 2
+
+    # A delta file says nothing of the rows it leaves out: B and C stay held.
+    drop(erp, "prices", "prices_3.csv", priced({"A": ("11", "1")}))
+    [third] = run_once(settings)
+
+    assert third.counts["changes"] == 1 and hold_state(settings, held.run_id or "") == "pending"
+    assert states(settings, "prices") == {"A": "active", "B": "held", "C": "held", "D": "active"}
+    approved(settings, held.run_id or "")
+    assert {k[0]: p["IsActive"] for k, p in norce.state.prices.items()} == {
+        "A": True,
+        "B": False,
+        "C": False,
+        "D": True,
+    }
+
+
+def test_a_delta_file_naming_a_held_row_again_ends_its_hold_only(
+    home: Path, tmp_path: Path, norce: NorceStandin
+) -> None:
+    erp = tmp_path / "erp-drop"
+    settings = guarded_prices(home, erp, norce, export="delta")
+    drop(erp, "prices", "prices_1.csv", priced({s: ("10", "1") for s in "ABCD"}))
+    run_once(settings)
+    drop(erp, "prices", "prices_2.csv", priced({"B": ("10", "0"), "C": ("10", "0")}))
+    [held] = run_once(settings)
+
+    drop(erp, "prices", "prices_3.csv", priced({"B": ("10", "1")}))
+    run_once(settings)
+    assert states(settings, "prices") == {"A": "active", "B": "active", "C": "held", "D": "active"}
+    assert hold_state(settings, held.run_id or "") == "pending"
+    drop(erp, "prices", "prices_4.csv", priced({"C": ("12", "1")}))
+    [fourth] = run_once(settings)
+
+    assert fourth.counts["changes"] == 1  # C is named again: live, and its new price goes
+    assert set(states(settings, "prices").values()) == {"active"}
+    assert hold_state(settings, held.run_id or "") == "superseded"
+    assert all(p["IsActive"] for p in norce.state.prices.values())
+
+
+def test_a_full_export_still_ends_a_hold_when_the_rows_come_back(
+    home: Path, tmp_path: Path, norce: NorceStandin
+) -> None:
+    erp = tmp_path / "erp-drop"
+    settings = guarded_prices(home, erp, norce, export="full")
+    drop(erp, "prices", "prices_1.csv", priced({s: ("10", "1") for s in "ABCD"}))
+    run_once(settings)
+    drop(erp, "prices", "prices_2.csv", priced({"A": ("10", "1"), "D": ("10", "1")}))
+    [held] = run_once(settings)
+    drop(erp, "prices", "prices_3.csv", priced({s: ("12", "1") for s in "ABCD"}))
+
+    run_once(settings)
+
+    assert hold_state(settings, held.run_id or "") == "superseded"
+    assert set(states(settings, "prices").values()) == {"active"}
+
+
+def test_a_sku_first_sent_inactive_comes_back_as_an_add_not_a_status(
+    home: Path, tmp_path: Path, norce: NorceStandin
+) -> None:
+    erp = tmp_path / "erp-drop"
+    settings = products_home(home, erp, norce)
+    # Norce has 501 on sale already (first run against a live tenant).
+    norce.live_state.add_sku(
+        "501",
+        product={"ManufacturerCode": "ACME"},
+        sku={"ManufacturerPartNo": "M-501", "Status": 1, "Type": 1},
+    )
+    drop_products(erp, "products_1.csv", [product_row("500", "1"), product_row("501", "0")])
+    run_once(settings)
+    assert norce.state.skus["501"]["Status"] == 1  # StatusCreateOnly: kept
+    before = len(norce.calls)
+    drop_products(erp, "products_2.csv", [product_row("500", "1"), product_row("501", "1")])
+
+    [second] = run_once(settings)
+
+    assert (second.counts["adds"], second.counts["reactivations"]) == (1, 0)
+    [call] = sent(norce, before)
+    assert 1 not in call.header["SkuFieldsThatAreSet"]
+    assert 22 in call.header["SkuFieldsThatAreSet"]
+    assert norce.state.skus["501"]["Status"] == 1  # still on sale
+    assert states(settings, "products") == {"500": "active", "501": "active"}
+
+
+def test_a_returning_sku_that_was_removed_by_us_is_still_a_reactivation(
+    home: Path, tmp_path: Path, norce: NorceStandin
+) -> None:
+    erp = tmp_path / "erp-drop"
+    settings = products_home(home, erp, norce)
+    drop_products(erp, "products_1.csv", [product_row("500", "1"), product_row("501", "1")])
+    run_once(settings)
+    drop_products(erp, "products_2.csv", [product_row("500", "1"), product_row("501", "0")])
+    run_once(settings)
+    before = len(norce.calls)
+    back = product_row("501", "1").replace("Handske 501", "Handske 501 XL")
+    drop_products(erp, "products_3.csv", [product_row("500", "1"), back])
+
+    [third] = run_once(settings)
+
+    assert third.outcome == "committed", third.message
+    assert third.counts["reactivations"] == 1
+    [call] = sent(norce, before)
+    assert 1 in call.header["SkuFieldsThatAreSet"]  # we switched it off: a real Status
+    assert norce.state.skus["501"]["Status"] == 6
+
+
+def test_the_approval_run_says_why_each_row_goes(
+    home: Path, tmp_path: Path, norce: NorceStandin
+) -> None:
+    erp = tmp_path / "erp-drop"
+    settings = guarded_prices(home, erp, norce, export="full")
+    drop(erp, "prices", "prices_1.csv", priced({s: ("10", "1") for s in "ABCDE"}))
+    run_once(settings)
+    second = {"A": ("10", "1"), "B": ("10", "0"), "E": ("10", "1")}
+    drop(erp, "prices", "prices_2.csv", priced(second))
+    [held] = run_once(settings)
+
+    approving = approved(settings, held.run_id or "")
+
+    [path] = (home / "archive" / "prices").glob(f"*/{approving}/delta.parquet")
+    trail = pl.read_parquet(path).sort("key").select("key", "action", "line", "reason")
+    cause = f"in run {held.run_id}; hold approved"
+    assert trail.to_dicts() == [
+        {"key": "B / B2C-SEK / 1", "action": "remove", "line": 3,
+         "reason": f"is_active = false on line 3 {cause}"},
+        {"key": "C / B2C-SEK / 1", "action": "remove", "line": None,
+         "reason": f"missing from the file {cause}"},
+        {"key": "D / B2C-SEK / 1", "action": "remove", "line": None,
+         "reason": f"missing from the file {cause}"},
+    ]  # fmt: skip
+    manifest = manifests(home, "prices")[-1]
+    assert manifest["run_id"] == approving
+    assert manifest["removals"] == {
+        "missing_from_file": 2,
+        "marked_inactive": 1,
+        "marked_inactive_lines": [3],
+    }
+
+
+def test_a_new_hold_in_a_delta_export_takes_over_the_rows_still_held(
+    home: Path, tmp_path: Path, norce: NorceStandin
+) -> None:
+    erp = tmp_path / "erp-drop"
+    settings = guarded_prices(home, erp, norce, export="delta")
+    drop(erp, "prices", "prices_1.csv", priced({s: ("10", "1") for s in "ABCDEFGHIJ"}))
+    run_once(settings)
+    drop(erp, "prices", "prices_2.csv", priced({"B": ("10", "0"), "C": ("10", "0")}))
+    [first] = run_once(settings)
+    drop(erp, "prices", "prices_3.csv", priced({"D": ("10", "0"), "E": ("10", "0")}))
+
+    [second] = run_once(settings)
+
+    assert "with 2 held by an earlier run" in second.message
+    assert hold_state(settings, first.run_id or "") == "superseded"
+    approving = approved(settings, second.run_id or "")
+    assert {k[0] for k, p in norce.state.prices.items() if not p["IsActive"]} == set("BCDE")
+    [path] = (home / "archive" / "prices").glob(f"*/{approving}/delta.parquet")
+    reasons = dict(pl.read_parquet(path).select("key", "reason").iter_rows())
+    assert reasons["B / B2C-SEK / 1"] == (
+        f"is_active = false on line 2 in run {first.run_id}; hold approved"
+    )
+    assert reasons["E / B2C-SEK / 1"] == (
+        f"is_active = false on line 3 in run {second.run_id}; hold approved"
+    )

@@ -33,7 +33,7 @@ LABELS = [
     "Contract",
     "Size (bytes)",
     "SHA-256",
-    "Received at",
+    "File modified at",  # a run's report says "Received at"
     "Outcome",
     "Rows read",
     "Rows accepted",
@@ -74,7 +74,10 @@ def settings_file(tmp_path: Path, case: Case) -> Path:
 def labels(case: Case) -> list[str]:
     """The summary's labels for the case's contract."""
     merging = case.contract().checks.same_key_rows == "merge_identical"
-    return MERGING_LABELS if merging else LABELS
+    found = MERGING_LABELS if merging else LABELS
+    # A contract that maps the ERP's active flag also counts the rows it marks inactive.
+    flagged = "is_active" in case.contract().field_sources()
+    return [*found[:-1], "Rows marked inactive", found[-1]] if flagged else found
 
 
 def merged_lines(golden: dict[str, Any]) -> list[str]:

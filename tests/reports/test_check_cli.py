@@ -115,7 +115,8 @@ def test_check_prints_the_reports_summary_and_changes_no_state(
     assert summary["Contract"] == str(SCHEMAS / f"{feed}.toml")
     assert summary["SHA-256"] == hashlib.sha256(before).hexdigest()
     assert summary["Size (bytes)"] == str(len(before))
-    assert dt.datetime.fromisoformat(summary["Received at"]).utcoffset() == dt.timedelta(0)
+    # A check's file is a local one: its time is when it was saved, not when it was received.
+    assert dt.datetime.fromisoformat(summary["File modified at"]).utcoffset() == dt.timedelta(0)
     assert summary["Outcome"] == CHECK_ROWS
     assert [summary[f"Rows {k}"] for k in ("read", "accepted", "rejected")] == [
         str(rows),
