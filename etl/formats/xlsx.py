@@ -57,7 +57,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import fastexcel
 import polars as pl
@@ -279,16 +279,7 @@ def _numbers_in_dialect(
     wanted = [c for c, has in dotted.items() if has]
     if not wanted:
         return frame
-    with _calamine(path):
-        kinds = reader.load_sheet(
-            sheet,
-            header_row=None,
-            skip_rows=fmt.header_row - 1,
-            dtypes="boolean",
-            use_columns=[where[c] for c in wanted],  # absolute sheet indexes
-        ).to_polars()
-    if kinds.height != loaded:
-        raise ParseError(f"{path.name}: the sheet read differently twice; is it being written?")
+    kinds = _read_again(reader, sheet, fmt, path, [where[c] for c in wanted], "boolean", loaded)
     kinds = kinds.slice(offset, frame.height)
     numeric = dict(zip(wanted, kinds.columns, strict=True))
     return frame.with_columns(
@@ -298,6 +289,34 @@ def _numbers_in_dialect(
         .alias(c)
         for c in wanted
     )
+
+
+def _read_again(
+    reader: fastexcel.ExcelReader,
+    sheet: str,
+    fmt: FormatSpec,
+    path: Path,
+    columns: list[int],
+    dtypes: Literal["boolean", "datetime"],
+    loaded: int,
+) -> pl.DataFrame:
+    """`columns` (absolute sheet indexes) read a second time as `dtypes`, every loaded row.
+
+    calamine gives a value of that type where the cell has one and null where it holds text,
+    which is how a typed cell is told from text that looks the same. A sheet that reads to
+    another number of rows the second time is being written: refused.
+    """
+    with _calamine(path):
+        kinds = reader.load_sheet(
+            sheet,
+            header_row=None,
+            skip_rows=fmt.header_row - 1,
+            dtypes=dtypes,
+            use_columns=columns,
+        ).to_polars()
+    if kinds.height != loaded:
+        raise ParseError(f"{path.name}: the sheet read differently twice; is it being written?")
+    return kinds
 
 
 def _date_cells(
@@ -322,16 +341,7 @@ def _date_cells(
     shaped = [c for c, has in zip(frame.columns, found, strict=True) if has]
     if not shaped:
         return {}
-    with _calamine(path):
-        kinds = reader.load_sheet(
-            sheet,
-            header_row=None,
-            skip_rows=fmt.header_row - 1,
-            dtypes="datetime",
-            use_columns=[where[c] for c in shaped],  # absolute sheet indexes
-        ).to_polars()
-    if kinds.height != loaded:
-        raise ParseError(f"{path.name}: the sheet read differently twice; is it being written?")
+    kinds = _read_again(reader, sheet, fmt, path, [where[c] for c in shaped], "datetime", loaded)
     kinds = kinds.slice(offset, frame.height)
     return {
         c: kinds[k].is_not_null() & frame[c].str.contains(_DATE_CELL)
