@@ -18,6 +18,7 @@ import polars as pl
 
 from etl import diff as differ
 from etl.contracts import FeedContract
+from etl.errors import EtlError
 from etl.flows.masterdata import plan
 from etl.models import IS_ACTIVE, LINE, STATE, Validated
 from etl.references import holdings, settle
@@ -58,8 +59,15 @@ class CheckState:
             missing = [pl.lit(None, t).alias(f) for f, t in fields.items() if f not in frame]
             return frame.with_columns(missing).select(*fields, STATE)
         state = self.settings.folder("state")
-        current = _current(state / "ledger.sqlite", feed)
-        return SnapshotStore(state / "snapshots").read(current, fields)
+        # A run committing meanwhile replaces the snapshot file the ledger named: read the
+        # ledger again. Three replacements in a row: the feed is busy, not the file broken.
+        for _ in range(3):
+            current = _current(state / "ledger.sqlite", feed)
+            try:
+                return SnapshotStore(state / "snapshots").read(current, fields)
+            except FileNotFoundError:
+                continue
+        raise EtlError(f"feed {feed!r} committed runs while check read its snapshot: check again")
 
 
 def _current(ledger: Path, feed: str) -> str | None:
