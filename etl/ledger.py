@@ -14,30 +14,8 @@ from typing import Any
 
 from etl.sqlite import Tables
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    feed TEXT NOT NULL, sha256 TEXT NOT NULL, remote_path TEXT NOT NULL, size INTEGER NOT NULL,
-    mtime REAL NOT NULL, state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL,
-    PRIMARY KEY (feed, sha256));
-CREATE TABLE IF NOT EXISTS seen (
-    feed TEXT NOT NULL, remote_path TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
-    state TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (feed, remote_path, size, mtime));
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, kind TEXT NOT NULL, remote_path TEXT,
-    sha256 TEXT, started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT NOT NULL,
-    counts TEXT NOT NULL DEFAULT '{}', job_ids TEXT NOT NULL DEFAULT '[]',
-    archive_dir TEXT, message TEXT);
-CREATE INDEX IF NOT EXISTS runs_by_feed ON runs (feed, started_at);
-CREATE TABLE IF NOT EXISTS snapshots (
-    feed TEXT PRIMARY KEY, path TEXT NOT NULL, run_id TEXT NOT NULL, rows INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS reading (run_id TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS replays (
-    feed TEXT NOT NULL, of_run TEXT NOT NULL, sha256 TEXT NOT NULL, input TEXT NOT NULL,
-    asked_at TEXT NOT NULL, run_id TEXT, PRIMARY KEY (feed, of_run, asked_at));
-CREATE TABLE IF NOT EXISTS holds (
-    run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, created_at TEXT NOT NULL, removals INTEGER NOT NULL,
-    reason TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT, decided_by TEXT);
-"""
+# Its tables (files, seen, runs, snapshots, reading, replays, holds) are created by
+# etl.ledger_migrations, the one owner of the ledger's schema.
 
 
 DIED_BEFORE_COMMIT = "process stopped before commit"
@@ -95,8 +73,6 @@ class Commit:
 
 class Ledger(Tables):
     """SQLite ledger shared by the scheduler, `once` runs and the CLI."""
-
-    SCHEMA = SCHEMA
 
     def start_run(
         self,

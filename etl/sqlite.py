@@ -2,26 +2,35 @@
 
 Every part that keeps state (runs and snapshots, orders, documents, watermarks) has its own
 tables in the same file, `state/ledger.sqlite`, so the scheduler and the receiver process
-share it. WAL lets them write side by side; `synchronous=FULL` makes a commit survive a
-power cut, which is what "recorded before OK" means.
+share it. The schema of the whole file is owned by etl.ledger_migrations and brought up to
+date here, on every open. WAL lets the processes write side by side; `synchronous=FULL`
+makes a commit survive a power cut, which is what "recorded before OK" means.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from etl.ledger_migrations import MIGRATIONS, Migration, migrate, refuse_newer
 
-def connect(path: Path, schema: str) -> sqlite3.Connection:
-    """Open (and create) the ledger with `schema`'s tables; rows read as sqlite3.Row."""
+
+def connect(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> sqlite3.Connection:
+    """Open (and create) the ledger, migrated to the latest schema; rows read as sqlite3.Row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.executescript(schema)
+    try:
+        # Before anything writes (even the journal mode): a newer ledger is left untouched.
+        refuse_newer(db, path, len(migrations))
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        migrate(db, path, migrations)
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -38,13 +47,14 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 class Tables:
-    """Base of each part's view of the ledger: its schema, one connection, transactions."""
+    """Base of each part's view of the ledger: one connection, transactions.
 
-    SCHEMA = ""
+    Its tables are created by etl.ledger_migrations, like every other part's.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = connect(path, self.SCHEMA)
+        self._db = connect(path)
 
     def close(self) -> None:
         """Close the connection."""

@@ -39,20 +39,8 @@ from etl.dates import utc
 from etl.entities.document import Document, content_sha
 from etl.sqlite import Tables
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    kind TEXT NOT NULL, doc_no TEXT NOT NULL, feed TEXT NOT NULL, sha256 TEXT NOT NULL,
-    state TEXT NOT NULL, document TEXT NOT NULL, client_order_ref INTEGER, erp_order_no TEXT,
-    fees TEXT NOT NULL DEFAULT '[]', attempts INTEGER NOT NULL DEFAULT 0, message TEXT,
-    run_id TEXT NOT NULL, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL,
-    PRIMARY KEY (kind, doc_no));
-CREATE INDEX IF NOT EXISTS documents_by_feed ON documents (feed, state);
-CREATE INDEX IF NOT EXISTS documents_by_order ON documents (kind, client_order_ref, erp_order_no);
-CREATE TABLE IF NOT EXISTS document_book_steps (name TEXT PRIMARY KEY, at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS document_conflicts (
-    kind TEXT NOT NULL, doc_no TEXT NOT NULL, sha256 TEXT NOT NULL, feed TEXT NOT NULL,
-    run_id TEXT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (kind, doc_no, sha256));
-"""
+# Its tables (documents, document_conflicts, document_book_steps) are created by
+# etl.ledger_migrations.
 # Taken up again at the start of every run of the feed.
 OPEN_STATES = ("sending", "waiting", "refused_by_check")
 PURGED_BODY_PREFIX = '{"purged_at"'  # a body `run.py purge` reduced to nothing
@@ -84,8 +72,6 @@ class DocumentRow:
 
 class DocumentBook(Tables):
     """Documents and their states; one connection per thread or process."""
-
-    SCHEMA = SCHEMA
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)

@@ -25,31 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from etl.orders.exported_files import ExportedFiles, ExportRow, files_schema
+from etl.orders.exported_files import ExportedFiles, ExportRow
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    ref TEXT PRIMARY KEY, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, kind TEXT NOT NULL,
-    source TEXT NOT NULL, received_at TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
-    generation INTEGER NOT NULL DEFAULT 1, updated_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS orders_by_state ON orders (state, received_at);
-CREATE TABLE IF NOT EXISTS order_variants (
-    ref TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, received_at TEXT NOT NULL,
-    PRIMARY KEY (ref, sha256));
-CREATE TABLE IF NOT EXISTS order_resend_bodies (
-    ref TEXT NOT NULL, generation INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    spool_name TEXT NOT NULL, kind TEXT NOT NULL, chosen_at TEXT NOT NULL,
-    PRIMARY KEY (ref, generation));
-CREATE TABLE IF NOT EXISTS order_holds (
-    ref TEXT NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL, released_at TEXT,
-    released_by TEXT);
-CREATE INDEX IF NOT EXISTS order_holds_by_ref ON order_holds (ref, held_at);
-CREATE TABLE IF NOT EXISTS order_buyers (
-    buyer TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (buyer, ref));
-CREATE TABLE IF NOT EXISTS order_export_items (
-    layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL, export_id TEXT NOT NULL,
-    PRIMARY KEY (layout, ref, generation));
-""" + files_schema("order_exports")
+# Its tables (orders, order_variants, order_resend_bodies, order_holds, order_buyers,
+# order_export_items, order_exports) are created by etl.ledger_migrations.
 
 Arrival = Literal["new", "again", "conflict"]
 
@@ -91,7 +70,6 @@ class Body:
 class OrderBook(ExportedFiles):
     """Orders and their exports; one connection per thread or process."""
 
-    SCHEMA = SCHEMA
     files_table = "order_exports"
 
     def receive(

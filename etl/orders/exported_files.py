@@ -17,16 +17,6 @@ from typing import ClassVar
 from etl.sqlite import Tables
 
 
-def files_schema(table: str) -> str:
-    """The DDL of a book's export-file table."""
-    return f"""
-CREATE TABLE IF NOT EXISTS {table} (
-    export_id TEXT PRIMARY KEY, layout TEXT NOT NULL, file_name TEXT NOT NULL, state TEXT NOT NULL,
-    sha256 TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
-    UNIQUE (layout, file_name));
-"""
-
-
 @dataclass(frozen=True)
 class ExportRow:
     """One file: its name, its state, and the units (orders, parties) in it."""

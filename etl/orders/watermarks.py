@@ -14,17 +14,14 @@ from pathlib import Path
 
 from etl.sqlite import connect, transaction
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS poll_watermarks (
-    name TEXT PRIMARY KEY, mark TEXT NOT NULL, saved_at TEXT NOT NULL, orders INTEGER NOT NULL);
-"""
+# Its table (poll_watermarks) is created by etl.ledger_migrations.
 
 
 class Watermarks:
     """Named high-water marks; one connection per thread or process."""
 
     def __init__(self, path: Path) -> None:
-        self._db = connect(path, SCHEMA)
+        self._db = connect(path)
 
     def close(self) -> None:
         """Close the connection."""

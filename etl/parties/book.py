@@ -27,20 +27,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from etl.orders.exported_files import ExportedFiles, ExportRow, files_schema
+from etl.orders.exported_files import ExportedFiles, ExportRow
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS party_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, norce_id INTEGER NOT NULL,
-    event TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, source TEXT NOT NULL,
-    received_at TEXT NOT NULL, claimed_at TEXT);
-CREATE INDEX IF NOT EXISTS party_events_by_sha ON party_events (sha256);
-CREATE INDEX IF NOT EXISTS party_events_by_party ON party_events (kind, norce_id);
-CREATE TABLE IF NOT EXISTS party_outcomes (
-    layout TEXT NOT NULL, seq INTEGER NOT NULL, outcome TEXT NOT NULL, export_id TEXT,
-    reason TEXT, at TEXT NOT NULL, PRIMARY KEY (layout, seq));
-CREATE INDEX IF NOT EXISTS party_outcomes_by_export ON party_outcomes (export_id);
-""" + files_schema("party_exports")
+# Its tables (party_events, party_outcomes, party_exports) are created by
+# etl.ledger_migrations.
 
 Arrival = Literal["new", "again"]
 Outcome = Literal["gone", "held", "forgotten"]
@@ -77,7 +67,6 @@ class EventRow:
 class PartyBook(ExportedFiles):
     """Party events and their exports; one connection per thread or process."""
 
-    SCHEMA = SCHEMA
     files_table = "party_exports"
 
     # -- events in -------------------------------------------------------------------------

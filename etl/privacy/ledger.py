@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.documents.book import OPEN_STATES
+from etl.ledger_migrations import LATEST, refuse_newer
 from etl.privacy.masking import Masker
 
 # Columns that tie a row to an order: such a row belongs to the person's order as a whole.
@@ -35,6 +36,9 @@ def mask_ledger(path: Path, masker: Masker, write: bool) -> LedgerErasure:
         return LedgerErasure({})
     db = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
+        # It writes without etl.sqlite.connect: a ledger a newer program migrated is refused
+        # here too, before anything is masked in tables this program may not know.
+        refuse_newer(db, path, LATEST)
         counts = _mask_tables(db, masker, write)
         if not (write and counts):
             return LedgerErasure(counts)
