@@ -10,28 +10,50 @@ makes a commit survive a power cut, which is what "recorded before OK" means.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from etl.ledger_migrations import MIGRATIONS, Migration, migrate, refuse_newer
 
+_BUSY_SECONDS = 30  # how long an open or a write waits for another process's lock
+
 
 def connect(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> sqlite3.Connection:
     """Open (and create) the ledger, migrated to the latest schema; rows read as sqlite3.Row."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False)
     try:
         # Before anything writes (even the journal mode): a newer ledger is left untouched.
         refuse_newer(db, path, len(migrations))
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
+        _use_wal(db)
         db.execute("PRAGMA synchronous=FULL")
         migrate(db, path, migrations)
     except BaseException:
         db.close()
         raise
     return db
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL once; an open that finds it so leaves it.
+
+    Switching takes an exclusive lock and SQLite answers "database is locked" at once instead
+    of waiting, so the scheduler and the receiver opening a new ledger together would fail one
+    of them: wait and look again, as the busy timeout does for everything else.
+    """
+    deadline = time.monotonic() + _BUSY_SECONDS
+    while True:
+        try:
+            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager
