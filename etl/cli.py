@@ -9,9 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
+
 from etl.check_feeds import no_feed_message, pickup_feeds, readers, several_warning
 from etl.check_state import CheckState, hold_warning, marked_rows
 from etl.contracts import FeedContract, load_contracts, order_of_runs
+from etl.deactivations import ignored_cells
 from etl.documents.book import DocumentBook
 from etl.documents.grouping import all_rejections, group
 from etl.documents.replay import add_replay_command
@@ -255,9 +258,10 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str, state: 
             warning = hold_warning(validated, contract, state.remember(validated, contract))
     except FileRejected as exc:
         error, rejections = exc, file_rejections(exc)
-        outcome, rows = CHECK_FILE, whole_file_counts(exc)
+        outcome, rows, cells = CHECK_FILE, whole_file_counts(exc), rejections
     else:
         rejections = all_rejections(validated, held) if held is not None else validated.rejections
+        cells = rejections
         outcome = CHECK_ROWS if rejections.height else CHECK_CLEAN
         merged = validated.merged
         bad_lines = int(rejections["line"].n_unique()) if rejections.height else 0
@@ -266,10 +270,15 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str, state: 
             validated.rows_read, accepted, bad_lines, merged.count, marked_rows(validated, contract)
         )
         merges = merged.examples
+        # Cells of rows taken as deactivations all the same: listed as a run's report lists
+        # them, but no row is rejected for them.
+        ignored = ignored_cells(validated.forgiven) if held is None else None
+        if ignored is not None and ignored.height:
+            cells = pl.concat([rejections, ignored]).sort("line", "field", nulls_last=True)
     report = rejection_report(
         path,
         contract,
-        rejections,
+        cells,
         facts=FileFacts.of(path),
         outcome=outcome,
         rows=rows,
@@ -281,7 +290,7 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str, state: 
     print("\n".join(summary_lines(report)))
     if warning:
         print(warning)
-    if not rejections.height:
+    if not cells.height:
         # An earlier check's report of this file would say it is still bad.
         for stale in (out / f"{stem}.xlsx", out / f"{stem}.csv"):
             if stale.is_file():
@@ -290,7 +299,7 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str, state: 
         return False
     for written in write_reports(report, out, stem):
         print(f"Report: {written}")
-    return True
+    return bool(rejections.height)
 
 
 def _status(

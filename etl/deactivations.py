@@ -9,6 +9,9 @@ would keep its last accepted state, active in Norce, every night. So a row whose
 That holds only while the row is a removal or nothing (its key is in the feed's snapshot).
 A row Norce never had would be an add, inactive but with its cells: it goes back to the
 rejections, as if it had never been forgiven.
+
+The forgiven cells are no rejection, but not lost either: the run's report lists them under
+IGNORED (the row is no rejected row) and the manifest counts them (`forgiven_cells`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import polars as pl
 
 from etl.contracts import FeedContract
 from etl.models import IS_ACTIVE, LINE, Validated
+
+IGNORED = "ignored_on_deactivation"  # a report's code for a forgiven cell: not sent, not rejected
 
 
 def forgiven_rows(failed: pl.DataFrame, typed: pl.DataFrame, key: list[str]) -> pl.DataFrame:
@@ -79,3 +84,19 @@ def take_deactivations(
     forgiven = failed.join(rows, on="_row", how="semi")
     left = failed.join(rows, on="_row", how="anti")
     return left, forgiven, null_failed_cells(typed, forgiven)
+
+
+def ignored_cells(forgiven: pl.DataFrame) -> pl.DataFrame:
+    """The forgiven cells as report rows: code IGNORED, saying why the failure rejected nothing.
+
+    Their values were masked as any report cell's when validate explained them.
+    """
+    if not forgiven.height:
+        return forgiven
+    said = pl.format(
+        "not sent: the row is marked inactive (is_active = false) and was deactivated, so "
+        "this cell was not sent and did not reject the row ({}: {})",
+        pl.col("code"),
+        pl.col("message"),
+    )
+    return forgiven.with_columns(pl.lit(IGNORED).alias("code"), said.alias("message"))

@@ -43,9 +43,14 @@ CODES = {
         "The field is read from a column by the feed contract's [derive] pattern, and the "
         "value does not match it."
     ),
+    "ignored_on_deactivation": (
+        "Not a rejection: the row is marked inactive and was deactivated all the same; this "
+        "cell failed its check and was not sent (a deactivation sends what Norce has)."
+    ),
     "unknown_reference": (
-        "The value names a record another feed does not hold (a contact's company that is not "
-        "in the companies feed); the row keeps its last accepted state."
+        "The value names a record another feed does not hold, or holds switched off (a "
+        "contact's company that is not in the companies feed, or is inactive there); the row "
+        "keeps its last accepted state."
     ),
     "encoding": "The file is not in the declared character set (the whole file is rejected).",
     "head_mismatch": "Rows of one document disagree on a head field (date, order, currency...); none of it is sent.",

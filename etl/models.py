@@ -118,6 +118,9 @@ class Validated:
     # Failed cells of rows taken as deactivations all the same (etl.deactivations): their
     # key and is_active = false read cleanly, so those rows are in `valid`, the cells null.
     forgiven: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Every copy `take_once` dropped (etl.same_rows.Copies.frame): rows rejected after
+    # validation (etl.references.settle) take their copies with them to the rejections.
+    copies: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def rejected_rows(self) -> int:

@@ -24,6 +24,7 @@ from etl.contracts import FeedContract
 from etl.deactivations import restore_new
 from etl.diff import marked_inactive
 from etl.models import ACTIVE, HELD, LINE, STATE, Validated
+from etl.same_rows import share_late_outcomes
 from etl.validate import REJECTION_SCHEMA, contract_schema
 
 CODE = "unknown_reference"
@@ -67,10 +68,13 @@ def settle(validated: Validated, contract: FeedContract, known: Holdings) -> Val
     """`validated` checked against the snapshots, as a run checks it after reading the file.
 
     Rows forgiven as deactivations that Norce never had go back to the rejections
-    (etl.deactivations); then rows naming an unknown record are rejected.
+    (etl.deactivations); then rows naming an unknown record are rejected. Copies of a row
+    rejected here (etl.same_rows) are rejected with it, each on its own line.
     """
-    validated = restore_new(validated, contract, known.own)
-    return reject_unknown(validated, contract, known) if contract.references else validated
+    settled = restore_new(validated, contract, known.own)
+    if contract.references:
+        settled = reject_unknown(settled, contract, known)
+    return share_late_outcomes(settled, validated.rejections)
 
 
 def reject_unknown(validated: Validated, contract: FeedContract, known: Holdings) -> Validated:
@@ -95,7 +99,7 @@ def reject_unknown(validated: Validated, contract: FeedContract, known: Holdings
         # A removal sends only the row's identity: what it names need not be known.
         bad = pl.col(field).is_not_null() & ~(marked & pl.col(_OURS)) & ~held
         unknown = unknown | bad
-        cells.append(_cells(valid.filter(bad), contract, field))
+        cells.append(_cells(valid.filter(bad), contract, field, known.anywhere[field]))
     found = [c for c in cells if c.height]
     if not found:
         return validated
@@ -125,21 +129,33 @@ def _with_ours(valid: pl.DataFrame, own: pl.DataFrame, key: list[str]) -> pl.Dat
     return joined.with_columns(pl.col(_OURS).fill_null(False))
 
 
-def _cells(rows: pl.DataFrame, contract: FeedContract, field: str) -> pl.DataFrame:
+def _cells(
+    rows: pl.DataFrame, contract: FeedContract, field: str, anywhere: pl.Series
+) -> pl.DataFrame:
     target = contract.references[field]
     feed, _, other = target.partition(".")
     source = contract.field_sources().get(field, f"(default) {field}")
     key = pl.concat_str([pl.col(k).cast(pl.String) for k in contract.key_fields], separator=" / ")
     value = pl.col(field).cast(pl.String)
+    or_empty = _or_empty(contract, field)
     # An add sent inactive needs the record in any state; any other row needs it live.
     which = pl.when(marked_inactive(rows)).then(pl.lit("no row")).otherwise(pl.lit("no active row"))
-    message = pl.format(
+    unknown = pl.format(
         f"'{{}}' is not known: feed {feed!r} has {{}} with {other} '{{}}' (it may have been "
-        f"rejected there: see that feed's report); send it there first{_or_empty(contract, field)}",
+        f"rejected there: see that feed's report); send it there first{or_empty}",
         value,
         which,
         value,
     )
+    # The other feed has it, switched off: sending it there again is no advice; the ERP
+    # decided, and this row waits (or goes inactive too).
+    inactive = pl.format(
+        f"'{{}}' is inactive in feed {feed!r} (its file switched it off, in this run or "
+        "earlier): a row naming it waits until it is active there again; or mark this row "
+        f"inactive too{or_empty}",
+        value,
+    )
+    message = pl.when(value.is_in(anywhere.implode())).then(inactive).otherwise(unknown)
     return rows.select(
         pl.col(LINE).alias("line"),
         key.alias("key"),

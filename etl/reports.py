@@ -55,6 +55,8 @@ MERGED_ROWS = "Rows merged into an earlier identical row:"  # heads the examples
 
 # What happened to the file, as the summary's "Outcome" says it.
 ROWS_REJECTED = "Some rows rejected: the other rows were applied"
+# Only cells of rows deactivated all the same (etl.deactivations.IGNORED): every row applied.
+ROWS_IGNORED = "No row rejected: cells of deactivated rows were not sent"
 FILE_REJECTED = "Whole file rejected: nothing was applied"
 CHECK_ROWS = "Check only, nothing applied: a run would apply the other rows"
 CHECK_FILE = "Check only, nothing applied: a run would reject the whole file"

@@ -11,12 +11,12 @@ MERGE_LINES of the lines merged into it, never all of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from etl.mapping import failed_column, received_column
-from etl.models import LINE, Merge, MergedRows, given
+from etl.models import LINE, Merge, MergedRows, Validated, given
 
 MERGE_EXAMPLES = 20  # rows taken that a report or manifest names, the first in the file
 MERGE_LINES = 10  # lines merged into one of them that it names
@@ -141,3 +141,20 @@ def manifest_facts(merged: MergedRows) -> dict[str, object]:
         for m in merged.examples
     ]
     return {"rows_merged": merged.count, "merged_examples": examples}
+
+
+def share_late_outcomes(validated: Validated, earlier: pl.DataFrame) -> Validated:
+    """`validated` with the copies of rows rejected since `earlier` (validate's rejections)
+    rejected as well, and its merged rows counted again.
+
+    Settle rejects rows after validation (a new row forgiven as a deactivation, a name of an
+    unknown record); their copies are then no merged rows but rejected ones, on their own lines.
+    """
+    if not validated.copies.height:
+        return validated
+    copies = Copies(validated.copies)
+    late = validated.rejections.filter(~pl.col("line").is_in(earlier["line"].implode()))
+    rejections, _ = copies.share_outcome(late)
+    everything = pl.concat([earlier, rejections]).sort("line", "field", nulls_last=True)
+    _, merged = copies.share_outcome(everything)
+    return replace(validated, rejections=everything, merged=merged)

@@ -2,7 +2,8 @@
 
 Every decision about a row that left the file is there: `remove` (sent), `held` (waits
 for approval, with the guard's reason) and `spared` (a rejected row on `line` may stand
-for it), so an operator can see why a row that left the file is still active.
+for it), so an operator can see why a row that left the file is still active. An `add` the
+file marked inactive says so: Norce gets the record, switched off.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from etl.diff import marked_inactive
 from etl.models import CHANGED, LINE, SPARED_BY, Delta
 
 TRAIL_SCHEMA = {
@@ -26,7 +28,7 @@ def delta_rows(delta: Delta, key: Sequence[str], hold_reason: str | None = None)
     """One row per key the run touched or kept: add, change, reactivate, remove, held, spared."""
     frames = []
     parts = [
-        ("add", delta.adds, None),
+        ("add", delta.adds, _added_inactive(delta.adds)),
         ("change", delta.changes, None),
         ("reactivate", delta.reactivations, None),
         ("remove", delta.removals, None),
@@ -51,3 +53,11 @@ def delta_rows(delta: Delta, key: Sequence[str], hold_reason: str | None = None)
             )
         )
     return pl.concat(frames) if frames else pl.DataFrame(schema=TRAIL_SCHEMA)
+
+
+def _added_inactive(adds: pl.DataFrame) -> pl.Expr | None:
+    """The reason of an add the file marked inactive (is_active = false); others have none."""
+    if LINE not in adds.columns:
+        return None
+    said = pl.format("added inactive: is_active = false on line {}", pl.col(LINE))
+    return pl.when(marked_inactive(adds)).then(said)

@@ -104,6 +104,7 @@ def validate(
         unkeyed_lines=tuple(sorted(unkeyed + copies.of(unkeyed) + ragged[LINE].to_list())),
         merged=merged,
         forgiven=_explain(forgiven, index, typed, contract, parts, copies),
+        copies=copies.frame,
     )
 
 

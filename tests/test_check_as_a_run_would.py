@@ -136,3 +136,22 @@ def test_check_says_a_run_would_hold_the_removals_of_live_rows_all_marked_inacti
     out = capsys.readouterr().out
     held = [line for line in out.splitlines() if line.startswith("Warning: a run would hold")]
     assert len(held) == 2 and "every valid row of the file is marked inactive" in held[0]
+
+
+def test_check_lists_the_cells_a_deactivation_would_not_send_as_the_run_report_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B's price is emptied as the ERP switches it off: not a rejected row, but a listed cell."""
+    settings, folder = config(tmp_path)
+    write(folder, "shop_1.csv", "A,A,1,10,1", "B,B,1,20,1")
+    assert main(["--config", str(settings), "once"]) == 0
+    file = write(tmp_path, "shop_2.csv", "A,A,1,10,1", "B,B,1,,0")
+    out_dir = tmp_path / "c"
+    capsys.readouterr()
+
+    code = main(["--config", str(settings), "check", str(file), "--out", str(out_dir)])
+
+    printed = capsys.readouterr().out
+    assert code == 0 and summaries(printed)["shop_prices"]["Rows rejected"] == "0"
+    [report] = out_dir.glob("shop_2.shop_prices.rejected.csv")
+    assert "ignored_on_deactivation" in report.read_text(encoding="utf-8-sig")

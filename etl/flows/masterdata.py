@@ -397,6 +397,7 @@ def _ingest(
         # Rows taken once as an identical earlier row: rows = accepted + rejected + merged.
         **merged_counts(contract.checks.same_key_rows, validated.merged),
         **delta.counts(),
+        **records.inactive_counts(contract, validated, delta),
     }
     reports = records.write_rejections(validated, contract, fetched, staged, counts)
     snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot, hold_reason)

@@ -15,16 +15,19 @@ from typing import Any
 import polars as pl
 
 from etl.contracts import FeedContract, family_order
+from etl.deactivations import ignored_cells
+from etl.diff import marked_inactive
 from etl.errors import FileRejected, SuspectFile, TransportError
 from etl.flows.runtime import Runtime
 from etl.flows.staging import delivery_summary
 from etl.formats.raw import raw_records
 from etl.intake import Fetched, settle_remote
 from etl.ledger import Commit
-from etl.models import LINE, Delta, Merge, Part, Validated
+from etl.models import IS_ACTIVE, LINE, Delta, Merge, Part, Validated
 from etl.norce.calls import CallResult
 from etl.reports import (
     FILE_REJECTED,
+    ROWS_IGNORED,
     ROWS_REJECTED,
     FileFacts,
     Report,
@@ -97,14 +100,19 @@ def write_rejections(
     counts: dict[str, int],
 ) -> list[str]:
     """The rejected-row reports of a run, if any row was rejected; returns their names."""
-    if not validated.rejections.height:
+    ignored = ignored_cells(validated.forgiven)
+    if not validated.rejections.height and not ignored.height:
         return []
+    # Cells not sent for rows deactivated all the same: listed, but no row is rejected.
+    cells = validated.rejections
+    if ignored.height:  # a document feed's Validated has no forgiven cells, nor their columns
+        cells = pl.concat([cells, ignored]).sort("line", "field", nulls_last=True)
     report = rejection_report(
         fetched.local,
         contract,
-        validated.rejections,
+        cells,
         facts=FileFacts.of(fetched.local, fetched.sha),
-        outcome=ROWS_REJECTED,
+        outcome=ROWS_REJECTED if validated.rejections.height else ROWS_IGNORED,
         rows=RowCounts(
             counts["rows"], counts["accepted"], counts["rejected"], counts.get("merged", 0)
         ),
@@ -176,6 +184,17 @@ def whole_file_counts(exc: FileRejected) -> RowCounts | None:
 
 # A manifest names this many lines that marked rows inactive; delta.parquet names them all.
 SHOWN_LINES = 20
+
+
+def inactive_counts(contract: FeedContract, validated: Validated, delta: Delta) -> dict[str, int]:
+    """For a contract that maps is_active: rows added inactive, and cells not sent because
+    their row was deactivated all the same (etl.deactivations); others count neither."""
+    if IS_ACTIVE not in contract.field_sources():
+        return {}
+    return {
+        "added_inactive": delta.adds.filter(marked_inactive(delta.adds)).height,
+        "forgiven_cells": validated.forgiven.height,
+    }
 
 
 def removal_causes(delta: Delta) -> dict[str, Any]:
