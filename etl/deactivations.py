@@ -21,6 +21,7 @@ from dataclasses import replace
 import polars as pl
 
 from etl.contracts import FeedContract
+from etl.diff import marked_inactive
 from etl.models import IS_ACTIVE, LINE, Validated
 
 IGNORED = "ignored_on_deactivation"  # a report's code for a forgiven cell: not sent, not rejected
@@ -31,7 +32,7 @@ def forgiven_rows(failed: pl.DataFrame, typed: pl.DataFrame, key: list[str]) -> 
     if IS_ACTIVE not in typed.columns or not failed.height:
         return failed.select("_row").clear()
     clean = pl.all_horizontal(pl.col(k).is_not_null() for k in key)
-    off = typed.filter(clean & pl.col(IS_ACTIVE).eq_missing(False)).select("_row")
+    off = typed.filter(clean & marked_inactive(typed)).select("_row")
     spoiled = failed.filter(pl.col("field").is_in([*key, IS_ACTIVE])).select("_row")
     candidates = failed.select("_row").unique().join(off, on="_row", how="semi")
     return candidates.join(spoiled, on="_row", how="anti")
