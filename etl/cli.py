@@ -33,6 +33,7 @@ from etl.privacy.commands import add_privacy_commands
 from etl.private_files import keep_private
 from etl.purge import describe, purge_all, strays
 from etl.reports import (
+    CHECK_ALL_ROWS,
     CHECK_CLEAN,
     CHECK_FILE,
     CHECK_ROWS,
@@ -262,10 +263,12 @@ def _check_one(path: Path, contract: FeedContract, out: Path, stem: str, state: 
     else:
         rejections = all_rejections(validated, held) if held is not None else validated.rejections
         cells = rejections
-        outcome = CHECK_ROWS if rejections.height else CHECK_CLEAN
         merged = validated.merged
         bad_lines = int(rejections["line"].n_unique()) if rejections.height else 0
         accepted = validated.valid.height if held is None else validated.rows_read - bad_lines
+        outcome = CHECK_CLEAN
+        if rejections.height:  # "the other rows" only when there are some
+            outcome = CHECK_ROWS if accepted else CHECK_ALL_ROWS
         rows = RowCounts(
             validated.rows_read, accepted, bad_lines, merged.count, marked_rows(validated, contract)
         )

@@ -55,15 +55,17 @@ MERGED_ROWS = "Rows merged into an earlier identical row:"  # heads the examples
 
 # What happened to the file, as the summary's "Outcome" says it.
 ROWS_REJECTED = "Some rows rejected: the other rows were applied"
+ROWS_ALL_REJECTED = "Every row rejected: no row was applied"
 # Only cells of rows deactivated all the same (etl.deactivations.IGNORED): every row applied.
 ROWS_IGNORED = "No row rejected: cells of deactivated rows were not sent"
 FILE_REJECTED = "Whole file rejected: nothing was applied"
 CHECK_ROWS = "Check only, nothing applied: a run would apply the other rows"
+CHECK_ALL_ROWS = "Check only, nothing applied: a run would reject every row"
 CHECK_FILE = "Check only, nothing applied: a run would reject the whole file"
 CHECK_CLEAN = "Check only, nothing applied: a run would reject nothing"
 # A check reads a file on this machine: its time is when it was last saved, which says
 # nothing of when (or whether) a run received it.
-_CHECKS = (CHECK_ROWS, CHECK_FILE, CHECK_CLEAN)
+_CHECKS = (CHECK_ROWS, CHECK_ALL_ROWS, CHECK_FILE, CHECK_CLEAN)
 RECEIVED_AT, MODIFIED_AT = "Received at", "File modified at"
 
 

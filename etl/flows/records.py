@@ -27,6 +27,7 @@ from etl.models import IS_ACTIVE, LINE, Delta, Merge, Part, Validated
 from etl.norce.calls import CallResult
 from etl.reports import (
     FILE_REJECTED,
+    ROWS_ALL_REJECTED,
     ROWS_IGNORED,
     ROWS_REJECTED,
     FileFacts,
@@ -112,7 +113,9 @@ def write_rejections(
         contract,
         cells,
         facts=FileFacts.of(fetched.local, fetched.sha),
-        outcome=ROWS_REJECTED if validated.rejections.height else ROWS_IGNORED,
+        outcome=(ROWS_REJECTED if counts["accepted"] else ROWS_ALL_REJECTED)
+        if validated.rejections.height
+        else ROWS_IGNORED,
         rows=RowCounts(
             counts["rows"], counts["accepted"], counts["rejected"], counts.get("merged", 0)
         ),

@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from etl.cli import main
+from etl.reports import CHECK_ALL_ROWS, CHECK_ROWS
 from tests.conftest import REPO
 
 CONTRACT = """
@@ -92,3 +93,22 @@ def test_check_labels_the_local_file_time_as_its_modification_time(
     sheet = openpyxl.load_workbook(out / "comp.rejected.xlsx")["Summary"]
     labels = [row[0] for row in sheet.iter_rows(values_only=True) if row and row[0]]
     assert "File modified at" in labels and "Received at" not in labels
+
+
+@pytest.mark.parametrize(
+    ("rows", "outcome"),
+    [
+        (["C-1,Volvo AB,556012-5790,SE", ",Nameless AB,556000-3468,SE"], CHECK_ROWS),
+        ([",Nameless AB,556000-3468,SE", ",Other AB,556000-3468,SE"], CHECK_ALL_ROWS),
+    ],
+)
+def test_check_says_other_rows_would_apply_only_when_some_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: list[str], outcome: str
+) -> None:
+    """A file of only bad rows said 'a run would apply the other rows' (a new user's trial)."""
+    config, path = settings_file(tmp_path), tmp_path / "comp.csv"
+    path.write_text("\n".join(["External ID,Name,Org,Country", *rows]) + "\n", encoding="utf-8")
+
+    main(["--config", str(config), "check", str(path), "--feed", "comp", "--out", str(tmp_path)])
+
+    assert f"Outcome:          {outcome}" in capsys.readouterr().out.splitlines()
