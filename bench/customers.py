@@ -312,10 +312,10 @@ def _worker(argv: list[str]) -> None:
         frame = pl.read_csv(target, separator=";", encoding="cp1252", infer_schema=False)
         result["rows"] = frame.height
     else:
-        from etl.contracts import load_contracts
-        from etl.flows.masterdata import run_feed
-        from etl.flows.runtime import Runtime
-        from etl.settings import load_settings
+        from etl.config.contracts import load_contracts
+        from etl.config.settings import load_settings
+        from etl.runtime import Runtime
+        from etl.to_norce.masterdata.flow import run_feed
 
         settings = load_settings(Path(target) / "etl.toml", {})
         contracts = load_contracts(settings)

@@ -106,10 +106,10 @@ def _worker(argv: list[str]) -> None:
         started, result["rows"] = _our_reader(Path(home), Path(path), FEEDS[name].contract)
     else:
         home, name = rest
-        from etl.contracts import load_contracts
-        from etl.flows.masterdata import run_feed
-        from etl.flows.runtime import Runtime
-        from etl.settings import load_settings
+        from etl.config.contracts import load_contracts
+        from etl.config.settings import load_settings
+        from etl.runtime import Runtime
+        from etl.to_norce.masterdata.flow import run_feed
 
         settings = load_settings(Path(home) / "etl.toml", {})
         rt = Runtime.open(settings)
@@ -122,11 +122,11 @@ def _worker(argv: list[str]) -> None:
 
 
 def _our_reader(home: Path, path: Path, contract: str) -> tuple[float, int]:
-    """Our reader alone (etl.formats.read_file), the parse half of parse_validate: when it
+    """Our reader alone (etl.read.formats.read_file), the parse half of parse_validate: when it
     started (after the imports and the contract, as parse_validate is timed) and its rows."""
-    from etl.contracts import load_contracts
-    from etl.formats import read_file
-    from etl.settings import load_settings
+    from etl.config.contracts import load_contracts
+    from etl.config.settings import load_settings
+    from etl.read.formats import read_file
 
     spec = load_contracts(load_settings(home / "etl.toml", {}))[contract]
     scratch = home / "scratch"

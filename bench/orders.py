@@ -279,7 +279,7 @@ def _bare_receiver(port: int) -> None:
     """The baseline server: the same uvicorn settings, the same answer, no auth, no disk."""
     import uvicorn
 
-    from etl.orders.inbound import ok
+    from etl.to_erp.orders.inbound import ok
 
     body = json.dumps(ok("queued").body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -315,7 +315,7 @@ def _load_round(argv: list[str], port: int, log: Path, bodies: list[bytes], send
 
 def _check_once(home: Path, bodies: list[bytes]) -> list[str]:
     """Every order in the ledger once, its spool file byte for byte as sent, nothing else."""
-    from etl.orders.book import OrderBook
+    from etl.to_erp.orders.book import OrderBook
 
     sent = {json.loads(b)["ClientOrderRef"]: hashlib.sha256(b).hexdigest() for b in bodies}
     files = {p.name: p for p in (home / "state" / "spool" / "orders").iterdir()}
@@ -437,8 +437,8 @@ LAYOUTS = ("erp_csv", "peppol_order")
 
 def _spool(home: Path, orders: int) -> float:
     """Take `orders` bodies into the home's spool and book as the receiver does; seconds."""
-    from etl.orders.receiver import open_inbound
-    from etl.settings import load_settings
+    from etl.config.settings import load_settings
+    from etl.receiver.app import open_inbound
 
     inbound = open_inbound(load_settings(home / "etl.toml", {"BENCH_RECEIVER_PASSWORD": PASSWORD}))
     started = time.perf_counter()
@@ -457,10 +457,10 @@ def _export_worker(home: Path, layout_name: str, erp_root: Path | None) -> dict[
     With `erp_root`, the ERP takes every file out of the layout's folder after each run
     (into `<erp_root>/collected/<layout>/`, untimed), as a drop folder is meant to work.
     """
-    from etl.flows.runtime import Runtime
-    from etl.orders.jobs import describe_export, export_once
-    from etl.orders.layouts import load_layouts
-    from etl.settings import load_settings
+    from etl.config.settings import load_settings
+    from etl.runtime import Runtime
+    from etl.to_erp.files.layouts import load_layouts
+    from etl.to_erp.orders.jobs import describe_export, export_once
 
     settings = load_settings(home / "etl.toml", {"BENCH_RECEIVER_PASSWORD": PASSWORD})
     layout = load_layouts(settings)[layout_name]
@@ -605,8 +605,8 @@ def measure_export(
 
 def _erp_folder(home: Path, layout: str) -> str:
     """The layout's folder on the ERP's server."""
-    from etl.orders.layouts import load_layouts
-    from etl.settings import load_settings
+    from etl.config.settings import load_settings
+    from etl.to_erp.files.layouts import load_layouts
 
     settings = load_settings(home / "etl.toml", {"BENCH_RECEIVER_PASSWORD": PASSWORD})
     return load_layouts(settings)[layout].target.folder

@@ -11,28 +11,17 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.check_feeds import no_feed_message, pickup_feeds, readers, several_warning
-from etl.check_state import CheckState, hold_warning, marked_rows
-from etl.contracts import FeedContract, load_contracts, order_of_runs
-from etl.deactivations import ignored_cells
-from etl.documents.book import DocumentBook
-from etl.documents.grouping import all_rejections, group
-from etl.documents.replay import add_replay_command
-from etl.documents.status import documents_status
+from etl.commands.orders import add_order_commands, order_status_lines
+from etl.commands.parties import add_party_commands, export_all
+from etl.commands.privacy import add_privacy_commands
+from etl.config.contracts import FeedContract, load_contracts, order_of_runs
+from etl.config.settings import DEFAULT_SETTINGS_FILE, Settings, load_settings
 from etl.entities import DocumentEntity
 from etl.errors import ConfigError, EtlError, FileRejected
-from etl.flows.approve import approve
-from etl.flows.masterdata import parse_and_validate, refuse_if_suspect, run_feed
-from etl.flows.records import file_rejections, rejection_report, whole_file_counts
-from etl.flows.runtime import Runtime, utc_now
 from etl.logs import install as install_log_escaping
 from etl.models import Merge, Part
-from etl.orders.commands import add_order_commands, order_status_lines
-from etl.parties.commands import add_party_commands, export_all
-from etl.privacy.commands import add_privacy_commands
-from etl.private_files import keep_private
-from etl.purge import describe, purge_all, strays
-from etl.reports import (
+from etl.read.deactivations import ignored_cells
+from etl.read.reports import (
     CHECK_ALL_ROWS,
     CHECK_CLEAN,
     CHECK_FILE,
@@ -42,8 +31,19 @@ from etl.reports import (
     summary_lines,
     write_reports,
 )
-from etl.settings import DEFAULT_SETTINGS_FILE, Settings, load_settings
+from etl.runtime import Runtime, utc_now
+from etl.state.private_files import keep_private
+from etl.state.purge import describe, purge_all, strays
 from etl.status import render_holds, render_runs
+from etl.to_norce.check_feeds import no_feed_message, pickup_feeds, readers, several_warning
+from etl.to_norce.check_state import CheckState, hold_warning, marked_rows
+from etl.to_norce.documents.book import DocumentBook
+from etl.to_norce.documents.grouping import all_rejections, group
+from etl.to_norce.documents.replay import add_replay_command
+from etl.to_norce.documents.status import documents_status
+from etl.to_norce.masterdata.approve import approve
+from etl.to_norce.masterdata.flow import parse_and_validate, refuse_if_suspect, run_feed
+from etl.to_norce.records import file_rejections, rejection_report, whole_file_counts
 from etl.transport.names import one_line, printable
 
 log = logging.getLogger("etl")
@@ -185,8 +185,8 @@ def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fee
 
 def _order_jobs(rt: Runtime, settings: Settings) -> set[str]:
     """Poll Norce for orders (when configured), then export due orders to every layout."""
-    from etl.orders.jobs import describe_export, export_once, poll_once, polls
-    from etl.orders.layouts import load_layouts
+    from etl.to_erp.files.layouts import load_layouts
+    from etl.to_erp.orders.jobs import describe_export, export_once, poll_once, polls
 
     seen: set[str] = set()
     if polls(rt):

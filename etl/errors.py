@@ -14,7 +14,7 @@
         ├── NorceUnavailable 429, 5xx, timeouts -> retry with backoff, then next tick
         └── NorceRejected    other 4xx, job Failed/Validation failed -> run fails, snapshot unchanged
 
-Bad rows are data (see etl.validate), not exceptions; so are removals held by the deletion
+Bad rows are data (see etl.read.validate), not exceptions; so are removals held by the deletion
 guard (a hold in the ledger, released with `run.py approve`). Library exceptions are translated in
 exactly one place each: paramiko in etl.transport.sftp, httpx in etl.norce.client.
 """

@@ -79,7 +79,7 @@ class Merge:
 
     key: str  # the key's parts joined by " / "
     into: int  # the line of the row that was taken
-    lines: tuple[int, ...]  # the first lines merged into it (see etl.same_rows.MERGE_LINES)
+    lines: tuple[int, ...]  # the first lines merged into it (see etl.read.same_rows.MERGE_LINES)
     count: int  # every line merged into it
 
     def describe(self, parts: tuple[Part, ...] = ()) -> str:
@@ -115,11 +115,11 @@ class Validated:
     unkeyed_lines: tuple[int, ...] = ()
     # Rows read that repeated an earlier row exactly: rows_read = valid + rejected + merged.
     merged: MergedRows = field(default_factory=MergedRows)
-    # Failed cells of rows taken as deactivations all the same (etl.deactivations): their
+    # Failed cells of rows taken as deactivations all the same (etl.read.deactivations): their
     # key and is_active = false read cleanly, so those rows are in `valid`, the cells null.
     forgiven: pl.DataFrame = field(default_factory=pl.DataFrame)
-    # Every copy `take_once` dropped (etl.same_rows.Copies.frame): rows rejected after
-    # validation (etl.references.settle) take their copies with them to the rejections.
+    # Every copy `take_once` dropped (etl.read.same_rows.Copies.frame): rows rejected after
+    # validation (etl.read.references.settle) take their copies with them to the rejections.
     copies: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property

@@ -17,16 +17,16 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from etl.contracts import FeedContract, ScheduleSpec, order_of_runs, runs_with
-from etl.flows.masterdata import run_feed
-from etl.flows.runtime import Runtime
+from etl.config.contracts import FeedContract, ScheduleSpec, order_of_runs, runs_with
+from etl.runtime import Runtime
+from etl.to_norce.masterdata.flow import run_feed
 
 log = logging.getLogger(__name__)
 
 
 def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     """Run every feed on its schedule until SIGTERM/SIGINT."""
-    from etl.orders.layouts import load_every_layout
+    from etl.to_erp.files.layouts import load_every_layout
 
     stop = threading.Event()
     # A worker per job (feed, layout, the order poll, the purge): a slow one never delays another.
@@ -71,8 +71,8 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
 
 def _add_order_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
     """A job per order layout (export) and, when configured, one that polls Norce."""
-    from etl.orders.jobs import export_once, poll_once, polls
-    from etl.orders.layouts import load_layouts
+    from etl.to_erp.files.layouts import load_layouts
+    from etl.to_erp.orders.jobs import export_once, poll_once, polls
 
     for layout in load_layouts(rt.settings).values():
         scheduler.add_job(
@@ -104,7 +104,7 @@ def _add_order_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
 
 def _add_party_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
     """A job per party layout: fetch the changed customers or companies, export them."""
-    from etl.parties.jobs import export_parties_once, party_layouts
+    from etl.to_erp.parties.jobs import export_parties_once, party_layouts
 
     for layout in party_layouts(rt.settings).values():
         name = f"{layout.subject.plural}->{layout.name}"
@@ -148,7 +148,7 @@ def add_purge_job(
 
 def purge_now(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     """One scheduled purge by the runtime's clock; its one-line summary goes to the log."""
-    from etl.purge import purge_all
+    from etl.state.purge import purge_all
 
     purge_all(rt.settings, contracts, rt.clock())
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from etl.ledger import RunRow
-from etl.orders.book import OrderRow
+from etl.state.ledger.feed_runs import RunRow
+from etl.to_erp.orders.book import OrderRow
 from etl.transport.names import one_line, printable
 
 _COLUMNS = (

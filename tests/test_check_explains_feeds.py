@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.check_feeds import FEED_HEADER
 from etl.cli import main
+from etl.to_norce.check_feeds import FEED_HEADER
 from tests.fixtures.feeds import SAMPLES, SCHEMAS
 
 PRICES = SAMPLES / "prices" / "prices_20261120.csv"

@@ -14,10 +14,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.check_state import CheckState
+from etl.config.settings import Settings
 from etl.errors import EtlError
 from etl.models import STATE
-from etl.settings import Settings
+from etl.to_norce.check_state import CheckState
 
 FIELDS: dict[str, pl.DataType] = {"part_no": pl.String(), "name": pl.String()}
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from etl.cli import main
-from etl.contracts import SourceSpec, load_contracts
-from etl.flows.masterdata import run_feed
-from etl.flows.runtime import Runtime
-from etl.intake import Candidate, download, ready_files, settle_remote
-from etl.settings import LocalStoreSettings
+from etl.config.contracts import SourceSpec, load_contracts
+from etl.config.settings import LocalStoreSettings
+from etl.runtime import Runtime
+from etl.to_norce.intake import Candidate, download, ready_files, settle_remote
+from etl.to_norce.masterdata.flow import run_feed
 from etl.transport.base import Store
 from etl.transport.local import LocalStore
 from tests.fakes.sftp_server import run_sftp_server

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.ledger import Commit, Ledger
+from etl.state.ledger.feed_runs import Commit, Ledger
 
 
 def test_a_failure_after_the_commit_never_unmakes_it(tmp_path: Path) -> None:

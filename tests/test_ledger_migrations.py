@@ -1,4 +1,4 @@
-"""The ledger's schema has one owner (etl.ledger_migrations) and a version (PRAGMA user_version).
+"""The ledger's schema has one owner (etl.state.ledger.migrations) and a version (PRAGMA user_version).
 
 `fixtures/ledger_v0.sqlite` was written by the code as it was before the ledger had a
 version: every part opened once, with a few rows (a committed run and its snapshot, two
@@ -18,19 +18,19 @@ from pathlib import Path
 import pytest
 
 import etl
-from etl.documents.book import DocumentBook
 from etl.errors import EtlError
-from etl.ledger import Ledger
-from etl.ledger_migrations import LATEST, MIGRATIONS, Migration
-from etl.orders.book import OrderBook
-from etl.orders.watermarks import Watermarks
-from etl.parties.book import PartyBook
 from etl.privacy.ledger import mask_ledger
 from etl.privacy.masking import Masker, Person
-from etl.sqlite import connect
+from etl.state.ledger.connection import connect
+from etl.state.ledger.feed_runs import Ledger
+from etl.state.ledger.migrations import LATEST, MIGRATIONS, Migration
+from etl.state.ledger.watermarks import Watermarks
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.parties.book import PartyBook
+from etl.to_norce.documents.book import DocumentBook
 
 V0 = Path(__file__).parent / "fixtures" / "ledger_v0.sqlite"
-MIGRATIONS_MODULE = Path(etl.__file__).parent / "ledger_migrations.py"
+MIGRATIONS_MODULE = Path(etl.__file__).parent / "state" / "ledger" / "migrations.py"
 
 
 def _version(path: Path) -> int:
@@ -165,11 +165,13 @@ def test_no_table_is_created_outside_the_migrations_module() -> None:
                 continue
             if _DDL.search(node.value):
                 found.append(f"{source.relative_to(package)}:{node.lineno}")
-    assert found == [], f"schema belongs in etl/ledger_migrations.py as a new migration: {found}"
+    assert found == [], (
+        f"schema belongs in etl/state/ledger/migrations.py as a new migration: {found}"
+    )
 
 
 def test_forget_refuses_to_mask_a_ledger_a_newer_program_migrated(tmp_path: Path) -> None:
-    """`run.py forget` opens the ledger without etl.sqlite.connect: it checks the version too."""
+    """`run.py forget` opens the ledger without etl.state.ledger.connection.connect: it checks the version too."""
     path = tmp_path / "ledger.sqlite"
     shutil.copyfile(V0, path)
     with sqlite3.connect(path) as db:

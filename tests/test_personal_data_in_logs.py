@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from etl.ledger import Ledger
-from etl.orders.book import OrderBook
-from etl.orders.export import export_orders
-from etl.orders.inbound import OrderInbound
-from etl.orders.layouts import load_layouts
-from etl.orders.spool import Spool
-from etl.settings import LocalStoreSettings, OrderSettings, Settings
+from etl.config.settings import LocalStoreSettings, OrderSettings, Settings
+from etl.state.ledger.feed_runs import Ledger
+from etl.state.spool import Spool
+from etl.to_erp.files.export import export_orders
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore
 from tests.conftest import REPO
 from tests.fakes.norce_standin import NorceStandin
@@ -192,10 +192,10 @@ def test_a_customers_run_logs_counts_and_keys_never_the_people(
 
 
 def test_a_customers_file_without_its_header_row_names_no_one(tmp_path: Path) -> None:
-    from etl.contracts import load_contracts
+    from etl.config.contracts import load_contracts
+    from etl.config.settings import Settings
     from etl.errors import SchemaMismatch
-    from etl.flows.masterdata import parse_and_validate
-    from etl.settings import Settings
+    from etl.to_norce.masterdata.flow import parse_and_validate
     from tests.conftest import REPO
 
     contract = load_contracts(Settings(schemas_dir=REPO / "schemas"))["customers"]

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from etl.private_files import WORKING_ROOTS, keep_private
-from etl.settings import LocalStoreSettings
+from etl.config.settings import LocalStoreSettings
+from etl.state.private_files import WORKING_ROOTS, keep_private
 from etl.transport import LocalStore
 from tests.conftest import REPO
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract, load_contracts, order_of_runs
-from etl.flows.masterdata import run_feed
-from etl.flows.runtime import Runtime
-from etl.orders.book import OrderBook
-from etl.orders.export import export_orders
-from etl.orders.inbound import OrderInbound
-from etl.orders.layouts import load_layouts
-from etl.orders.spool import Spool
-from etl.purge import AreaSummary, describe, purge, strays
-from etl.settings import ArchiveSettings, LocalStoreSettings, OrderSettings, Settings
+from etl.config.contracts import FeedContract, load_contracts, order_of_runs
+from etl.config.settings import ArchiveSettings, LocalStoreSettings, OrderSettings, Settings
+from etl.runtime import Runtime
+from etl.state.purge import AreaSummary, describe, purge, strays
+from etl.state.spool import Spool
+from etl.to_erp.files.export import export_orders
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
+from etl.to_norce.masterdata.flow import run_feed
 from etl.transport import LocalStore
 from tests.conftest import REPO
 from tests.fixtures.orders import sample_body

@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 from etl.cli import _parser
-from etl.contracts import FeedContract
-from etl.settings import LocalStoreSettings, Settings, SftpStoreSettings
+from etl.config.contracts import FeedContract
+from etl.config.settings import LocalStoreSettings, Settings, SftpStoreSettings
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from etl.config.settings import Settings, load_settings
 from etl.errors import ConfigError
-from etl.settings import Settings, load_settings
 from tests.conftest import REPO
 
 

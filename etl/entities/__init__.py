@@ -16,7 +16,7 @@ from etl.entities.product import PRODUCT
 
 # Snapshot entities are diffed; document entities (order status, delivery notes, invoices,
 # credits, the ERP's numbers for web-born buyers) are events sent once each by
-# etl.documents.flow.
+# etl.to_norce.documents.flow.
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (

@@ -1,6 +1,6 @@
 """Checks shared by the entities, written as polars expressions so 1M rows stay cheap.
 
-A check's `name` becomes the error code in rejected-row reports (see etl.validate).
+A check's `name` becomes the error code in rejected-row reports (see etl.read.validate).
 """
 
 from __future__ import annotations

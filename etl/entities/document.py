@@ -127,9 +127,11 @@ def _no_problems(document: Document, options: EntityOptions) -> list[Problem]:
 
 
 def _not_diffed(delta: Delta, context: CallContext) -> list[NorceCall]:
-    # Document feeds are dispatched to etl.documents.flow before any diff: reaching this
+    # Document feeds are dispatched to etl.to_norce.documents.flow before any diff: reaching this
     # would mean a document was about to be sent as a delta import. Fail loudly instead.
-    raise TypeError("document entities are sent one by one by etl.documents.flow, never diffed")
+    raise TypeError(
+        "document entities are sent one by one by etl.to_norce.documents.flow, never diffed"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ closes the payment.
 Norce needs both order numbers and a Payment naming PaymentCode or PaymentRef (reference,
 corrections 4). A file needs only one of the numbers and may leave the payment out: the
 sender completes the document from the order's acknowledgement and the order as received
-before the body is built (etl.documents.completion).
+before the body is built (etl.to_norce.documents.completion).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _columns(*, credit: bool) -> dict[str, pa.Column]:
         "invoice_no": pa.Column(pl.String, code(), nullable=False),
         # Norce needs both order numbers (reference, corrections 4); a file may carry one,
         # and the sender completes the other from the order's acknowledgement
-        # (etl.documents.completion). `check` refuses a document that names neither.
+        # (etl.to_norce.documents.completion). `check` refuses a document that names neither.
         "client_order_ref": client_order_ref(),
         "erp_order_no": pa.Column(pl.String, code(), nullable=True),
         "invoice_date": pa.Column(pl.Date, nullable=False),

@@ -19,14 +19,14 @@ from typing import Any, Literal
 
 import httpx
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
+from etl.config.settings import Settings
 from etl.errors import NorceError
 from etl.norce.client import NorceClient
 from etl.norce.query import CUSTOMERS, ORDERS, QueryClient
-from etl.settings import Settings
 
 PRODUCTS = "Products/Products"  # [I] Query's Products namespace (docs show it for 3.0)
-ORDER_EXPAND = "Items,Buyer,Payer,ShipTo,Infos"  # as etl.orders.poll reads orders
+ORDER_EXPAND = "Items,Buyer,Payer,ShipTo,Infos"  # as etl.to_erp.orders.poll reads orders
 DEFAULT_ACCOUNT_ID = 1
 _TOKEN_CALL = "token request"  # noqa: S105 (how NorceClient names the token call in errors)
 

@@ -21,10 +21,10 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from etl.config.settings import NorceSettings
 from etl.errors import ConfigError, NorceError, NorceRejected, NorceUnavailable
 from etl.norce.calls import NorceCall
-from etl.personal_data import scrubber_for
-from etl.settings import NorceSettings
+from etl.privacy.personal_data import scrubber_for
 
 log = logging.getLogger(__name__)
 

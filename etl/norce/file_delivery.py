@@ -12,10 +12,10 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl import staged as staging
-from etl.ledger import Ledger
+from etl.config.settings import NorceSettings
 from etl.norce.calls import CallResult, NorceCall
-from etl.settings import NorceSettings
+from etl.state import staged as staging
+from etl.state.ledger.feed_runs import Ledger
 
 
 class FileDelivery:

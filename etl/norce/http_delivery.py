@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from etl.config.settings import NorceSettings
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.calls import CallResult, NorceCall
 from etl.norce.client import (
@@ -17,7 +18,6 @@ from etl.norce.client import (
     is_personal,
     scrubber,
 )
-from etl.settings import NorceSettings
 
 log = logging.getLogger(__name__)
 

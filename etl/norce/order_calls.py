@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from etl.config.settings import NorceSettings
 from etl.errors import NorceRejected
 from etl.norce.client import NorceClient
-from etl.personal_data import scrubber_for
-from etl.settings import NorceSettings
+from etl.privacy.personal_data import scrubber_for
 
 NOT_THERE_YET = re.compile(
     r"\b(?:order|\w*invoice)\w*\b[^.;]*\b"

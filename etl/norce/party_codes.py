@@ -19,7 +19,7 @@ run, so it is written once someone frees the number or merges the records in Nor
 One cause never goes away: a row without an e-mail for an order this integration never
 received (`buyer_not_received`); that document is closed, and the row must come again with
 the e-mail. The checks run before the document is booked as `sending` (`check`, called by
-etl.documents.sender): a refusal, or Query being down, leaves nothing in doubt.
+etl.to_norce.documents.sender): a refusal, or Query being down, leaves nothing in doubt.
 
 Then `ImportCompanies` and `ImportCustomers` go with the minimal fields (`Id` and `Code`,
 plus `ApplicationKey` for application-unique customers) and their jobs are awaited; an item
@@ -47,7 +47,7 @@ from etl.norce.query import CODE_NAMES, COMPANIES, CUSTOMERS
 log = logging.getLogger(__name__)
 _DOCUMENT_REFUSALS = (400, 409, 422)
 # The codes of our own check's refusals. Norce was not asked: the document is checked again
-# on every run and written once the cause is gone (etl.documents.sender).
+# on every run and written once the cause is gone (etl.to_norce.documents.sender).
 PRECHECK_CODES = frozenset({"code_taken", "buyer_unmatched"})
 # Our own check's refusals whose cause cannot go away: the document is closed, not retried.
 PERMANENT_CODES = frozenset({"buyer_not_received"})

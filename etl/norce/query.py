@@ -25,9 +25,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from etl.config.settings import NorceSettings
 from etl.errors import ConfigError, NorceRejected
 from etl.norce.client import NorceClient
-from etl.settings import NorceSettings
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
+from etl.config.settings import Settings
 from etl.errors import EtlError
-from etl.locks import feed_lock
 from etl.models import STATE
-from etl.orders.book import OrderBook
 from etl.privacy import audit
 from etl.privacy.journal import Journal
 from etl.privacy.ledger import mask_ledger
@@ -31,9 +30,10 @@ from etl.privacy.masking import Masker
 from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
-from etl.retention.bodies import SPOOL_LOCK
-from etl.retention.snapshots import forget_row_hashes
-from etl.settings import Settings
+from etl.state.locks import feed_lock
+from etl.state.retention.bodies import SPOOL_LOCK
+from etl.state.retention.snapshots import forget_row_hashes
+from etl.to_erp.orders.book import OrderBook
 
 # File areas masked in place; snapshots only of feeds about people (see `_people_snapshots`).
 AREAS = ("archive", "outbox", "state/spool")

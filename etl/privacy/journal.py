@@ -13,8 +13,8 @@ import json
 import os
 from pathlib import Path
 
-from etl.orders.spool import fsync_dir, write_durably
 from etl.privacy.person import Found
+from etl.state.spool import fsync_dir, write_durably
 
 FIELDS = ("codes", "emails", "strong", "weak", "orders")
 

@@ -12,9 +12,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.documents.book import OPEN_STATES
-from etl.ledger_migrations import LATEST, refuse_newer
 from etl.privacy.masking import Masker
+from etl.state.ledger.migrations import LATEST, refuse_newer
+from etl.to_norce.documents.book import OPEN_STATES
 
 # Columns that tie a row to an order: such a row belongs to the person's order as a whole.
 ORDER_COLUMNS = ("ref", "client_order_ref")
@@ -36,7 +36,7 @@ def mask_ledger(path: Path, masker: Masker, write: bool) -> LedgerErasure:
         return LedgerErasure({})
     db = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
-        # It writes without etl.sqlite.connect: a ledger a newer program migrated is refused
+        # It writes without etl.state.ledger.connection.connect: a ledger a newer program migrated is refused
         # here too, before anything is masked in tables this program may not know.
         refuse_newer(db, path, LATEST)
         counts = _mask_tables(db, masker, write)

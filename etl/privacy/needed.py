@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from etl.orders.book import OrderBook
 from etl.privacy import audit
 from etl.privacy.ledger import open_documents_holding
 from etl.privacy.masking import Masker
 from etl.privacy.places import UnreadableFile, rewrite_file
+from etl.to_erp.orders.book import OrderBook
 
 PENDING = ("spooled", "held")
 EVERY = 1_000_000_000  # no limit: every pending order is checked

@@ -23,8 +23,8 @@ import openpyxl
 import polars as pl
 from lxml import etree
 
-from etl.orders.spool import fsync_dir
 from etl.privacy.masking import Masker
+from etl.state.spool import fsync_dir
 
 Rewriter = Callable[[Path, Masker, bool], int]
 

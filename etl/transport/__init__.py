@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from etl.settings import LocalStoreSettings, SftpStoreSettings
+from etl.config.settings import LocalStoreSettings, SftpStoreSettings
 from etl.transport.base import RemoteFile, Store, safe_relative
 from etl.transport.local import LocalStore
 from etl.transport.sftp import SftpStore

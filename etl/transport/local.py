@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from etl.config.settings import LocalStoreSettings
 from etl.errors import TransportError
-from etl.private_files import make_store_folders, store_mode
-from etl.settings import LocalStoreSettings
+from etl.state.private_files import make_store_folders, store_mode
 from etl.transport.base import RemoteFile, safe_relative
 from etl.transport.names import RawNames
 

@@ -23,8 +23,8 @@ from paramiko.hostkeys import InvalidHostKey
 from paramiko.pkey import UnknownKeyType
 from pydantic import SecretStr
 
+from etl.config.settings import SftpStoreSettings
 from etl.errors import HostKeyRejected, TransportError
-from etl.settings import SftpStoreSettings
 from etl.transport.base import RemoteFile, safe_relative
 from etl.transport.names import RawNames
 from etl.transport.sftp_listing import read_folder

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import load_contract
+from etl.config.contracts import load_contract
+from etl.config.settings import Settings
 from etl.errors import ConfigError
-from etl.settings import Settings
 from tests.fixtures.feeds import SCHEMAS
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import load_contract, load_contracts, order_of_runs, runs_with
+from etl.config.contracts import load_contract, load_contracts, order_of_runs, runs_with
+from etl.config.settings import Settings
 from etl.errors import ConfigError
-from etl.settings import Settings
 from tests.fixtures.feeds import SCHEMAS
 
 

@@ -14,8 +14,6 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.diff import apply, diff, guard
-from etl.flows.masterdata import parse_and_validate
 from etl.models import (
     ACTIVE,
     CHANGED,
@@ -28,6 +26,8 @@ from etl.models import (
     Delta,
     Validated,
 )
+from etl.to_norce.masterdata.diff import apply, diff, guard
+from etl.to_norce.masterdata.flow import parse_and_validate
 from tests.diff.frames import PRICE, file_rows, keys, price, records, snapshot
 from tests.fixtures.feeds import contract_from
 

@@ -14,8 +14,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.diff import apply, diff, guard
 from etl.models import ACTIVE, CHANGED, HELD, INACTIVE, LINE, STATE, Delta
+from etl.to_norce.masterdata.diff import apply, diff, guard
 from tests.diff.frames import PRICE, file_rows, keys, snapshot
 
 Key = tuple[str, str, int]

@@ -8,8 +8,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from etl.diff import diff, empty_snapshot
 from etl.models import CHANGED, HELD, INACTIVE, LINE, STATE
+from etl.to_norce.masterdata.diff import diff, empty_snapshot
 from tests.diff.frames import (
     ONHAND,
     PRICE,

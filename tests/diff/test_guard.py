@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from etl.diff import diff, guard
 from etl.models import Delta
+from etl.to_norce.masterdata.diff import diff, guard
 from tests.diff.frames import PRICE, file_rows, keys, price, snapshot
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.settings import LocalStoreSettings, NorceSettings
+from etl.config.settings import LocalStoreSettings, NorceSettings
 from tests.fakes.norce_orders import OrderStandin
 from tests.fakes.norce_query import QueryStandin
 from tests.fakes.norce_standin import NorceStandin

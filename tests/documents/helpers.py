@@ -9,14 +9,14 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from etl.contracts import load_contracts
-from etl.documents.book import DocumentBook
-from etl.flows.masterdata import run_feed
-from etl.flows.records import FileOutcome
-from etl.flows.runtime import Runtime
-from etl.orders.book import OrderBook
-from etl.orders.spool import Spool
-from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
+from etl.runtime import Runtime
+from etl.state.spool import Spool
+from etl.to_erp.orders.book import OrderBook
+from etl.to_norce.documents.book import DocumentBook
+from etl.to_norce.masterdata.flow import run_feed
+from etl.to_norce.records import FileOutcome
 from tests.conftest import REPO
 
 DOCUMENT_FEEDS = ("order_status", "delivery_notes", "invoices", "credits")

@@ -6,8 +6,8 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from etl.documents.book import DocumentBook
 from etl.entities.document import Document
+from etl.to_norce.documents.book import DocumentBook
 
 HEAD = {"client_order_ref": 1001, "erp_order_no": "SO-1", "invoice_date": "2026-11-20", "due": None}
 LINES = ({"line_no": 1, "part_no": "100123", "quantity": 1},)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from etl.documents.book import DocumentRow
-from etl.flows.records import FileOutcome
-from etl.orders.book import OrderBook
-from etl.orders.inbound import OrderInbound
-from etl.orders.spool import Spool
-from etl.settings import LocalStoreSettings, NorceSettings, OrderSettings, Settings
+from etl.config.settings import LocalStoreSettings, NorceSettings, OrderSettings, Settings
+from etl.state.spool import Spool
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
+from etl.to_norce.documents.book import DocumentRow
+from etl.to_norce.records import FileOutcome
 from tests.conftest import REPO
 from tests.documents.helpers import book, make_home, report_rows, run, settings_for
 from tests.fakes.norce_query import QueryStandin

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.contracts import load_contract
+from etl.config.contracts import load_contract
+from etl.config.settings import Settings
 from etl.entities import ENTITIES, DocumentEntity
 from etl.entities.checks import MAX_AMOUNT
 from etl.entities.document import Document, restore
 from etl.entities.invoice import INVOICE
 from etl.errors import ConfigError
-from etl.settings import Settings
 from tests.conftest import REPO
 from tests.documents.helpers import invoice_contract
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.settings import LocalStoreSettings, NorceSettings
+from etl.config.settings import LocalStoreSettings, NorceSettings
 from tests.conftest import REPO
 from tests.documents.conftest import APPLICATION_ID
 from tests.documents.helpers import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from etl.documents.status import documents_status
-from etl.settings import NorceSettings
+from etl.config.settings import NorceSettings
+from etl.to_norce.documents.status import documents_status
 from tests.documents.helpers import (
     DOCUMENT_FEEDS,
     PAYMENT,

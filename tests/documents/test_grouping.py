@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract, load_contract
-from etl.documents.grouping import Grouped, OrphanLines, group
-from etl.flows.masterdata import parse_and_validate
-from etl.settings import Settings
+from etl.config.contracts import FeedContract, load_contract
+from etl.config.settings import Settings
+from etl.to_norce.documents.grouping import Grouped, OrphanLines, group
+from etl.to_norce.masterdata.flow import parse_and_validate
 from tests.conftest import REPO, SAMPLES
 from tests.documents.helpers import INVOICE_HEADER, invoice_contract
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.documents.book import DocumentBook
-from etl.settings import LocalStoreSettings, NorceSettings
+from etl.config.settings import LocalStoreSettings, NorceSettings
+from etl.to_norce.documents.book import DocumentBook
 from tests.documents.helpers import (
     PAYMENT,
     book,

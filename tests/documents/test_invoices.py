@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from etl.settings import LocalStoreSettings, NorceSettings
+from etl.config.settings import LocalStoreSettings, NorceSettings
 from tests.documents.helpers import (
     PAYMENT,
     copy_samples,

@@ -13,7 +13,7 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-from etl.settings import LocalStoreSettings, NorceSettings
+from etl.config.settings import LocalStoreSettings, NorceSettings
 from tests.conftest import REPO
 from tests.documents.helpers import (
     PAYMENT,

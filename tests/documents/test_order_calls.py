@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from etl.config.settings import NorceSettings
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.client import NorceClient
 from etl.norce.order_calls import (
@@ -17,7 +18,6 @@ from etl.norce.order_calls import (
     file_stem,
     judge,
 )
-from etl.settings import NorceSettings
 from tests.fakes.norce_orders import OrderStandin
 from tests.fakes.norce_standin import NorceStandin
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from etl.cli import main
-from etl.settings import LocalStoreSettings, NorceSettings
+from etl.config.settings import LocalStoreSettings, NorceSettings
 from tests.conftest import REPO
 from tests.documents.helpers import (
     PAYMENT,

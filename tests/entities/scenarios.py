@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Collection
 from typing import Any
 
-from etl.diff import diff
 from etl.entities import CallContext, Entity
 from etl.models import INACTIVE, STATE, Delta
 from etl.norce.calls import NorceCall
+from etl.to_norce.masterdata.diff import diff
 from tests.diff.frames import (
     COMPANY,
     CUSTOMER,

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from etl.diff import diff
 from etl.entities import Entity
 from etl.models import IS_ACTIVE, Delta
 from etl.norce.calls import NorceCall
+from etl.to_norce.masterdata.diff import diff
 from tests.diff.frames import (
     COMPANY,
     CUSTOMER,

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from etl.diff import diff
 from etl.models import LINE, STATE, Delta
+from etl.to_norce.masterdata.diff import diff
 from tests.diff.frames import PRICE
 from tests.entities.scenarios import build
 

@@ -13,13 +13,13 @@ from typing import Any, cast
 
 import pytest
 
-from etl.contracts import load_contract
-from etl.diff import diff
+from etl.config.contracts import load_contract
+from etl.config.settings import Settings
 from etl.entities import ENTITIES
-from etl.flows.runtime import Runtime
-from etl.flows.staging import call_context
 from etl.models import Delta
-from etl.settings import Settings
+from etl.runtime import Runtime
+from etl.to_norce.masterdata.diff import diff
+from etl.to_norce.masterdata.staging import call_context
 from tests.diff.frames import PRODUCT, file_rows, keys, product, snapshot
 from tests.entities.listed import check_calls
 from tests.entities.scenarios import GONE, build, product_delta

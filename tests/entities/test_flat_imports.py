@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from etl.diff import diff
 from etl.entities import ENTITIES, Entity
 from etl.entities.onhand import IMPORT as ONHAND_IMPORT
 from etl.entities.payloads import FlatImport
 from etl.entities.price import IMPORT as PRICE_IMPORT
 from etl.models import CHANGED, Delta
+from etl.to_norce.masterdata.diff import diff
 from tests.diff.frames import PRICE, file_rows, keys, price, snapshot
 from tests.entities.scenarios import build, onhand_delta, price_delta
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.diff import diff
 from etl.entities import ENTITIES, Entity
 from etl.models import Delta
+from etl.to_norce.masterdata.diff import diff
 from tests.diff.frames import (
     CUSTOMER,
     PRICE,

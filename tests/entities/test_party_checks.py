@@ -22,7 +22,7 @@ from etl.entities.party_checks import (
     org_number_ok,
 )
 from etl.entities.price import PRICE
-from etl.messages import CODES, describe
+from etl.read.messages import CODES, describe
 
 SCHEMA = pa.DataFrameSchema(
     {

@@ -29,12 +29,12 @@ from typing import Any
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from etl.diff import apply, diff
 from etl.entities import Entity
 from etl.entities.party import ADDRESS
 from etl.entities.party_checks import org_number_ok
 from etl.models import LINE, Delta
 from etl.norce.calls import NorceCall
+from etl.to_norce.masterdata.diff import apply, diff
 from tests.diff.frames import COMPANY, CUSTOMER, file_rows, keys, snapshot
 from tests.entities.scenarios import build
 from tests.fakes.norce_standin import NorceState, Records, check_body, check_header

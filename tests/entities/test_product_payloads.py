@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from etl.diff import diff
 from etl.entities.product import SKU_STATUS, SKU_TYPE
 from etl.models import CHANGED
 from etl.norce.calls import NorceCall
+from etl.to_norce.masterdata.diff import diff
 from tests.diff.frames import PRODUCT, file_rows, keys, product, snapshot
 from tests.entities.scenarios import build, product_delta
 

@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from etl.diff import apply, diff
 from etl.models import CHANGED, STATE
 from etl.norce.calls import NorceCall
-from etl.snapshots import SnapshotStore
+from etl.state.snapshots import SnapshotStore
+from etl.to_norce.masterdata.diff import apply, diff
 from tests.diff.frames import PRODUCT, file_rows, keys, product, snapshot
 from tests.entities.scenarios import build
 

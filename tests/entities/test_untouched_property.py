@@ -40,10 +40,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.diff import apply, diff
 from etl.entities import ENTITIES, Entity
 from etl.entities.payloads import json_value
 from etl.models import LINE
+from etl.to_norce.masterdata.diff import apply, diff
 from tests.diff.frames import file_rows, keys, snapshot
 from tests.entities.listed import check_calls
 from tests.entities.scenarios import build

@@ -50,7 +50,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 
-from etl.settings import NorceSettings
+from etl.config.settings import NorceSettings
 
 TOKEN_PATH = "/identity/1.0/connect/token"
 CONNECT_PATH = "/commerce/connect/4.0"

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import asyncssh
 from pydantic import SecretStr
 
-from etl.settings import SftpStoreSettings
+from etl.config.settings import SftpStoreSettings
 
 USERNAME = "etl"
 PASSWORD = "s3cret-Pa55word"  # tests assert it never appears in an error message

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from etl.contracts import FeedContract, load_contracts
-from etl.flows.masterdata import run_feed
-from etl.flows.records import FileOutcome
-from etl.flows.runtime import Runtime
-from etl.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
+from etl.config.contracts import FeedContract, load_contracts
+from etl.config.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
+from etl.runtime import Runtime
+from etl.to_norce.masterdata.flow import run_feed
+from etl.to_norce.records import FileOutcome
 from tests.fixtures.feeds import PRODUCTS_HEADER, REPO
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import polars as pl
 
-from etl.contracts import load_contracts
-from etl.flows.approve import approve
-from etl.flows.runtime import Runtime
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings, Settings
 from etl.models import STATE
-from etl.settings import LocalStoreSettings, Settings
+from etl.runtime import Runtime
+from etl.to_norce.masterdata.approve import approve
 from tests.fakes.norce_standin import NorceStandin, RecordedCall
 from tests.fixtures.cases import DIALECTS
 from tests.fixtures.feeds import PRODUCTS_HEADER, SCHEMAS

@@ -8,12 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.contracts import load_contracts
-from etl.flows.approve import approve
-from etl.flows.runtime import Runtime
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings
 from etl.norce.calls import CallResult, NorceCall
 from etl.norce.file_delivery import FileDelivery
-from etl.settings import LocalStoreSettings
+from etl.runtime import Runtime
+from etl.to_norce.masterdata.approve import approve
 from tests.flows.helpers import run_once, settings_for, write_cp1252_products
 
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import load_contracts
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings, Settings
 from etl.errors import EtlError
-from etl.flows.approve import approve
-from etl.flows.runtime import Runtime
-from etl.ledger import Commit
-from etl.locks import feed_lock
-from etl.settings import LocalStoreSettings, Settings
+from etl.runtime import Runtime
+from etl.state.ledger.feed_runs import Commit
+from etl.state.locks import feed_lock
+from etl.to_norce.masterdata.approve import approve
 from tests.fakes.norce_standin import NorceStandin
 from tests.flows.helpers import run_once, settings_for, write_cp1252_products
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from etl.orders.layouts import load_layouts
-from etl.orders.readback import read_back
-from etl.settings import load_settings
+from etl.config.settings import load_settings
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.files.readback import read_back
 from tests.conftest import REPO
 from tests.documents.conftest import APPLICATION_ID
 from tests.fakes.norce_orders import OrderStandin

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.ledger import Ledger
+from etl.state.ledger.feed_runs import Ledger
 from tests.flows.helpers import (
     local_settings_file,
     signal_at_commit_point,

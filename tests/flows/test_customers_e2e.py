@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 
-from etl.settings import Settings
+from etl.config.settings import Settings
 from tests.fakes.norce_standin import NorceStandin
 from tests.fakes.sftp_server import SftpServerInfo
 from tests.flows.helpers import manifests, run_once, settings_for

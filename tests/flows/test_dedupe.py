@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.settings import LocalStoreSettings
+from etl.config.settings import LocalStoreSettings
 from tests.flows.helpers import run_once, settings_for, write_cp1252_products
 
 A = ["100123;ACME;Acme AB;AG-1;AG-1;Handske;;GLOVES;;25;0,12"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.settings import LocalStoreSettings, Settings
+from etl.config.settings import LocalStoreSettings, Settings
 from tests.flows.helpers import run_once, settings_for
 
 CUSTOMERS = """

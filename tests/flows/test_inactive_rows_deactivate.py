@@ -13,10 +13,10 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.contracts import load_contracts
-from etl.flows.runtime import Runtime
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings, Settings
 from etl.models import STATE
-from etl.settings import LocalStoreSettings, Settings
+from etl.runtime import Runtime
 from tests.fakes.norce_standin import NorceStandin
 from tests.flows.helpers import run_once, settings_for
 

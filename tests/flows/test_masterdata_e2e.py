@@ -8,10 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.contracts import load_contracts
-from etl.flows.approve import approve
-from etl.flows.runtime import Runtime
-from etl.ledger import Ledger
+from etl.config.contracts import load_contracts
+from etl.runtime import Runtime
+from etl.state.ledger.feed_runs import Ledger
+from etl.to_norce.masterdata.approve import approve
 from tests.fakes.norce_standin import NorceStandin
 from tests.fakes.sftp_server import SftpServerInfo
 from tests.flows.helpers import manifests, run_once, settings_for, write_cp1252_products

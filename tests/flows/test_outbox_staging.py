@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import load_contracts
-from etl.flows.masterdata import run_feed
-from etl.flows.runtime import Runtime
-from etl.ledger import Commit, Ledger
-from etl.locks import feed_lock
-from etl.settings import LocalStoreSettings
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings
+from etl.runtime import Runtime
+from etl.state.ledger.feed_runs import Commit, Ledger
+from etl.state.locks import feed_lock
+from etl.to_norce.masterdata.flow import run_feed
 from tests.flows.helpers import (
     local_settings_file,
     run_once,

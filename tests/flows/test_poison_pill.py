@@ -8,7 +8,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from etl.ledger import Ledger
+from etl.state.ledger.feed_runs import Ledger
 from tests.flows.helpers import local_settings_file, start_products_once, write_cp1252_products
 from tests.flows.test_crash import ROWS
 

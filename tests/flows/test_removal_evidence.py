@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.contracts import load_contracts
-from etl.flows.approve import approve
-from etl.flows.runtime import Runtime
-from etl.settings import LocalStoreSettings
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings
+from etl.runtime import Runtime
+from etl.to_norce.masterdata.approve import approve
 from tests.fakes.norce_standin import NorceStandin
 from tests.flows.helpers import run_once, settings_for, write_cp1252_products
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.settings import LocalStoreSettings, Settings
+from etl.config.settings import LocalStoreSettings, Settings
 from tests.fakes.norce_standin import NorceStandin
 from tests.flows.helpers import run_once, settings_for
 from tests.flows.test_shared_file_order import PRICES, PRODUCTS, write

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import load_contracts
-from etl.flows.masterdata import run_feed
-from etl.flows.runtime import Runtime
-from etl.ledger import Ledger
-from etl.locks import feed_lock
-from etl.settings import LocalStoreSettings
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings
+from etl.runtime import Runtime
+from etl.state.ledger.feed_runs import Ledger
+from etl.state.locks import feed_lock
+from etl.to_norce.masterdata.flow import run_feed
 from tests.conftest import REPO
 from tests.flows.helpers import settings_for, signal_at_commit_point
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import load_contracts, order_of_runs
-from etl.settings import LocalStoreSettings, Settings
+from etl.config.contracts import load_contracts, order_of_runs
+from etl.config.settings import LocalStoreSettings, Settings
 from tests.conftest import REPO
 from tests.fakes.norce_standin import NorceStandin
 from tests.flows.helpers import run_once, settings_for

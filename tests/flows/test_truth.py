@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 from bench.truth_exports import DIALECTS, FEEDS, Exports, Truth, contracts, generate, write
-from etl.contracts import load_contracts
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings, Settings
 from etl.errors import EtlError
-from etl.flows.approve import approve
-from etl.flows.runtime import Runtime
-from etl.settings import LocalStoreSettings, Settings
+from etl.runtime import Runtime
+from etl.to_norce.masterdata.approve import approve
 from tests.fakes.norce_standin import NorceStandin
 from tests.flows.helpers import run_once, settings_for
 

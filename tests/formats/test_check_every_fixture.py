@@ -20,10 +20,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from etl.check_feeds import FEED_HEADER
 from etl.cli import main
 from etl.models import Merge
-from etl.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, MERGED_ROWS, NOT_COUNTED
+from etl.read.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, MERGED_ROWS, NOT_COUNTED
+from etl.to_norce.check_feeds import FEED_HEADER
 from tests.fixtures.cases import CASES, DIALECTS, GOLDEN, Case
 from tests.fixtures.feeds import REPO
 

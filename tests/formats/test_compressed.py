@@ -11,12 +11,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from etl.config.settings import LocalStoreSettings
 from etl.errors import ParseError, SchemaMismatch
-from etl.flows.records import rejection_report
-from etl.formats import read_file
 from etl.models import place
-from etl.reports import CHECK_ROWS, FileFacts, RowCounts, write_reports
-from etl.settings import LocalStoreSettings
+from etl.read.formats import read_file
+from etl.read.reports import CHECK_ROWS, FileFacts, RowCounts, write_reports
+from etl.to_norce.records import rejection_report
 from tests.fixtures.encodings import SWEDISH, contract, gzipped, price_text, write, zipped
 from tests.fixtures.feeds import SAMPLES, check, shipped
 from tests.flows.helpers import manifests, run_once, settings_for

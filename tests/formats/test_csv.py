@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ParseError, SchemaMismatch
-from etl.formats import read_file
 from etl.models import LINE
+from etl.read.formats import read_file
 from tests.fixtures.feeds import check, price_contract, rejections
 
 HEADER = "ItemNo;PriceList;Qty;Currency;Price;Cost"

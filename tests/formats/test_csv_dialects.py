@@ -15,13 +15,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.contracts import FeedContract, load_contract
+from etl.config.contracts import FeedContract, load_contract
+from etl.config.settings import Settings
 from etl.errors import ConfigError, ParseError, SchemaMismatch, Truncated
-from etl.formats import read_file
-from etl.formats.trailer import WINDOW
-from etl.messages import CODES
 from etl.models import LINE
-from etl.settings import Settings
+from etl.read.formats import read_file
+from etl.read.formats.trailer import WINDOW
+from etl.read.messages import CODES
 from tests.fixtures.feeds import (
     FIXTURES,
     PRICE_COLUMNS,
@@ -75,7 +75,7 @@ def test_the_delimiter_is_sniffed_from_the_header(
     )
     contract = price_contract(tmp_path, 'delimiter = "auto"')
 
-    with caplog.at_level(logging.INFO, logger="etl.formats.csv_dialect"):
+    with caplog.at_level(logging.INFO, logger="etl.read.formats.csv_dialect"):
         got = rows(path, contract, scratch, "ItemNo", "PriceList", "Qty")
 
     assert got == [("A", f"a{others}\nb", "1", 2), ("B", "L", "2", 4)]
@@ -630,7 +630,7 @@ def test_the_title_lines_trailer_sample_cut_short_is_truncated(
 def test_tab_sniffed_sample(scratch: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = DIALECTS / "tab_sniffed.tsv"
 
-    with caplog.at_level(logging.INFO, logger="etl.formats.csv_dialect"):
+    with caplog.at_level(logging.INFO, logger="etl.read.formats.csv_dialect"):
         validated = check(path, fixture("tab_sniffed"), scratch)
 
     assert "delimiter '\\t' chosen" in caplog.text

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ParseError
-from etl.formats import read_file
-from etl.formats.raw import raw_records
 from etl.models import LINE
+from etl.read.formats import read_file
+from etl.read.formats.raw import raw_records
 from tests.fixtures.feeds import check, price_contract, rejections
 
 HEADER = "ItemNo;PriceList;Qty;Currency;Price;Cost"

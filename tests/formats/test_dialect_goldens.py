@@ -28,13 +28,13 @@ from typing import Any
 
 import pytest
 
-from etl.contracts import FeedContract
-from etl.documents.grouping import document_entity, group
+from etl.config.contracts import FeedContract
 from etl.entities import DocumentEntity
 from etl.errors import FileRejected
-from etl.flows.masterdata import parse_and_validate
-from etl.formats import read_file
 from etl.models import LINE, Validated
+from etl.read.formats import read_file
+from etl.to_norce.documents.grouping import document_entity, group
+from etl.to_norce.masterdata.flow import parse_and_validate
 from tests.fixtures.cases import CASES, DIALECTS, GOLDEN, Case, data_files, fixture_name
 from tests.fixtures.feeds import REPO
 

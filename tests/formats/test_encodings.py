@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ConfigError, EncodingError, ParseError
-from etl.formats import read_file, text
+from etl.read.formats import read_file, text
 from tests.fixtures.encodings import (
     HEADER,
     SWEDISH,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from etl.config.settings import LocalStoreSettings
 from etl.errors import ParseError, Truncated
-from etl.formats import read_file
 from etl.models import LINE
-from etl.settings import LocalStoreSettings
+from etl.read.formats import read_file
 from tests.fixtures.feeds import check, price_contract, rejections
 from tests.flows.helpers import PRODUCTS_HEADER, run_once, settings_for, write_cp1252_products
 

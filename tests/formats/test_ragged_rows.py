@@ -14,13 +14,13 @@ import openpyxl
 import pytest
 
 from etl.cli import main
-from etl.documents.grouping import OrphanLines, group
+from etl.config.settings import LocalStoreSettings
 from etl.errors import SuspectFile
-from etl.flows.masterdata import refuse_if_suspect
-from etl.formats import read_file
 from etl.models import LINE, place
-from etl.reports import CHECK_ROWS
-from etl.settings import LocalStoreSettings
+from etl.read.formats import read_file
+from etl.read.reports import CHECK_ROWS
+from etl.to_norce.documents.grouping import OrphanLines, group
+from etl.to_norce.masterdata.flow import refuse_if_suspect
 from tests.fixtures.cases import Case
 from tests.fixtures.feeds import (
     SAMPLES,

@@ -13,12 +13,12 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.entities.checks import MAX_AMOUNT
-from etl.formats import read_file
-from etl.mapping import map_columns
 from etl.models import LINE
-from etl.validate import validate
+from etl.read.formats import read_file
+from etl.read.mapping import map_columns
+from etl.read.validate import validate
 from tests.fixtures.feeds import PRICE_COLUMNS, PRODUCT_COLUMNS, SCHEMAS, contract_from
 
 CODE_CHARS = "ABCXYZabcxyz0189._/-"

@@ -25,11 +25,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.entities.checks import MAX_AMOUNT
 from etl.errors import Truncated
-from etl.flows.masterdata import parse_and_validate
 from etl.models import LINE
+from etl.to_norce.masterdata.flow import parse_and_validate
 from tests.fixtures.feeds import PRICE_COLUMNS, contract_from
 
 # Characters each dialect treats specially, mixed into every text.

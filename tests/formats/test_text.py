@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ParseError
-from etl.formats import read_file
-from etl.formats.text import CHUNK, as_utf8
+from etl.read.formats import read_file
+from etl.read.formats.text import CHUNK, as_utf8
 from tests.fixtures.feeds import PRODUCTS_HEADER, check, price_contract, shipped
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.check_feeds import FEED_HEADER
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.errors import ParseError, SchemaMismatch
-from etl.formats import read_file
 from etl.models import LINE
+from etl.read.formats import read_file
+from etl.to_norce.check_feeds import FEED_HEADER
 from tests.fixtures.feeds import (
     PRICE_COLUMNS,
     REPO,
@@ -592,9 +592,9 @@ def test_a_tiny_file_spanning_a_huge_grid_is_refused(tmp_path: Path, grid: str) 
         f"""
         import resource
         from pathlib import Path
-        from etl.contracts import FormatSpec
+        from etl.config.contracts import FormatSpec
         from etl.errors import ParseError
-        from etl.formats.xlsx import read_xlsx
+        from etl.read.formats.xlsx import read_xlsx
         resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
         try:
             read_xlsx(Path({str(path)!r}), FormatSpec(type="xlsx", max_expanded_bytes=100_000_000))

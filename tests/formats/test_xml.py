@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ParseError, SchemaMismatch
-from etl.flows.masterdata import parse_and_validate
-from etl.formats import read_file
 from etl.models import LINE
+from etl.read.formats import read_file
+from etl.to_norce.masterdata.flow import parse_and_validate
 from tests.fixtures.feeds import FIXTURES, REPO, SAMPLES, check, contract_from, rejections, shipped
 
 STOCK_SAMPLE = SAMPLES / "stock" / "stock_20261120.xml"
@@ -244,9 +244,9 @@ def test_malformed_xml_is_refused_with_a_line(
 LARGE = """
 import resource, sys
 from pathlib import Path
-from etl.contracts import load_contract
-from etl.formats import read_file
-from etl.settings import Settings
+from etl.config.contracts import load_contract
+from etl.read.formats import read_file
+from etl.config.settings import Settings
 
 path, records = Path(sys.argv[1]), int(sys.argv[2])
 with path.open("w", encoding="utf-8") as out:

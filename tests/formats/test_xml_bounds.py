@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract, FormatSpec
+from etl.config.contracts import FeedContract, FormatSpec
 from etl.errors import ParseError
-from etl.formats import read_file
-from etl.formats.compressed import expanded
-from etl.formats.xml_bounds import XML_MAX_ROWS, Bounds
+from etl.read.formats import read_file
+from etl.read.formats.compressed import expanded
+from etl.read.formats.xml_bounds import XML_MAX_ROWS, Bounds
 from tests.fixtures.feeds import contract_from
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<Items>\n'

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.errors import ConfigError, ParseError
-from etl.formats import read_file
 from etl.models import LINE
+from etl.read.formats import read_file
 from tests.fixtures.cases import DIALECTS
 from tests.fixtures.feeds import check, contract_from, rejections
 

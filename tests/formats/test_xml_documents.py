@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from etl.errors import ConfigError
-from etl.formats import read_file
 from etl.models import LINE
+from etl.read.formats import read_file
 from tests.fixtures.feeds import check, contract_from
 
 POSITIONS = """

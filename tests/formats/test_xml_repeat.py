@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.contracts import FeedContract, FormatSpec, load_contract
-from etl.diff import diff
+from etl.config.contracts import FeedContract, FormatSpec, load_contract
+from etl.config.settings import Settings
 from etl.errors import ConfigError
-from etl.formats import read_file
-from etl.formats.xml import read_xml
 from etl.models import ACTIVE, LINE, STATE
-from etl.settings import Settings
+from etl.read.formats import read_file
+from etl.read.formats.xml import read_xml
+from etl.to_norce.masterdata.diff import diff
 from tests.fixtures.feeds import FIXTURES, check, contract_from, rejections
 
 PRICES = """

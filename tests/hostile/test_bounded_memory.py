@@ -213,7 +213,7 @@ def test_a_long_rejected_value_is_a_short_preview_in_the_reports(
 
     assert run.code == 1, run.output[-2000:]
     report = home / "outbox" / "checks" / "items" / "long.rejected.csv"
-    csv.field_size_limit(2**31 - 1)  # as etl.formats.csv does: to see the old, whole value
+    csv.field_size_limit(2**31 - 1)  # as etl.read.formats.csv does: to see the old, whole value
     with report.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert rows, "the row is rejected"
@@ -221,7 +221,7 @@ def test_a_long_rejected_value_is_a_short_preview_in_the_reports(
     for row in rows:
         assert row["Key (part_no)"] == preview
         assert row["Line"] == "2"
-    assert report.stat().st_size < 20_000  # the raw line is cut too (etl.formats.raw)
+    assert report.stat().st_size < 20_000  # the raw line is cut too (etl.read.formats.raw)
     book = openpyxl.load_workbook(report.with_suffix(".xlsx"), read_only=True)
     cells = [c for row in book["Rejected cells"].iter_rows(values_only=True) for c in row]
     assert preview in cells

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.errors import ParseError
-from etl.formats import read_file
-from etl.formats.csv_bounds import count_data, refuse_many_lines
-from etl.formats.csv_dialect import Head
+from etl.read.formats import read_file
+from etl.read.formats.csv_bounds import count_data, refuse_many_lines
+from etl.read.formats.csv_dialect import Head
 from tests.fixtures.feeds import contract_from, price_contract
 from tests.hostile import make_files as make
 

@@ -24,10 +24,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from etl.orders.book import OrderBook
-from etl.orders.spool import Spool
-from etl.parties.supply import EXPANDS
-from etl.settings import LocalStoreSettings
+from etl.config.settings import LocalStoreSettings
+from etl.state.spool import Spool
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.parties.supply import EXPANDS
 from tests.conftest import REPO
 from tests.documents.helpers import DOCUMENT_FEEDS, make_home, run, settings_for
 from tests.fakes import norce_orders, norce_query, norce_standin
@@ -54,13 +54,13 @@ METHODS = {
 UNVERIFIED: Mapping[str, frozenset[str]] = {
     "Orders.Order": frozenset({"DeliveryMark"}),  # on Query's DeliveryNote; Order's page cut
     "Orders.Invoice": frozenset({"Amount"}),  # [I] the page lists InvoiceAmount
-    # [I] the navigation properties the party export expands (etl.parties.supply.EXPANDS);
+    # [I] the navigation properties the party export expands (etl.to_erp.parties.supply.EXPANDS);
     # their rows are checked below: addresses against CustomerAddress, company links apart.
     "Customers.Customer": frozenset({"Addresses", "Companies"}),
     "Customers.Company": frozenset({"Addresses"}),
 }
 # [I] A customer's company link: Query 2.0's shape is not in the stored pages; these are
-# the names etl.parties.model.CompanyLink reads, and nothing else may appear.
+# the names etl.to_erp.parties.model.CompanyLink reads, and nothing else may appear.
 COMPANY_LINK = frozenset({"Id", "Code", "OrganizationNo", "IsPrimary"})
 
 # Names the docs show that the C# contract lacks (reference section 5: PriceListHeader has no

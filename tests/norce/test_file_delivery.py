@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from etl.ledger import Commit, Ledger
+from etl.config.settings import NorceSettings
 from etl.norce.calls import NorceCall
 from etl.norce.file_delivery import FileDelivery, NorceOutbox
-from etl.settings import NorceSettings
+from etl.state.ledger.feed_runs import Commit, Ledger
 
 
 def _call(label: str, sku: str = "A") -> NorceCall:

@@ -10,10 +10,10 @@ import pytest
 from pydantic import SecretStr
 
 from etl.cli import main
-from etl.contracts import load_contracts
+from etl.config.contracts import load_contracts
+from etl.config.settings import NorceSettings, Settings
 from etl.norce.check import ORDER_EXPAND, PRODUCTS, CheckReport, check_tenant
-from etl.orders.poll import EXPAND
-from etl.settings import NorceSettings, Settings
+from etl.to_erp.orders.poll import EXPAND
 from tests.conftest import REPO
 from tests.fakes.norce_query import QUERY_PATH, QueryStandin, query_order
 from tests.fakes.norce_standin import Answer, NorceStandin

@@ -15,15 +15,15 @@ from typing import Any
 
 from lxml import etree
 
-from etl.orders.book import OrderBook
-from etl.orders.checks import hold_reasons
-from etl.orders.export import export_orders
-from etl.orders.inbound import OrderInbound
-from etl.orders.layouts import load_layouts
-from etl.orders.model import OrderRequest
-from etl.orders.render import render_orders
-from etl.orders.spool import Spool
-from etl.settings import LocalStoreSettings, OrderSettings
+from etl.config.settings import LocalStoreSettings, OrderSettings
+from etl.state.spool import Spool
+from etl.to_erp.files.export import export_orders
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.files.render import render_orders
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.checks import hold_reasons
+from etl.to_erp.orders.inbound import OrderInbound
+from etl.to_erp.orders.model import OrderRequest
 from etl.transport import LocalStore
 from tests.fixtures.orders import sample, settings_at, shipped
 from tests.orders.peppol_validation import fatal, xsd_errors

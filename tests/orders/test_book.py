@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.orders.book import OrderBook
-from etl.orders.history import order_story
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.history import order_story
 
 AT = "2026-11-22T03:00:00+00:00"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from etl.cli import main
-from etl.orders.book import OrderBook
-from etl.orders.receiver import open_inbound
-from etl.settings import load_settings
+from etl.config.settings import load_settings
+from etl.receiver.app import open_inbound
+from etl.to_erp.orders.book import OrderBook
 from tests.orders.test_inbound import order
 
 

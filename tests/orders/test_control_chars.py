@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from etl.cli import main
-from etl.orders.bodies import parse_order
-from etl.orders.layouts import Layout
-from etl.orders.render import prepare, render
+from etl.to_erp.files.layouts import Layout
+from etl.to_erp.files.render import prepare, render
+from etl.to_erp.orders.bodies import parse_order
 from tests.fixtures.orders import SHIPPED, layout_from, settings_at
 from tests.orders.test_find_orders import Desk
 from tests.orders.test_inbound import order

@@ -10,14 +10,14 @@ from types import TracebackType
 
 import pytest
 
-from etl.locks import feed_lock
-from etl.orders.book import OrderBook
-from etl.orders.export import ExportSummary, export_orders
-from etl.orders.inbound import OrderInbound
-from etl.orders.layouts import Layout, load_layouts
-from etl.orders.render import render_orders
-from etl.orders.spool import Spool, write_durably
-from etl.settings import LocalStoreSettings, OrderSettings, Settings
+from etl.config.settings import LocalStoreSettings, OrderSettings, Settings
+from etl.state.locks import feed_lock
+from etl.state.spool import Spool, write_durably
+from etl.to_erp.files.export import ExportSummary, export_orders
+from etl.to_erp.files.layouts import Layout, load_layouts
+from etl.to_erp.files.render import render_orders
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore, SftpStore
 from etl.transport.base import RemoteFile, Store
 from tests.fakes.sftp_server import SftpServerInfo

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from etl.orders.book import OrderBook
-from etl.orders.export import export_orders
-from etl.orders.inbound import OrderInbound
-from etl.orders.layouts import load_layouts
-from etl.orders.spool import Spool
-from etl.settings import OrderSettings
+from etl.config.settings import OrderSettings
+from etl.state.spool import Spool
+from etl.to_erp.files.export import export_orders
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore
 from tests.fixtures.orders import sample_body, settings_at
 from tests.orders.test_export import NOW

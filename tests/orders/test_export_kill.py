@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from etl.orders.book import OrderBook
-from etl.orders.receiver import open_inbound
-from etl.settings import load_settings
+from etl.config.settings import load_settings
+from etl.receiver.app import open_inbound
+from etl.to_erp.orders.book import OrderBook
 from tests.conftest import REPO
 from tests.fakes.sftp_server import SftpServerInfo
 from tests.fixtures.orders import sample_body

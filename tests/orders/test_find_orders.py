@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 
 from etl.cli import main
-from etl.documents.book import DocumentBook
+from etl.config.settings import LocalStoreSettings, Settings, load_settings
 from etl.entities.document import Document
-from etl.orders.bodies import parse_order
-from etl.orders.book import OrderBook
-from etl.orders.export import export_orders
-from etl.orders.inbound import OrderInbound
-from etl.orders.layouts import load_layouts
-from etl.orders.spool import Spool
-from etl.settings import LocalStoreSettings, Settings, load_settings
+from etl.state.spool import Spool
+from etl.to_erp.files.export import export_orders
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.bodies import parse_order
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
+from etl.to_norce.documents.book import DocumentBook
 from etl.transport.local import LocalStore
 from tests.fixtures.orders import settings_at
 from tests.orders.test_inbound import order

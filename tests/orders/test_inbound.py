@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from etl.orders.book import OrderBook
-from etl.orders.inbound import OrderInbound
-from etl.orders.spool import Spool
-from etl.settings import OrderSettings
+from etl.config.settings import OrderSettings
+from etl.state.spool import Spool
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
 
 NOW = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
 

@@ -11,12 +11,12 @@ from typing import Any, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
+from etl.config.settings import LocalStoreSettings, OrderSettings, SellerSettings, Settings
 from etl.errors import ConfigError
-from etl.orders.functions import FUNCTIONS
-from etl.orders.layout_spec import LayoutContract
-from etl.orders.layouts import load_layouts
-from etl.orders.sources import Constant
-from etl.settings import LocalStoreSettings, OrderSettings, SellerSettings, Settings
+from etl.to_erp.files.functions import FUNCTIONS
+from etl.to_erp.files.layout_spec import LayoutContract
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.files.sources import Constant
 from tests.conftest import REPO
 from tests.fixtures.orders import CSV, SHIPPED, XML, layout_from
 

@@ -27,11 +27,11 @@ import openpyxl
 import pytest
 
 from etl.cli import main
-from etl.orders.book import OrderBook
-from etl.orders.layouts import load_layouts
-from etl.orders.model import OrderRequest
-from etl.orders.readback import read_back
-from etl.settings import Settings, load_settings
+from etl.config.settings import Settings, load_settings
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.files.readback import read_back
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.model import OrderRequest
 from tests.conftest import REPO
 from tests.documents.conftest import APPLICATION_ID
 from tests.documents.helpers import DOCUMENT_FEEDS, make_home

@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from etl.flows.runtime import Runtime
-from etl.orders.bodies import parse_order
-from etl.orders.book import OrderBook
-from etl.orders.jobs import export_once
-from etl.orders.layouts import load_layouts
-from etl.orders.model import OrderRequest
-from etl.settings import ReceiverSettings, Settings
+from etl.config.settings import ReceiverSettings, Settings
+from etl.runtime import Runtime
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.bodies import parse_order
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.jobs import export_once
+from etl.to_erp.orders.model import OrderRequest
 from tests.fixtures.orders import settings_at
 from tests.orders.test_receiver import PASSWORD, USER, running
 

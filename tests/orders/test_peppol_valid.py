@@ -12,11 +12,11 @@ import pytest
 from lxml import etree
 from pydantic import ValidationError
 
+from etl.config.settings import SellerSettings, load_settings
 from etl.errors import ConfigError
-from etl.orders.bodies import parse_order
-from etl.orders.model import OrderRequest
-from etl.orders.render import prepare, render
-from etl.settings import SellerSettings, load_settings
+from etl.to_erp.files.render import prepare, render
+from etl.to_erp.orders.bodies import parse_order
+from etl.to_erp.orders.model import OrderRequest
 from tests.fixtures.orders import HERE, sample, shipped
 from tests.orders.peppol_validation import fatal, xsd_errors
 

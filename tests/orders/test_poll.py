@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from etl.config.settings import LocalStoreSettings, OrderSettings, Settings
 from etl.errors import NorceUnavailable
 from etl.norce.query import ORDERS, QueryClient
-from etl.orders.bodies import parse_order
-from etl.orders.inbound import OrderInbound
-from etl.orders.poll import PollSummary, poll_orders, watermark_name
-from etl.orders.receiver import open_inbound
-from etl.orders.watermarks import Watermarks
-from etl.settings import LocalStoreSettings, OrderSettings, Settings
+from etl.receiver.app import open_inbound
+from etl.state.ledger.watermarks import Watermarks
+from etl.to_erp.orders.bodies import parse_order
+from etl.to_erp.orders.inbound import OrderInbound
+from etl.to_erp.orders.poll import PollSummary, poll_orders, watermark_name
 from tests.fakes.norce_query import QueryStandin, query_order
 from tests.fakes.norce_standin import NorceStandin
 from tests.flows.helpers import settings_for

@@ -27,12 +27,12 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
-from etl.orders.bodies import parse_order
-from etl.orders.book import OrderBook
-from etl.orders.model import OrderRequest
-from etl.orders.receiver import ReceiverApp
-from etl.orders.spool import spool_name
-from etl.settings import LocalStoreSettings, ReceiverSettings, Settings
+from etl.config.settings import LocalStoreSettings, ReceiverSettings, Settings
+from etl.receiver.app import ReceiverApp
+from etl.state.spool import spool_name
+from etl.to_erp.orders.bodies import parse_order
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.model import OrderRequest
 from tests.fakes.order_pusher import push_order
 from tests.flows.helpers import settings_for
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from etl.orders.bodies import BodyRefused, parse_order
+from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from tests.conftest import REPO
 from tests.orders.test_receiver_kill import ORDER, _free_port
 
@@ -215,8 +215,8 @@ def test_a_valid_order_gets_through_while_sockets_hold_every_descriptor(home: Pa
 # times per loop turn, and reports each failure to the loop's exception handler.
 OUT_OF_DESCRIPTORS = """
 import asyncio, logging, os, resource, sys
-from etl.orders.guarded_server import accept_errors
-from etl.orders.log_repeats import RepeatedLog
+from etl.receiver.guarded_server import accept_errors
+from etl.receiver.log_repeats import RepeatedLog
 
 logging.basicConfig(stream=sys.stdout, level=logging.INFO)
 

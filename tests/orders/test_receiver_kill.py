@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from etl.orders.book import OrderBook
+from etl.to_erp.orders.book import OrderBook
 from tests.conftest import REPO
 
 ORDER = {

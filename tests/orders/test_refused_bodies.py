@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.orders.spool import Spool, write_durably
+from etl.state.spool import Spool, write_durably
 from tests.orders.test_find_orders import Desk
 from tests.orders.test_inbound import order
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from etl.orders.layouts import Layout
-from etl.orders.model import OrderRequest
-from etl.orders.render import decimal_text, prepare, render, render_orders
-from etl.settings import LocalStoreSettings, Settings
+from etl.config.settings import LocalStoreSettings, Settings
+from etl.to_erp.files.layouts import Layout
+from etl.to_erp.files.render import decimal_text, prepare, render, render_orders
+from etl.to_erp.orders.model import OrderRequest
 from tests.fixtures.orders import CSV, HERE, XML, layout_from, sample, shipped
 
 NS = {

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from etl.orders.layout_spec import OrderFormat
-from etl.orders.layouts import Column, Layout
-from etl.orders.model import OrderRequest
-from etl.orders.readback import read_back
-from etl.orders.render import contexts, decimal_text, prepare, render
-from etl.orders.sources import FieldPath
+from etl.to_erp.files.layout_spec import OrderFormat
+from etl.to_erp.files.layouts import Column, Layout
+from etl.to_erp.files.readback import read_back
+from etl.to_erp.files.render import contexts, decimal_text, prepare, render
+from etl.to_erp.files.sources import FieldPath
+from etl.to_erp.orders.model import OrderRequest
 from tests.fixtures.orders import sample, shipped
 
 

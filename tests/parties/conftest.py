@@ -17,12 +17,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from etl.flows.runtime import Runtime
-from etl.orders.export import ExportSummary
-from etl.orders.layouts import Layout, load_layouts
-from etl.parties.book import PartyBook
-from etl.parties.jobs import export_parties_once
-from etl.settings import EventSettings, Settings
+from etl.config.settings import EventSettings, Settings
+from etl.runtime import Runtime
+from etl.to_erp.files.export import ExportSummary
+from etl.to_erp.files.layouts import Layout, load_layouts
+from etl.to_erp.parties.book import PartyBook
+from etl.to_erp.parties.jobs import export_parties_once
 from tests.conftest import REPO
 from tests.fakes.norce_query import QueryStandin
 from tests.fakes.norce_standin import NorceStandin

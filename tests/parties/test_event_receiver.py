@@ -15,9 +15,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from etl.orders.spool import spool_name
-from etl.parties.book import PartyBook
-from etl.settings import EventSettings
+from etl.config.settings import EventSettings
+from etl.state.spool import spool_name
+from etl.to_erp.parties.book import PartyBook
 from tests.fakes.norce_standin import NorceStandin
 from tests.fakes.sftp_server import SftpServerInfo
 from tests.orders.test_receiver import encode, order, running

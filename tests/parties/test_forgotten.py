@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from etl.commands.parties import export_all, render_events
+from etl.config.settings import LocalStoreSettings, OrderSettings
 from etl.errors import ConfigError
-from etl.flows.runtime import Runtime
 from etl.norce.query import QueryClient
-from etl.orders.bodies import parse_order
-from etl.orders.from_query import FORGOTTEN_NAME
-from etl.orders.layouts import load_layouts
-from etl.orders.poll import poll_orders
-from etl.orders.receiver import open_inbound
-from etl.orders.render import prepare, render
-from etl.orders.watermarks import Watermarks
-from etl.parties.commands import export_all, render_events
-from etl.settings import LocalStoreSettings, OrderSettings
+from etl.receiver.app import open_inbound
+from etl.runtime import Runtime
+from etl.state.ledger.watermarks import Watermarks
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.files.render import prepare, render
+from etl.to_erp.orders.bodies import parse_order
+from etl.to_erp.orders.from_query import FORGOTTEN_NAME
+from etl.to_erp.orders.poll import poll_orders
 from tests.fakes.norce_query import QueryStandin, query_order
 from tests.fakes.norce_standin import NorceStandin
 from tests.fixtures.orders import shipped

@@ -1,4 +1,4 @@
-"""The detector of a customer Norce forgot, shape by shape (etl.parties.forgotten).
+"""The detector of a customer Norce forgot, shape by shape (etl.to_erp.parties.forgotten).
 
 Pure function over a Query-shaped record: no world needed. Each shape the README names is
 here, and each look-alike of a real person that must stay a person.
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from etl.orders.layout_spec import ForgottenSpec
-from etl.parties.forgotten import forgotten_by, marker
+from etl.to_erp.files.layout_spec import ForgottenSpec
+from etl.to_erp.parties.forgotten import forgotten_by, marker
 
 GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 HEX = "0f8fad5bd9cb469fa16570867728950e"

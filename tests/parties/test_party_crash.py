@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from etl.flows.runtime import utc_now
 from etl.norce.query import QueryClient
-from etl.orders.export import ExportSummary
-from etl.parties.book import PartyBook
-from etl.parties.supply import export_parties
+from etl.runtime import utc_now
+from etl.to_erp.files.export import ExportSummary
+from etl.to_erp.parties.book import PartyBook
+from etl.to_erp.parties.supply import export_parties
 from etl.transport import SftpStore
 from etl.transport.base import Store
 from tests.orders.test_export import Crash, Recording

@@ -220,7 +220,7 @@ def test_a_record_the_file_cannot_hold_is_held_until_the_policy_allows_it(
 def test_the_scheduler_runs_each_party_layout_as_a_job_of_its_own(world: PartyWorld) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from etl.flows.runtime import Runtime
+    from etl.runtime import Runtime
     from etl.scheduler import _add_party_jobs
 
     world.changed(customer(world))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from etl.config.settings import LocalStoreSettings, Settings
 from etl.errors import ConfigError
-from etl.orders.layouts import load_layout, load_layouts
-from etl.orders.render import prepare, render
-from etl.parties.model import Customer
-from etl.settings import LocalStoreSettings, Settings
+from etl.to_erp.files.layouts import load_layout, load_layouts
+from etl.to_erp.files.render import prepare, render
+from etl.to_erp.parties.model import Customer
 from tests.conftest import REPO
 from tests.parties.conftest import read_csv
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 
-from etl.documents.book import DocumentBook
+from etl.config.settings import LocalStoreSettings, Settings
 from etl.entities.document import Document
-from etl.orders.book import OrderBook
-from etl.orders.spool import Spool
-from etl.settings import LocalStoreSettings, Settings
+from etl.state.spool import Spool
+from etl.to_erp.orders.book import OrderBook
+from etl.to_norce.documents.book import DocumentBook
 from tests.flows.helpers import settings_for
 
 HEADER = (

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from etl.cli import _parser
-from etl.contracts import load_contracts
+from etl.config.contracts import load_contracts
 from etl.privacy import audit
 from tests.conftest import REPO
 from tests.flows.helpers import manifests, run_once

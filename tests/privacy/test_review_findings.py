@@ -16,14 +16,14 @@ import pytest
 
 import etl.privacy.forget as forget_module
 from etl.cli import _parser
-from etl.contracts import load_contracts
+from etl.config.contracts import load_contracts
 from etl.errors import EtlError
-from etl.orders.book import OrderBook
-from etl.orders.export import export_orders
-from etl.orders.layouts import load_layouts
-from etl.orders.spool import Spool
 from etl.privacy.masking import Masker, Person
 from etl.privacy.rewrite import xlsx_file, xml_file
+from etl.state.spool import Spool
+from etl.to_erp.files.export import export_orders
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.book import OrderBook
 from etl.transport import LocalStore
 from tests.conftest import REPO
 from tests.flows.helpers import run_once

@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.check_feeds import FEED_HEADER
-from etl.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, NOT_COUNTED
+from etl.read.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, NOT_COUNTED
+from etl.to_norce.check_feeds import FEED_HEADER
 from tests.fixtures.feeds import REPO, SAMPLES, SCHEMAS
 
 pytestmark = pytest.mark.slow

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.check_feeds import readers
-from etl.contracts import load_contracts
-from etl.settings import Settings
+from etl.config.contracts import load_contracts
+from etl.config.settings import Settings
+from etl.to_norce.check_feeds import readers
 
 ARTICLES = """
 [feed]

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from etl.cli import main
-from etl.reports import CHECK_ALL_ROWS, CHECK_ROWS
+from etl.read.reports import CHECK_ALL_ROWS, CHECK_ROWS
 from tests.conftest import REPO
 
 CONTRACT = """

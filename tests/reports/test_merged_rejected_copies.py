@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from etl.cli import main
-from etl.contracts import load_contract
-from etl.flows.masterdata import parse_and_validate
+from etl.config.contracts import load_contract
+from etl.config.settings import Settings
 from etl.models import Merge
-from etl.settings import Settings
+from etl.to_norce.masterdata.flow import parse_and_validate
 
 CONTRACT = """
 [feed]

@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.contracts import FeedContract, load_contract
-from etl.formats.raw import CUT, RAW_LIMIT, raw_records
-from etl.settings import Settings
+from etl.config.contracts import FeedContract, load_contract
+from etl.config.settings import Settings
+from etl.read.formats.raw import CUT, RAW_LIMIT, raw_records
 from tests.fixtures.encodings import zipped
 from tests.fixtures.feeds import FIXTURES, check, contract_from, price_contract, shipped
 from tests.flows.helpers import write_cp1252_products

@@ -12,10 +12,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from etl.flows.records import rejection_report
-from etl.formats.raw import CUT, RAW_LIMIT
 from etl.models import Validated
-from etl.reports import (
+from etl.read.formats.raw import CUT, RAW_LIMIT
+from etl.read.reports import (
     DETAIL_COLUMNS,
     PREVIEW,
     ROWS_REJECTED,
@@ -25,7 +24,8 @@ from etl.reports import (
     detail_columns,
     write_reports,
 )
-from etl.validate import REJECTION_SCHEMA
+from etl.read.validate import REJECTION_SCHEMA
+from etl.to_norce.records import rejection_report
 from tests.fixtures.feeds import PRODUCT_COLUMNS, check, shipped
 
 RISKY = ["=1+2", "+46701234567", "-5", "@SUM(A1)", '=HYPERLINK("http://x.invalid";"a")']

@@ -13,8 +13,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.reports import FILE_REJECTED, NOT_COUNTED, ROWS_REJECTED
-from etl.settings import LocalStoreSettings, Settings
+from etl.config.settings import LocalStoreSettings, Settings
+from etl.read.reports import FILE_REJECTED, NOT_COUNTED, ROWS_REJECTED
 from tests.flows.helpers import run_once, settings_for, write_cp1252_products
 
 GOOD = "100123;ACME;Acme AB;AG-1;AG;Handske;Läder;GLOVES;7350000000016;25;0,12"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.settings import Settings
+from etl.config.settings import Settings
 from tests.retention.people import VALUES, where_she_rests
 from tests.retention.seeding import configure, seed
 

@@ -13,18 +13,18 @@ import shutil
 from pathlib import Path
 
 from etl.cli import main
-from etl.contracts import load_contracts
-from etl.flows.masterdata import run_feed
-from etl.flows.records import FileOutcome
-from etl.flows.runtime import Runtime
-from etl.orders.book import OrderBook
-from etl.orders.export import export_orders
-from etl.orders.inbound import OrderInbound
-from etl.orders.layouts import load_layouts
-from etl.orders.spool import Spool
-from etl.parties.book import PartyBook
-from etl.parties.events import PartyInbound
-from etl.settings import OrderSettings, Settings, load_settings
+from etl.config.contracts import load_contracts
+from etl.config.settings import OrderSettings, Settings, load_settings
+from etl.runtime import Runtime
+from etl.state.spool import Spool
+from etl.to_erp.files.export import export_orders
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import OrderInbound
+from etl.to_erp.parties.book import PartyBook
+from etl.to_erp.parties.events import PartyInbound
+from etl.to_norce.masterdata.flow import run_feed
+from etl.to_norce.records import FileOutcome
 from etl.transport import LocalStore
 from tests.conftest import REPO
 from tests.retention.people import (

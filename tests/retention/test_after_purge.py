@@ -10,14 +10,14 @@ import polars as pl
 import pytest
 
 from etl.cli import main
-from etl.contracts import load_contracts
-from etl.documents.book import DocumentBook
-from etl.flows.records import FileOutcome
-from etl.ledger import Ledger
+from etl.config.contracts import load_contracts
+from etl.config.settings import Settings
 from etl.models import INACTIVE, STATE
-from etl.purge import purge_all
-from etl.settings import Settings
-from etl.snapshots import SnapshotStore
+from etl.state.ledger.feed_runs import Ledger
+from etl.state.purge import purge_all
+from etl.state.snapshots import SnapshotStore
+from etl.to_norce.documents.book import DocumentBook
+from etl.to_norce.records import FileOutcome
 from tests.retention.people import CODE, CUSTOMER_ROW, EMAIL, add_customer, her_delivery_notes
 from tests.retention.seeding import PAST_ALL, run_one
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from etl.contracts import load_contracts
-from etl.purge import purge_all
-from etl.settings import Settings
+from etl.config.contracts import load_contracts
+from etl.config.settings import Settings
+from etl.state.purge import purge_all
 from tests.retention.people import where_she_rests
 from tests.retention.seeding import ORDER_DAYS, PAST_ALL, T1
 

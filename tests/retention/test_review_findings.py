@@ -10,10 +10,10 @@ import sqlite3
 import polars as pl
 
 from etl.cli import _parser
-from etl.contracts import load_contracts
-from etl.locks import feed_lock
-from etl.purge import purge_all
-from etl.settings import Settings
+from etl.config.contracts import load_contracts
+from etl.config.settings import Settings
+from etl.state.locks import feed_lock
+from etl.state.purge import purge_all
 from tests.retention.people import CODE, CUSTOMER_ROW, add_customer
 from tests.retention.seeding import ORDER_DAYS, PAST_ALL, T1, run_one
 from tests.retention.test_after_purge import NEWCOMER, current_customers, erp

@@ -10,10 +10,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import ValidationError
 
-from etl.contracts import load_contracts
-from etl.flows.runtime import Runtime
+from etl.config.contracts import load_contracts
+from etl.config.settings import ArchiveSettings, Settings
+from etl.runtime import Runtime
 from etl.scheduler import add_purge_job
-from etl.settings import ArchiveSettings, Settings
 from tests.retention.people import where_she_rests
 from tests.retention.seeding import ORDER_DAYS, PAST_ALL
 
@@ -34,7 +34,7 @@ def test_purge_every_hours_runs_the_whole_purge(
         [job] = scheduler.get_jobs()
         assert isinstance(job.trigger, IntervalTrigger)
         assert job.trigger.interval.total_seconds() == 6 * 3600
-        with caplog.at_level(logging.INFO, logger="etl.purge"):
+        with caplog.at_level(logging.INFO, logger="etl.state.purge"):
             job.func(*job.args)  # what the scheduler calls on the tick
     finally:
         rt.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.settings import LocalStoreSettings
+from etl.config.settings import LocalStoreSettings
 from etl.transport import LocalStore, SftpStore, Store
 from tests.fakes.sftp_server import Auth, SftpServerInfo, run_sftp_server
 

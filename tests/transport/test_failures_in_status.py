@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from etl.cli import main
-from etl.contracts import load_contracts
-from etl.flows.masterdata import run_feed
-from etl.flows.runtime import Runtime
-from etl.settings import LocalStoreSettings
+from etl.config.contracts import load_contracts
+from etl.config.settings import LocalStoreSettings
+from etl.runtime import Runtime
 from etl.status import render_runs
+from etl.to_norce.masterdata.flow import run_feed
 from etl.transport.base import Store
 from tests.fakes.sftp_server import (
     SftpServerInfo,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from etl.config.settings import LocalStoreSettings, SftpStoreSettings
 from etl.errors import TransportError
-from etl.settings import LocalStoreSettings, SftpStoreSettings
 from etl.transport import LocalStore, SftpStore, open_store
 
 

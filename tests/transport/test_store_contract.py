@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import SourceSpec
+from etl.config.contracts import SourceSpec
 from etl.errors import TransportError
-from etl.intake import Candidate, settle_remote
+from etl.to_norce.intake import Candidate, settle_remote
 from etl.transport import RemoteFile, Store
 from tests.transport.conftest import STORE_NAME, Backend
 

@@ -210,7 +210,7 @@ def test_a_date_in_another_form_is_a_type_failure(tmp_path: Path) -> None:
 
 def test_a_long_rejected_value_is_stored_once_its_message_quotes_only_its_start() -> None:
     from etl.entities import ENTITIES
-    from etl.messages import describe
+    from etl.read.messages import describe
 
     value = "K" * 200_000
     code, message = describe("str_matches('^[^ ]+$')", "part_no", value, ENTITIES["product"], "")

@@ -7,9 +7,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
+from etl.config.settings import LocalStoreSettings
 from etl.errors import ConfigError
-from etl.settings import LocalStoreSettings
 from tests.fixtures.feeds import check, price_contract
 from tests.flows.helpers import run_once, settings_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract, FormatSpec
+from etl.config.contracts import FeedContract, FormatSpec
 from etl.errors import ConfigError
 from etl.models import Validated
 from tests.fixtures.feeds import REPO, check, contract_from, rejections

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.errors import ConfigError, SchemaMismatch
 from etl.models import Validated
 from tests.fixtures.feeds import check, contract_from

@@ -8,9 +8,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.flows.masterdata import parse_and_validate
 from etl.models import LINE
-from etl.validate import validate
+from etl.read.validate import validate
+from etl.to_norce.masterdata.flow import parse_and_validate
 from tests.fixtures.feeds import SAMPLES, shipped
 
 KNOWN_VALID = [

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.models import ACTIVE, INACTIVE, STATE, Validated
-from etl.references import holdings, settle
+from etl.read.references import holdings, settle
 from tests.fixtures.feeds import check, contract_from
 
 CONTRACT = """
@@ -65,7 +65,7 @@ def test_copies_of_a_row_naming_an_unknown_record_are_rejected_on_their_own_line
 
 def test_copies_of_a_new_row_forgiven_then_restored_are_rejected_too(tmp_path: Path) -> None:
     # A new article marked inactive with an empty price: Norce never had it, so it is an
-    # add with a bad cell after all (etl.deactivations.restore_new), and so is its copy.
+    # add with a bad cell after all (etl.read.deactivations.restore_new), and so is its copy.
     validated = settled(tmp_path, "A,,0", "A,,0")
 
     assert validated.rejections.select("line", "code").rows() == [(2, "required"), (3, "required")]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.errors import ConfigError
 from tests.fixtures.feeds import check, contract_from, rejections
 

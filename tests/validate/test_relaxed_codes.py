@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from etl.config.settings import LocalStoreSettings, Settings
 from etl.entities.checks import norce_takes
 from etl.errors import ConfigError
 from etl.models import Validated
 from etl.norce.order_calls import file_stem
 from etl.norce.query import CUSTOMERS, QueryClient
-from etl.settings import LocalStoreSettings, Settings
 from tests.fakes.norce_query import QueryStandin
 from tests.fakes.norce_standin import NorceStandin
 from tests.fixtures.cases import DIALECTS

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from etl.errors import ConfigError
-from etl.validate import _schema_failures
+from etl.read.validate import _schema_failures
 from tests.fixtures.feeds import REPO, contract_from
 
 BACKTRACKS = "^(?:\\\\w+\\\\s?)+\\\\[([A-Z]{3})\\\\]$"

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.entities.checks import MAX_AMOUNT
 from etl.errors import ConfigError
 from etl.models import LINE
-from etl.validate import validate
+from etl.read.validate import validate
 from tests.fixtures.feeds import check, contract_from, price_contract, rejections
 
 NBSP, NNBSP = "\u00a0", "\u202f"  # no-break space (Swedish Excel), narrow no-break (French)

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from etl.cli import main
-from etl.contracts import FeedContract
+from etl.config.contracts import FeedContract
 from etl.entities import ENTITIES
 from etl.errors import ConfigError
 from etl.models import Validated

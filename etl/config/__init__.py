@@ -1,0 +1,1 @@
+"""Configuration: process settings, feed contracts and the helpers their TOML shares."""

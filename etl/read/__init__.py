@@ -1,0 +1,1 @@
+"""Reading an ERP file: formats, mapping, validation, references and the rejected-row reports."""

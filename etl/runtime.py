@@ -1,0 +1,194 @@
+"""The edges a flow works with, opened once from settings and passed down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from etl.config.settings import Settings
+from etl.norce.calls import CallResult, Delivery, NorceCall
+from etl.norce.file_delivery import FileDelivery, NorceOutbox
+from etl.state.archive import Archive
+from etl.state.ledger.feed_runs import Ledger
+from etl.state.snapshots import SnapshotStore
+from etl.state.staged import remove, untouched_since
+from etl.transport import open_store
+from etl.transport.base import Store
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+
+# The receiver (its own process) and the order poll write these folders through temp files,
+# `.<name>.<pid>.part`, under no lock another process could take; see `_sweep_receiver_temp`.
+RECEIVER_FOLDERS = (
+    ("state", "spool/orders"),
+    ("state", "spool/parties"),
+    ("archive", "orders/rejected"),
+    ("archive", "parties/rejected"),
+)
+# One body written and fsync'd takes seconds; a temp file untouched this long has no writer.
+DEAD_TEMP_SECONDS = 3600.0
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Runtime:
+    """Ledger, snapshots, archive, stores and delivery for one process."""
+
+    settings: Settings
+    ledger: Ledger
+    snapshots: SnapshotStore
+    archive: Archive
+    delivery: Delivery
+    outbox: NorceOutbox
+    clock: Clock = utc_now
+    sleep: Callable[[float], None] = time.sleep
+    _owns_delivery: bool = True
+    _stores: dict[str, Store] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Runtime:
+        """Open every edge the settings describe."""
+        state = settings.folder("state")
+        # File times are the wall clock's, so they are compared with it, not with `clock`.
+        _sweep_receiver_temp(settings, time.time())
+        return cls(
+            settings=settings,
+            ledger=Ledger(state / "ledger.sqlite"),
+            snapshots=SnapshotStore(state / "snapshots"),
+            archive=Archive(settings.folder("archive")),
+            delivery=_delivery(settings),
+            outbox=NorceOutbox(settings.folder("outbox")),
+            clock=clock,
+            sleep=sleep,
+        )
+
+    @property
+    def inbox(self) -> Path:
+        """Fetched files not yet committed."""
+        return self.settings.folder("inbox")
+
+    @property
+    def locks(self) -> Path:
+        """Per-feed lock files."""
+        return self.settings.folder("state") / "locks"
+
+    def store(self, name: str) -> Store:
+        """The named store, connected on first use and reused."""
+        if name not in self._stores:
+            self._stores[name] = open_store(name, self.settings.stores[name])
+        return self._stores[name]
+
+    def stamp(self) -> str:
+        """Now as an ISO-8601 UTC timestamp."""
+        return self.clock().isoformat(timespec="seconds")
+
+    def day(self) -> str:
+        """Today's date, for archive folders."""
+        return self.clock().date().isoformat()
+
+    def new_run_id(self, feed: str, tag: str) -> str:
+        """A run id that sorts by time and says what it was: 20261122T101500123-products-3f2a9c1b."""
+        return f"{self.clock():%Y%m%dT%H%M%S%f}"[:-3] + f"-{feed}-{tag[:8]}"
+
+    def deliver(self, run_id: str, calls: Sequence[NorceCall], batch: str) -> list[CallResult]:
+        """A run's calls to Norce; in file mode staged, shown in `outbox/norce/` by `publish`."""
+        delivery = self.delivery
+        if isinstance(delivery, FileDelivery):
+            delivery = delivery.staged(self.outbox.stage(run_id))
+        return delivery.deliver(calls, batch)
+
+    def publish(self, run_id: str) -> None:
+        """After the run's commit: show what it delivered in file mode (`recover` redoes it)."""
+        try:
+            self.outbox.publish_run(run_id)
+        except OSError as exc:
+            # The run is committed: failing it now would make `recover` drop what it delivered.
+            log.warning("run %s committed; its requests go to the outbox later: %s", run_id, exc)
+
+    def recover(self, feed: str) -> None:
+        """Tidy what dead runs of `feed` left; call under its lock, after `interrupt_stale`.
+
+        What committed runs staged (archive folder, outbox batch) is published, the rest is
+        dropped. Temp files go too: only runs of the feed write these places, and while its
+        lock is held none of them is running, so each such file is provably dead.
+        """
+        self.archive.recover(feed, self.ledger)
+        self.outbox.recover(feed, self.ledger)
+        self.snapshots.drop_unfinished(feed)
+        remove((self.inbox / feed).glob(".*"))  # downloads, re-encoded and expanded copies
+        batches = self.outbox.root / feed  # documents, approvals: written in place
+        remove(p for p in [*batches.glob(".*.part"), *batches.glob("*/.*.part")] if p.is_file())
+
+    def pause_while_reading(self) -> None:
+        """Fault-injection point for crash tests (settings.pause_while_reading_seconds)."""
+        if self.settings.pause_while_reading_seconds:
+            self.sleep(self.settings.pause_while_reading_seconds)
+
+    def pause_before_commit(self) -> None:
+        """Fault-injection point for crash tests (settings.pause_before_commit_seconds)."""
+        if self.settings.pause_before_commit_seconds:
+            self.sleep(self.settings.pause_before_commit_seconds)
+
+    def fork(self) -> Runtime:
+        """A runtime for another thread: its own ledger connection and store connections.
+
+        SQLite connections and SFTP sessions must not be shared between threads; the
+        delivery (an httpx client with a locked token cache) and the folders can be.
+        """
+        return Runtime(
+            settings=self.settings,
+            ledger=Ledger(self.ledger.path),
+            snapshots=self.snapshots,
+            archive=self.archive,
+            delivery=self.delivery,
+            outbox=self.outbox,
+            clock=self.clock,
+            sleep=self.sleep,
+            _owns_delivery=False,
+        )
+
+    def close(self) -> None:
+        """Close stores, the ledger and (when this runtime opened it) the delivery."""
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+        closer = getattr(self.delivery, "close", None)
+        if self._owns_delivery and callable(closer):
+            closer()
+        self.ledger.close()
+
+
+def _sweep_receiver_temp(settings: Settings, now: float) -> None:
+    """Remove temp files a dead writer left in the receiver's folders, judged by age.
+
+    The receiver may be writing one right now, in another process (perhaps another
+    container, where its pid in the name means nothing here) that takes no lock: only a
+    file no one has written to for `DEAD_TEMP_SECONDS` is provably abandoned.
+    """
+    cutoff = now - DEAD_TEMP_SECONDS
+    for area, folder in RECEIVER_FOLDERS:
+        remove(untouched_since(settings.folder(area) / folder, ".*.part", cutoff))
+
+
+def _delivery(settings: Settings) -> Delivery:
+    if settings.norce.mode == "http":
+        from etl.norce.client import NorceClient
+        from etl.norce.http_delivery import HttpDelivery
+
+        return HttpDelivery(NorceClient(settings.norce), settings.norce)
+    return FileDelivery(settings.folder("outbox"), settings.norce)

@@ -1,0 +1,1 @@
+"""The one owner of state on disk: areas, archive, snapshots, spool, ledger, purge."""

@@ -1,0 +1,366 @@
+"""The ledger: one SQLite database (WAL) that remembers files, runs, holds and snapshots.
+
+The commit of a run is one transaction here: the run's outcome, the file's content hash and
+the feed's current snapshot move together, or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from etl.state.ledger.connection import Tables
+
+# Its tables (files, seen, runs, snapshots, reading, replays, holds) are created by
+# etl.state.ledger.migrations, the one owner of the ledger's schema.
+
+
+DIED_BEFORE_COMMIT = "process stopped before commit"
+DIED_READING = "process stopped while reading the file"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run as `status` shows it."""
+
+    run_id: str
+    feed: str
+    kind: str
+    remote_path: str | None
+    started_at: str
+    finished_at: str | None
+    outcome: str
+    counts: dict[str, int]
+    job_ids: list[str]
+    archive_dir: str | None
+    message: str | None
+    sha256: str | None = None  # of the file the run read
+
+
+@dataclass(frozen=True)
+class Replay:
+    """An archived file an operator asked to have taken again (`run.py replay`)."""
+
+    feed: str
+    of_run: str  # the run that took it before
+    sha256: str
+    input: str  # the archived copy, inside that run's folder
+    asked_at: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything that becomes true together when a run commits."""
+
+    run_id: str
+    feed: str
+    outcome: str  # committed | rejected | duplicate
+    finished_at: str
+    counts: Mapping[str, int]
+    job_ids: list[str]
+    archive_dir: str | None
+    message: str | None = None
+    file: tuple[str, str, int, float] | None = None  # (sha256, remote_path, size, mtime)
+    file_state: str = "committed"
+    snapshot: tuple[str, int] | None = None  # (path, rows)
+    hold: tuple[int, str] | None = None  # (removals, reason)
+    released_hold: str | None = None  # run id of a hold this run approved
+    ends_holds: bool = False  # the new snapshot holds nothing: pending holds are superseded
+
+
+class Ledger(Tables):
+    """SQLite ledger shared by the scheduler, `once` runs and the CLI."""
+
+    def start_run(
+        self,
+        run_id: str,
+        feed: str,
+        kind: str,
+        started_at: str,
+        remote_path: str | None,
+        sha: str | None,
+    ) -> None:
+        """Record that a run began (outcome `running` until it ends)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, feed, kind, remote_path, sha256, started_at, outcome) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (run_id, feed, kind, remote_path, sha, started_at, "running"),
+            )
+
+    def fail_run(
+        self,
+        run_id: str,
+        finished_at: str,
+        outcome: str,
+        message: str,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        """Record a run that ended without committing (failed, held file, interrupted).
+
+        A run that already committed keeps its outcome: what failed after the commit (tidying
+        up) unmade nothing, and a `failed` record would make recovery drop its archive folder.
+        """
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET outcome=?, finished_at=?, message=?, counts=? "
+                "WHERE run_id=? AND outcome NOT IN ('committed', 'rejected', 'duplicate')",
+                (outcome, finished_at, message, json.dumps(dict(counts or {})), run_id),
+            )
+
+    def commit(self, c: Commit) -> None:
+        """Make a run's results true at once: run row, file hash, snapshot pointer, hold."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET outcome=?, finished_at=?, counts=?, job_ids=?, archive_dir=?, message=? "
+                "WHERE run_id=?",
+                (
+                    c.outcome,
+                    c.finished_at,
+                    json.dumps(dict(c.counts)),
+                    json.dumps(c.job_ids),
+                    c.archive_dir,
+                    c.message,
+                    c.run_id,
+                ),
+            )
+            if c.file is not None:
+                sha, remote, size, mtime = c.file
+                # Every finished file is known by its listing, so it is never fetched again...
+                db.execute(
+                    "INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?,?)",
+                    (c.feed, remote, size, mtime, c.file_state, c.run_id),
+                )
+                # ...and committed or rejected content by its hash (a commit wins over a rejection).
+                if c.file_state in ("committed", "rejected"):
+                    db.execute(
+                        "INSERT INTO files VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(feed, sha256) DO UPDATE "
+                        "SET state=excluded.state, run_id=excluded.run_id, at=excluded.at "
+                        "WHERE excluded.state='committed'",
+                        (c.feed, sha, remote, size, mtime, c.file_state, c.run_id, c.finished_at),
+                    )
+            if c.snapshot is not None:
+                db.execute(
+                    "INSERT INTO snapshots VALUES (?,?,?,?) ON CONFLICT(feed) DO UPDATE SET path=excluded.path, "
+                    "run_id=excluded.run_id, rows=excluded.rows",
+                    (c.feed, c.snapshot[0], c.run_id, c.snapshot[1]),
+                )
+            if c.hold is not None or c.released_hold is not None or c.ends_holds:
+                # A newer hold or an approval replaces every older pending hold of the feed.
+                db.execute(
+                    "UPDATE holds SET state='superseded', decided_at=?, decided_by=? WHERE feed=? AND state='pending'",
+                    (c.finished_at, c.run_id, c.feed),
+                )
+            if c.released_hold is not None:
+                db.execute(
+                    "UPDATE holds SET state='approved', decided_at=?, decided_by=? WHERE run_id=?",
+                    (c.finished_at, c.run_id, c.released_hold),
+                )
+            if c.hold is not None:
+                db.execute(
+                    "INSERT INTO holds VALUES (?,?,?,?,?,?,NULL,NULL)",
+                    (c.run_id, c.feed, c.finished_at, c.hold[0], c.hold[1], "pending"),
+                )
+
+    def committed_run(self, feed: str, sha: str) -> str | None:
+        """The run that committed this content in this feed, if any."""
+        row = self._db.execute(
+            "SELECT run_id FROM files WHERE feed=? AND sha256=? AND state='committed'", (feed, sha)
+        ).fetchone()
+        return str(row["run_id"]) if row else None
+
+    def finished_run(self, feed: str, sha: str) -> str | None:
+        """The run that committed or rejected this content in this feed, if any."""
+        row = self._db.execute(
+            "SELECT run_id FROM files WHERE feed=? AND sha256=? AND state IN ('committed', 'rejected')",
+            (feed, sha),
+        ).fetchone()
+        return str(row["run_id"]) if row else None
+
+    def listing_sha(self, feed: str, remote_path: str, size: int, mtime: float) -> str | None:
+        """Content hash of the file known by exactly this listing, if a run of it read it."""
+        row = self._db.execute(
+            "SELECT r.sha256 FROM seen s JOIN runs r ON r.run_id = s.run_id "
+            "WHERE s.feed=? AND s.remote_path=? AND s.size=? AND s.mtime=?",
+            (feed, remote_path, size, mtime),
+        ).fetchone()
+        return str(row["sha256"]) if row and row["sha256"] else None
+
+    def latest_committed_sha(self, feed: str) -> str | None:
+        """Content hash of the file the feed's current snapshot came from."""
+        row = self._db.execute(
+            "SELECT sha256 FROM runs WHERE feed=? AND kind='file' AND outcome='committed' "
+            "ORDER BY finished_at DESC, rowid DESC LIMIT 1",
+            (feed,),
+        ).fetchone()
+        return str(row["sha256"]) if row else None
+
+    def known_listing(self, feed: str, remote_path: str, size: int, mtime: float) -> str | None:
+        """How a file with exactly this name, size and mtime ended, if it was seen before."""
+        row = self._db.execute(
+            "SELECT state FROM seen WHERE feed=? AND remote_path=? AND size=? AND mtime=?",
+            (feed, remote_path, size, mtime),
+        ).fetchone()
+        return str(row["state"]) if row else None
+
+    def current_snapshot(self, feed: str) -> tuple[str, str, int] | None:
+        """(path, run id, rows) of the feed's current snapshot."""
+        row = self._db.execute(
+            "SELECT path, run_id, rows FROM snapshots WHERE feed=?", (feed,)
+        ).fetchone()
+        return (row["path"], row["run_id"], row["rows"]) if row else None
+
+    def interrupt_stale(self, feed: str, at: str) -> int:
+        """Mark runs left `running` by a dead process; call only while holding the feed lock.
+
+        A run that died while it read its file says so (`DIED_READING`): twice on the same
+        file, and the file is quarantined (`reading_deaths`).
+        """
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE runs SET outcome='interrupted', finished_at=?, message=CASE WHEN "
+                "run_id IN (SELECT run_id FROM reading) THEN ? ELSE ? END "
+                "WHERE feed=? AND outcome='running'",
+                (at, DIED_READING, DIED_BEFORE_COMMIT, feed),
+            )
+            db.execute(
+                "DELETE FROM reading WHERE run_id NOT IN "
+                "(SELECT run_id FROM runs WHERE outcome='running')"
+            )
+            return cur.rowcount
+
+    def begin_reading(self, run_id: str) -> None:
+        """The run is reading its file now: a death from here on is the file's doing."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO reading VALUES (?)", (run_id,))
+
+    def end_reading(self, run_id: str) -> None:
+        """The run read its file (or refused it) and lives on."""
+        with self._tx() as db:
+            db.execute("DELETE FROM reading WHERE run_id=?", (run_id,))
+
+    def reading_deaths(self, feeds: Sequence[str], sha: str) -> list[str]:
+        """Runs of `feeds` that died reading the file `sha` since it was last set aside."""
+        marks = ",".join("?" * len(feeds))
+        rows = self._db.execute(
+            f"SELECT run_id FROM runs WHERE feed IN ({marks}) AND sha256=? "  # noqa: S608
+            "AND outcome='interrupted' AND message=? AND started_at > COALESCE(("
+            f"SELECT MAX(started_at) FROM runs WHERE feed IN ({marks}) AND sha256=? "
+            "AND outcome='rejected'), '') ORDER BY started_at",
+            (*feeds, sha, DIED_READING, *feeds, sha),
+        ).fetchall()
+        return [row["run_id"] for row in rows]
+
+    def hold(self, run_id: str) -> dict[str, Any] | None:
+        """One hold by the run that created it."""
+        row = self._db.execute("SELECT * FROM holds WHERE run_id=?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def set_hold_state(self, run_id: str, state: str, at: str) -> None:
+        """Move a hold to `state` (approving: deactivations are about to be sent)."""
+        with self._tx() as db:
+            db.execute("UPDATE holds SET state=?, decided_at=? WHERE run_id=?", (state, at, run_id))
+
+    def holds_in_state(self, feed: str, state: str) -> list[str]:
+        """Run ids of the feed's holds in `state`, oldest first."""
+        rows = self._db.execute(
+            "SELECT run_id FROM holds WHERE feed=? AND state=? ORDER BY created_at", (feed, state)
+        )
+        return [str(r["run_id"]) for r in rows]
+
+    def pending_holds(self) -> list[dict[str, Any]]:
+        """Holds waiting for an operator."""
+        return [
+            dict(r)
+            for r in self._db.execute(
+                "SELECT * FROM holds WHERE state IN ('pending', 'approving') ORDER BY created_at"
+            )
+        ]
+
+    def runs(self, feed: str | None = None, limit: int = 20) -> list[RunRow]:
+        """Most recent runs first, optionally of one feed."""
+        if feed is None:
+            rows = self._db.execute(
+                "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM runs WHERE feed=? ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                (feed, limit),
+            )
+        return [_run_row(r) for r in rows]
+
+    def run(self, run_id: str) -> RunRow | None:
+        """One run by id."""
+        row = self._db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return _run_row(row) if row else None
+
+    def ask_replay(self, replay: Replay) -> bool:
+        """Queue a replay; False when one of the same run is still waiting."""
+        if any(r.of_run == replay.of_run for r in self.pending_replays(replay.feed)):
+            return False
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO replays VALUES (?,?,?,?,?,NULL)",
+                (replay.feed, replay.of_run, replay.sha256, replay.input, replay.asked_at),
+            )
+        return True
+
+    def pending_replays(self, feed: str) -> list[Replay]:
+        """Replays not done yet, oldest first: done is a run of it that committed or rejected.
+
+        The replay's own run is the marker, so a replay that failed or died halfway is
+        simply taken again by the next run.
+        """
+        rows = self._db.execute(
+            "SELECT p.* FROM replays p LEFT JOIN runs r ON r.run_id = p.run_id "
+            "WHERE p.feed=? AND (r.outcome IS NULL OR r.outcome NOT IN ('committed', 'rejected')) "
+            "ORDER BY p.asked_at",
+            (feed,),
+        )
+        return [
+            Replay(r["feed"], r["of_run"], r["sha256"], r["input"], r["asked_at"]) for r in rows
+        ]
+
+    def start_replay(self, replay: Replay, run_id: str) -> None:
+        """The run that takes the replay now."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE replays SET run_id=? WHERE feed=? AND of_run=? AND asked_at=?",
+                (run_id, replay.feed, replay.of_run, replay.asked_at),
+            )
+
+    def archived_runs(self, feed: str) -> list[RunRow]:
+        """The feed's runs that archived a file (committed or rejected), newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE feed=? AND kind IN ('file', 'replay') AND archive_dir "
+            "IS NOT NULL AND outcome IN ('committed', 'rejected') ORDER BY started_at DESC, "
+            "rowid DESC",
+            (feed,),
+        )
+        return [_run_row(r) for r in rows]
+
+    def snapshot_paths(self, feed: str) -> set[str]:
+        """Snapshot files a commit points at (only the current one)."""
+        current = self.current_snapshot(feed)
+        return {current[0]} if current else set()
+
+
+def _run_row(row: sqlite3.Row) -> RunRow:
+    return RunRow(
+        run_id=row["run_id"],
+        feed=row["feed"],
+        kind=row["kind"],
+        remote_path=row["remote_path"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        outcome=row["outcome"],
+        counts=json.loads(row["counts"]),
+        job_ids=json.loads(row["job_ids"]),
+        archive_dir=row["archive_dir"],
+        message=row["message"],
+        sha256=row["sha256"],
+    )

@@ -1,0 +1,152 @@
+"""The ledger's schema, owned in one place: an ordered list of migrations for the whole file.
+
+Every part that keeps state (runs and snapshots, orders, parties, documents, poll
+watermarks) has tables in the same SQLite file, `state/ledger.sqlite`. Its version is
+`PRAGMA user_version`: the number of migrations applied. `etl.state.ledger.connection.connect` applies the
+missing ones in one BEGIN IMMEDIATE transaction, so the scheduler and the receiver opening
+at once cannot both apply one, and a crash halfway leaves the ledger at the version before.
+
+A ledger of a newer version than this program knows is refused before anything is written:
+an older program must never write into tables whose meaning it does not know. A ledger is
+never downgraded.
+
+To change the schema, append a migration; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from etl.errors import EtlError
+
+Migration = tuple[str, ...]  # SQL statements, run in order
+
+
+def _exported_files(table: str) -> str:
+    """A book's export-file table (orders and parties export the same way)."""
+    return f"""CREATE TABLE IF NOT EXISTS {table} (
+    export_id TEXT PRIMARY KEY, layout TEXT NOT NULL, file_name TEXT NOT NULL, state TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
+    UNIQUE (layout, file_name))"""
+
+
+# 1: the schema as every part created it before the ledger had a version. IF NOT EXISTS on
+# purpose: a ledger from then is at version 0 with some or all of these tables already there.
+_MASTER_DATA: Migration = (
+    """CREATE TABLE IF NOT EXISTS files (
+    feed TEXT NOT NULL, sha256 TEXT NOT NULL, remote_path TEXT NOT NULL, size INTEGER NOT NULL,
+    mtime REAL NOT NULL, state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (feed, sha256))""",
+    """CREATE TABLE IF NOT EXISTS seen (
+    feed TEXT NOT NULL, remote_path TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
+    state TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (feed, remote_path, size, mtime))""",
+    """CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, kind TEXT NOT NULL, remote_path TEXT,
+    sha256 TEXT, started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT NOT NULL,
+    counts TEXT NOT NULL DEFAULT '{}', job_ids TEXT NOT NULL DEFAULT '[]',
+    archive_dir TEXT, message TEXT)""",
+    "CREATE INDEX IF NOT EXISTS runs_by_feed ON runs (feed, started_at)",
+    """CREATE TABLE IF NOT EXISTS snapshots (
+    feed TEXT PRIMARY KEY, path TEXT NOT NULL, run_id TEXT NOT NULL, rows INTEGER NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS reading (run_id TEXT PRIMARY KEY)",
+    """CREATE TABLE IF NOT EXISTS replays (
+    feed TEXT NOT NULL, of_run TEXT NOT NULL, sha256 TEXT NOT NULL, input TEXT NOT NULL,
+    asked_at TEXT NOT NULL, run_id TEXT, PRIMARY KEY (feed, of_run, asked_at))""",
+    """CREATE TABLE IF NOT EXISTS holds (
+    run_id TEXT PRIMARY KEY, feed TEXT NOT NULL, created_at TEXT NOT NULL, removals INTEGER NOT NULL,
+    reason TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT, decided_by TEXT)""",
+)
+_ORDERS: Migration = (
+    """CREATE TABLE IF NOT EXISTS orders (
+    ref TEXT PRIMARY KEY, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, kind TEXT NOT NULL,
+    source TEXT NOT NULL, received_at TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
+    generation INTEGER NOT NULL DEFAULT 1, updated_at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS orders_by_state ON orders (state, received_at)",
+    """CREATE TABLE IF NOT EXISTS order_variants (
+    ref TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, received_at TEXT NOT NULL,
+    PRIMARY KEY (ref, sha256))""",
+    """CREATE TABLE IF NOT EXISTS order_resend_bodies (
+    ref TEXT NOT NULL, generation INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    spool_name TEXT NOT NULL, kind TEXT NOT NULL, chosen_at TEXT NOT NULL,
+    PRIMARY KEY (ref, generation))""",
+    """CREATE TABLE IF NOT EXISTS order_holds (
+    ref TEXT NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL, released_at TEXT,
+    released_by TEXT)""",
+    "CREATE INDEX IF NOT EXISTS order_holds_by_ref ON order_holds (ref, held_at)",
+    """CREATE TABLE IF NOT EXISTS order_buyers (
+    buyer TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (buyer, ref))""",
+    """CREATE TABLE IF NOT EXISTS order_export_items (
+    layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL, export_id TEXT NOT NULL,
+    PRIMARY KEY (layout, ref, generation))""",
+    _exported_files("order_exports"),
+    """CREATE TABLE IF NOT EXISTS poll_watermarks (
+    name TEXT PRIMARY KEY, mark TEXT NOT NULL, saved_at TEXT NOT NULL, orders INTEGER NOT NULL)""",
+)
+_PARTIES: Migration = (
+    """CREATE TABLE IF NOT EXISTS party_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, norce_id INTEGER NOT NULL,
+    event TEXT NOT NULL, sha256 TEXT NOT NULL, spool_name TEXT NOT NULL, source TEXT NOT NULL,
+    received_at TEXT NOT NULL, claimed_at TEXT)""",
+    "CREATE INDEX IF NOT EXISTS party_events_by_sha ON party_events (sha256)",
+    "CREATE INDEX IF NOT EXISTS party_events_by_party ON party_events (kind, norce_id)",
+    """CREATE TABLE IF NOT EXISTS party_outcomes (
+    layout TEXT NOT NULL, seq INTEGER NOT NULL, outcome TEXT NOT NULL, export_id TEXT,
+    reason TEXT, at TEXT NOT NULL, PRIMARY KEY (layout, seq))""",
+    "CREATE INDEX IF NOT EXISTS party_outcomes_by_export ON party_outcomes (export_id)",
+    _exported_files("party_exports"),
+)
+_DOCUMENTS: Migration = (
+    """CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL, doc_no TEXT NOT NULL, feed TEXT NOT NULL, sha256 TEXT NOT NULL,
+    state TEXT NOT NULL, document TEXT NOT NULL, client_order_ref INTEGER, erp_order_no TEXT,
+    fees TEXT NOT NULL DEFAULT '[]', attempts INTEGER NOT NULL DEFAULT 0, message TEXT,
+    run_id TEXT NOT NULL, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, doc_no))""",
+    "CREATE INDEX IF NOT EXISTS documents_by_feed ON documents (feed, state)",
+    "CREATE INDEX IF NOT EXISTS documents_by_order ON documents (kind, client_order_ref, erp_order_no)",
+    # The document book's own data steps (etl.to_norce.documents.book), each done once and named here.
+    "CREATE TABLE IF NOT EXISTS document_book_steps (name TEXT PRIMARY KEY, at TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS document_conflicts (
+    kind TEXT NOT NULL, doc_no TEXT NOT NULL, sha256 TEXT NOT NULL, feed TEXT NOT NULL,
+    run_id TEXT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (kind, doc_no, sha256))""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    (*_MASTER_DATA, *_ORDERS, *_PARTIES, *_DOCUMENTS),  # 1: the unversioned schema
+)
+LATEST = len(MIGRATIONS)
+
+
+def version(db: sqlite3.Connection) -> int:
+    """The number of migrations the ledger has had (0: new, or made before versions)."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def refuse_newer(db: sqlite3.Connection, path: Path, known: int) -> int:
+    """The ledger's version, unless a newer program wrote it: then an EtlError, nothing written."""
+    found = version(db)
+    if found > known:
+        raise EtlError(
+            f"{path}: the ledger is at schema version {found}, this program knows up to "
+            f"version {known}; run the newer program (a ledger is never downgraded)"
+        )
+    return found
+
+
+def migrate(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> None:
+    """Apply the migrations the ledger lacks, all in one immediate transaction."""
+    if refuse_newer(db, path, len(migrations)) == len(migrations):
+        return
+    # The write lock first, then look again: another process may have migrated meanwhile.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        found = refuse_newer(db, path, len(migrations))
+        for statement in (s for m in migrations[found:] for s in m):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version={len(migrations)}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

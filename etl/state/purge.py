@@ -1,0 +1,450 @@
+"""`run.py purge`: archive folders past their retention keep only their manifest.
+
+What a folder held is still answerable afterwards: before anything is removed, the folder's
+manifest.json is rewritten with `purged_at` and each file's name, size and SHA-256. Areas:
+
+- `archive/<feed>/<date>/<run>/` and `archive/<feed>/rejected/<date>/<run>/`: the contract's
+  `[archive] retention_days`; a run's age is its manifest's `finished_at`, else the end of
+  its date folder's day.
+- `archive/orders/exported/<layout>/<day>/` and `archive/parties/exported/<layout>/<day>/`
+  (order files, customer and company change files): settings `[archive]
+  orders_retention_days`, from the end of that day; the day folder gets a manifest.json.
+- `archive/orders/rejected/` and `archive/parties/rejected/` (bodies the receiver refused):
+  the same setting, from the time in each body's name; one manifest.json for the folder
+  lists every body and reason removed, each with its time.
+
+Ages come from the clock the caller passes (never file mtimes). Symlinks are never followed
+and a folder already purged is left as it is.
+
+`purge_all` then does the same for every other place personal data rests (etl.state.retention):
+removed people's snapshot rows, spooled order and party bodies, the document book's bodies,
+`outbox/checks/` and file-mode `outbox/norce/`; `Purged.line` is the one-line summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from etl.config.contracts import FeedContract
+from etl.config.settings import Settings
+from etl.dates import moment, utc
+from etl.errors import EtlError
+from etl.state.archive import Archive
+from etl.state.ledger.feed_runs import Ledger
+from etl.state.retention.bodies import purge_documents, purge_spools
+from etl.state.retention.outbox import purge_outbox
+from etl.state.retention.place import Place
+from etl.state.retention.snapshots import is_about_people, reduce_removed_rows
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+# archive/ areas of files the receiver and the export jobs write (no feed contract).
+FILE_AREAS = ("orders", "parties")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_REFUSED = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{16}\.")  # OrderInbound.keep_rejected's names
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One file a purge removes (or would): its path, size and SHA-256 (None in a dry run)."""
+
+    path: Path
+    size: int
+    sha256: str | None = None
+
+    def record(self, folder: Path) -> dict[str, Any]:
+        """The manifest entry: name relative to the folder, size, hash."""
+        name = self.path.relative_to(folder).as_posix()
+        return {"name": name, "size": self.size, "sha256": self.sha256}
+
+
+@dataclass
+class AreaSummary:
+    """What a purge did to one feed's run folders, or to one order area."""
+
+    area: str  # feed name, orders/exported/<layout>, orders/rejected
+    kind: Literal["feed", "orders"]
+    retention_days: int | None
+    folders: int = 0  # run folders, day folders or refused bodies purged
+    removals: list[Removal] = field(default_factory=list)
+    purged_before: int = 0  # purged by an earlier purge, left as they were
+    younger: int = 0  # not past the retention yet
+    skipped: list[str] = field(default_factory=list)  # left alone, with why
+
+
+def purge(
+    settings: Settings,
+    contracts: Mapping[str, FeedContract],
+    now: dt.datetime,
+    *,
+    dry_run: bool = False,
+) -> list[AreaSummary]:
+    """Purge every archive folder past its retention; one summary per feed and order area."""
+    purger = _Purger(settings.folder("archive"), now, dry_run)
+    summaries = [purger.feed(c.name, c.archive.retention_days) for c in contracts.values()]
+    days = settings.archive.orders_retention_days
+    return summaries + [s for area in FILE_AREAS for s in purger.files(area, days)]
+
+
+@dataclass
+class Purged:
+    """What one `purge_all` did: the archive's areas and every other place."""
+
+    archive: list[AreaSummary]
+    places: list[Place]
+    dry_run: bool = False
+
+    def line(self) -> str:
+        """One line: what went (or would go) where, counted per place."""
+        files = sum(len(s.removals) for s in self.archive)
+        parts = [f"archive {files} files in {sum(s.folders for s in self.archive)} folders"]
+        for group, unit in (
+            ("snapshots", "rows"),
+            ("spool/orders", "bodies"),
+            ("spool/parties", "bodies"),
+            ("documents", "bodies"),
+            ("outbox/checks", "files"),
+            ("outbox/norce", "files"),
+        ):
+            count = sum(p.removed for p in self.places if _in_group(p.name, group))
+            parts.append(f"{group} {count} {unit}")
+        verb = "would remove" if self.dry_run else "removed"
+        return f"purge {verb}: " + ", ".join(parts)
+
+
+def purge_all(
+    settings: Settings,
+    contracts: Mapping[str, FeedContract],
+    now: dt.datetime,
+    *,
+    dry_run: bool = False,
+) -> Purged:
+    """The archive, then every other place personal data rests, each by its retention."""
+    archive = purge(settings, contracts, now, dry_run=dry_run)
+    places = purge_spools(settings, now, dry_run)
+    places += purge_documents(settings, contracts, now, dry_run)
+    places += purge_outbox(settings, contracts, now, dry_run)
+    people = [c for c in contracts.values() if is_about_people(c)]
+    ledger_path = settings.folder("state") / "ledger.sqlite"
+    if people and ledger_path.exists():
+        ledger = Ledger(ledger_path)
+        try:
+            places += [reduce_removed_rows(settings, ledger, c, now, dry_run) for c in people]
+        finally:
+            ledger.close()
+    result = Purged(archive, places, dry_run)
+    log.info("%s", result.line())
+    return result
+
+
+def _in_group(name: str, group: str) -> bool:
+    return name == group or name.startswith(group + "/")
+
+
+def strays(settings: Settings, contracts: Mapping[str, FeedContract]) -> list[str]:
+    """Folders in archive/ that no contract names (a feed removed since): never purged."""
+    root = settings.folder("archive")
+    if not root.is_dir():
+        return []
+    known = {*contracts, *FILE_AREAS}
+    with os.scandir(root) as entries:
+        return sorted(
+            e.name
+            for e in entries
+            if e.is_dir(follow_symlinks=False) and e.name not in known and e.name[0] != "."
+        )
+
+
+def describe(summary: AreaSummary, *, dry_run: bool = False) -> str:
+    """One line for the command's output."""
+    days = summary.retention_days
+    if days is None:
+        where = (
+            "[archive] retention_days in its contract"
+            if summary.kind == "feed"
+            else "[archive] orders_retention_days in the settings"
+        )
+        return f"{summary.area}: kept forever (no {where})"
+    size = sum(r.size for r in summary.removals)
+    verb = "would purge" if dry_run else "purged"
+    parts = [
+        f"{verb} {summary.folders} folder(s): {len(summary.removals)} file(s), {size:,} bytes",
+        f"{summary.purged_before} purged before",
+        f"{summary.younger} younger than {days} days",
+    ]
+    if summary.skipped:
+        parts.append(f"{len(summary.skipped)} left alone: " + "; ".join(summary.skipped))
+    return f"{summary.area}: " + ", ".join(parts)
+
+
+class _Purger:
+    """One purge over one archive root, at one moment."""
+
+    def __init__(self, root: Path, now: dt.datetime, dry_run: bool) -> None:
+        self.root, self.now, self.dry_run = root, utc(now), dry_run
+        self.real = os.path.realpath(root)
+        self.stamp = self.now.isoformat(timespec="seconds")
+
+    # -- areas ---------------------------------------------------------------------------
+
+    def feed(self, name: str, days: int | None) -> AreaSummary:
+        """Every run folder of one feed, committed and rejected."""
+        summary = AreaSummary(name, "feed", days)
+        if days is None:
+            return summary
+        cutoff = self.now - dt.timedelta(days=days)
+        base = self.root / name
+        for parent in (base, base / "rejected"):
+            for day_dir in self._dirs(parent, summary):
+                if parent == base and day_dir.name == "rejected":
+                    continue
+                day = self._day(day_dir, summary)
+                if day is not None:
+                    for run in self._dirs(day_dir, summary):
+                        self._run_folder(run, _end_of(day), cutoff, summary)
+        self._log(summary)
+        return summary
+
+    def _run_folder(
+        self, run: Path, day_end: dt.datetime, cutoff: dt.datetime, summary: AreaSummary
+    ) -> None:
+        """A run's age: its manifest's finished_at, else the end of its date folder's day."""
+        doc = self._manifest(run, summary, required=True)
+        if doc is None:
+            return
+        if (moment(doc.get("finished_at")) or day_end) > cutoff:
+            summary.younger += 1
+            return
+        self._purge_folder(run, doc, summary)
+
+    def files(self, area: str, days: int | None) -> list[AreaSummary]:
+        """Files written for the ERP (orders, parties) by layout and day, then refused bodies."""
+        top = AreaSummary(f"{area}/exported", "orders", days)
+        summaries = []
+        for layout in self._dirs(self.root / area / "exported", top):
+            summary = AreaSummary(f"{area}/exported/{layout.name}", "orders", days)
+            if days is not None:
+                cutoff = self.now - dt.timedelta(days=days)
+                for day_dir in self._dirs(layout, summary):
+                    day = self._day(day_dir, summary)
+                    if day is None:
+                        continue
+                    if _end_of(day) > cutoff:
+                        summary.younger += 1
+                        continue
+                    doc = self._manifest(day_dir, summary, required=False)
+                    if doc is not None:
+                        doc = {"layout": layout.name, "day": day_dir.name} | doc
+                        self._purge_folder(day_dir, doc, summary)
+            self._log(summary)
+            summaries.append(summary)
+        return [*([top] if top.skipped else []), *summaries, self.refused(area, days)]
+
+    def refused(self, area: str, days: int | None) -> AreaSummary:
+        """archive/<area>/rejected/: bodies the receiver refused and their reasons."""
+        summary = AreaSummary(f"{area}/rejected", "orders", days)
+        folder = self.root / area / "rejected"
+        if days is None or not self._usable_dir(folder, summary):
+            return summary
+        doc = self._manifest(folder, summary, required=False)
+        if doc is None:
+            return summary
+        cutoff = self.now - dt.timedelta(days=days)
+        due: list[Path] = []
+        bodies: set[str] = set()
+        for path in self._files(folder, summary, recurse=False):
+            match = _REFUSED.match(path.name)
+            if match is None:
+                summary.skipped.append(f"{self._rel(path)}: not a refused order body")
+            elif dt.datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC) > cutoff:
+                summary.younger += match[0] not in bodies
+                bodies.add(match[0])
+            else:
+                summary.folders += match[0] not in bodies
+                bodies.add(match[0])
+                due.append(path)
+        summary.removals += self._remove(folder, due, doc, summary, each_stamped=True)
+        self._log(summary)
+        return summary
+
+    # -- one folder ----------------------------------------------------------------------
+
+    def _purge_folder(self, folder: Path, doc: dict[str, Any], summary: AreaSummary) -> None:
+        """Everything but the manifest goes; a folder with nothing left to remove is not touched."""
+        files = list(self._files(folder, summary, recurse=True))
+        if not files:
+            summary.purged_before += "purged_at" in doc
+            return
+        summary.folders += 1
+        summary.removals += self._remove(folder, files, doc, summary, each_stamped=False)
+        if not self.dry_run:
+            self._prune(folder)
+
+    def _remove(
+        self,
+        folder: Path,
+        files: list[Path],
+        doc: dict[str, Any],
+        summary: AreaSummary,
+        *,
+        each_stamped: bool,
+    ) -> list[Removal]:
+        """Hash, record in the manifest, then delete: a crash in between loses no record.
+
+        A file that cannot be read or removed leaves the folder for the next purge.
+        """
+        if not files or self.dry_run:
+            return [Removal(p, os.lstat(p).st_size) for p in files]
+        try:
+            removals = [_hashed(p) for p in files]
+            stamp = {"purged_at": self.stamp} if each_stamped else {}
+            before = doc.get("purged")
+            entries = [*(before if isinstance(before, list) else [])]
+            entries += [r.record(folder) | stamp for r in removals]
+            days = summary.retention_days
+            record = {"purged_at": self.stamp, "retention_days": days, "purged": entries}
+            Archive.write_json(folder / MANIFEST, doc | record)
+            for removal in removals:
+                self._check_inside(removal.path)
+                removal.path.unlink()
+        except OSError as exc:
+            summary.skipped.append(f"{self._rel(folder)}: {exc.strerror or exc} ({exc.filename})")
+            return []
+        return removals
+
+    def _prune(self, folder: Path) -> None:
+        """Remove subfolders the purge emptied (never the run folder itself)."""
+        for top, dirs, _files in os.walk(folder, topdown=False, followlinks=False):
+            for name in dirs:
+                path = Path(top) / name
+                if not path.is_symlink() and not any(path.iterdir()):
+                    path.rmdir()
+
+    # -- walking, safely -----------------------------------------------------------------
+
+    def _dirs(self, parent: Path, summary: AreaSummary) -> Iterator[Path]:
+        """Subfolders in name order; dot-named ones (runs being staged) and symlinks skipped."""
+        if not self._usable_dir(parent, summary):
+            return
+        for entry in sorted(os.scandir(parent), key=lambda e: e.name):
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                summary.skipped.append(f"{self._rel(path)}: a symlink, not followed")
+            elif entry.is_dir(follow_symlinks=False):
+                yield path
+
+    def _files(self, folder: Path, summary: AreaSummary, *, recurse: bool) -> Iterator[Path]:
+        """Regular files in `folder` (and below, with `recurse`) except its own manifest.json.
+
+        Symlinks are left alone. Without `recurse` (a shared folder) dot-named files, being
+        written right now, are left too.
+        """
+        keep = folder / MANIFEST
+        for top, dirs, names in os.walk(folder, followlinks=False):
+            here = Path(top)
+            for name in sorted([*dirs, *names]):
+                path = here / name
+                if path.is_symlink():
+                    summary.skipped.append(f"{self._rel(path)}: a symlink, left alone")
+                elif path.is_dir():
+                    continue
+                elif not path.is_file():
+                    summary.skipped.append(f"{self._rel(path)}: not a regular file")
+                elif path != keep and (recurse or not name.startswith(".")):
+                    yield path
+            if not recurse:
+                return
+            dirs.sort()
+
+    def _usable_dir(self, path: Path, summary: AreaSummary) -> bool:
+        if path.is_symlink():
+            summary.skipped.append(f"{self._rel(path)}: a symlink, not followed")
+            return False
+        return path.is_dir() and self._inside(path)
+
+    def _manifest(
+        self, folder: Path, summary: AreaSummary, *, required: bool
+    ) -> dict[str, Any] | None:
+        """The folder's manifest ({} when it has none and none is required); None: leave it."""
+        path = folder / MANIFEST
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            summary.skipped.append(f"{self._rel(path)}: not a regular file")
+            return None
+        if not path.exists():
+            if required:
+                summary.skipped.append(f"{self._rel(folder)}: no manifest.json, not a run folder")
+                return None
+            return {}
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            summary.skipped.append(f"{self._rel(path)}: unreadable ({exc})")
+            return None
+        if not isinstance(doc, dict):
+            summary.skipped.append(f"{self._rel(path)}: not a JSON object")
+            return None
+        return doc
+
+    def _day(self, folder: Path, summary: AreaSummary) -> dt.date | None:
+        try:
+            if _DAY.match(folder.name):
+                return dt.date.fromisoformat(folder.name)
+        except ValueError:
+            pass
+        summary.skipped.append(f"{self._rel(folder)}: not a date folder (YYYY-MM-DD)")
+        return None
+
+    def _inside(self, path: Path) -> bool:
+        real = os.path.realpath(path)
+        return real == self.real or real.startswith(self.real + os.sep)
+
+    def _check_inside(self, path: Path) -> None:
+        """The last check before a file goes: a regular file whose folder is in the archive."""
+        if not self._inside(path.parent) or not stat.S_ISREG(os.lstat(path).st_mode):
+            raise EtlError(f"purge refused to remove {path}: not a file inside {self.root}")
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(Path("archive") / path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def _log(self, summary: AreaSummary) -> None:
+        if summary.removals and not self.dry_run:
+            log.info(
+                "purge %s: %d folders, %d files, %d bytes removed (retention %s days)",
+                summary.area,
+                summary.folders,
+                len(summary.removals),
+                sum(r.size for r in summary.removals),
+                summary.retention_days,
+            )
+
+
+def _hashed(path: Path) -> Removal:
+    """Size and SHA-256 of a file, read without following a symlink put in its place."""
+    digest, size = hashlib.sha256(), 0
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return Removal(path, size, digest.hexdigest())
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    """The moment a date folder's day ended (UTC): nothing in it is younger."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)

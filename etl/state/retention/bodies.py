@@ -1,0 +1,132 @@
+"""Spooled order and party bodies, and the document book's bodies, past their retention.
+
+- `state/spool/orders/`: a body goes once its order's last export to the ERP is older than
+  `[archive] orders_retention_days`; the order book keeps ref, hash and states, and the
+  spool a tombstone (`run.py orders show` and `resend` say the body is gone).
+- `state/spool/parties/`: a customer or company event body goes the same time after its
+  event was settled (exported, gone or held) for every layout.
+- the document book (ledger): a sent or refused document older than its feed's
+  `[archive] retention_days` keeps its number, hash and states; its body is dropped. The
+  dedupe is by hash, so a document file dropped again is still recognised as sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from etl.config.contracts import FeedContract
+from etl.config.settings import Settings
+from etl.dates import moment
+from etl.entities import DocumentEntity
+from etl.privacy.needed import note_buyers
+from etl.privacy.person import buyers
+from etl.state.locks import feed_lock
+from etl.state.retention.place import Place, cutoff
+from etl.state.spool import Spool
+from etl.to_erp.files.layouts import load_layouts
+from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.parties.book import PartyBook
+from etl.to_norce.documents.book import DocumentBook
+
+# Held by the body purge and by `forget`, so neither reads a body the other is rewriting.
+SPOOL_LOCK = "retention-spools"
+
+
+def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Place]:
+    """Order and party bodies whose export is older than the orders' retention."""
+    days = settings.archive.orders_retention_days
+    state = settings.folder("state")
+    places = []
+    for area, book_type in (("orders", OrderBook), ("parties", PartyBook)):
+        place = Place(f"spool/{area}", "bodies", days)
+        places.append(place)
+        if days is None or not (state / "ledger.sqlite").exists():
+            continue
+        book = book_type(state / "ledger.sqlite")
+        try:
+            settled = (
+                book.exported_bodies()
+                if isinstance(book, OrderBook)
+                else book.settled_spool_names(_party_subjects(settings))
+            )
+        finally:
+            book.close()
+        spool = Spool(state / "spool" / area)
+        keep = _buyer_keeper(state / "ledger.sqlite", spool) if area == "orders" else None
+        with feed_lock(state / "locks", SPOOL_LOCK) as taken:
+            if not taken:  # `forget` is masking the spools: a body read now may be half-done
+                place.skipped.append("forget is running; next purge")
+                continue
+            _remove(spool, settled, cutoff(now, days), now, dry_run, place, keep)
+    return places
+
+
+def _party_subjects(settings: Settings) -> dict[str, str]:
+    """Each party layout's subject (customer or company): every one must settle an event."""
+    return {n: layout.subject.name for n, layout in load_layouts(settings, "parties").items()}
+
+
+def _remove(
+    spool: Spool,
+    settled: list[tuple[str, str]],
+    before: dt.datetime,
+    now: dt.datetime,
+    dry_run: bool,
+    place: Place,
+    before_removal: Callable[[str], None] | None = None,
+) -> None:
+    stamp = now.isoformat(timespec="seconds")
+    for name, at in settled:
+        path: Path = spool.folder / name
+        if not path.is_file():
+            continue  # removed before, or never written (a recovered body)
+        when = moment(at)
+        if when is None or when >= before:
+            place.kept += 1
+            continue
+        place.removed += 1
+        if not dry_run:
+            if before_removal is not None:
+                before_removal(name)
+            spool.remove_body(name, stamp, place.retention_days or 0)
+
+
+def _buyer_keeper(ledger: Path, spool: Spool) -> Callable[[str], None]:
+    """Before an order body goes: note its buyer, so `forget` still finds the order."""
+
+    def keep(name: str) -> None:
+        book = OrderBook(ledger)
+        try:
+            ref = book.ref_of_body(name)
+        finally:
+            book.close()
+        if ref is not None:
+            note_buyers(ledger, ref, buyers(spool.folder / name))
+
+    return keep
+
+
+def purge_documents(
+    settings: Settings, contracts: Mapping[str, FeedContract], now: dt.datetime, dry_run: bool
+) -> list[Place]:
+    """Bodies of settled documents of every document feed, by the feed's retention."""
+    path = settings.folder("state") / "ledger.sqlite"
+    feeds = [c for c in contracts.values() if isinstance(c.entity, DocumentEntity)]
+    if not feeds or not path.exists():
+        return []
+    book = DocumentBook(path)
+    places = []
+    try:
+        for contract in feeds:
+            days = contract.archive.retention_days
+            place = Place(f"documents/{contract.name}", "bodies", days, "reduce")
+            places.append(place)
+            if days is not None:
+                place.removed = book.reduce_bodies(
+                    contract.name, cutoff(now, days), now.isoformat(timespec="seconds"), dry_run
+                )
+    finally:
+        book.close()
+    return places

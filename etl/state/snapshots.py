@@ -1,0 +1,77 @@
+"""Snapshots: the last accepted state of each feed, one Parquet file per committed run.
+
+A snapshot file is written before the commit and becomes current only when the ledger's
+commit transaction points at it, so a crash between the two leaves the old one current
+and the next run produces the same delta. Files no commit points at are swept later.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from etl.models import STATE
+from etl.state.staged import remove
+from etl.to_norce.masterdata.diff import empty_snapshot
+
+
+class SnapshotStore:
+    """Parquet snapshots under `state/snapshots/<feed>/<run>.parquet`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, relative: str | None, fields: dict[str, pl.DataType]) -> pl.DataFrame:
+        """The snapshot at `relative` (None: the empty first snapshot), with today's fields.
+
+        A snapshot written before a field was added to the entity lacks its column; it reads
+        as empty, so a file that carries the field sends it as a change, once. Without this
+        the diff would never compare the field and the next snapshot would drop it again.
+        A column the entity no longer has is left out, as the diff compares old columns.
+        """
+        if relative is None:
+            return empty_snapshot(fields)
+        frame = pl.read_parquet(self.root / relative)
+        added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in frame]
+        return frame.with_columns(added).select(*fields, STATE)
+
+    def write(self, feed: str, run_id: str, frame: pl.DataFrame) -> str:
+        """Write a candidate snapshot atomically; returns its path relative to the root."""
+        relative = f"{feed}/{run_id}.parquet"
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.part")
+        # lz4 keeps 1M-row writes well under a second; the files are local state, not archive.
+        frame.write_parquet(temp, compression="lz4", statistics=False)
+        with temp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        temp.replace(target)
+        return relative
+
+    def replace(self, relative: str, frame: pl.DataFrame) -> None:
+        """Rewrite a committed snapshot in place, atomically (purge: same rows, fewer values).
+
+        Call under the feed's lock: the file is the current snapshot, no run may be reading it.
+        """
+        target = self.root / relative
+        temp = target.with_name(f".{target.name}.part")
+        frame.write_parquet(temp, compression="lz4", statistics=False)
+        with temp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        temp.replace(target)
+
+    def drop_unfinished(self, feed: str) -> list[Path]:
+        """Remove the feed's half-written temp files; call under its lock (no write is going on)."""
+        return remove((self.root / feed).glob(".*.part"))
+
+    def sweep(self, feed: str, keep: set[str]) -> list[str]:
+        """Remove this feed's snapshot files that no commit points at; returns what went."""
+        gone = []
+        for path in sorted((self.root / feed).glob("*.parquet")):
+            relative = f"{feed}/{path.name}"
+            if relative not in keep:
+                path.unlink()
+                gone.append(relative)
+        return gone

@@ -1,0 +1,1 @@
+"""The ERP-file engine: layouts, rendering (CSV, XML), names, charset, upload exactly once."""

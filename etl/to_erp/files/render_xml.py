@@ -1,0 +1,123 @@
+"""Prepared orders -> an XML order file (a UBL Order, or an ERP's own XML), with lxml.
+
+Each order is its own document element (`[format] root`); a batch file wraps them in
+`batch_root`. An entry's element path is walked from its base (the order's element, or the
+element its repeating record writes per entry): a step reuses the latest element of that
+name under the same parent, else creates it, so `A/B` then `A/C` make one `A` holding `B`
+and `C`, in the order the layout lists them (which is how a schema's sequence is kept).
+
+An entry whose value is empty writes nothing: no empty element, which UBL forbids. A literal
+attribute (`cbc:EndpointID/@schemeID = '0088'`) only decorates an element that something
+else created, so an absent EndpointID does not leave a lone `schemeID` behind; so does any
+attribute of an element whose text the same record writes (`cbc:Amount/@currencyID` waits
+for `cbc:Amount`), so an empty amount leaves no `<cbc:Amount currencyID="SEK"/>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
+
+from lxml import etree
+
+from etl.to_erp.files.layout_spec import OrderFormat
+from etl.to_erp.files.layouts import Column, Layout
+from etl.to_erp.files.sources import Constant
+from etl.to_erp.files.xmlpaths import XmlPath, parse_path
+
+if TYPE_CHECKING:
+    from etl.to_erp.files.render import Prepared, Row
+
+
+def render_xml(layout: Layout, orders: Sequence[Prepared]) -> bytes:
+    """The XML file's bytes."""
+    fmt = layout.format
+    if fmt.batch_root is not None:
+        top = etree.Element(_element_name(fmt.batch_root, fmt), nsmap=_nsmap(fmt))
+        for order in orders:
+            top.append(order_element(order.rows, fmt))
+    else:
+        (order,) = orders
+        top = order_element(order.rows, fmt)
+    data = etree.tostring(top, xml_declaration=True, encoding=fmt.encoding, pretty_print=True)
+    return cast(bytes, data)  # bytes whenever an encoding is given
+
+
+def order_element(rows: Sequence[Row], fmt: OrderFormat) -> etree._Element:
+    """One order's document element."""
+    root = etree.Element(_element_name(fmt.root or "", fmt), nsmap=_nsmap(fmt))
+    for row in rows:
+        base = root
+        if row.record.repeat is not None:
+            base = _walk(root, row.record.repeat.steps, create_last=True)
+        _fill(base, row.record.columns, row.cells)
+        parent = base.getparent()
+        if base is not root and parent is not None and not _has_content(base):
+            parent.remove(base)
+    return root
+
+
+def _fill(base: etree._Element, columns: Sequence[Column], cells: Sequence[str]) -> None:
+    decorations: list[tuple[XmlPath, str]] = []
+    with_text = {c.xml.steps for c in columns if c.xml is not None and c.xml.attribute is None}
+    for column, text in zip(columns, cells, strict=True):
+        path = column.xml
+        if path is None or text == "":
+            continue
+        if path.attribute is not None and (
+            isinstance(column.source, Constant) or path.steps in with_text
+        ):
+            decorations.append((path, text))  # applied once the elements exist
+            continue
+        element = _walk(base, path.steps)
+        if path.attribute is not None:
+            element.set(path.attribute, text)
+        else:
+            element.text = text
+    for path, text in decorations:
+        decorated = _find(base, path.steps)
+        if decorated is not None and path.attribute is not None:
+            decorated.set(path.attribute, text)
+
+
+def _walk(
+    base: etree._Element, steps: Sequence[str], *, create_last: bool = False
+) -> etree._Element:
+    current = base
+    for index, step in enumerate(steps):
+        last = index == len(steps) - 1
+        existing = None if (last and create_last) else _latest(current, step)
+        current = etree.SubElement(current, step) if existing is None else existing
+    return current
+
+
+def _find(base: etree._Element, steps: Sequence[str]) -> etree._Element | None:
+    current: etree._Element | None = base
+    for step in steps:
+        if current is None:
+            return None
+        current = _latest(current, step)
+    return current
+
+
+def _latest(parent: etree._Element, tag: str) -> etree._Element | None:
+    for child in reversed(parent):
+        if child.tag == tag:
+            return child
+    return None
+
+
+def _has_content(element: etree._Element) -> bool:
+    return bool(element.text) or len(element) > 0 or bool(element.attrib)
+
+
+def _nsmap(fmt: OrderFormat) -> dict[str, str]:
+    nsmap: dict[str | None, str] = {None: fmt.namespace} if fmt.namespace else {}
+    nsmap.update(fmt.namespaces)
+    # lxml takes None as the default namespace's prefix; lxml-stubs do not know that.
+    return cast("dict[str, str]", nsmap)
+
+
+def _element_name(name: str, fmt: OrderFormat) -> str:
+    (step,) = parse_path(name, fmt.namespace, fmt.namespaces, elements_only=True).steps
+    return step

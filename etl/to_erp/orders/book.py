@@ -1,0 +1,332 @@
+"""The order book: every order received, its state, and every export of it, in the ledger.
+
+It lives in the same SQLite file as the master-data ledger (WAL, so the receiver process
+and the scheduler process write side by side), in tables of its own.
+
+An order's life: `spooled` (on disk, waiting for the export job) or `held` (DoHold, or a
+check failed: waits for an operator), then exported once per order-file layout. An export
+is two-phase: `begin_export` records the file name and its orders *before* the upload, so
+an export cut off by a crash is known on the next run and looked up on the ERP's server
+instead of being uploaded again under a new name. `resend` bumps the order's generation:
+the order is due again for every layout, on purpose.
+
+Every body received under a reference is kept (`order_variants` beside the first one);
+the first is the order's body. A resend may choose another one: the choice is recorded
+for that generation only (`order_resend_bodies`), so the export of that generation, and a
+re-render of it after a crash, read the chosen body, and the next resend goes back to the
+order's own body unless it chooses again. Every hold and its release is kept
+(`order_holds`) so an operator can tell the whole story of an order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from etl.state.ledger.exported_files import ExportedFiles, ExportRow
+
+# Its tables (orders, order_variants, order_resend_bodies, order_holds, order_buyers,
+# order_export_items, order_exports) are created by etl.state.ledger.migrations.
+
+Arrival = Literal["new", "again", "conflict"]
+
+# An order row with the body due in its current generation: a resend's choice, else its own.
+_ROWS = (
+    "SELECT o.ref, COALESCE(b.sha256, o.sha256) AS sha256, "
+    "COALESCE(b.spool_name, o.spool_name) AS spool_name, COALESCE(b.kind, o.kind) AS kind, "
+    "o.source, o.received_at, o.state, o.reason, o.generation FROM orders o "
+    "LEFT JOIN order_resend_bodies b ON b.ref=o.ref AND b.generation=o.generation"
+)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One order as the book knows it."""
+
+    ref: str
+    sha256: str
+    spool_name: str
+    kind: str
+    source: str
+    received_at: str
+    state: str
+    reason: str | None
+    generation: int
+
+
+@dataclass(frozen=True)
+class Body:
+    """One body received under a reference; `number` 1 is the order's own (the first)."""
+
+    number: int
+    sha256: str
+    spool_name: str
+    kind: str
+    received_at: str
+
+
+class OrderBook(ExportedFiles):
+    """Orders and their exports; one connection per thread or process."""
+
+    files_table = "order_exports"
+
+    def receive(
+        self,
+        ref: str,
+        sha256: str,
+        spool_name: str,
+        kind: str,
+        source: str,
+        at: str,
+        hold_reason: str | None = None,
+    ) -> Arrival:
+        """Record a spooled order: new, the same body again (a retry), or a different body."""
+        with self._tx() as db:
+            row = db.execute("SELECT sha256 FROM orders WHERE ref=?", (ref,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO orders (ref, sha256, spool_name, kind, source, received_at, state, "
+                    "reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        ref,
+                        sha256,
+                        spool_name,
+                        kind,
+                        source,
+                        at,
+                        "held" if hold_reason else "spooled",
+                        hold_reason,
+                        at,
+                    ),
+                )
+                if hold_reason:
+                    _record_hold(db, ref, hold_reason, at)
+                return "new"
+            if row["sha256"] == sha256:
+                return "again"
+            db.execute(
+                "INSERT OR IGNORE INTO order_variants VALUES (?,?,?,?)",
+                (ref, sha256, spool_name, at),
+            )
+            return "conflict"
+
+    def order(self, ref: str) -> OrderRow | None:
+        """One order by its ClientOrderRef."""
+        row = self._db.execute(f"{_ROWS} WHERE o.ref=?", (ref,)).fetchone()
+        return _order(row) if row else None
+
+    def orders(self, state: str | None = None, limit: int = 1000) -> list[OrderRow]:
+        """Orders, oldest first, optionally in one state."""
+        return self._listed(state, limit, "o.received_at, o.ref")
+
+    def latest(self, state: str | None = None, limit: int = 200) -> list[OrderRow]:
+        """Orders, newest first, optionally in one state: what an operator looks for."""
+        return self._listed(state, limit, "o.received_at DESC, o.ref DESC")
+
+    def count(self, state: str | None = None) -> int:
+        """How many orders there are (in one state)."""
+        where, params = ("", ()) if state is None else (" WHERE state=?", (state,))
+        row = self._db.execute(f"SELECT COUNT(*) FROM orders{where}", params).fetchone()  # noqa: S608
+        return int(row[0])
+
+    def _listed(self, state: str | None, limit: int, order_by: str) -> list[OrderRow]:
+        # `order_by` is one of this module's constants, never input.
+        where, params = ("", ()) if state is None else (" WHERE o.state=?", (state,))
+        rows = self._db.execute(
+            f"{_ROWS}{where} ORDER BY {order_by} LIMIT ?",
+            (*params, limit),
+        )
+        return [_order(r) for r in rows]
+
+    def bodies(self, ref: str) -> list[Body]:
+        """Every body received under `ref`: the order's own first, then the others by time."""
+        first = self._db.execute(
+            "SELECT sha256, spool_name, kind, received_at FROM orders WHERE ref=?", (ref,)
+        ).fetchone()
+        if first is None:
+            return []
+        others = self._db.execute(
+            "SELECT sha256, spool_name, received_at FROM order_variants WHERE ref=? "
+            "ORDER BY received_at, sha256",
+            (ref,),
+        ).fetchall()
+        bodies = [
+            Body(1, first["sha256"], first["spool_name"], first["kind"], first["received_at"])
+        ]
+        for n, row in enumerate(others, start=2):
+            kind = row["spool_name"].rsplit(".", 1)[
+                -1
+            ]  # the spool names each body <ref>-<hash>.<kind>
+            bodies.append(Body(n, row["sha256"], row["spool_name"], kind, row["received_at"]))
+        return bodies
+
+    def counts(self) -> dict[str, int]:
+        """Orders per state."""
+        rows = self._db.execute("SELECT state, COUNT(*) AS n FROM orders GROUP BY state")
+        return {str(r["state"]): int(r["n"]) for r in rows}
+
+    def due(self, layout: str, limit: int) -> list[OrderRow]:
+        """Spooled orders not yet exported in this generation to `layout`, oldest first."""
+        rows = self._db.execute(
+            f"{_ROWS} WHERE o.state IN ('spooled', 'exported') AND NOT EXISTS ("  # noqa: S608
+            "SELECT 1 FROM order_export_items i WHERE i.layout=? AND i.ref=o.ref "
+            "AND i.generation=o.generation) ORDER BY o.received_at, o.ref LIMIT ?",
+            (layout, limit),
+        )
+        return [_order(r) for r in rows]
+
+    def hold(self, ref: str, reason: str, at: str) -> None:
+        """Keep an order from the ERP until an operator releases it."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET state='held', reason=?, updated_at=? WHERE ref=?",
+                (reason, at, ref),
+            )
+            if cur.rowcount == 1:
+                _record_hold(db, ref, reason, at)
+
+    def release(self, ref: str, at: str, by: str = "") -> bool:
+        """An operator (`by`) lets a held order go to the ERP; False when it was not held."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET state='spooled', reason=NULL, updated_at=? "
+                "WHERE ref=? AND state='held'",
+                (at, ref),
+            )
+            db.execute(
+                "UPDATE order_holds SET released_at=?, released_by=? "
+                "WHERE ref=? AND released_at IS NULL",
+                (at, by or None, ref),
+            )
+            return cur.rowcount == 1
+
+    def resend(self, ref: str, at: str, body: Body | None = None) -> bool:
+        """Export the order again to every layout, on purpose; False for an unknown order.
+
+        `body`: one of `bodies(ref)` to send this time instead of the order's own.
+        """
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE orders SET generation=generation+1, state=CASE WHEN state='held' "
+                "THEN 'held' ELSE 'spooled' END, updated_at=? WHERE ref=?",
+                (at, ref),
+            )
+            if cur.rowcount == 1 and body is not None and body.number != 1:
+                db.execute(
+                    "INSERT INTO order_resend_bodies SELECT ref, generation, ?, ?, ?, ? "
+                    "FROM orders WHERE ref=?",
+                    (body.sha256, body.spool_name, body.kind, at, ref),
+                )
+            return cur.rowcount == 1
+
+    def begin_export(
+        self,
+        export_id: str,
+        layout: str,
+        file_name: str,
+        orders: Sequence[OrderRow],
+        sha256: str,
+        size: int,
+        at: str,
+    ) -> None:
+        """Before the upload: this file, with these orders, is on its way."""
+        with self._tx() as db:
+            self._begin_file(db, (export_id, layout, file_name), sha256, size, at)
+            db.executemany(
+                "INSERT INTO order_export_items VALUES (?,?,?,?)",
+                [(layout, o.ref, o.generation, export_id) for o in orders],
+            )
+
+    def finish_export(self, export_id: str, at: str) -> None:
+        """After the upload and its check: the file is the ERP's now."""
+        with self._tx() as db:
+            self._finish_file(db, export_id, at)
+            db.execute(
+                "UPDATE orders SET state='exported', updated_at=? WHERE state='spooled' AND ref IN "
+                "(SELECT ref FROM order_export_items WHERE export_id=?)",
+                (at, export_id),
+            )
+
+    def exports(self, ref: str) -> list[ExportRow]:
+        """Every export that carried the order."""
+        rows = self._db.execute(
+            "SELECT e.* FROM order_exports e JOIN order_export_items i USING (export_id) "
+            "WHERE i.ref=? ORDER BY e.created_at",
+            (ref,),
+        ).fetchall()
+        return [self._export(r) for r in rows]
+
+    def exported_bodies(self) -> list[tuple[str, str]]:
+        """(spool name, when its order's last export finished) of every exported order's bodies.
+
+        Only orders the ERP has (state `exported`, no file still uploading); `run.py purge`
+        removes bodies whose time is past the retention.
+        """
+        rows = self._db.execute(
+            "SELECT o.ref, MAX(e.finished_at) AS last, SUM(e.state<>'done') AS open "
+            "FROM orders o JOIN order_export_items i USING (ref) "
+            "JOIN order_exports e USING (export_id) WHERE o.state='exported' GROUP BY o.ref"
+        ).fetchall()
+        done = {str(r["ref"]): str(r["last"]) for r in rows if not r["open"] and r["last"]}
+        names = self._db.execute(
+            "SELECT ref, spool_name FROM orders UNION SELECT ref, spool_name FROM order_variants "
+            "UNION SELECT ref, spool_name FROM order_resend_bodies"
+        ).fetchall()
+        return sorted((str(n["spool_name"]), done[n["ref"]]) for n in names if n["ref"] in done)
+
+    def ref_of_body(self, spool_name: str) -> str | None:
+        """The order a spooled body belongs to (its own, a variant or a resend's choice)."""
+        row = self._db.execute(
+            "SELECT ref FROM orders WHERE spool_name=? UNION SELECT ref FROM order_variants "
+            "WHERE spool_name=? UNION SELECT ref FROM order_resend_bodies WHERE spool_name=?",
+            (spool_name, spool_name, spool_name),
+        ).fetchone()
+        return None if row is None else str(row["ref"])
+
+    def note_buyers(self, ref: str, buyers: Sequence[str]) -> None:
+        """Keep who bought `ref` (keyed hashes of e-mail and customer code) past its body."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO order_buyers (buyer, ref) VALUES (?, ?)",
+                [(b, ref) for b in buyers],
+            )
+
+    def orders_of(self, buyers: Sequence[str]) -> set[str]:
+        """Refs of the orders bought by any of `buyers` (keyed hashes)."""
+        marks = ", ".join("?" * len(buyers))
+        rows = self._db.execute(
+            f"SELECT ref FROM order_buyers WHERE buyer IN ({marks})",  # noqa: S608
+            tuple(buyers),
+        )
+        return {str(r["ref"]) for r in rows}
+
+    def forget_buyers(self, refs: Sequence[str]) -> None:
+        """Drop who bought `refs`: after an erasure nothing links a person to them."""
+        with self._tx() as db:
+            db.executemany("DELETE FROM order_buyers WHERE ref=?", [(r,) for r in refs])
+
+    def _refs_of(self, export_id: str) -> tuple[str, ...]:
+        refs = self._db.execute(
+            "SELECT ref FROM order_export_items WHERE export_id=? ORDER BY ref", (export_id,)
+        )
+        return tuple(str(r["ref"]) for r in refs)
+
+
+def _record_hold(db: sqlite3.Connection, ref: str, reason: str, at: str) -> None:
+    db.execute("INSERT INTO order_holds (ref, reason, held_at) VALUES (?,?,?)", (ref, reason, at))
+
+
+def _order(row: sqlite3.Row) -> OrderRow:
+    return OrderRow(
+        ref=row["ref"],
+        sha256=row["sha256"],
+        spool_name=row["spool_name"],
+        kind=row["kind"],
+        source=row["source"],
+        received_at=row["received_at"],
+        state=row["state"],
+        reason=row["reason"],
+        generation=row["generation"],
+    )

@@ -1,0 +1,1 @@
+"""ERP -> Norce: feed runs whose middle stage is a snapshot diff (master data) or documents."""

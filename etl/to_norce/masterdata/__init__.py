@@ -1,0 +1,1 @@
+"""Master data: diff against the last accepted snapshot, guard removals, apply, approve."""

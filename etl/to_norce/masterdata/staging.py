@@ -1,0 +1,124 @@
+"""Steps both master-data flows take between delivery and commit: the same in ingest and approve."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from etl.config.contracts import FeedContract
+from etl.entities import CallContext
+from etl.models import LINE, Delta
+from etl.norce.calls import CallResult
+from etl.runtime import Runtime
+from etl.state.ledger.feed_runs import Commit
+from etl.to_norce.masterdata.trace import delta_rows
+
+
+def call_context(rt: Runtime, contract: FeedContract) -> CallContext:
+    """What the feed's payload builder needs: account, chunk size, options, carried and seeded fields."""
+    norce = rt.settings.norce
+    options = contract.entity.parse_options(contract.options)
+    carried, seeds = contract.carried_fields(), frozenset(contract.create_only)
+    return CallContext(norce.account_id, norce.chunk_size, options, carried, seeds)
+
+
+def stage_delta(
+    rt: Runtime,
+    contract: FeedContract,
+    run_id: str,
+    staged: Path,
+    delta: Delta,
+    snapshot: pl.DataFrame,
+    hold_reason: str | None = None,
+    held_by: pl.DataFrame | None = None,
+) -> str:
+    """Write the run's row trail into its archive folder and its candidate snapshot; returns the snapshot path.
+
+    `held_by` (an approval's): per removal's key text, the `run` that held it.
+    """
+    trail = delta_rows(delta, contract.key_fields, hold_reason)
+    if LINE in delta.marked.columns:  # an approval's lines are those of the runs that held
+        trail = with_removal_causes(trail, delta.marked, contract.key_fields)
+    if held_by is not None:
+        trail = approved_causes(trail, held_by)
+    trail.write_parquet(staged / "delta.parquet")
+    return rt.snapshots.write(contract.name, run_id, snapshot)
+
+
+def key_text(key: Sequence[str]) -> pl.Expr:
+    """A row's key as the trail writes it: its parts joined by ` / `."""
+    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
+
+
+def approved_causes(trail: pl.DataFrame, held_by: pl.DataFrame) -> pl.DataFrame:
+    """An approval's removals, each with the run whose file gave its cause."""
+    joined = trail.join(held_by, on="key", how="left", maintain_order="left")
+    known = pl.format("{} in run {}; hold approved", pl.col("reason"), pl.col("run"))
+    lost = pl.lit("held by an earlier run whose trail is no longer kept; hold approved")
+    reason = pl.when(pl.col("run").is_not_null()).then(known).otherwise(lost)
+    return joined.with_columns(reason.alias("reason")).drop("run")
+
+
+def with_removal_causes(
+    trail: pl.DataFrame, marked: pl.DataFrame, key: Sequence[str]
+) -> pl.DataFrame:
+    """Each removal (sent or held) says why: the line that marked it inactive, or its absence.
+
+    `marked` holds the keys the file marked inactive (is_active false) with their LINE; a
+    row missing from the file has no line. A held row keeps the guard's reason after its own.
+    """
+    lines = marked.select(key_text(key).alias("key"), pl.col(LINE).alias("_marked"))
+    removal = pl.col("action").is_in(["remove", "held"])
+    trail = trail.join(lines, on="key", how="left", maintain_order="left").with_columns(
+        pl.when(removal).then(pl.coalesce("line", "_marked")).otherwise("line").alias("line")
+    )
+    why = (
+        pl.when(pl.col("_marked").is_not_null())
+        .then(pl.format("is_active = false on line {}", pl.col("_marked")))
+        .otherwise(pl.lit("missing from the file"))
+    )
+    held = pl.concat_str([why, pl.col("reason")], separator="; ", ignore_nulls=True)
+    action = pl.col("action")
+    reason = pl.when(action == "remove").then(why).when(action == "held").then(held)
+    return trail.with_columns(reason.otherwise("reason").alias("reason")).drop("_marked")
+
+
+def delivery_summary(rt: Runtime, results: Sequence[CallResult]) -> dict[str, Any]:
+    """The manifest's account of what went to Norce."""
+    return {
+        "mode": rt.settings.norce.mode,
+        "calls": [r.__dict__ for r in results],
+        "bytes": sum(r.bytes for r in results),
+    }
+
+
+def job_ids(results: Sequence[CallResult]) -> list[str]:
+    """Norce job ids of the calls (none in file mode)."""
+    return [r.job_id for r in results if r.job_id]
+
+
+def snapshot_commit(
+    rt: Runtime,
+    contract: FeedContract,
+    run_id: str,
+    staged: Path,
+    results: Sequence[CallResult],
+    counts: dict[str, int],
+    snapshot: tuple[str, int],
+    **extra: Any,
+) -> Commit:
+    """The ledger record of a run that delivered and advances the feed's snapshot."""
+    return Commit(
+        run_id=run_id,
+        feed=contract.name,
+        outcome="committed",
+        finished_at=rt.stamp(),
+        counts=counts,
+        job_ids=job_ids(results),
+        archive_dir=str(rt.archive.final(staged)),
+        snapshot=snapshot,
+        **extra,
+    )
