@@ -558,7 +558,7 @@ def measure_export(
     work: Path, orders: int, layouts: list[str], repeat: int, pickup: bool
 ) -> tuple[float, list[ExportFigures]]:
     """Spool once, then per layout and round: our job on a copy of that home, bare paramiko."""
-    from tests.fakes.sftp_server import run_sftp_server
+    from tests.support.sftp_server import run_sftp_server
 
     template = _home(work / "template")
     spool_seconds = _spool(template, orders)

@@ -7,7 +7,7 @@ must send: adds, changes, removals, and the SKUs whose rows it must reject. The 
 empty SKU may stand for any removed row, so a correct run holds every feed's removals.
 
 Written in two dialects: UTF-8 with `,` and decimal points, and Windows-1252 with `;` and
-decimal commas. The test suite runs this at a small size (tests/flows/test_truth.py), the
+decimal commas. The test suite runs this at a small size (tests/to_norce/masterdata/test_truth.py), the
 benchmark at full size (bench/truth.py).
 """
 

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.norce_standin import NorceStandin, run_norce_standin
-from tests.fakes.sftp_server import SftpServerInfo, run_sftp_server
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "samples" / "erp"
+from tests.support.norce_standin import NorceStandin, run_norce_standin
+from tests.support.paths import SAMPLES, SCHEMAS
+from tests.support.sftp_server import SftpServerInfo, run_sftp_server
 
 
 @pytest.fixture
@@ -20,7 +18,7 @@ def home(tmp_path: Path) -> Path:
     """A working folder with the shipped contracts, tuned so tests never wait on readiness."""
     root = tmp_path / "home"
     (root / "schemas").mkdir(parents=True)
-    for contract in (REPO / "schemas").glob("*.toml"):
+    for contract in SCHEMAS.glob("*.toml"):
         text = contract.read_text(encoding="utf-8").replace(
             "stable_seconds = 2", "stable_seconds = 0.05"
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO, SCHEMAS
 
 
 def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -28,7 +28,7 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def fresh(tmp_path: Path) -> Path:
     """A copy of what a clean checkout holds: contracts and sample files, no state."""
-    shutil.copytree(REPO / "schemas", tmp_path / "schemas")
+    shutil.copytree(SCHEMAS, tmp_path / "schemas")
     shutil.copytree(REPO / "samples", tmp_path / "samples")
     return tmp_path
 

@@ -13,10 +13,10 @@ import pytest
 
 from etl.logs import install
 from etl.norce.query import CUSTOMERS, QueryClient
-from tests.fakes.norce_query import QueryStandin
-from tests.fakes.norce_standin import NorceStandin
-from tests.orders.test_inbound import order
-from tests.orders.test_receiver_kill import _free_port, _start
+from tests.receiver.test_receiver_kill import _free_port, _start
+from tests.support.norce_query import QueryStandin
+from tests.support.norce_standin import NorceStandin
+from tests.to_erp.orders.test_inbound import order
 
 EMAIL = "anna.andersson@example.com"
 

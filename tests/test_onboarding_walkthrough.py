@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.feeds import REPO
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
 

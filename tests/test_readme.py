@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from etl.cli import _parser
 from etl.config.contracts import FeedContract
 from etl.config.settings import LocalStoreSettings, Settings, SftpStoreSettings
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 # Keys that are not written by people: filled in by the loader.

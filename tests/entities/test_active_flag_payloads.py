@@ -15,7 +15,8 @@ from etl.entities import Entity
 from etl.models import IS_ACTIVE, Delta
 from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import diff
-from tests.diff.frames import (
+from tests.support.entity_scenarios import build
+from tests.support.frames import (
     COMPANY,
     CUSTOMER,
     ONHAND,
@@ -30,7 +31,6 @@ from tests.diff.frames import (
     product,
     snapshot,
 )
-from tests.entities.scenarios import build
 
 OFF = {IS_ACTIVE: False}
 ON = {IS_ACTIVE: True}

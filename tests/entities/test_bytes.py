@@ -8,8 +8,8 @@ import polars as pl
 
 from etl.models import LINE, STATE, Delta
 from etl.to_norce.masterdata.diff import diff
-from tests.diff.frames import PRICE
-from tests.entities.scenarios import build
+from tests.support.entity_scenarios import build
+from tests.support.frames import PRICE
 
 ROWS = 10_000
 

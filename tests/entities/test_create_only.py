@@ -20,10 +20,10 @@ from etl.models import Delta
 from etl.runtime import Runtime
 from etl.to_norce.masterdata.diff import diff
 from etl.to_norce.masterdata.staging import call_context
-from tests.diff.frames import PRODUCT, file_rows, keys, product, snapshot
-from tests.entities.listed import check_calls
-from tests.entities.scenarios import GONE, build, product_delta
-from tests.fixtures.feeds import SCHEMAS
+from tests.support.entity_scenarios import GONE, build, product_delta
+from tests.support.frames import PRODUCT, file_rows, keys, product, snapshot
+from tests.support.listed_fields import check_calls
+from tests.support.paths import SCHEMAS
 
 SEEDED = ("name", "description", "category_code")
 FULL = {"description": "Work glove", "category_code": "GLOVES", "ean": "7350000000016"}

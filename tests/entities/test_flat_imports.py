@@ -12,8 +12,8 @@ from etl.entities.payloads import FlatImport
 from etl.entities.price import IMPORT as PRICE_IMPORT
 from etl.models import CHANGED, Delta
 from etl.to_norce.masterdata.diff import diff
-from tests.diff.frames import PRICE, file_rows, keys, price, snapshot
-from tests.entities.scenarios import build, onhand_delta, price_delta
+from tests.support.entity_scenarios import build, onhand_delta, price_delta
+from tests.support.frames import PRICE, file_rows, keys, price, snapshot
 
 FLAT = [
     pytest.param(ENTITIES["price"], PRICE_IMPORT, price_delta, id="price"),

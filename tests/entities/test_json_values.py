@@ -51,7 +51,7 @@ def decimal_fields() -> list[tuple[Entity, str]]:
     return [
         (entity, field)
         for entity in ENTITIES.values()
-        # Documents have the same check in tests/documents/test_document_contracts.py.
+        # Documents have the same check in tests/to_norce/documents/test_document_contracts.py.
         if not isinstance(entity, DocumentEntity)
         for field, dtype in entity.fields().items()
         if isinstance(dtype, pl.Decimal)

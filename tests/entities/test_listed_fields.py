@@ -18,7 +18,15 @@ import pytest
 from etl.entities import ENTITIES, Entity
 from etl.models import Delta
 from etl.to_norce.masterdata.diff import diff
-from tests.diff.frames import (
+from tests.support.entity_scenarios import (
+    build,
+    company_delta,
+    customer_delta,
+    onhand_delta,
+    price_delta,
+    product_delta,
+)
+from tests.support.frames import (
     CUSTOMER,
     PRICE,
     PRODUCT,
@@ -29,15 +37,7 @@ from tests.diff.frames import (
     product,
     snapshot,
 )
-from tests.entities.listed import check_calls
-from tests.entities.scenarios import (
-    build,
-    company_delta,
-    customer_delta,
-    onhand_delta,
-    price_delta,
-    product_delta,
-)
+from tests.support.listed_fields import check_calls
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 SCENARIOS: dict[str, tuple[Callable[[], Delta], str]] = {

@@ -17,7 +17,7 @@ every code of the pools:
   when it maps any part of it, and it is the object made of the mapped parts. A customer's
   company is one field too: its `Companies` relation and its `Type` go together.
 - A code the export no longer has is inactive; one it has is active.
-Every call also lists exactly what its items set (tests/entities/listed.py).
+Every call also lists exactly what its items set (tests/support/listed_fields.py).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from etl.entities.party_checks import org_number_ok
 from etl.models import LINE, Delta
 from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import apply, diff
-from tests.diff.frames import COMPANY, CUSTOMER, file_rows, keys, snapshot
-from tests.entities.scenarios import build
-from tests.fakes.norce_standin import NorceState, Records, check_body, check_header
+from tests.support.entity_scenarios import build
+from tests.support.frames import COMPANY, CUSTOMER, file_rows, keys, snapshot
+from tests.support.norce_standin import NorceState, Records, check_body, check_header
 
 Row = dict[str, Any]
 State = dict[str, Row]  # code -> the export's row

@@ -18,7 +18,7 @@ import pytest
 from etl.entities import ENTITIES
 from etl.models import Delta
 from etl.norce.calls import NorceCall
-from tests.entities.scenarios import (
+from tests.support.entity_scenarios import (
     build,
     company_delta,
     customer_delta,

@@ -8,8 +8,8 @@ from etl.entities.product import SKU_STATUS, SKU_TYPE
 from etl.models import CHANGED
 from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import diff
-from tests.diff.frames import PRODUCT, file_rows, keys, product, snapshot
-from tests.entities.scenarios import build, product_delta
+from tests.support.entity_scenarios import build, product_delta
+from tests.support.frames import PRODUCT, file_rows, keys, product, snapshot
 
 # field -> (header, number), from reference section 3
 NUMBERS = {

@@ -10,8 +10,8 @@ from etl.models import CHANGED, STATE
 from etl.norce.calls import NorceCall
 from etl.state.snapshots import SnapshotStore
 from etl.to_norce.masterdata.diff import apply, diff
-from tests.diff.frames import PRODUCT, file_rows, keys, product, snapshot
-from tests.entities.scenarios import build
+from tests.support.entity_scenarios import build
+from tests.support.frames import PRODUCT, file_rows, keys, product, snapshot
 
 START = dt.datetime(2026, 5, 31, 22, 0, tzinfo=dt.UTC)  # midnight, 1 June, in Stockholm
 STOP = dt.datetime(2027, 1, 1, 6, 30, 15, tzinfo=dt.UTC)

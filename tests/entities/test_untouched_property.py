@@ -26,7 +26,7 @@ applied. After every export, for every key of the pool:
   contract's reactivated or removed status otherwise, Type is set by every add (the
   contract's sku_type option); IsActive is true after an add or a return, false after a
   removal; a SKU the add creates gets its identities.
-Every call also lists exactly what its items set (tests/entities/listed.py).
+Every call also lists exactly what its items set (tests/support/listed_fields.py).
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ from etl.entities import ENTITIES, Entity
 from etl.entities.payloads import json_value
 from etl.models import LINE
 from etl.to_norce.masterdata.diff import apply, diff
-from tests.diff.frames import file_rows, keys, snapshot
-from tests.entities.listed import check_calls
-from tests.entities.scenarios import build
-from tests.fakes.norce_standin import NorceState, check_body, check_header
+from tests.support.entity_scenarios import build
+from tests.support.frames import file_rows, keys, snapshot
+from tests.support.listed_fields import check_calls
+from tests.support.norce_standin import NorceState, check_body, check_header
 
 Row = dict[str, Any]
 Flat = dict[str, Any]  # Norce's fields for one key, flattened ("S.EanCode", "C.sv-SE.Name")

@@ -23,8 +23,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.hostile import make_files as make
-from tests.hostile.homes import home_with_feeds
+from tests.support import hostile_files as make
+from tests.support.homes import home_with_feeds
 
 REPO = Path(__file__).resolve().parents[2]
 ADDRESS_SPACE = 2 * 1024**3

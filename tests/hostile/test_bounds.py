@@ -13,7 +13,7 @@ from etl.read.formats import read_file
 from etl.read.formats.csv_bounds import count_data, refuse_many_lines
 from etl.read.formats.csv_dialect import Head
 from tests.fixtures.feeds import contract_from, price_contract
-from tests.hostile import make_files as make
+from tests.support import hostile_files as make
 
 HEADER = "ItemNo,PriceList,Qty,Currency,Price,Cost"
 

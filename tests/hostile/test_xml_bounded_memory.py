@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile import make_files as make
-from tests.hostile.homes import home_with_feeds
 from tests.hostile.test_bounded_memory import PEAK_RSS, run_limited
+from tests.support import hostile_files as make
+from tests.support.homes import home_with_feeds
 
 MIB = make.MIB
 _CONTRACT = """[feed]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from etl.norce.client import NorceClient
-from tests.fakes.norce_standin import NorceStandin, run_norce_standin
+from tests.support.norce_standin import NorceStandin, run_norce_standin
 
 
 class FakeTime:

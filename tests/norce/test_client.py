@@ -9,9 +9,9 @@ import pytest
 
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.client import NorceClient
-from tests.fakes.norce_standin import NorceStandin
 from tests.norce.conftest import FakeTime
-from tests.norce.samples import header, onhand_call, price_call, product_call
+from tests.support.norce_samples import header, onhand_call, price_call, product_call
+from tests.support.norce_standin import NorceStandin
 
 IMPORT = "Product/ImportSkuPriceLists"
 

@@ -28,10 +28,10 @@ from etl.config.settings import LocalStoreSettings
 from etl.state.spool import Spool
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.parties.supply import EXPANDS
-from tests.conftest import REPO
-from tests.documents.helpers import DOCUMENT_FEEDS, make_home, run, settings_for
-from tests.fakes import norce_orders, norce_query, norce_standin
-from tests.fakes.norce_standin import IMPORTS
+from tests.support import norce_orders, norce_query, norce_standin
+from tests.support.documents import DOCUMENT_FEEDS, make_home, run, settings_for
+from tests.support.norce_standin import IMPORTS
+from tests.support.paths import REPO, SAMPLES
 
 CONTRACTS = REPO / "tests" / "fixtures" / "norce_contracts"
 GOLDEN = REPO / "tests" / "golden"
@@ -186,7 +186,7 @@ def order_service_bodies(tmp_path_factory: pytest.TempPathFactory) -> list[tuple
     """Every Order service call the shipped document contracts make of the shipped samples."""
     tmp = tmp_path_factory.mktemp("documents")
     erp = tmp / "erp"
-    shutil.copytree(REPO / "samples" / "erp", erp)
+    shutil.copytree(SAMPLES, erp)
     home = make_home(tmp, *DOCUMENT_FEEDS)
     for ref in SAMPLE_ORDERS:
         _received(home, ref)

@@ -9,9 +9,15 @@ import pytest
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.client import NorceClient
 from etl.norce.http_delivery import HttpDelivery
-from tests.fakes.norce_standin import NorceStandin
 from tests.norce.conftest import FakeTime
-from tests.norce.samples import company_call, customer_call, onhand_call, price_call, product_call
+from tests.support.norce_samples import (
+    company_call,
+    customer_call,
+    onhand_call,
+    price_call,
+    product_call,
+)
+from tests.support.norce_standin import NorceStandin
 
 
 @pytest.fixture

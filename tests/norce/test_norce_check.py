@@ -14,9 +14,9 @@ from etl.config.contracts import load_contracts
 from etl.config.settings import NorceSettings, Settings
 from etl.norce.check import ORDER_EXPAND, PRODUCTS, CheckReport, check_tenant
 from etl.to_erp.orders.poll import EXPAND
-from tests.conftest import REPO
-from tests.fakes.norce_query import QUERY_PATH, QueryStandin, query_order
-from tests.fakes.norce_standin import Answer, NorceStandin
+from tests.support.norce_query import QUERY_PATH, QueryStandin, query_order
+from tests.support.norce_standin import Answer, NorceStandin
+from tests.support.paths import SCHEMAS
 
 APP = 1042
 
@@ -65,7 +65,7 @@ def tenant(norce: NorceStandin, catalogue: Catalogue) -> Iterator[NorceStandin]:
 
 def _settings(norce: NorceStandin, **overrides: Any) -> Settings:
     values = {"application_id": APP, "account_id": 4711, **overrides}
-    return Settings(schemas_dir=REPO / "schemas", norce=norce.settings(**values))
+    return Settings(schemas_dir=SCHEMAS, norce=norce.settings(**values))
 
 
 def _check(settings: Settings) -> CheckReport:
@@ -132,7 +132,7 @@ def test_a_tenant_with_no_products_is_a_warning_not_a_failure(norce: NorceStandi
 
 
 def test_missing_settings_are_named_and_nothing_is_contacted() -> None:
-    settings = Settings(schemas_dir=REPO / "schemas", norce=NorceSettings())
+    settings = Settings(schemas_dir=SCHEMAS, norce=NorceSettings())
 
     report = check_tenant(settings, load_contracts(settings))
 
@@ -154,7 +154,7 @@ def test_run_py_norce_check_prints_the_report_and_exits_by_it(
 ) -> None:
     config = tmp_path / "etl.toml"
     config.write_text(
-        f'schemas_dir = "{REPO / "schemas"}"\n\n[norce]\nmode = "http"\n'
+        f'schemas_dir = "{SCHEMAS}"\n\n[norce]\nmode = "http"\n'
         f'base_url = "{tenant.base_url}"\nclient_id = "{tenant.client_id}"\n'
         f'client_secret_env = "NORCE_SECRET"\nscope = "{tenant.scope}"\n'
         f"application_id = {APP}\naccount_id = 4711\nbackoff_seconds = 0\n",

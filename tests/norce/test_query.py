@@ -17,10 +17,10 @@ from etl.norce.query import (
     odata_datetime,
     odata_string,
 )
-from tests.fakes.norce_query import QueryStandin, query_order
-from tests.fakes.norce_standin import NorceStandin
 from tests.norce.conftest import FakeTime
-from tests.norce.samples import price_call
+from tests.support.norce_query import QueryStandin, query_order
+from tests.support.norce_samples import price_call
+from tests.support.norce_standin import NorceStandin
 
 APP = 1042
 QUERY_PATH = "/commerce/query/2.0"

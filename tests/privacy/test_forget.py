@@ -17,9 +17,9 @@ import pytest
 from etl.cli import _parser
 from etl.config.contracts import load_contracts
 from etl.privacy import audit
-from tests.conftest import REPO
-from tests.flows.helpers import manifests, run_once
-from tests.privacy.seed import (
+from tests.support.masterdata import manifests, run_once
+from tests.support.paths import REPO, SCHEMAS
+from tests.support.privacy_seed import (
     ANNA,
     ANNA_ROW,
     EVA,
@@ -66,7 +66,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Anna and Eva in every place; Eva already removed by the ERP (deactivated once)."""
     root = tmp_path_factory.mktemp("seeded")
     home, erp_root = root / "home", root / "erp"
-    shutil.copytree(REPO / "schemas", home / "schemas")
+    shutil.copytree(SCHEMAS, home / "schemas")
     drop_customers(erp_root, "kunder_1.csv", [ANNA_ROW, EVA_ROW, GUSTAV_ROW])
     run_once(settings(home, erp_root), "customers")
     drop_customers(erp_root, "kunder_2.csv", [ANNA_ROW, GUSTAV_ROW])

@@ -25,9 +25,9 @@ from etl.to_erp.files.export import export_orders
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.orders.book import OrderBook
 from etl.transport import LocalStore
-from tests.conftest import REPO
-from tests.flows.helpers import run_once
-from tests.privacy.seed import (
+from tests.support.masterdata import run_once
+from tests.support.paths import SCHEMAS
+from tests.support.privacy_seed import (
     ANNA_ROW,
     AT,
     EVA,
@@ -45,7 +45,7 @@ from tests.privacy.seed import (
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("review")
     home, erp_root = root / "home", root / "erp"
-    shutil.copytree(REPO / "schemas", home / "schemas")
+    shutil.copytree(SCHEMAS, home / "schemas")
     drop_customers(erp_root, "kunder_1.csv", [ANNA_ROW, EVA_ROW, GUSTAV_ROW])
     run_once(settings(home, erp_root), "customers")
     drop_customers(erp_root, "kunder_2.csv", [ANNA_ROW, GUSTAV_ROW])

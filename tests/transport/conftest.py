@@ -11,7 +11,7 @@ import pytest
 
 from etl.config.settings import LocalStoreSettings
 from etl.transport import LocalStore, SftpStore, Store
-from tests.fakes.sftp_server import Auth, SftpServerInfo, run_sftp_server
+from tests.support.sftp_server import Auth, SftpServerInfo, run_sftp_server
 
 STORE_NAME = "erp"
 _folders = itertools.count()

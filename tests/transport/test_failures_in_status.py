@@ -18,13 +18,13 @@ from etl.runtime import Runtime
 from etl.status import render_runs
 from etl.to_norce.masterdata.flow import run_feed
 from etl.transport.base import Store
-from tests.fakes.sftp_server import (
+from tests.support.masterdata import settings_for, write_cp1252_products
+from tests.support.sftp_server import (
     SftpServerInfo,
     known_hosts_line,
     other_host_key,
     run_sftp_server,
 )
-from tests.flows.helpers import settings_for, write_cp1252_products
 
 
 @pytest.fixture

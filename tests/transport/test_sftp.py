@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from etl.errors import HostKeyRejected, TransportError
 from etl.transport import SftpStore
-from tests.fakes.sftp_server import (
+from tests.support.sftp_server import (
     SftpServerInfo,
     known_hosts_line,
     other_host_key,
