@@ -1,6 +1,6 @@
-"""The README's "Onboarding a new export", run as a newcomer runs it: so it cannot go stale.
+"""The docs' "Onboarding a new export", run as a newcomer runs it: so it cannot go stale.
 
-The section is read from README.md and taken block by block, in order:
+The section is read from docs/feed-contracts.md and taken block by block, in order:
 - a `console` block: its `$ ` commands run in bash from the checkout, as real processes, with
   `W` (the walkthrough's folder) a fresh temp folder; the lines under a command are what it
   must print, in that order (`$W` stands for the folder, `...` for any text, a line of `...`
@@ -24,17 +24,17 @@ from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
 
-TITLE = "### Onboarding a new export"
+TITLE = "## Onboarding a new export"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```\n|^> ([^\n]*)\n", re.MULTILINE | re.DOTALL)
 MARK = "@@walkthrough-command@@"
 
 
 def section() -> str:
     """The walkthrough's text: from its title to the next heading."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    start = readme.index(TITLE) + len(TITLE)
-    end = re.compile(r"^#{2,3} ", re.MULTILINE).search(readme, start)
-    return readme[start : end.start() if end else len(readme)]
+    page = (REPO / "docs" / "feed-contracts.md").read_text(encoding="utf-8")
+    start = page.index(TITLE) + len(TITLE)
+    end = re.compile(r"^#{2,3} ", re.MULTILINE).search(page, start)
+    return page[start : end.start() if end else len(page)]
 
 
 def commands(block: str) -> list[tuple[str, list[str]]]:
@@ -49,12 +49,12 @@ def commands(block: str) -> list[tuple[str, list[str]]]:
 
 
 def run_console(block: str, env: dict[str, str], exports: list[str]) -> None:
-    """Run the block's commands in one bash, in order; each prints what the README quotes.
+    """Run the block's commands in one bash, in order; each prints what the docs quote.
 
     `exports`: the `export` commands of earlier blocks, as a person's shell keeps them.
     """
     steps = commands(block)
-    # The walkthrough's folder is this test's own, whatever the README picks for a person.
+    # The walkthrough's folder is this test's own, whatever the docs pick for a person.
     mine = [re.sub(r"^export W=.*", "true", command) for command, _ in steps]
     script = "".join(f"{command}\n" for command in exports)
     script += "".join(f"echo {MARK}\n{command}\n" for command in mine)
@@ -103,7 +103,7 @@ def report_messages(w: Path) -> set[str]:
     return messages
 
 
-def test_the_onboarding_walkthrough_runs_as_the_readme_says(tmp_path: Path) -> None:
+def test_the_onboarding_walkthrough_runs_as_the_docs_say(tmp_path: Path) -> None:
     w = tmp_path / "woo-onboarding"
     env = {k: v for k, v in os.environ.items() if k != "ETL_CONFIG"} | {"W": str(w)}
     contract: Path | None = None
