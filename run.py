@@ -1,4 +1,4 @@
-"""Command line entry point; see `python run.py --help` and the README."""
+"""Command line entry point from a checkout; installed, the same is `erp-norce-etl` or `python -m etl`."""
 
 import sys
 
