@@ -312,10 +312,10 @@ def _worker(argv: list[str]) -> None:
         frame = pl.read_csv(target, separator=";", encoding="cp1252", infer_schema=False)
         result["rows"] = frame.height
     else:
-        from etl.config.contracts import load_contracts
+        from etl.config.contract_files import load_contracts
         from etl.config.settings import load_settings
         from etl.runtime import Runtime
-        from etl.to_norce.masterdata.flow import run_feed
+        from etl.to_norce.run import run_feed
 
         settings = load_settings(Path(target) / "etl.toml", {})
         contracts = load_contracts(settings)
@@ -378,6 +378,8 @@ def measure(
     data: Path, customers: int, repeat: int, expected: dict[str, dict[str, int]]
 ) -> Figures:
     """Median figures over `repeat` rounds, each in a fresh home; fails on a wrong delta."""
+    from etl.state.manifest import read_manifest  # after REPO is on sys.path
+
     reads, runs, stages = [], [], []
     sent: dict[str, Counter[str]] = {}
     for _ in range(repeat):
@@ -401,11 +403,12 @@ def measure(
         for feed in FEEDS:
             run_id = outcomes[feed]["run_id"]
             [path] = (work / "archive" / feed).glob(f"*/{run_id}/manifest.json")
-            document = json.loads(path.read_text())
+            document = read_manifest(path)
+            peaks = document.peak_rss_mb or {}
             # The run resets the peak counter at every stage: its peak is the largest of them.
-            run["peak_mb"] = max(float(run["peak_mb"]), *document["peak_rss_mb"].values())
-            for stage, seconds in document["timings_seconds"].items():
-                peak = document["peak_rss_mb"].get(stage, 0.0)
+            run["peak_mb"] = max(float(run["peak_mb"]), *peaks.values())
+            for stage, seconds in (document.timings_seconds or {}).items():
+                peak = peaks.get(stage, 0.0)
                 round_stages[f"{feed}: {stage}"] = {"seconds": seconds, "peak_mb": peak}
         stages.append(round_stages)
     timings = {k: _median([s[k] for s in stages]) for k in stages[0]}

@@ -33,6 +33,7 @@ from erp_exports import FEEDS, XLSX_HEADER_ROW, XLSX_SHEET, Feed, generate
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+SHIPPED = REPO / "etl" / "embedded" / "schemas"  # the embedded default's contracts
 
 BARE_READ = {
     "csv": "bare polars.read_csv",
@@ -46,7 +47,7 @@ def _home(work: Path) -> Path:
     if work.exists():
         shutil.rmtree(work)
     (work / "schemas").mkdir(parents=True)
-    for contract in (REPO / "schemas").glob("*.toml"):
+    for contract in SHIPPED.glob("*.toml"):
         text = contract.read_text(encoding="utf-8").replace(
             "stable_seconds = 2", "stable_seconds = 0"
         )
@@ -106,10 +107,10 @@ def _worker(argv: list[str]) -> None:
         started, result["rows"] = _our_reader(Path(home), Path(path), FEEDS[name].contract)
     else:
         home, name = rest
-        from etl.config.contracts import load_contracts
+        from etl.config.contract_files import load_contracts
         from etl.config.settings import load_settings
         from etl.runtime import Runtime
-        from etl.to_norce.masterdata.flow import run_feed
+        from etl.to_norce.run import run_feed
 
         settings = load_settings(Path(home) / "etl.toml", {})
         rt = Runtime.open(settings)
@@ -124,7 +125,7 @@ def _worker(argv: list[str]) -> None:
 def _our_reader(home: Path, path: Path, contract: str) -> tuple[float, int]:
     """Our reader alone (etl.read.formats.read_file), the parse half of parse_validate: when it
     started (after the imports and the contract, as parse_validate is timed) and its rows."""
-    from etl.config.contracts import load_contracts
+    from etl.config.contract_files import load_contracts
     from etl.config.settings import load_settings
     from etl.read.formats import read_file
 
@@ -200,6 +201,8 @@ def _median(results: list[dict[str, Any]]) -> Timing | None:
 
 def measure(data: Path, name: str, rows: int, repeat: int) -> Figures:
     """Median figures for one feed over `repeat` paired rounds."""
+    from etl.state.manifest import read_manifest  # after REPO is on sys.path
+
     feed = FEEDS[name]
     new_file, old_file = feed.path(data, "2"), feed.path(data, "1")
     runs, reads, plains, readers, stages = [], [], [], [], []
@@ -216,15 +219,11 @@ def measure(data: Path, name: str, rows: int, repeat: int) -> Figures:
         if feed.kind == "xlsx":
             readers.append(_spawn("reader", str(work), str(new_file), name))
         manifest = sorted((work / "archive" / feed.contract).glob("*/*/manifest.json"))[-1]
-        document = json.loads(manifest.read_text())
+        document = read_manifest(manifest)
+        peaks, laps = document.peak_rss_mb or {}, document.timings_seconds or {}
         # The run resets the peak counter at every stage: its true peak is the largest of them.
-        run["peak_mb"] = max(float(run["peak_mb"]), *document["peak_rss_mb"].values())
-        stages.append(
-            {
-                k: {"seconds": v, "peak_mb": document["peak_rss_mb"].get(k, 0.0)}
-                for k, v in document["timings_seconds"].items()
-            }
-        )
+        run["peak_mb"] = max(float(run["peak_mb"]), *peaks.values())
+        stages.append({k: {"seconds": v, "peak_mb": peaks.get(k, 0.0)} for k, v in laps.items()})
         assert first["outcome"] == "committed" and run["outcome"] == "committed", (first, run)
     timings = {k: _median([s[k] for s in stages]) for k in stages[0]}
     return Figures(

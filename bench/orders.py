@@ -51,6 +51,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+SHIPPED = REPO / "etl" / "embedded" / "schemas"  # the embedded default's layouts
 
 USER, PASSWORD = "norce", "bench-receiver-password"
 PARTS = ("receiver", "export")
@@ -134,7 +135,7 @@ def _home(work: Path, extra: str = "") -> Path:
     if work.exists():
         shutil.rmtree(work)
     (work / "schemas" / "orders").mkdir(parents=True)
-    for layout in (REPO / "schemas" / "orders").glob("*.toml"):
+    for layout in (SHIPPED / "orders").glob("*.toml"):
         shutil.copy(layout, work / "schemas" / "orders" / layout.name)
     (work / "etl.toml").write_text(
         'home = "."\nschemas_dir = "schemas"\n'

@@ -60,10 +60,10 @@ def _worker(argv: list[str]) -> None:
         d = DIALECTS[dialect]
         pl.read_csv(path, separator=d.delimiter, infer_schema=False, encoding="utf8-lossy")
     else:
-        from etl.config.contracts import load_contracts
+        from etl.config.contract_files import load_contracts
         from etl.config.settings import load_settings
         from etl.runtime import Runtime
-        from etl.to_norce.masterdata.flow import run_feed
+        from etl.to_norce.run import run_feed
 
         settings = load_settings(Path(rest[0]) / "etl.toml", {})
         rt = Runtime.open(settings)
@@ -93,7 +93,7 @@ def _decisions(home: Path, feed: str, run_id: str) -> dict[str, set[str]]:
 
 def _check(home: Path, runs: dict[str, list[str]], exports: Exports) -> list[str]:
     """Every feed against the truth, then approve and check the deactivations; problems found."""
-    from etl.config.contracts import load_contracts
+    from etl.config.contract_files import load_contracts
     from etl.config.settings import load_settings
     from etl.runtime import Runtime
     from etl.to_norce.masterdata.approve import approve

@@ -10,9 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl.config.settings import Settings
-from etl.norce.calls import CallResult, Delivery, NorceCall
+from etl.norce.base import Delivery
+from etl.norce.calls import CallResult, NorceCall
+from etl.norce.client import NorceClient
 from etl.norce.file_delivery import FileDelivery, NorceOutbox
-from etl.state.archive import Archive
+from etl.norce.http_delivery import HttpDelivery
+from etl.state.archive import LocalArchive
+from etl.state.areas import FILE_AREAS, Areas
+from etl.state.atomic import TEMP_GLOB
+from etl.state.base import Archive
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.snapshots import SnapshotStore
 from etl.state.staged import remove, untouched_since
@@ -22,14 +28,6 @@ from etl.transport.base import Store
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 
-# The receiver (its own process) and the order poll write these folders through temp files,
-# `.<name>.<pid>.part`, under no lock another process could take; see `_sweep_receiver_temp`.
-RECEIVER_FOLDERS = (
-    ("state", "spool/orders"),
-    ("state", "spool/parties"),
-    ("archive", "orders/rejected"),
-    ("archive", "parties/rejected"),
-)
 # One body written and fsync'd takes seconds; a temp file untouched this long has no writer.
 DEAD_TEMP_SECONDS = 3600.0
 
@@ -63,29 +61,34 @@ class Runtime:
         sleep: Callable[[float], None] = time.sleep,
     ) -> Runtime:
         """Open every edge the settings describe."""
-        state = settings.folder("state")
+        areas = Areas(settings.home)
         # File times are the wall clock's, so they are compared with it, not with `clock`.
-        _sweep_receiver_temp(settings, time.time())
+        _sweep_receiver_temp(areas, time.time())
         return cls(
             settings=settings,
-            ledger=Ledger(state / "ledger.sqlite"),
-            snapshots=SnapshotStore(state / "snapshots"),
-            archive=Archive(settings.folder("archive")),
+            ledger=Ledger(areas.ledger),
+            snapshots=SnapshotStore(areas.snapshots),
+            archive=LocalArchive(areas.archive),
             delivery=_delivery(settings),
-            outbox=NorceOutbox(settings.folder("outbox")),
+            outbox=NorceOutbox(areas.outbox),
             clock=clock,
             sleep=sleep,
         )
 
     @property
+    def areas(self) -> Areas:
+        """The folders under the settings' home."""
+        return Areas(self.settings.home)
+
+    @property
     def inbox(self) -> Path:
         """Fetched files not yet committed."""
-        return self.settings.folder("inbox")
+        return self.areas.inbox
 
     @property
     def locks(self) -> Path:
         """Per-feed lock files."""
-        return self.settings.folder("state") / "locks"
+        return self.areas.locks
 
     def store(self, name: str) -> Store:
         """The named store, connected on first use and reused."""
@@ -130,9 +133,10 @@ class Runtime:
         self.archive.recover(feed, self.ledger)
         self.outbox.recover(feed, self.ledger)
         self.snapshots.drop_unfinished(feed)
-        remove((self.inbox / feed).glob(".*"))  # downloads, re-encoded and expanded copies
+        remove(self.areas.feed_inbox(feed).glob(".*"))  # downloads, re-encoded, expanded copies
         batches = self.outbox.root / feed  # documents, approvals: written in place
-        remove(p for p in [*batches.glob(".*.part"), *batches.glob("*/.*.part")] if p.is_file())
+        temps = [*batches.glob(TEMP_GLOB), *batches.glob(f"*/{TEMP_GLOB}")]
+        remove(p for p in temps if p.is_file())
 
     def pause_while_reading(self) -> None:
         """Fault-injection point for crash tests (settings.pause_while_reading_seconds)."""
@@ -173,22 +177,21 @@ class Runtime:
         self.ledger.close()
 
 
-def _sweep_receiver_temp(settings: Settings, now: float) -> None:
+def _sweep_receiver_temp(areas: Areas, now: float) -> None:
     """Remove temp files a dead writer left in the receiver's folders, judged by age.
 
-    The receiver may be writing one right now, in another process (perhaps another
-    container, where its pid in the name means nothing here) that takes no lock: only a
+    The receiver (its own process) and the order poll write its spools and refused bodies
+    through temp files under no lock another process could take: it may be writing one right
+    now, perhaps in another container, where the pid in the name means nothing here. Only a
     file no one has written to for `DEAD_TEMP_SECONDS` is provably abandoned.
     """
     cutoff = now - DEAD_TEMP_SECONDS
-    for area, folder in RECEIVER_FOLDERS:
-        remove(untouched_since(settings.folder(area) / folder, ".*.part", cutoff))
+    for area in FILE_AREAS:
+        for folder in (areas.spool(area), areas.refused(area)):
+            remove(untouched_since(folder, TEMP_GLOB, cutoff))
 
 
 def _delivery(settings: Settings) -> Delivery:
     if settings.norce.mode == "http":
-        from etl.norce.client import NorceClient
-        from etl.norce.http_delivery import HttpDelivery
-
         return HttpDelivery(NorceClient(settings.norce), settings.norce)
-    return FileDelivery(settings.folder("outbox"), settings.norce)
+    return FileDelivery(Areas(settings.home).outbox, settings.norce)

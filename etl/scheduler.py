@@ -5,10 +5,10 @@ SIGTERM or SIGINT stops taking new files; the file in progress finishes, then th
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Callable
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -17,38 +17,23 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from etl.config.contracts import FeedContract, ScheduleSpec, order_of_runs, runs_with
+from etl.config.contracts import FeedContract
+from etl.config.schedule import ScheduleSpec
+from etl.jobs import Job, erp_jobs, feed_jobs, purge_job
 from etl.runtime import Runtime
-from etl.to_norce.masterdata.flow import run_feed
 
 log = logging.getLogger(__name__)
 
 
 def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
-    """Run every feed on its schedule until SIGTERM/SIGINT."""
-    from etl.to_erp.files.layouts import load_every_layout
-
+    """Run every job of a pass (etl.jobs) on its own schedule until SIGTERM/SIGINT."""
     stop = threading.Event()
-    # A worker per job (feed, layout, the order poll, the purge): a slow one never delays another.
-    workers = max(1, len(contracts)) + len(load_every_layout(rt.settings)) + 2
+    jobs = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt)]
+    # A worker per job (and the purge): a slow one never delays another.
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(workers)}, timezone="UTC"
+        executors={"default": ThreadPoolExecutor(len(jobs) + 1)}, timezone="UTC"
     )
-    for contract in order_of_runs(contracts):  # a feed read via from_feed has no job
-        scheduler.add_job(
-            _run_in_own_runtime,
-            _trigger(contract.schedule),
-            args=(rt, runs_with(contract, contracts), stop),
-            id=contract.name,
-            name=contract.name,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=rt.clock(),
-        )
-
-    _add_order_jobs(scheduler, rt)
-    _add_party_jobs(scheduler, rt)
+    add_jobs(scheduler, rt, jobs, stop)
     add_purge_job(scheduler, rt, contracts)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -69,111 +54,52 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     log.info("scheduler stopped")
 
 
-def _add_order_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
-    """A job per order layout (export) and, when configured, one that polls Norce."""
-    from etl.to_erp.files.layouts import load_layouts
-    from etl.to_erp.orders.jobs import export_once, poll_once, polls
-
-    for layout in load_layouts(rt.settings).values():
-        scheduler.add_job(
-            _in_own_runtime,
-            _trigger(layout.contract.schedule),
-            args=(
-                rt,
-                f"orders->{layout.name}",
-                lambda own, layout=layout: export_once(own, layout),
-            ),
-            id=f"orders->{layout.name}",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=rt.clock(),
-        )
-    if polls(rt):
-        scheduler.add_job(
-            _in_own_runtime,
-            IntervalTrigger(minutes=rt.settings.orders.poll_interval_minutes),
-            args=(rt, "orders<-norce", poll_once),
-            id="orders<-norce",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=rt.clock(),
-        )
-
-
-def _add_party_jobs(scheduler: BlockingScheduler, rt: Runtime) -> None:
-    """A job per party layout: fetch the changed customers or companies, export them."""
-    from etl.to_erp.parties.jobs import export_parties_once, party_layouts
-
-    for layout in party_layouts(rt.settings).values():
-        name = f"{layout.subject.plural}->{layout.name}"
-        scheduler.add_job(
-            _in_own_runtime,
-            _trigger(layout.contract.schedule),
-            args=(rt, name, lambda own, layout=layout: export_parties_once(own, layout)),
-            id=name,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=rt.clock(),
-        )
+def add_jobs(
+    scheduler: BaseScheduler, rt: Runtime, jobs: list[Job], stop: threading.Event | None
+) -> None:
+    """Each job on its own trigger, first run at once; never two runs of one job at a time."""
+    for job in jobs:
+        _add(scheduler, rt, job, stop, first_run=rt.clock())
 
 
 def add_purge_job(
     scheduler: BaseScheduler, rt: Runtime, contracts: dict[str, FeedContract]
 ) -> bool:
     """`run.py purge` on the settings' schedule (`[archive] purge_every_hours` or `purge_at`)."""
-    archive = rt.settings.archive
-    if archive.purge_at is not None:
-        hour, minute = archive.purge_at.split(":")
-        trigger: CronTrigger | IntervalTrigger = CronTrigger(
-            hour=int(hour), minute=int(minute), timezone="UTC"
-        )
-    elif archive.purge_every_hours is not None:
-        trigger = IntervalTrigger(hours=archive.purge_every_hours)
-    else:
+    job = purge_job(rt.settings, contracts)
+    if job is None:
         return False
-    scheduler.add_job(
-        _in_own_runtime,
-        trigger,
-        args=(rt, "purge", lambda own: purge_now(own, contracts)),
-        id="purge",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-    )
+    _add(scheduler, rt, job, None, first_run=None)  # on its schedule only, not at start
     return True
 
 
-def purge_now(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
-    """One scheduled purge by the runtime's clock; its one-line summary goes to the log."""
-    from etl.state.purge import purge_all
+def _add(
+    scheduler: BaseScheduler,
+    rt: Runtime,
+    job: Job,
+    stop: threading.Event | None,
+    first_run: dt.datetime | None,
+) -> None:
+    scheduler.add_job(
+        _in_own_runtime,
+        _trigger(job.schedule),
+        args=(rt, job, stop),
+        id=job.name,
+        name=job.name,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        **({"next_run_time": first_run} if first_run is not None else {}),
+    )
 
-    purge_all(rt.settings, contracts, rt.clock())
 
-
-def _in_own_runtime(rt: Runtime, name: str, job: Callable[[Runtime], object]) -> None:
-    """An order or party job on a thread of its own, with connections of its own."""
+def _in_own_runtime(rt: Runtime, job: Job, stop: threading.Event | None) -> None:
+    """One job on a thread of its own, with connections of its own; an error waits a tick."""
     own = rt.fork()
     try:
-        job(own)
+        job.run(own, stop)
     except Exception:
-        log.exception("%s: job ended with an unexpected error; the next tick retries", name)
-    finally:
-        own.close()
-
-
-def _run_in_own_runtime(rt: Runtime, feeds: list[FeedContract], stop: threading.Event) -> None:
-    """One scheduled run (the feeds it references first) on a thread of its own."""
-    own = rt.fork()
-    try:
-        for contract in feeds:
-            run_feed(own, contract, stop)
-    except Exception:
-        log.exception(
-            "%s: run ended with an unexpected error; the next tick retries", feeds[-1].name
-        )
+        log.exception("%s: job ended with an unexpected error; the next tick retries", job.name)
     finally:
         own.close()
 

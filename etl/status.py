@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from etl.state.ledger.feed_runs import RunRow
+from etl.state.ledger.base import RunRow
 from etl.to_erp.orders.book import OrderRow
 from etl.transport.names import one_line, printable
 

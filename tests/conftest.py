@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.norce_standin import NorceStandin, run_norce_standin
+from tests.support.norce.app import NorceStandin, run_norce_standin
 from tests.support.paths import SAMPLES, SCHEMAS
 from tests.support.sftp_server import SftpServerInfo, run_sftp_server
 

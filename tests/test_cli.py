@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.support.paths import REPO, SCHEMAS
+from tests.support.paths import REPO, SAMPLES, SCHEMAS
 
 
 def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -27,10 +27,16 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> Path:
-    """A copy of what a clean checkout holds: contracts and sample files, no state."""
-    shutil.copytree(SCHEMAS, tmp_path / "schemas")
-    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    """An empty folder: the embedded default (contracts, samples) ships inside the package."""
     return tmp_path
+
+
+def _own_contracts(home: Path, erp: str | None = None) -> Path:
+    """A copy of the shipped contracts in `home/schemas`, named by `home/etl.toml`; its folder."""
+    shutil.copytree(SCHEMAS, home / "schemas")
+    store = f'[stores.erp]\nkind = "local"\nroot = "{erp}"\nread_only = true\n' if erp else ""
+    (home / "etl.toml").write_text(f'schemas_dir = "schemas"\n{store}', encoding="utf-8")
+    return home / "schemas"
 
 
 def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path) -> None:
@@ -56,7 +62,7 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
     ]
     assert len(list((fresh / "archive").rglob("manifest.json"))) == 12
     # The samples are read-only in the embedded default: never moved.
-    assert (fresh / "samples" / "erp" / "products" / "products_20261120.csv").exists()
+    assert (SAMPLES / "products" / "products_20261120.csv").exists()
 
     again = _run(fresh, "once")
     assert again.returncode == 0 and "already committed" in again.stdout
@@ -80,7 +86,7 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
 
 
 def test_check_validates_without_touching_state(fresh: Path, tmp_path: Path) -> None:
-    sample = fresh / "samples" / "erp" / "products" / "products_20261120.csv"
+    sample = SAMPLES / "products" / "products_20261120.csv"
     result = _run(
         fresh, "check", str(sample), "--feed", "products", "--out", str(tmp_path / "reports")
     )
@@ -96,7 +102,7 @@ def test_check_validates_without_touching_state(fresh: Path, tmp_path: Path) -> 
 def test_check_reads_a_gz_and_shows_each_rejected_record_as_written(
     fresh: Path, tmp_path: Path
 ) -> None:
-    sample = fresh / "samples" / "erp" / "products" / "products_20261120.csv"
+    sample = SAMPLES / "products" / "products_20261120.csv"
     packed = tmp_path / "products_20261120.csv.gz"
     packed.write_bytes(gzip.compress(sample.read_bytes()))
     out = tmp_path / "reports"
@@ -113,7 +119,7 @@ def test_check_reads_a_gz_and_shows_each_rejected_record_as_written(
 
 
 def test_a_bad_contract_stops_start_up_naming_file_and_key(fresh: Path) -> None:
-    path = fresh / "schemas" / "prices.toml"
+    path = _own_contracts(fresh) / "prices.toml"
     path.write_text(path.read_text().replace('"Price" = "price_sale"', '"Price" = "price_sael"'))
     result = _run(fresh, "once")
     assert result.returncode == 2
@@ -130,9 +136,9 @@ def test_approve_refuses_an_unknown_run(fresh: Path) -> None:
 
 
 def test_once_exits_3_when_a_whole_file_was_rejected(fresh: Path) -> None:
-    for sample in (fresh / "samples" / "erp").rglob("*.*"):
-        sample.unlink()
-    (fresh / "samples" / "erp" / "stock" / "stock_1.xml").write_text(
+    _own_contracts(fresh, erp="erp")
+    (fresh / "erp" / "stock").mkdir(parents=True)
+    (fresh / "erp" / "stock" / "stock_1.xml").write_text(
         "<StockReport><Item sku='1'>", encoding="utf-8"
     )
     result = _run(fresh, "once", "--feed", "stock")
@@ -144,7 +150,7 @@ def test_once_exits_3_when_a_whole_file_was_rejected(fresh: Path) -> None:
 def test_a_clean_check_leaves_no_earlier_report_of_the_file_behind(
     fresh: Path, tmp_path: Path
 ) -> None:
-    sample = fresh / "samples" / "erp" / "products" / "products_20261120.csv"
+    sample = SAMPLES / "products" / "products_20261120.csv"
     mine = tmp_path / "products_20261120.csv"
     mine.write_bytes(sample.read_bytes())
     reports = tmp_path / "reports"

@@ -13,10 +13,11 @@ import pytest
 
 from etl.logs import install
 from etl.norce.query import CUSTOMERS, QueryClient
-from tests.receiver.test_receiver_kill import _free_port, _start
-from tests.support.norce_query import QueryStandin
-from tests.support.norce_standin import NorceStandin
-from tests.to_erp.orders.test_inbound import order
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.query import QueryStandin
+from tests.support.orders import minimal_order
+from tests.support.ports import free_port
+from tests.support.receiver_process import start_receiver
 
 EMAIL = "anna.andersson@example.com"
 
@@ -66,13 +67,13 @@ def test_what_a_library_logs_is_masked_when_it_looks_personal(log_text: io.Strin
 
 
 def test_the_receiver_process_logs_no_request_url_and_no_person(home: Path) -> None:
-    port = _free_port()
-    receiver = _start(home, port, pause=0)
+    port = free_port()
+    receiver = start_receiver(home, port, pause=0)
     try:
         for path in (f"/orders?email={EMAIL}&token=s3cret", f"/nowhere?email={EMAIL}"):
             httpx.post(
                 f"http://127.0.0.1:{port}{path}",
-                content=json.dumps(order("2001")).encode(),
+                content=json.dumps(minimal_order("2001")).encode(),
                 headers={"content-type": "application/json"},
                 auth=("norce", "pw-for-tests"),
                 timeout=10,

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from etl.config.settings import Settings
 from etl.errors import EtlError
+from etl.receiver.app import open_inbound, serve_receiver
 from etl.receiver.refused import find, refused_bodies, retake
 from etl.runtime import utc_now
+from etl.state.areas import Areas
 from etl.state.spool import Spool
 from etl.status import render_order_counts, render_order_list, render_orders
 from etl.to_erp.orders.book import Body, OrderBook
@@ -61,8 +63,6 @@ def add_order_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def receive_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
     """`run.py receive`: blocks until SIGTERM."""
-    from etl.receiver.app import serve_receiver
-
     serve_receiver(settings)
     return 0
 
@@ -162,8 +162,6 @@ def _variant(bodies: list[Body], chosen: str, ref: str) -> Body:
 
 def retake_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
     """`run.py retake NAME... | --all`: refused bodies read again; those that parse are taken."""
-    from etl.receiver.app import open_inbound
-
     folder = _rejected(settings)
     if args.all == bool(args.names):
         raise EtlError("name the refused bodies to take again, or give --all")
@@ -183,7 +181,7 @@ def retake_command(args: argparse.Namespace, settings: Settings, contracts: obje
         for body in chosen:
             if body is None:
                 continue
-            outcome = retake(inbound, body, settings.folder("archive") / "orders" / "retaken")
+            outcome = retake(inbound, body, Areas(settings.home).retaken)
             verb = "taken" if outcome.taken else "still refused"
             refused += not outcome.taken
             print(f"{printable(outcome.name)}: {verb}: {one_line(outcome.detail)}")
@@ -226,11 +224,11 @@ def _operator() -> str:
 
 
 def _rejected(settings: Settings) -> Path:
-    return settings.folder("archive") / "orders" / "rejected"
+    return Areas(settings.home).refused("orders")
 
 
 def _spool(settings: Settings) -> Spool:
-    return Spool(settings.folder("state") / "spool" / "orders")
+    return Spool(Areas(settings.home).spool("orders"))
 
 
 def _purged(spool: Spool, body: Body) -> str | None:
@@ -246,4 +244,4 @@ def _purged(spool: Spool, body: Body) -> str | None:
 
 
 def _book(settings: Settings) -> OrderBook:
-    return OrderBook(settings.folder("state") / "ledger.sqlite")
+    return OrderBook(Areas(settings.home).ledger)

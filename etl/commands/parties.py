@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from etl.config.settings import Settings
+from etl.jobs import party_jobs, run_jobs
 from etl.runtime import Runtime
+from etl.state.areas import Areas
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.parties.book import EventRow, PartyBook
 
@@ -39,7 +41,7 @@ def parties_command(args: argparse.Namespace, settings: Settings, contracts: obj
     layouts: dict[str, list[str]] = {}
     for layout in load_layouts(settings, "parties").values():
         layouts.setdefault(layout.subject.name, []).append(layout.name)
-    book = PartyBook(settings.folder("state") / "ledger.sqlite")
+    book = PartyBook(Areas(settings.home).ledger)
     try:
         print(render_events(book.events(args.limit), layouts))
     finally:
@@ -50,7 +52,7 @@ def parties_command(args: argparse.Namespace, settings: Settings, contracts: obj
 def export_parties_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
     """`run.py export-parties`: every party layout once; 1 when one failed or is stuck."""
     if args.retry_held or args.retry_forgotten:
-        book = PartyBook(settings.folder("state") / "ledger.sqlite")
+        book = PartyBook(Areas(settings.home).ledger)
         try:
             if args.retry_held:
                 print(f"{book.release_held()} held change(s) are due again")
@@ -60,34 +62,13 @@ def export_parties_command(args: argparse.Namespace, settings: Settings, contrac
             book.close()
     rt = Runtime.open(settings)
     try:
-        failed = False
-        for line, bad in export_all(rt):
+        report = run_jobs(rt, party_jobs(rt))
+        for line in report.lines:
             print(line)
-            failed = failed or bad
+        failed = "failed" in report.outcomes
     finally:
         rt.close()
     return 1 if failed else 0
-
-
-def export_all(rt: Runtime) -> list[tuple[str, bool]]:
-    """Run every party layout once: its line for people, and whether it failed."""
-    from etl.to_erp.orders.jobs import describe_export
-    from etl.to_erp.parties.jobs import export_parties_once
-
-    lines = []
-    for layout in load_layouts(rt.settings, "parties").values():
-        summary = export_parties_once(rt, layout)
-        line = describe_export(summary, layout.subject.plural) + _forgotten(summary.forgotten)
-        lines.append((line, bool(summary.error or summary.stuck)))
-    return lines
-
-
-def _forgotten(forgotten: dict[str, str]) -> str:
-    """The parties Norce forgot, by Norce Id: a marker went, or nothing (never their values)."""
-    if not forgotten:
-        return ""
-    shown = ", ".join(f"{ref} ({how})" for ref, how in sorted(forgotten.items()))
-    return f"; forgotten in Norce, no personal value sent: {shown}"
 
 
 def render_events(events: list[EventRow], layouts: dict[str, list[str]]) -> str:

@@ -1,38 +1,32 @@
 """Process settings: where the working folders are, which stores exist, how Norce is reached.
 
-Settings come from an optional TOML file (`etl.toml` in the working directory, or the path
+Settings come from an optional TOML file (`etl.toml` in the home folder, or the path
 given with `--config` or in ETL_CONFIG). Secrets never live in that file: a store or Norce
 names an environment variable (`password_env`) or a file (`password_file`) and the loader
-resolves it into a `SecretStr`. With no file at all the embedded default applies: local
-folders, the sample ERP files, Norce payloads written to `outbox/`.
+resolves it into a `SecretStr`. With no file at all the embedded default applies: the
+contracts and sample ERP files shipped in the package (`etl.embedded`), Norce payloads
+written to `outbox/`.
+
+Home, where state/, inbox/, outbox/ and archive/ live: `--home`, else ERP_NORCE_ETL_HOME,
+else the settings file's `home` (relative to that file; absent: the file's own folder), else,
+with no settings file, the current directory.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 
+from etl.config.toml import Strict, read_toml, validated
+from etl.embedded import SAMPLES, SCHEMAS
 from etl.errors import ConfigError
 from etl.peppol_ids import endpoint_problem  # plain checksums: imports nothing of ours
 
 DEFAULT_SETTINGS_FILE = "etl.toml"
-
-
-class Strict(BaseModel):
-    """Base of every settings and contract model: unknown keys are errors, values frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def config_error(source: str, exc: ValidationError, prefix: str = "") -> ConfigError:
-    """The first pydantic error as a ConfigError naming the file and the dotted key."""
-    first = exc.errors()[0]
-    key = prefix + ".".join(str(p) for p in first["loc"])
-    return ConfigError(source, key or "-", first["msg"])
+HOME_ENV = "ERP_NORCE_ETL_HOME"  # the environment's --home
 
 
 class LocalStoreSettings(Strict):
@@ -208,14 +202,14 @@ class ArchiveSettings(Strict):
 
 def _sample_stores() -> dict[str, StoreSettings]:
     """The embedded default: the sample ERP files, read-only so a demo run never moves them."""
-    return {"erp": LocalStoreSettings(root=Path("samples/erp"), read_only=True)}
+    return {"erp": LocalStoreSettings(root=SAMPLES, read_only=True)}
 
 
 class Settings(Strict):
     """Everything the process needs besides the feed contracts."""
 
-    home: Path = Path()
-    schemas_dir: Path = Path("schemas")
+    home: Path = Path()  # the current directory, unless --home or the settings file say
+    schemas_dir: Path = SCHEMAS  # a settings file's default is its own folder's schemas/
     stores: dict[str, StoreSettings] = Field(default_factory=_sample_stores)
     norce: NorceSettings = NorceSettings()
     receiver: ReceiverSettings = ReceiverSettings()
@@ -240,15 +234,26 @@ _SECRETS = {
 }
 
 
-def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
-    """Load settings from `path` (None: the embedded default), resolving secrets from `environ`."""
+def home_given(flag: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The home named by --home, else by ERP_NORCE_ETL_HOME; None when neither names one."""
+    if flag is not None:
+        return flag
+    value = environ.get(HOME_ENV)
+    return Path(value) if value else None  # an empty variable names nothing, like ETL_CONFIG
+
+
+def load_settings(
+    path: Path | None, environ: Mapping[str, str], home: Path | None = None
+) -> Settings:
+    """Load settings from `path` (None: the embedded default), resolving secrets from `environ`.
+
+    `home` (from `home_given`) wins over the file's own `home`; a relative one stays relative to
+    the current directory, as the user typed it.
+    """
     if path is None:
-        return Settings()
+        return Settings() if home is None else Settings(home=home)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(source, "-", f"cannot read settings: {exc}") from exc
+    raw = read_toml(path, "settings")
     # The secrets and folders are resolved before the model sees the file, so their tables
     # and values are checked here: a hand-edited `erp = "x"` is a key to fix, not a crash.
     base = path.parent
@@ -263,12 +268,10 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
     _resolve_secrets(receiver, "receiver", source, environ)
     events = _table(receiver, "events", "receiver.events", source)
     _resolve_secrets(events, "receiver.events", source, environ, {"token": "token"})
-    raw["home"] = str(base / (_text(raw, "home", ".", source) or "."))
+    file_home = base / (_text(raw, "home", ".", source) or ".")  # checked even when overridden
+    raw["home"] = str(home if home is not None else file_home)
     raw["schemas_dir"] = str(base / (_text(raw, "schemas_dir", "schemas", source) or "schemas"))
-    try:
-        return Settings.model_validate(raw)
-    except ValidationError as exc:
-        raise config_error(source, exc) from exc
+    return validated(Settings, raw, source)
 
 
 def _resolve_secrets(

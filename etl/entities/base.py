@@ -53,7 +53,7 @@ class Entity:
     key: tuple[str, ...]
     options_model: type[EntityOptions]
     build_calls: BuildCalls
-    # Plain-language meaning of each field, shown to people in reports and the README.
+    # Plain-language meaning of each field, shown to people in reports and docs/feed-contracts.md.
     labels: Mapping[str, str]
     # Rows about people: reports leave out the raw line (names, addresses of the whole
     # row) and mask these fields' values; logs never carry row values at all.

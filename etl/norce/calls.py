@@ -2,7 +2,8 @@
 
 A `NorceCall` is exactly one request: the Connect method, the `X-StormConnect-Header`
 object and the JSON array body. File delivery writes it to `outbox/`; HTTP delivery posts
-it. Both answer with a `CallResult`, so the flows never know which one they talk to.
+it. Both answer with a `CallResult`, so the flows never know which one they talk to
+(the `Delivery` seam, etl.norce.base).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 JsonObject = Mapping[str, Any]
 
@@ -48,15 +49,3 @@ class CallResult:
     failures: int | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     location: str | None = None  # outbox path (file mode) or URL (http mode)
-
-
-class Delivery(Protocol):
-    """Sends calls to Norce, or writes them where a person or a job will send them."""
-
-    def deliver(self, calls: Sequence[NorceCall], batch: str) -> list[CallResult]:
-        """Send every call of one batch; raise NorceError if any of them fails.
-
-        `batch` names the unit of work (feed and input hash) so a re-run of the same
-        input overwrites rather than duplicates in file mode.
-        """
-        ...

@@ -4,7 +4,7 @@ It fetches a token, then reads one product, one order and one customer through Q
 only: nothing is imported, no Order service is called) and says, step by step, what it found
 and what is missing in the settings. For each record read it prints the property names Norce
 returned (never their values: a customer is personal data), so the names the integration
-reads can be compared with the tenant's own; see the go-live checklist in the README.
+reads can be compared with the tenant's own; see the go-live checklist in docs/settings.md.
 
 A step is `ok`, `warn` (something to look at, such as an empty catalogue) or `FAIL`; the
 command exits 1 when any step failed.

@@ -330,7 +330,10 @@ class NorceClient:
                 never_sent=status == 429,
             )
         if status == 401:
-            return _Verdict("reauth", f"HTTP 401: {self._excerpt(outcome)}")
+            # The status goes with the error a second 401 raises: a caller tells a refused
+            # document (400, a failed job: no status) from a refused setup by it (party_codes).
+            reason = f"HTTP 401: {self._excerpt(outcome)}"
+            return _Verdict("reauth", reason, status=401, detail=self._message(outcome))
         if not outcome.is_success:
             reason = f"HTTP {status}: {self._excerpt(outcome)}"
             return _Verdict("reject", reason, status=status, detail=self._message(outcome))

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.config.settings import NorceSettings
+from etl.norce.base import Delivery
 from etl.norce.calls import CallResult, NorceCall
 from etl.state import staged as staging
-from etl.state.ledger.feed_runs import Ledger
+from etl.state.atomic import TEMP_GLOB, write_atomically
+from etl.state.ledger.base import FeedLedger
 
 
-class FileDelivery:
+class FileDelivery(Delivery):
     """Writes `<label>.json` (the body) and `<label>.request.json` (method, path, headers)."""
 
     def __init__(self, outbox: Path, settings: NorceSettings) -> None:
@@ -49,8 +51,10 @@ class FileDelivery:
                 },
                 "items": len(call.items),
             }
-            _write(folder / f"{call.label}.json", body)
-            _write(folder / f"{call.label}.request.json", json.dumps(request, indent=2).encode())
+            write_atomically(folder / f"{call.label}.json", body)
+            write_atomically(
+                folder / f"{call.label}.request.json", json.dumps(request, indent=2).encode()
+            )
             wanted |= {f"{call.label}.json", f"{call.label}.request.json"}
             results.append(
                 CallResult(
@@ -85,7 +89,7 @@ class NorceOutbox:
 
     def publish_run(self, run_id: str) -> list[Path]:
         """After the run's commit: its batches into `outbox/norce/`; returns where they landed."""
-        staged = self.staging / f".{run_id}.part"
+        staged = staging.staged_path(self.staging, run_id)
         return self.publish(staged) if staged.is_dir() else []
 
     def publish(self, staged: Path) -> list[Path]:
@@ -104,24 +108,18 @@ class NorceOutbox:
         shutil.rmtree(staged)
         return landed
 
-    def recover(self, feed: str, ledger: Ledger) -> list[Path]:
+    def recover(self, feed: str, ledger: FeedLedger) -> list[Path]:
         """Publish what the feed's committed runs staged, drop what its dead runs staged.
 
         Call under the feed's lock. Another feed's folders are its own opening's to settle.
         """
         if not self.staging.is_dir():
             return []
-        mine = [s for s in self.staging.glob(".*.part") if _belongs(s, feed, ledger)]
+        mine = [s for s in self.staging.glob(TEMP_GLOB) if _belongs(s, feed, ledger)]
         return staging.settle(mine, ledger, self.publish)
 
 
-def _belongs(staged: Path, feed: str, ledger: Ledger) -> bool:
+def _belongs(staged: Path, feed: str, ledger: FeedLedger) -> bool:
     """Whether a staged folder is this feed's (one no run knows is dead, whoever's it was)."""
     run = ledger.run(staging.run_of(staged))
     return run is None or run.feed == feed
-
-
-def _write(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.part")
-    temp.write_bytes(data)
-    temp.replace(path)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from etl.config.settings import NorceSettings
 from etl.errors import NorceRejected, NorceUnavailable
+from etl.norce.base import Delivery
 from etl.norce.calls import CallResult, NorceCall
 from etl.norce.client import (
     ImportAccepted,
@@ -27,7 +28,7 @@ LOG_MESSAGES_IN_ERROR = 3
 ROW_CHARS = 120  # ImportedRow excerpt kept with a warning, enough to find the record
 
 
-class HttpDelivery:
+class HttpDelivery(Delivery):
     """A `Delivery` that sends calls over HTTP and reports each job's counts."""
 
     def __init__(

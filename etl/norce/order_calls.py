@@ -27,14 +27,15 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from etl.config.settings import NorceSettings
 from etl.errors import NorceRejected
+from etl.norce.base import OrderAnswer, OrderCall, OrderService
 from etl.norce.client import NorceClient
 from etl.privacy.personal_data import scrubber_for
+from etl.state.atomic import write_atomically
 
 NOT_THERE_YET = re.compile(
     r"\b(?:order|\w*invoice)\w*\b[^.;]*\b"
@@ -47,38 +48,6 @@ ALREADY_EXISTS = re.compile(r"already exists|duplicate", re.IGNORECASE)
 # unknown-order message (a wrong path) and 405 are the setup's fault, not the document's.
 _DOCUMENT_REFUSALS = frozenset({400, 409, 422})
 _NOT_THERE_YET_STATUSES = frozenset({400, 404, 409, 422})
-
-
-@dataclass(frozen=True)
-class OrderCall:
-    """One Order service request: its method, its body, a stable name for files and logs."""
-
-    method: str  # relative to .../commerce/connect/4.0/, e.g. "Order/CreateInvoice"
-    body: Mapping[str, Any]
-    name: str  # e.g. "invoice INV-5566"
-
-    def body_bytes(self) -> bytes:
-        """The body as posted: compact JSON, nulls already dropped by the body builders."""
-        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-@dataclass(frozen=True)
-class OrderAnswer:
-    """How Norce took one call."""
-
-    outcome: Literal["sent", "waiting", "refused"]
-    message: str = ""
-    location: str | None = None  # the URL posted to, or the outbox file written
-    status: int | None = None  # the HTTP status of a refusal
-    code: str = ""  # the report's error code for a refusal; "" is norce_rejected
-
-
-class OrderService(Protocol):
-    """Sends Order service calls, or writes them where a person or a job will send them."""
-
-    def send(self, call: OrderCall, batch: str) -> OrderAnswer:
-        """Send one call; NorceError when there is no clear answer (the call is then in doubt)."""
-        ...
 
 
 # Fields of a delivery note or invoice about the person it goes to (reference sections 13-14).
@@ -117,7 +86,7 @@ def judge(exc: NorceRejected) -> OrderAnswer:
     raise exc
 
 
-class HttpOrderService:
+class HttpOrderService(OrderService):
     """Posts each call to Norce Connect with the client's token and retry rules."""
 
     def __init__(self, client: NorceClient) -> None:
@@ -135,7 +104,7 @@ class HttpOrderService:
         return OrderAnswer("sent", location=self._client.url(call.method))
 
 
-class FileOrderService:
+class FileOrderService(OrderService):
     """Writes `<name>.json` (the body) and `<name>.request.json` (method, path, headers)."""
 
     def __init__(self, outbox: Path, settings: NorceSettings) -> None:
@@ -152,8 +121,8 @@ class FileOrderService:
             "path": f"{self.settings.connect_path}/{call.method}",
             "headers": {"Content-Type": "application/json"},
         }
-        _write(folder / f"{stem}.json", call.body_bytes())
-        _write(folder / f"{stem}.request.json", json.dumps(request, indent=2).encode())
+        write_atomically(folder / f"{stem}.json", call.body_bytes())
+        write_atomically(folder / f"{stem}.request.json", json.dumps(request, indent=2).encode())
         return OrderAnswer("sent", location=str(folder / f"{stem}.json"))
 
 
@@ -167,9 +136,3 @@ def file_stem(name: str) -> str:
     if safe != name:
         safe += "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
     return safe
-
-
-def _write(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.part")
-    temp.write_bytes(data)
-    temp.replace(path)

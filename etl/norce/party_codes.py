@@ -40,8 +40,9 @@ from typing import Any, Protocol
 
 from etl.entities.party_checks import normalized_org_number, org_number_ok
 from etl.errors import NorceRejected
-from etl.norce.calls import Delivery, NorceCall
-from etl.norce.order_calls import OrderAnswer, OrderCall, file_stem
+from etl.norce.base import Delivery, OrderAnswer, OrderCall, OrderService
+from etl.norce.calls import NorceCall
+from etl.norce.order_calls import file_stem
 from etl.norce.query import CODE_NAMES, COMPANIES, CUSTOMERS
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class _Refused(Exception):
 
 
 @dataclass
-class PartyCodeService:
+class PartyCodeService(OrderService):
     """An `OrderService` for buyer-number documents: checks in Query, then the two imports."""
 
     delivery: Delivery

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from etl.state.spool import fsync_dir
+from etl.state.atomic import fsync_dir
 
 LOG = "erasures.jsonl"
 SALT = "salt"

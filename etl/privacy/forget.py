@@ -30,16 +30,12 @@ from etl.privacy.masking import Masker
 from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
+from etl.state.areas import FILE_AREAS, SPOOL_LOCK, Areas
 from etl.state.locks import feed_lock
-from etl.state.retention.bodies import SPOOL_LOCK
 from etl.state.retention.snapshots import forget_row_hashes
 from etl.to_erp.orders.book import OrderBook
 
-# File areas masked in place; snapshots only of feeds about people (see `_people_snapshots`).
-AREAS = ("archive", "outbox", "state/spool")
 PEOPLE = ("customer", "company")
-# Areas whose files are also on the ERP's server: uploaded there, out of our reach.
-UPLOADED = ("outbox/erp", "archive/orders/exported", "archive/parties/exported")
 
 
 @dataclass
@@ -70,19 +66,19 @@ def forget(
     Every feed and export lock is held throughout, so no run rewrites a snapshot or an
     archive folder while it is being masked; a lock held elsewhere stops the command.
     """
-    with _every_lock(settings.folder("state") / "locks", contracts):
+    areas = Areas(settings.home)
+    with _every_lock(areas.locks, contracts):
         if dry_run:
             return _erase(settings, contracts, request, None)
-        privacy = settings.folder("state") / "privacy"
+        privacy = areas.privacy
         request_id = audit.request_id(privacy, request.kind, request.value)
         journal = Journal(privacy, request_id)
         erasure = _erase(settings, contracts, request, journal)
         erasure.request = request_id
         note_in_manifests(erasure.changed, erasure.request, now)
         erasure.log = audit.append(privacy, _record(erasure, request, now))
-        state = settings.folder("state")
-        forget_buyers(state / "ledger.sqlite", erasure.found.orders)
-        forget_row_hashes(state / "retention", erasure.found.codes)
+        forget_buyers(areas.ledger, erasure.found.orders)
+        forget_row_hashes(areas.retention, erasure.found.codes)
         journal.close()
     return erasure
 
@@ -97,11 +93,11 @@ def _erase(
 
     `journal` None is a dry run: nothing is written, and what would refuse is listed.
     """
-    home, state = settings.home, settings.folder("state")
-    snapshot_dirs = _customer_snapshots(state / "snapshots", contracts)
+    home, areas = settings.home, Areas(settings.home)
+    snapshot_dirs = _customer_snapshots(areas.snapshots, contracts)
     paths = [p for d in snapshot_dirs for p in sorted(d.glob("*.parquet"))]
-    found = find_person(request, paths, state / "spool" / "orders")
-    found.orders |= buyer_orders(state / "ledger.sqlite", _keys(found))
+    found = find_person(request, paths, areas.spool("orders"))
+    found.orders |= buyer_orders(areas.ledger, _keys(found))
     if journal is not None:
         found = journal.merged(found)
     erasure = Erasure(found)
@@ -109,17 +105,19 @@ def _erase(
     if not person.found:
         return erasure
     masker = Masker(person)
-    waits = still_needed(state, masker)
+    waits = still_needed(areas.ledger, areas.spool("orders"), masker)
     if waits and journal is not None:
         raise EtlError("forget changed nothing: " + "; ".join(waits))
     if journal is not None:
         journal.write(found)
     write = journal is not None
-    keys = _snapshot_keys(state / "snapshots", contracts)
-    roots = [home / a for a in AREAS] + _people_snapshots(state / "snapshots", contracts)
+    keys = _snapshot_keys(areas.snapshots, contracts)
+    # Masked in place; snapshots only of feeds about people (see `_people_snapshots`).
+    roots = [areas.archive, areas.outbox, areas.spools]
+    roots += _people_snapshots(areas.snapshots, contracts)
     swept = sweep(home, roots, masker, write, keys)
-    ledger = mask_ledger(state / "ledger.sqlite", masker, write)
-    waiting = sweep(home, [home / "inbox"], masker, False, keys)
+    ledger = mask_ledger(areas.ledger, masker, write)
+    waiting = sweep(home, [areas.inbox], masker, False, keys)
     erasure.places = [*swept.places.values(), *_ledger_places(ledger.counts)]
     erasure.changed = swept.changed
     erasure.packed, erasure.unreadable = swept.packed, swept.unreadable
@@ -179,8 +177,10 @@ def _ledger_places(counts: dict[str, tuple[int, int]]) -> list[Place]:
 
 def _uploaded(settings: Settings, found: Found, swept: Sweep) -> list[str]:
     """Names of the files on the ERP's server that held the person (masked here or not)."""
-    home = settings.home
-    ours = {p.name for p in swept.changed if any(p.is_relative_to(home / u) for u in UPLOADED)}
+    areas = Areas(settings.home)
+    # Files also on the ERP's server: uploaded there, out of our reach.
+    uploaded = [areas.erp_outboxes, *(areas.exported_layouts(a) for a in FILE_AREAS)]
+    ours = {p.name for p in swept.changed if any(p.is_relative_to(u) for u in uploaded)}
     return sorted(ours | set(_exported_order_files(settings, found.orders)))
 
 
@@ -225,7 +225,7 @@ def _not_erased(
 
 def _exported_order_files(settings: Settings, refs: set[str]) -> list[str]:
     """Order files that carried the person's orders to the ERP (from the order book)."""
-    path = settings.folder("state") / "ledger.sqlite"
+    path = Areas(settings.home).ledger
     if not refs or not path.is_file():
         return []
     book = OrderBook(path)

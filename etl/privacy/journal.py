@@ -10,11 +10,10 @@ it to what it finds, and the file is deleted once the erasure is logged.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from etl.privacy.person import Found
-from etl.state.spool import fsync_dir, write_durably
+from etl.state.atomic import fsync_dir, write_atomically
 
 FIELDS = ("codes", "emails", "strong", "weak", "orders")
 
@@ -38,12 +37,7 @@ class Journal:
         """Keep what was found, durably and owner-only, before anything is masked."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         body = json.dumps({name: sorted(getattr(found, name)) for name in FIELDS})
-        old_umask = os.umask(0o077)  # the file holds the person's values: owner-only
-        try:
-            write_durably(self.path, body.encode("utf-8"))
-        finally:
-            os.umask(old_umask)
-        self.path.chmod(0o600)
+        write_atomically(self.path, body.encode("utf-8"), mode=0o600)  # the person's values
 
     def close(self) -> None:
         """The erasure is logged: the person's values go from here too."""

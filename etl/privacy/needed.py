@@ -25,12 +25,11 @@ PENDING = ("spooled", "held")
 EVERY = 1_000_000_000  # no limit: every pending order is checked
 
 
-def still_needed(state: Path, masker: Masker) -> list[str]:
+def still_needed(ledger: Path, order_spool: Path, masker: Masker) -> list[str]:
     """Why the erasure must wait: orders not yet exported, documents still being sent."""
-    ledger = state / "ledger.sqlite"
     if not ledger.is_file():
         return []
-    orders = _pending_orders(ledger, state / "spool" / "orders", masker)
+    orders = _pending_orders(ledger, order_spool, masker)
     return [*orders, *open_documents_holding(ledger, masker)]
 
 

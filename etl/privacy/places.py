@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import json
 import os
 import zipfile
 import zlib
@@ -31,6 +30,8 @@ from etl.privacy.rewrite import (
     xlsx_file,
     xml_file,
 )
+from etl.state.areas import NAMES
+from etl.state.manifest import MANIFEST, read_manifest, write_manifest
 
 REWRITERS: dict[str, Rewriter] = {
     ".csv": text_lines,
@@ -44,9 +45,10 @@ REWRITERS: dict[str, Rewriter] = {
 # Files of these kinds are not opened; the command names how many there are.
 TEXT_KINDS = (".csv", ".txt", ".tsv", ".json", ".xml")
 PACKED = (".zip", ".bz2", ".xz", ".zst", ".xls", ".xlsm", ".7z")
-MANIFEST = "manifest.json"
 # Places of order records (bodies, refused bodies, order files): an order ref names its buyer.
-ORDER_PLACES = ("state/spool/orders", "archive/orders", "outbox/erp")
+ORDER_PLACES = tuple(
+    p.as_posix() for p in (NAMES.spool("orders"), NAMES.file_area("orders"), NAMES.erp_outboxes)
+)
 
 
 class UnreadableFile(Exception):
@@ -95,7 +97,7 @@ def files_under(root: Path) -> Iterator[Path]:
 def place_of(home: Path, path: Path) -> str:
     """`archive/<feed>`, `outbox/<area>`, `state/spool/<kind>`, `state/snapshots/<feed>`."""
     parts = path.relative_to(home).parts
-    depth = 3 if parts[0] == "state" else 2
+    depth = 3 if parts[0] == NAMES.state.name else 2
     return "/".join(parts[: min(depth, len(parts) - 1)])
 
 
@@ -180,7 +182,7 @@ def note_in_manifests(changed: list[Path], request: str, at: dt.datetime) -> lis
             by_folder.setdefault(path.parent, []).append(path)
     for folder, paths in by_folder.items():
         manifest = folder / MANIFEST
-        document = json.loads(manifest.read_bytes())
+        document = read_manifest(manifest)
         files = [
             {
                 "name": p.name,
@@ -190,7 +192,6 @@ def note_in_manifests(changed: list[Path], request: str, at: dt.datetime) -> lis
             for p in paths
         ]
         entry = {"at": at.isoformat(), "request": request, "files": files}
-        document["erasures"] = [*document.get("erasures", []), entry]
-        body = json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
-        replace_atomically(manifest, body)
+        earlier = [e.model_dump(mode="json", exclude_unset=True) for e in document.erasures or []]
+        write_manifest(manifest, document.updated(erasures=[*earlier, entry]))
     return list(by_folder)

@@ -12,7 +12,6 @@ import codecs
 import html
 import io
 import json
-import os
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -24,23 +23,14 @@ import polars as pl
 from lxml import etree
 
 from etl.privacy.masking import Masker
-from etl.state.spool import fsync_dir
+from etl.state.atomic import write_atomically
 
 Rewriter = Callable[[Path, Masker, bool], int]
 
 
 def replace_atomically(path: Path, body: bytes) -> None:
     """Put `body` in place of `path`: temp file, fsync, rename, with the old file's mode."""
-    mode = path.stat().st_mode & 0o777
-    temp = path.with_name(f".{path.name}.{os.getpid()}.erasing")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(body)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.chmod(mode)  # the umask may have narrowed it
-    temp.replace(path)
-    fsync_dir(path.parent)
+    write_atomically(path, body, mode=path.stat().st_mode & 0o777)
 
 
 def text_lines(path: Path, masker: Masker, write: bool) -> int:

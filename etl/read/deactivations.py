@@ -22,9 +22,15 @@ import polars as pl
 
 from etl.config.contracts import FeedContract
 from etl.models import IS_ACTIVE, LINE, Validated
-from etl.to_norce.masterdata.diff import marked_inactive
 
 IGNORED = "ignored_on_deactivation"  # a report's code for a forgiven cell: not sent, not rejected
+
+
+def marked_inactive(rows: pl.DataFrame) -> pl.Expr:
+    """True for the rows whose IS_ACTIVE is false; empty (the ERP said nothing) is not."""
+    if IS_ACTIVE not in rows.columns:
+        return pl.lit(False)
+    return pl.col(IS_ACTIVE).eq_missing(False)
 
 
 def forgiven_rows(failed: pl.DataFrame, typed: pl.DataFrame, key: list[str]) -> pl.DataFrame:

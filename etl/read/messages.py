@@ -1,6 +1,6 @@
 """Error codes and plain-language messages for rejected cells.
 
-The codes are a small stable taxonomy (documented in the README) so people and scripts can
+The codes are a small stable taxonomy (documented in docs/feed-contracts.md) so people and scripts can
 filter on them; the messages are written for the person in finance who fixes the ERP.
 """
 

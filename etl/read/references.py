@@ -22,10 +22,9 @@ import polars as pl
 
 from etl.config.contracts import FeedContract
 from etl.models import ACTIVE, HELD, LINE, STATE, Validated
-from etl.read.deactivations import restore_new
+from etl.read.deactivations import marked_inactive, restore_new
 from etl.read.same_rows import share_late_outcomes
 from etl.read.validate import REJECTION_SCHEMA, contract_schema
-from etl.to_norce.masterdata.diff import marked_inactive
 
 CODE = "unknown_reference"
 _OURS = "_ours"  # the row's key is in this feed's own snapshot

@@ -32,6 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from etl.config.contracts import FeedContract
 from etl.models import Merge, Part, place
 from etl.read.messages import CODES
+from etl.state.atomic import atomic_path
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _CELL_LIMIT = 32_767  # characters Excel keeps in one cell
@@ -243,15 +244,13 @@ def _cut_marker(column: str, shown: int) -> pl.Expr:
 
 
 def _write_csv(report: Report, path: Path) -> None:
-    temp = path.with_name(f".{path.name}.part")
     # UTF-8 with BOM so Excel opens it with the right characters.
-    with temp.open("w", encoding="utf-8-sig", newline="") as handle:
+    with atomic_path(path) as temp, temp.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         columns = detail_columns(report.key_fields, report.parts)
         writer.writerow([title for _, title, _ in columns])
         for row in _detail_rows(report):
             writer.writerow([safe_text(v) for v in row])
-    temp.replace(path)
 
 
 def _write_xlsx(report: Report, path: Path) -> None:
@@ -266,9 +265,8 @@ def _write_xlsx(report: Report, path: Path) -> None:
     sheet.append([_cell(sheet, title, bold=True) for _, title, _ in columns])
     for row in _detail_rows(report):
         sheet.append([_cell(sheet, v) for v in row])
-    temp = path.with_name(f".{path.name}.part")
-    book.save(temp)
-    temp.replace(path)
+    with atomic_path(path) as temp:
+        book.save(temp)
 
 
 def _summary_sheet(sheet: Worksheet, report: Report) -> None:

@@ -15,7 +15,9 @@ import pandera.errors
 import pandera.polars as pa
 import polars as pl
 
-from etl.config.contracts import FeedContract, FieldChecks, FormatSpec, RoundingSpec
+from etl.config.contract_fields import FieldChecks, RoundingSpec
+from etl.config.contract_format import FormatSpec
+from etl.config.contracts import FeedContract
 from etl.dates import local_time_problem, to_date, to_datetime, year_problem
 from etl.entities.checks import relaxed
 from etl.models import LINE, RAGGED_SCHEMA, Part, Validated, given, line_name

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from etl.config.contracts import DeriveSpec, FeedContract, ValueMap, ValuePattern
+from etl.config.contract_fields import DeriveSpec, ValueMap, ValuePattern
+from etl.config.contracts import FeedContract
 from etl.config.rust_regex import groups, replacement, searched
 from etl.read.messages import NO_MATCH, UNMAPPED
 

@@ -39,6 +39,7 @@ from etl.receiver.guarded_server import (
 )
 from etl.receiver.log_repeats import RepeatedLog
 from etl.runtime import utc_now
+from etl.state.areas import Areas
 from etl.state.spool import Spool
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import Answer, OrderInbound, failed
@@ -295,11 +296,11 @@ async def _read_body(receive: Receive, headers: dict[str, bytes], limit: int) ->
 
 def open_inbound(settings: Settings) -> OrderInbound:
     """The inbound over this installation's spool, book and archive."""
-    state = settings.folder("state")
+    areas = Areas(settings.home)
     return OrderInbound(
-        OrderBook(state / "ledger.sqlite"),
-        Spool(state / "spool" / "orders"),
-        settings.folder("archive") / "orders" / "rejected",
+        OrderBook(areas.ledger),
+        Spool(areas.spool("orders")),
+        areas.refused("orders"),
         settings.orders,
         utc_now,
     )
@@ -307,11 +308,11 @@ def open_inbound(settings: Settings) -> OrderInbound:
 
 def open_party_inbound(settings: Settings) -> PartyInbound:
     """The party inbound over this installation's event spool, book and archive."""
-    state = settings.folder("state")
+    areas = Areas(settings.home)
     return PartyInbound(
-        PartyBook(state / "ledger.sqlite"),
-        Spool(state / "spool" / "parties"),
-        settings.folder("archive") / "parties" / "rejected",
+        PartyBook(areas.ledger),
+        Spool(areas.spool("parties")),
+        areas.refused("parties"),
         utc_now,
     )
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.state.spool import fsync_dir
+from etl.state.atomic import fsync_dir
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from etl.to_erp.orders.inbound import OrderInbound
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-WORKING_ROOTS = ("inbox", "outbox", "archive", "state")
+from etl.state.areas import ROOTS
+
+WORKING_ROOTS = ROOTS  # every top folder under home (etl.state.areas)
 
 # The umask the process started with; None until `keep_private` ran.
 _user_umask: int | None = None

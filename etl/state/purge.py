@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import re
@@ -39,8 +38,9 @@ from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.dates import moment, utc
 from etl.errors import EtlError
-from etl.state.archive import Archive
+from etl.state.areas import FILE_AREAS, Areas, FileArea
 from etl.state.ledger.feed_runs import Ledger
+from etl.state.manifest import MANIFEST, Manifest, ManifestError, read_manifest, write_manifest
 from etl.state.retention.bodies import purge_documents, purge_spools
 from etl.state.retention.outbox import purge_outbox
 from etl.state.retention.place import Place
@@ -48,9 +48,6 @@ from etl.state.retention.snapshots import is_about_people, reduce_removed_rows
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-# archive/ areas of files the receiver and the export jobs write (no feed contract).
-FILE_AREAS = ("orders", "parties")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REFUSED = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{16}\.")  # OrderInbound.keep_rejected's names
 
@@ -91,7 +88,7 @@ def purge(
     dry_run: bool = False,
 ) -> list[AreaSummary]:
     """Purge every archive folder past its retention; one summary per feed and order area."""
-    purger = _Purger(settings.folder("archive"), now, dry_run)
+    purger = _Purger(Areas(settings.home), now, dry_run)
     summaries = [purger.feed(c.name, c.archive.retention_days) for c in contracts.values()]
     days = settings.archive.orders_retention_days
     return summaries + [s for area in FILE_AREAS for s in purger.files(area, days)]
@@ -136,7 +133,7 @@ def purge_all(
     places += purge_documents(settings, contracts, now, dry_run)
     places += purge_outbox(settings, contracts, now, dry_run)
     people = [c for c in contracts.values() if is_about_people(c)]
-    ledger_path = settings.folder("state") / "ledger.sqlite"
+    ledger_path = Areas(settings.home).ledger
     if people and ledger_path.exists():
         ledger = Ledger(ledger_path)
         try:
@@ -154,7 +151,7 @@ def _in_group(name: str, group: str) -> bool:
 
 def strays(settings: Settings, contracts: Mapping[str, FeedContract]) -> list[str]:
     """Folders in archive/ that no contract names (a feed removed since): never purged."""
-    root = settings.folder("archive")
+    root = Areas(settings.home).archive
     if not root.is_dir():
         return []
     known = {*contracts, *FILE_AREAS}
@@ -191,9 +188,9 @@ def describe(summary: AreaSummary, *, dry_run: bool = False) -> str:
 class _Purger:
     """One purge over one archive root, at one moment."""
 
-    def __init__(self, root: Path, now: dt.datetime, dry_run: bool) -> None:
-        self.root, self.now, self.dry_run = root, utc(now), dry_run
-        self.real = os.path.realpath(root)
+    def __init__(self, areas: Areas, now: dt.datetime, dry_run: bool) -> None:
+        self.areas, self.root, self.now, self.dry_run = areas, areas.archive, utc(now), dry_run
+        self.real = os.path.realpath(self.root)
         self.stamp = self.now.isoformat(timespec="seconds")
 
     # -- areas ---------------------------------------------------------------------------
@@ -204,10 +201,10 @@ class _Purger:
         if days is None:
             return summary
         cutoff = self.now - dt.timedelta(days=days)
-        base = self.root / name
-        for parent in (base, base / "rejected"):
+        rejected = self.areas.feed_rejected(name)
+        for parent in (self.areas.feed_runs(name), rejected):
             for day_dir in self._dirs(parent, summary):
-                if parent == base and day_dir.name == "rejected":
+                if day_dir == rejected:
                     continue
                 day = self._day(day_dir, summary)
                 if day is not None:
@@ -223,16 +220,16 @@ class _Purger:
         doc = self._manifest(run, summary, required=True)
         if doc is None:
             return
-        if (moment(doc.get("finished_at")) or day_end) > cutoff:
+        if (moment(doc.finished_at) or day_end) > cutoff:
             summary.younger += 1
             return
         self._purge_folder(run, doc, summary)
 
-    def files(self, area: str, days: int | None) -> list[AreaSummary]:
+    def files(self, area: FileArea, days: int | None) -> list[AreaSummary]:
         """Files written for the ERP (orders, parties) by layout and day, then refused bodies."""
         top = AreaSummary(f"{area}/exported", "orders", days)
         summaries = []
-        for layout in self._dirs(self.root / area / "exported", top):
+        for layout in self._dirs(self.areas.exported_layouts(area), top):
             summary = AreaSummary(f"{area}/exported/{layout.name}", "orders", days)
             if days is not None:
                 cutoff = self.now - dt.timedelta(days=days)
@@ -245,16 +242,18 @@ class _Purger:
                         continue
                     doc = self._manifest(day_dir, summary, required=False)
                     if doc is not None:
-                        doc = {"layout": layout.name, "day": day_dir.name} | doc
+                        doc = doc.updated(
+                            layout=doc.layout or layout.name, day=doc.day or day_dir.name
+                        )
                         self._purge_folder(day_dir, doc, summary)
             self._log(summary)
             summaries.append(summary)
         return [*([top] if top.skipped else []), *summaries, self.refused(area, days)]
 
-    def refused(self, area: str, days: int | None) -> AreaSummary:
+    def refused(self, area: FileArea, days: int | None) -> AreaSummary:
         """archive/<area>/rejected/: bodies the receiver refused and their reasons."""
         summary = AreaSummary(f"{area}/rejected", "orders", days)
-        folder = self.root / area / "rejected"
+        folder = self.areas.refused(area)
         if days is None or not self._usable_dir(folder, summary):
             return summary
         doc = self._manifest(folder, summary, required=False)
@@ -280,11 +279,11 @@ class _Purger:
 
     # -- one folder ----------------------------------------------------------------------
 
-    def _purge_folder(self, folder: Path, doc: dict[str, Any], summary: AreaSummary) -> None:
+    def _purge_folder(self, folder: Path, doc: Manifest, summary: AreaSummary) -> None:
         """Everything but the manifest goes; a folder with nothing left to remove is not touched."""
         files = list(self._files(folder, summary, recurse=True))
         if not files:
-            summary.purged_before += "purged_at" in doc
+            summary.purged_before += doc.purged_at is not None
             return
         summary.folders += 1
         summary.removals += self._remove(folder, files, doc, summary, each_stamped=False)
@@ -295,7 +294,7 @@ class _Purger:
         self,
         folder: Path,
         files: list[Path],
-        doc: dict[str, Any],
+        doc: Manifest,
         summary: AreaSummary,
         *,
         each_stamped: bool,
@@ -309,12 +308,11 @@ class _Purger:
         try:
             removals = [_hashed(p) for p in files]
             stamp = {"purged_at": self.stamp} if each_stamped else {}
-            before = doc.get("purged")
-            entries = [*(before if isinstance(before, list) else [])]
+            entries = [e.model_dump(mode="json", exclude_unset=True) for e in doc.purged or []]
             entries += [r.record(folder) | stamp for r in removals]
             days = summary.retention_days
-            record = {"purged_at": self.stamp, "retention_days": days, "purged": entries}
-            Archive.write_json(folder / MANIFEST, doc | record)
+            record = doc.updated(purged_at=self.stamp, retention_days=days, purged=entries)
+            write_manifest(folder / MANIFEST, record)
             for removal in removals:
                 self._check_inside(removal.path)
                 removal.path.unlink()
@@ -375,10 +373,8 @@ class _Purger:
             return False
         return path.is_dir() and self._inside(path)
 
-    def _manifest(
-        self, folder: Path, summary: AreaSummary, *, required: bool
-    ) -> dict[str, Any] | None:
-        """The folder's manifest ({} when it has none and none is required); None: leave it."""
+    def _manifest(self, folder: Path, summary: AreaSummary, *, required: bool) -> Manifest | None:
+        """The folder's manifest (empty when it has none and none is required); None: leave it."""
         path = folder / MANIFEST
         if path.is_symlink() or (path.exists() and not path.is_file()):
             summary.skipped.append(f"{self._rel(path)}: not a regular file")
@@ -387,16 +383,14 @@ class _Purger:
             if required:
                 summary.skipped.append(f"{self._rel(folder)}: no manifest.json, not a run folder")
                 return None
-            return {}
+            return Manifest()
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            return read_manifest(path)
+        except ManifestError as exc:
+            summary.skipped.append(f"{self._rel(path)}: {exc.reason}")
+        except OSError as exc:
             summary.skipped.append(f"{self._rel(path)}: unreadable ({exc})")
-            return None
-        if not isinstance(doc, dict):
-            summary.skipped.append(f"{self._rel(path)}: not a JSON object")
-            return None
-        return doc
+        return None
 
     def _day(self, folder: Path, summary: AreaSummary) -> dt.date | None:
         try:

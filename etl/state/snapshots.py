@@ -7,14 +7,13 @@ and the next run produces the same delta. Files no commit points at are swept la
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
 
 from etl.models import STATE
+from etl.state.atomic import TEMP_GLOB, atomic_path
 from etl.state.staged import remove
-from etl.to_norce.masterdata.diff import empty_snapshot
 
 
 class SnapshotStore:
@@ -40,14 +39,7 @@ class SnapshotStore:
     def write(self, feed: str, run_id: str, frame: pl.DataFrame) -> str:
         """Write a candidate snapshot atomically; returns its path relative to the root."""
         relative = f"{feed}/{run_id}.parquet"
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.part")
-        # lz4 keeps 1M-row writes well under a second; the files are local state, not archive.
-        frame.write_parquet(temp, compression="lz4", statistics=False)
-        with temp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        temp.replace(target)
+        _write(self.root / relative, frame)
         return relative
 
     def replace(self, relative: str, frame: pl.DataFrame) -> None:
@@ -55,16 +47,11 @@ class SnapshotStore:
 
         Call under the feed's lock: the file is the current snapshot, no run may be reading it.
         """
-        target = self.root / relative
-        temp = target.with_name(f".{target.name}.part")
-        frame.write_parquet(temp, compression="lz4", statistics=False)
-        with temp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        temp.replace(target)
+        _write(self.root / relative, frame)
 
     def drop_unfinished(self, feed: str) -> list[Path]:
         """Remove the feed's half-written temp files; call under its lock (no write is going on)."""
-        return remove((self.root / feed).glob(".*.part"))
+        return remove((self.root / feed).glob(TEMP_GLOB))
 
     def sweep(self, feed: str, keep: set[str]) -> list[str]:
         """Remove this feed's snapshot files that no commit points at; returns what went."""
@@ -75,3 +62,15 @@ class SnapshotStore:
                 path.unlink()
                 gone.append(relative)
         return gone
+
+
+def empty_snapshot(fields: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A snapshot with no rows, for a feed's first run."""
+    return pl.DataFrame(schema={**fields, STATE: pl.String})
+
+
+def _write(target: Path, frame: pl.DataFrame) -> None:
+    """One snapshot file in place, atomically and owner-only (it may hold people's data)."""
+    with atomic_path(target) as temp:
+        # lz4 keeps 1M-row writes well under a second; the files are local state, not archive.
+        frame.write_parquet(temp, compression="lz4", statistics=False)

@@ -12,13 +12,13 @@ gone; recovery skips it (neither `.json` nor `.xml`).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from etl.state.atomic import fsync_dir, write_atomically
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 TOMBSTONE = ".purged"
@@ -43,28 +43,6 @@ def spool_name(ref: str, sha256: str, kind: str) -> str:
     return f"{safe}-{sha256[:16]}.{kind}"
 
 
-def write_durably(path: Path, body: bytes) -> None:
-    """Write `body` to `path` so it survives a power cut once this returns."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    with temp.open("wb") as handle:
-        handle.write(body)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.replace(path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (a no-op where directories cannot be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class Spool:
     """A folder of received bodies."""
 
@@ -76,7 +54,7 @@ class Spool:
         sha = hashlib.sha256(body).hexdigest()
         path = self.folder / spool_name(ref, sha, kind)
         if not path.exists():
-            write_durably(path, body)
+            write_atomically(path, body)
         return Spooled(path, sha, kind)
 
     def read(self, name: str) -> bytes:
@@ -112,7 +90,7 @@ class Spool:
             "purged_at": at,
             "retention_days": retention_days,
         }
-        write_durably(path.with_name(name + TOMBSTONE), json.dumps(record).encode())
+        write_atomically(path.with_name(name + TOMBSTONE), json.dumps(record).encode())
         path.unlink()
         fsync_dir(self.folder)
         return len(body)

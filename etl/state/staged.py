@@ -4,6 +4,7 @@ A run builds what others will read (its archive folder, in file mode its Norce c
 folder named `.<run>.part` and moves it into place after its ledger commit, so whatever is
 in place belongs to a committed run. `settle` is the one rule for what a dead run left
 staged; the archive (etl.state.archive) and the file-mode outbox (etl.norce.file_delivery) use it.
+Staged folders and temp files share one naming rule, owned by etl.state.atomic (`TEMP_GLOB`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from etl.state.ledger.feed_runs import Ledger
+from etl.state.atomic import TEMP_SUFFIX
+from etl.state.ledger.base import FeedLedger
 
 # Outcomes whose staged folders are published: the run's commit already happened.
 PUBLISHED = ("committed", "rejected")
@@ -20,19 +22,26 @@ PUBLISHED = ("committed", "rejected")
 
 def stage(parent: Path, run_id: str) -> Path:
     """A fresh, empty `.<run>.part` folder in `parent`."""
-    staged = parent / f".{run_id}.part"
+    staged = staged_path(parent, run_id)
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
     return staged
 
 
+def staged_path(parent: Path, run_id: str) -> Path:
+    """Where `stage` puts the run's folder: hidden, and named as etl.state.atomic names temps."""
+    return parent / f".{run_id}{TEMP_SUFFIX}"
+
+
 def run_of(staged: Path) -> str:
     """The run a staged folder belongs to."""
-    return staged.name[1:].removesuffix(".part")
+    return staged.name[1:].removesuffix(TEMP_SUFFIX)
 
 
-def settle(staged: Iterable[Path], ledger: Ledger, publish: Callable[[Path], object]) -> list[Path]:
+def settle(
+    staged: Iterable[Path], ledger: FeedLedger, publish: Callable[[Path], object]
+) -> list[Path]:
     """Publish the folders of committed runs, drop those of runs that ended without a commit.
 
     A folder of a run still `running` is left alone. Call under the feed's lock, after its

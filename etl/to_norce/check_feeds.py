@@ -2,7 +2,7 @@
 
 A feed that picks up files takes a name its `source.pattern` matches (fnmatch, case
 sensitive, as etl.to_norce.intake lists a folder); the feeds that declare `source.from_feed` read
-that feed's files too, before or after it in the order Norce needs (etl.config.contracts).
+that feed's files too, before or after it in the order Norce needs (etl.config.run_order).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from etl.config.contracts import NORCE_NEEDS, FeedContract, family_order, needs_first, order_of_runs
+from etl.config.contracts import FeedContract
+from etl.config.run_order import NORCE_NEEDS, family_order, needs_first, order_of_runs
 
 FEED_HEADER = "# "  # starts each line of a feed's header, so a summary reads apart from it
 
@@ -64,7 +65,7 @@ def readers(pickup: FeedContract, name: str) -> list[Reader]:
 
 
 def _first(later: FeedContract, earlier: FeedContract) -> str:
-    """Why `later` needs `earlier`'s rows in Norce first (etl.config.contracts.needs_first)."""
+    """Why `later` needs `earlier`'s rows in Norce first (etl.config.run_order.needs_first)."""
     named = NORCE_NEEDS.get(later.entity.name, {}).get(earlier.entity.name)
     if named is not None:
         return (

@@ -20,7 +20,9 @@ from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.errors import EtlError
 from etl.models import IS_ACTIVE, LINE, STATE, Validated
+from etl.read.deactivations import marked_inactive
 from etl.read.references import holdings, settle
+from etl.state.areas import Areas
 from etl.state.snapshots import SnapshotStore
 from etl.to_norce.masterdata import diff as differ
 from etl.to_norce.masterdata.flow import plan
@@ -58,13 +60,13 @@ class CheckState:
             frame = self.after[feed]
             missing = [pl.lit(None, t).alias(f) for f, t in fields.items() if f not in frame]
             return frame.with_columns(missing).select(*fields, STATE)
-        state = self.settings.folder("state")
+        areas = Areas(self.settings.home)
         # A run committing meanwhile replaces the snapshot file the ledger named: read the
         # ledger again. Three replacements in a row: the feed is busy, not the file broken.
         for _ in range(3):
-            current = _current(state / "ledger.sqlite", feed)
+            current = _current(areas.ledger, feed)
             try:
-                return SnapshotStore(state / "snapshots").read(current, fields)
+                return SnapshotStore(areas.snapshots).read(current, fields)
             except FileNotFoundError:
                 continue
         raise EtlError(f"feed {feed!r} committed runs while check read its snapshot: check again")
@@ -87,7 +89,7 @@ def marked_rows(validated: Validated, contract: FeedContract) -> int | None:
     """How many valid rows the file marks inactive; None when the contract maps no is_active."""
     if IS_ACTIVE not in contract.field_sources():
         return None
-    return validated.valid.filter(differ.marked_inactive(validated.valid)).height
+    return validated.valid.filter(marked_inactive(validated.valid)).height
 
 
 def hold_warning(validated: Validated, contract: FeedContract, hold: str | None) -> str | None:

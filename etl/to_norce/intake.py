@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import logging
-import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.config.contracts import SourceSpec
+from etl.state.atomic import put_in_place, temp_path
 from etl.transport.base import RemoteFile, Store
 from etl.transport.names import name_problem, printable
 
@@ -135,7 +135,7 @@ def download(store: Store, candidate: Candidate, folder: Path) -> Fetched | None
     remote = candidate.remote
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / remote.name
-    temp = folder / f".{remote.name}.part"
+    temp = temp_path(target)
     store.download(remote.path, temp)
     try:
         after = store.stat(remote.path)
@@ -156,8 +156,7 @@ def download(store: Store, candidate: Candidate, folder: Path) -> Fetched | None
     with temp.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-        os.fsync(handle.fileno())
-    temp.replace(target)
+    put_in_place(temp, target)
     return Fetched(candidate, target, digest.hexdigest())
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import polars as pl
 
-from etl.config.contracts import FeedContract, family_order
+from etl.config.contracts import FeedContract
+from etl.config.run_order import family_order
 from etl.errors import FileRejected, SuspectFile, TransportError
 from etl.models import IS_ACTIVE, LINE, Delta, Merge, Part, Validated
 from etl.norce.calls import CallResult
-from etl.read.deactivations import ignored_cells
+from etl.read.deactivations import ignored_cells, marked_inactive
 from etl.read.formats.raw import raw_records
 from etl.read.reports import (
     FILE_REJECTED,
@@ -33,9 +34,9 @@ from etl.read.reports import (
 )
 from etl.read.validate import REJECTION_SCHEMA
 from etl.runtime import Runtime
-from etl.state.ledger.feed_runs import Commit
+from etl.state.ledger.base import Commit
+from etl.state.manifest import Manifest
 from etl.to_norce.intake import Fetched, settle_remote
-from etl.to_norce.masterdata.diff import marked_inactive
 from etl.to_norce.masterdata.staging import delivery_summary
 
 log = logging.getLogger(__name__)
@@ -226,25 +227,25 @@ def manifest(
     hold_reason: str | None,
     reports: list[str],
     removals: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Manifest:
     """The committed run's manifest: input, counts, why rows go, snapshots, calls, timings."""
-    return {
-        "run_id": run_id,
-        "feed": contract.name,
-        "entity": contract.entity.name,
-        "outcome": "committed",
-        "finished_at": rt.stamp(),
-        "contract": str(contract.path),
-        "input": fetched.describe(),
-        "counts": counts,
-        "held_reason": hold_reason,
-        "removals": removals,
-        "reports": reports,
-        "snapshot": {"base": snapshots[0], "new": snapshots[1]},
-        "delivery": delivery_summary(rt, results),
-        "timings_seconds": timer.laps,
-        "peak_rss_mb": timer.peaks_mb,
-    }
+    return Manifest.new(
+        run_id=run_id,
+        feed=contract.name,
+        entity=contract.entity.name,
+        outcome="committed",
+        finished_at=rt.stamp(),
+        contract=str(contract.path),
+        input=fetched.describe(),
+        counts=counts,
+        held_reason=hold_reason,
+        removals=removals,
+        reports=reports,
+        snapshot={"base": snapshots[0], "new": snapshots[1]},
+        delivery=delivery_summary(rt, results),
+        timings_seconds=timer.laps,
+        peak_rss_mb=timer.peaks_mb,
+    )
 
 
 def record_duplicate(
@@ -292,14 +293,18 @@ def record_rejection(
     )
     stem = f"{fetched.local.stem}.rejected"
     reports = [p.name for p in write_reports(report, staged, stem)]
-    document: dict[str, Any] = {
-        "run_id": run_id,
-        "feed": feed,
-        "outcome": "rejected",
-        "error": str(exc),
-    }
-    document |= {"code": exc.code, "line": exc.line, "column": exc.column, "reports": reports}
-    rt.archive.write_json(staged / "manifest.json", document | {"input": fetched.describe()})
+    document = Manifest.new(
+        run_id=run_id,
+        feed=feed,
+        outcome="rejected",
+        error=str(exc),
+        code=exc.code,
+        line=exc.line,
+        column=exc.column,
+        reports=reports,
+        input=fetched.describe(),
+    )
+    rt.archive.write_manifest(staged, document)
     rt.ledger.commit(
         Commit(
             run_id,

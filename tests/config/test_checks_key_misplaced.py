@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import load_contract
+from etl.config.contract_files import load_contract
 from etl.config.settings import Settings
 from etl.errors import ConfigError
 from tests.support.paths import SCHEMAS

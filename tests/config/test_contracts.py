@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import load_contract, load_contracts, order_of_runs, runs_with
+from etl.config.contract_files import load_contract, load_contracts
+from etl.config.run_order import order_of_runs, runs_with
 from etl.config.settings import Settings
 from etl.errors import ConfigError
 from tests.support.paths import SCHEMAS

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import Settings
 from etl.errors import ConfigError
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 
 UTC = dt.UTC
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import pytest
 
-from etl.config.contracts import load_contract
+from etl.config.contract_files import load_contract
 from etl.config.settings import Settings
 from etl.entities import ENTITIES
 from etl.models import Delta

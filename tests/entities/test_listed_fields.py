@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -38,8 +37,8 @@ from tests.support.frames import (
     snapshot,
 )
 from tests.support.listed_fields import check_calls
+from tests.support.paths import SCHEMAS
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 SCENARIOS: dict[str, tuple[Callable[[], Delta], str]] = {
     "product": (product_delta, "products.toml"),
     "price": (price_delta, "prices.toml"),

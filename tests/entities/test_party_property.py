@@ -37,7 +37,9 @@ from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import apply, diff
 from tests.support.entity_scenarios import build
 from tests.support.frames import COMPANY, CUSTOMER, file_rows, keys, snapshot
-from tests.support.norce_standin import NorceState, Records, check_body, check_header
+from tests.support.norce.contract import check_body, check_header
+from tests.support.norce.records import Records
+from tests.support.norce.state import NorceState
 
 Row = dict[str, Any]
 State = dict[str, Row]  # code -> the export's row

@@ -47,7 +47,8 @@ from etl.to_norce.masterdata.diff import apply, diff
 from tests.support.entity_scenarios import build
 from tests.support.frames import file_rows, keys, snapshot
 from tests.support.listed_fields import check_calls
-from tests.support.norce_standin import NorceState, check_body, check_header
+from tests.support.norce.contract import check_body, check_header
+from tests.support.norce.state import NorceState
 
 Row = dict[str, Any]
 Flat = dict[str, Any]  # Norce's fields for one key, flattened ("S.EanCode", "C.sv-SE.Name")

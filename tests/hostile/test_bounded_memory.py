@@ -12,23 +12,16 @@ issue asks, peak RSS under 1 GB, is then measured exactly from the child's rusag
 from __future__ import annotations
 
 import csv
-import os
-import resource
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from tests.support import hostile_files as make
+from tests.support.bounded_runs import PEAK_RSS, run_limited
 from tests.support.homes import home_with_feeds
 
-REPO = Path(__file__).resolve().parents[2]
-ADDRESS_SPACE = 2 * 1024**3
-PEAK_RSS = 1000 * 1024**2
 MIB = make.MIB
 
 _CONTRACT = """[feed]
@@ -48,36 +41,6 @@ type = "{type}"
 manufacturer_code = "ACME"
 {defaults}
 """
-
-
-@dataclass(frozen=True)
-class Run:
-    """A finished child: exit code, what it printed, its peak RSS in bytes."""
-
-    code: int
-    output: str
-    peak_rss: int
-
-
-def run_limited(home: Path, *args: str) -> Run:
-    """`run.py ARGS` on `home` in a child limited to ADDRESS_SPACE; its own peak RSS measured."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-
-    log = home / "run.log"
-    with log.open("w") as out:
-        child = subprocess.Popen(
-            [sys.executable, str(REPO / "run.py"), "--config", "etl.toml", *args],
-            cwd=home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=limit,
-        )
-        # wait4, not wait: the rusage of this child alone, not of every child of pytest.
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-    return Run(child.returncode, log.read_text(), usage.ru_maxrss * 1024)
 
 
 @pytest.fixture

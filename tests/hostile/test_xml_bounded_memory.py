@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.test_bounded_memory import PEAK_RSS, run_limited
 from tests.support import hostile_files as make
+from tests.support.bounded_runs import PEAK_RSS, run_limited
 from tests.support.homes import home_with_feeds
 
 MIB = make.MIB

@@ -7,22 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from etl.norce.client import NorceClient
-from tests.support.norce_standin import NorceStandin, run_norce_standin
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps; sleeps are recorded, not waited."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.clock import FakeTime
+from tests.support.norce.app import NorceStandin, run_norce_standin
 
 
 @pytest.fixture

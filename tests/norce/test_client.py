@@ -9,9 +9,9 @@ import pytest
 
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.client import NorceClient
-from tests.norce.conftest import FakeTime
-from tests.support.norce_samples import header, onhand_call, price_call, product_call
-from tests.support.norce_standin import NorceStandin
+from tests.support.clock import FakeTime
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.samples import header, onhand_call, price_call, product_call
 
 IMPORT = "Product/ImportSkuPriceLists"
 

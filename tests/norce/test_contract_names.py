@@ -28,9 +28,12 @@ from etl.config.settings import LocalStoreSettings
 from etl.state.spool import Spool
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.parties.supply import EXPANDS
-from tests.support import norce_orders, norce_query, norce_standin
 from tests.support.documents import DOCUMENT_FEEDS, make_home, run, settings_for
-from tests.support.norce_standin import IMPORTS
+from tests.support.norce import app, auth, customers, jobs, products, records
+from tests.support.norce import contract as import_contract
+from tests.support.norce import orders as norce_orders
+from tests.support.norce import query as norce_query
+from tests.support.norce.contract import IMPORTS
 from tests.support.paths import REPO, SAMPLES
 
 CONTRACTS = REPO / "tests" / "fixtures" / "norce_contracts"
@@ -254,16 +257,16 @@ def test_the_stand_in_takes_only_header_names_the_contracts_have() -> None:
 
 def test_the_stand_in_governs_only_item_names_the_contracts_have() -> None:
     tables = {
-        "Product.Models.SkuPriceList": norce_standin._PRICE_FIELDS,
-        "Product.Models.SkuOnhand": norce_standin._ONHAND_FIELDS,
-        "Product.Models.Product": norce_standin._PRODUCT_LEVEL,
-        "Product.Models.ProductCulture": norce_standin._CULTURE_LEVEL,
-        "Product.Models.Variant": norce_standin._VARIANT_LEVEL,
-        "Product.Models.Sku": norce_standin._SKU_LEVEL,
-        "Customer.Models.Customer": norce_standin._CUSTOMER_FIELDS,
-        "Customer.Models.Company": norce_standin._COMPANY_FIELDS,
-        "Customer.Models.CompanyIdentifier": norce_standin._PARTY_LISTS["Companies"],
-        "Customer.Models.PriceList": norce_standin._PARTY_LISTS["PriceLists"],
+        "Product.Models.SkuPriceList": import_contract._PRICE_FIELDS,
+        "Product.Models.SkuOnhand": import_contract._ONHAND_FIELDS,
+        "Product.Models.Product": products._PRODUCT_LEVEL,
+        "Product.Models.ProductCulture": products._CULTURE_LEVEL,
+        "Product.Models.Variant": products._VARIANT_LEVEL,
+        "Product.Models.Sku": products._SKU_LEVEL,
+        "Customer.Models.Customer": import_contract._CUSTOMER_FIELDS,
+        "Customer.Models.Company": import_contract._COMPANY_FIELDS,
+        "Customer.Models.CompanyIdentifier": import_contract._PARTY_LISTS["Companies"],
+        "Customer.Models.PriceList": import_contract._PARTY_LISTS["PriceLists"],
     }
     assert [s for type_name, keys in tables.items() for s in names(type_name, keys)] == []
 
@@ -273,10 +276,10 @@ def _party_switches() -> set[str]:
         contract("Customer.Models.Customer").fields | contract("Customer.Models.Company").fields
     )
     read = (
-        set(norce_standin._PARTY_TYPES)
-        | norce_standin._CONTROL_KEYS
-        | norce_standin._CUSTOMER_RULES.unnumbered
-        | norce_standin._COMPANY_RULES.unnumbered
+        set(import_contract._PARTY_TYPES)
+        | customers._CONTROL_KEYS
+        | import_contract.CUSTOMER_RULES.unnumbered
+        | import_contract.COMPANY_RULES.unnumbered
     )
     return read - either
 
@@ -313,18 +316,18 @@ def test_the_order_service_stand_in_takes_only_contract_names() -> None:
 
 
 def test_job_answers_use_the_docs_or_the_contract_names() -> None:
-    standin = norce_standin.NorceStandin()
-    job = standin._new_job(1, norce_standin.Applied(1, 0), norce_standin._JobPlan(1, 2, (), 3, ()))
-    served = standin._job_get(job).body
-    entries = standin._job_log(job)
+    standin = app.NorceStandin()
+    job = standin.jobs.new(1, records.Applied(1, 0), jobs.JobPlan(1, 2, (), 3, ()))
+    served = standin.jobs.get(job).body
+    entries = standin.jobs.log(job)
     either = contract("Job.JobDto").fields | contract("Connect.JobDto").fields
     assert sorted(set(served) - either) == []
     assert [s for e in entries for s in names("Job.JobLogDto", e)] == []
 
 
 def test_import_answers_use_the_documented_names() -> None:
-    standin = norce_standin.NorceStandin()
-    standin._tokens.add("t")
+    standin = app.NorceStandin()
+    standin.auth.live.add("t")
     body = b'[{"PartNo":"1","WarehouseCode":"W","LocationCode":"L","OnhandValue":1}]'
     header = '{"AccountId":1,"FullFile":false,"SkuOnhandFieldsThatAreSet":[3]}'
     answer = standin.handle(
@@ -365,7 +368,7 @@ def test_query_order_filters_and_invoices_of_the_stand_in_use_query_names() -> N
 
 def _served(entity_set: str, expand: str = "") -> list[dict[str, Any]]:
     """The rows the Query stand-in answers for a party set, with one company and one contact."""
-    standin = norce_standin.NorceStandin()
+    standin = app.NorceStandin()
     norce_query.QueryStandin(standin, application_id=1042)
     address = {"AddressLine1": "Storgatan 1", "ZipCode": "111 22", "City": "Stockholm",
                "CountryCode": "SE"}  # fmt: skip
@@ -385,7 +388,7 @@ def _served(entity_set: str, expand: str = "") -> list[dict[str, Any]]:
         }
     ).encode()
     form_type = {"content-type": "application/x-www-form-urlencoded"}
-    token = standin.handle("POST", norce_standin.TOKEN_PATH, form_type, form).body
+    token = standin.handle("POST", auth.TOKEN_PATH, form_type, form).body
     headers = {"authorization": f"Bearer {token['access_token']}", "applicationid": "1042"}
     query = f"$top=10&$expand={expand}" if expand else "$top=10"
     answer = standin.handle("GET", f"{norce_query.QUERY_PATH}/{entity_set}?{query}", headers, b"")

@@ -9,15 +9,15 @@ import pytest
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.client import NorceClient
 from etl.norce.http_delivery import HttpDelivery
-from tests.norce.conftest import FakeTime
-from tests.support.norce_samples import (
+from tests.support.clock import FakeTime
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.samples import (
     company_call,
     customer_call,
     onhand_call,
     price_call,
     product_call,
 )
-from tests.support.norce_standin import NorceStandin
 
 
 @pytest.fixture

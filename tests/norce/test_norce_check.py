@@ -10,12 +10,13 @@ import pytest
 from pydantic import SecretStr
 
 from etl.cli import main
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import NorceSettings, Settings
 from etl.norce.check import ORDER_EXPAND, PRODUCTS, CheckReport, check_tenant
 from etl.to_erp.orders.poll import EXPAND
-from tests.support.norce_query import QUERY_PATH, QueryStandin, query_order
-from tests.support.norce_standin import Answer, NorceStandin
+from tests.support.norce.answers import Answer
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.query import QUERY_PATH, QueryStandin, query_order
 from tests.support.paths import SCHEMAS
 
 APP = 1042

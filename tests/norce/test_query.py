@@ -17,10 +17,10 @@ from etl.norce.query import (
     odata_datetime,
     odata_string,
 )
-from tests.norce.conftest import FakeTime
-from tests.support.norce_query import QueryStandin, query_order
-from tests.support.norce_samples import price_call
-from tests.support.norce_standin import NorceStandin
+from tests.support.clock import FakeTime
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.query import QueryStandin, query_order
+from tests.support.norce.samples import price_call
 
 APP = 1042
 QUERY_PATH = "/commerce/query/2.0"

@@ -8,8 +8,8 @@ import socket
 import httpx
 import pytest
 
-from tests.support.norce_samples import HTTP, header, raw_post, raw_token
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.samples import HTTP, header, raw_post, raw_token
 
 PRICES = "Product/ImportSkuPriceLists"
 ONHANDS = "Product/ImportOnhands"

@@ -19,9 +19,9 @@ from etl.errors import NorceRejected
 from etl.norce.calls import NorceCall
 from etl.norce.client import NorceClient
 from etl.norce.http_delivery import HttpDelivery
-from tests.norce.conftest import FakeTime
-from tests.support.norce_samples import ACCOUNT_ID, HTTP, raw_post, raw_token
-from tests.support.norce_standin import NorceStandin, run_norce_standin
+from tests.support.clock import FakeTime
+from tests.support.norce.app import NorceStandin, run_norce_standin
+from tests.support.norce.samples import ACCOUNT_ID, HTTP, raw_post, raw_token
 
 CUSTOMERS = "Customer/ImportCustomers"
 COMPANIES = "Customer/ImportCompanies"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from etl.cli import _parser
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.privacy import audit
 from tests.support.masterdata import manifests, run_once
 from tests.support.paths import REPO, SCHEMAS

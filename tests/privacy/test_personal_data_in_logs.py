@@ -22,10 +22,10 @@ from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore
+from tests.support.clock import NOW
 from tests.support.masterdata import run_once, settings_for
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 from tests.support.paths import SCHEMAS
-from tests.to_erp.files.test_export import NOW
 
 # One person, as an order body and a customers export carry them.
 PERSON = (
@@ -137,7 +137,7 @@ HEADER = (
     "Prislista;Adress;Adress2;Postnr;Ort;Land"
 )
 COMPANY = "F-700;Sjöberg Bygg AB;556036-0793;;STD-SEK;Sjögatan 4;;111 22;Stockholm;SE"
-ROWS = [
+PRODUCT_ROWS = [
     f"K-7001;Sigrid;Sjöberg;sigrid.sjoberg@example.se;070-987 65 43;;19900101-1239;{COMPANY}",
     # Bad rows: an e-mail without @, a personal number too long, a country that is no code.
     "K-7002;Sigrid;Sjöberg;sigrid.sjoberg(at)example.se;;;;;;;;;Sjögatan 4;;111 22;Stockholm;SE",
@@ -160,7 +160,7 @@ def test_a_customers_run_logs_counts_and_keys_never_the_people(
 ) -> None:
     shutil.rmtree(erp_root / "customers")
     (erp_root / "customers").mkdir()
-    drop(erp_root, "kunder_20261201.csv", ROWS)
+    drop(erp_root, "kunder_20261201.csv", PRODUCT_ROWS)
     settings = settings_for(home, LocalStoreSettings(root=erp_root), norce.settings())
     caplog.set_level(logging.DEBUG)
 
@@ -175,7 +175,7 @@ def test_a_customers_run_logs_counts_and_keys_never_the_people(
     assert leaked(caplog) == []
 
     norce.change_company("F-700", Code="F-700-OLD")
-    drop(erp_root, "kunder_20261202.csv", [*ROWS[:1], NEW_CONTACT])
+    drop(erp_root, "kunder_20261202.csv", [*PRODUCT_ROWS[:1], NEW_CONTACT])
     norce.finish_next_jobs(1, messages=["EmailAddress sigrid.sjoberg@example.se is already in use"])
     caplog.clear()
 
@@ -192,10 +192,10 @@ def test_a_customers_run_logs_counts_and_keys_never_the_people(
 
 
 def test_a_customers_file_without_its_header_row_names_no_one(tmp_path: Path) -> None:
-    from etl.config.contracts import load_contracts
+    from etl.config.contract_files import load_contracts
     from etl.config.settings import Settings
     from etl.errors import SchemaMismatch
-    from etl.to_norce.masterdata.flow import parse_and_validate
+    from etl.to_norce.feed import parse_and_validate
 
     contract = load_contracts(Settings(schemas_dir=SCHEMAS))["customers"]
     headless = tmp_path / "kunder_headless.csv"  # the first record where the header should be
@@ -224,7 +224,7 @@ STRANGER_MESSAGE = (
 def test_a_norce_job_message_about_someone_the_call_never_named_is_masked(
     home: Path, erp_root: Path, norce: NorceStandin, caplog: pytest.LogCaptureFixture, feed: str
 ) -> None:
-    drop(erp_root, "kunder_20261201.csv", ROWS[:1])
+    drop(erp_root, "kunder_20261201.csv", PRODUCT_ROWS[:1])
     settings = settings_for(home, LocalStoreSettings(root=erp_root), norce.settings())
     caplog.set_level(logging.DEBUG)
     norce.finish_next_jobs(5, messages=[STRANGER_MESSAGE])
@@ -281,12 +281,14 @@ def test_a_name_norce_quotes_that_the_failed_call_never_carried_is_masked(
 ) -> None:
     shutil.rmtree(erp_root / "customers")
     (erp_root / "customers").mkdir()
-    drop(erp_root, "kunder_20261201.csv", ROWS[:1])
+    drop(erp_root, "kunder_20261201.csv", PRODUCT_ROWS[:1])
     settings = settings_for(home, LocalStoreSettings(root=erp_root), norce.settings())
     run_once(settings, "prices")  # the customers' price list
     assert run_once(settings, "customers")[-1].outcome == "committed"
     # The next export changes only Sigrid's phone: the call carries her Code and the phone.
-    drop(erp_root, "kunder_20261202.csv", [ROWS[0].replace("070-987 65 43", "070-111 22 33")])
+    drop(
+        erp_root, "kunder_20261202.csv", [PRODUCT_ROWS[0].replace("070-987 65 43", "070-111 22 33")]
+    )
     norce.finish_next_jobs(1, messages=["Customer Sigrid Sjöberg is locked for changes"])
     caplog.set_level(logging.DEBUG)
     caplog.clear()

@@ -16,7 +16,7 @@ import pytest
 
 import etl.privacy.forget as forget_module
 from etl.cli import _parser
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.errors import EtlError
 from etl.privacy.masking import Masker, Person
 from etl.privacy.rewrite import xlsx_file, xml_file

@@ -10,66 +10,33 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import json
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from pydantic import SecretStr
 
-from etl.config.settings import LocalStoreSettings, ReceiverSettings, Settings
-from etl.receiver.app import ReceiverApp
 from etl.state.spool import spool_name
 from etl.to_erp.orders.bodies import parse_order
-from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.model import OrderRequest
-from tests.support.masterdata import settings_for
 from tests.support.order_pusher import push_order
-
-USER, PASSWORD = "norce", "receiver-test-password"
-LIMIT = 8 * 1024
-
-
-def order(ref: str = "1234567", **changes: Any) -> dict[str, Any]:
-    """An OrderRequest as in reference section 11."""
-    body: dict[str, Any] = {
-        "Header": {"ApplicationKey": "00000000-0000-0000-0000-000000000000"},
-        "ClientOrderRef": ref,
-        "SubmitDate": "2026-05-01T12:00:00",
-        "CurrencyCode": "SEK",
-        "OrderType": 1,
-        "Source": "WEB",
-        "DoHold": False,
-        "SellTo": {"Person": {"CustomerCode": "C-000123", "FirstName": "Anna",
-                              "LastName": "Andersson", "Email": "anna@example.com"}},
-        "ShipTo": {"Person": {"Address": {"Line1": "Storgatan 1", "ZipCode": "11122",
-                                          "City": "Stockholm", "Country": "SE"}}},
-        "Payments": [{"PaymentCode": 98765, "PaymentMethodCode": "KLARNA", "Amount": 247.0}],
-        "Items": [
-            {"LineNo": 1, "PartNo": "100123", "Description": "Arbetshandske L", "Quantity": 2,
-             "UnitPrice": 79.2, "UnitVat": 19.8, "VatRate": 25, "Type": "ErpStandard",
-             "TypeGroup": "Physical"},
-            {"LineNo": 2, "PartNo": "FREIGHT", "Quantity": 1, "UnitPrice": 39.2, "UnitVat": 9.8,
-             "VatRate": 25, "Type": "Freight", "TypeGroup": "Fee"},
-        ],
-    }  # fmt: skip
-    body.update(changes)
-    return body
-
-
-def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(body).encode()
-
+from tests.support.orders import encode, order
+from tests.support.receiver import (
+    LIMIT,
+    PASSWORD,
+    USER,
+    Receiver,
+    bound_socket,
+    receiver_settings,
+    running,
+    serving,
+)
 
 XML_ORDER = b"""<?xml version="1.0" encoding="utf-8"?>
 <OrderRequest xmlns="http://schemas.datacontract.org/2004/07/Enferno.Services.StormConnect.Contracts"
@@ -94,94 +61,6 @@ XML_BOMB = b"""<?xml version="1.0"?>
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
 <OrderRequest><ClientOrderRef>&lol3;</ClientOrderRef></OrderRequest>
 """
-
-
-@dataclass
-class Receiver:
-    """A running receiver and where it keeps things."""
-
-    settings: Settings
-    port: int
-
-    def url(self, path: str = "/orders") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def post(self, body: bytes, *, path: str = "/orders", **options: Any) -> httpx.Response:
-        options.setdefault("auth", (USER, PASSWORD))
-        options.setdefault("headers", {"Content-Type": "application/json"})
-        return httpx.post(self.url(path), content=body, timeout=10, **options)
-
-    @property
-    def spool(self) -> Path:
-        return self.settings.folder("state") / "spool" / "orders"
-
-    def spooled(self) -> list[Path]:
-        return sorted(p for p in self.spool.glob("*") if not p.name.startswith("."))
-
-    def rejected(self) -> list[Path]:
-        folder = self.settings.folder("archive") / "orders" / "rejected"
-        return sorted(folder.glob("*")) if folder.is_dir() else []
-
-    def rejected_copy(self, body: bytes) -> tuple[Path, Path]:
-        """The kept copy of one refused body and its reason file."""
-        sha = hashlib.sha256(body).hexdigest()[:16]
-        kept = [p for p in self.rejected() if sha in p.name and not p.name.endswith(".txt")]
-        assert len(kept) == 1, f"{len(kept)} kept copies of the body"
-        return kept[0], kept[0].with_name(kept[0].name + ".reason.txt")
-
-    @contextmanager
-    def book(self) -> Iterator[OrderBook]:
-        book = OrderBook(self.settings.folder("state") / "ledger.sqlite")
-        try:
-            yield book
-        finally:
-            book.close()
-
-    def variants(self) -> list[tuple[str, str]]:
-        with sqlite3.connect(self.settings.folder("state") / "ledger.sqlite") as db:
-            return list(db.execute("SELECT ref, sha256 FROM order_variants"))
-
-
-def receiver_settings(tmp_path: Path, **receiver: Any) -> Settings:
-    base = settings_for(tmp_path / "home", LocalStoreSettings(root=tmp_path / "erp"))
-    receiver.setdefault("max_body_bytes", LIMIT)
-    config = ReceiverSettings(username=USER, password=SecretStr(PASSWORD), **receiver)
-    return base.model_copy(update={"receiver": config})
-
-
-def bound_socket() -> socket.socket:
-    """A loopback socket with a port, not yet listening: connections to it are refused."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextmanager
-def serving(settings: Settings, sock: socket.socket) -> Iterator[None]:
-    """Run ReceiverApp under uvicorn on `sock` in a thread, until the block ends."""
-    config = uvicorn.Config(ReceiverApp(settings), lifespan="on", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped during startup"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@contextmanager
-def running(settings: Settings) -> Iterator[Receiver]:
-    sock = bound_socket()
-    with serving(settings, sock):
-        yield Receiver(settings, sock.getsockname()[1])
 
 
 @pytest.fixture

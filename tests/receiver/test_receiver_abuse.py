@@ -26,8 +26,9 @@ import httpx
 import pytest
 
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
-from tests.receiver.test_receiver_kill import ORDER, _free_port
 from tests.support.paths import REPO
+from tests.support.ports import free_port
+from tests.support.receiver_process import ORDER
 
 PASSWORD = "pw-for-tests"
 AUTH = base64.b64encode(f"norce:{PASSWORD}".encode()).decode()
@@ -38,7 +39,7 @@ def receiver(
     home: Path, settings: str = "", fd_limit: int | None = None
 ) -> Iterator[tuple[int, Path]]:
     """A `run.py receive` with extra [receiver] lines; yields its port and its log file."""
-    port = _free_port()
+    port = free_port()
     config = home / "receiver.toml"
     config.write_text(
         f'home = "."\nschemas_dir = "schemas"\n[receiver]\nport = {port}\n'

@@ -4,11 +4,7 @@ answer; Norce retries against the restarted receiver. No order is lost or taken 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,43 +13,8 @@ import httpx
 import pytest
 
 from etl.to_erp.orders.book import OrderBook
-from tests.support.paths import REPO
-
-ORDER = {
-    "ClientOrderRef": "880001",
-    "CurrencyCode": "SEK",
-    "Items": [{"LineNo": 1, "PartNo": "100123", "Quantity": 2, "UnitPrice": "79.20"}],
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(home: Path, port: int, pause: float) -> subprocess.Popen[str]:
-    config = home / f"receiver-{pause:g}.toml"
-    config.write_text(
-        f'home = "."\nschemas_dir = "schemas"\n[receiver]\nport = {port}\n'
-        f'password_env = "TEST_RECEIVER_PASSWORD"\npause_before_answer_seconds = {pause}\n',
-        encoding="utf-8",
-    )
-    env = {**os.environ, "TEST_RECEIVER_PASSWORD": "pw-for-tests"}
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "run.py"), "--config", str(config), "receive"],
-        cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            assert process.poll() is None, process.communicate()[0]
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("receiver did not start listening")
+from tests.support.ports import free_port
+from tests.support.receiver_process import ORDER, start_receiver
 
 
 def _post(port: int, timeout: float) -> httpx.Response:
@@ -70,8 +31,8 @@ def _post(port: int, timeout: float) -> httpx.Response:
 def test_kill_between_spool_and_answer_loses_nothing_and_takes_nothing_twice(
     home: Path,
 ) -> None:
-    port = _free_port()
-    receiver = _start(home, port, pause=30)
+    port = free_port()
+    receiver = start_receiver(home, port, pause=30)
     book = OrderBook(home / "state" / "ledger.sqlite")
     try:
         with pytest.raises(httpx.HTTPError):
@@ -86,7 +47,7 @@ def test_kill_between_spool_and_answer_loses_nothing_and_takes_nothing_twice(
             _post(port, timeout=25)
         assert receiver.wait(timeout=10) == -signal.SIGKILL
         # Norce saw no answer, so it sends the same order again, to a restarted receiver.
-        receiver = _start(home, port, pause=0)
+        receiver = start_receiver(home, port, pause=0)
         answer = _post(port, timeout=10)
         assert answer.status_code == 200
         assert answer.json()["StatusCode"] == "OK"

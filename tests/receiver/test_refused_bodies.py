@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from etl.state.spool import Spool, write_durably
-from tests.to_erp.orders.test_find_orders import Desk
-from tests.to_erp.orders.test_inbound import order
+from etl.state.atomic import write_atomically
+from etl.state.spool import Spool
+from tests.support.desk import Desk
+from tests.support.orders import minimal_order
 
 
 @pytest.fixture
@@ -24,15 +25,15 @@ def rejected_dir(desk: Desk) -> Path:
 def left_by_an_older_receiver(desk: Desk, body: bytes, reason: str) -> str:
     """A readable body as an earlier version refused it: the copy and its reason, by name."""
     name = "20261121T100000Z-0123456789abcdef.json"
-    write_durably(rejected_dir(desk) / name, body)
-    write_durably(rejected_dir(desk) / f"{name}.reason.txt", f"{reason}\n".encode())
+    write_atomically(rejected_dir(desk) / name, body)
+    write_atomically(rejected_dir(desk) / f"{name}.reason.txt", f"{reason}\n".encode())
     return name
 
 
 def test_refused_bodies_are_listed_with_time_reason_and_file(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    desk.take(b'{"ClientOrderRef": "1001", "Items": [', order("1002"))
+    desk.take(b'{"ClientOrderRef": "1001", "Items": [', minimal_order("1002"))
     code, out = desk.run(capsys, "orders", "--state", "refused")
     assert code == 0
     (kept,) = sorted(p.name for p in rejected_dir(desk).glob("*.json"))
@@ -49,7 +50,7 @@ def test_refused_bodies_are_listed_with_time_reason_and_file(
 def test_retake_spools_and_books_a_body_that_now_parses(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    body = json.dumps(order("2001")).encode()
+    body = json.dumps(minimal_order("2001")).encode()
     name = left_by_an_older_receiver(desk, body, "not a valid OrderRequest: Fees: null")
     code, out = desk.run(capsys, "retake", name)
     assert code == 0 and "2001" in out and "taken" in out

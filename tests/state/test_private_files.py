@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 from etl.config.settings import LocalStoreSettings
 from etl.state.private_files import WORKING_ROOTS, keep_private
 from etl.transport import LocalStore
-from tests.support.paths import REPO, SCHEMAS
+from tests.support.paths import REPO
 
 
 def _open_to_others(root: Path) -> list[str]:
@@ -27,9 +26,8 @@ def _open_to_others(root: Path) -> list[str]:
 
 
 def test_once_under_a_permissive_umask_leaves_nothing_readable_by_others(tmp_path: Path) -> None:
-    shutil.copytree(SCHEMAS, tmp_path / "schemas")
-    shutil.copytree(REPO / "samples", tmp_path / "samples")
-    # An earlier run, under umask 022, left its state folder open.
+    # The embedded default in an empty folder. An earlier run, under umask 022, left its state
+    # folder open.
     (tmp_path / "state").mkdir(mode=0o755)
     os.chmod(tmp_path / "state", 0o755)
 

@@ -13,34 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import FeedContract, load_contracts, order_of_runs
+from etl.config.contract_files import load_contracts
+from etl.config.contracts import FeedContract
 from etl.config.settings import ArchiveSettings, LocalStoreSettings, OrderSettings, Settings
-from etl.runtime import Runtime
 from etl.state.purge import AreaSummary, describe, purge, strays
 from etl.state.spool import Spool
 from etl.to_erp.files.export import export_orders
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import OrderInbound
-from etl.to_norce.masterdata.flow import run_feed
 from etl.transport import LocalStore
 from tests.fixtures.orders import sample_body
-from tests.support.masterdata import settings_for
+from tests.support.masterdata import run_all, settings_for
 from tests.support.paths import REPO, SCHEMAS
 
 RAN = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 PEOPLE = ("buyer_numbers", "companies", "customers")  # shipped contracts keep them 90 days
-
-
-def run_all(settings: Settings, at: dt.datetime) -> None:
-    """One pass over every feed, the way `run.py once` runs them, with the clock at `at`."""
-    contracts = load_contracts(settings)
-    rt = Runtime.open(settings, clock=lambda: at, sleep=lambda s: None)
-    try:
-        for contract in order_of_runs(contracts):
-            run_feed(rt, contract)
-    finally:
-        rt.close()
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -9,16 +9,17 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
 from etl.runtime import Runtime
 from etl.state.spool import Spool
 from etl.to_erp.orders.book import OrderBook
 from etl.to_norce.documents.book import DocumentBook
-from etl.to_norce.masterdata.flow import run_feed
 from etl.to_norce.records import FileOutcome
+from etl.to_norce.run import run_feed
 from tests.support.paths import SAMPLES, SCHEMAS
 
+APPLICATION_ID = 1042  # the application Query is asked for, on the stand-in
 DOCUMENT_FEEDS = ("order_status", "delivery_notes", "invoices", "credits")
 
 # An invoice export as many ERPs write it: one row per line, the head repeated.

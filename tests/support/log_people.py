@@ -12,7 +12,7 @@ import json
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from tests.to_erp.orders.test_lifecycle_e2e import ORDER
+from tests.support.lifecycle import ORDER
 
 REF = "4711001"  # the pushed order's ClientOrderRef
 ERP_NO = "SO-200001"  # the number the ERP's acknowledgement gives it

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.receiver.test_receiver_kill import _free_port
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 from tests.support.paths import REPO, SCHEMAS
+from tests.support.ports import free_port
 from tests.support.sftp_server import SftpServerInfo
 
 APPLICATION_ID = 1042
@@ -71,7 +71,7 @@ class World:
     @contextmanager
     def receiver(self) -> Iterator[str]:
         """`run.py [-v] receive` in its own process; yields its base URL. Its output is kept."""
-        port = _free_port()
+        port = free_port()
         with self.config.open("a", encoding="utf-8") as config:
             config.write(f"[receiver]\nport = {port}\nusername = \"{RECEIVER_USER}\"\n"
                          'password_env = "PRIVACY_RECEIVER_PASSWORD"\n'

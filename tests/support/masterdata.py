@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import subprocess
@@ -10,13 +11,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-from etl.config.contracts import FeedContract, load_contracts
-from etl.config.settings import LocalStoreSettings, NorceSettings, Settings, SftpStoreSettings
+from etl.config.contract_files import load_contracts
+from etl.config.contracts import FeedContract
+from etl.config.run_order import order_of_runs
+from etl.config.settings import (
+    LocalStoreSettings,
+    NorceSettings,
+    Settings,
+    SftpStoreSettings,
+)
 from etl.runtime import Runtime
-from etl.to_norce.masterdata.flow import run_feed
 from etl.to_norce.records import FileOutcome
+from etl.to_norce.run import run_feed
 from tests.fixtures.feeds import PRODUCTS_HEADER
 from tests.support.paths import REPO
+
+# Three products in the shipped dialect (write_cp1252_products), two of one family.
+PRODUCT_ROWS = [
+    "100123;ACME;Acme AB;AG-100-L;AG-100;Handske L;;GLOVES;7350000000016;25;0,12",
+    "100124;ACME;Acme AB;AG-100-XL;AG-100;Handske XL;;GLOVES;7350000000023;25;0,13",
+    "100200;BRIGHT;Bright Oy;BL-2000;BL-2000;Pannlampa;;LIGHTS;6410000000018;25;0,21",
+]
 
 
 def settings_for(
@@ -95,3 +110,14 @@ def start_products_once(config: Path, home: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def run_all(settings: Settings, at: dt.datetime) -> None:
+    """One pass over every feed, the way `run.py once` runs them, with the clock at `at`."""
+    contracts = load_contracts(settings)
+    rt = Runtime.open(settings, clock=lambda: at, sleep=lambda s: None)
+    try:
+        for contract in order_of_runs(contracts):
+            run_feed(rt, contract)
+    finally:
+        rt.close()

@@ -18,6 +18,12 @@ PEPPOL = Path(__file__).resolve().parent.parent / "fixtures" / "peppol"
 ORDER_XSD = PEPPOL / "ubl21" / "UBL-Order-2.1-validate.xsd"
 ORDER_XSLT = PEPPOL / "PEPPOLBIS-T01.xslt"
 _SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+# The prefixes for XPath into a UBL Order.
+NS = {
+    "u": "urn:oasis:names:specification:ubl:schema:xsd:Order-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
 
 
 @dataclass(frozen=True)

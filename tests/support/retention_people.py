@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tests.support.paths import REPO, SCHEMAS
+from tests.support.paths import REPO, SAMPLES, SCHEMAS
 
 # Greta: ASCII-only values, so one spelling finds her in every encoding (cp1252, UTF-8, JSON).
 CODE = "K-9001"
@@ -27,13 +27,15 @@ VALUES = (FIRST, LAST, "gretamaja@hemma", PHONE, CELL, CELL_E164, SSN, STREET)
 CUSTOMER_ROW = (
     f"{CODE};{FIRST};{LAST};{EMAIL};{PHONE};{CELL};{SSN};;;;;STD-SEK;{STREET};;111 22;Stockholm;SE"
 )
+# Another customer, who comes and goes after the purge.
+NEWCOMER = "K-9002;Nils;Nykvist;nils@nykvist.example;;;;;;;;STD-SEK;Byvägen 2;;111 22;Stockholm;SE"
 
 
 def add_customer(erp: Path, name: str, row: str | None) -> Path:
     """The sample customers export as `name` (plus `row`), with its done marker."""
     folder = erp / "customers"
     folder.mkdir(parents=True, exist_ok=True)
-    text = (REPO / "samples/erp/customers/kunder_20261120.csv").read_bytes().decode("cp1252")
+    text = (SAMPLES / "customers/kunder_20261120.csv").read_bytes().decode("cp1252")
     lines = text.rstrip("\r\n").split("\r\n") + ([row] if row else [])
     path = folder / name
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
@@ -43,7 +45,7 @@ def add_customer(erp: Path, name: str, row: str | None) -> Path:
 
 def her_delivery_notes() -> bytes:
     """The sample delivery notes, the first one shipped to Greta."""
-    text = (REPO / "samples/erp/delivery_notes/despatch_20261124.csv").read_text(encoding="utf-8")
+    text = (SAMPLES / "delivery_notes/despatch_20261124.csv").read_text(encoding="utf-8")
     text = text.replace("Anna Andersson", f"{FIRST} {LAST}").replace("Storgatan 1", STREET)
     return text.encode("utf-8")
 

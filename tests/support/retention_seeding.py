@@ -12,10 +12,14 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import polars as pl
+
 from etl.cli import main
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import OrderSettings, Settings, load_settings
 from etl.runtime import Runtime
+from etl.state.ledger.feed_runs import Ledger
+from etl.state.snapshots import SnapshotStore
 from etl.state.spool import Spool
 from etl.to_erp.files.export import export_orders
 from etl.to_erp.files.layouts import load_layouts
@@ -23,10 +27,10 @@ from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import OrderInbound
 from etl.to_erp.parties.book import PartyBook
 from etl.to_erp.parties.events import PartyInbound
-from etl.to_norce.masterdata.flow import run_feed
 from etl.to_norce.records import FileOutcome
+from etl.to_norce.run import run_feed
 from etl.transport import LocalStore
-from tests.state.test_purge import run_all
+from tests.support.masterdata import run_all
 from tests.support.paths import SAMPLES, SCHEMAS
 from tests.support.retention_people import (
     CUSTOMER_ROW,
@@ -117,8 +121,26 @@ def take_and_settle_her_event(settings: Settings) -> None:
 
 
 def run_one(settings: Settings, feed: str, at: dt.datetime) -> list[FileOutcome]:
+    """One feed's pass with the clock at `at`."""
     rt = Runtime.open(settings, clock=lambda: at, sleep=lambda s: None)
     try:
         return run_feed(rt, load_contracts(settings)[feed])
     finally:
         rt.close()
+
+
+def erp(settings: Settings) -> Path:
+    """The ERP's drop folder beside the seeded home."""
+    return settings.home.parent / "erp"
+
+
+def current_customers(settings: Settings) -> pl.DataFrame:
+    """The customers feed's current snapshot, as the next run diffs against it."""
+    ledger = Ledger(settings.folder("state") / "ledger.sqlite")
+    try:
+        current = ledger.current_snapshot("customers")
+    finally:
+        ledger.close()
+    assert current is not None
+    fields = load_contracts(settings)["customers"].entity.fields()
+    return SnapshotStore(settings.folder("state") / "snapshots").read(current[0], fields)

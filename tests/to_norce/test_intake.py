@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from etl.cli import main
-from etl.config.contracts import SourceSpec, load_contracts
+from etl.config.contract_files import load_contracts
+from etl.config.contracts import SourceSpec
 from etl.config.settings import LocalStoreSettings
 from etl.runtime import Runtime
 from etl.to_norce.intake import Candidate, download, ready_files, settle_remote
-from etl.to_norce.masterdata.flow import run_feed
+from etl.to_norce.run import run_feed
 from etl.transport.base import Store
 from etl.transport.local import LocalStore
 from tests.fixtures.feeds import PRODUCTS_HEADER

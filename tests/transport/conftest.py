@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,25 +11,9 @@ import pytest
 from etl.config.settings import LocalStoreSettings
 from etl.transport import LocalStore, SftpStore, Store
 from tests.support.sftp_server import Auth, SftpServerInfo, run_sftp_server
+from tests.support.store_backends import STORE_NAME, Backend
 
-STORE_NAME = "erp"
 _folders = itertools.count()
-
-
-@dataclass
-class Backend:
-    """A store implementation under test and the local folder its root maps to."""
-
-    kind: str
-    root: Path
-    factory: Callable[[bool], Store]
-    opened: list[Store] = field(default_factory=list)
-
-    def make(self, *, read_only: bool = False) -> Store:
-        """A new store over `root`; closed when the test ends."""
-        store = self.factory(read_only)
-        self.opened.append(store)
-        return store
 
 
 @pytest.fixture(scope="session")

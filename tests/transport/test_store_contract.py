@@ -12,7 +12,7 @@ from etl.config.contracts import SourceSpec
 from etl.errors import TransportError
 from etl.to_norce.intake import Candidate, settle_remote
 from etl.transport import RemoteFile, Store
-from tests.transport.conftest import STORE_NAME, Backend
+from tests.support.store_backends import STORE_NAME, Backend
 
 MTIME = 1_700_000_000  # whole seconds: SFTP v3 carries no fractions
 BIG = os.urandom(5 * 1024 * 1024)

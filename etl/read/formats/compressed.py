@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from etl.config.contracts import FormatSpec
+from etl.config.contract_format import FormatSpec
 from etl.errors import ParseError
 from etl.read.formats.xml import shape_check
 from etl.read.formats.xml_bounds import Shape

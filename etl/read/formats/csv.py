@@ -34,7 +34,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.config.contracts import FormatSpec
+from etl.config.contract_format import FormatSpec
 from etl.errors import ParseError, SchemaMismatch
 from etl.models import LINE, RAGGED_SCHEMA, ParsedFile
 from etl.read.formats import trailer

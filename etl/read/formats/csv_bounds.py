@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.config.contracts import FormatSpec
+from etl.config.contract_format import FormatSpec
 from etl.errors import ParseError
 from etl.models import LINE
 from etl.read.formats.csv_dialect import Head, reader

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from etl.config.contracts import FormatSpec, TrailerSpec
+from etl.config.contract_format import FormatSpec, TrailerSpec
 from etl.errors import ParseError
 from etl.read.formats import trailer
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.config.contracts import FormatSpec
+from etl.config.contract_format import FormatSpec
 from etl.models import LINE, RAGGED_SCHEMA
 from etl.read.formats.csv_bounds import too_many_blank_lines
 from etl.read.formats.csv_dialect import Head, reader

@@ -35,7 +35,8 @@ from xml.parsers import expat
 
 import fastexcel
 
-from etl.config.contracts import FeedContract, FormatSpec
+from etl.config.contract_format import FormatSpec
+from etl.config.contracts import FeedContract
 from etl.errors import FileRejected
 from etl.models import Part
 from etl.read.formats.compressed import expanded

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 import polars as pl
 
-from etl.config.contracts import FormatSpec, TrailerSpec
+from etl.config.contract_format import FormatSpec, TrailerSpec
 from etl.errors import SchemaMismatch, Truncated
 from etl.models import LINE
 from etl.read.validate import number_pattern

@@ -62,7 +62,8 @@ from typing import BinaryIO, Literal
 import fastexcel
 import polars as pl
 
-from etl.config.contracts import FeedContract, FormatSpec, TrailerSpec, formats_of
+from etl.config.contract_format import FormatSpec, TrailerSpec, formats_of
+from etl.config.contracts import FeedContract
 from etl.dates import has_offset, to_date, to_datetime
 from etl.errors import ParseError, SchemaMismatch
 from etl.models import LINE, ParsedFile

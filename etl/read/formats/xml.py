@@ -56,7 +56,7 @@ from xml.parsers import expat
 
 import polars as pl
 
-from etl.config.contracts import FormatSpec
+from etl.config.contract_format import FormatSpec
 from etl.config.xml_paths import Predicate, parse_field
 from etl.errors import ParseError
 from etl.models import LINE, ParsedFile

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from xml.parsers import expat
 
-from etl.config.contracts import FormatSpec
+from etl.config.contract_format import FormatSpec
 from etl.errors import ParseError
 from etl.read.formats.xml_doctype import PROLOG_BYTES, blank_external_doctype
 

@@ -1,4 +1,4 @@
-"""The ledger: one SQLite database (WAL) that remembers files, runs, holds and snapshots.
+"""The feed ledger (etl.state.ledger.base) in SQLite (WAL): files, runs, holds, snapshots.
 
 The commit of a run is one transaction here: the run's outcome, the file's content hash and
 the feed's current snapshot move together, or not at all.
@@ -9,70 +9,24 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from etl.state.ledger.base import (
+    DIED_BEFORE_COMMIT,
+    DIED_READING,
+    Commit,
+    FeedLedger,
+    Replay,
+    RunRow,
+)
 from etl.state.ledger.connection import Tables
 
 # Its tables (files, seen, runs, snapshots, reading, replays, holds) are created by
 # etl.state.ledger.migrations, the one owner of the ledger's schema.
 
 
-DIED_BEFORE_COMMIT = "process stopped before commit"
-DIED_READING = "process stopped while reading the file"
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One run as `status` shows it."""
-
-    run_id: str
-    feed: str
-    kind: str
-    remote_path: str | None
-    started_at: str
-    finished_at: str | None
-    outcome: str
-    counts: dict[str, int]
-    job_ids: list[str]
-    archive_dir: str | None
-    message: str | None
-    sha256: str | None = None  # of the file the run read
-
-
-@dataclass(frozen=True)
-class Replay:
-    """An archived file an operator asked to have taken again (`run.py replay`)."""
-
-    feed: str
-    of_run: str  # the run that took it before
-    sha256: str
-    input: str  # the archived copy, inside that run's folder
-    asked_at: str
-
-
-@dataclass(frozen=True)
-class Commit:
-    """Everything that becomes true together when a run commits."""
-
-    run_id: str
-    feed: str
-    outcome: str  # committed | rejected | duplicate
-    finished_at: str
-    counts: Mapping[str, int]
-    job_ids: list[str]
-    archive_dir: str | None
-    message: str | None = None
-    file: tuple[str, str, int, float] | None = None  # (sha256, remote_path, size, mtime)
-    file_state: str = "committed"
-    snapshot: tuple[str, int] | None = None  # (path, rows)
-    hold: tuple[int, str] | None = None  # (removals, reason)
-    released_hold: str | None = None  # run id of a hold this run approved
-    ends_holds: bool = False  # the new snapshot holds nothing: pending holds are superseded
-
-
-class Ledger(Tables):
-    """SQLite ledger shared by the scheduler, `once` runs and the CLI."""
+class Ledger(Tables, FeedLedger):
+    """The SQLite `FeedLedger`, shared by the scheduler, `once` runs and the CLI."""
 
     def start_run(
         self,

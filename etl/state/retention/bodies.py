@@ -22,6 +22,7 @@ from etl.dates import moment
 from etl.entities import DocumentEntity
 from etl.privacy.needed import note_buyers
 from etl.privacy.person import buyers
+from etl.state.areas import SPOOL_LOCK, Areas, FileArea
 from etl.state.locks import feed_lock
 from etl.state.retention.place import Place, cutoff
 from etl.state.spool import Spool
@@ -30,21 +31,22 @@ from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.parties.book import PartyBook
 from etl.to_norce.documents.book import DocumentBook
 
-# Held by the body purge and by `forget`, so neither reads a body the other is rewriting.
-SPOOL_LOCK = "retention-spools"
-
 
 def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Place]:
     """Order and party bodies whose export is older than the orders' retention."""
     days = settings.archive.orders_retention_days
-    state = settings.folder("state")
+    areas = Areas(settings.home)
     places = []
-    for area, book_type in (("orders", OrderBook), ("parties", PartyBook)):
+    books: tuple[tuple[FileArea, type[OrderBook | PartyBook]], ...] = (
+        ("orders", OrderBook),
+        ("parties", PartyBook),
+    )
+    for area, book_type in books:
         place = Place(f"spool/{area}", "bodies", days)
         places.append(place)
-        if days is None or not (state / "ledger.sqlite").exists():
+        if days is None or not areas.ledger.exists():
             continue
-        book = book_type(state / "ledger.sqlite")
+        book = book_type(areas.ledger)
         try:
             settled = (
                 book.exported_bodies()
@@ -53,9 +55,9 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
             )
         finally:
             book.close()
-        spool = Spool(state / "spool" / area)
-        keep = _buyer_keeper(state / "ledger.sqlite", spool) if area == "orders" else None
-        with feed_lock(state / "locks", SPOOL_LOCK) as taken:
+        spool = Spool(areas.spool(area))
+        keep = _buyer_keeper(areas.ledger, spool) if area == "orders" else None
+        with feed_lock(areas.locks, SPOOL_LOCK) as taken:
             if not taken:  # `forget` is masking the spools: a body read now may be half-done
                 place.skipped.append("forget is running; next purge")
                 continue
@@ -112,7 +114,7 @@ def purge_documents(
     settings: Settings, contracts: Mapping[str, FeedContract], now: dt.datetime, dry_run: bool
 ) -> list[Place]:
     """Bodies of settled documents of every document feed, by the feed's retention."""
-    path = settings.folder("state") / "ledger.sqlite"
+    path = Areas(settings.home).ledger
     feeds = [c for c in contracts.values() if isinstance(c.entity, DocumentEntity)]
     if not feeds or not path.exists():
         return []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,10 +17,9 @@ from typing import Any
 
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
+from etl.state.areas import NAMES
+from etl.state.manifest import MANIFEST, Manifest, read_manifest, write_manifest
 from etl.state.retention.place import Place, cutoff
-
-MANIFEST = "manifest.json"
-AREAS = ("checks", "norce")
 
 
 def purge_outbox(
@@ -32,8 +30,8 @@ def purge_outbox(
 ) -> list[Place]:
     """One place per feed folder of `outbox/checks/` and `outbox/norce/`."""
     places = []
-    for area in AREAS:
-        root = settings.folder("outbox") / area
+    for area in (NAMES.checks, NAMES.norce_outbox):  # relative to home, as places are named
+        root = settings.home / area
         if root.is_symlink() or not root.is_dir():
             continue
         for folder in sorted(root.iterdir(), key=lambda p: p.name):
@@ -41,7 +39,7 @@ def purge_outbox(
                 continue
             contract = contracts.get(folder.name)
             days = contract.archive.retention_days if contract else None
-            place = Place(f"outbox/{area}/{folder.name}", "files", days)
+            place = Place(f"{area.as_posix()}/{folder.name}", "files", days)
             if folder.is_symlink():
                 place.skipped.append("a symlink, not followed")
             elif contract is None:
@@ -98,14 +96,11 @@ def _entry(folder: Path, path: Path, now: dt.datetime) -> dict[str, Any]:
 
 def _record(manifest: Path, entries: list[dict[str, Any]]) -> None:
     """Append to the folder's manifest before anything goes: a crash loses no record."""
-    doc: dict[str, Any] = {"purged": []}
+    doc = Manifest()
     if manifest.is_file() and not manifest.is_symlink():
-        loaded = json.loads(manifest.read_text(encoding="utf-8"))
-        doc = loaded if isinstance(loaded, dict) else doc
-    doc["purged"] = [*doc.get("purged", []), *entries]
-    temp = manifest.with_name(f".{manifest.name}.part")
-    temp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    temp.replace(manifest)
+        doc = read_manifest(manifest)
+    before = [e.model_dump(mode="json", exclude_unset=True) for e in doc.purged or []]
+    write_manifest(manifest, doc.updated(purged=[*before, *entries]))
 
 
 def _prune(folder: Path) -> None:

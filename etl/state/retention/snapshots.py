@@ -31,6 +31,8 @@ from etl.dates import moment
 from etl.entities import DocumentEntity
 from etl.models import GONE, STATE
 from etl.privacy import audit
+from etl.state.areas import Areas
+from etl.state.atomic import atomic_path
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.locks import feed_lock
 from etl.state.retention.place import Place, cutoff
@@ -58,11 +60,12 @@ def reduce_removed_rows(
     run = ledger.run(run_id)
     written = moment(run.finished_at if run else None) or moment(now.isoformat())
     assert written is not None
-    with feed_lock(settings.folder("state") / "locks", contract.name) as taken:
+    areas = Areas(settings.home)
+    with feed_lock(areas.locks, contract.name) as taken:
         if not taken:
             place.skipped.append("the feed is running; next purge")
             return place
-        store = SnapshotStore(settings.folder("state") / "snapshots")
+        store = SnapshotStore(areas.snapshots)
         frame = pl.read_parquet(store.root / relative)
         key = list(contract.key_fields)
         record = _track(_record(settings, contract.name, frame, key), frame, key, written)
@@ -71,7 +74,7 @@ def reduce_removed_rows(
         if dry_run:
             return place
         if due.height:
-            salt = audit.salt(settings.folder("state") / "privacy")
+            salt = audit.salt(areas.privacy)
             reduced, record = _reduce(frame, record, due, key, now, salt)
             store.replace(relative, reduced)
         # Written every time: a time first seen now must not move with the next commit.
@@ -80,7 +83,7 @@ def reduce_removed_rows(
 
 
 def _record_path(settings: Settings, feed: str) -> Path:
-    return settings.folder("state") / "retention" / f"{feed}.parquet"
+    return Areas(settings.home).retention / f"{feed}.parquet"
 
 
 def _record(settings: Settings, feed: str, frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
@@ -195,16 +198,13 @@ def forget_row_hashes(folder: Path, keys: set[str]) -> int:
             record = record.with_columns(
                 pl.when(hit).then(None).otherwise(pl.col(ROW_SHA)).alias(ROW_SHA)
             )
-            temp = path.with_name(f".{path.name}.part")
-            record.write_parquet(temp)
-            temp.replace(path)
+            with atomic_path(path) as temp:
+                record.write_parquet(temp)
             cleared += n
     return cleared
 
 
 def _write_record(settings: Settings, feed: str, record: pl.DataFrame) -> None:
     path = _record_path(settings, feed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.part")
-    record.write_parquet(temp)
-    temp.replace(path)
+    with atomic_path(path) as temp:
+        record.write_parquet(temp)

@@ -17,7 +17,7 @@ temp name there: that is removed and the same bytes are uploaded again; nothing 
 uploaded again. The one window this cannot see into is between the server's rename and the
 move to `sent/` (microseconds), if the ERP also takes the file away within it.
 
-A server that is read-only for us (the embedded default's `samples/erp`) gets nothing: the
+A server that is read-only for us (the embedded default's `etl/embedded/samples/erp`) gets nothing: the
 files are rendered into the outbox for a person to look at, and nothing counts as exported.
 """
 
@@ -35,12 +35,15 @@ from typing import Generic, Protocol, TypeVar
 
 from etl.config.settings import Settings
 from etl.errors import EtlError, TransportError
+from etl.state.areas import Areas, FileArea
+from etl.state.atomic import fsync_dir, write_atomically
 from etl.state.ledger.exported_files import ExportRow
 from etl.state.locks import feed_lock
-from etl.state.spool import Spool, fsync_dir, write_durably
+from etl.state.spool import Spool
 from etl.to_erp.files import naming
 from etl.to_erp.files.layouts import Layout
-from etl.to_erp.files.render import Prepared, prepare, render
+from etl.to_erp.files.prepared import Prepared
+from etl.to_erp.files.render import prepare, render
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from etl.to_erp.orders.book import OrderBook, OrderRow
 from etl.transport.base import Store
@@ -89,7 +92,7 @@ class Supply(Protocol[U]):
         """How logs count units: orders, customers, companies."""
 
     @property
-    def area(self) -> str:
+    def area(self) -> FileArea:
         """archive/<area>/exported/<layout>/ holds the files: orders, parties."""
 
     @property
@@ -142,7 +145,7 @@ def export_layout(
     """
     job = _Export(settings, supply, store, layout, clock, pause_after_upload_seconds, sleep)
     noun = supply.noun
-    with feed_lock(settings.folder("state") / "locks", supply.lock) as taken:
+    with feed_lock(Areas(settings.home).locks, supply.lock) as taken:
         if not taken:
             log.info("%s %s: already exporting elsewhere, skipped", noun, layout.name)
             job.summary.skipped = True
@@ -188,9 +191,10 @@ class _Export(Generic[U]):
         self.supply, self.store, self.layout = supply, store, layout
         self.clock, self.pause, self.sleep = clock, pause, sleep
         self.noun = supply.noun
-        self.outbox = settings.folder("outbox") / "erp" / layout.name
+        areas = Areas(settings.home)
+        self.outbox = areas.erp_outbox(layout.name)
         self.sent = self.outbox / "sent"
-        self.archive = settings.folder("archive") / supply.area / "exported" / layout.name
+        self.archive = areas.exported(supply.area, layout.name)
         self.summary = ExportSummary(layout.name)
 
     # -- the run -----------------------------------------------------------------------------
@@ -224,7 +228,7 @@ class _Export(Generic[U]):
         name = self.supply.name(units, self._taken)
         local = self.outbox / name
         # On disk before the ledger knows it, so a retry can always send these same bytes.
-        write_durably(local, data)
+        write_atomically(local, data)
         export_id = f"{self.layout.name}/{name}"
         sha = hashlib.sha256(data).hexdigest()
         self.supply.begin(export_id, name, units, sha, len(data), self._stamp())
@@ -250,7 +254,7 @@ class _Export(Generic[U]):
                 continue
             data = render(self.layout, [p for _, p in ready])
             name = self.supply.name([unit for unit, _ in ready], self._taken_locally)
-            write_durably(self.outbox / name, data)
+            write_atomically(self.outbox / name, data)
             self.summary.files.append(name)
 
     # -- files out -------------------------------------------------------------------------
@@ -357,7 +361,7 @@ class _Export(Generic[U]):
         if isinstance(data, str):
             self._stuck(export.file_name, f"its file is gone from {self.outbox} and {data}")
             return None
-        write_durably(local, data)
+        write_atomically(local, data)
         return local
 
     def _stuck(self, name: str, why: str) -> None:
@@ -452,7 +456,7 @@ class OrderSupply:
     """Spooled orders for one layout, from the order book; an order that cannot go is held."""
 
     noun = "orders"
-    area = "orders"
+    area: FileArea = "orders"
 
     def __init__(
         self, book: OrderBook, spool: Spool, layout: Layout, clock: Callable[[], dt.datetime]

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from etl.config.contracts import ScheduleSpec
-from etl.config.settings import Strict
+from etl.config.schedule import ScheduleSpec
+from etl.config.toml import Strict
 from etl.to_erp.files.charset import Policy
 
 _SAMPLE = dt.datetime(2026, 11, 20, 14, 30, 45)

@@ -17,15 +17,14 @@ folders: a layout's name keys its exports, its outbox folder and its lock.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from lxml import etree
-from pydantic import ValidationError
 
-from etl.config.settings import SellerSettings, Settings, config_error
+from etl.config.settings import SellerSettings, Settings
+from etl.config.toml import read_toml, validated
 from etl.errors import ConfigError, TransportError
 from etl.to_erp.files import naming
 from etl.to_erp.files.charset import encodable_in, xml_legal
@@ -144,16 +143,10 @@ FOLDERS: dict[str, tuple[str, ...]] = {"orders": ("order",), "parties": ("custom
 def load_layout(path: Path, settings: Settings) -> Layout:
     """Read and check one layout file; any problem is a ConfigError naming file and key."""
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(source, "-", f"cannot read layout: {exc}") from exc
+    raw = read_toml(path, "layout")
     if isinstance(raw.get("layout", {}), dict):
         raw.setdefault("layout", {}).setdefault("name", path.stem)
-    try:
-        contract = LayoutContract.model_validate(raw)
-    except ValidationError as exc:
-        raise config_error(source, exc) from exc
+    contract = validated(LayoutContract, raw, source)
     _check_format(contract, source)
     _check_target(contract, settings, source)
     records = tuple(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel
@@ -22,31 +21,11 @@ from etl.to_erp.files.charset import describe, encodable_in, fit, xml_legal
 from etl.to_erp.files.functions import Unwritable, Value
 from etl.to_erp.files.layout_spec import OrderFormat
 from etl.to_erp.files.layouts import Column, Layout, Record
+from etl.to_erp.files.prepared import Prepared, Row
 from etl.to_erp.files.render_csv import render_csv
 from etl.to_erp.files.render_xml import render_xml
 from etl.to_erp.files.sources import Place
 from etl.to_erp.orders.model import OrderItem, OrderRequest
-
-
-@dataclass(frozen=True)
-class Row:
-    """One CSV line or one XML part: the record and its cells, aligned with its columns."""
-
-    record: Record
-    cells: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One unit's rows (an order's, a party's), and what kept it from fitting the file."""
-
-    ref: str  # the order's ClientOrderRef, the party's Norce Id
-    rows: tuple[Row, ...]
-    unfit: tuple[str, ...] = ()  # one reason per cell with a character the file cannot hold
-    changed: tuple[str, ...] = ()  # cells the policy transliterated or replaced, for the log
-    # Why the layout cannot write the unit correctly (wrong money, no buyer identifier):
-    # unlike `unfit`, no setting and no release changes it; the order must be corrected.
-    wrong: tuple[str, ...] = ()
 
 
 def prepare(

@@ -10,12 +10,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from etl.to_erp.files.layouts import Layout
-
-if TYPE_CHECKING:
-    from etl.to_erp.files.render import Prepared
+from etl.to_erp.files.prepared import Prepared
 
 LINE_ENDS = {"crlf": "\r\n", "lf": "\n"}
 

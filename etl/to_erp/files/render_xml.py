@@ -16,17 +16,15 @@ for `cbc:Amount`), so an empty amount leaves no `<cbc:Amount currencyID="SEK"/>`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from lxml import etree
 
 from etl.to_erp.files.layout_spec import OrderFormat
 from etl.to_erp.files.layouts import Column, Layout
+from etl.to_erp.files.prepared import Prepared, Row
 from etl.to_erp.files.sources import Constant
 from etl.to_erp.files.xmlpaths import XmlPath, parse_path
-
-if TYPE_CHECKING:
-    from etl.to_erp.files.render import Prepared, Row
 
 
 def render_xml(layout: Layout, orders: Sequence[Prepared]) -> bytes:

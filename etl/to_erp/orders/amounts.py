@@ -1,6 +1,6 @@
 """The money in an order: lines, fees and order-level discounts, ex and incl VAT.
 
-How Norce's amounts are read (reference section 11; README, "Order files"):
+How Norce's amounts are read (reference section 11; docs/layouts.md, "Order files"):
 - Items: `UnitPrice` and `UnitVat` per unit, ex VAT; a line is Quantity x each, in cents.
 - Fees[] (rarely used): `Amount` ex VAT, like the items' prices, and `VatRate` in percent.
 - Discounts[] (vouchers, order discounts not on any line): `Amount` is money off what the

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from etl.config.settings import OrderSettings
-from etl.state.spool import Spool, write_durably
+from etl.state.atomic import write_atomically
+from etl.state.spool import Spool
 from etl.to_erp.orders.bodies import BodyRefused, body_kind, parse_order, read_order
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.checks import hold_reasons
@@ -116,8 +117,8 @@ class OrderInbound:
         sha = hashlib.sha256(body).hexdigest()
         stamp = self.clock().strftime("%Y%m%dT%H%M%SZ")
         path = self.rejected_dir / f"{stamp}-{sha[:16]}.{kind}"
-        write_durably(path, body)
-        write_durably(path.with_name(path.name + ".reason.txt"), (reason + "\n").encode())
+        write_atomically(path, body)
+        write_atomically(path.with_name(path.name + ".reason.txt"), (reason + "\n").encode())
         return path
 
     def recover(self) -> int:

@@ -25,9 +25,8 @@ def polls(rt: Runtime) -> bool:
 def poll_once(rt: Runtime) -> PollSummary:
     """One poll of Norce Commerce Query into the spool."""
     settings = rt.settings
-    state = settings.folder("state")
     inbound = open_inbound(settings)
-    watermarks = Watermarks(state / "ledger.sqlite")
+    watermarks = Watermarks(rt.areas.ledger)
     query = QueryClient(settings.norce, settings.orders.query_path, sleep=rt.sleep)
     try:
         return poll_orders(settings, inbound, query, watermarks, rt.clock)
@@ -39,13 +38,12 @@ def poll_once(rt: Runtime) -> PollSummary:
 
 def export_once(rt: Runtime, layout: Layout) -> ExportSummary:
     """Export the due orders to one layout's target."""
-    state = rt.settings.folder("state")
-    book = OrderBook(state / "ledger.sqlite")
+    book = OrderBook(rt.areas.ledger)
     try:
         return export_orders(
             rt.settings,
             book,
-            Spool(state / "spool" / "orders"),
+            Spool(rt.areas.spool("orders")),
             rt.store(layout.target.store),
             layout,
             rt.clock,

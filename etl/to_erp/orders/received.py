@@ -19,18 +19,18 @@ from etl.to_erp.orders.model import ClientCustomer, OrderRequest, Payment
 class ReceivedOrders:
     """Looks up received orders; opens the order book on first use (one per thread)."""
 
-    def __init__(self, state: Path) -> None:
-        self._state = state
+    def __init__(self, ledger: Path, spool: Path) -> None:
+        self._ledger, self._spool = ledger, spool
         self._book: OrderBook | None = None
 
     def order(self, client_order_ref: str) -> OrderRequest | None:
         """The order as Norce sent it; None when it was not received here or is unreadable."""
         if self._book is None:
-            self._book = OrderBook(self._state / "ledger.sqlite")
+            self._book = OrderBook(self._ledger)
         row = self._book.order(client_order_ref)
         if row is None:
             return None
-        spool = Spool(self._state / "spool" / "orders")
+        spool = Spool(self._spool)
         try:
             return parse_order(spool.read(row.spool_name), row.kind)
         except (OSError, ValueError, BodyRefused):

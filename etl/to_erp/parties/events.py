@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from etl.state.spool import Spool, write_durably
+from etl.state.atomic import write_atomically
+from etl.state.spool import Spool
 from etl.to_erp.orders.inbound import Answer
 from etl.to_erp.parties.book import PartyBook
 
@@ -137,8 +138,8 @@ class PartyInbound:
         stamp = self.clock().astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         path = self.rejected_dir / f"{stamp}-{sha[:16]}.json"
         if not path.exists():
-            write_durably(path, body)
-            write_durably(path.with_name(path.name + ".reason.txt"), (reason + "\n").encode())
+            write_atomically(path, body)
+            write_atomically(path.with_name(path.name + ".reason.txt"), (reason + "\n").encode())
         return path
 
 

@@ -24,7 +24,7 @@ def party_layouts(settings: Settings) -> dict[str, Layout]:
 def export_parties_once(rt: Runtime, layout: Layout) -> PartySummary:
     """Export the changed parties of one layout's subject to its target."""
     settings = rt.settings
-    book = PartyBook(settings.folder("state") / "ledger.sqlite")
+    book = PartyBook(rt.areas.ledger)
     clients: list[QueryClient] = []
 
     def finder() -> QueryClient:
@@ -47,3 +47,11 @@ def export_parties_once(rt: Runtime, layout: Layout) -> PartySummary:
         for client in clients:
             client.close()
         book.close()
+
+
+def forgotten_note(forgotten: dict[str, str]) -> str:
+    """The parties Norce forgot, by Norce Id: a marker went, or nothing (never their values)."""
+    if not forgotten:
+        return ""
+    shown = ", ".join(f"{ref} ({how})" for ref, how in sorted(forgotten.items()))
+    return f"; forgotten in Norce, no personal value sent: {shown}"

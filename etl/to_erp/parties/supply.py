@@ -36,11 +36,13 @@ from pydantic import ValidationError
 
 from etl.config.settings import Settings
 from etl.norce.query import CODE_NAMES, COMPANIES, COUNTRIES, CUSTOMERS
+from etl.state.areas import FileArea
 from etl.state.ledger.exported_files import ExportRow
 from etl.to_erp.files import naming
 from etl.to_erp.files.export import ExportSummary, Taken, export_layout, stamp
 from etl.to_erp.files.layouts import Layout
-from etl.to_erp.files.render import Prepared, prepare
+from etl.to_erp.files.prepared import Prepared
+from etl.to_erp.files.render import prepare
 from etl.to_erp.orders.book import OrderRow
 from etl.to_erp.parties.book import Change, PartyBook
 from etl.to_erp.parties.forgotten import forgotten_by, marker
@@ -106,7 +108,7 @@ def export_parties(
 class PartySupply:
     """The changed parties of one layout's subject, fetched from Norce Query."""
 
-    area = "parties"
+    area: FileArea = "parties"
 
     def __init__(
         self,

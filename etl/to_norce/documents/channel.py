@@ -17,14 +17,15 @@ from etl.config.settings import NorceSettings
 from etl.entities.base import EntityOptions
 from etl.entities.document import DocumentEntity
 from etl.entities.party import PartyOptions
-from etl.norce.calls import Delivery
+from etl.norce.base import Delivery, OrderService
 from etl.norce.client import NorceClient
 from etl.norce.file_delivery import FileDelivery
 from etl.norce.http_delivery import HttpDelivery
-from etl.norce.order_calls import FileOrderService, HttpOrderService, OrderService
+from etl.norce.order_calls import FileOrderService, HttpOrderService
 from etl.norce.party_codes import PartyCodeService
 from etl.norce.query import QueryClient
 from etl.runtime import Runtime
+from etl.state.areas import Areas
 from etl.to_erp.orders.received import ReceivedOrders
 from etl.to_norce.documents.book import DocumentBook
 
@@ -37,7 +38,7 @@ class Channel:
     service: OrderService
     norce: NorceSettings
     outbox: Path
-    state: Path
+    areas: Areas
     sleep: Callable[[float], None]
     client: NorceClient | None = None
     query_path: str = ""
@@ -49,13 +50,14 @@ class Channel:
         """The channel the runtime's settings describe."""
         book = DocumentBook(rt.ledger.path)
         settings = rt.settings
-        outbox, state = settings.folder("outbox"), settings.folder("state")
+        areas = rt.areas
+        outbox = areas.outbox
         if settings.norce.mode != "http":
             files = FileOrderService(outbox, settings.norce)
-            return cls(book, files, settings.norce, outbox, state, rt.sleep)
+            return cls(book, files, settings.norce, outbox, areas, rt.sleep)
         client = NorceClient(settings.norce, sleep=rt.sleep)
         query_path = settings.orders.query_path
-        return cls(book, HttpOrderService(client), settings.norce, outbox, state, rt.sleep,
+        return cls(book, HttpOrderService(client), settings.norce, outbox, areas, rt.sleep,
                    client, query_path)  # fmt: skip
 
     def service_for(self, entity: DocumentEntity, options: EntityOptions) -> OrderService:
@@ -75,7 +77,7 @@ class Channel:
     def received(self) -> ReceivedOrders:
         """The orders received here (buyers' e-mails, payments), opened on first use."""
         if self._received is None:
-            self._received = ReceivedOrders(self.state)
+            self._received = ReceivedOrders(self.areas.ledger, self.areas.spool("orders"))
         return self._received
 
     @property

@@ -1,7 +1,7 @@
 """Documents, ERP -> Norce: fetch, parse, map, validate, group, send each once, commit.
 
 Files are fetched, deduplicated, archived and reported exactly as master data does
-(etl.to_norce.masterdata.flow.process_file and etl.to_norce.records); what differs is the middle: no
+(etl.to_norce.feed and etl.to_norce.records); what differs is the middle stage: no
 diff, no snapshot. The rows are grouped into documents and each goes to Norce by its own
 call, recorded in the document book before and after it (etl.to_norce.documents.book), so the
 documents of a file that dies halfway are neither lost nor sent twice when it is run again.
@@ -17,29 +17,35 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from typing import Any
 
 from etl.config.contracts import FeedContract
 from etl.errors import ConfigError, NorceError, NorceUnavailable, TransportError
 from etl.models import Validated
 from etl.read.reports import Report, write_reports
 from etl.runtime import Runtime
-from etl.state.ledger.feed_runs import Commit
+from etl.state.ledger.base import Commit
+from etl.state.manifest import Manifest
 from etl.to_norce import records
 from etl.to_norce.documents import summary
 from etl.to_norce.documents.channel import Channel
 from etl.to_norce.documents.grouping import all_rejections, document_entity, group
 from etl.to_norce.documents.replay import take_replays
 from etl.to_norce.documents.sender import Result, Sender
+from etl.to_norce.feed import (
+    DerivedIngest,
+    opened_feed,
+    read_validated,
+    refuse_if_suspect,
+    take_files,
+)
 from etl.to_norce.intake import Fetched
-from etl.to_norce.masterdata.flow import opened_feed, read_validated, refuse_if_suspect, take_files
 
 log = logging.getLogger(__name__)
 OPEN = "(open documents)"  # the name a run over the book's open documents goes by
 
 
 def run_document_feed(
-    rt: Runtime, contract: FeedContract, stop: threading.Event | None = None
+    rt: Runtime, contract: FeedContract, stop: threading.Event | None, derived: DerivedIngest
 ) -> list[records.FileOutcome]:
     """One pass: the feed's open documents, then every complete file, oldest name first."""
     with opened_feed(rt, contract) as busy:
@@ -54,7 +60,7 @@ def run_document_feed(
             outcomes += take_replays(rt, contract, ingest)
             if any(o.outcome == "failed" for o in outcomes):
                 return outcomes
-            return [*outcomes, *take_files(rt, contract, stop, ingest)]
+            return [*outcomes, *take_files(rt, contract, stop, ingest, derived)]
 
 
 def ingest_derived(
@@ -123,12 +129,12 @@ def _ingest(
     timer.lap("stage")
     headline = summary.headline(counts)
     manifest = _manifest(rt, contract, run_id, counts, reports, results, headline)
-    manifest |= {"input": fetched.describe(), "timings_seconds": timer.laps}
+    manifest = manifest.updated(input=fetched.describe(), timings_seconds=timer.laps)
     replay_of = fetched.candidate.replay_of
     if replay_of:
-        manifest["replay_of"] = replay_of
+        manifest = manifest.updated(replay_of=replay_of)
         headline = "; ".join(filter(None, [f"replay of run {replay_of}", headline]))
-    rt.archive.write_json(staged / "manifest.json", manifest)
+    rt.archive.write_manifest(staged, manifest)
     archive_dir = str(rt.archive.final(staged))
     rt.ledger.commit(
         Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir, headline or None,
@@ -170,9 +176,8 @@ def _resume(rt: Runtime, contract: FeedContract, channel: Channel) -> list[recor
         report = Report(head, notes, {}, contract.key_fields)
         reports = [p.name for p in write_reports(report, staged, f"{run_id}.rejected")]
     headline = summary.headline(counts)
-    rt.archive.write_json(
-        staged / "manifest.json",
-        _manifest(rt, contract, run_id, counts, reports, results, headline),
+    rt.archive.write_manifest(
+        staged, _manifest(rt, contract, run_id, counts, reports, results, headline)
     )
     archive_dir = str(rt.archive.final(staged))
     rt.ledger.commit(Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir,
@@ -190,20 +195,20 @@ def _manifest(
     reports: list[str],
     results: list[Result],
     headline: str,
-) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "feed": contract.name,
-        "entity": contract.entity.name,
-        "outcome": "committed",
-        "finished_at": rt.stamp(),
-        "contract": str(contract.path),
-        "counts": counts,
-        "attention": headline or None,
-        "reports": reports,
-        "delivery": {"mode": rt.settings.norce.mode},
-        "documents": summary.listing(results),
-    }
+) -> Manifest:
+    return Manifest.new(
+        run_id=run_id,
+        feed=contract.name,
+        entity=contract.entity.name,
+        outcome="committed",
+        finished_at=rt.stamp(),
+        contract=str(contract.path),
+        counts=counts,
+        attention=headline or None,
+        reports=reports,
+        delivery={"mode": rt.settings.norce.mode},
+        documents=summary.listing(results),
+    )
 
 
 def _said(counts: dict[str, int]) -> str:

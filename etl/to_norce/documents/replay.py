@@ -15,24 +15,22 @@ feeds are not replayed: taking an old full export again would roll the snapshot 
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import posixpath
+import shutil
 from pathlib import Path
 
 from etl.config.contracts import FeedContract
-from etl.config.settings import Settings
 from etl.entities import DocumentEntity
 from etl.errors import EtlError
 from etl.read.reports import file_sha256
 from etl.runtime import Runtime
-from etl.state.ledger.feed_runs import Ledger, Replay, RunRow
+from etl.state.atomic import atomic_file
+from etl.state.ledger.base import FeedLedger, Replay, RunRow
 from etl.to_norce import records
+from etl.to_norce.feed import Ingest, run_started
 from etl.to_norce.intake import Candidate, Fetched
-from etl.to_norce.masterdata.flow import Ingest, run_feed, run_started
 from etl.transport.base import RemoteFile
-from etl.transport.names import one_line, printable
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +47,20 @@ def queue_replay(rt: Runtime, contract: FeedContract, target: str) -> tuple[RunR
         )
     earlier = _find(rt.ledger, contract.name, target)
     folder = Path(earlier.archive_dir or "")
-    facts = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["input"]
-    copy = folder / facts["name"]
+    facts = rt.archive.read_manifest(folder).input
+    if facts is None:
+        raise EtlError(f"{contract.name}: run {earlier.run_id} took no file; nothing to replay")
+    copy = folder / facts.name
     if not copy.is_file():
         raise EtlError(
-            f"{contract.name}: the archived copy of {facts['name']} (run {earlier.run_id}) is "
+            f"{contract.name}: the archived copy of {facts.name} (run {earlier.run_id}) is "
             "gone, purged with its run folder: drop the file in the feed's folder again"
         )
-    replay = Replay(contract.name, earlier.run_id, facts["sha256"], str(copy), rt.stamp())
+    replay = Replay(contract.name, earlier.run_id, facts.sha256, str(copy), rt.stamp())
     return earlier, replay, rt.ledger.ask_replay(replay)
 
 
-def _find(ledger: Ledger, feed: str, target: str) -> RunRow:
+def _find(ledger: FeedLedger, feed: str, target: str) -> RunRow:
     """The newest archived run of the feed that `target` names."""
     for run in ledger.archived_runs(feed):
         named = posixpath.basename(run.remote_path or "") == target
@@ -109,46 +109,7 @@ def _copy_in(source: Path, folder: Path) -> Path | None:
     """The archived file copied into the inbox (temp name, then rename); None when gone."""
     if not source.is_file():
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    target, temp = folder / source.name, folder / f".{source.name}.part"
-    temp.write_bytes(source.read_bytes())
-    temp.replace(target)
+    target = folder / source.name
+    with source.open("rb") as original, atomic_file(target) as copy:
+        shutil.copyfileobj(original, copy)
     return target
-
-
-def add_replay_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `replay` on the CLI's subparsers."""
-    replay = sub.add_parser(
-        "replay",
-        help="take an archived document file again (after fixing its contract); documents "
-        "Norce already has are not sent again",
-    )
-    replay.add_argument("feed")
-    replay.add_argument("file", help="run id, file name, or the start of the file's sha256")
-    replay.add_argument("--now", action="store_true", help="run the feed now, not on its next run")
-    replay.set_defaults(handler=replay_command)
-
-
-def replay_command(
-    args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]
-) -> int:
-    """Queue the replay; with --now, run the feed at once."""
-    contract = contracts.get(args.feed)
-    if contract is None:
-        raise EtlError(f"no feed {args.feed!r}; known feeds: {', '.join(contracts)}")
-    rt = Runtime.open(settings)
-    try:
-        earlier, replay, new = queue_replay(rt, contract, args.file)
-        name = printable(Path(replay.input).name)
-        said = "queued" if new else "already queued"
-        when = "now" if args.now else "by the feed's next run"
-        print(f"{contract.name}: {said}: replays run {earlier.run_id} ({name}), taken {when}")
-        if not args.now:
-            return 0
-        outcomes = run_feed(rt, contract)
-    finally:
-        rt.close()
-    for o in outcomes:
-        print(f"{o.feed}: {printable(o.name)}: {o.outcome}"
-              + (f": {one_line(o.message)}" if o.message else ""))  # fmt: skip
-    return 1 if any(o.outcome == "failed" for o in outcomes) else 0

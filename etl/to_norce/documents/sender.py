@@ -25,7 +25,8 @@ from etl.entities.base import EntityOptions
 from etl.entities.document import Document, DocumentEntity, restore
 from etl.entities.invoice import InvoiceOptions, fee_parts, without_parts
 from etl.entities.order_status import OrderStatusOptions, norce_status, status_id
-from etl.norce.order_calls import ALREADY_EXISTS, OrderAnswer, OrderCall, OrderService
+from etl.norce.base import OrderAnswer, OrderCall, OrderService
+from etl.norce.order_calls import ALREADY_EXISTS
 from etl.norce.party_codes import PRECHECK_CODES
 from etl.to_norce.documents.book import DocumentBook, DocumentRow
 from etl.to_norce.documents.completion import Payments, complete

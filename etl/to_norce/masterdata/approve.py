@@ -21,6 +21,7 @@ from etl.errors import EtlError
 from etl.models import HELD, LINE, STATE, Delta
 from etl.runtime import Runtime
 from etl.state.locks import feed_lock
+from etl.state.manifest import Manifest
 from etl.to_norce.masterdata import diff as differ
 from etl.to_norce.masterdata.staging import (
     call_context,
@@ -98,18 +99,18 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
         rt, contract, run_id, staged, delta, new_snapshot, held_by=evidence.drop(LINE)
     )
     counts = delta.counts()
-    rt.archive.write_json(
-        staged / "manifest.json",
-        {
-            "run_id": run_id,
-            "feed": feed,
-            "outcome": "committed",
-            "approves": hold_run,
-            "counts": counts,
-            "removals": removal_causes(delta),
-            "delivery": delivery_summary(rt, results),
-            "snapshot": {"base": base[0] if base else None, "new": snapshot_path},
-        },
+    rt.archive.write_manifest(
+        staged,
+        Manifest.new(
+            run_id=run_id,
+            feed=feed,
+            outcome="committed",
+            approves=hold_run,
+            counts=counts,
+            removals=removal_causes(delta),
+            delivery=delivery_summary(rt, results),
+            snapshot={"base": base[0] if base else None, "new": snapshot_path},
+        ),
     )
     rt.ledger.commit(
         snapshot_commit(

@@ -28,6 +28,7 @@ from etl.models import (
     STATE,
     Delta,
 )
+from etl.read.deactivations import marked_inactive
 
 _OLD = "__old"
 
@@ -82,13 +83,6 @@ def diff(
         gone, spared = _spare_rejected(missing, rejected_keys, key, spared)
         removals = pl.concat([removals, gone.select(shape)], how="vertical")
     return Delta(adds, changes, reactivations, removals, removals.clear(), spared, marked)
-
-
-def marked_inactive(rows: pl.DataFrame) -> pl.Expr:
-    """True for the rows whose IS_ACTIVE is false; empty (the ERP said nothing) is not."""
-    if IS_ACTIVE not in rows.columns:
-        return pl.lit(False)
-    return pl.col(IS_ACTIVE).eq_missing(False)
 
 
 def _spare_rejected(
@@ -256,8 +250,3 @@ def apply(
             .select(columns)
         )
     return pl.concat([current, carried, dormant], how="vertical")
-
-
-def empty_snapshot(fields: dict[str, pl.DataType]) -> pl.DataFrame:
-    """A snapshot with no rows, for a feed's first run."""
-    return pl.DataFrame(schema={**fields, STATE: pl.String})

@@ -13,7 +13,7 @@ from etl.entities import CallContext
 from etl.models import LINE, Delta
 from etl.norce.calls import CallResult
 from etl.runtime import Runtime
-from etl.state.ledger.feed_runs import Commit
+from etl.state.ledger.base import Commit
 from etl.to_norce.masterdata.trace import delta_rows
 
 

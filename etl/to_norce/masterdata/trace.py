@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from etl.models import CHANGED, LINE, SPARED_BY, Delta
-from etl.to_norce.masterdata.diff import marked_inactive
+from etl.read.deactivations import marked_inactive
 
 TRAIL_SCHEMA = {
     "key": pl.String,

@@ -44,9 +44,9 @@ from tests.support.log_world import (
     make_world,
     post_event,
 )
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_query import QueryStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.orders import OrderStandin
+from tests.support.norce.query import QueryStandin
 from tests.support.order_pusher import push_order
 from tests.support.sftp_server import SftpServerInfo
 

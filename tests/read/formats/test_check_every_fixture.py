@@ -25,6 +25,7 @@ from etl.models import Merge
 from etl.read.reports import CHECK_CLEAN, CHECK_FILE, CHECK_ROWS, MERGED_ROWS, NOT_COUNTED
 from etl.to_norce.check_feeds import FEED_HEADER
 from tests.fixtures.cases import CASES, DIALECTS, GOLDEN, Case
+from tests.support.check_cases import printed_summary, settings_file
 from tests.support.paths import REPO
 
 LABELS = [
@@ -58,19 +59,6 @@ CLEAN |= {"sample_delivery_notes", "sample_invoice_5566", "sample_invoice_5567"}
 REFUSED = {"stray_quote", "trailer_bad_sum"}
 
 
-def settings_file(tmp_path: Path, case: Case) -> Path:
-    """Settings whose home is empty and whose schemas folder holds the case's contract."""
-    home = tmp_path / "home"
-    home.mkdir()
-    config = tmp_path / "etl.toml"
-    config.write_text(
-        f'home = "{home}"\nschemas_dir = "{case.contract_path.parent}"\n'
-        f'[stores.erp]\nkind = "local"\nroot = "{tmp_path}"\nread_only = true\n',
-        encoding="utf-8",
-    )
-    return config
-
-
 def labels(case: Case) -> list[str]:
     """The summary's labels for the case's contract."""
     merging = case.contract().checks.same_key_rows == "merge_identical"
@@ -84,19 +72,6 @@ def merged_lines(golden: dict[str, Any]) -> list[str]:
     """What `check` prints of the rows merged into earlier identical rows, as the golden says."""
     merges = [Merge(key, into, tuple(lines), n) for key, into, lines, n in golden.get("merged", [])]
     return [MERGED_ROWS, *(f"  {m.key}: {m.describe()}" for m in merges)] if merges else []
-
-
-def printed_summary(lines: list[str]) -> dict[str, str]:
-    """The label: value lines after the feed's header, before the error codes and report paths."""
-    out = {}
-    for line in lines:
-        if line.startswith(FEED_HEADER):
-            continue
-        if line.startswith(("Rejected cells per error code:", "Report: ", MERGED_ROWS)):
-            break
-        label, _, value = line.partition(":")
-        out[label] = value.strip()
-    return out
 
 
 def expected(case: Case) -> tuple[dict[str, Any], Counter[str]]:

@@ -15,7 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.config.contracts import FeedContract, load_contract
+from etl.config.contract_files import load_contract
+from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.errors import ConfigError, ParseError, SchemaMismatch, Truncated
 from etl.models import LINE
@@ -566,14 +567,14 @@ def test_dialect_mistakes_name_their_key(tmp_path: Path, fmt: str, key: str, wor
     assert words in caught.value.problem
 
 
-def test_the_readme_explains_auto_and_the_truncated_code() -> None:
-    # tests/test_readme.py checks every key is there; these are values and a code.
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Feed contracts") : readme.index("### Canonical entities")]
+def test_the_docs_explain_auto_and_the_truncated_code() -> None:
+    # tests/docs/test_docs.py checks every key is there; these are values and a code.
+    page = (REPO / "docs" / "feed-contracts.md").read_text(encoding="utf-8")
+    section = page[page.index("## The contract file") : page.index("## Canonical entities")]
 
     assert 'delimiter = "auto"' in section
     assert "**Trailers**" in section
-    assert "| `truncated` |" in readme
+    assert "| `truncated` |" in page
     assert "truncated" in CODES
 
 

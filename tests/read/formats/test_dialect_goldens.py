@@ -34,7 +34,7 @@ from etl.errors import FileRejected
 from etl.models import LINE, Validated
 from etl.read.formats import read_file
 from etl.to_norce.documents.grouping import document_entity, group
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.cases import CASES, DIALECTS, GOLDEN, Case, data_files, fixture_name
 from tests.support.paths import REPO
 

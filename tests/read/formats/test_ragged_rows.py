@@ -20,10 +20,10 @@ from etl.models import LINE, place
 from etl.read.formats import read_file
 from etl.read.reports import CHECK_ROWS
 from etl.to_norce.documents.grouping import OrphanLines, group
-from etl.to_norce.masterdata.flow import refuse_if_suspect
+from etl.to_norce.feed import refuse_if_suspect
 from tests.fixtures.cases import Case
 from tests.fixtures.feeds import check, contract_from, price_contract, shipped
-from tests.read.formats.test_check_every_fixture import printed_summary, settings_file
+from tests.support.check_cases import printed_summary, settings_file
 from tests.support.masterdata import run_once, settings_for, write_cp1252_products
 from tests.support.paths import SAMPLES, SCHEMAS
 

@@ -29,7 +29,7 @@ from etl.config.contracts import FeedContract
 from etl.entities.checks import MAX_AMOUNT
 from etl.errors import Truncated
 from etl.models import LINE
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.feeds import PRICE_COLUMNS, contract_from
 
 # Characters each dialect treats specially, mixed into every text.

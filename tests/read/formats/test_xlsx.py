@@ -585,7 +585,7 @@ def test_a_tiny_file_spanning_a_huge_grid_is_refused(tmp_path: Path, grid: str) 
         f"""
         import resource
         from pathlib import Path
-        from etl.config.contracts import FormatSpec
+        from etl.config.contract_format import FormatSpec
         from etl.errors import ParseError
         from etl.read.formats.xlsx import read_xlsx
         resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))

@@ -19,7 +19,7 @@ import pytest
 from etl.errors import ParseError, SchemaMismatch
 from etl.models import LINE
 from etl.read.formats import read_file
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.feeds import FIXTURES, check, contract_from, rejections, shipped
 from tests.support.paths import REPO, SAMPLES
 
@@ -245,9 +245,10 @@ def test_malformed_xml_is_refused_with_a_line(
 LARGE = """
 import resource, sys
 from pathlib import Path
-from etl.config.contracts import load_contract
+from etl.config.contract_files import load_contract
 from etl.read.formats import read_file
 from etl.config.settings import Settings
+from etl.embedded import SCHEMAS
 
 path, records = Path(sys.argv[1]), int(sys.argv[2])
 with path.open("w", encoding="utf-8") as out:
@@ -260,7 +261,7 @@ with path.open("w", encoding="utf-8") as out:
             f'    <LeadTimeDays>3</LeadTimeDays>\\n  </Item>\\n'
         )
     out.write("</StockReport>\\n")
-contract = load_contract(Path("schemas/stock.toml"), Settings())
+contract = load_contract(SCHEMAS / "stock.toml", Settings())
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 parsed = read_file(path, contract, path.parent)
 grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import FeedContract, FormatSpec
+from etl.config.contract_format import FormatSpec
+from etl.config.contracts import FeedContract
 from etl.errors import ParseError
 from etl.read.formats import read_file
 from etl.read.formats.compressed import expanded

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.config.contracts import FeedContract, FormatSpec, load_contract
+from etl.config.contract_files import load_contract
+from etl.config.contract_format import FormatSpec
+from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.errors import ConfigError
 from etl.models import ACTIVE, LINE, STATE

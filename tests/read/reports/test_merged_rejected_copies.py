@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from etl.cli import main
-from etl.config.contracts import load_contract
+from etl.config.contract_files import load_contract
 from etl.config.settings import Settings
 from etl.models import Merge
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 
 CONTRACT = """
 [feed]

@@ -17,11 +17,11 @@ import openpyxl
 import pytest
 
 from etl.cli import main
-from etl.config.contracts import load_contract
+from etl.config.contract_files import load_contract
 from etl.config.settings import Settings
 from etl.models import Merge
 from etl.read.same_rows import MERGE_EXAMPLES, MERGE_LINES
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.cases import DIALECTS
 
 FIXTURE = DIALECTS / "flat_customer_companies.csv"

@@ -12,7 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from etl.config.contracts import FeedContract, load_contract
+from etl.config.contract_files import load_contract
+from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.read.formats.raw import CUT, RAW_LIMIT, raw_records
 from tests.fixtures.encodings import zipped

@@ -13,7 +13,7 @@ import pytest
 
 from etl.errors import ConfigError
 from tests.fixtures.feeds import rejections
-from tests.read.validate.test_dates import (
+from tests.support.date_feeds import (
     STOCK_HEADER,
     STOCKHOLM,
     messages,

@@ -8,59 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import FeedContract, FormatSpec
+from etl.config.contract_format import FormatSpec
 from etl.errors import ConfigError
-from etl.models import Validated
-from tests.fixtures.feeds import check, contract_from, rejections
+from tests.fixtures.feeds import contract_from, rejections
+from tests.support.date_feeds import (
+    PRODUCT_HEADER,
+    STOCK_HEADER,
+    STOCKHOLM,
+    messages,
+    product_contract,
+    products,
+    run,
+    stock_contract,
+)
 from tests.support.paths import REPO
 
 UTC = dt.UTC
-PRODUCT_HEADER = "Art;Brand;Name;Start;Stop"
-PRODUCT_COLUMNS = """
-[columns]
-"Art" = "part_no"
-"Brand" = "manufacturer_code"
-"Name" = "name"
-"Start" = "start_date"
-"Stop" = "stop_date"
-"""
-STOCK_HEADER = "Art;Store;Shelf;Qty;Due"
-STOCK_COLUMNS = """
-[columns]
-"Art" = "part_no"
-"Store" = "warehouse_code"
-"Shelf" = "location_code"
-"Qty" = "onhand_value"
-"Due" = "next_delivery_date"
-"""
-
-
-def product_contract(folder: Path, fmt: str) -> FeedContract:
-    text = f'[feed]\nentity = "product"\n[format]\ntype = "csv"\ndelimiter = ";"\n{fmt}\n'
-    return contract_from(text + PRODUCT_COLUMNS, folder, "products")
-
-
-def stock_contract(folder: Path, fmt: str) -> FeedContract:
-    text = f'[feed]\nentity = "onhand"\n[format]\ntype = "csv"\ndelimiter = ";"\n{fmt}\n'
-    return contract_from(text + STOCK_COLUMNS, folder, "stock")
-
-
-def run(tmp_path: Path, contract: FeedContract, header: str, rows: list[str]) -> Validated:
-    path = tmp_path / "file.csv"
-    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    return check(path, contract, tmp_path / "scratch")
-
-
-def products(tmp_path: Path, fmt: str, starts: list[str]) -> Validated:
-    rows = [f"P{n};ACME;Glove;{start};" for n, start in enumerate(starts, 1)]
-    return run(tmp_path, product_contract(tmp_path, fmt), PRODUCT_HEADER, rows)
-
-
-def messages(validated: Validated) -> list[str]:
-    return validated.rejections["message"].to_list()
-
-
-STOCKHOLM = 'time_zone = "Europe/Stockholm"'
 
 
 def test_local_times_are_read_in_the_feeds_zone_and_kept_in_utc(tmp_path: Path) -> None:
@@ -275,9 +238,9 @@ def test_an_onhand_field_format_is_checked_against_onhand(tmp_path: Path) -> Non
     assert "(those are: next_delivery_date)" in caught.value.problem
 
 
-def test_the_date_keys_are_in_the_readmes_contract_example() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Feed contracts", 1)[1].split("\n## ", 1)[0]
+def test_the_date_keys_are_in_the_docs_contract_example() -> None:
+    page = (REPO / "docs" / "feed-contracts.md").read_text(encoding="utf-8")
+    section = page.split("## The contract file", 1)[1].split("\n## ", 1)[0]
     example = section.split("```toml", 1)[1].split("```", 1)[0]
     fmt = example.split("\n[format]\n", 1)[1].split("\n[columns]", 1)[0]
     keys = set(re.findall(r"^([a-z_]+) = ", fmt, flags=re.M))

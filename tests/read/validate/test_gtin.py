@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from etl.models import LINE
 from etl.read.validate import validate
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.feeds import shipped
 from tests.support.paths import SAMPLES
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.config.contracts import load_contract
+from etl.config.contract_files import load_contract
 from etl.config.settings import Settings
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 
 CONTRACT = """
 [feed]

@@ -22,8 +22,8 @@ from etl.norce.query import CUSTOMERS, QueryClient
 from tests.fixtures.cases import DIALECTS
 from tests.fixtures.feeds import check, contract_from
 from tests.support.masterdata import run_once, settings_for
-from tests.support.norce_query import QueryStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.query import QueryStandin
 
 RELAXED = """
 [checks.fields.part_no]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.feeds import FIXTURES, shipped
 from tests.support.paths import SAMPLES
 

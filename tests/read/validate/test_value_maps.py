@@ -221,7 +221,7 @@ def test_a_mistake_in_a_value_map_stops_the_start_naming_the_key(
 
 
 def test_the_boolean_example_maps_zero_and_one(tmp_path: Path) -> None:
-    """The README's "0"/"1" example; asserted as text until a Boolean field exists."""
+    """The "0"/"1" example of docs/feed-contracts.md; asserted as text until a Boolean field exists."""
     active = "is_active" in ENTITIES["customer"].fields()
     field = "is_active" if active else "city"
     text = (

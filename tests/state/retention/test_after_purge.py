@@ -4,31 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from etl.cli import main
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import Settings
 from etl.models import INACTIVE, STATE
-from etl.state.ledger.feed_runs import Ledger
 from etl.state.purge import purge_all
-from etl.state.snapshots import SnapshotStore
 from etl.to_norce.documents.book import DocumentBook
 from etl.to_norce.records import FileOutcome
 from tests.support.retention_people import (
     CODE,
     CUSTOMER_ROW,
     EMAIL,
+    NEWCOMER,
     add_customer,
     her_delivery_notes,
 )
-from tests.support.retention_seeding import PAST_ALL, run_one
+from tests.support.retention_seeding import PAST_ALL, current_customers, erp, run_one
 
 LATER = PAST_ALL + dt.timedelta(days=1)
-NEWCOMER = "K-9002;Nils;Nykvist;nils@nykvist.example;;;;;;;;STD-SEK;Byvägen 2;;111 22;Stockholm;SE"
 
 
 @pytest.fixture
@@ -37,25 +34,10 @@ def purged(seeded: Settings) -> Settings:
     return seeded
 
 
-def erp(settings: Settings) -> Path:
-    return settings.home.parent / "erp"
-
-
 def taken(outcomes: list[FileOutcome], feed: str, name: str) -> FileOutcome:
     """The feed's outcome for the file `name` (files taken before come again as duplicates)."""
     [outcome] = [o for o in outcomes if (o.feed, o.name) == (feed, name)]
     return outcome
-
-
-def current_customers(settings: Settings) -> pl.DataFrame:
-    ledger = Ledger(settings.folder("state") / "ledger.sqlite")
-    try:
-        current = ledger.current_snapshot("customers")
-    finally:
-        ledger.close()
-    assert current is not None
-    fields = load_contracts(settings)["customers"].entity.fields()
-    return SnapshotStore(settings.folder("state") / "snapshots").read(current[0], fields)
 
 
 def test_her_row_keeps_its_key_and_state_and_the_record_its_hash(purged: Settings) -> None:

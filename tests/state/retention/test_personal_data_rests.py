@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import Settings
 from etl.state.purge import purge_all
 from tests.support.retention_people import where_she_rests

@@ -10,13 +10,19 @@ import sqlite3
 import polars as pl
 
 from etl.cli import _parser
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import Settings
 from etl.state.locks import feed_lock
 from etl.state.purge import purge_all
-from tests.state.retention.test_after_purge import NEWCOMER, current_customers, erp
-from tests.support.retention_people import CODE, CUSTOMER_ROW, add_customer
-from tests.support.retention_seeding import ORDER_DAYS, PAST_ALL, T1, run_one
+from tests.support.retention_people import CODE, CUSTOMER_ROW, NEWCOMER, add_customer
+from tests.support.retention_seeding import (
+    ORDER_DAYS,
+    PAST_ALL,
+    T1,
+    current_customers,
+    erp,
+    run_one,
+)
 
 
 def test_a_person_back_and_removed_again_between_purges_is_reduced_again(

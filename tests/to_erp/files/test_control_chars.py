@@ -14,9 +14,10 @@ from etl.to_erp.files.layouts import Layout
 from etl.to_erp.files.render import prepare, render
 from etl.to_erp.orders.bodies import parse_order
 from tests.fixtures.orders import SHIPPED, layout_from, settings_at
-from tests.receiver.test_receiver_kill import _free_port, _start
-from tests.to_erp.orders.test_find_orders import Desk
-from tests.to_erp.orders.test_inbound import order
+from tests.support.desk import Desk
+from tests.support.orders import minimal_order
+from tests.support.ports import free_port
+from tests.support.receiver_process import start_receiver
 
 ESC = "\x1b"
 REF = f"10{ESC}[2J01"  # an escape sequence that would clear the operator's screen
@@ -30,7 +31,7 @@ def desk(home: Path) -> Desk:
 def test_the_terminal_never_gets_a_control_character(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    desk.take(order(REF, DoHold=True), b'{"ClientOrderRef": "\\u001b[2J", "Items": [')
+    desk.take(minimal_order(REF, DoHold=True), b'{"ClientOrderRef": "\\u001b[2J", "Items": [')
     for argv in (
         ("orders",),
         ("orders", "show", REF),
@@ -54,12 +55,12 @@ def test_every_log_line_of_a_command_escapes_control_characters(
 
 
 def test_the_receiver_process_logs_a_hostile_ref_escaped(home: Path) -> None:
-    port = _free_port()
-    receiver = _start(home, port, pause=0)
+    port = free_port()
+    receiver = start_receiver(home, port, pause=0)
     try:
         answer = httpx.post(
             f"http://127.0.0.1:{port}/orders",
-            content=json.dumps(order(REF)).encode(),
+            content=json.dumps(minimal_order(REF)).encode(),
             headers={"content-type": "application/json"},
             auth=("norce", "pw-for-tests"),
             timeout=10,
@@ -82,7 +83,9 @@ def _erp_csv(tmp_path: Path, policy: str) -> Layout:
 @pytest.mark.parametrize("policy", ["hold", "transliterate"])
 def test_a_control_character_in_a_cell_holds_the_order(tmp_path: Path, policy: str) -> None:
     layout = _erp_csv(tmp_path, policy)
-    hostile = parse_order(json.dumps(order(REF, CustomerOrderComment=f"a{ESC}b")).encode(), "json")
+    hostile = parse_order(
+        json.dumps(minimal_order(REF, CustomerOrderComment=f"a{ESC}b")).encode(), "json"
+    )
     prepared = prepare(layout, hostile)
     # The ref on the head and on both lines, and the comment: each cell named, none written.
     assert len(prepared.unfit) == 4
@@ -92,7 +95,7 @@ def test_a_control_character_in_a_cell_holds_the_order(tmp_path: Path, policy: s
 
 def test_replace_writes_the_replacement_and_line_breaks_stay_quoted(tmp_path: Path) -> None:
     layout = _erp_csv(tmp_path, "replace")
-    body = order(REF, CustomerOrderComment="ring twice\nthen wait\u0085\u007f")
+    body = minimal_order(REF, CustomerOrderComment="ring twice\nthen wait\u0085\u007f")
     prepared = prepare(layout, parse_order(json.dumps(body).encode(), "json"))
     assert prepared.unfit == ()
     data = render(layout, [prepared]).decode("cp1252")

@@ -2,83 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 import pytest
 
 from etl.config.settings import LocalStoreSettings, OrderSettings, Settings
+from etl.state.atomic import write_atomically
 from etl.state.locks import feed_lock
-from etl.state.spool import Spool, write_durably
+from etl.state.spool import Spool
 from etl.to_erp.files.export import ExportSummary, export_orders
 from etl.to_erp.files.layouts import Layout, load_layouts
 from etl.to_erp.files.render import render_orders
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore, SftpStore
-from etl.transport.base import RemoteFile, Store
+from etl.transport.base import Store
 from tests.fixtures.orders import SHIPPED, sample, sample_body
+from tests.support.clock import NOW
+from tests.support.recording_store import Crash, Recording
 from tests.support.sftp_server import SftpServerInfo
 
-NOW = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
 BATCH = "ORDERS_20261122_1001_2.csv"  # erp_csv: {date}_{first}_{count}
-
-
-class Crash(BaseException):
-    """The process dies here (not an error the job could catch)."""
-
-
-class Recording:
-    """A real store that writes down every change it makes, and can die before or after one."""
-
-    def __init__(self, inner: Store, before: str = "", after: str = "") -> None:
-        self.inner, self.before, self.after = inner, before, after
-        self.name, self.read_only = inner.name, inner.read_only
-        self.calls: list[tuple[str, ...]] = []
-
-    def _change(self, op: str, *paths: str) -> None:
-        if op == self.before:
-            raise Crash(op)
-        self.calls.append((op, *paths))
-
-    def list(self, folder: str) -> list[RemoteFile]:
-        return self.inner.list(folder)
-
-    def download(self, path: str, target: Path) -> None:
-        self.inner.download(path, target)
-
-    def upload(self, source: Path, path: str) -> None:
-        self._change("upload", path)
-        self.inner.upload(source, path)
-        if self.after == "upload":
-            raise Crash("upload")
-
-    def rename(self, path: str, new_path: str) -> None:
-        self._change("rename", path, new_path)
-        self.inner.rename(path, new_path)
-        if self.after == "rename":
-            raise Crash("rename")
-
-    def remove(self, path: str) -> None:
-        self._change("remove", path)
-        self.inner.remove(path)
-
-    def exists(self, path: str) -> bool:
-        return self.inner.exists(path)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __enter__(self) -> Recording:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class Shortened(Recording):
@@ -208,7 +154,7 @@ def test_an_export_cut_off_after_upload_is_finished_by_lookup(world: World) -> N
     name = "ORDERS_20261122_1001_1.csv"
     data = csv_of(layout, "order_1001")
     local = world.home / "outbox" / "erp" / "erp_csv" / name
-    write_durably(local, data)
+    write_atomically(local, data)
     rows = world.book.due("erp_csv", 10)
     sha = hashlib.sha256(data).hexdigest()
     world.book.begin_export(f"erp_csv/{name}", "erp_csv", name, rows, sha, len(data), "t")

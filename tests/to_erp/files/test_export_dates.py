@@ -15,7 +15,7 @@ from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore
 from tests.fixtures.orders import sample_body, settings_at
-from tests.to_erp.files.test_export import NOW
+from tests.support.clock import NOW
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import types
-import typing
 from pathlib import Path
-from typing import Any, get_args, get_origin
 
 import pytest
-from pydantic import BaseModel
 
 from etl.config.settings import LocalStoreSettings, OrderSettings, SellerSettings, Settings
 from etl.errors import ConfigError
-from etl.to_erp.files.functions import FUNCTIONS
-from etl.to_erp.files.layout_spec import LayoutContract
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.files.sources import Constant
 from tests.fixtures.orders import CSV, SHIPPED, XML, layout_from
-from tests.support.paths import REPO
 
 
 @pytest.fixture
@@ -170,40 +162,6 @@ def test_two_layouts_with_one_name_are_refused(tmp_path: Path) -> None:
 
 def test_a_layout_names_the_file_stem_by_default(tmp_path: Path, settings: Settings) -> None:
     assert layout_from(CSV, tmp_path, settings, "visma").name == "visma"
-
-
-# -- the README documents every key and every function -----------------------------------------
-
-README = (REPO / "README.md").read_text(encoding="utf-8")
-SECTION = README.partition("## Order files (`schemas/orders/*.toml`)")[2].partition("\n## ")[0]
-
-
-def _models(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    if get_origin(annotation) in (typing.Union, types.UnionType, dict, tuple):
-        return [m for arg in get_args(annotation) for m in _models(arg)]
-    return []
-
-
-def _keys(model: type[BaseModel]) -> list[str]:
-    keys = []
-    for name, info in model.model_fields.items():
-        keys.append(name)
-        for inner in _models(info.annotation):
-            keys += _keys(inner)
-    return sorted(set(keys))
-
-
-@pytest.mark.parametrize("key", _keys(LayoutContract))
-def test_every_layout_key_is_in_the_readme(key: str) -> None:
-    assert SECTION, "README.md has no section 'Order files (`schemas/orders/*.toml`)'"
-    assert re.search(rf"(?m)(^\s*#?\s*{key}\s*=|\[{key}[\].]|`{key}`)", SECTION), key
-
-
-@pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_every_function_is_in_the_readme(function: str) -> None:
-    assert f"`{function}()`" in SECTION
 
 
 # -- seller settings and alternatives ----------------------------------------------------------

@@ -30,7 +30,7 @@ from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.jobs import export_once
 from etl.to_erp.orders.model import OrderRequest
 from tests.fixtures.orders import settings_at
-from tests.receiver.test_receiver import PASSWORD, USER, running
+from tests.support.receiver import PASSWORD, USER, running
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "orders" / "corpus"
 FILES = sorted(CORPUS.glob("*.json")) + sorted(CORPUS.glob("*.xml"))

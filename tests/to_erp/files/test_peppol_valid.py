@@ -18,13 +18,8 @@ from etl.to_erp.files.render import prepare, render
 from etl.to_erp.orders.bodies import parse_order
 from etl.to_erp.orders.model import OrderRequest
 from tests.fixtures.orders import HERE, sample, shipped
-from tests.support.peppol_validation import fatal, xsd_errors
+from tests.support.peppol_validation import NS, fatal, xsd_errors
 
-NS = {
-    "u": "urn:oasis:names:specification:ubl:schema:xsd:Order-2",
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
 RECEIVED = dt.datetime(2026, 11, 22, 8, 30)
 
 

@@ -1,6 +1,6 @@
 """Every amount of an order reaches the ERP: vouchers, fees, and a check that they add up.
 
-Amounts as the layouts read them (README, "Order files"): item prices and `Fees[].Amount`
+Amounts as the layouts read them (docs/layouts.md, "Order files"): item prices and `Fees[].Amount`
 are ex VAT; `Discounts[].Amount` (a voucher) and `Payments[].Amount` include VAT.
 """
 

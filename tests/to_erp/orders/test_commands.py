@@ -11,7 +11,7 @@ from etl.cli import main
 from etl.config.settings import load_settings
 from etl.receiver.app import open_inbound
 from etl.to_erp.orders.book import OrderBook
-from tests.to_erp.orders.test_inbound import order
+from tests.support.orders import minimal_order
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def config(home: Path) -> Path:
     settings = load_settings(path, {})
     inbound = open_inbound(settings)
     try:
-        for body in (order("1001"), order("1002", DoHold=True)):
+        for body in (minimal_order("1001"), minimal_order("1002", DoHold=True)):
             answer = inbound.accept(json.dumps(body).encode(), "application/json", "push")
             assert answer.status == 200
     finally:

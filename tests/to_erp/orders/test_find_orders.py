@@ -6,7 +6,6 @@ reads what the operator would read on the terminal.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -14,58 +13,17 @@ from typing import Any
 
 import pytest
 
-from etl.cli import main
-from etl.config.settings import LocalStoreSettings, Settings, load_settings
+from etl.config.settings import LocalStoreSettings
 from etl.entities.document import Document
 from etl.state.spool import Spool
 from etl.to_erp.files.export import export_orders
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.orders.bodies import parse_order
-from etl.to_erp.orders.book import OrderBook
-from etl.to_erp.orders.inbound import OrderInbound
 from etl.to_norce.documents.book import DocumentBook
 from etl.transport.local import LocalStore
 from tests.fixtures.orders import settings_at
-from tests.to_erp.orders.test_inbound import order
-
-T0 = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
-
-
-class Desk:
-    """The installation's order book and spool, fed with bodies at known minutes."""
-
-    def __init__(self, home: Path) -> None:
-        self.config = home / "etl.toml"
-        self.config.write_text('home = "."\nschemas_dir = "schemas"\n', encoding="utf-8")
-        self.settings: Settings = load_settings(self.config, {})
-        self.minute = 0
-
-    def clock(self) -> dt.datetime:
-        self.minute += 1
-        return T0 + dt.timedelta(minutes=self.minute)
-
-    def take(self, *bodies: dict[str, Any] | bytes) -> None:
-        state = self.settings.folder("state")
-        inbound = OrderInbound(
-            OrderBook(state / "ledger.sqlite"),
-            Spool(state / "spool" / "orders"),
-            self.settings.folder("archive") / "orders" / "rejected",
-            self.settings.orders,
-            self.clock,
-        )
-        try:
-            for body in bodies:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                inbound.accept(data, "application/json", "push")
-        finally:
-            inbound.book.close()
-
-    def book(self) -> OrderBook:
-        return OrderBook(self.settings.folder("state") / "ledger.sqlite")
-
-    def run(self, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-        code = main(["--config", str(self.config), *argv])
-        return code, capsys.readouterr().out
+from tests.support.desk import T0, Desk
+from tests.support.orders import minimal_order
 
 
 @pytest.fixture
@@ -76,7 +34,7 @@ def desk(home: Path) -> Desk:
 def test_orders_are_listed_newest_first_and_a_cut_list_says_so(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    desk.take(order("1001"), order("1002"), order("1003"))
+    desk.take(minimal_order("1001"), minimal_order("1002"), minimal_order("1003"))
     code, out = desk.run(capsys, "orders", "--limit", "2")
     assert code == 0
     lines = out.splitlines()
@@ -88,7 +46,7 @@ def test_orders_are_listed_newest_first_and_a_cut_list_says_so(
 
 
 def test_a_state_with_no_orders_says_so(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
-    desk.take(order("1001", DoHold=True))
+    desk.take(minimal_order("1001", DoHold=True))
     code, out = desk.run(capsys, "orders", "--state", "spooled")
     assert code == 0
     assert "no spooled orders" in out and "1 order in all" in out
@@ -97,7 +55,7 @@ def test_a_state_with_no_orders_says_so(desk: Desk, capsys: pytest.CaptureFixtur
 def test_release_of_an_unknown_order_says_it_is_unknown(
     desk: Desk, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    desk.take(order("1001"))
+    desk.take(minimal_order("1001"))
     with caplog.at_level(logging.ERROR):
         assert desk.run(capsys, "release", "nope")[0] == 1
         assert desk.run(capsys, "release", "1001")[0] == 1
@@ -113,7 +71,7 @@ def _document(kind: str, number: str, ref: int | None, erp_no: str | None) -> Do
 def test_orders_show_tells_the_whole_story_of_one_order(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    desk.take(order("1001", DoHold=True), order("1001", CustomerOrderRef="PO-2"))
+    desk.take(minimal_order("1001", DoHold=True), minimal_order("1001", CustomerOrderRef="PO-2"))
     assert desk.run(capsys, "release", "1001")[0] == 0
     book = desk.book()
     try:
@@ -169,7 +127,7 @@ def _due_body(desk: Desk) -> dict[str, Any]:
 def test_resend_can_choose_a_variant_for_that_resend_only(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    desk.take(order("1001"), order("1001", CustomerOrderRef="PO-2"))
+    desk.take(minimal_order("1001"), minimal_order("1001", CustomerOrderRef="PO-2"))
     _, shown = desk.run(capsys, "orders", "show", "1001")
     second = next(line for line in shown.splitlines() if "03:02:00" in line)
     prefix = second.split()[2][:8]  # "2  <received>  <sha256 prefix> ..."
@@ -185,7 +143,7 @@ def test_resend_can_choose_a_variant_for_that_resend_only(
 def test_the_chosen_variant_is_what_the_erp_gets(
     desk: Desk, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    desk.take(order("1001"), order("1001", CustomerOrderRef="PO-2"))
+    desk.take(minimal_order("1001"), minimal_order("1001", CustomerOrderRef="PO-2"))
     settings = settings_at(desk.settings.home)  # the shipped layouts, a writable local ERP
     layout = load_layouts(settings)["erp_csv"]
 

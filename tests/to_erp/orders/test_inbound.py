@@ -13,24 +13,9 @@ from etl.config.settings import OrderSettings
 from etl.state.spool import Spool
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import OrderInbound
+from tests.support.orders import minimal_order
 
 NOW = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
-
-
-def order(ref: str = "1234567", **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "ClientOrderRef": ref,
-        "CurrencyCode": "SEK",
-        "SubmitDate": "2026-11-22T02:59:00",
-        "SellTo": {"Company": {"Code": "K-5566", "Name": "Bygg AB"}},
-        "Items": [
-            {"LineNo": 1, "PartNo": "100123", "Quantity": 2, "UnitPrice": "79.20"},
-            {"LineNo": 2, "PartNo": "FREIGHT", "Quantity": 1, "UnitPrice": "39.20",
-             "Type": "Freight", "TypeGroup": "Fee"},
-        ],
-    }  # fmt: skip
-    body.update(changes)
-    return body
 
 
 @pytest.fixture
@@ -47,7 +32,7 @@ def post(inbound: OrderInbound, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_new_order_is_spooled_and_booked_before_ok(inbound: OrderInbound) -> None:
-    body = json.dumps(order()).encode()
+    body = json.dumps(minimal_order()).encode()
     answer = inbound.accept(body, "application/json; charset=utf-8", "push")
     assert answer.body == {
         "StatusCode": "OK",
@@ -61,16 +46,16 @@ def test_a_new_order_is_spooled_and_booked_before_ok(inbound: OrderInbound) -> N
 
 
 def test_a_retry_answers_ok_and_writes_nothing_new(inbound: OrderInbound) -> None:
-    post(inbound, order())
+    post(inbound, minimal_order())
     files = sorted(inbound.spool.folder.iterdir())
-    assert post(inbound, order())["Description"] == "already received"
+    assert post(inbound, minimal_order())["Description"] == "already received"
     assert sorted(inbound.spool.folder.iterdir()) == files
     assert len(inbound.book.orders()) == 1
 
 
 def test_different_content_under_a_known_ref_is_kept_but_not_taken(inbound: OrderInbound) -> None:
-    post(inbound, order())
-    answer = post(inbound, order(CustomerOrderRef="PO-2"))
+    post(inbound, minimal_order())
+    answer = post(inbound, minimal_order(CustomerOrderRef="PO-2"))
     assert "different content" in answer["Description"]
     row = inbound.book.order("1234567")
     assert row is not None
@@ -91,7 +76,7 @@ def test_different_content_under_a_known_ref_is_kept_but_not_taken(inbound: Orde
 def test_an_order_failing_a_check_is_held_with_its_reason(
     inbound: OrderInbound, changes: dict[str, Any], reason: str
 ) -> None:
-    assert post(inbound, order(**changes))["StatusCode"] == "OK"
+    assert post(inbound, minimal_order(**changes))["StatusCode"] == "OK"
     row = inbound.book.order("1234567")
     assert row is not None and row.state == "held"
     assert row.reason is not None and reason in row.reason
@@ -115,14 +100,14 @@ def test_a_body_without_a_ref_names_the_missing_field(inbound: OrderInbound) -> 
 
 
 def test_a_ref_that_looks_like_a_path_stays_in_the_spool(inbound: OrderInbound) -> None:
-    post(inbound, order(ref="../../etc/passwd"))
+    post(inbound, minimal_order(ref="../../etc/passwd"))
     (spooled,) = inbound.spool.folder.iterdir()
     assert spooled.parent == inbound.spool.folder
     assert ".." not in spooled.name.split("-")[0].split("/")
 
 
 def test_a_spooled_body_the_book_missed_is_recovered(inbound: OrderInbound) -> None:
-    body = json.dumps(order("777")).encode()
+    body = json.dumps(minimal_order("777")).encode()
     inbound.spool.put("777", body, "json")  # the process died before the book row
     assert inbound.recover() == 1
     row = inbound.book.order("777")

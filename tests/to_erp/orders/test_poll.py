@@ -19,8 +19,8 @@ from etl.to_erp.orders.bodies import parse_order
 from etl.to_erp.orders.inbound import OrderInbound
 from etl.to_erp.orders.poll import PollSummary, poll_orders, watermark_name
 from tests.support.masterdata import settings_for
-from tests.support.norce_query import QueryStandin, query_order
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.query import QueryStandin, query_order
 
 APP = 1042
 NOW = dt.datetime(2026, 1, 2, 12, 0, tzinfo=dt.UTC)

@@ -18,10 +18,11 @@ from pydantic import SecretStr
 from etl.config.settings import EventSettings
 from etl.state.spool import spool_name
 from etl.to_erp.parties.book import PartyBook
-from tests.receiver.test_receiver import encode, order, running
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.orders import encode, order
+from tests.support.parties import TOKEN, PartyWorld, event_body, party_settings
+from tests.support.receiver import running
 from tests.support.sftp_server import SftpServerInfo
-from tests.to_erp.parties.conftest import TOKEN, PartyWorld, event_body, party_settings
 
 CUSTOMER = "CustomerChangedNotification"
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from etl.commands.parties import export_all, render_events
+from etl.commands.parties import render_events
 from etl.config.settings import LocalStoreSettings, OrderSettings
 from etl.errors import ConfigError
+from etl.jobs import party_jobs, run_jobs
 from etl.norce.query import QueryClient
 from etl.receiver.app import open_inbound
 from etl.runtime import Runtime
@@ -29,12 +30,10 @@ from etl.to_erp.orders.from_query import FORGOTTEN_NAME
 from etl.to_erp.orders.poll import poll_orders
 from tests.fixtures.orders import shipped
 from tests.support.masterdata import settings_for
-from tests.support.norce_query import QueryStandin, query_order
-from tests.support.norce_standin import NorceStandin
-from tests.support.peppol_validation import fatal
-from tests.to_erp.files.test_peppol_valid import NS
-from tests.to_erp.parties.conftest import PartyWorld
-from tests.to_erp.parties.test_party_export import C_HEADER, customer
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.query import QueryStandin, query_order
+from tests.support.parties import C_HEADER, PartyWorld, customer
+from tests.support.peppol_validation import NS, fatal
 
 LAYOUT = "erp_customers_csv"
 
@@ -212,7 +211,7 @@ def test_export_parties_names_the_forgotten_and_parties_lists_them(world: PartyW
     world.changed(norce_id)
     rt = Runtime.open(world.settings, sleep=lambda s: None)
     try:
-        lines = [line for line, _ in export_all(rt)]
+        lines = list(run_jobs(rt, party_jobs(rt)).lines)
     finally:
         rt.close()
 

@@ -1,6 +1,6 @@
 """The detector of a customer Norce forgot, shape by shape (etl.to_erp.parties.forgotten).
 
-Pure function over a Query-shaped record: no world needed. Each shape the README names is
+Pure function over a Query-shaped record: no world needed. Each shape docs/layouts.md names is
 here, and each look-alike of a real person that must stay a person.
 """
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.paths import REPO, SCHEMAS
-from tests.to_erp.parties.conftest import APPLICATION, TOKEN, PartyWorld
-from tests.to_erp.parties.test_party_export import customer
+from tests.support.parties import APPLICATION, TOKEN, PartyWorld, customer
+from tests.support.paths import REPO
 
 
 def run(
@@ -29,9 +27,7 @@ def run(
 def test_with_no_events_every_party_layout_runs_clean_on_the_embedded_default(
     tmp_path: Path,
 ) -> None:
-    shutil.copytree(SCHEMAS, tmp_path / "schemas")
-    shutil.copytree(REPO / "samples", tmp_path / "samples")
-    result = run(tmp_path, "export-parties")
+    result = run(tmp_path, "export-parties")  # an empty folder: the default ships in the package
     assert result.returncode == 0, result.stderr
     assert "customers -> erp_customers_csv: 0 file(s), 0 customers" in result.stdout
     assert "companies -> erp_companies_csv: 0 file(s), 0 companies" in result.stdout

@@ -16,9 +16,8 @@ from etl.to_erp.parties.book import PartyBook
 from etl.to_erp.parties.supply import export_parties
 from etl.transport import SftpStore
 from etl.transport.base import Store
-from tests.to_erp.files.test_export import Crash, Recording
-from tests.to_erp.parties.conftest import CUSTOMERS, PartyWorld
-from tests.to_erp.parties.test_party_export import c_line, customer
+from tests.support.parties import CUSTOMERS, PartyWorld, c_line, customer
+from tests.support.recording_store import Crash, Recording
 
 LAYOUT = "erp_customers_csv"
 

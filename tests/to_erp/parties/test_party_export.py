@@ -7,31 +7,9 @@ import logging
 
 import pytest
 
-from tests.to_erp.parties.conftest import COMPANIES, PartyWorld, event_body
+from tests.support.parties import COMPANIES, PartyWorld, c_line, customer, event_body
 
 CUSTOMER = "CustomerChangedNotification"
-C_HEADER = ["C", "Code", "NorceId", "FirstName", "LastName", "Email", "Phone", "CellPhone",
-            "CareOf", "Address1", "Address2", "Zip", "City", "Country", "Active",
-            "ChangedInNorce", "Forgotten"]  # fmt: skip
-
-
-def customer(world: PartyWorld, **fields: object) -> int:
-    """A customer as the ERP once sent it (with its Code), in Norce."""
-    values: dict[str, object] = {
-        "first_name": "Anna", "last_name": "Andersson", "email": "anna@example.com",
-        "code": "C-000123",
-        "InvoiceAddress": {"AddressLine1": "Storgatan 1", "ZipCode": "11122",
-                           "City": "Stockholm", "CountryCode": "SE"},
-        "IsActive": True,
-    }  # fmt: skip
-    values.update(fields)
-    return world.norce.add_customer(**values)
-
-
-def c_line(lines: list[list[str]], norce_id: int) -> dict[str, str]:
-    """The C line of one customer, by column name."""
-    (line,) = [line for line in lines if line[0] == "C" and line[2] == str(norce_id)]
-    return dict(zip(C_HEADER, line, strict=True))
 
 
 def test_a_change_in_norce_reaches_the_erp_as_a_file_with_the_new_values(
@@ -220,14 +198,15 @@ def test_a_record_the_file_cannot_hold_is_held_until_the_policy_allows_it(
 def test_the_scheduler_runs_each_party_layout_as_a_job_of_its_own(world: PartyWorld) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from etl.jobs import party_jobs
     from etl.runtime import Runtime
-    from etl.scheduler import _add_party_jobs
+    from etl.scheduler import add_jobs
 
     world.changed(customer(world))
     scheduler = BlockingScheduler(timezone="UTC")
     rt = Runtime.open(world.settings, sleep=lambda s: None)
     try:
-        _add_party_jobs(scheduler, rt)
+        add_jobs(scheduler, rt, party_jobs(rt), None)
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert sorted(jobs) == ["companies->erp_companies_csv", "customers->erp_customers_csv"]
         job = jobs["customers->erp_customers_csv"]

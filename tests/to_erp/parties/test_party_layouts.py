@@ -12,8 +12,8 @@ from etl.errors import ConfigError
 from etl.to_erp.files.layouts import load_layout, load_layouts
 from etl.to_erp.files.render import prepare, render
 from etl.to_erp.parties.model import Customer
+from tests.support.parties import read_csv
 from tests.support.paths import SCHEMAS
-from tests.to_erp.parties.conftest import read_csv
 
 SMALL = """
 [layout]

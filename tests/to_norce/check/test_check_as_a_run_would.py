@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from etl.cli import main
-from tests.to_norce.masterdata.test_inactive_rows_deactivate import HEADER, PRICES, PRODUCTS
+from tests.support.shop_feeds import HEADER, PRICES, PRODUCTS
 
 
 def config(tmp_path: Path) -> tuple[Path, Path]:

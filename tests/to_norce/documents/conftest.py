@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from etl.config.settings import LocalStoreSettings, NorceSettings
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_query import QueryStandin
-from tests.support.norce_standin import NorceStandin
-
-APPLICATION_ID = 1042
+from tests.support.documents import APPLICATION_ID
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.orders import OrderStandin
+from tests.support.norce.query import QueryStandin
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from etl.to_erp.orders.inbound import OrderInbound
 from etl.to_norce.documents.book import DocumentRow
 from etl.to_norce.records import FileOutcome
 from tests.support.documents import book, make_home, report_rows, run, settings_for
-from tests.support.norce_query import QueryStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.query import QueryStandin
 from tests.support.paths import SAMPLES
 
 HEADER = "Webbordernr;Ordernr;Kundnr;Orgnr;Kontaktnr;E-post"
@@ -283,7 +283,7 @@ def test_numbers_in_the_acknowledgement_file_go_with_the_status(
     norce: NorceStandin,
     query: QueryStandin,
 ) -> None:
-    from tests.support.norce_orders import OrderStandin
+    from tests.support.norce.orders import OrderStandin
 
     orders = OrderStandin(norce, query=query)
     orders.add_order(1234567)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.config.contracts import load_contract
+from etl.config.contract_files import load_contract
 from etl.config.settings import Settings
 from etl.entities import ENTITIES, DocumentEntity
 from etl.entities.checks import MAX_AMOUNT

@@ -13,6 +13,7 @@ import pytest
 
 from etl.config.settings import LocalStoreSettings, NorceSettings
 from tests.support.documents import (
+    APPLICATION_ID,
     PAYMENT,
     book,
     invoice_contract,
@@ -23,12 +24,11 @@ from tests.support.documents import (
     write_invoices,
 )
 from tests.support.masterdata import signal_at_commit_point
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.orders import OrderStandin
 from tests.support.paths import REPO
-from tests.to_norce.documents.conftest import APPLICATION_ID
 
-ROWS = [
+PRODUCT_ROWS = [
     "INV-1;1001;SO-1;2026-11-20;SEK;0;247.00;1;100123;2;79.20;19.80",
     "INV-1;1001;SO-1;2026-11-20;SEK;0;247.00;2;FREIGHT;1;39.20;9.80",
     "INV-2;1001;SO-1;2026-11-25;SEK;1;148.00;1;100124;1;79.20;19.80",
@@ -48,7 +48,7 @@ def test_killed_at_the_commit_point_the_rerun_captures_nothing_twice(
     orders.add_order(1001)
     home = make_home(tmp_path, extra={"invoices_csv": invoice_contract()})
     receive_order(home, 1001, PAYMENT)
-    write_invoices(drop, "a.csv", ROWS)
+    write_invoices(drop, "a.csv", PRODUCT_ROWS)
     config = home / "etl.toml"
     config.write_text(
         "pause_before_commit_seconds = 30\n"

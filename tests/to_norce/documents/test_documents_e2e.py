@@ -17,7 +17,7 @@ from tests.support.documents import (
     run,
     settings_for,
 )
-from tests.support.norce_orders import OrderStandin
+from tests.support.norce.orders import OrderStandin
 from tests.support.sftp_server import SftpServerInfo
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import FeedContract, load_contract
+from etl.config.contract_files import load_contract
+from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.to_norce.documents.grouping import Grouped, OrphanLines, group
-from etl.to_norce.masterdata.flow import parse_and_validate
+from etl.to_norce.feed import parse_and_validate
 from tests.support.documents import INVOICE_HEADER, invoice_contract
 from tests.support.paths import SAMPLES, SCHEMAS
 

@@ -18,8 +18,8 @@ from tests.support.documents import (
     write_invoices,
     write_statuses,
 )
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.orders import OrderStandin
 
 INV_1 = "INV-1;1001;SO-1;2026-11-20;SEK;1;99.00;1;100123;1;79.20;19.80"
 ACK_1 = "SO-1;1001;10;2026-11-20 09:12;"

@@ -18,7 +18,7 @@ from tests.support.documents import (
     settings_for,
     write_invoices,
 )
-from tests.support.norce_orders import OrderStandin
+from tests.support.norce.orders import OrderStandin
 
 PART_ONE = [
     "INV-1;1001;SO-1;2026-11-20;SEK;0;247.00;1;100123;2;79.20;19.80",

@@ -24,7 +24,7 @@ from tests.support.documents import (
     settings_for,
     write_invoices,
 )
-from tests.support.norce_orders import OrderStandin
+from tests.support.norce.orders import OrderStandin
 from tests.support.paths import REPO
 
 WITH_CREDIT_LINE = [

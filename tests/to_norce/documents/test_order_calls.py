@@ -18,8 +18,8 @@ from etl.norce.order_calls import (
     file_stem,
     judge,
 )
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.orders import OrderStandin
 
 STATUS = OrderCall(
     "Order/SendOrderStatus",

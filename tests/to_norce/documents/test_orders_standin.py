@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_standin import CONNECT_PATH, NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.connect import CONNECT_PATH
+from tests.support.norce.orders import OrderStandin
 
 ITEM = {"LineNo": 1, "PartNo": "100123", "Quantity": 2, "UnitPrice": 79.2, "UnitVat": 19.8}
 INVOICE: dict[str, Any] = {

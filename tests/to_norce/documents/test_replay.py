@@ -28,7 +28,7 @@ from tests.support.documents import (
     write_invoices,
     write_statuses,
 )
-from tests.support.norce_orders import OrderStandin
+from tests.support.norce.orders import OrderStandin
 from tests.support.paths import SCHEMAS
 
 # A check someone added to the contract: it is wrong, INV-2's chair costs more than 100.

@@ -20,9 +20,9 @@ from tests.support.documents import (
     settings_for,
     write_invoices,
 )
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_query import QueryStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.orders import OrderStandin
+from tests.support.norce.query import QueryStandin
 
 INV_1 = ["INV-1;1001;SO-1;2026-11-20;SEK;1;99.00;1;100123;1;79.20;19.80"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings, Settings
 from etl.models import STATE
 from etl.runtime import Runtime
@@ -19,7 +19,8 @@ from etl.to_norce.masterdata.approve import approve
 from tests.fixtures.cases import DIALECTS
 from tests.fixtures.feeds import PRODUCTS_HEADER
 from tests.support.masterdata import manifests, run_once, settings_for
-from tests.support.norce_standin import NorceStandin, RecordedCall
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.jobs import RecordedCall
 from tests.support.paths import SCHEMAS
 
 CUSTOMERS = "erp_customers_active"

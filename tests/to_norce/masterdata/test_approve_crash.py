@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings
 from etl.norce.calls import CallResult, NorceCall
 from etl.norce.file_delivery import FileDelivery

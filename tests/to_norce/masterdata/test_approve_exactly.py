@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings, Settings
 from etl.errors import EtlError
 from etl.runtime import Runtime
@@ -14,7 +14,7 @@ from etl.state.ledger.feed_runs import Commit
 from etl.state.locks import feed_lock
 from etl.to_norce.masterdata.approve import approve
 from tests.support.masterdata import run_once, settings_for, write_cp1252_products
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 
 SKUS = [f"4000{i:02d}" for i in range(20)]
 

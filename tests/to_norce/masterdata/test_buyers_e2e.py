@@ -24,21 +24,15 @@ import pytest
 from etl.config.settings import load_settings
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.files.readback import read_back
-from tests.receiver.test_receiver import running
-from tests.support.norce_orders import OrderStandin
-from tests.support.norce_query import QueryStandin
-from tests.support.norce_standin import NorceStandin
+from tests.support.documents import APPLICATION_ID
+from tests.support.lifecycle import ORDER, RECEIVER_PASSWORD, RECEIVER_USER, REF, Installation
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.orders import OrderStandin
+from tests.support.norce.query import QueryStandin
 from tests.support.order_pusher import push_order
 from tests.support.paths import SCHEMAS
+from tests.support.receiver import running
 from tests.support.sftp_server import SftpServerInfo
-from tests.to_erp.orders.test_lifecycle_e2e import (
-    ORDER,
-    RECEIVER_PASSWORD,
-    RECEIVER_USER,
-    REF,
-    Installation,
-)
-from tests.to_norce.documents.conftest import APPLICATION_ID
 
 ANNA = "anna@example.com"
 ORG_NO = "556677-8899"

@@ -13,17 +13,12 @@ import pytest
 
 from etl.state.ledger.feed_runs import Ledger
 from tests.support.masterdata import (
+    PRODUCT_ROWS,
     local_settings_file,
     signal_at_commit_point,
     start_products_once,
     write_cp1252_products,
 )
-
-ROWS = [
-    "100123;ACME;Acme AB;AG-100-L;AG-100;Handske L;;GLOVES;7350000000016;25;0,12",
-    "100124;ACME;Acme AB;AG-100-XL;AG-100;Handske XL;;GLOVES;7350000000023;25;0,13",
-    "100200;BRIGHT;Bright Oy;BL-2000;BL-2000;Pannlampa;;LIGHTS;6410000000018;25;0,21",
-]
 
 
 def _outbox(home: Path) -> dict[str, bytes]:
@@ -47,14 +42,14 @@ def test_kill_between_delivery_and_commit_reruns_to_the_same_delta(
 ) -> None:
     erp = tmp_path / "drop"
     (erp / "products").mkdir(parents=True)
-    write_cp1252_products(erp / "products" / "products_1.csv", ROWS)
+    write_cp1252_products(erp / "products" / "products_1.csv", PRODUCT_ROWS)
     clean = local_settings_file(home, erp, 0)
     first = start_products_once(clean, home)
     assert first.wait(timeout=120) == 0, first.communicate()
     # The second export changes one row, adds one, drops one: a real delta on a real snapshot.
     second = [
-        ROWS[0].replace("Handske L", "Handske Large"),
-        ROWS[1],
+        PRODUCT_ROWS[0].replace("Handske L", "Handske Large"),
+        PRODUCT_ROWS[1],
         "100300;SAFE;Safe;SW-300;SW-300;Glasögon;;EYE;;25;0,05",
     ]
     write_cp1252_products(erp / "products" / "products_2.csv", second)

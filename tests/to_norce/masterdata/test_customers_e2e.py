@@ -15,7 +15,7 @@ import openpyxl
 
 from etl.config.settings import Settings
 from tests.support.masterdata import manifests, run_once, settings_for
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 from tests.support.sftp_server import SftpServerInfo
 
 HEADER = (

@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from tests.support.masterdata import manifests
-from tests.support.norce_standin import NorceStandin
-from tests.to_norce.masterdata.test_inactive_rows_deactivate import drop, outcomes, shop
+from tests.support.norce.app import NorceStandin
+from tests.support.shop_feeds import drop, outcomes, shop
 
 
 def trail(home: Path, feed: str) -> dict[str, tuple[str, str | None]]:

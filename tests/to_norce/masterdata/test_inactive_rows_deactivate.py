@@ -13,71 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.config.contracts import load_contracts
-from etl.config.settings import LocalStoreSettings, Settings
+from etl.config.contract_files import load_contracts
+from etl.config.settings import Settings
 from etl.models import STATE
 from etl.runtime import Runtime
-from tests.support.masterdata import run_once, settings_for
-from tests.support.norce_standin import NorceStandin
-
-PRODUCTS = """
-[feed]
-name = "shop_products"
-entity = "product"
-[source]
-folder = "shop"
-pattern = "shop_*.csv"
-ready = "temp_name"
-[format]
-type = "csv"
-[columns]
-"SKU" = "part_no"
-"Name" = "name"
-"Weight" = "weight"
-"Published" = "is_active"
-[defaults]
-manufacturer_code = "SHOP"
-[guard]
-max_removals = 100
-max_removal_ratio = 1.0
-"""
-
-PRICES = """
-[feed]
-name = "shop_prices"
-entity = "price"
-[source]
-from_feed = "shop_products"
-[format]
-type = "csv"
-[columns]
-"SKU" = "part_no"
-"Price" = "price_sale"
-"Published" = "is_active"
-[defaults]
-price_list_code = "WEB"
-currency = "SEK"
-quantity_break = "1"
-[guard]
-max_removals = 100
-max_removal_ratio = 1.0
-"""
-
-HEADER = "SKU,Name,Weight,Price,Published"
-
-
-def shop(home: Path, tmp_path: Path, norce: NorceStandin) -> tuple[Settings, Path]:
-    for contract in (home / "schemas").glob("*.toml"):
-        contract.unlink()
-    (home / "schemas" / "shop_products.toml").write_text(PRODUCTS, encoding="utf-8")
-    (home / "schemas" / "shop_prices.toml").write_text(PRICES, encoding="utf-8")
-    erp = tmp_path / "erp"
-    (erp / "shop").mkdir(parents=True)
-    return settings_for(home, LocalStoreSettings(root=erp), norce.settings()), erp / "shop"
-
-
-def drop(folder: Path, name: str, *rows: str) -> None:
-    (folder / name).write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+from tests.support.norce.app import NorceStandin
+from tests.support.shop_feeds import drop, outcomes, shop
 
 
 def states(settings: Settings, feed: str) -> dict[str, str]:
@@ -89,10 +30,6 @@ def states(settings: Settings, feed: str) -> dict[str, str]:
     finally:
         rt.close()
     return dict(frame.select("part_no", STATE).iter_rows())
-
-
-def outcomes(settings: Settings) -> dict[str, dict[str, int]]:
-    return {o.feed: o.counts for o in run_once(settings, "shop_products")}
 
 
 def test_a_price_marked_inactive_goes_with_its_product_switched_off_in_the_same_file(

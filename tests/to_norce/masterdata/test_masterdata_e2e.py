@@ -8,12 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.runtime import Runtime
 from etl.state.ledger.feed_runs import Ledger
 from etl.to_norce.masterdata.approve import approve
 from tests.support.masterdata import manifests, run_once, settings_for, write_cp1252_products
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 from tests.support.sftp_server import SftpServerInfo
 
 PRODUCT_ROWS = [

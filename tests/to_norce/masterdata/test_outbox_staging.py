@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings
 from etl.runtime import Runtime
 from etl.state.ledger.feed_runs import Commit, Ledger
 from etl.state.locks import feed_lock
-from etl.to_norce.masterdata.flow import run_feed
+from etl.to_norce.run import run_feed
 from tests.support.masterdata import (
     local_settings_file,
     run_once,

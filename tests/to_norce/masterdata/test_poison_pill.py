@@ -9,8 +9,12 @@ import time
 from pathlib import Path
 
 from etl.state.ledger.feed_runs import Ledger
-from tests.support.masterdata import local_settings_file, start_products_once, write_cp1252_products
-from tests.to_norce.masterdata.test_crash import ROWS
+from tests.support.masterdata import (
+    PRODUCT_ROWS,
+    local_settings_file,
+    start_products_once,
+    write_cp1252_products,
+)
 
 
 def _kill_while_reading(config: Path, home: Path, before: set[str]) -> str:
@@ -40,8 +44,8 @@ def test_a_file_that_killed_the_process_twice_is_set_aside_and_the_next_goes_on(
 ) -> None:
     erp = tmp_path / "drop"
     (erp / "products").mkdir(parents=True)
-    write_cp1252_products(erp / "products" / "products_1.csv", ROWS)
-    write_cp1252_products(erp / "products" / "products_2.csv", ROWS[:2])
+    write_cp1252_products(erp / "products" / "products_1.csv", PRODUCT_ROWS)
+    write_cp1252_products(erp / "products" / "products_2.csv", PRODUCT_ROWS[:2])
     # Waits while reading, to be killed there: a reader running out of memory, in effect.
     deadly = home / "deadly.toml"
     deadly.write_text(

@@ -12,12 +12,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings
 from etl.runtime import Runtime
 from etl.to_norce.masterdata.approve import approve
 from tests.support.masterdata import run_once, settings_for, write_cp1252_products
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 
 PRICES_WITH_DEFAULTS = """
 [feed]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from etl.config.settings import LocalStoreSettings, Settings
+from tests.support.article_feeds import PRICES, PRODUCTS, write
 from tests.support.masterdata import run_once, settings_for
-from tests.support.norce_standin import NorceStandin
-from tests.to_norce.masterdata.test_shared_file_order import PRICES, PRODUCTS, write
+from tests.support.norce.app import NorceStandin
 
 
 def test_a_repeated_file_is_skipped_with_its_reason(

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings
 from etl.runtime import Runtime
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.locks import feed_lock
-from etl.to_norce.masterdata.flow import run_feed
+from etl.to_norce.run import run_feed
 from tests.support.masterdata import settings_for, signal_at_commit_point
 from tests.support.paths import REPO
 

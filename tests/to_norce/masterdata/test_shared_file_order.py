@@ -8,62 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.contracts import load_contracts, order_of_runs
+from etl.config.contract_files import load_contracts
+from etl.config.run_order import order_of_runs
 from etl.config.settings import LocalStoreSettings, Settings
+from tests.support.article_feeds import PRICES, PRODUCTS, write
 from tests.support.masterdata import run_once, settings_for
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 from tests.support.paths import REPO
-
-PRODUCTS = """
-[feed]
-name = "articles"
-entity = "product"
-export = "full"
-
-[source]
-store = "erp"
-folder = "articles"
-pattern = "articles_*.csv"
-ready = "temp_name"
-
-[format]
-type = "csv"
-delimiter = ","
-
-[columns]
-"sku" = "part_no"
-"brand" = "manufacturer_code"
-"title" = "name"
-"""
-
-PRICES = """
-[feed]
-name = "article_prices"
-entity = "price"
-export = "full"
-
-[source]
-store = "erp"
-from_feed = "articles"
-
-[format]
-type = "csv"
-delimiter = ","
-
-[columns]
-"sku" = "part_no"
-"list" = "price_list_code"
-"currency" = "currency"
-"price" = "price_sale"
-
-[defaults]
-quantity_break = "1"
-
-[references]
-part_no = "articles.part_no"
-"""
-
-HEADER = "sku,brand,title,list,currency,price"
 
 
 @pytest.fixture
@@ -92,12 +43,6 @@ def implied(family: Settings) -> Settings:
     assert "[references]" not in text
     path.write_text(text, encoding="utf-8")
     return family
-
-
-def write(erp: Path, name: str, rows: list[str]) -> Path:
-    path = erp / "articles" / name
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    return path
 
 
 def test_shipped_samples_run_products_before_prices_and_stock() -> None:
@@ -147,6 +92,8 @@ def test_check_of_the_parent_also_checks_the_feeds_that_read_its_file(
     family: Settings, erp: Path, tmp_path: Path
 ) -> None:
     path = write(erp, "articles_1.csv", ["A1,ACME,Glove,B2C,SEK,-5"])
+    # Its own contracts: without a settings file the shipped ones would be read, wherever run.
+    (family.home / "etl.toml").write_text('schemas_dir = "schemas"\n', encoding="utf-8")
     result = subprocess.run(
         [sys.executable, str(REPO / "run.py"), "check", str(path), "--feed", "articles",
          "--out", str(tmp_path / "out")],

@@ -14,13 +14,13 @@ import polars as pl
 import pytest
 
 from bench.truth_exports import DIALECTS, FEEDS, Exports, Truth, contracts, generate, write
-from etl.config.contracts import load_contracts
+from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings, Settings
 from etl.errors import EtlError
 from etl.runtime import Runtime
 from etl.to_norce.masterdata.approve import approve
 from tests.support.masterdata import run_once, settings_for
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 
 ROWS = 1500
 

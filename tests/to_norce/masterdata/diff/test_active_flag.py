@@ -26,8 +26,8 @@ from etl.models import (
     Delta,
     Validated,
 )
+from etl.to_norce.feed import parse_and_validate
 from etl.to_norce.masterdata.diff import apply, diff, guard
-from etl.to_norce.masterdata.flow import parse_and_validate
 from tests.fixtures.feeds import contract_from
 from tests.support.frames import PRICE, file_rows, keys, price, records, snapshot
 

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from etl.models import CHANGED, HELD, INACTIVE, LINE, STATE
-from etl.to_norce.masterdata.diff import diff, empty_snapshot
+from etl.state.snapshots import empty_snapshot
+from etl.to_norce.masterdata.diff import diff
 from tests.support.frames import (
     ONHAND,
     PRICE,

@@ -41,8 +41,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tests.support.norce_query import QueryStandin, query_order
-from tests.support.norce_standin import CONNECT_PATH, Answer, NorceStandin
+from tests.support.norce.answers import Answer
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.connect import CONNECT_PATH
+from tests.support.norce.query import QueryStandin, query_order
 
 Json = dict[str, Any]
 ORDER_STATUSES = (

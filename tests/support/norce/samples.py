@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from etl.norce.calls import NorceCall
-from tests.support.norce_standin import NorceStandin
+from tests.support.norce.app import NorceStandin
 
 ACCOUNT_ID = 1001
 # One client for the raw helpers: building a client (its SSL context) costs ~50 ms each time.

@@ -33,36 +33,27 @@ import datetime as dt
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.support.norce_standin import Answer, NorceStandin
+from tests.support.norce.answers import Answer
+from tests.support.norce.app import NorceStandin
+from tests.support.norce.odata_filter import BadQuery, Predicate, Prop, instant, parse_filter
 
 QUERY_PATH = "/commerce/query/2.0"
 Json = dict[str, Any]
-Predicate = Callable[[Mapping[str, Any]], bool]
 
 ORDER_NAVIGATION = ("Items", "Buyer", "Payer", "ShipTo", "Infos")
-
-
-class BadQuery(Exception):
-    """The request is not one Norce Query (as our client uses it) would answer; a 400."""
 
 
 # ---------------------------------------------------------------- what each set accepts
 
 
 @dataclass(frozen=True)
-class _Prop:
-    kind: str  # int | string | datetime: the token kinds of `_TOKEN`
-    nullable: bool = False
-
-
-@dataclass(frozen=True)
 class _EntitySet:
-    props: Mapping[str, _Prop] = field(default_factory=dict)  # filterable properties
+    props: Mapping[str, Prop] = field(default_factory=dict)  # filterable properties
     options: frozenset[str] = frozenset({"$top", "$skip"})
     expand: frozenset[str] = frozenset()
     orderby: frozenset[str] = frozenset()
@@ -78,27 +69,27 @@ _PARTY_TABLES: Mapping[str, str] = {
 _SETS: Mapping[str, _EntitySet] = {
     "Orders/Orders": _EntitySet(
         props={
-            "ApplicationId": _Prop("int", nullable=True),
-            "StatusId": _Prop("int"),
-            "QuotationId": _Prop("int", nullable=True),
-            "OrderNo": _Prop("string", nullable=True),
-            "Updated": _Prop("datetime", nullable=True),
-            "Created": _Prop("datetime"),
+            "ApplicationId": Prop("int", nullable=True),
+            "StatusId": Prop("int"),
+            "QuotationId": Prop("int", nullable=True),
+            "OrderNo": Prop("string", nullable=True),
+            "Updated": Prop("datetime", nullable=True),
+            "Created": Prop("datetime"),
         },
         options=frozenset({"$filter", "$expand", "$orderby", "$top", "$skip"}),
         expand=frozenset(ORDER_NAVIGATION),
         orderby=frozenset({"Updated,Id"}),
     ),
     "Orders/Invoices": _EntitySet(
-        props={"InvoiceNo": _Prop("string", nullable=True)},
+        props={"InvoiceNo": Prop("string", nullable=True)},
         options=frozenset({"$filter", "$top", "$skip"}),
     ),
     "Customers/Customers": _EntitySet(
         props={
-            "Id": _Prop("int"),
-            "CustomerCode": _Prop("string", nullable=True),
-            "EmailAddress": _Prop("string", nullable=True),
-            "Updated": _Prop("datetime", nullable=True),
+            "Id": Prop("int"),
+            "CustomerCode": Prop("string", nullable=True),
+            "EmailAddress": Prop("string", nullable=True),
+            "Updated": Prop("datetime", nullable=True),
         },
         options=frozenset({"$filter", "$expand", "$orderby", "$top", "$skip"}),
         expand=frozenset({"Addresses", "Companies"}),
@@ -106,10 +97,10 @@ _SETS: Mapping[str, _EntitySet] = {
     ),
     "Customers/Companies": _EntitySet(
         props={
-            "Id": _Prop("int"),
-            "CompanyCode": _Prop("string", nullable=True),
-            "OrganizationNo": _Prop("string", nullable=True),
-            "Updated": _Prop("datetime", nullable=True),
+            "Id": Prop("int"),
+            "CompanyCode": Prop("string", nullable=True),
+            "OrganizationNo": Prop("string", nullable=True),
+            "Updated": Prop("datetime", nullable=True),
         },
         options=frozenset({"$filter", "$expand", "$orderby", "$top", "$skip"}),
         expand=frozenset({"Addresses"}),
@@ -122,124 +113,6 @@ _SETS: Mapping[str, _EntitySet] = {
         options=frozenset({"$select", "$top", "$skip"}), select=frozenset({"Id,Code"})
     ),
 }
-
-
-# ---------------------------------------------------------------- $filter
-
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<string>'(?:[^']|'')*')"
-    r"|(?P<datetime>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)"
-    r"|(?P<int>-?\d+)(?![\w:.-])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
-)
-_NULL = object()
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    found, at = [], 0
-    while at < len(text.rstrip()):
-        match = _TOKEN.match(text, at)
-        if match is None or match.lastgroup is None:
-            raise BadQuery(f"$filter: cannot read {text[at : at + 30]!r}")
-        found.append((match.lastgroup, match.group(match.lastgroup)))
-        at = match.end()
-    return found
-
-
-class _Parser:
-    """Recursive descent over `or` (loosest), `and`, parentheses and comparisons."""
-
-    def __init__(self, text: str, props: Mapping[str, _Prop]) -> None:
-        self.tokens, self.props, self.at = _tokens(text), props, 0
-
-    def parse(self) -> Predicate:
-        predicate = self._or()
-        if self.at != len(self.tokens):
-            raise BadQuery(f"$filter: unexpected {self.tokens[self.at][1]!r}")
-        return predicate
-
-    def _peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def _next(self, what: str) -> tuple[str, str]:
-        token = self._peek()
-        if token is None:
-            raise BadQuery(f"$filter: ends where {what} was expected")
-        self.at += 1
-        return token
-
-    def _or(self) -> Predicate:
-        parts = [self._and()]
-        while self._peek() == ("word", "or"):
-            self.at += 1
-            parts.append(self._and())
-        return parts[0] if len(parts) == 1 else (lambda row: any(p(row) for p in parts))
-
-    def _and(self) -> Predicate:
-        parts = [self._atom()]
-        while self._peek() == ("word", "and"):
-            self.at += 1
-            parts.append(self._atom())
-        return parts[0] if len(parts) == 1 else (lambda row: all(p(row) for p in parts))
-
-    def _atom(self) -> Predicate:
-        if self._peek() == ("open", "("):
-            self.at += 1
-            inner = self._or()
-            if self._next("')'") != ("close", ")"):
-                raise BadQuery("$filter: missing ')'")
-            return inner
-        kind, name = self._next("a property")
-        if kind != "word" or name not in self.props:
-            raise BadQuery(f"$filter: {name!r} is not a filterable property here")
-        _, op = self._next("an operator")
-        if op not in ("eq", "gt"):
-            raise BadQuery(f"$filter: operator {op!r} is not supported (eq, gt)")
-        value = self._literal(name, self.props[name], op)
-        return _comparison(name, op, value)
-
-    def _literal(self, name: str, prop: _Prop, op: str) -> Any:
-        kind, text = self._next("a value")
-        if kind == "word" and text == "null":
-            if op != "eq" or not prop.nullable:
-                raise BadQuery(f"$filter: {name} {op} null is not a valid comparison")
-            return _NULL
-        if kind != prop.kind:
-            raise BadQuery(f"$filter: {name} is {prop.kind}, got {kind} {text!r}")
-        if kind == "string":
-            if op != "eq":
-                raise BadQuery(f"$filter: {name} {op} on a string is not supported")
-            return text[1:-1].replace("''", "'")
-        if kind == "datetime":
-            return dt.datetime.fromisoformat(text)
-        return int(text)
-
-
-def _comparison(name: str, op: str, value: Any) -> Predicate:
-    def test(row: Mapping[str, Any]) -> bool:
-        actual = row.get(name)
-        if value is _NULL:
-            return actual is None
-        if actual is None:
-            return False
-        if isinstance(value, dt.datetime):
-            actual = _instant(actual)
-        if isinstance(value, str) and isinstance(actual, str):
-            # SQL Server's default collation, under Query, compares text without case.
-            return actual.casefold() == value.casefold()
-        return bool(actual == value if op == "eq" else actual > value)
-
-    return test
-
-
-def _instant(text: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def parse_filter(text: str, props: Mapping[str, _Prop]) -> Predicate:
-    """A row predicate for a `$filter`, or BadQuery."""
-    return _Parser(text, props).parse()
 
 
 # ---------------------------------------------------------------- the extension
@@ -323,7 +196,10 @@ class QueryStandin:
         """
         changes: Json = {"IsForgotten": True} if flag else {}
         if scramble:
-            token = lambda: uuid.uuid4().hex  # noqa: E731
+
+            def token() -> str:
+                return uuid.uuid4().hex
+
             changes |= {
                 "FirstName": token(), "LastName": token(),
                 "EmailAddress": f"{token()}@{token()}.invalid",
@@ -333,7 +209,8 @@ class QueryStandin:
                 "DeliveryAddresses": [],
             }  # fmt: skip
         self.standin.change_customer(customer_id, **changes)
-        return changes | changes.get("InvoiceAddress", {})
+        address: Json = changes.get("InvoiceAddress", {})
+        return changes | address
 
     def anonymize_order(self, order_id: int) -> list[str]:
         """Forget the buyer of an order as Norce does: `IsForgotten` [C reference section 16]
@@ -504,7 +381,7 @@ def _query_addresses(record: Mapping[str, Any]) -> list[Json]:
     ...; docs querycustomers schemas); [I] TypeId 1 invoice, 2 delivery; the same on companies."""
     given = [(1, record.get("InvoiceAddress"))]
     given += [(2, a) for a in record.get("DeliveryAddresses") or []]
-    rows = []
+    rows: list[Json] = []
     for type_id, address in given:
         if not isinstance(address, Mapping):
             continue
@@ -533,7 +410,7 @@ def _shape(spec: _EntitySet, query: Mapping[str, str], row: Json) -> Json:
 def _updated_then_id(row: Mapping[str, Any]) -> tuple[bool, dt.datetime, int]:
     # Nulls first, as SQL Server sorts them.
     updated = row.get("Updated")
-    moment = _instant(updated) if updated else dt.datetime.min.replace(tzinfo=dt.UTC)
+    moment = instant(updated) if updated else dt.datetime.min.replace(tzinfo=dt.UTC)
     return updated is not None, moment, int(row.get("Id") or 0)
 
 
