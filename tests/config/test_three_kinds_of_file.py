@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from etl.config.contract_files import load_contract
 
+from etl.config.contract_files import load_contract
 from etl.config.settings import Settings, load_settings
 from etl.errors import ConfigError
 from etl.to_erp.files.layouts import load_layout
