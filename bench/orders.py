@@ -439,7 +439,7 @@ LAYOUTS = ("erp_csv", "peppol_order")
 def _spool(home: Path, orders: int) -> float:
     """Take `orders` bodies into the home's spool and book as the receiver does; seconds."""
     from etl.config.settings import load_settings
-    from etl.receiver.app import open_inbound
+    from etl.to_erp.orders.inbound import open_inbound
 
     inbound = open_inbound(load_settings(home / "etl.toml", {"BENCH_RECEIVER_PASSWORD": PASSWORD}))
     started = time.perf_counter()

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.commands.check import add_check_command
+from etl.commands.document_status import documents_status
 from etl.commands.orders import add_order_commands, order_status_lines
 from etl.commands.parties import add_party_commands
 from etl.commands.privacy import add_privacy_commands
 from etl.commands.replay import add_replay_command
+from etl.commands.status import render_holds, render_runs
 from etl.config.contract_files import load_contracts
 from etl.config.contracts import FeedContract
 from etl.config.settings import (
@@ -27,13 +29,11 @@ from etl.errors import ConfigError, EtlError
 from etl.jobs import chosen_feeds, feed_job, one_pass, run_jobs
 from etl.logs import install as install_log_escaping
 from etl.norce.check import check_tenant
+from etl.retention.purge import describe, purge_all, strays
 from etl.runtime import Runtime, utc_now
 from etl.scheduler import serve
 from etl.state.private_files import keep_private
-from etl.state.purge import describe, purge_all, strays
-from etl.status import render_holds, render_runs
 from etl.to_norce.documents.book import DocumentBook
-from etl.to_norce.documents.status import documents_status
 from etl.to_norce.masterdata.approve import approve
 
 log = logging.getLogger("etl")

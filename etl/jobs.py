@@ -16,8 +16,8 @@ from etl.config.run_order import order_of_runs, runs_with
 from etl.config.schedule import ScheduleSpec
 from etl.config.settings import Settings
 from etl.errors import EtlError
+from etl.retention.purge import purge_all
 from etl.runtime import Runtime
-from etl.state.purge import purge_all
 from etl.to_erp.files.layouts import Layout, load_layouts
 from etl.to_erp.orders.jobs import describe_export, export_once, poll_once, polls
 from etl.to_erp.parties.jobs import export_parties_once, forgotten_note, party_layouts

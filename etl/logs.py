@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from etl.privacy.personal_data import mask_personal
+from etl.personal_data import mask_personal
 from etl.transport.names import one_line
 
 # Loggers that log URLs (with their query strings), bodies or file paths at INFO or DEBUG.

@@ -1,4 +1,4 @@
-"""The buyer's PEPPOL endpoint: which identifier the order carries, and under which scheme.
+"""PEPPOL endpoint identifiers: which EAS scheme a number belongs to, and its checksum.
 
 PEPPOL addresses a party by an identifier and an EAS scheme (the Electronic Address Scheme
 code list). The order gives us a GLN (`Address.Gln`) and a VAT number (`Company.VatNo`);
@@ -14,12 +14,8 @@ where those only check the format (the Danish CVR and the Finnish business id).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # settings check the shop's own endpoint with this module: no model import
-    from etl.to_erp.orders.model import OrderRequest
 
 
 @dataclass(frozen=True)
@@ -43,44 +39,6 @@ VAT_SCHEMES = {
 }  # fmt: skip
 
 
-def buyer_endpoint(order: OrderRequest) -> Endpoint | None:
-    """The buyer's endpoint: a GLN, else a national number, else a VAT number; None for
-    a buyer with none that passes its checks."""
-    for gln in _glns(order):
-        if gln_ok(gln):
-            return Endpoint("0088", gln)
-    vat = _compact(_vat_no(order))
-    prefix = vat[:2] if vat[:2].isalpha() else ""
-    country = prefix or _country(order)
-    if country in _NATIONAL:
-        # A number we can check and that fails is wrong as a VAT number too: never written.
-        return _national(country, vat[len(prefix) :])
-    scheme = VAT_SCHEMES.get(prefix)
-    return Endpoint(scheme, vat) if scheme and len(vat) > 4 else None
-
-
-def is_business(order: OrderRequest) -> bool:
-    """Whether the buyer is a company (a Company with a name or a number), not a consumer."""
-    for customer in (order.sell_to, order.bill_to):
-        company = customer.company if customer is not None else None
-        if company is not None and any((company.name, company.code, company.vat_no)):
-            return True
-    return False
-
-
-def numbers_given(order: OrderRequest) -> str:
-    """The buyer's GLNs and VAT number as the order gives them, for a hold reason."""
-    given = [f"GLN {g}" for g in _glns(order)]
-    vat = _vat_no(order)
-    given += [f"VatNo {vat}"] if vat else []
-    return ", ".join(given) or "no GLN and no VatNo"
-
-
-def _vat_no(order: OrderRequest) -> str | None:
-    company = order.sell_to.company if order.sell_to is not None else None
-    return company.vat_no if company is not None else None
-
-
 # A national number (digits after the VAT prefix, or as given) -> its scheme and its id.
 _NATIONAL: dict[str, tuple[str, str, Callable[[str], bool], Callable[[str], str]]] = {
     "SE": ("0007", r"\d{10}(01)?", lambda n: se_orgnr_ok(n[:10]), lambda n: n[:10]),
@@ -91,30 +49,20 @@ _NATIONAL: dict[str, tuple[str, str, Callable[[str], bool], Callable[[str], str]
 }
 
 
-def _national(country: str, number: str) -> Endpoint | None:
-    """The national registration number inside a VAT number (or given as is)."""
+def national_endpoint(country: str, number: str) -> Endpoint | None:
+    """The national registration number inside a VAT number (or given as is), checked."""
     scheme, pattern, check, value = _NATIONAL[country]
     if re.fullmatch(pattern, number) and check(number):
         return Endpoint(scheme, value(number))
     return None
 
 
-def _glns(order: OrderRequest) -> Iterable[str]:
-    for customer in (order.sell_to, order.bill_to):
-        person = customer.person if customer is not None else None
-        if person is not None and person.address is not None and person.address.gln:
-            yield _compact(person.address.gln)
+def has_national_scheme(country: str) -> bool:
+    """Whether the country's registration numbers have a PEPPOL scheme we can check."""
+    return country in _NATIONAL
 
 
-def _country(order: OrderRequest) -> str:
-    for customer in (order.bill_to, order.sell_to, order.ship_to):
-        person = customer.person if customer is not None else None
-        if person is not None and person.address is not None and person.address.country:
-            return person.address.country.strip().upper()
-    return ""
-
-
-def _compact(text: str | None) -> str:
+def compact(text: str | None) -> str:
     """`SE 5560-00000 101` -> `SE556000000101`: ERPs and people write numbers with spaces."""
     return re.sub(r"[\s.\-]", "", text or "").upper()
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl.config.settings import Settings
+from etl.entities.calls import CallResult, NorceCall
 from etl.norce.base import Delivery
-from etl.norce.calls import CallResult, NorceCall
 from etl.norce.client import NorceClient
 from etl.norce.file_delivery import FileDelivery, NorceOutbox
 from etl.norce.http_delivery import HttpDelivery

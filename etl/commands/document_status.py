@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from etl.status import table
+from etl.commands.status import table
 from etl.to_norce.documents.book import DocumentBook, DocumentRow
 
 MESSAGE_CHARS = 90

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from etl.commands.status import table
 from etl.receiver.refused import RefusedBody
-from etl.status import table
 from etl.to_erp.orders.history import OrderStory
 from etl.transport.names import one_line, printable
 

@@ -6,17 +6,18 @@ import argparse
 import getpass
 from pathlib import Path
 
+from etl.commands.order_views import render_refused, render_story
+from etl.commands.status import render_order_counts, render_order_list, render_orders
 from etl.config.settings import Settings
 from etl.errors import EtlError
-from etl.receiver.app import open_inbound, serve_receiver
+from etl.receiver.app import serve_receiver
 from etl.receiver.refused import find, refused_bodies, retake
 from etl.runtime import utc_now
 from etl.state.areas import Areas
 from etl.state.spool import Spool
-from etl.status import render_order_counts, render_order_list, render_orders
 from etl.to_erp.orders.book import Body, OrderBook
 from etl.to_erp.orders.history import order_story
-from etl.to_erp.orders.views import render_refused, render_story
+from etl.to_erp.orders.inbound import open_inbound
 from etl.transport.names import one_line, printable
 
 STATES = ["spooled", "held", "exported", "refused"]

@@ -14,8 +14,8 @@ import pandera.polars as pa
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from etl.entities.calls import NorceCall
 from etl.models import Delta
-from etl.norce.calls import NorceCall
 
 
 class EntityOptions(BaseModel):

@@ -10,7 +10,7 @@ company, the person, or both.
 The Norce records are found by the keys the reference documents for an update without a
 Code (sections 7 and 8): the company by `OrganizationNo`, which the ERP's answer must
 carry, the person by `EmailAddress`, taken from the row or else from the order as it was
-received. How they are checked and sent is etl.norce.party_codes; the numbers never go to
+received. How they are checked and sent is etl.to_norce.documents.party_codes; the numbers never go to
 a record that already has another one, and a number another record holds is refused.
 """
 

@@ -21,9 +21,9 @@ import pandera.polars as pa
 import polars as pl
 
 from etl.entities.base import CallContext, Entity, EntityOptions
+from etl.entities.calls import NorceCall
 from etl.entities.checks import MAX_AMOUNT
 from etl.models import Delta
-from etl.norce.calls import NorceCall
 
 Body = dict[str, Any]
 YES = ("1", "Y", "y", "J", "j", "true", "TRUE", "yes")
@@ -141,7 +141,7 @@ class DocumentEntity(Entity):
     method: str  # the Order service method, e.g. "Order/CreateInvoice"
     # How a document travels: one synchronous Order service call (`order_service`), or
     # the ERP numbers written back onto Norce customers and companies (`party_codes`,
-    # etl.norce.party_codes: Query checks, then ImportCompanies and ImportCustomers).
+    # etl.to_norce.documents.party_codes: Query checks, then ImportCompanies and ImportCustomers).
     via: Literal["order_service", "party_codes"] = "order_service"
     head_fields: tuple[str, ...]  # the same on every row of a document
     line_key: str | None = None  # the field numbering lines; None: one row is one document

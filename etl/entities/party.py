@@ -25,6 +25,7 @@ import polars as pl
 from pydantic import Field
 
 from etl.entities.base import CallContext, EntityOptions
+from etl.entities.calls import NorceCall
 from etl.entities.party_checks import COUNTRY
 from etl.entities.payloads import (
     CallSequence,
@@ -34,7 +35,6 @@ from etl.entities.payloads import (
     stays_inactive,
 )
 from etl.models import Delta
-from etl.norce.calls import NorceCall
 
 ADDRESS = {
     "address_line1": "AddressLine1",

@@ -34,8 +34,8 @@ import pandera.polars as pa
 import polars as pl
 
 from etl.entities.base import CallContext
+from etl.entities.calls import NorceCall
 from etl.models import CHANGED, IS_ACTIVE, Delta
-from etl.norce.calls import NorceCall
 
 Item = dict[str, Any]
 

@@ -34,6 +34,7 @@ import polars as pl
 from pydantic import Field
 
 from etl.entities.base import CallContext, Entity, EntityOptions
+from etl.entities.calls import NorceCall
 from etl.entities.checks import GTIN, MAX_AMOUNT, MONEY, code
 from etl.entities.payloads import (
     ACTIVE_FLAG,
@@ -45,7 +46,6 @@ from etl.entities.payloads import (
     stays_inactive,
 )
 from etl.models import Delta
-from etl.norce.calls import NorceCall
 
 SKU_STATUS = {
     "Active": 1,

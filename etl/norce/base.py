@@ -1,13 +1,13 @@
 """The Norce seams: how import calls and Order service calls reach Norce Commerce Connect.
 
-- `Delivery` takes Connect imports (`NorceCall`, etl.norce.calls) to Norce: `FileDelivery`
+- `Delivery` takes Connect imports (`NorceCall`, etl.entities.calls) to Norce: `FileDelivery`
   writes each to `outbox/norce/<batch>/` exactly as it would be posted (file mode),
   `HttpDelivery` posts each and waits for its import job (http mode).
   Contract suite: tests/norce/test_delivery_contract.py.
 - `OrderService` takes the synchronous Order service calls of the documents flow
   (`SendOrderStatus`, `CreateDeliveryNote`, `CreateInvoice`, `CreditPayment`) and answers each
   with an `OrderAnswer`: `FileOrderService` and `HttpOrderService` (etl.norce.order_calls);
-  `PartyCodeService` (etl.norce.party_codes) serves the buyer-number documents over a
+  `PartyCodeService` (etl.to_norce.documents.party_codes) serves the buyer-number documents over a
   `Delivery`. Contract suite: tests/norce/test_order_service_contract.py.
 
 Failures are NorceError (etl.errors): NorceUnavailable when Norce gave no clear answer (try
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from etl.norce.calls import CallResult, NorceCall
+from etl.entities.calls import CallResult, NorceCall
 
 
 class Delivery(Protocol):

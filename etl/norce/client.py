@@ -22,9 +22,9 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from etl.config.settings import NorceSettings
+from etl.entities.calls import NorceCall
 from etl.errors import ConfigError, NorceError, NorceRejected, NorceUnavailable
-from etl.norce.calls import NorceCall
-from etl.privacy.personal_data import scrubber_for
+from etl.personal_data import scrubber_for
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.config.settings import NorceSettings
+from etl.entities.calls import CallResult, NorceCall
 from etl.norce.base import Delivery
-from etl.norce.calls import CallResult, NorceCall
 from etl.state import staged as staging
 from etl.state.atomic import TEMP_GLOB, write_atomically
 from etl.state.ledger.base import FeedLedger

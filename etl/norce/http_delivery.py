@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 
 from etl.config.settings import NorceSettings
+from etl.entities.calls import CallResult, NorceCall
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.base import Delivery
-from etl.norce.calls import CallResult, NorceCall
 from etl.norce.client import (
     ImportAccepted,
     JobLogEntry,

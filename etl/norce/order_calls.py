@@ -34,7 +34,7 @@ from etl.config.settings import NorceSettings
 from etl.errors import NorceRejected
 from etl.norce.base import OrderAnswer, OrderCall, OrderService
 from etl.norce.client import NorceClient
-from etl.privacy.personal_data import scrubber_for
+from etl.personal_data import scrubber_for
 from etl.state.atomic import write_atomically
 
 NOT_THERE_YET = re.compile(

@@ -30,9 +30,9 @@ from etl.privacy.masking import Masker
 from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
+from etl.retention.snapshots import forget_row_hashes
 from etl.state.areas import FILE_AREAS, SPOOL_LOCK, Areas
 from etl.state.locks import feed_lock
-from etl.state.retention.snapshots import forget_row_hashes
 from etl.to_erp.orders.book import OrderBook
 
 PEOPLE = ("customer", "company")

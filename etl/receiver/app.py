@@ -38,13 +38,8 @@ from etl.receiver.guarded_server import (
     guarded_protocol,
 )
 from etl.receiver.log_repeats import RepeatedLog
-from etl.runtime import utc_now
-from etl.state.areas import Areas
-from etl.state.spool import Spool
-from etl.to_erp.orders.book import OrderBook
-from etl.to_erp.orders.inbound import Answer, OrderInbound, failed
-from etl.to_erp.parties.book import PartyBook
-from etl.to_erp.parties.events import EVENT_KINDS, PartyInbound
+from etl.to_erp.orders.inbound import Answer, OrderInbound, failed, open_inbound
+from etl.to_erp.parties.events import EVENT_KINDS, PartyInbound, open_party_inbound
 from etl.to_erp.parties.events import answer as event_answer
 
 if TYPE_CHECKING:
@@ -292,29 +287,6 @@ async def _read_body(receive: Receive, headers: dict[str, bytes], limit: int) ->
         parts.append(chunk)
         if not message.get("more_body", False):
             return b"".join(parts)
-
-
-def open_inbound(settings: Settings) -> OrderInbound:
-    """The inbound over this installation's spool, book and archive."""
-    areas = Areas(settings.home)
-    return OrderInbound(
-        OrderBook(areas.ledger),
-        Spool(areas.spool("orders")),
-        areas.refused("orders"),
-        settings.orders,
-        utc_now,
-    )
-
-
-def open_party_inbound(settings: Settings) -> PartyInbound:
-    """The party inbound over this installation's event spool, book and archive."""
-    areas = Areas(settings.home)
-    return PartyInbound(
-        PartyBook(areas.ledger),
-        Spool(areas.spool("parties")),
-        areas.refused("parties"),
-        utc_now,
-    )
 
 
 def serve_receiver(settings: Settings) -> None:

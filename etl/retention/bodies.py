@@ -22,9 +22,9 @@ from etl.dates import moment
 from etl.entities import DocumentEntity
 from etl.privacy.needed import note_buyers
 from etl.privacy.person import buyers
+from etl.retention.place import Place, cutoff
 from etl.state.areas import SPOOL_LOCK, Areas, FileArea
 from etl.state.locks import feed_lock
-from etl.state.retention.place import Place, cutoff
 from etl.state.spool import Spool
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.orders.book import OrderBook

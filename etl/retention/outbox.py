@@ -17,9 +17,9 @@ from typing import Any
 
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
+from etl.retention.place import Place, cutoff
 from etl.state.areas import NAMES
 from etl.state.manifest import MANIFEST, Manifest, read_manifest, write_manifest
-from etl.state.retention.place import Place, cutoff
 
 
 def purge_outbox(

@@ -16,7 +16,7 @@ manifest.json is rewritten with `purged_at` and each file's name, size and SHA-2
 Ages come from the clock the caller passes (never file mtimes). Symlinks are never followed
 and a folder already purged is left as it is.
 
-`purge_all` then does the same for every other place personal data rests (etl.state.retention):
+`purge_all` then does the same for every other place personal data rests (etl.retention):
 removed people's snapshot rows, spooled order and party bodies, the document book's bodies,
 `outbox/checks/` and file-mode `outbox/norce/`; `Purged.line` is the one-line summary.
 """
@@ -38,13 +38,13 @@ from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.dates import moment, utc
 from etl.errors import EtlError
+from etl.retention.bodies import purge_documents, purge_spools
+from etl.retention.outbox import purge_outbox
+from etl.retention.place import Place
+from etl.retention.snapshots import is_about_people, reduce_removed_rows
 from etl.state.areas import FILE_AREAS, Areas, FileArea
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.manifest import MANIFEST, Manifest, ManifestError, read_manifest, write_manifest
-from etl.state.retention.bodies import purge_documents, purge_spools
-from etl.state.retention.outbox import purge_outbox
-from etl.state.retention.place import Place
-from etl.state.retention.snapshots import is_about_people, reduce_removed_rows
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ from etl.dates import moment
 from etl.entities import DocumentEntity
 from etl.models import GONE, STATE
 from etl.privacy import audit
+from etl.retention.place import Place, cutoff
 from etl.state.areas import Areas
 from etl.state.atomic import atomic_path
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.locks import feed_lock
-from etl.state.retention.place import Place, cutoff
 from etl.state.snapshots import SnapshotStore
 
 SINCE, ROW_SHA, PURGED_AT = "inactive_since", "row_sha256", "purged_at"

@@ -85,7 +85,7 @@ class SnapshotPair(_Record):
 
 
 class CallRecord(_Record):
-    """One Norce call as etl.norce.calls.CallResult describes it."""
+    """One Norce call as etl.entities.calls.CallResult describes it."""
 
     label: str
     method: str

@@ -29,7 +29,7 @@ from etl.errors import (
     TransportError,
 )
 from etl.models import LINE, Validated
-from etl.privacy.personal_data import mask_words, words_of
+from etl.personal_data import mask_words, words_of
 from etl.read.formats import read_file
 from etl.read.mapping import has_cell, map_columns
 from etl.read.validate import validate

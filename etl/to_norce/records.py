@@ -16,9 +16,9 @@ import polars as pl
 
 from etl.config.contracts import FeedContract
 from etl.config.run_order import family_order
+from etl.entities.calls import CallResult
 from etl.errors import FileRejected, SuspectFile, TransportError
 from etl.models import IS_ACTIVE, LINE, Delta, Merge, Part, Validated
-from etl.norce.calls import CallResult
 from etl.read.deactivations import ignored_cells, marked_inactive
 from etl.read.formats.raw import raw_records
 from etl.read.reports import (

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from etl.entities import Entity
+from etl.entities.calls import NorceCall
 from etl.models import IS_ACTIVE, Delta
-from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import diff
 from tests.support.entity_scenarios import build
 from tests.support.frames import (

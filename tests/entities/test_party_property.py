@@ -30,10 +30,10 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from etl.entities import Entity
+from etl.entities.calls import NorceCall
 from etl.entities.party import ADDRESS
 from etl.entities.party_checks import org_number_ok
 from etl.models import LINE, Delta
-from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import apply, diff
 from tests.support.entity_scenarios import build
 from tests.support.frames import COMPANY, CUSTOMER, file_rows, keys, snapshot

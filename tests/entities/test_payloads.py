@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from etl.entities import ENTITIES
+from etl.entities.calls import NorceCall
 from etl.models import Delta
-from etl.norce.calls import NorceCall
 from tests.support.entity_scenarios import (
     build,
     company_delta,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from etl.entities.calls import NorceCall
 from etl.entities.product import SKU_STATUS, SKU_TYPE
 from etl.models import CHANGED
-from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import diff
 from tests.support.entity_scenarios import build, product_delta
 from tests.support.frames import PRODUCT, file_rows, keys, product, snapshot

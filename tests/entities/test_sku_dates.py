@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from etl.entities.calls import NorceCall
 from etl.models import CHANGED, STATE
-from etl.norce.calls import NorceCall
 from etl.state.snapshots import SnapshotStore
 from etl.to_norce.masterdata.diff import apply, diff
 from tests.support.entity_scenarios import build

@@ -1,6 +1,6 @@
 """The Delivery contract: every test here runs against FileDelivery and HttpDelivery.
 
-What the callers rely on (etl.runtime, the master-data flow, approvals, etl.norce.party_codes):
+What the callers rely on (etl.runtime, the master-data flow, approvals, etl.to_norce.documents.party_codes):
 one result per call in call order; every call arrives once, in order, exactly as built;
 an empty batch sends nothing; the same batch delivered again (a re-run after a crash, a
 restart) leaves the far side as once; one delivery serves several feed threads (Runtime.fork);
@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 
 from etl.config.settings import NorceSettings
+from etl.entities.calls import NorceCall
 from etl.errors import NorceRejected, NorceUnavailable
 from etl.norce.base import Delivery
-from etl.norce.calls import NorceCall
 from etl.norce.client import NorceClient
 from etl.norce.file_delivery import FileDelivery
 from etl.norce.http_delivery import HttpDelivery

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from etl.config.settings import NorceSettings
-from etl.norce.calls import NorceCall
+from etl.entities.calls import NorceCall
 from etl.norce.file_delivery import FileDelivery, NorceOutbox
 from etl.state.ledger.feed_runs import Commit, Ledger
 

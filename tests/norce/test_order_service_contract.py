@@ -9,7 +9,7 @@ looked up before it is sent again), never for a refusal of the document itself.
 The two differ where file mode has no Norce to answer: there every call counts as sent (no
 order is unknown, no body refused, nothing goes unanswered), and a call written again replaces
 the file, while Norce receives a re-sent call twice. Those tests say so and skip file mode.
-PartyCodeService (etl.norce.party_codes), the third OrderService, carries buyer numbers over
+PartyCodeService (etl.to_norce.documents.party_codes), the third OrderService, carries buyer numbers over
 a Delivery and is tested with Query in tests/to_norce/masterdata/test_buyers_e2e.py.
 """
 
@@ -29,8 +29,8 @@ from etl.norce.base import OrderCall, OrderService
 from etl.norce.client import NorceClient
 from etl.norce.http_delivery import HttpDelivery
 from etl.norce.order_calls import FileOrderService, HttpOrderService
-from etl.norce.party_codes import PartyCodeService
 from etl.norce.query import QueryClient
+from etl.to_norce.documents.party_codes import PartyCodeService
 from tests.support.norce.app import NorceStandin
 from tests.support.norce.orders import OrderStandin
 from tests.support.norce.query import QueryStandin

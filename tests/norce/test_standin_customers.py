@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from etl.entities.calls import NorceCall
 from etl.errors import NorceRejected
-from etl.norce.calls import NorceCall
 from etl.norce.client import NorceClient
 from etl.norce.http_delivery import HttpDelivery
 from tests.support.clock import FakeTime

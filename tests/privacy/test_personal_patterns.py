@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl.privacy.personal_data import REDACTED, mask_personal
+from etl.personal_data import REDACTED, mask_personal
 
 _days = st.dates(min_value=dt.date(1920, 1, 1), max_value=dt.date(2025, 12, 31))
 

@@ -12,7 +12,7 @@ from etl.cli import main
 from etl.config.contract_files import load_contracts
 from etl.config.settings import Settings
 from etl.models import INACTIVE, STATE
-from etl.state.purge import purge_all
+from etl.retention.purge import purge_all
 from etl.to_norce.documents.book import DocumentBook
 from etl.to_norce.records import FileOutcome
 from tests.support.retention_people import (

@@ -6,7 +6,7 @@ import datetime as dt
 
 from etl.config.contract_files import load_contracts
 from etl.config.settings import Settings
-from etl.state.purge import purge_all
+from etl.retention.purge import purge_all
 from tests.support.retention_people import where_she_rests
 from tests.support.retention_seeding import ORDER_DAYS, PAST_ALL, T1
 

@@ -16,7 +16,7 @@ import pytest
 from etl.config.contract_files import load_contracts
 from etl.config.contracts import FeedContract
 from etl.config.settings import ArchiveSettings, LocalStoreSettings, OrderSettings, Settings
-from etl.state.purge import AreaSummary, describe, purge, strays
+from etl.retention.purge import AreaSummary, describe, purge, strays
 from etl.state.spool import Spool
 from etl.to_erp.files.export import export_orders
 from etl.to_erp.files.layouts import load_layouts

@@ -12,8 +12,8 @@ import polars as pl
 from etl.cli import _parser
 from etl.config.contract_files import load_contracts
 from etl.config.settings import Settings
+from etl.retention.purge import purge_all
 from etl.state.locks import feed_lock
-from etl.state.purge import purge_all
 from tests.support.retention_people import CODE, CUSTOMER_ROW, NEWCOMER, add_customer
 from tests.support.retention_seeding import (
     ORDER_DAYS,

@@ -34,7 +34,7 @@ def test_purge_every_hours_runs_the_whole_purge(
         [job] = scheduler.get_jobs()
         assert isinstance(job.trigger, IntervalTrigger)
         assert job.trigger.interval.total_seconds() == 6 * 3600
-        with caplog.at_level(logging.INFO, logger="etl.state.purge"):
+        with caplog.at_level(logging.INFO, logger="etl.retention.purge"):
             job.func(*job.args)  # what the scheduler calls on the tick
     finally:
         rt.close()

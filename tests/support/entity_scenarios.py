@@ -12,8 +12,8 @@ from collections.abc import Collection
 from typing import Any
 
 from etl.entities import CallContext, Entity
+from etl.entities.calls import NorceCall
 from etl.models import INACTIVE, STATE, Delta
-from etl.norce.calls import NorceCall
 from etl.to_norce.masterdata.diff import diff
 from tests.support.frames import (
     COMPANY,

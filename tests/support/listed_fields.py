@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from etl.entities import Entity
+from etl.entities.calls import NorceCall
 from etl.entities.party import ADDRESS
 from etl.models import CHANGED, Delta
-from etl.norce.calls import NorceCall
 
 Json = dict[str, Any]
 ADDRESS_KEYS = {

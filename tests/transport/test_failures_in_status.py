@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from etl.cli import main
+from etl.commands.status import render_runs
 from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings
 from etl.runtime import Runtime
-from etl.status import render_runs
 from etl.to_norce.run import run_feed
 from etl.transport.base import Store
 from tests.support.masterdata import settings_for, write_cp1252_products

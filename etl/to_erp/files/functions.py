@@ -18,9 +18,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from etl.peppol_ids import buyer_endpoint, is_business, numbers_given
 from etl.to_erp.orders import amounts
 from etl.to_erp.orders.amounts import line_total, line_vat, money_sum
+from etl.to_erp.orders.buyer_ids import buyer_endpoint, is_business, numbers_given
 from etl.to_erp.orders.model import ClientCustomer, Discount, Fee, OrderItem, OrderRequest
 
 Kind = Literal["text", "decimal", "int", "bool", "datetime"]

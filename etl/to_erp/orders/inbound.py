@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etl.config.settings import OrderSettings
+from etl.config.settings import OrderSettings, Settings
+from etl.runtime import utc_now
+from etl.state.areas import Areas
 from etl.state.atomic import write_atomically
 from etl.state.spool import Spool
 from etl.to_erp.orders.bodies import BodyRefused, body_kind, parse_order, read_order
@@ -163,3 +165,15 @@ class OrderInbound:
     def stamp(self) -> str:
         """Now, ISO 8601 UTC."""
         return self.clock().astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def open_inbound(settings: Settings) -> OrderInbound:
+    """The inbound over this installation's spool, book and archive."""
+    areas = Areas(settings.home)
+    return OrderInbound(
+        OrderBook(areas.ledger),
+        Spool(areas.spool("orders")),
+        areas.refused("orders"),
+        settings.orders,
+        utc_now,
+    )

@@ -7,13 +7,13 @@ the runtime's store, clock and sleep, so a scheduled job and `once` behave the s
 from __future__ import annotations
 
 from etl.norce.query import QueryClient
-from etl.receiver.app import open_inbound
 from etl.runtime import Runtime
 from etl.state.ledger.watermarks import Watermarks
 from etl.state.spool import Spool
 from etl.to_erp.files.export import ExportSummary, export_orders
 from etl.to_erp.files.layouts import Layout
 from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import open_inbound
 from etl.to_erp.orders.poll import PollSummary, poll_orders
 
 

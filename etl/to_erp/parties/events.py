@@ -26,6 +26,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from etl.config.settings import Settings
+from etl.runtime import utc_now
+from etl.state.areas import Areas
 from etl.state.atomic import write_atomically
 from etl.state.spool import Spool
 from etl.to_erp.orders.inbound import Answer
@@ -148,3 +151,14 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise EventRefused("the body is not JSON") from exc
+
+
+def open_party_inbound(settings: Settings) -> PartyInbound:
+    """The party inbound over this installation's event spool, book and archive."""
+    areas = Areas(settings.home)
+    return PartyInbound(
+        PartyBook(areas.ledger),
+        Spool(areas.spool("parties")),
+        areas.refused("parties"),
+        utc_now,
+    )

@@ -11,7 +11,7 @@ Tables of its own in `state/ledger.sqlite` (WAL, see etl.state.ledger.connection
 - `rejected`: Norce refused it; its message is kept. The same content is not sent again; a
   corrected version (same number, new content) is a new attempt, since Norce never took it.
 - `refused_by_check`: our own check refused it before anything was sent (a buyer number
-  another record holds, an e-mail on two records: etl.norce.party_codes). Norce was never
+  another record holds, an e-mail on two records: etl.to_norce.documents.party_codes). Norce was never
   asked, so it is open like `waiting`: checked again on every run of the feed and sent once
   the cause is gone. Checking again is no attempt and rewrites nothing unless the reason
   changed; past the retention period it is closed as `rejected` (`reduce_bodies`). A cause

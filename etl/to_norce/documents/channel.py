@@ -3,7 +3,7 @@
 In http mode one NorceClient serves both the Order calls and, only when a document is in
 doubt, Query (which then needs `norce.application_id`); in file mode the calls are written
 to `outbox/norce/<feed>/` and nothing is ever looked up. Buyer numbers travel another way
-(`via = "party_codes"`): Query checks, then the customer imports (etl.norce.party_codes).
+(`via = "party_codes"`): Query checks, then the customer imports (etl.to_norce.documents.party_codes).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from etl.norce.client import NorceClient
 from etl.norce.file_delivery import FileDelivery
 from etl.norce.http_delivery import HttpDelivery
 from etl.norce.order_calls import FileOrderService, HttpOrderService
-from etl.norce.party_codes import PartyCodeService
 from etl.norce.query import QueryClient
 from etl.runtime import Runtime
 from etl.state.areas import Areas
 from etl.to_erp.orders.received import ReceivedOrders
 from etl.to_norce.documents.book import DocumentBook
+from etl.to_norce.documents.party_codes import PartyCodeService
 
 
 @dataclass

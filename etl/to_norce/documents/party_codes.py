@@ -38,10 +38,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from etl.entities.calls import NorceCall
 from etl.entities.party_checks import normalized_org_number, org_number_ok
 from etl.errors import NorceRejected
 from etl.norce.base import Delivery, OrderAnswer, OrderCall, OrderService
-from etl.norce.calls import NorceCall
 from etl.norce.order_calls import file_stem
 from etl.norce.query import CODE_NAMES, COMPANIES, CUSTOMERS
 

@@ -27,9 +27,9 @@ from etl.entities.invoice import InvoiceOptions, fee_parts, without_parts
 from etl.entities.order_status import OrderStatusOptions, norce_status, status_id
 from etl.norce.base import OrderAnswer, OrderCall, OrderService
 from etl.norce.order_calls import ALREADY_EXISTS
-from etl.norce.party_codes import PRECHECK_CODES
 from etl.to_norce.documents.book import DocumentBook, DocumentRow
 from etl.to_norce.documents.completion import Payments, complete
+from etl.to_norce.documents.party_codes import PRECHECK_CODES
 
 Outcome = Literal[
     "sent",
@@ -62,7 +62,7 @@ class Lookup(Protocol):
 @runtime_checkable
 class Prechecked(Protocol):
     """A service with checks of its own that run before a document is booked `sending`
-    (etl.norce.party_codes): a refusal there, or the checks' own outage, leaves no doubt."""
+    (etl.to_norce.documents.party_codes): a refusal there, or the checks' own outage, leaves no doubt."""
 
     def check(self, call: OrderCall) -> OrderAnswer | None:
         """The refusal, or None when the call may go."""

@@ -23,7 +23,7 @@ from etl.entities.document import Document
 from etl.read.validate import REJECTION_SCHEMA
 from etl.to_norce.documents.sender import Result
 
-# Said before the reason of a refusal by our own check (etl.norce.party_codes): Norce was
+# Said before the reason of a refusal by our own check (etl.to_norce.documents.party_codes): Norce was
 # not asked, and the document is tried again on every run until the cause is gone.
 BY_CHECK = "Not sent: our check before sending refused it (checked again on every run)"
 # A run's outcome for a document -> its name in the run's counts ("rejected" there already

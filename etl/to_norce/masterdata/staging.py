@@ -10,8 +10,8 @@ import polars as pl
 
 from etl.config.contracts import FeedContract
 from etl.entities import CallContext
+from etl.entities.calls import CallResult
 from etl.models import LINE, Delta
-from etl.norce.calls import CallResult
 from etl.runtime import Runtime
 from etl.state.ledger.base import Commit
 from etl.to_norce.masterdata.trace import delta_rows

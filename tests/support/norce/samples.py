@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from etl.norce.calls import NorceCall
+from etl.entities.calls import NorceCall
 from tests.support.norce.app import NorceStandin
 
 ACCOUNT_ID = 1001

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from etl.config.settings import load_settings
-from etl.receiver.app import open_inbound
 from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import open_inbound
 from tests.fixtures.orders import sample_body
 from tests.support.masterdata import signal_at_commit_point
 from tests.support.paths import REPO, SCHEMAS

@@ -9,8 +9,8 @@ import pytest
 
 from etl.cli import main
 from etl.config.settings import load_settings
-from etl.receiver.app import open_inbound
 from etl.to_erp.orders.book import OrderBook
+from etl.to_erp.orders.inbound import open_inbound
 from tests.support.orders import minimal_order
 
 

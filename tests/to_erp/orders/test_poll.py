@@ -13,10 +13,9 @@ import pytest
 from etl.config.settings import LocalStoreSettings, OrderSettings, Settings
 from etl.errors import NorceUnavailable
 from etl.norce.query import ORDERS, QueryClient
-from etl.receiver.app import open_inbound
 from etl.state.ledger.watermarks import Watermarks
 from etl.to_erp.orders.bodies import parse_order
-from etl.to_erp.orders.inbound import OrderInbound
+from etl.to_erp.orders.inbound import OrderInbound, open_inbound
 from etl.to_erp.orders.poll import PollSummary, poll_orders, watermark_name
 from tests.support.masterdata import settings_for
 from tests.support.norce.app import NorceStandin

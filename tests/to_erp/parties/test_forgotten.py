@@ -20,13 +20,13 @@ from etl.config.settings import LocalStoreSettings, OrderSettings
 from etl.errors import ConfigError
 from etl.jobs import party_jobs, run_jobs
 from etl.norce.query import QueryClient
-from etl.receiver.app import open_inbound
 from etl.runtime import Runtime
 from etl.state.ledger.watermarks import Watermarks
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.files.render import prepare, render
 from etl.to_erp.orders.bodies import parse_order
 from etl.to_erp.orders.from_query import FORGOTTEN_NAME
+from etl.to_erp.orders.inbound import open_inbound
 from etl.to_erp.orders.poll import poll_orders
 from tests.fixtures.orders import shipped
 from tests.support.masterdata import settings_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from etl.commands.document_status import documents_status
 from etl.config.settings import NorceSettings
-from etl.to_norce.documents.status import documents_status
 from tests.support.documents import (
     DOCUMENT_FEEDS,
     PAYMENT,

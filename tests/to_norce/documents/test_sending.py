@@ -6,8 +6,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from etl.commands.document_status import documents_status
 from etl.config.settings import LocalStoreSettings, NorceSettings
-from etl.to_norce.documents.status import documents_status
 from tests.support.documents import (
     PAYMENT,
     book,

@@ -10,7 +10,7 @@ import pytest
 
 from etl.config.contract_files import load_contracts
 from etl.config.settings import LocalStoreSettings
-from etl.norce.calls import CallResult, NorceCall
+from etl.entities.calls import CallResult, NorceCall
 from etl.norce.file_delivery import FileDelivery
 from etl.runtime import Runtime
 from etl.to_norce.masterdata.approve import approve
