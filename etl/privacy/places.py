@@ -192,6 +192,6 @@ def note_in_manifests(changed: list[Path], request: str, at: dt.datetime) -> lis
             for p in paths
         ]
         entry = {"at": at.isoformat(), "request": request, "files": files}
-        earlier = [e.model_dump(mode="json", exclude_unset=True) for e in document.erasures or []]
-        write_manifest(manifest, document.updated(erasures=[*earlier, entry]))
+        # The entries read go back as read: a later version's keys in them are kept.
+        write_manifest(manifest, document.updated(erasures=[*(document.erasures or []), entry]))
     return list(by_folder)

@@ -99,8 +99,8 @@ def _record(manifest: Path, entries: list[dict[str, Any]]) -> None:
     doc = Manifest()
     if manifest.is_file() and not manifest.is_symlink():
         doc = read_manifest(manifest)
-    before = [e.model_dump(mode="json", exclude_unset=True) for e in doc.purged or []]
-    write_manifest(manifest, doc.updated(purged=[*before, *entries]))
+    # The entries read go back as read: a later version's keys in them are kept.
+    write_manifest(manifest, doc.updated(purged=[*(doc.purged or []), *entries]))
 
 
 def _prune(folder: Path) -> None:

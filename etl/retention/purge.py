@@ -308,7 +308,8 @@ class _Purger:
         try:
             removals = [_hashed(p) for p in files]
             stamp = {"purged_at": self.stamp} if each_stamped else {}
-            entries = [e.model_dump(mode="json", exclude_unset=True) for e in doc.purged or []]
+            # The entries read go back as read: a later version's keys in them are kept.
+            entries: list[Any] = [*(doc.purged or [])]
             entries += [r.record(folder) | stamp for r in removals]
             days = summary.retention_days
             record = doc.updated(purged_at=self.stamp, retention_days=days, purged=entries)

@@ -195,7 +195,11 @@ class Manifest(_Record):
         return cls.model_validate(fields, context={_NEW: True})
 
     def updated(self, **changes: Any) -> Self:
-        """This manifest with `changes` (checked as `new` checks); what it held otherwise stays."""
+        """This manifest with `changes` (checked as `new` checks); what it held otherwise stays.
+
+        Entries read from the file may be passed back as the models they were read into: those
+        are not checked again, so keys a later version wrote in them are kept.
+        """
         checked = type(self).new(**changes)
         return type(self).model_validate(self.as_json() | checked.as_json())
 
