@@ -185,3 +185,21 @@ NAMES = Areas(Path())
 def reserved_reason(feed: str) -> str | None:
     """Why `feed` cannot be a feed's name (an area uses it), or None when it is free."""
     return RESERVED_FEED_NAMES.get(feed)
+
+
+def kept_in_ledger(home: Path, path: Path) -> str:
+    """`path` as the ledger keeps it: relative to the home when under it.
+
+    The same ledger is read from wherever the program is started (`--home`, a service's
+    working folder) and after the home is moved or restored elsewhere, so a path that
+    depended on either would point at nothing, or at another home's files.
+    """
+    try:
+        return str(path.resolve().relative_to(home.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def from_ledger(home: Path, kept: str) -> Path:
+    """A path the ledger keeps, as a path here (one kept absolute stays as it was)."""
+    return home / kept

@@ -23,6 +23,7 @@ from etl.errors import ConfigError, NorceError, NorceUnavailable, TransportError
 from etl.models import Validated
 from etl.read.reports import Report, write_reports
 from etl.runtime import Runtime
+from etl.state.areas import kept_in_ledger
 from etl.state.ledger.base import Commit
 from etl.state.manifest import Manifest
 from etl.to_norce import records
@@ -135,7 +136,7 @@ def _ingest(
         manifest = manifest.updated(replay_of=replay_of)
         headline = "; ".join(filter(None, [f"replay of run {replay_of}", headline]))
     rt.archive.write_manifest(staged, manifest)
-    archive_dir = str(rt.archive.final(staged))
+    archive_dir = kept_in_ledger(rt.settings.home, rt.archive.final(staged))
     rt.ledger.commit(
         Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir, headline or None,
                file=fetched.ledger_file())
@@ -179,7 +180,7 @@ def _resume(rt: Runtime, contract: FeedContract, channel: Channel) -> list[recor
     rt.archive.write_manifest(
         staged, _manifest(rt, contract, run_id, counts, reports, results, headline)
     )
-    archive_dir = str(rt.archive.final(staged))
+    archive_dir = kept_in_ledger(rt.settings.home, rt.archive.final(staged))
     rt.ledger.commit(Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir,
                             headline or None))  # fmt: skip
     rt.archive.publish(staged)

@@ -25,6 +25,7 @@ from etl.entities import DocumentEntity
 from etl.errors import EtlError
 from etl.read.reports import file_sha256
 from etl.runtime import Runtime
+from etl.state.areas import from_ledger, kept_in_ledger
 from etl.state.atomic import atomic_file
 from etl.state.ledger.base import FeedLedger, Replay, RunRow
 from etl.to_norce import records
@@ -46,7 +47,7 @@ def queue_replay(rt: Runtime, contract: FeedContract, target: str) -> tuple[RunR
             "again could roll the snapshot back to an older export: drop a new export instead"
         )
     earlier = _find(rt.ledger, contract.name, target)
-    folder = Path(earlier.archive_dir or "")
+    folder = from_ledger(rt.settings.home, earlier.archive_dir or "")
     facts = rt.archive.read_manifest(folder).input
     if facts is None:
         raise EtlError(f"{contract.name}: run {earlier.run_id} took no file; nothing to replay")
@@ -56,7 +57,13 @@ def queue_replay(rt: Runtime, contract: FeedContract, target: str) -> tuple[RunR
             f"{contract.name}: the archived copy of {facts.name} (run {earlier.run_id}) is "
             "gone, purged with its run folder: drop the file in the feed's folder again"
         )
-    replay = Replay(contract.name, earlier.run_id, facts.sha256, str(copy), rt.stamp())
+    replay = Replay(
+        contract.name,
+        earlier.run_id,
+        facts.sha256,
+        kept_in_ledger(rt.settings.home, copy),
+        rt.stamp(),
+    )
     return earlier, replay, rt.ledger.ask_replay(replay)
 
 
@@ -89,7 +96,7 @@ def _take(
 ) -> records.FileOutcome:
     """One replay: the archived copy into the inbox, then an ordinary run of it."""
     earlier = rt.ledger.run(replay.of_run)
-    source = Path(replay.input)
+    source = from_ledger(rt.settings.home, replay.input)
     remote = RemoteFile(earlier.remote_path if earlier and earlier.remote_path else source.name,
                         source.stat().st_size if source.is_file() else 0, 0.0)  # fmt: skip
     run_id = rt.new_run_id(contract.name, replay.sha256)

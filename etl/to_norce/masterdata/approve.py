@@ -12,7 +12,6 @@ runs, so that may be an earlier hold than the one approved).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import polars as pl
 
@@ -20,6 +19,7 @@ from etl.config.contracts import FeedContract
 from etl.errors import EtlError
 from etl.models import HELD, LINE, STATE, Delta
 from etl.runtime import Runtime
+from etl.state.areas import from_ledger
 from etl.state.locks import feed_lock
 from etl.state.manifest import Manifest
 from etl.to_norce.masterdata import diff as differ
@@ -154,5 +154,9 @@ def held_evidence(rt: Runtime, feed: str, hold_run: str, keys: pl.Series) -> pl.
 def _trail(rt: Runtime, run_id: str) -> pl.DataFrame | None:
     """The run's delta.parquet, or None when the archive no longer keeps it."""
     run = rt.ledger.run(run_id)
-    path = Path(run.archive_dir) / "delta.parquet" if run and run.archive_dir else None
+    path = (
+        from_ledger(rt.settings.home, run.archive_dir) / "delta.parquet"
+        if run and run.archive_dir
+        else None
+    )
     return pl.read_parquet(path) if path is not None and path.exists() else None

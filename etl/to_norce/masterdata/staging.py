@@ -13,6 +13,7 @@ from etl.entities import CallContext
 from etl.entities.calls import CallResult
 from etl.models import LINE, Delta
 from etl.runtime import Runtime
+from etl.state.areas import kept_in_ledger
 from etl.state.ledger.base import Commit
 from etl.to_norce.masterdata.trace import delta_rows
 
@@ -118,7 +119,7 @@ def snapshot_commit(
         finished_at=rt.stamp(),
         counts=counts,
         job_ids=job_ids(results),
-        archive_dir=str(rt.archive.final(staged)),
+        archive_dir=kept_in_ledger(rt.settings.home, rt.archive.final(staged)),
         snapshot=snapshot,
         **extra,
     )
