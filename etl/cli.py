@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_log_escaping()  # every process starts here, the receiver too
     try:
         settings = _settings(args.config, home_given(args.home, os.environ))
+        _usable_home(settings.home)
         keep_private(settings.home)
         contracts = load_contracts(settings)
         code = int(args.handler(args, settings, contracts))
@@ -67,6 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _usable_home(home: Path) -> None:
+    """ConfigError when `home` is a file, or lies below one (nothing is created here)."""
+    probe = home
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(
+            str(home),
+            "home",
+            f"cannot be the home folder: {probe} is not a folder (--home, ${HOME_ENV} or the "
+            "settings file's home)",
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_program(), description="ERP <-> Norce Commerce batch integration"
@@ -81,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         "--home",
         type=Path,
         help=f"folder for state/, inbox/, outbox/ and archive/ (default: ${HOME_ENV}, else the "
-        "settings file's home, else the current directory)",
+        "settings file's home or its folder, else the current directory)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.set_defaults(handler=_serve)
@@ -156,11 +171,9 @@ def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fee
     rt = Runtime.open(settings)
     try:
         jobs = one_pass(rt, contracts) if args.feed is None else [feed_job(chosen[0], chosen)]
-        report = run_jobs(rt, jobs)
+        report = run_jobs(rt, jobs, emit=print)
     finally:
         rt.close()
-    for line in report.lines:
-        print(line)
     # 1: something failed and will be retried; 3: a whole file was rejected (needs a person).
     return 1 if "failed" in report.outcomes else 3 if "rejected" in report.outcomes else 0
 

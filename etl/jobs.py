@@ -7,8 +7,9 @@ here, so the two cannot drift apart (a job added here runs in both).
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from etl.config.contracts import FeedContract
@@ -24,6 +25,8 @@ from etl.to_erp.parties.jobs import export_parties_once, forgotten_note, party_l
 from etl.to_norce.records import FileOutcome
 from etl.to_norce.run import run_feed
 from etl.transport.names import one_line, printable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,21 @@ def purge_job(settings: Settings, contracts: dict[str, FeedContract]) -> Job | N
     return Job("purge", when, run)
 
 
-def run_jobs(rt: Runtime, jobs: list[Job]) -> JobReport:
-    """Run jobs one after another (as `once` does): every line, every outcome."""
+def run_jobs(
+    rt: Runtime, jobs: Iterable[Job], emit: Callable[[str], object] | None = None
+) -> JobReport:
+    """Run jobs one after another (as `once` does): every line, every outcome.
+
+    Each job's lines go to `emit` as soon as it ends, so what was committed before a later
+    job fails (or the operator presses Ctrl-C) has been said.
+    """
     lines: list[str] = []
     outcomes: set[str] = set()
     for job in jobs:
         report = job.run(rt, None)
+        if emit is not None:
+            for line in report.lines:
+                emit(line)
         lines += report.lines
         outcomes |= report.outcomes
     return JobReport(tuple(lines), frozenset(outcomes))
@@ -125,9 +137,14 @@ def chosen_feeds(contracts: dict[str, FeedContract], feed: str | None) -> list[F
     return [contracts[feed]]
 
 
-def one_pass(rt: Runtime, contracts: dict[str, FeedContract]) -> list[Job]:
-    """Every job of a pass, in the order `once` runs them: ERP files first, then Norce's side."""
-    return [*feed_jobs(contracts, scheduled=False), *erp_jobs(rt)]
+def one_pass(rt: Runtime, contracts: dict[str, FeedContract]) -> Iterator[Job]:
+    """Every job of a pass, in the order `once` runs them: ERP files first, then Norce's side.
+
+    Norce's side is made only when the feeds are done: a broken order layout stops the pass
+    there, not before the ERP's files were taken.
+    """
+    yield from feed_jobs(contracts, scheduled=False)
+    yield from erp_jobs(rt)
 
 
 def _feeds_run(feeds: list[FeedContract]) -> Callable[[Runtime, threading.Event | None], JobReport]:
@@ -158,6 +175,8 @@ def _poll(rt: Runtime, _stop: threading.Event | None) -> JobReport:
     try:
         summary = poll_once(rt)
     except EtlError as exc:
+        # The scheduler keeps no report: the log is where a failed poll is seen.
+        log.error("orders <- Norce Query: the poll failed, the next tick retries: %s", exc)
         return JobReport((f"orders <- Norce Query: FAILED: {exc}",), frozenset({"failed"}))
     return JobReport((f"orders <- Norce Query: {summary.read} read, {summary.spooled} new",))
 

@@ -62,9 +62,7 @@ def export_parties_command(args: argparse.Namespace, settings: Settings, contrac
             book.close()
     rt = Runtime.open(settings)
     try:
-        report = run_jobs(rt, party_jobs(rt))
-        for line in report.lines:
-            print(line)
+        report = run_jobs(rt, party_jobs(rt), emit=print)
         failed = "failed" in report.outcomes
     finally:
         rt.close()

@@ -170,3 +170,14 @@ def test_a_home_given_wins_over_the_files_and_the_file_still_checks_its_own(
     with pytest.raises(ConfigError) as caught:
         load_settings(config, {}, Path("elsewhere"))
     assert caught.value.key == "home"
+
+
+def test_a_home_that_cannot_be_a_folder_is_a_configuration_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Exit 2, not a traceback and 1: the service unit does not restart a configuration error.
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["--home", str(afile), "status"]) == 2
+    assert main(["--home", str(afile / "below"), "once"]) == 2
+    assert "home" in caplog.text and str(afile) in caplog.text
