@@ -271,7 +271,17 @@ def load_settings(
     file_home = base / (_text(raw, "home", ".", source) or ".")  # checked even when overridden
     raw["home"] = str(home if home is not None else file_home)
     raw["schemas_dir"] = str(base / (_text(raw, "schemas_dir", "schemas", source) or "schemas"))
-    return validated(Settings, raw, source)
+    settings = validated(Settings, raw, source)
+    if "stores" not in raw and settings.norce.mode == "http":
+        # Without [stores] the ERP's folder is the demo's: the samples shipped in the package.
+        # Fine for a try-out in file mode; posted to a real tenant they would become its data.
+        raise ConfigError(
+            source,
+            "stores",
+            "norce.mode is http but no [stores.<store>] names the ERP's folder: the sample "
+            "exports shipped in the package would be imported into the tenant",
+        )
+    return settings
 
 
 def _resolve_secrets(
