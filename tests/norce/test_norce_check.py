@@ -158,7 +158,9 @@ def test_run_py_norce_check_prints_the_report_and_exits_by_it(
         f'schemas_dir = "{SCHEMAS}"\n\n[norce]\nmode = "http"\n'
         f'base_url = "{tenant.base_url}"\nclient_id = "{tenant.client_id}"\n'
         f'client_secret_env = "NORCE_SECRET"\nscope = "{tenant.scope}"\n'
-        f"application_id = {APP}\naccount_id = 4711\nbackoff_seconds = 0\n",
+        f"application_id = {APP}\naccount_id = 4711\nbackoff_seconds = 0\n"
+        # http mode needs the ERP's own store: the shipped samples never go to a tenant.
+        f'\n[stores.erp]\nkind = "local"\nroot = "{tmp_path}"\n',
         encoding="utf-8",
     )
     monkeypatch.setenv("NORCE_SECRET", tenant.client_secret)
