@@ -44,6 +44,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +99,16 @@ def order_body(n: int) -> dict[str, Any]:
         {"LineNo": len(items) + 1, "PartNo": "FREIGHT", "Description": "Frakt", "Quantity": 1,
          "UnitPrice": 39.2, "UnitVat": 9.8, "VatRate": 25, "Type": "Freight", "TypeGroup": "Fee"}
     )  # fmt: skip
-    total = sum(i["Quantity"] * (i["UnitPrice"] - i.get("Discount", 0)) * 1.25 for i in items)
+    # A line's Discount is already inside its UnitPrice (reference section 11): what is paid is
+    # Quantity x (UnitPrice + UnitVat) per line, each rounded to cents.
+    total = sum(_cents(i["Quantity"] * i["UnitPrice"]) + _cents(i["Quantity"] * i["UnitVat"])
+                for i in items)  # fmt: skip
     person = {"CustomerCode": f"C-{n:07d}", "FirstName": first, "LastName": last,
               "Email": f"kund{n}@example.com", "CellPhone": f"+4670{n % 10_000_000:07d}"}  # fmt: skip
     sell_to: dict[str, Any] = {"Person": person}
     if n % 3 == 0:
         sell_to["Company"] = {"Code": f"K-{n % 9000 + 1000}", "Name": f"{last} Bygg AB",
-                              "VatNo": f"SE55{n % 10**8:08d}01"}  # fmt: skip
+                              "VatNo": f"SE{_orgnr(n)}01"}  # fmt: skip
     return {
         "Header": {"ApplicationKey": "00000000-0000-0000-0000-000000000000"},
         "ClientOrderRef": str(REF_BASE + n),
@@ -116,10 +120,25 @@ def order_body(n: int) -> dict[str, Any]:
         "ShipTo": {"Person": {"FirstName": first, "LastName": last, "Address": address}},
         "ShippingAdvice": {"DeliveryMethodCode": "POSTNORD", "IsFeeChargedOnce": True},
         "Payments": [{"PaymentCode": 90_000 + n, "PaymentMethodCode": rng.choice(_METHODS),
-                      "PaymentRef": f"psp-{n}", "Amount": round(total, 2), "CurrencyCode": "SEK"}],
+                      "PaymentRef": f"psp-{n}", "Amount": float(total), "CurrencyCode": "SEK"}],
         "Items": items,
         "AdditionalInfo": [{"Code2": "Channel", "Value": "B2B" if n % 3 == 0 else "B2C"}],
     }  # fmt: skip
+
+
+def _cents(value: float) -> Decimal:
+    """An amount rounded half up to cents, as the order checks add them."""
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _orgnr(n: int) -> str:
+    """A Swedish organisation number (55 + 7 digits + Luhn check digit), as PEPPOL checks it."""
+    body = f"55{n % 10**7:07d}"
+    total = 0
+    for i, c in enumerate(reversed(body)):
+        d = int(c) * (2 if i % 2 == 0 else 1)
+        total += d // 10 + d % 10
+    return f"{body}{(10 - total % 10) % 10}"
 
 
 def order_bytes(n: int) -> bytes:

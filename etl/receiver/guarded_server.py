@@ -37,6 +37,9 @@ from etl.receiver.log_repeats import RepeatedLog
 # sent again (about a second) when the queue is full.
 BACKLOG = 32
 _SPARE_DESCRIPTORS = 16  # spool files being written, log files reopened, a margin
+# Threads that take orders in (ReceiverApp): one per sender in flight, so the fsyncs of orders
+# that arrive together are shared (etl.state.group_commit).
+WORKER_THREADS = 32
 _BUSY_BODY = b'{"StatusCode": "Failed", "Description": "busy, try again", "HasErpOrderNo": false}'
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
@@ -49,13 +52,14 @@ def connection_limit(wanted: int) -> int:
     """`wanted`, or fewer when the process's file descriptors would run out first.
 
     Counted at start: the descriptors already open, three per worker thread (a SQLite
-    connection with WAL), and the connections accepted before the bound closes them.
+    connection with WAL; events still open one per thread), one spool file being written per
+    order thread, and the connections accepted before the bound closes them.
     """
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return wanted
-    threads = min(32, (os.cpu_count() or 1) + 4)  # asyncio.to_thread's default pool
-    spare = _open_descriptors() + 3 * threads + 2 * BACKLOG + _SPARE_DESCRIPTORS
+    threads = min(32, (os.cpu_count() or 1) + 4)  # asyncio.to_thread's default pool (events)
+    spare = _open_descriptors() + 3 * threads + WORKER_THREADS + 2 * BACKLOG + _SPARE_DESCRIPTORS
     return max(1, min(wanted, soft - spare))
 
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.state.atomic import fsync_dir, write_atomically
+from etl.state.atomic import PRIVATE, fsync_dir, temp_path, write_atomically
+from etl.state.group_commit import GroupCommit
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 TOMBSTONE = ".purged"
@@ -44,18 +47,29 @@ def spool_name(ref: str, sha256: str, kind: str) -> str:
 
 
 class Spool:
-    """A folder of received bodies."""
+    """A folder of received bodies; `put` may be called from many threads at once."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # Bodies put at the same time share one fsync of the folder (etl.state.group_commit).
+        self._folder_synced: GroupCommit[Path, None] = GroupCommit(self._sync_folder)
 
     def put(self, ref: str, body: bytes, kind: str) -> Spooled:
-        """Store one body durably; the same body again is not written twice."""
+        """Store one body durably; the same body again is not written twice.
+
+        As etl.state.atomic writes a file (temp name, fsync, rename, folder fsync'd), but the
+        folder's fsync is shared with the bodies other threads put meanwhile.
+        """
         sha = hashlib.sha256(body).hexdigest()
         path = self.folder / spool_name(ref, sha, kind)
         if not path.exists():
-            write_atomically(path, body)
+            _write_renamed(path, body)
+            self._folder_synced.submit(path)
         return Spooled(path, sha, kind)
+
+    def _sync_folder(self, paths: Sequence[Path]) -> list[None]:
+        fsync_dir(self.folder)
+        return [None for _ in paths]
 
     def read(self, name: str) -> bytes:
         """The body stored under `name` (a bare file name from the order book)."""
@@ -99,3 +113,21 @@ class Spool:
         if Path(name).name != name or name.startswith("."):
             raise ValueError(f"not a spool file name: {name!r}")
         return self.folder / name
+
+
+def _write_renamed(path: Path, body: bytes) -> None:
+    """Temp name, fsync, rename: etl.state.atomic's write but for the folder's fsync (shared)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path(path)
+    # O_EXCL: never write through a file (or symlink) someone else put at the temp name.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), PRIVATE)  # the umask must not narrow or widen it
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

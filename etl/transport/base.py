@@ -57,8 +57,13 @@ class Store(Protocol):
         """Copy `path` to the local file `target` (the caller picks a temp name)."""
         ...
 
-    def upload(self, source: Path, path: str) -> None:
-        """Copy the local file `source` to `path`; an existing file there is an error."""
+    def upload(self, source: Path, path: str, *, through_temp: bool = True) -> None:
+        """Copy the local file `source` to `path`; an existing file there is an error.
+
+        `through_temp`: the bytes go to a hidden temp name first and are renamed to `path`
+        once whole. Without it they are written straight to `path`, created exclusively: for
+        a caller whose `path` is itself a temp name it renames later (one temp name, not two).
+        """
         ...
 
     def rename(self, path: str, new_path: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from etl.config.settings import LocalStoreSettings
 from etl.errors import TransportError
@@ -84,12 +85,15 @@ class LocalStore:
                 target.unlink(missing_ok=True)
                 raise
 
-    def upload(self, source: Path, path: str) -> None:
-        """Copy `source` to `path` through a temp name; an existing `path` is an error."""
+    def upload(self, source: Path, path: str, *, through_temp: bool = True) -> None:
+        """Copy `source` to `path` (through a temp name unless told); an existing one is an error."""
         self._refuse_if_read_only("upload", path)
         with self._failures("upload", path), source.open("rb") as data:
             final = self._path(path)
             make_store_folders(final.parent)
+            if not through_temp:
+                _write_new(data, final)
+                return
             temp = final.with_name(f".{final.name}.part")
             try:
                 with temp.open("wb") as out:
@@ -176,6 +180,19 @@ class LocalStore:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise TransportError(f"{self._where}: cannot {action} {path!r}: {reason}") from exc
+
+
+def _write_new(data: BinaryIO, target: Path) -> None:
+    """Write `data` to a new file `target`; an existing file (or link) there is an error."""
+    # O_EXCL: never through a file or symlink someone else put there.
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(data, out)
+        store_mode(target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
 
 
 def _move_no_overwrite(source: Path, target: Path) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import paramiko
 from paramiko.hostkeys import InvalidHostKey
@@ -44,6 +45,7 @@ _LIBRARY_ERRORS = (
 _BROKEN = (paramiko.SSHException, EOFError, TimeoutError)
 # 64 requests of 32 KiB in flight: fast on long links, bounded memory for any file size.
 _PREFETCH_REQUESTS = 64
+_CHUNK = 32768  # what paramiko's own put writes per request
 # known_hosts stores RSA keys as "ssh-rsa"; the negotiated algorithms are named differently.
 _KEY_ALGORITHMS = {"ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]}
 
@@ -109,13 +111,16 @@ class SftpStore:
                 target.unlink(missing_ok=True)
                 raise
 
-    def upload(self, source: Path, path: str) -> None:
-        """Copy `source` to `path` through a temp name; an existing `path` is an error."""
+    def upload(self, source: Path, path: str, *, through_temp: bool = True) -> None:
+        """Copy `source` to `path` (through a temp name unless told); an existing one is an error."""
         rel = self._writable("upload", path)
         remote = self._remote(rel)
         folder, base = posixpath.split(remote)
         temp = posixpath.join(folder, b"." + base + b".part")
         with self._failures("upload", path), source.open("rb") as data:
+            if not through_temp:
+                self._create(data, remote, rel)
+                return
             if self._taken(remote):
                 raise FileExistsError(errno.EEXIST, "target exists", path)
             self._makedirs(posixpath.dirname(rel))
@@ -136,13 +141,17 @@ class SftpStore:
             mode = self._client().stat(source).st_mode
             if mode is None or not stat.S_ISREG(mode):
                 raise FileNotFoundError(errno.ENOENT, "no such file", path)
-            self._makedirs(posixpath.dirname(target_rel))
             plain = self._remote(target_rel)
             if target != plain and self._taken(target):
                 # A cp1252 name kept its bytes, and a file with those bytes is there already:
                 # take the text name the caller checked was free (its UTF-8 bytes) instead.
                 target = plain
-            self._move_no_overwrite(source, target)
+            try:
+                self._move_no_overwrite(source, target)
+            except FileNotFoundError:
+                # The source is there (looked at above): the target's folder is missing.
+                self._makedirs(posixpath.dirname(target_rel))
+                self._move_no_overwrite(source, target)
 
     def remove(self, path: str) -> None:
         """Delete one file."""
@@ -228,6 +237,38 @@ class SftpStore:
         except FileNotFoundError:
             return False
         return True
+
+    def _create(self, data: BinaryIO, remote: bytes, rel: str) -> None:
+        """Write `data` to a new file `remote`: created exclusively, its folder made if missing.
+
+        Three requests in all (open, the pipelined writes, close): the folder is looked at
+        only when the open says it is missing, and an existing file only when the open fails.
+        """
+        try:
+            self._write_new(data, remote)
+        except FileNotFoundError:
+            self._makedirs(posixpath.dirname(rel))
+            data.seek(0)
+            self._write_new(data, remote)
+
+    def _write_new(self, data: BinaryIO, remote: bytes) -> None:
+        try:
+            handle = self._client().open(remote, "wxb")  # SSH_FXF_EXCL: never over a file
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            # SFTP v3 has no "exists" status: servers answer a bare failure.
+            if self._taken(remote):
+                raise FileExistsError(errno.EEXIST, "target exists", remote) from exc
+            raise
+        try:
+            with handle:
+                handle.set_pipelined(True)
+                while chunk := data.read(_CHUNK):
+                    handle.write(chunk)
+        except BaseException:
+            self._discard(remote)
+            raise
 
     def _makedirs(self, rel_folder: str) -> None:
         """Create `rel_folder` and its parents under the root; existing ones are fine."""

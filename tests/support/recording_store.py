@@ -33,10 +33,14 @@ class Recording:
         """Download from the inner store."""
         self.inner.download(path, target)
 
-    def upload(self, source: Path, path: str) -> None:
+    def stat(self, path: str) -> RemoteFile | None:
+        """Ask the inner store."""
+        return self.inner.stat(path)
+
+    def upload(self, source: Path, path: str, *, through_temp: bool = True) -> None:
         """Record, then upload (dying before or after if told)."""
         self._change("upload", path)
-        self.inner.upload(source, path)
+        self.inner.upload(source, path, through_temp=through_temp)
         if self.after == "upload":
             raise Crash("upload")
 

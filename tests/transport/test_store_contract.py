@@ -210,6 +210,32 @@ def test_upload_of_missing_source_leaves_nothing(store: Store, root: Path, tmp_p
     assert list(root.iterdir()) == []
 
 
+def test_an_upload_straight_to_its_name_creates_folders_and_no_other_file(
+    store: Store, root: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "order.xml"
+    source.write_bytes(BIG)
+    store.upload(source, "orders/ubl/order.xml.part", through_temp=False)
+    assert [p.name for p in (root / "orders/ubl").iterdir()] == ["order.xml.part"]
+    assert (root / "orders/ubl/order.xml.part").read_bytes() == BIG
+    found = store.stat("orders/ubl/order.xml.part")
+    assert found is not None and (found.path, found.size) == ("orders/ubl/order.xml.part", len(BIG))
+
+
+def test_an_upload_straight_to_its_name_never_overwrites(
+    store: Store, root: Path, tmp_path: Path
+) -> None:
+    put(root, "orders/order.xml.part", b"first")
+    (root / "orders/link.part").symlink_to(root / "orders/order.xml.part")
+    source = tmp_path / "order.xml"
+    source.write_bytes(b"second")
+    for taken in ("orders/order.xml.part", "orders/link.part"):
+        with pytest.raises(TransportError, match="already exists"):
+            store.upload(source, taken, through_temp=False)
+    assert (root / "orders/order.xml.part").read_bytes() == b"first"
+    assert sorted(p.name for p in (root / "orders").iterdir()) == ["link.part", "order.xml.part"]
+
+
 # -- rename ---------------------------------------------------------------------------------
 
 

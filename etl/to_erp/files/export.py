@@ -6,16 +6,22 @@ prepared, how the ledger records an export); the way a file travels is this modu
 One file, start to end:
 
     render -> outbox/erp/<layout>/<file> (fsync'd) -> supply.begin (the ledger) -> upload as
-    <file>.part -> size check -> rename to <file> -> outbox/erp/<layout>/sent/<file>
+    <file>.part -> size check (stat) -> rename to <file> -> outbox/erp/<layout>/sent/<file>
     -> done-marker -> supply.finish -> archive/<area>/exported/<layout>/<day>/<file>
+
+Files go a batch at a time (up to BATCH_FILES): rendered and fsync'd together, begun in one
+ledger commit, uploaded one by one, finished in one commit. The layout's temp name is the only
+one (the store writes it straight, created exclusively), and the size check asks the server for
+that one file: nothing lists the target folder.
 
 The outbox folders say how far a file got. A file in `outbox/erp/<layout>/` may or may not be
 on the server; one in `sent/` is, under its final name. An export the ledger holds as begun
 but not finished (the process died) is settled first on the next run: in `sent/`, or on the
 server under its final name with the recorded size: finished, not uploaded again; only its
 temp name there: that is removed and the same bytes are uploaded again; nothing there:
-uploaded again. The one window this cannot see into is between the server's rename and the
-move to `sent/` (microseconds), if the ERP also takes the file away within it.
+uploaded again. Each look is one `stat` of that name on the server. The one window this
+cannot see into is between the server's rename and the move to `sent/` (microseconds), if
+the ERP also takes the file away within it.
 
 A server that is read-only for us (the embedded default's `etl/embedded/samples/erp`) gets nothing: the
 files are rendered into the outbox for a person to look at, and nothing counts as exported.
@@ -27,11 +33,12 @@ import datetime as dt
 import hashlib
 import logging
 import posixpath
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from etl.config.settings import Settings
 from etl.errors import EtlError, TransportError
@@ -40,7 +47,7 @@ from etl.state.atomic import fsync_dir, write_atomically
 from etl.state.ledger.exported_files import ExportRow
 from etl.state.locks import feed_lock
 from etl.state.spool import Spool
-from etl.to_erp.files import naming
+from etl.to_erp.files import naming, outbox
 from etl.to_erp.files.layouts import Layout
 from etl.to_erp.files.prepared import Prepared
 from etl.to_erp.files.render import prepare, render
@@ -51,6 +58,14 @@ from etl.transport.base import Store
 log = logging.getLogger(__name__)
 
 U = TypeVar("U")
+
+# Files rendered, recorded and uploaded together: the ledger commits once a batch on each
+# side of the uploads, and the batch's outbox files are fsync'd side by side (etl.to_erp.files
+# .outbox), instead of both once a file. A crash mid-batch is settled file by file as ever.
+BATCH_FILES = 50
+
+# What a batched supply records per file before the uploads: export id, name, units, hash, size.
+Begun = tuple[str, str, Sequence[Any], str, int]
 
 
 @dataclass
@@ -82,6 +97,33 @@ class Taken(Generic[U]):
     ready: list[tuple[U, Prepared]] = field(default_factory=list)
     held: dict[str, str] = field(default_factory=dict)  # ref -> why (recorded by the supply)
     gone: list[str] = field(default_factory=list)  # refs with nothing to send (recorded too)
+
+
+@dataclass(frozen=True)
+class _File(Generic[U]):
+    """One file of a batch: in the outbox, recorded as begun, then uploaded."""
+
+    export_id: str
+    name: str
+    local: Path
+    units: Sequence[U]
+    sha256: str
+    size: int
+
+    def begun(self) -> Begun:
+        """What a batched supply records for it."""
+        return (self.export_id, self.name, self.units, self.sha256, self.size)
+
+
+@runtime_checkable
+class Batched(Protocol):
+    """A supply that records a batch of files in one ledger transaction each way."""
+
+    def begin_many(self, files: Sequence[Begun], at: str) -> None:
+        """Before the uploads: each of these files, with its units, is on its way."""
+
+    def finish_many(self, export_ids: Sequence[str], at: str) -> None:
+        """After the uploads and their checks: these files are the ERP's."""
 
 
 class Supply(Protocol[U]):
@@ -196,11 +238,14 @@ class _Export(Generic[U]):
         self.sent = self.outbox / "sent"
         self.archive = areas.exported(supply.area, layout.name)
         self.summary = ExportSummary(layout.name)
+        self.naming: set[str] = set()  # names this run chose (before the ledger has them)
+        self.present: set[str] | None = set()  # names in the target folder at the batch's start
+        self.syncing: threading.Thread | None = None  # the fsync of `sent/` under way
 
     # -- the run -----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Settle what an earlier run left, then export due units file by file."""
+        """Settle what an earlier run left, then export due units a batch of files at a time."""
         unfinished = self.supply.unfinished()
         self._tidy({e.file_name for e in unfinished})
         if self.store.read_only:
@@ -208,13 +253,16 @@ class _Export(Generic[U]):
             return
         for export in unfinished:
             self._settle(export)
-        while len(self.summary.files) < self.layout.spec.max_files_per_run:
-            units = self.supply.due(self.layout.orders_per_file)
+        per_file = self.layout.orders_per_file
+        while (room := self.layout.spec.max_files_per_run - len(self.summary.files)) > 0:
+            units = self.supply.due(per_file * min(room, BATCH_FILES))
             if not units:
                 break
             ready = self._take(units)
             if ready:
-                self._export_new(ready)
+                self._export_batch(
+                    [ready[i : i + per_file] for i in range(0, len(ready), per_file)]
+                )
 
     def _take(self, units: Sequence[U]) -> list[tuple[U, Prepared]]:
         taken = self.supply.take(units)
@@ -222,19 +270,51 @@ class _Export(Generic[U]):
         self.summary.gone.extend(taken.gone)
         return taken.ready
 
-    def _export_new(self, ready: Sequence[tuple[U, Prepared]]) -> None:
-        units = [unit for unit, _ in ready]
-        data = render(self.layout, [p for _, p in ready])
-        name = self.supply.name(units, self._taken)
-        local = self.outbox / name
-        # On disk before the ledger knows it, so a retry can always send these same bytes.
-        write_atomically(local, data)
-        export_id = f"{self.layout.name}/{name}"
-        sha = hashlib.sha256(data).hexdigest()
-        self.supply.begin(export_id, name, units, sha, len(data), self._stamp())
-        self._deliver(export_id, name, local, len(data), len(units))
-        self.summary.files.append(name)
-        self.summary.units += len(units)
+    def _export_batch(self, groups: Sequence[Sequence[tuple[U, Prepared]]]) -> None:
+        """Render files into the outbox, record them as begun, upload each, commit them."""
+        # One listing a batch, to pick free names; a file put there meanwhile is still never
+        # overwritten (the upload creates exclusively, the rename refuses a taken name).
+        self.present = self._listed()
+        rendered = {}
+        for group in groups:
+            units = [unit for unit, _ in group]
+            data = render(self.layout, [p for _, p in group])
+            name = self.supply.name(units, self._taken)
+            self.naming.add(name)  # not in the ledger before the batch is begun
+            rendered[self.outbox / name] = (units, data)
+        # On disk before the ledger knows them, so a retry can always send these same bytes.
+        outbox.write_batch({path: data for path, (_, data) in rendered.items()})
+        files = [
+            _File(f"{self.layout.name}/{p.name}", p.name, p, units, _sha256(data), len(data))
+            for p, (units, data) in rendered.items()
+        ]
+        self._begin(files)
+        delivered: list[_File[U]] = []
+        try:
+            for file in files:
+                self._upload(file.name, file.local, file.size)
+                delivered.append(file)
+        except EtlError:
+            self._finish_new(delivered)  # those on the server are the ERP's: commit them
+            raise
+        self._finish_new(delivered)
+
+    def _begin(self, files: Sequence[_File[U]]) -> None:
+        """Record the batch before its uploads: in one transaction where the supply can."""
+        at = self._stamp()
+        if isinstance(self.supply, Batched):
+            self.supply.begin_many([f.begun() for f in files], at)
+            return
+        for f in files:
+            self.supply.begin(f.export_id, f.name, f.units, f.sha256, f.size, at)
+
+    def _finish_new(self, files: Sequence[_File[U]]) -> None:
+        self._finish(
+            [(f.export_id, f.name, f"{len(f.units)} {self.noun}, {f.size} bytes") for f in files]
+        )
+        for f in files:
+            self.summary.files.append(f.name)
+            self.summary.units += len(f.units)
 
     def _outbox_only(self) -> None:
         log.warning(
@@ -259,53 +339,81 @@ class _Export(Generic[U]):
 
     # -- files out -------------------------------------------------------------------------
 
-    def _deliver(self, export_id: str, name: str, local: Path, size: int, units: int) -> None:
-        """Upload under the temp name, check the size, rename, then finish the export."""
+    def _upload(self, name: str, local: Path, size: int) -> None:
+        """Upload under the layout's temp name, check its size, rename, move to `sent/`."""
         remote, temp = self._remote(name), self._remote(name) + self.layout.target.temp_suffix
-        self.store.upload(local, temp)
-        found = self._sizes().get(temp)
-        if found != size:
+        # The temp name is the layout's, written straight (the store adds no second one).
+        self.store.upload(local, temp, through_temp=False)
+        found = self.store.stat(temp)
+        if found is None or found.size != size:
             self.store.remove(temp)
             raise TransportError(
-                f"{self.store.name}: {temp} is {found} bytes after the upload, not {size}; "
-                "removed, the next run uploads it again"
+                f"{self.store.name}: {temp} is {found.size if found else None} bytes after "
+                f"the upload, not {size}; removed, the next run uploads it again"
             )
+        self._sent_synced()
         self.store.rename(temp, remote)
-        self._move(local, self.sent / name)
-        self._finish(export_id, name, f"{units} {self.noun}, {size} bytes")
+        # `sent/` is what says the file is on the server if the ERP takes it: fsync'd in the
+        # background while the next file uploads, and done before that one is renamed.
+        outbox.move(local, self.sent / name, durable=False)
+        self.syncing = threading.Thread(target=fsync_dir, args=(self.sent,))
+        self.syncing.start()
+        self._write_marker(name, fresh=True)
 
-    def _finish(self, export_id: str, name: str, counts: str) -> None:
-        """The file is on the server under its final name: marker, commit, archive."""
-        self._write_marker(name)
-        log.info(
-            "%s %s: %s (%s) is on %s as %s; committing the export",
-            self.noun,
-            self.layout.name,
-            name,
-            counts,
-            self.store.name,
-            self._remote(name),
-        )
+    def _sent_synced(self) -> None:
+        """Wait for the fsync of `sent/` after the last file moved there."""
+        if self.syncing is not None:
+            self.syncing.join()
+            self.syncing = None
+
+    def _finish(self, files: Sequence[tuple[str, str, str]]) -> None:
+        """Files on the server under their final names (export id, name, counts): commit, archive."""
+        for _, name, counts in files:
+            log.info(
+                "%s %s: %s (%s) is on %s as %s; committing the export",
+                self.noun,
+                self.layout.name,
+                name,
+                counts,
+                self.store.name,
+                self._remote(name),
+            )
+        if not files:
+            return
+        self._sent_synced()
         if self.pause > 0:
             self.sleep(self.pause)
-        self.supply.finish(export_id, self._stamp())
-        sent = self.sent / name
-        if sent.exists():
-            self._move(sent, self.archive / self.clock().strftime("%Y-%m-%d") / name)
+        at = self._stamp()
+        if isinstance(self.supply, Batched):
+            self.supply.finish_many([export_id for export_id, _, _ in files], at)
+        else:
+            for export_id, _, _ in files:
+                self.supply.finish(export_id, at)
+        day = self.archive / self.clock().strftime("%Y-%m-%d")
+        moved = [name for _, name, _ in files if (self.sent / name).exists()]
+        for name in moved:
+            # Not fsync'd one by one: a file left in `sent/` after a power cut is archived
+            # by the next run (its export is done).
+            outbox.move(self.sent / name, day / name, durable=False)
+        if moved:
+            fsync_dir(day)
+            fsync_dir(self.sent)
 
-    def _write_marker(self, name: str) -> None:
+    def _write_marker(self, name: str, *, fresh: bool = False) -> None:
+        """The done-marker beside `name`; `fresh`: the file was renamed into place just now."""
         template = self.layout.target.done_marker
         if template is None:
             return
         marker = naming.marker(template, name)
         path = self._remote(marker)
-        if self.store.exists(path) or not self.store.exists(self._remote(name)):
+        if not fresh and (self.store.exists(path) or not self.store.exists(self._remote(name))):
             return  # written before the stop; or the ERP has taken the file (a lone marker lies)
         empty = self.outbox / f".{marker}"
         empty.parent.mkdir(parents=True, exist_ok=True)
         empty.write_bytes(b"")
         try:
-            self.store.upload(empty, path)
+            # Empty: nothing to see half-written, so no temp name (created exclusively).
+            self.store.upload(empty, path, through_temp=False)
         finally:
             empty.unlink(missing_ok=True)
 
@@ -316,21 +424,24 @@ class _Export(Generic[U]):
         remote = self._remote(name)
         if (self.sent / name).exists():
             log.info("%s %s: %s reached the ERP before the stop", self.noun, self.layout.name, name)
-            self._finish(export.export_id, name, self._counts(export))
+            self._write_marker(name)
+            self._finish([(export.export_id, name, self._counts(export))])
             self.summary.finished.append(name)
             return
-        sizes = self._sizes()
-        if remote in sizes:
-            self._settle_present(export, sizes[remote])
+        # Read back: the server says whether the file (or only its temp name) is there.
+        found = self.store.stat(remote)
+        if found is not None:
+            self._settle_present(export, found.size)
             return
         temp = remote + self.layout.target.temp_suffix
-        if temp in sizes:
+        if self.store.stat(temp) is not None:
             self.store.remove(temp)
         local = self._same_bytes(export)
         if local is None:
             return
         log.info("%s %s: %s never arrived; uploading it again", self.noun, self.layout.name, name)
-        self._deliver(export.export_id, name, local, export.size, len(export.refs))
+        self._upload(name, local, export.size)
+        self._finish([(export.export_id, name, self._counts(export))])
         self.summary.uploaded_again.append(name)
 
     def _settle_present(self, export: ExportRow, size: int) -> None:
@@ -346,8 +457,9 @@ class _Export(Generic[U]):
         log.info("%s %s: %s found on the server; finishing", self.noun, self.layout.name, name)
         local = self.outbox / name
         if local.exists():
-            self._move(local, self.sent / name)
-        self._finish(export.export_id, name, self._counts(export))
+            outbox.move(local, self.sent / name)
+        self._write_marker(name)
+        self._finish([(export.export_id, name, self._counts(export))])
         self.summary.finished.append(name)
 
     def _same_bytes(self, export: ExportRow) -> Path | None:
@@ -379,36 +491,39 @@ class _Export(Generic[U]):
                 if not path.is_file() or path.name.startswith(".") or path.name in unfinished:
                     continue
                 if self.supply.name_used(path.name):
-                    self._move(path, self.archive / self.clock().strftime("%Y-%m-%d") / path.name)
+                    day = self.archive / self.clock().strftime("%Y-%m-%d")
+                    outbox.move(path, day / path.name)
                 else:
                     path.unlink()  # rendered again from the same units if they are still due
 
     def _taken(self, name: str) -> bool:
-        """Used by an earlier export, or a file of that name (or its temp, marker) on the server."""
-        if self.supply.name_used(name):
+        """Used by an earlier export or this batch, or a file of that name (or its temp,
+        marker) on the server."""
+        if name in self.naming or self.supply.name_used(name):
             return True
         target = self.layout.target
         names = [name, name + target.temp_suffix]
         if target.done_marker is not None:
             names.append(naming.marker(target.done_marker, name))
-        return any(self.store.exists(self._remote(n)) for n in names)
+        if self.present is None:
+            return any(self.store.exists(self._remote(n)) for n in names)
+        return any(n in self.present for n in names)
+
+    def _listed(self) -> set[str] | None:
+        """Names in the target folder; None when it cannot be listed (a local root the first
+        upload creates): then each name is asked for."""
+        try:
+            return {f.name for f in self.store.list(self.layout.target.folder)}
+        except TransportError as exc:
+            log.debug("%s %s: names asked one by one: %s", self.noun, self.layout.name, exc)
+            return None
 
     def _taken_locally(self, name: str) -> bool:
         """Outbox-only runs: used by an earlier export, or by a file of this run."""
         return self.supply.name_used(name) or name in self.summary.files
 
-    def _sizes(self) -> dict[str, int]:
-        """Size of every file in the target folder, by store path."""
-        return {f.path: f.size for f in self.store.list(self.layout.target.folder)}
-
     def _remote(self, name: str) -> str:
         return posixpath.normpath(posixpath.join(self.layout.target.folder, name))
-
-    def _move(self, source: Path, target: Path) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        source.replace(target)
-        fsync_dir(target.parent)
-        fsync_dir(source.parent)
 
     def _counts(self, export: ExportRow) -> str:
         return f"{len(export.refs)} {self.noun}, {export.size} bytes"
@@ -510,6 +625,14 @@ class OrderSupply:
     ) -> None:
         """Record the export and its orders before the upload."""
         self.book.begin_export(export_id, self.layout.name, name, units, sha256, size, at)
+
+    def begin_many(self, files: Sequence[Begun], at: str) -> None:
+        """Record a batch of exports and their orders before the uploads, in one commit."""
+        self.book.begin_exports(self.layout.name, files, at)
+
+    def finish_many(self, export_ids: Sequence[str], at: str) -> None:
+        """A batch of exports reached the ERP, in one commit: their orders are exported."""
+        self.book.finish_exports(export_ids, at)
 
     def finish(self, export_id: str, at: str) -> None:
         """The export reached the ERP: its orders are exported."""

@@ -23,9 +23,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+from etl.state.group_commit import GroupCommit
 from etl.state.ledger.exported_files import ExportedFiles, ExportRow
+from etl.to_erp.orders import due
 
 # Its tables (orders, order_variants, order_resend_bodies, order_holds, order_buyers,
 # order_export_items, order_exports) are created by etl.state.ledger.migrations.
@@ -67,10 +70,32 @@ class Body:
     received_at: str
 
 
+@dataclass(frozen=True)
+class _Received:
+    """One spooled body to record (the arguments of `OrderBook.receive`)."""
+
+    ref: str
+    sha256: str
+    spool_name: str
+    kind: str
+    source: str
+    at: str
+    hold_reason: str | None
+
+
 class OrderBook(ExportedFiles):
-    """Orders and their exports; one connection per thread or process."""
+    """Orders and their exports; one connection per process or thread.
+
+    `receive` may be called from many threads on one book (the receiver's workers): the calls
+    are committed together (etl.state.group_commit). Its other methods are for one
+    thread at a time.
+    """
 
     files_table = "order_exports"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._arrivals: GroupCommit[_Received, Arrival] = GroupCommit(self._receive_all)
 
     def receive(
         self,
@@ -83,34 +108,14 @@ class OrderBook(ExportedFiles):
         hold_reason: str | None = None,
     ) -> Arrival:
         """Record a spooled order: new, the same body again (a retry), or a different body."""
+        return self._arrivals.submit(
+            _Received(ref, sha256, spool_name, kind, source, at, hold_reason)
+        )
+
+    def _receive_all(self, arrivals: Sequence[_Received]) -> list[Arrival]:
+        """Record spooled bodies in one transaction, in the order they came."""
         with self._tx() as db:
-            row = db.execute("SELECT sha256 FROM orders WHERE ref=?", (ref,)).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO orders (ref, sha256, spool_name, kind, source, received_at, state, "
-                    "reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        ref,
-                        sha256,
-                        spool_name,
-                        kind,
-                        source,
-                        at,
-                        "held" if hold_reason else "spooled",
-                        hold_reason,
-                        at,
-                    ),
-                )
-                if hold_reason:
-                    _record_hold(db, ref, hold_reason, at)
-                return "new"
-            if row["sha256"] == sha256:
-                return "again"
-            db.execute(
-                "INSERT OR IGNORE INTO order_variants VALUES (?,?,?,?)",
-                (ref, sha256, spool_name, at),
-            )
-            return "conflict"
+            return [_receive(db, a) for a in arrivals]
 
     def order(self, ref: str) -> OrderRow | None:
         """One order by its ClientOrderRef."""
@@ -168,14 +173,9 @@ class OrderBook(ExportedFiles):
         return {str(r["state"]): int(r["n"]) for r in rows}
 
     def due(self, layout: str, limit: int) -> list[OrderRow]:
-        """Spooled orders not yet exported in this generation to `layout`, oldest first."""
-        rows = self._db.execute(
-            f"{_ROWS} WHERE o.state IN ('spooled', 'exported') AND NOT EXISTS ("  # noqa: S608
-            "SELECT 1 FROM order_export_items i WHERE i.layout=? AND i.ref=o.ref "
-            "AND i.generation=o.generation) ORDER BY o.received_at, o.ref LIMIT ?",
-            (layout, limit),
-        )
-        return [_order(r) for r in rows]
+        """Orders not yet exported in their generation to `layout`, oldest first (etl.to_erp
+        .orders.due reads only those)."""
+        return [_order(r) for r in due.due_rows(self._db, _ROWS, layout, limit)]
 
     def hold(self, ref: str, reason: str, at: str) -> None:
         """Keep an order from the ERP until an operator releases it."""
@@ -232,22 +232,39 @@ class OrderBook(ExportedFiles):
         at: str,
     ) -> None:
         """Before the upload: this file, with these orders, is on its way."""
+        self.begin_exports(layout, [(export_id, file_name, orders, sha256, size)], at)
+
+    def begin_exports(
+        self,
+        layout: str,
+        files: Sequence[tuple[str, str, Sequence[OrderRow], str, int]],
+        at: str,
+    ) -> None:
+        """Before the uploads: each file (id, name, orders, hash, size) is on its way; one commit."""
         with self._tx() as db:
-            self._begin_file(db, (export_id, layout, file_name), sha256, size, at)
-            db.executemany(
-                "INSERT INTO order_export_items VALUES (?,?,?,?)",
-                [(layout, o.ref, o.generation, export_id) for o in orders],
-            )
+            for export_id, file_name, orders, sha256, size in files:
+                self._begin_file(db, (export_id, layout, file_name), sha256, size, at)
+                db.executemany(
+                    "INSERT INTO order_export_items VALUES (?,?,?,?)",
+                    [(layout, o.ref, o.generation, export_id) for o in orders],
+                )
+                due.begin(db, layout, [o.ref for o in orders])
 
     def finish_export(self, export_id: str, at: str) -> None:
         """After the upload and its check: the file is the ERP's now."""
+        self.finish_exports([export_id], at)
+
+    def finish_exports(self, export_ids: Sequence[str], at: str) -> None:
+        """After the uploads and their checks: these files are the ERP's now; one commit."""
         with self._tx() as db:
-            self._finish_file(db, export_id, at)
-            db.execute(
-                "UPDATE orders SET state='exported', updated_at=? WHERE state='spooled' AND ref IN "
-                "(SELECT ref FROM order_export_items WHERE export_id=?)",
-                (at, export_id),
-            )
+            for export_id in export_ids:
+                self._finish_file(db, export_id, at)
+                due.finish(db, export_id)
+                db.execute(
+                    "UPDATE orders SET state='exported', updated_at=? WHERE state='spooled' "
+                    "AND ref IN (SELECT ref FROM order_export_items WHERE export_id=?)",
+                    (at, export_id),
+                )
 
     def exports(self, ref: str) -> list[ExportRow]:
         """Every export that carried the order."""
@@ -312,6 +329,28 @@ class OrderBook(ExportedFiles):
             "SELECT ref FROM order_export_items WHERE export_id=? ORDER BY ref", (export_id,)
         )
         return tuple(str(r["ref"]) for r in refs)
+
+
+def _receive(db: sqlite3.Connection, a: _Received) -> Arrival:
+    """One arrival inside a transaction: a new order, the same body again, or another body."""
+    row = db.execute("SELECT sha256 FROM orders WHERE ref=?", (a.ref,)).fetchone()
+    if row is None:
+        state = "held" if a.hold_reason else "spooled"
+        db.execute(
+            "INSERT INTO orders (ref, sha256, spool_name, kind, source, received_at, state, "
+            "reason, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (a.ref, a.sha256, a.spool_name, a.kind, a.source, a.at, state, a.hold_reason, a.at),
+        )
+        if a.hold_reason:
+            _record_hold(db, a.ref, a.hold_reason, a.at)
+        return "new"
+    if row["sha256"] == a.sha256:
+        return "again"
+    db.execute(
+        "INSERT OR IGNORE INTO order_variants VALUES (?,?,?,?)",
+        (a.ref, a.sha256, a.spool_name, a.at),
+    )
+    return "conflict"
 
 
 def _record_hold(db: sqlite3.Connection, ref: str, reason: str, at: str) -> None:

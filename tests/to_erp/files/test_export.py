@@ -18,7 +18,7 @@ from etl.to_erp.files.render import render_orders
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore, SftpStore
-from etl.transport.base import Store
+from etl.transport.base import RemoteFile, Store
 from tests.fixtures.orders import SHIPPED, sample, sample_body
 from tests.support.clock import NOW
 from tests.support.recording_store import Crash, Recording
@@ -30,11 +30,11 @@ BATCH = "ORDERS_20261122_1001_2.csv"  # erp_csv: {date}_{first}_{count}
 class Shortened(Recording):
     """Uploads lose their last byte on the way (a server that truncates)."""
 
-    def upload(self, source: Path, path: str) -> None:
+    def upload(self, source: Path, path: str, *, through_temp: bool = True) -> None:
         short = source.with_name(f".{source.name}.short")
         short.write_bytes(source.read_bytes()[:-1])
         try:
-            super().upload(short, path)
+            super().upload(short, path, through_temp=through_temp)
         finally:
             short.unlink()
 
@@ -308,3 +308,39 @@ def test_a_second_exporter_of_the_same_layout_steps_aside(world: World) -> None:
         summary = world.export("erp_csv")
     assert summary.skipped and summary.files == []
     assert world.export("erp_csv").files == ["ORDERS_20261122_1001_1.csv"]
+
+
+# -- round trips -----------------------------------------------------------------------------
+
+
+class Counting(Recording):
+    """A recording store that also counts listings and notes how each upload was written."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner)
+        self.listings = 0
+        self.straight: list[str] = []  # uploads written under their own name, no store temp
+
+    def list(self, folder: str) -> list[RemoteFile]:
+        self.listings += 1
+        return super().list(folder)
+
+    def upload(self, source: Path, path: str, *, through_temp: bool = True) -> None:
+        if not through_temp:
+            self.straight.append(path)
+        super().upload(source, path, through_temp=through_temp)
+
+
+def test_many_files_take_one_listing_and_one_temp_name_each(world: World) -> None:
+    world.receive("order_1001", "order_1002")
+    counting = Counting(world.store)
+    summary = world.export("peppol_order", counting)
+    files = ["ORDER_1001.xml", "ORDER_1002.xml"]
+    assert summary.files == files
+    assert counting.listings <= 1  # not one listing per upload to check one file's size
+    # The layout's temp name is the only one: the store writes it straight, then it is renamed.
+    assert counting.straight == [f"orders/ubl/{f}.part" for f in files]
+    assert [c for c in counting.calls if c[0] == "rename"] == [
+        ("rename", f"orders/ubl/{f}.part", f"orders/ubl/{f}") for f in files
+    ]
+    assert sorted(world.remote("orders/ubl")) == files

@@ -1,0 +1,86 @@
+"""Group commit: bookings from many threads go to the ledger together, each answered as its own."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from etl.state.group_commit import GroupCommit
+from etl.to_erp.orders.book import OrderBook
+
+SENDERS = 20
+
+
+def test_concurrent_bookings_share_commits_and_each_gets_its_own_answer(tmp_path: Path) -> None:
+    book = OrderBook(tmp_path / "ledger.sqlite")
+    start = threading.Barrier(SENDERS)
+    answers: dict[int, str] = {}
+
+    def send(n: int) -> None:
+        start.wait()
+        ref = str(1000 + n % 10)  # two senders per ref: one is new, the other is a retry
+        answers[n] = book.receive(ref, "same-hash", f"{ref}.json", "json", "push", "t")
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(SENDERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    book.close()
+    assert sorted(answers.values()) == ["again"] * 10 + ["new"] * 10
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 10
+
+
+def test_one_failing_item_fails_only_its_caller_and_later_batches_go_on() -> None:
+    batches: list[list[int]] = []
+    first = threading.Event()
+
+    def commit(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        if len(batches) == 1:
+            first.set()
+            time.sleep(0.2)  # a slow commit: the others queue up behind it
+        if 13 in items:
+            raise ValueError("item 13 is refused")
+        return [i * 2 for i in items]
+
+    group: GroupCommit[int, int] = GroupCommit(commit)
+    results: dict[int, int | str] = {}
+
+    def submit(n: int) -> None:
+        try:
+            results[n] = group.submit(n)
+        except ValueError as exc:
+            results[n] = str(exc)
+
+    leader = threading.Thread(target=submit, args=(0,))
+    leader.start()
+    assert first.wait(5)
+    followers = [threading.Thread(target=submit, args=(n,)) for n in range(1, SENDERS)]
+    for t in followers:
+        t.start()
+    for t in [leader, *followers]:
+        t.join()
+    assert results == {n: "item 13 is refused" if n == 13 else n * 2 for n in range(SENDERS)}
+    # The nineteen that queued behind the slow first commit went in one batch (then, as it
+    # failed for item 13, one by one).
+    assert batches[0] == [0]
+    assert sorted(batches[1]) == list(range(1, SENDERS))
+
+
+@pytest.mark.parametrize("error", [ValueError("x"), KeyboardInterrupt()])
+def test_a_caller_alone_gets_its_own_error(error: BaseException) -> None:
+    def commit(items: Sequence[int]) -> list[int]:
+        raise error
+
+    group: GroupCommit[int, int] = GroupCommit(commit)
+    with pytest.raises(type(error)):
+        group.submit(1)
+    with pytest.raises(type(error)):  # nothing stuck: the next call commits again
+        group.submit(2)
