@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from etl.entities.json_rows import JsonRows
+
 JsonObject = Mapping[str, Any]
 
 
@@ -31,6 +33,8 @@ class NorceCall:
 
     def body_bytes(self) -> bytes:
         """The body: a JSON array, nulls already dropped by the payload builders."""
+        if isinstance(self.items, JsonRows):  # encoded by polars, one call at a time
+            return self.items.body()
         return json.dumps(list(self.items), separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -35,6 +35,7 @@ import polars as pl
 
 from etl.entities.base import CallContext
 from etl.entities.calls import NorceCall
+from etl.entities.json_rows import JsonRows
 from etl.models import CHANGED, IS_ACTIVE, Delta
 
 Item = dict[str, Any]
@@ -99,6 +100,27 @@ def change_groups(changes: pl.DataFrame) -> Iterator[tuple[tuple[str, ...], pl.D
         yield (tuple(group.split(",")) if group else ()), rows
 
 
+def by_values(
+    rows: pl.DataFrame, fields: Sequence[str]
+) -> Iterator[tuple[tuple[str, ...], pl.DataFrame]]:
+    """Rows grouped by which of `fields` hold a value, as change_groups(present(...)) groups them.
+
+    For adds never seen before (no CHANGED): a go-live sends every row of the catalogue as
+    one, and a list of field names per row would cost more than the rows. A bit per field
+    says the same; a file whose rows all set the same fields is one group, not copied.
+    """
+    if not rows.height:
+        return
+    bits = [pl.col(f).is_not_null().cast(pl.Int64) * (1 << n) for n, f in enumerate(fields)]
+    mask = pl.sum_horizontal(bits) if bits else pl.lit(0, pl.Int64)
+    masks = rows.select(mask.alias("_mask")).to_series()
+    found = {m: [f for n, f in enumerate(fields) if m >> n & 1] for m in masks.unique().to_list()}
+    ordered = sorted(found.items(), key=lambda kv: ",".join(sorted(kv[1])))
+    for m, setting in ordered:
+        group = rows if len(found) == 1 else rows.filter(masks == m)
+        yield tuple(sorted(setting)), group
+
+
 def setting_groups(
     delta: Delta,
     fields: Sequence[str],
@@ -126,7 +148,13 @@ def setting_groups(
             yield tuple(sorted(setting, key=order.__getitem__)), group
 
     kept = [f for f in fields if f not in seeds]  # what a record Norce has takes
-    for setting, rows in grouped(present(delta.adds, fields)):
+    if units or CHANGED in delta.adds.columns or len(fields) > 62:  # a bit per field
+        adds = grouped(present(delta.adds, fields))
+    else:
+        adds = (
+            (tuple(sorted(s, key=order.__getitem__)), r) for s, r in by_values(delta.adds, fields)
+        )
+    for setting, rows in adds:
         yield "add", setting, rows
     for n, (setting, rows) in enumerate(grouped(within(delta.changes, kept)), start=1):
         yield f"change{n}", setting, rows
@@ -154,6 +182,15 @@ class CallSequence:
         for part in chunks(items, self.context.chunk_size):
             label = f"{len(self.calls) + 1:04d}-{short}-{kind}"
             self.calls.append(NorceCall(self.method, header, list(part), label))
+
+    def add_rows(
+        self, kind: str, header: Mapping[str, Any], rows: pl.DataFrame, item: pl.Expr
+    ) -> None:
+        """Append one call per chunk of `rows`, each item encoded from `item` when it is sent."""
+        short = self.method.rsplit("/", 1)[-1]
+        for part in JsonRows(rows, item).chunks(self.context.chunk_size):
+            label = f"{len(self.calls) + 1:04d}-{short}-{kind}"
+            self.calls.append(NorceCall(self.method, header, part, label))
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ reactivations never send them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 import pandera.polars as pa
@@ -36,16 +36,15 @@ from pydantic import Field
 from etl.entities.base import CallContext, Entity, EntityOptions
 from etl.entities.calls import NorceCall
 from etl.entities.checks import GTIN, MAX_AMOUNT, MONEY, code
+from etl.entities.json_rows import datetime_text, number_text
 from etl.entities.payloads import (
     ACTIVE_FLAG,
     ACTIVE_LABEL,
     CallSequence,
     Item,
-    json_value,
     setting_groups,
-    stays_inactive,
 )
-from etl.models import Delta
+from etl.models import IS_ACTIVE, Delta
 
 SKU_STATUS = {
     "Active": 1,
@@ -128,7 +127,8 @@ def build_calls(delta: Delta, context: CallContext) -> list[NorceCall]:
         for part_fields, part in _split_on_code(setting, rows):
             header = _header(context, part_fields, sku_fields)
             quiet = dormant if kind == "add" else sku_values
-            seq.add(kind, header, _items(part, part_fields, options, sku_values, quiet))
+            item = _item(part.schema, part_fields, options, sku_values, quiet)
+            seq.add_rows(kind, header, part, item)
     return seq.calls
 
 
@@ -180,55 +180,88 @@ def _number(level: dict[str, int], field: str, seeds: frozenset[str]) -> int:
     return _CREATE_ONLY[field] if field in seeds else level[field]
 
 
-def _items(
-    rows: pl.DataFrame,
+def _item(
+    schema: pl.Schema,
     fields: Sequence[str],
     options: ProductOptions,
     sku_extra: Item,
     inactive_extra: Item,
-) -> list[Item]:
-    """Items of one group; a row the ERP marks inactive gets `inactive_extra` on its SKU."""
-    if not rows.height:
-        return []
-    return [
-        _item(row, set(fields), options, inactive_extra if stays_inactive(row) else sku_extra)
-        for row in rows.iter_rows(named=True)
+) -> pl.Expr:
+    """The nested ImportProducts item of one group's rows, as a struct polars encodes.
+
+    A missing value is null here and left out of the JSON (etl.entities.json_rows), as
+    Norce's own serializer omits nulls (NullValueHandling.Ignore).
+    """
+    mpn = pl.col("manufacturer_part_no")
+    own_mpn = mpn.is_not_null() & (mpn != "")  # `or`: an empty one is the PartNo too
+    variant = pl.struct(
+        pl.when(own_mpn).then(mpn).otherwise(pl.col("part_no")).alias("ManufacturerPartNo"),
+        pl.concat_list(_sku(schema, fields, options, sku_extra, inactive_extra)).alias("Skus"),
+    )
+    product = [
+        pl.col("manufacturer_code").alias("ManufacturerCode"),
+        pl.concat_list(variant).alias("Variants"),
     ]
-
-
-def _item(row: dict[str, Any], fields: set[str], options: ProductOptions, sku_extra: Item) -> Item:
-    sku: Item = {"PartNo": row["part_no"], **sku_extra}
-    if "ean" in fields:
-        sku["EanCode"] = row["ean"]
-    if "weight" in fields:
-        sku["ActualWeight"] = json_value(row["weight"])
-    if "start_date" in fields:
-        sku["StartDate"] = json_value(row["start_date"])
-    if "stop_date" in fields:
-        sku["StopDate"] = json_value(row["stop_date"])
-    if "vat_rate" in fields and row["vat_rate"] is not None:
-        sku["VatRates"] = [{"SalesArea": options.sales_area, "Rate": json_value(row["vat_rate"])}]
-    variant: Item = {
-        "ManufacturerPartNo": row["manufacturer_part_no"] or row["part_no"],
-        "Skus": [_drop_nulls(sku)],
-    }
-    product: Item = {"ManufacturerCode": row["manufacturer_code"], "Variants": [variant]}
     if "manufacturer_name" in fields:
-        product["ManufacturerName"] = row["manufacturer_name"]
+        product.append(pl.col("manufacturer_name").alias("ManufacturerName"))
     if "product_code" in fields:
-        product["Code"] = row["product_code"]
-    if "category_code" in fields and row["category_code"] is not None:
-        product["Categories"] = [{"Code": row["category_code"]}]
-    culture = {"Name": row["name"], "Description": row["description"]}
-    culture = {k: v for k, v in culture.items() if k.lower() in fields}
+        product.append(pl.col("product_code").alias("Code"))
+    if "category_code" in fields:
+        category = pl.concat_list(pl.struct(pl.col("category_code").alias("Code")))
+        given = pl.col("category_code").is_not_null()
+        product.append(pl.when(given).then(category).alias("Categories"))
+    culture = [pl.col(f).alias(name) for f, name in _CULTURE_NAMES.items() if f in fields]
     if culture:
-        product["Cultures"] = [_drop_nulls({"CultureCode": options.culture, **culture})]
-    return _drop_nulls(product)
+        code = pl.lit(options.culture).alias("CultureCode")
+        product.append(pl.concat_list(pl.struct(code, *culture)).alias("Cultures"))
+    return pl.struct(product)
 
 
-def _drop_nulls(item: Item) -> Item:
-    """Norce's own serializer omits nulls (NullValueHandling.Ignore); do the same."""
-    return {k: v for k, v in item.items() if v is not None}
+def _sku(
+    schema: pl.Schema,
+    fields: Sequence[str],
+    options: ProductOptions,
+    sku_extra: Item,
+    inactive_extra: Item,
+) -> pl.Expr:
+    """The SKU level; a row the ERP marks inactive gets `inactive_extra` (same keys, other values)."""
+    inactive = (pl.col(IS_ACTIVE) == False) if IS_ACTIVE in schema else pl.lit(False)  # noqa: E712
+    sku = [pl.col("part_no").alias("PartNo")]
+    for key, value in sku_extra.items():
+        quiet = pl.when(inactive).then(pl.lit(inactive_extra[key])).otherwise(pl.lit(value))
+        sku.append(quiet.alias(key))
+    for field, (name, text) in _SKU_TEXTS.items():
+        if field in fields:
+            sku.append(_text(schema, field, text).alias(name))
+    if "vat_rate" in fields:
+        rate = pl.struct(
+            pl.lit(options.sales_area).alias("SalesArea"),
+            _text(schema, "vat_rate", number_text).alias("Rate"),
+        )
+        vat = pl.when(pl.col("vat_rate").is_not_null()).then(pl.concat_list(rate))
+        sku.append(vat.alias("VatRates"))
+    return pl.struct(sku)
+
+
+def _text(schema: pl.Schema, field: str, text: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """A value as JSON text; a column polars holds as Null (nothing in it) stays null."""
+    if schema[field] == pl.Null:
+        return pl.lit(None, pl.String)
+    return text(pl.col(field))
+
+
+def _plain(value: pl.Expr) -> pl.Expr:
+    return value
+
+
+# SKU fields -> (Norce name, how the value is written), in the item's order.
+_SKU_TEXTS: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
+    "ean": ("EanCode", _plain),
+    "weight": ("ActualWeight", number_text),
+    "start_date": ("StartDate", datetime_text),
+    "stop_date": ("StopDate", datetime_text),
+}
+_CULTURE_NAMES = {"name": "Name", "description": "Description"}
 
 
 PRODUCT = Entity(

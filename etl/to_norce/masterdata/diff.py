@@ -13,6 +13,7 @@ in, it is no value to compare.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import polars as pl
 
@@ -50,6 +51,23 @@ def diff(
     CHANGED column).
     """
     key = list(key)
+    if not old.height and not new.select(marked_inactive(new).any()).item():
+        # A feed's first run (a go-live): every row an add. The frames a join would give,
+        # without the join's copy of every row and a null column per old field.
+        none = _joined(old, new.clear(), rejected_keys, key, full_export)
+        kept = [c for c in old.columns if c not in key and c != STATE]
+        return replace(none, adds=new.select(*key, *kept, LINE))
+    return _joined(old, new, rejected_keys, key, full_export)
+
+
+def _joined(
+    old: pl.DataFrame,
+    new: pl.DataFrame,
+    rejected_keys: pl.DataFrame,
+    key: list[str],
+    full_export: bool,
+) -> Delta:
+    """The diff of a file against a snapshot, by a join on the key."""
     kept = [c for c in old.columns if c not in key and c != STATE]
     fields = [c for c in kept if c != IS_ACTIVE]  # the flag decides the state, not a change
     renamed = old.rename({c: c + _OLD for c in [*kept, STATE]})
@@ -232,7 +250,10 @@ def apply(
     key = list(key)
     columns = old.columns
     off = marked_inactive(new)
-    present, marked = new.filter(~off), new.filter(off)
+    if new.select(off.any()).item():
+        present, marked = new.filter(~off), new.filter(off)
+    else:  # the usual file: no row marked inactive, and no copy of every row
+        present, marked = new, new.clear()
     current = present.with_columns(pl.lit(ACTIVE).alias(STATE)).select(columns)
     dormant = marked.join(old, on=key, how="anti", nulls_equal=True)
     dormant = dormant.with_columns(pl.lit(DORMANT).alias(STATE)).select(columns)
