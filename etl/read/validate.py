@@ -9,17 +9,22 @@ failure comes back with its row index. Valid and rejected rows are split on thos
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import cast
 
+import pandera.backends.polars.builtin_checks  # registers the checks run on PolarsData
 import pandera.errors
 import pandera.polars as pa
 import polars as pl
+from pandera.api.function_dispatch import Dispatcher
+from pandera.api.polars.types import PolarsData
 
 from etl.config.contract_fields import FieldChecks, RoundingSpec
 from etl.config.contract_format import FormatSpec
 from etl.config.contracts import FeedContract
 from etl.dates import local_time_problem, to_date, to_datetime, year_problem
-from etl.entities.checks import relaxed
+from etl.entities.checks import NORCE_CODE, relaxed
 from etl.models import LINE, RAGGED_SCHEMA, Part, Validated, given, line_name
 from etl.read.deactivations import take_deactivations
 from etl.read.mapping import failed_column, received_column
@@ -288,9 +293,17 @@ def _type_check(field: str, dtype: pl.DataType, contract: FeedContract) -> pl.Ex
 
 
 def _schema_failures(typed: pl.DataFrame, contract: FeedContract) -> pl.DataFrame:
-    """Every failed pandera check as (_row, field, check)."""
+    """Every failed pandera check as (_row, field, check).
+
+    pandera runs each check as a query of its own over every row; the rows that pass every
+    check need no second look, so the checks run first in one lazy plan (`_suspects`) and
+    pandera only on the rows some check failed, naming the checks and cells as before.
+    """
+    schema = contract_schema(contract)
+    suspects = _suspects(typed, schema)
+    checked = typed if suspects is None else typed.filter(suspects)
     try:
-        contract_schema(contract).validate(typed, lazy=True)
+        schema.validate(checked, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = pl.DataFrame(exc.failure_cases)
         whole = cases.filter(pl.col("index").is_null())
@@ -299,9 +312,65 @@ def _schema_failures(typed: pl.DataFrame, contract: FeedContract) -> pl.DataFram
             # dropping it would let every row pass that check unchecked.
             said = "; ".join(f"{c}: {k}" for c, k in whole.select("column", "check").iter_rows())
             raise RuntimeError(f"{contract.name}: checks failed without a row: {said}") from exc
-        rows = typed["_row"].gather(cases["index"].cast(pl.UInt32))
+        rows = checked["_row"].gather(cases["index"].cast(pl.UInt32))
         return pl.DataFrame({"_row": rows, "field": cases["column"], "check": cases["check"]})
     return _empty()
+
+
+# Checks that judge each row by its own cells, so the rows they fail can be checked apart.
+_ROW_CHECKS = frozenset(
+    {
+        "str_matches", "str_length", "str_contains", "str_startswith", "str_endswith",
+        "in_range", "isin", "notin", "equal_to", "not_equal_to", "greater_than",
+        "greater_than_or_equal_to", "less_than", "less_than_or_equal_to",
+        "checksum", "email", "country", "org_no", NORCE_CODE,
+    }
+)  # fmt: skip
+
+
+def _suspects(typed: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.Series | None:
+    """Per row: does any check of `schema` fail it (or a required cell lack)? None: cannot tell.
+
+    The same check functions pandera applies, with its rule for a null outcome, in one plan.
+    A schema with a check over the whole frame or one not known to judge rows alone is left
+    to pandera whole.
+    """
+    if schema.checks or any(c.unique or c.regex for c in schema.columns.values()):
+        return None
+    lazy, flags = typed.lazy(), []
+    for name, column in schema.columns.items():
+        if name not in typed.columns:
+            return None  # pandera says what is wrong with the frame
+        if not column.nullable:
+            flags.append(lazy.select(pl.col(name).is_null()))
+        for check in column.checks:
+            if check.name not in _ROW_CHECKS or check.element_wise or check.groupby is not None:
+                return None
+            try:
+                out = _check_function(check)(PolarsData(lazy, name), **check._check_kwargs)
+            except KeyError:  # a built-in check registered for another backend's data only
+                return None
+            if not isinstance(out, pl.LazyFrame):
+                return None
+            passed = pl.all_horizontal(pl.all())
+            kept = passed | passed.is_null() if check.ignore_na else passed.fill_null(False)
+            flags.append(out.select(~kept))
+    if not flags:
+        return pl.Series("_suspect", [False] * typed.height, dtype=pl.Boolean)
+    named = [f.select(pl.all().alias(f"_{i}")) for i, f in enumerate(flags)]
+    either = pl.concat(named, how="horizontal").select(pl.any_horizontal(pl.all()))
+    return either.collect().to_series()
+
+
+def _check_function(check: pa.Check) -> Callable[..., object]:
+    """The function a check applies; a built-in one from pandera's registry as it is now.
+
+    A schema copied (update_column) before pandera registered its polars checks holds a
+    copy of the dispatcher that knows no PolarsData yet.
+    """
+    if isinstance(check._check_fn, Dispatcher):
+        return cast(Callable[..., object], pa.Check.get_builtin_check_fn(check.name or ""))
+    return cast(Callable[..., object], check._check_fn)
 
 
 def contract_schema(contract: FeedContract) -> pa.DataFrameSchema:

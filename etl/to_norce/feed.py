@@ -30,7 +30,6 @@ from etl.errors import (
 )
 from etl.models import LINE, Validated
 from etl.personal_data import mask_words, words_of
-from etl.read.formats import read_file
 from etl.read.mapping import has_cell, map_columns
 from etl.read.validate import validate
 from etl.runtime import Runtime
@@ -38,6 +37,7 @@ from etl.state.ledger.base import Commit
 from etl.state.locks import feed_lock
 from etl.to_norce import records
 from etl.to_norce.intake import Candidate, Fetched, download, ready_files, settle_remote
+from etl.to_norce.parsed import SharedParse
 from etl.transport.names import printable
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,8 @@ def process_file(
     if fetched is None:
         message = "changed while it was downloaded: still being written, taken when complete"
         return [records.FileOutcome(feed, remote.name, "waiting", message=message)]
+    # Every feed of the family reads the one parse of the file (see etl.to_norce.parsed).
+    fetched.parses.expect(after if known is not None else [*before, contract, *after])
     if known is not None:
         return _followers(rt, contract, fetched, after, known, derived)
     deadly = rt.ledger.reading_deaths([feed, *(d.name for d in contract.derived)], fetched.sha)
@@ -320,18 +322,30 @@ def _same_content(rt: Runtime, contract: FeedContract, sha: str) -> str | None:
     return earlier if rt.ledger.latest_committed_sha(contract.name) == sha else None
 
 
-def read_validated(rt: Runtime, contract: FeedContract, local: Path, run_id: str) -> Validated:
+def read_validated(
+    rt: Runtime,
+    contract: FeedContract,
+    local: Path,
+    run_id: str,
+    parses: SharedParse | None = None,
+) -> Validated:
     """`parse_and_validate` with the ledger told the run is reading: should the process die
-    here (memory, a crash in a reader), the next start knows it was this file's doing."""
+    here (memory, a crash in a reader), the next start knows it was this file's doing.
+
+    `parses`: the file's parse shared with the other feeds reading it in this run."""
     rt.ledger.begin_reading(run_id)
     rt.pause_while_reading()
-    validated = parse_and_validate(local, contract, rt.inbox / contract.name)
+    validated = parse_and_validate(local, contract, rt.inbox / contract.name, parses)
     rt.ledger.end_reading(run_id)  # not on a FileRejected: the run ends then, alive
     return validated
 
 
-def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Validated:
-    """Read, map and validate one file (no state touched); FileRejected for a bad file."""
+def parse_and_validate(
+    local: Path, contract: FeedContract, scratch: Path, parses: SharedParse | None = None
+) -> Validated:
+    """Read, map and validate one file (no state touched); FileRejected for a bad file.
+
+    With `parses`, a file another feed of the run parsed already is not parsed again."""
     empty_rejected = contract.source.empty_file == "reject"
     if local.stat().st_size == 0:
         if empty_rejected:
@@ -340,7 +354,8 @@ def parse_and_validate(local: Path, contract: FeedContract, scratch: Path) -> Va
             schema={**{f: pl.String for f in contract.entity.fields()}, LINE: pl.Int64}
         )
         return validate(text, contract)
-    parsed = read_file(local, contract, scratch)
+    parses = SharedParse() if parses is None else parses
+    parsed = parses.read(local, contract, scratch)
     if not parsed.frame.height and not parsed.ragged.height and empty_rejected:
         what = (
             f"no <{contract.format.record}> records" if contract.format.type == "xml" else "no rows"

@@ -7,12 +7,13 @@ import hashlib
 import logging
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from etl.config.contracts import SourceSpec
 from etl.state.atomic import put_in_place, temp_path
+from etl.to_norce.parsed import SharedParse
 from etl.transport.base import RemoteFile, Store
 from etl.transport.names import name_problem, printable
 
@@ -98,11 +99,15 @@ def _not_ready(
 
 @dataclass(frozen=True)
 class Fetched:
-    """A downloaded file: where it came from, where it is now, what it holds."""
+    """A downloaded file: where it came from, where it is now, what it holds.
+
+    `parses`: the file as parsed in this run, shared by every feed that reads it.
+    """
 
     candidate: Candidate
     local: Path
     sha: str
+    parses: SharedParse = field(default_factory=SharedParse, compare=False, repr=False)
 
     @property
     def remote(self) -> RemoteFile:
