@@ -9,13 +9,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from etl.alert_jobs import alert_pass
 from etl.commands.check import add_check_command
-from etl.commands.document_status import documents_status
-from etl.commands.orders import add_order_commands, order_status_lines
+from etl.commands.orders import add_order_commands
 from etl.commands.parties import add_party_commands
 from etl.commands.privacy import add_privacy_commands
 from etl.commands.replay import add_replay_command
-from etl.commands.status import render_holds, render_runs
+from etl.commands.status_command import show_status
+from etl.commands.trace import add_trace_command
 from etl.config.contract_files import load_contracts
 from etl.config.contracts import FeedContract
 from etl.config.settings import (
@@ -33,7 +34,6 @@ from etl.retention.purge import describe, purge_all, strays
 from etl.runtime import Runtime, utc_now
 from etl.scheduler import serve
 from etl.state.private_files import keep_private
-from etl.to_norce.documents.book import DocumentBook
 from etl.to_norce.masterdata.approve import approve
 
 log = logging.getLogger("etl")
@@ -107,9 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     once.add_argument("--feed", help="only this feed")
     once.set_defaults(handler=_once)
     add_check_command(sub)
-    status = sub.add_parser("status", help="the last runs of each feed, and pending holds")
-    status.add_argument("--feed", help="only this feed")
+    status = sub.add_parser(
+        "status",
+        help="whether anything needs a person (exit 1 when something does) and each problem, "
+        "then the last runs of each feed, holds, jobs, orders and documents",
+    )
+    status.add_argument("--feed", help="only this feed's runs (the problems are all shown)")
     status.add_argument("--limit", type=int, default=5, help="runs per feed (default 5)")
+    status.add_argument("--json", action="store_true", help="one JSON document on stdout")
     status.set_defaults(handler=_status)
     appr = sub.add_parser("approve", help="release the removals a run's deletion guard held")
     appr.add_argument("run")
@@ -134,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     add_order_commands(sub)
     add_party_commands(sub)
     add_replay_command(sub)
+    add_trace_command(sub)
     add_privacy_commands(sub)
     return parser
 
@@ -172,6 +178,8 @@ def _once(args: argparse.Namespace, settings: Settings, contracts: dict[str, Fee
     try:
         jobs = one_pass(rt, contracts) if args.feed is None else [feed_job(chosen[0], chosen)]
         report = run_jobs(rt, jobs, emit=print)
+        for line in alert_pass(rt, contracts, rt.clock()):  # cron users get alerts too
+            print(line)
     finally:
         rt.close()
     # 1: something failed and will be retried; 3: a whole file was rejected (needs a person).
@@ -183,24 +191,9 @@ def _status(
 ) -> int:
     rt = Runtime.open(settings)
     try:
-        feeds = [args.feed] if args.feed else list(contracts)
-        runs = [run for feed in feeds for run in rt.ledger.runs(feed, args.limit)]
-        print(render_runs(runs))
-        holds = rt.ledger.pending_holds()
-        if holds:
-            print()
-            print(render_holds(holds))
-        print()
-        print(order_status_lines(settings))
-        print()
-        documents = DocumentBook(rt.ledger.path)
-        try:
-            print(documents_status(documents))
-        finally:
-            documents.close()
+        return show_status(rt, contracts, args.feed, args.limit, args.json)
     finally:
         rt.close()
-    return 0
 
 
 def _approve(

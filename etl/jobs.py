@@ -19,6 +19,7 @@ from etl.config.settings import Settings
 from etl.errors import EtlError
 from etl.retention.purge import purge_all
 from etl.runtime import Runtime
+from etl.state.ledger.job_outcomes import FAILED, OK, STUCK, JobOutcomes
 from etl.to_erp.files.layouts import Layout, load_layouts
 from etl.to_erp.orders.jobs import describe_export, export_once, poll_once, polls
 from etl.to_erp.parties.jobs import export_parties_once, forgotten_note, party_layouts
@@ -116,13 +117,35 @@ def run_jobs(
     lines: list[str] = []
     outcomes: set[str] = set()
     for job in jobs:
-        report = job.run(rt, None)
+        report = run_recorded(rt, job, None)
         if emit is not None:
             for line in report.lines:
                 emit(line)
         lines += report.lines
         outcomes |= report.outcomes
     return JobReport(tuple(lines), frozenset(outcomes))
+
+
+def run_recorded(rt: Runtime, job: Job, stop: threading.Event | None) -> JobReport:
+    """Run one job and record how it ended in the ledger (job_outcomes), a crash too."""
+    try:
+        report = job.run(rt, stop)
+    except Exception as exc:
+        _record(rt, job.name, FAILED, f"unexpected error: {exc!r}")
+        raise
+    outcome = STUCK if "stuck" in report.outcomes else FAILED if "failed" in report.outcomes else OK
+    # The lines that say what went wrong; a feed job's committed files are not the news.
+    trouble = [line for line in report.lines if "fail" in line.lower() or "STUCK" in line]
+    _record(rt, job.name, outcome, " | ".join(trouble or report.lines))
+    return report
+
+
+def _record(rt: Runtime, job: str, outcome: str, message: str) -> None:
+    outcomes = JobOutcomes(rt.areas.ledger)
+    try:
+        outcomes.record(job, outcome, message, rt.stamp())
+    finally:
+        outcomes.close()
 
 
 def chosen_feeds(contracts: dict[str, FeedContract], feed: str | None) -> list[FeedContract]:
@@ -184,8 +207,7 @@ def _poll(rt: Runtime, _stop: threading.Event | None) -> JobReport:
 def _orders_to(layout: Layout) -> Callable[[Runtime, threading.Event | None], JobReport]:
     def run(rt: Runtime, _stop: threading.Event | None) -> JobReport:
         export = export_once(rt, layout)
-        failed = frozenset({"failed"}) if export.error or export.stuck else frozenset()
-        return JobReport((describe_export(export),), failed)
+        return JobReport((describe_export(export),), _trouble(export.error, export.stuck))
 
     return run
 
@@ -194,7 +216,13 @@ def _parties_to(layout: Layout) -> Callable[[Runtime, threading.Event | None], J
     def run(rt: Runtime, _stop: threading.Event | None) -> JobReport:
         summary = export_parties_once(rt, layout)
         line = describe_export(summary, layout.subject.plural) + forgotten_note(summary.forgotten)
-        failed = frozenset({"failed"}) if summary.error or summary.stuck else frozenset()
-        return JobReport((line,), failed)
+        return JobReport((line,), _trouble(summary.error, summary.stuck))
 
     return run
+
+
+def _trouble(error: str | None, stuck: list[str]) -> frozenset[str]:
+    """An export's outcomes: `failed` (exit code 1) when it stopped or is stuck, and `stuck`."""
+    return frozenset({"failed"} if error else set()) | frozenset(
+        {"failed", "stuck"} if stuck else set()
+    )

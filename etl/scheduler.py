@@ -17,9 +17,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from etl.alert_jobs import alerts_job, scheduler_stopped
 from etl.config.contracts import FeedContract
 from etl.config.schedule import ScheduleSpec
-from etl.jobs import Job, erp_jobs, feed_jobs, purge_job
+from etl.jobs import Job, erp_jobs, feed_jobs, purge_job, run_recorded
 from etl.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ log = logging.getLogger(__name__)
 def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     """Run every job of a pass (etl.jobs) on its own schedule until SIGTERM/SIGINT."""
     stop = threading.Event()
-    jobs = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt)]
+    # The alerts job also writes the scheduler's heartbeat, which the receiver checks.
+    alerts = alerts_job(contracts, rt.settings.alerts, "scheduler")
+    jobs = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt), alerts]
     # A worker per job (and the purge): a slow one never delays another.
     scheduler = BlockingScheduler(
         executors={"default": ThreadPoolExecutor(len(jobs) + 1)}, timezone="UTC"
@@ -51,6 +54,7 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
+    scheduler_stopped(rt)  # on purpose: the receiver does not report it as not running
     log.info("scheduler stopped")
 
 
@@ -97,7 +101,7 @@ def _in_own_runtime(rt: Runtime, job: Job, stop: threading.Event | None) -> None
     """One job on a thread of its own, with connections of its own; an error waits a tick."""
     own = rt.fork()
     try:
-        job.run(own, stop)
+        run_recorded(own, job, stop)  # how it ended goes to the ledger, for `status`
     except Exception:
         log.exception("%s: job ended with an unexpected error; the next tick retries", job.name)
     finally:

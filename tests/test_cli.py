@@ -68,7 +68,8 @@ def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path)
     assert again.returncode == 0 and "already committed" in again.stdout
 
     status = _run(fresh, "status")
-    header = status.stdout.splitlines()[0].split()
+    assert status.returncode == 0 and status.stdout.startswith("nothing needs a person\n")
+    header = status.stdout.split("\n\n")[1].splitlines()[0].split()
     assert header == [
         "when",
         "feed",

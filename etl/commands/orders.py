@@ -6,9 +6,13 @@ import argparse
 import getpass
 from pathlib import Path
 
+from etl.alert_jobs import alerts_beside
+from etl.commands.json_views import dump, orders_document, refused_json
 from etl.commands.order_views import render_refused, render_story
 from etl.commands.status import render_order_counts, render_order_list, render_orders
+from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
+from etl.console.page_route import console_routes
 from etl.errors import EtlError
 from etl.receiver.app import serve_receiver
 from etl.receiver.refused import find, refused_bodies, retake
@@ -36,6 +40,7 @@ def add_order_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     orders.add_argument("--state", choices=STATES)
     orders.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    orders.add_argument("--json", action="store_true", help="one JSON document on stdout")
     orders.set_defaults(handler=orders_command)
     one = orders.add_subparsers(title="one order", metavar="show REF")
     show = one.add_parser(
@@ -62,26 +67,37 @@ def add_order_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     again.set_defaults(handler=retake_command)
 
 
-def receive_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
-    """`run.py receive`: blocks until SIGTERM."""
-    serve_receiver(settings)
+def receive_command(
+    args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]
+) -> int:
+    """`run.py receive`: blocks until SIGTERM; beside it, its heartbeat and the alerts."""
+    with alerts_beside(settings, contracts, "receiver"):
+        serve_receiver(settings, console_routes(settings, contracts))
     return 0
 
 
 def orders_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
     """`run.py orders`: one line per order, newest first (or per refused body)."""
     if args.state == "refused":
-        print(render_refused(refused_bodies(_rejected(settings)), args.limit))
+        bodies = refused_bodies(_rejected(settings))
+        if args.json:
+            listed = [refused_json(b) for b in bodies[: args.limit]]
+            print(dump({"state": "refused", "matching": len(bodies), "refused_bodies": listed}))
+        else:
+            print(render_refused(bodies, args.limit))
         return 0
     book = _book(settings)
     try:
         orders = book.latest(args.state, args.limit)
         exported = {o.ref: sorted({e.layout for e in book.exports(o.ref)}) for o in orders}
         matching, everything = book.count(args.state), book.count()
-        print(render_order_list(orders, exported, matching, everything, args.state))
     finally:
         book.close()
     refused = len(refused_bodies(_rejected(settings))) if args.state is None else 0
+    if args.json:
+        print(dump(orders_document(orders, exported, args.state, (matching, everything), refused)))
+        return 0
+    print(render_order_list(orders, exported, matching, everything, args.state))
     if refused:
         print(
             f"and {refused} refused bod{'ies' if refused > 1 else 'y'}: `run.py orders --state refused`"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from etl.commands.json_views import dump, event_json
 from etl.config.settings import Settings
 from etl.jobs import party_jobs, run_jobs
 from etl.runtime import Runtime
@@ -18,6 +19,7 @@ def add_party_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "parties", help="customer and company changes Norce reported, and where each went"
     )
     parties.add_argument("--limit", type=int, default=50, help="latest events (default 50)")
+    parties.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parties.set_defaults(handler=parties_command)
     export = sub.add_parser(
         "export-parties",
@@ -43,9 +45,14 @@ def parties_command(args: argparse.Namespace, settings: Settings, contracts: obj
         layouts.setdefault(layout.subject.name, []).append(layout.name)
     book = PartyBook(Areas(settings.home).ledger)
     try:
-        print(render_events(book.events(args.limit), layouts))
+        events = book.events(args.limit)
     finally:
         book.close()
+    if args.json:
+        listed = [event_json(e, layouts.get(e.kind, [])) for e in events]
+        print(dump({"events": listed}))
+    else:
+        print(render_events(events, layouts))
     return 0
 
 

@@ -1,11 +1,13 @@
-"""Plain-text tables for `run.py status`."""
+"""Plain text for `run.py status`: the problems first, then tables of runs, holds, jobs, orders."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from etl.console.problems import Problem
 from etl.state.ledger.base import RunRow
+from etl.state.ledger.job_outcomes import JobOutcome
 from etl.to_erp.orders.book import OrderRow
 from etl.transport.names import one_line, printable
 
@@ -22,6 +24,59 @@ _COLUMNS = (
     "held",
     "outcome",
 )
+
+
+# How each kind of problem is named at the start of its line; a missing file says `missing`.
+_LABELS = {
+    "failed": "failed",
+    "rejected_file": "rejected",
+    "held_removals": "removals held",
+    "rejected_rows": "rejected rows",
+    "order_held": "order held",
+    "order_refused": "order refused",
+    "export_stuck": "export stuck",
+    "quarantined": "quarantined",
+    "refused_body": "body refused",
+    "missing_file": "missing",
+    "not_running": "not running",
+}
+
+
+def headline(problems: Sequence[Problem]) -> str:
+    """The first line of `status`: whether anything needs a person."""
+    n = len(problems)
+    if not n:
+        return "nothing needs a person"
+    return f"{n} problem{'s' * (n != 1)} need{'s' * (n == 1)} a person"
+
+
+def render_problems(problems: Sequence[Problem]) -> str:
+    """The headline, then each problem: what, to what, what the product did, what helps."""
+    lines = [headline(problems)]
+    for p in problems:
+        label = _LABELS.get(p.kind, p.kind)
+        lines.append(f"- {label}: {one_line(p.subject)} (since {p.since}): {one_line(p.what)}")
+        lines.append(f"    done: {one_line(p.did)}")
+        if p.command:
+            lines.append(f"    helps: {one_line(p.command)}")
+    return "\n".join(lines)
+
+
+def render_jobs(jobs: Sequence[JobOutcome]) -> str:
+    """How each job last ended, with its message when it did not end ok."""
+    rows = [("job", "last ended", "outcome", "failing since", "last ok", "message")]
+    rows += [
+        (
+            printable(j.job),
+            j.at,
+            j.outcome,
+            j.failing_since or "",
+            j.last_ok or "",
+            one_line(j.message)[:90],
+        )
+        for j in jobs
+    ]
+    return "Jobs, as each last ended:\n" + table(rows)
 
 
 def render_runs(runs: Sequence[RunRow]) -> str:

@@ -120,6 +120,9 @@ class ChecksSpec(Strict):
     # More than this share of rows rejected: the whole file is refused as suspect
     # instead of being half applied (None: no limit).
     max_rejected_ratio: float | None = Field(default=None, ge=0, le=1)
+    # More rejected rows than this in the feed's latest committed file: a problem in
+    # `status` and an alert (None: never). A few bad rows are Finance's, through the report.
+    alert_rejected_rows: int | None = Field(default=10, ge=0)
     fields: dict[str, FieldChecks] = Field(default_factory=dict)
     # Rows with the same key: all rejected (`reject`), or, where they agree on every field,
     # taken once (`merge_identical`: a company repeated on each of its contacts' rows).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from etl.config.contract_entity_checks import check_against_entity
+from etl.config.contract_expect import check_expect
 from etl.config.contract_links import check_links, implied_references
 from etl.config.contract_xml_checks import check_xml_paths
 from etl.config.contracts import FeedContract
@@ -32,6 +33,7 @@ def load_contract(path: Path, settings: Settings) -> FeedContract:
     contract = validated(FeedContract, {**raw, "path": path}, source)
     _check_name_is_free(contract, source)
     check_against_entity(contract, source)
+    check_expect(contract.expect, contract.source.from_feed, source)
     if contract.format.type == "xml":
         check_xml_paths(contract, source)
     if contract.source.store not in settings.stores:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from etl.config.contract_expect import ExpectSpec
 from etl.config.contract_fields import ChecksSpec, DeriveSpec, RoundingSpec, ValueMap
 from etl.config.contract_format import FormatSpec
 from etl.config.schedule import ScheduleSpec
@@ -105,6 +106,8 @@ class FeedContract(Strict):
     # field -> read from a column by a regular expression (the currency in "All Websites [USD]").
     derive: dict[str, DeriveSpec] = Field(default_factory=dict)
     schedule: ScheduleSpec = ScheduleSpec(interval_minutes=15)
+    # When the ERP's file is due; none came by then: `missing` (etl.config.contract_expect).
+    expect: ExpectSpec | None = None
     archive: ArchiveSpec = ArchiveSpec()
     options: dict[str, Any] = Field(default_factory=dict)  # entity options, see each entity
     # Fields the ERP only seeds: sent when Norce creates the record, then left to people

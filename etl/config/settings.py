@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from etl.config.alert_settings import CHANNEL_SECRETS, AlertSettings
 from etl.config.toml import Strict, read_toml, validated
 from etl.embedded import SAMPLES, SCHEMAS
 from etl.errors import ConfigError
@@ -90,6 +91,21 @@ class EventSettings(Strict):
     token: SecretStr | None = None  # resolved from token_env / token_file
 
 
+class ConsoleSettings(Strict):
+    """The read-only overview page and /metrics on the receiver (etl.console); off by default.
+
+    Both are served only when a password is set (password_env or password_file), behind
+    Basic auth with these credentials, apart from the OrderRequest endpoint's own.
+    """
+
+    path: str = Field(default="/console", pattern=r"^/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$")
+    username: str = "operator"
+    password: SecretStr | None = None  # resolved from password_env / password_file
+    metrics: bool = False  # serve /metrics (Prometheus text format) as well
+    metrics_path: str = Field(default="/metrics", pattern=r"^/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$")
+    alerts_shown: int = Field(default=20, ge=1, le=500)
+
+
 class ReceiverSettings(Strict):
     """`run.py receive`: the endpoint Norce pushes OrderRequests to (REST, Basic auth)."""
 
@@ -109,12 +125,16 @@ class ReceiverSettings(Strict):
     # Fault injection for kill tests: wait after the spool and ledger, before answering.
     pause_before_answer_seconds: float = Field(default=0.0, ge=0)
     events: EventSettings = EventSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @model_validator(mode="after")
     def _paths_apart(self) -> ReceiverSettings:
         orders = self.path.rstrip("/")
         if self.events.path.rstrip("/") == orders:
             raise ValueError("events.path must differ from path (the OrderRequest endpoint)")
+        taken = {orders, self.events.path.rstrip("/")}
+        if {self.console.path, self.console.metrics_path} & taken:
+            raise ValueError("console.path and console.metrics_path must differ from the others")
         return self
 
 
@@ -215,6 +235,7 @@ class Settings(Strict):
     receiver: ReceiverSettings = ReceiverSettings()
     orders: OrderSettings = OrderSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    alerts: AlertSettings = AlertSettings()
     # Fault injection for crash tests and drills: wait this long after delivery, before the
     # commit, so a process can be killed exactly there. Always 0 in production.
     pause_before_commit_seconds: float = Field(default=0.0, ge=0)
@@ -268,6 +289,9 @@ def load_settings(
     _resolve_secrets(receiver, "receiver", source, environ)
     events = _table(receiver, "events", "receiver.events", source)
     _resolve_secrets(events, "receiver.events", source, environ, {"token": "token"})
+    console = _table(receiver, "console", "receiver.console", source)
+    _resolve_secrets(console, "receiver.console", source, environ, {"password": "password"})
+    _resolve_alert_channels(_table(raw, "alerts", "alerts", source), base, source, environ)
     file_home = base / (_text(raw, "home", ".", source) or ".")  # checked even when overridden
     raw["home"] = str(home if home is not None else file_home)
     raw["schemas_dir"] = str(base / (_text(raw, "schemas_dir", "schemas", source) or "schemas"))
@@ -282,6 +306,19 @@ def load_settings(
             "exports shipped in the package would be imported into the tenant",
         )
     return settings
+
+
+def _resolve_alert_channels(
+    alerts: dict[str, Any], base: Path, source: str, environ: Mapping[str, str]
+) -> None:
+    """Each `[alerts.channels.<name>]`: its secrets resolved, its CA file relative to the file."""
+    channels = _table(alerts, "channels", "alerts.channels", source)
+    for name in channels:
+        where = f"alerts.channels.{name}"
+        channel = _table(channels, name, where, source)
+        _resolve_secrets(channel, where, source, environ, CHANNEL_SECRETS)
+        if "ca_file" in channel:
+            channel["ca_file"] = str(base / (_text(channel, "ca_file", ".", source, where) or "."))
 
 
 def _resolve_secrets(

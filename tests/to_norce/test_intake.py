@@ -285,7 +285,7 @@ def test_a_refused_name_is_set_aside_as_rejected_and_the_files_behind_it_are_tak
     assert "backslash" in once
     assert "products: products_3\\n2026-11-20 02:00:00,000 INFO    etl: products: all" in once
     assert "control character" in once
-    lines = status.split("\n\n")[0].splitlines()
+    lines = status.split("\n\n")[1].splitlines()  # after the problems: the runs
     rejected = [line for line in lines if " rejected: " in line]
     assert len(rejected) == 2 and len(lines) == 5  # header, 4 runs: nothing broke the table
     assert any("products_2\\\\x.csv" in line and "backslash" in line for line in rejected)

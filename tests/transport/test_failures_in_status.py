@@ -104,11 +104,15 @@ def test_remote_trouble_is_a_failed_run_shown_by_status_and_once_exits_1(
 
     assert main(["--config", str(config), "once", "--feed", "products"]) == 1
     once = capsys.readouterr().out
-    assert main(["--config", str(config), "status", "--feed", "products"]) == 0
+    assert main(["--config", str(config), "status", "--feed", "products"]) == 1
     status = capsys.readouterr().out
 
     assert "products: -: failed: " in once and named in once
-    [row] = [line for line in status.splitlines() if "products" in line and "failed" in line]
+    first, problem = status.splitlines()[:2]
+    assert first == "1 problem needs a person"
+    assert problem.startswith("- failed: feed products (since ") and named in problem
+    runs = status.split("\n\n")[1].splitlines()
+    [row] = [line for line in runs if "products" in line and "failed" in line]
     assert named in row
 
 

@@ -48,6 +48,7 @@ class Replay:
     sha256: str
     input: str  # the archived copy, inside that run's folder
     asked_at: str
+    why: str = ""  # the operator's reason (`--why`), recorded with the run that takes it
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,14 @@ class FeedLedger(Protocol):
 
     def start_replay(self, replay: Replay, run_id: str) -> None:
         """The run that takes the replay now."""
+        ...
+
+    def replay_taken_by(self, run_id: str) -> Replay | None:
+        """The replay the run `run_id` takes, if it takes one."""
+        ...
+
+    def set_message(self, run_id: str, message: str) -> None:
+        """Replace a run's message (a replay refused whole: which run it replays, and why)."""
         ...
 
     def close(self) -> None:

@@ -261,6 +261,11 @@ class Ledger(Tables, FeedLedger):
                 "INSERT INTO replays VALUES (?,?,?,?,?,NULL)",
                 (replay.feed, replay.of_run, replay.sha256, replay.input, replay.asked_at),
             )
+            if replay.why:
+                db.execute(
+                    "INSERT INTO replay_reasons VALUES (?,?,?,?)",
+                    (replay.feed, replay.of_run, replay.asked_at, replay.why),
+                )
         return True
 
     def pending_replays(self, feed: str) -> list[Replay]:
@@ -270,14 +275,13 @@ class Ledger(Tables, FeedLedger):
         simply taken again by the next run.
         """
         rows = self._db.execute(
-            "SELECT p.* FROM replays p LEFT JOIN runs r ON r.run_id = p.run_id "
-            "WHERE p.feed=? AND (r.outcome IS NULL OR r.outcome NOT IN ('committed', 'rejected')) "
+            "SELECT p.*, COALESCE(w.why, '') AS why FROM replays p LEFT JOIN replay_reasons w "
+            "USING (feed, of_run, asked_at) LEFT JOIN runs r ON r.run_id = p.run_id WHERE p.feed=? "
+            "AND (r.outcome IS NULL OR r.outcome NOT IN ('committed', 'rejected')) "
             "ORDER BY p.asked_at",
             (feed,),
         )
-        return [
-            Replay(r["feed"], r["of_run"], r["sha256"], r["input"], r["asked_at"]) for r in rows
-        ]
+        return [_replay(r) for r in rows]
 
     def start_replay(self, replay: Replay, run_id: str) -> None:
         """The run that takes the replay now."""
@@ -286,6 +290,20 @@ class Ledger(Tables, FeedLedger):
                 "UPDATE replays SET run_id=? WHERE feed=? AND of_run=? AND asked_at=?",
                 (run_id, replay.feed, replay.of_run, replay.asked_at),
             )
+
+    def replay_taken_by(self, run_id: str) -> Replay | None:
+        """The replay the run `run_id` takes, if it takes one."""
+        row = self._db.execute(
+            "SELECT p.*, COALESCE(w.why, '') AS why FROM replays p LEFT JOIN replay_reasons w "
+            "USING (feed, of_run, asked_at) WHERE p.run_id=?",
+            (run_id,),
+        ).fetchone()
+        return _replay(row) if row else None
+
+    def set_message(self, run_id: str, message: str) -> None:
+        """Replace a run's message (a replay refused whole: which run it replays, and why)."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET message=? WHERE run_id=?", (message, run_id))
 
     def archived_runs(self, feed: str) -> list[RunRow]:
         """The feed's runs that archived a file (committed or rejected), newest first."""
@@ -301,6 +319,12 @@ class Ledger(Tables, FeedLedger):
         """Snapshot files a commit points at (only the current one)."""
         current = self.current_snapshot(feed)
         return {current[0]} if current else set()
+
+
+def _replay(row: sqlite3.Row) -> Replay:
+    return Replay(
+        row["feed"], row["of_run"], row["sha256"], row["input"], row["asked_at"], row["why"]
+    )
 
 
 def _run_row(row: sqlite3.Row) -> RunRow:

@@ -113,8 +113,57 @@ _DOCUMENTS: Migration = (
     run_id TEXT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (kind, doc_no, sha256))""",
 )
 
+# The alert book (etl.alerts.book): one row per problem from when it appears until it is gone
+# (at most one open row per key, so two processes cannot both open it), a row per message
+# and channel (claimed in a transaction, so each is sent by one process), each channel's
+# backoff, and each long-lived process's heartbeat (etl.state.ledger.heartbeats).
+_ALERTS: Migration = (
+    """CREATE TABLE IF NOT EXISTS alerts (
+    alert_id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, kind TEXT NOT NULL,
+    subject TEXT NOT NULL, what TEXT NOT NULL, did TEXT NOT NULL, command TEXT,
+    since TEXT NOT NULL, opened_at TEXT NOT NULL, resolved_at TEXT)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS alerts_open_key ON alerts (key) WHERE resolved_at IS NULL",
+    """CREATE TABLE IF NOT EXISTS alert_sends (
+    alert_id INTEGER NOT NULL, message TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, claimed_at TEXT, sent_at TEXT, last_error TEXT,
+    PRIMARY KEY (alert_id, message, channel))""",
+    "CREATE INDEX IF NOT EXISTS alert_sends_by_channel ON alert_sends (channel, state)",
+    """CREATE TABLE IF NOT EXISTS alert_channels (
+    channel TEXT PRIMARY KEY, failures INTEGER NOT NULL, failing_since TEXT, next_try_at TEXT,
+    last_error TEXT)""",
+    """CREATE TABLE IF NOT EXISTS heartbeats (
+    process TEXT PRIMARY KEY, at TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+    stopped_at TEXT)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     (*_MASTER_DATA, *_ORDERS, *_PARTIES, *_DOCUMENTS),  # 1: the unversioned schema
+    # why an operator asked for a replay (`run.py replay RUN --why`), shown with its run
+    (
+        """CREATE TABLE IF NOT EXISTS replay_reasons (
+    feed TEXT NOT NULL, of_run TEXT NOT NULL, asked_at TEXT NOT NULL, why TEXT NOT NULL,
+    PRIMARY KEY (feed, of_run, asked_at))""",
+    ),
+    _ALERTS,  # alerts sent and resolved, heartbeats
+    # how each job of a pass last ended (etl.state.ledger.job_outcomes)
+    (
+        """CREATE TABLE IF NOT EXISTS job_outcomes (
+    job TEXT PRIMARY KEY, outcome TEXT NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL,
+    failing_since TEXT, last_ok TEXT)""",
+    ),
+    # which orders each order-file layout still owes (etl.to_erp.orders.due), so the export
+    # reads only what is due: the layouts that have exported, and what they owe now
+    (
+        "CREATE TABLE IF NOT EXISTS order_layouts (layout TEXT PRIMARY KEY)",
+        """CREATE TABLE IF NOT EXISTS order_owed (
+    layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL,
+    PRIMARY KEY (layout, ref, generation))""",
+        "INSERT OR IGNORE INTO order_layouts SELECT DISTINCT layout FROM order_exports",
+        """INSERT OR IGNORE INTO order_owed SELECT l.layout, o.ref, o.generation
+    FROM order_layouts l JOIN orders o WHERE o.state='exported' AND NOT EXISTS (
+    SELECT 1 FROM order_export_items i WHERE i.layout=l.layout AND i.ref=o.ref
+    AND i.generation=o.generation)""",
+    ),
 )
 LATEST = len(MIGRATIONS)
 

@@ -30,7 +30,6 @@ from etl.to_norce import records
 from etl.to_norce.documents import summary
 from etl.to_norce.documents.channel import Channel
 from etl.to_norce.documents.grouping import all_rejections, document_entity, group
-from etl.to_norce.documents.replay import take_replays
 from etl.to_norce.documents.sender import Result, Sender
 from etl.to_norce.feed import (
     DerivedIngest,
@@ -40,6 +39,7 @@ from etl.to_norce.feed import (
     take_files,
 )
 from etl.to_norce.intake import Fetched
+from etl.to_norce.replay import replay_note, take_replays
 
 log = logging.getLogger(__name__)
 OPEN = "(open documents)"  # the name a run over the book's open documents goes by
@@ -58,7 +58,7 @@ def run_document_feed(
                 return outcomes  # later documents must not overtake an open one
             ingest = functools.partial(_ingest, channel=channel)
             # Files an operator asked to have taken again go first: they are older.
-            outcomes += take_replays(rt, contract, ingest)
+            outcomes += take_replays(rt, contract, ingest, derived)
             if any(o.outcome == "failed" for o in outcomes):
                 return outcomes
             return [*outcomes, *take_files(rt, contract, stop, ingest, derived)]
@@ -134,16 +134,16 @@ def _ingest(
     replay_of = fetched.candidate.replay_of
     if replay_of:
         manifest = manifest.updated(replay_of=replay_of)
-        headline = "; ".join(filter(None, [f"replay of run {replay_of}", headline]))
+    note = replay_note(rt, run_id, headline or None)
     rt.archive.write_manifest(staged, manifest)
     archive_dir = kept_in_ledger(rt.settings.home, rt.archive.final(staged))
     rt.ledger.commit(
-        Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir, headline or None,
+        Commit(run_id, feed, "committed", rt.stamp(), counts, [], archive_dir, note,
                file=fetched.ledger_file())
     )  # fmt: skip
     records.after_commit(rt, contract, fetched, staged, "committed")
     log.info("%s: %s: committed run %s: %s", feed, local.name, run_id, _said(counts))
-    return records.FileOutcome(feed, local.name, "committed", run_id, counts, headline)
+    return records.FileOutcome(feed, local.name, "committed", run_id, counts, note or "")
 
 
 def _resume(rt: Runtime, contract: FeedContract, channel: Channel) -> list[records.FileOutcome]:

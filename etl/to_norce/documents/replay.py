@@ -1,122 +1,73 @@
-"""`run.py replay`: an archived document file taken again, after its contract was fixed.
+"""`run.py replay RUN --dry-run` for documents: per document, what its replay would do.
 
-A file is known by its content hash once a run committed or rejected it, so the same bytes
-dropped again are a `duplicate`, and a file refused whole was moved to rejected/ on the
-server. Replay asks for the archived copy to be taken by the feed's next run (or at once):
-a run of kind `replay` that names the run it replays in the ledger and its manifest, and
-that skips the dedupe, never the document book. Documents Norce already has are known
-there by number and hash: they are `already_sent`, never sent twice; one whose content the
-fixed contract reads differently is a `conflict`, not a second capture.
-
-The queue is the ledger's `replays` table; a replay is done when its run committed or
-rejected, so one that failed or died halfway is taken again by the next run. Master-data
-feeds are not replayed: taking an old full export again would roll the snapshot back.
+The archived file is read, checked and grouped by today's contract, and each document is
+looked up in the document book the way the sender would: one Norce already has is not sent
+again, one whose content the contract now reads differently is a conflict, the others
+would go. Nothing is sent, booked or kept (etl.to_norce.replay takes the replay itself).
 """
 
 from __future__ import annotations
 
-import logging
-import posixpath
-import shutil
+import tempfile
 from pathlib import Path
 
 from etl.config.contracts import FeedContract
-from etl.entities import DocumentEntity
-from etl.errors import EtlError
-from etl.read.reports import file_sha256
+from etl.entities.document import Document
+from etl.errors import FileRejected
 from etl.runtime import Runtime
-from etl.state.areas import from_ledger, kept_in_ledger
-from etl.state.atomic import atomic_file
-from etl.state.ledger.base import FeedLedger, Replay, RunRow
-from etl.to_norce import records
-from etl.to_norce.feed import Ingest, run_started
-from etl.to_norce.intake import Candidate, Fetched
-from etl.transport.base import RemoteFile
+from etl.to_norce.documents.book import DocumentBook
+from etl.to_norce.documents.grouping import all_rejections, group
+from etl.to_norce.feed import parse_and_validate, refuse_if_suspect
+from etl.to_norce.replay import Preview
 
-log = logging.getLogger(__name__)
+# Rejected lines shown; the headline counts them all.
+SHOWN = 5
 
 
-def queue_replay(rt: Runtime, contract: FeedContract, target: str) -> tuple[RunRow, Replay, bool]:
-    """Ask for the archived file `target` names to be taken again; (its run, the replay, new?).
-
-    `target`: a run id, the file's name (its newest run), or the start of its sha256.
-    """
-    if not isinstance(contract.entity, DocumentEntity):
-        raise EtlError(
-            f"{contract.name}: replay takes document feeds only; a master-data file taken "
-            "again could roll the snapshot back to an older export: drop a new export instead"
-        )
-    earlier = _find(rt.ledger, contract.name, target)
-    folder = from_ledger(rt.settings.home, earlier.archive_dir or "")
-    facts = rt.archive.read_manifest(folder).input
-    if facts is None:
-        raise EtlError(f"{contract.name}: run {earlier.run_id} took no file; nothing to replay")
-    copy = folder / facts.name
-    if not copy.is_file():
-        raise EtlError(
-            f"{contract.name}: the archived copy of {facts.name} (run {earlier.run_id}) is "
-            "gone, purged with its run folder: drop the file in the feed's folder again"
-        )
-    replay = Replay(
-        contract.name,
-        earlier.run_id,
-        facts.sha256,
-        kept_in_ledger(rt.settings.home, copy),
-        rt.stamp(),
+def preview_documents(rt: Runtime, contract: FeedContract, copy: Path) -> Preview:
+    """What replaying `copy` would do with each of its documents, and the lines it rejects."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="replay-dry-run-") as scratch:
+            validated = parse_and_validate(copy, contract, Path(scratch))
+        refuse_if_suspect(validated, contract, copy.name)
+        grouped = group(validated, contract)
+    except FileRejected as exc:
+        return Preview(f"the file would be rejected whole: {exc}", [])
+    book = DocumentBook(rt.ledger.path)
+    try:
+        fates = [f"{d.number}: {_fate(book, d)}" for d in grouped.documents]
+    finally:
+        book.close()
+    going = sum(": would be sent" in f for f in fates)
+    rejected = all_rejections(validated, grouped.rejections)
+    headline = (
+        f"rows {validated.rows_read}, documents {len(fates) + grouped.held}: "
+        f"{going} would be sent, {len(fates) - going} not sent again, "
+        f"{grouped.held} held back by rejected rows"
     )
-    return earlier, replay, rt.ledger.ask_replay(replay)
+    lines = [
+        f"line {r['line']}: {r['code']}: {r['message']}"
+        for r in rejected.head(SHOWN).iter_rows(named=True)
+    ]
+    sections = [("documents", fates)]
+    if lines:
+        sections.append((f"rejected lines (first {SHOWN})", lines))
+    return Preview(headline, sections)
 
 
-def _find(ledger: FeedLedger, feed: str, target: str) -> RunRow:
-    """The newest archived run of the feed that `target` names."""
-    for run in ledger.archived_runs(feed):
-        named = posixpath.basename(run.remote_path or "") == target
-        hashed = len(target) >= 8 and (run.sha256 or "").startswith(target.lower())
-        if target in (run.run_id, run.remote_path) or named or hashed:
-            return run
-    raise EtlError(
-        f"{feed}: no archived file is known as {target!r} (give a run id, the file's name, "
-        "or the start of its sha256, as `run.py status` and the manifests show them)"
-    )
-
-
-def take_replays(rt: Runtime, contract: FeedContract, ingest: Ingest) -> list[records.FileOutcome]:
-    """The feed's queued replays, oldest first, until one fails (call under the feed lock)."""
-    outcomes: list[records.FileOutcome] = []
-    for replay in rt.ledger.pending_replays(contract.name):
-        outcome = _take(rt, contract, replay, ingest)
-        outcomes.append(outcome)
-        if outcome.outcome == "failed":
-            break  # later files must not overtake it
-    return outcomes
-
-
-def _take(
-    rt: Runtime, contract: FeedContract, replay: Replay, ingest: Ingest
-) -> records.FileOutcome:
-    """One replay: the archived copy into the inbox, then an ordinary run of it."""
-    earlier = rt.ledger.run(replay.of_run)
-    source = from_ledger(rt.settings.home, replay.input)
-    remote = RemoteFile(earlier.remote_path if earlier and earlier.remote_path else source.name,
-                        source.stat().st_size if source.is_file() else 0, 0.0)  # fmt: skip
-    run_id = rt.new_run_id(contract.name, replay.sha256)
-    rt.ledger.start_run(run_id, contract.name, "replay", rt.stamp(), remote.path, replay.sha256)
-    rt.ledger.start_replay(replay, run_id)
-    local = _copy_in(source, rt.inbox / contract.name)
-    if local is None or file_sha256(local) != replay.sha256:
-        message = f"the archived copy {source} is gone or changed; nothing taken"
-        rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
-        return records.FileOutcome(contract.name, source.name, "failed", run_id, message=message)
-    log.info("%s: %s: run %s replays run %s", contract.name, source.name, run_id, replay.of_run)
-    fetched = Fetched(Candidate(remote, replay_of=replay.of_run), local, replay.sha256)
-    return run_started(rt, contract, fetched, run_id, ingest)
-
-
-def _copy_in(source: Path, folder: Path) -> Path | None:
-    """The archived file copied into the inbox (temp name, then rename); None when gone."""
-    if not source.is_file():
-        return None
-    target = folder / source.name
-    with source.open("rb") as original, atomic_file(target) as copy:
-        shutil.copyfileobj(original, copy)
-    return target
+def _fate(book: DocumentBook, document: Document) -> str:
+    """What the sender would do with the document, as the book stands (etl...sender.handle)."""
+    row = book.find(document.kind, document.number)
+    if row is None:
+        return "would be sent"
+    if row.sha256 != document.sha:
+        if row.state in ("sent", "sending"):
+            return "conflict: Norce has another version of it; not sent"
+        return "would be sent (Norce never took the earlier version)"
+    if row.state == "sent":
+        return f"already sent (run {row.run_id}); not sent again"
+    if row.state == "rejected":
+        return f"Norce rejected it before; not sent again ({row.message or 'no message'})"
+    if row.state == "sending":
+        return "in doubt: Norce is asked whether it has it before anything is sent"
+    return "would be sent (it waited for its order)"

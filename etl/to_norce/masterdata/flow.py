@@ -33,6 +33,7 @@ from etl.to_norce.intake import Fetched
 from etl.to_norce.masterdata import diff as differ
 from etl.to_norce.masterdata.approve import finish_interrupted_approvals
 from etl.to_norce.masterdata.staging import call_context, snapshot_commit, stage_delta
+from etl.to_norce.replay import replay_note, take_replays
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,11 @@ def run_masterdata_feed(
                 "%s: an interrupted approval could not be finished yet: %s", contract.name, exc
             )
             return [records.FileOutcome(contract.name, "-", "failed", message=str(exc))]
-        return take_files(rt, contract, stop, ingest, derived)
+        # Files an operator asked to have taken again go first: they are older.
+        outcomes = take_replays(rt, contract, ingest, derived)
+        if any(o.outcome == "failed" for o in outcomes):
+            return outcomes
+        return [*outcomes, *take_files(rt, contract, stop, ingest, derived)]
 
 
 def ingest(
@@ -62,7 +67,7 @@ def ingest(
     feed, entity, timer = contract.name, contract.entity, records.Timer()
     local, sha = fetched.local, fetched.sha
     log.info("%s: %s: %.1f MB fetched, reading", feed, local.name, local.stat().st_size / 1e6)
-    validated = read_validated(rt, contract, local, run_id)
+    validated = read_validated(rt, contract, local, run_id, fetched.parses)
     validated = settle(validated, contract, referenced_values(rt, contract))
     refuse_if_suspect(validated, contract, local.name)
     timer.lap("parse_validate")
@@ -128,6 +133,9 @@ def ingest(
         manifest = manifest.updated(input=fetched.describe() | {"parts": parts})
     if merges(contract.checks.same_key_rows):
         manifest = manifest.updated(**manifest_facts(validated.merged))
+    if fetched.candidate.replay_of:
+        manifest = manifest.updated(replay_of=fetched.candidate.replay_of)
+    note = replay_note(rt, run_id, hold_reason)  # a replay's run says which run, and why
     rt.archive.write_manifest(staged, manifest)
     rt.ledger.commit(
         snapshot_commit(
@@ -138,7 +146,7 @@ def ingest(
             results,
             counts,
             (snapshot_path, new_snapshot.height),
-            message=hold_reason,
+            message=note,
             file=fetched.ledger_file(),
             hold=(waiting, hold_reason) if hold_reason else None,
             # A new snapshot that holds nothing ends older holds; one that still holds rows
@@ -165,7 +173,7 @@ def ingest(
         log.warning(
             "%s: removals held, approve with `run.py approve %s`: %s", feed, run_id, hold_reason
         )
-    return records.FileOutcome(feed, local.name, "committed", run_id, counts, hold_reason or "")
+    return records.FileOutcome(feed, local.name, "committed", run_id, counts, note or "")
 
 
 def referenced_values(rt: Runtime, contract: FeedContract) -> Holdings:

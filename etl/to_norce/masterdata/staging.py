@@ -15,7 +15,7 @@ from etl.models import LINE, Delta
 from etl.runtime import Runtime
 from etl.state.areas import kept_in_ledger
 from etl.state.ledger.base import Commit
-from etl.to_norce.masterdata.trace import delta_rows
+from etl.to_norce.masterdata.trace import delta_rows, with_changed_values
 
 
 def call_context(rt: Runtime, contract: FeedContract) -> CallContext:
@@ -45,6 +45,12 @@ def stage_delta(
         trail = with_removal_causes(trail, delta.marked, contract.key_fields)
     if held_by is not None:
         trail = approved_causes(trail, held_by)
+    # Before the commit the ledger's current snapshot is still the one this delta was diffed
+    # against: the trail keeps each changed field's old value from it (`run.py trace`).
+    base = rt.ledger.current_snapshot(contract.name)
+    personal = contract.entity.personal or frozenset()
+    base_path = rt.snapshots.root / base[0] if base else None
+    trail = with_changed_values(trail, delta, contract.key_fields, base_path, personal)
     trail.write_parquet(staged / "delta.parquet")
     return rt.snapshots.write(contract.name, run_id, snapshot)
 

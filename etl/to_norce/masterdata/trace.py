@@ -3,17 +3,27 @@
 Every decision about a row that left the file is there: `remove` (sent), `held` (waits
 for approval, with the guard's reason) and `spared` (a rejected row on `line` may stand
 for it), so an operator can see why a row that left the file is still active. An `add` the
-file marked inactive says so: Norce gets the record, switched off.
+file marked inactive says so: Norce gets the record, switched off. A change (and a row back
+after a removal) keeps each changed field's value before and after (`with_changed_values`),
+which `run.py trace` shows: the snapshot it was diffed against is gone after the next run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 
 from etl.models import CHANGED, LINE, SPARED_BY, Delta
 from etl.read.deactivations import marked_inactive
+from etl.read.validate import masked
+
+# The trail's value columns: `old:<field>` and `new:<field>`, as text, set only where the
+# field changed. Plain text columns (not one nested column) so an erasure (etl.privacy)
+# masks them cell by cell as it masks every other text column of delta.parquet.
+OLD, NEW = "old:", "new:"
+_WAS = "__was"  # an old value beside the new one while they are joined
 
 TRAIL_SCHEMA = {
     "key": pl.String,
@@ -61,3 +71,89 @@ def _added_inactive(adds: pl.DataFrame) -> pl.Expr | None:
         return None
     said = pl.format("added inactive: is_active = false on line {}", pl.col(LINE))
     return pl.when(marked_inactive(adds)).then(said)
+
+
+def with_changed_values(
+    trail: pl.DataFrame,
+    delta: Delta,
+    key: Sequence[str],
+    base: Path | None,
+    personal: frozenset[str] = frozenset(),
+) -> pl.DataFrame:
+    """The trail with each changed field's value before and after the run.
+
+    Old values come from `base`, the snapshot the run diffed against: only the rows of
+    changed keys are read from it. A field about people (`personal`) is kept as reports
+    show it, all but its last four characters starred.
+    """
+    rows = _with_changes(delta)
+    if rows is None:
+        return trail
+    fields = _changed_fields(rows, key)
+    if not fields:
+        return trail
+    old = _old_rows(base, rows.select(key), key, fields)
+    joined = rows.join(old, on=list(key), how="left", nulls_equal=True)
+    values = joined.select(
+        _key_text(key).alias("key"),
+        "action",
+        *(_value(f, f + _WAS, OLD, f in personal) for f in fields),
+        *(_value(f, f, NEW, f in personal) for f in fields),
+    )
+    return trail.join(values, on=["key", "action"], how="left", maintain_order="left")
+
+
+def _with_changes(delta: Delta) -> pl.DataFrame | None:
+    """Adds (a dormant row back), changes and reactivations that carry CHANGED, with their action."""
+    parts = [
+        # Filtered before anything is copied: of the adds only a dormant row back has CHANGED.
+        rows.filter(pl.col(CHANGED).list.len() > 0).with_columns(pl.lit(action).alias("action"))
+        for action, rows in (
+            ("add", delta.adds),
+            ("change", delta.changes),
+            ("reactivate", delta.reactivations),
+        )
+        if rows.height and CHANGED in rows.columns
+    ]
+    parts = [p for p in parts if p.height]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else None
+
+
+def _changed_fields(rows: pl.DataFrame, key: Sequence[str]) -> list[str]:
+    """Fields any row changed, in the rows' column order."""
+    named = set(rows[CHANGED].explode().drop_nulls().to_list())
+    return [c for c in rows.columns if c in named and c not in key]
+
+
+def _old_rows(
+    base: Path | None, keys: pl.DataFrame, key: Sequence[str], fields: list[str]
+) -> pl.DataFrame:
+    """The base snapshot's values of `fields` for `keys` only (a field it lacks is empty)."""
+    empty = [pl.lit(None, pl.String).alias(f + _WAS) for f in fields]
+    if base is None:
+        return keys.with_columns(empty)
+    scan = pl.scan_parquet(base)
+    present = set(scan.collect_schema().names())
+    was = [
+        pl.col(f).cast(pl.String).alias(f + _WAS)
+        if f in present
+        else pl.lit(None, pl.String).alias(f + _WAS)
+        for f in fields
+    ]
+    wanted = keys.lazy().unique()
+    # A semi join keeps the read to the changed keys, streamed so a 10M-row snapshot is never
+    # held whole: a 1% change keeps 1% of the values.
+    found = scan.join(wanted, on=list(key), how="semi", nulls_equal=True)
+    return found.select(*key, *was).collect(engine="streaming")
+
+
+def _value(field: str, column: str, prefix: str, personal: bool) -> pl.Expr:
+    """The value of `column` as text where the row changed `field`, else null."""
+    text = pl.col(column).cast(pl.String)
+    if personal:
+        text = text.map_elements(masked, return_dtype=pl.String)
+    return pl.when(pl.col(CHANGED).list.contains(field)).then(text).alias(prefix + field)
+
+
+def _key_text(key: Sequence[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")

@@ -43,8 +43,9 @@ def test_orders_lists_each_order_with_its_state_and_reason(
 def test_status_counts_orders_and_names_the_held_ones(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--config", str(config), "status"]) == 0
+    assert main(["--config", str(config), "status"]) == 1  # the held order needs a person
     out = capsys.readouterr().out
+    assert out.startswith("1 problem needs a person\n- order held: order 1002 (since ")
     assert "Orders: held 1, spooled 1" in out
     assert "run.py release ORDER" in out and "1002" in out
 

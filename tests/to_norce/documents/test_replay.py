@@ -85,8 +85,19 @@ def test_a_file_with_rejected_rows_is_taken_again_and_sends_only_what_norce_lack
     [again] = run(settings, "invoices_csv")
     assert again.outcome == "duplicate"
 
-    code = main(["--config", str(config_file(tmp_path, home, drop)), "replay", "invoices_csv",
-                 "inv_1.csv"])  # fmt: skip
+    config = str(config_file(tmp_path, home, drop))
+    capsys.readouterr()
+    # A dry run says per document what would go, and sends, books and records nothing.
+    assert main(["--config", config, "replay", first.run_id, "--dry-run"]) == 0
+    shown = capsys.readouterr().out
+    assert f"INV-1: already sent (run {first.run_id}); not sent again" in shown
+    assert "INV-2: would be sent" in shown
+    assert "1 would be sent, 1 not sent again, 0 held back by rejected rows" in shown
+    assert orders.captures == [("INV-1", Decimal("99.00"))]
+    assert [r[1] for r in runs(home)] == ["file", "file"]
+
+    # The older form, `replay FEED FILE`, still names the file within its feed.
+    code = main(["--config", config, "replay", "invoices_csv", "inv_1.csv"])
 
     assert code == 0
     assert f"replays run {first.run_id} (inv_1.csv)" in capsys.readouterr().out
@@ -143,7 +154,7 @@ def test_replay_says_what_it_cannot_do(
         "invoices_csv: no archived file is known as 'nothing.csv' (give a run id, the file's "
         "name, or the start of its sha256, as `run.py status` and the manifests show them)"
     )
-    assert errors[1].startswith("prices: replay takes document feeds")
+    assert errors[1].startswith("prices: no archived file is known as 'prices.csv'")
     assert errors[2].startswith("no feed 'nofeed'")
 
 

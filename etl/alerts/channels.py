@@ -1,0 +1,67 @@
+"""Sending one alert on one channel: a webhook POST (httpx) or an e-mail (smtplib).
+
+Each library's failures become `ChannelDown` here and nowhere else, with a message that
+never carries a secret: not the webhook's URL (it is the credential), not the SMTP
+password. Every send is bounded by the settings' timeout, connect included.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+import httpx
+
+from etl.alerts.messages import AlertText, email_message, webhook_body
+from etl.config.alert_settings import AlertChannel, EmailChannel, WebhookChannel
+from etl.errors import EtlError
+
+
+class ChannelDown(EtlError):
+    """A channel did not take a message; it is tried again later."""
+
+
+def send(channel: AlertChannel, text: AlertText, timeout: float) -> None:
+    """Send `text` on `channel`, or raise ChannelDown."""
+    if isinstance(channel, WebhookChannel):
+        _post(channel, text, timeout)
+    else:
+        _mail(channel, text, timeout)
+
+
+def _post(channel: WebhookChannel, text: AlertText, timeout: float) -> None:
+    url = channel.url.get_secret_value()
+    try:
+        answer = httpx.post(url, json=webhook_body(text, channel.format), timeout=timeout)
+    except httpx.HTTPError as exc:
+        # httpx names the URL in some messages: it is the secret, so it goes.
+        raise ChannelDown(_without(f"{type(exc).__name__}: {exc}", url)) from exc
+    if not answer.is_success:
+        raise ChannelDown(f"the webhook answered HTTP {answer.status_code}")
+
+
+def _mail(channel: EmailChannel, text: AlertText, timeout: float) -> None:
+    message = email_message(text, channel.sender, channel.to)
+    context = ssl.create_default_context(
+        cafile=str(channel.ca_file) if channel.ca_file is not None else None
+    )
+    try:
+        with _connect(channel, context, timeout) as smtp:
+            if channel.security == "starttls":
+                smtp.starttls(context=context)
+            if channel.username is not None and channel.password is not None:
+                smtp.login(channel.username.get_secret_value(), channel.password.get_secret_value())
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        # SMTP errors carry the server's answer, never what we sent to log in.
+        raise ChannelDown(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _connect(channel: EmailChannel, context: ssl.SSLContext, timeout: float) -> smtplib.SMTP:
+    if channel.security == "tls":
+        return smtplib.SMTP_SSL(channel.host, channel.port, timeout=timeout, context=context)
+    return smtplib.SMTP(channel.host, channel.port, timeout=timeout)
+
+
+def _without(message: str, secret: str) -> str:
+    return message.replace(secret, "<webhook url>") if secret else message

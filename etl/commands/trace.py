@@ -1,0 +1,67 @@
+"""`run.py trace KEY [--feed F] [--json]`: what happened to a row, an order or a document.
+
+KEY is looked up as a master-data key in every master-data feed (or the one --feed names),
+as an order's ClientOrderRef in the order book and as a document number in the document
+feeds. The ledger is opened only when it exists: tracing never creates one.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from etl.config.contracts import FeedContract
+from etl.config.settings import Settings
+from etl.console.trace import FeedTrail, trace_feed
+from etl.console.trace_orders import SubjectTrail, trace_document, trace_order
+from etl.console.trace_text import render_json, render_text
+from etl.entities import DocumentEntity
+from etl.errors import EtlError
+from etl.state.areas import Areas
+from etl.state.ledger.feed_runs import Ledger
+
+
+def add_trace_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `trace` on the CLI's subparsers."""
+    trace = sub.add_parser(
+        "trace",
+        help="what happened to a key (a SKU, a price's SKU, a customer code), an order ref or "
+        "a document number: every run that touched it, newest first, from the ledger and archive",
+    )
+    trace.add_argument(
+        "key", metavar="KEY", help="a key as reports write it (parts joined by ' / '), or its start"
+    )
+    trace.add_argument("--feed", help="only this feed")
+    trace.add_argument("--json", action="store_true", help="one JSON document instead of text")
+    trace.set_defaults(handler=trace_command)
+
+
+def trace_command(
+    args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]
+) -> int:
+    """Print the key's trail; exit 1 when nothing at all was found."""
+    if args.feed is not None and args.feed not in contracts:
+        raise EtlError(f"no feed {args.feed!r} (see `run.py feeds`)")
+    chosen = [contracts[args.feed]] if args.feed else list(contracts.values())
+    feeds, subjects = _trails(settings, chosen, args.key, whole=args.feed is None)
+    render = render_json if args.json else render_text
+    print(render(args.key, feeds, subjects))
+    return 0 if any(f.steps for f in feeds) or subjects else 1
+
+
+def _trails(
+    settings: Settings, chosen: list[FeedContract], key: str, *, whole: bool
+) -> tuple[list[FeedTrail], list[SubjectTrail]]:
+    """The master-data feeds' trails, then the order and the document of that name."""
+    path = Areas(settings.home).ledger
+    if not path.is_file():
+        return [], []
+    documents = [c for c in chosen if isinstance(c.entity, DocumentEntity)]
+    masterdata = [c for c in chosen if not isinstance(c.entity, DocumentEntity)]
+    ledger = Ledger(path)
+    try:
+        feeds = [trace_feed(settings.home, ledger, c, key) for c in masterdata]
+        document = trace_document(settings.home, ledger, documents, key) if documents else None
+    finally:
+        ledger.close()
+    order = trace_order(path, key) if whole else None
+    return feeds, [s for s in (order, document) if s is not None]

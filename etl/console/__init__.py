@@ -1,0 +1,1 @@
+"""What an operator looks at: problems that need a person, expected files, trace, the page."""

@@ -1,0 +1,93 @@
+"""`not_running` problems: the scheduler or the receiver went quiet.
+
+Each long-lived process writes a heartbeat every minute (etl.alert_jobs); whoever looks
+(the other process's alerts, `status`, the page) finds a heartbeat older than
+`[alerts] stale_after_minutes` and says the process is not running. Which processes are
+looked for: `expect_scheduler` / `expect_receiver`; unset, one that has run here before
+(a cron-only installation never ran the scheduler, so nobody misses it). A process stopped
+on purpose (SIGTERM, SIGINT) recorded so and is not missed until it beats again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+
+from etl.config.alert_settings import AlertSettings
+from etl.console.problems import Problem
+from etl.runtime import Runtime
+from etl.state.ledger.heartbeats import Heartbeat, Heartbeats
+
+PROCESSES = {"scheduler": "run.py (the scheduler)", "receiver": "run.py receive"}
+_LOST = {
+    "scheduler": "no feed, poll, export or purge runs",
+    "receiver": "orders and events Norce pushes are not taken in (Norce retries them)",
+}
+
+
+def beat(rt: Runtime, process: str, now: dt.datetime) -> None:
+    """Record that `process` (scheduler or receiver) is alive now."""
+    heartbeats = Heartbeats(rt.ledger.path)
+    try:
+        heartbeats.beat(process, now, os.getpid(), socket.gethostname())
+    finally:
+        heartbeats.close()
+
+
+def stopped(rt: Runtime, process: str, now: dt.datetime) -> None:
+    """Record that `process` was stopped on purpose: it is not missed."""
+    heartbeats = Heartbeats(rt.ledger.path)
+    try:
+        heartbeats.stopped(process, now)
+    finally:
+        heartbeats.close()
+
+
+def heartbeat_problems(rt: Runtime, now: dt.datetime) -> list[Problem]:
+    """A `not_running` problem per expected process whose heartbeat is stale or missing."""
+    heartbeats = Heartbeats(rt.ledger.path)
+    try:
+        seen = heartbeats.all()
+    finally:
+        heartbeats.close()
+    found = []
+    for process in PROCESSES:
+        if _expected(rt.settings.alerts, process, seen):
+            problem = _quiet(process, seen.get(process), rt.settings.alerts, now)
+            if problem is not None:
+                found.append(problem)
+    return found
+
+
+def _expected(alerts: AlertSettings, process: str, seen: dict[str, Heartbeat]) -> bool:
+    setting = alerts.expect_scheduler if process == "scheduler" else alerts.expect_receiver
+    return process in seen if setting is None else setting
+
+
+def _quiet(
+    process: str, last: Heartbeat | None, alerts: AlertSettings, now: dt.datetime
+) -> Problem | None:
+    """The problem when `process` is missed, else None."""
+    if last is not None and last.stopped_at is not None:
+        return None
+    if last is not None and now - last.at <= dt.timedelta(minutes=alerts.stale_after_minutes):
+        return None
+    what = (
+        "never seen running (it is expected: [alerts] expect_" + process + " = true)"
+        if last is None
+        else f"no heartbeat since {_stamp(last.at)} (pid {last.pid} on {last.host})"
+    )
+    return Problem(
+        key=f"not_running:{process}",
+        kind="not_running",
+        subject=f"the {process}",
+        what=what,
+        did=f"nothing it can do: {_LOST[process]} until it runs again",
+        command=f"start {PROCESSES[process]} (or set [alerts] expect_{process} = false)",
+        since=_stamp(last.at) if last is not None else _stamp(now),
+    )
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,131 @@
+"""What the console page shows, read from the ledger and the archive; nothing is changed.
+
+The page (etl.console.page_html) shows today's and yesterday's runs per feed, the problems
+that need a person (etl.console.sources), held removals, orders by state and the last
+alerts, with links to each run's report files. Only report files are ever served: a run's
+`manifest.json` and the rejected-row reports its manifest lists. The ERP's input file,
+`delta.parquet` and order files are never served: they hold every row as sent (customer
+names, addresses); a rejected-row report holds only the rows that were refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from etl.alerts.book import AlertRecord, recent_alerts
+from etl.config.contracts import FeedContract
+from etl.console.problems import Problem
+from etl.console.sources import find_problems
+from etl.runtime import Runtime
+from etl.state.areas import Areas
+from etl.state.ledger.base import FeedLedger, RunRow
+from etl.state.manifest import ManifestError, read_manifest
+from etl.to_erp.orders.book import OrderBook
+
+MANIFEST = "manifest.json"
+# A feed's runs of two days are among its last runs (a feed that runs every minute shows
+# its newest ones; the page is an overview, `status` and the archive have the rest).
+RUNS_LOOKED_AT = 200
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run as the page lists it, with the report files it can link to."""
+
+    run: RunRow
+    reports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PageData:
+    """Everything on the page, as read at one moment."""
+
+    now: dt.datetime
+    days: tuple[str, ...]  # the UTC dates shown: today, yesterday
+    runs: dict[str, list[RunView]]  # feed -> its runs of those days, newest first
+    problems: list[Problem]
+    holds: list[dict[str, Any]]
+    orders: dict[str, int]  # state -> orders
+    alerts: list[AlertRecord]
+
+
+def page_data(
+    rt: Runtime, contracts: dict[str, FeedContract], now: dt.datetime, alerts_shown: int
+) -> PageData:
+    """Read the page's content from the ledger and the archive."""
+    days = shown_days(now)
+    home = rt.settings.home
+    runs = {
+        feed: [RunView(run, report_names(home, run)) for run in runs_of(rt.ledger, feed, days)]
+        for feed in sorted(contracts)
+    }
+    return PageData(
+        now=now,
+        days=days,
+        runs=runs,
+        problems=find_problems(rt, contracts, now),
+        holds=rt.ledger.pending_holds(),
+        orders=order_counts(rt.areas.ledger),
+        alerts=recent_alerts(rt.areas.ledger, alerts_shown),
+    )
+
+
+def shown_days(now: dt.datetime) -> tuple[str, ...]:
+    """Today's and yesterday's date in UTC, as the ledger's times begin."""
+    today = now.astimezone(dt.UTC).date()
+    return (today.isoformat(), (today - dt.timedelta(days=1)).isoformat())
+
+
+def runs_of(ledger: FeedLedger, feed: str, days: Sequence[str]) -> list[RunRow]:
+    """The feed's runs that started on one of `days`, newest first."""
+    return [r for r in ledger.runs(feed, RUNS_LOOKED_AT) if r.started_at[:10] in days]
+
+
+def order_counts(ledger_path: Path) -> dict[str, int]:
+    """Orders per state."""
+    book = OrderBook(ledger_path)
+    try:
+        return book.counts()
+    finally:
+        book.close()
+
+
+def report_names(home: Path, run: RunRow) -> tuple[str, ...]:
+    """The files of a run that may be served: its manifest and the reports it lists."""
+    folder = run_folder(home, run)
+    if folder is None or not (folder / MANIFEST).is_file():
+        return ()
+    try:
+        manifest = read_manifest(folder / MANIFEST)
+    except ManifestError:
+        return ()  # unreadable: nothing is known to be a report
+    return (MANIFEST, *(name for name in manifest.reports or () if (folder / name).is_file()))
+
+
+def run_folder(home: Path, run: RunRow) -> Path | None:
+    """The run's archive folder, resolved; None when it has none or it lies outside archive/."""
+    if not run.archive_dir:
+        return None
+    root = Areas(home).archive.resolve()
+    folder = (home / run.archive_dir).resolve()
+    return folder if folder.is_relative_to(root) and folder.is_dir() else None
+
+
+def report_file(home: Path, ledger: FeedLedger, run_id: str, name: str) -> Path | None:
+    """The report `name` of run `run_id`, or None when it is not one that may be served.
+
+    Only a name the run's manifest lists is served, and only when it resolves to a file
+    directly in the run's folder under archive/: `../`, links and absolute names lead nowhere.
+    """
+    run = ledger.run(run_id)
+    if run is None or name not in report_names(home, run):
+        return None
+    folder = run_folder(home, run)
+    if folder is None:
+        return None
+    path = (folder / name).resolve()
+    return path if path.parent == folder and path.is_file() else None

@@ -1,0 +1,44 @@
+"""What needs a person now: one `Problem` per thing an operator must look at.
+
+`status` lists them (its first line says whether there are any, its exit code is 1 when
+there are), the alerts send one message per problem until it is gone, and the page shows
+them. Every source reads the ledger and the folders; none changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every kind a problem may have (the `kind` field); docs/operations.md has a row for each.
+# order_refused is reserved: an order the receiver refuses is kept as a `refused_body`.
+KINDS = (
+    "failed",
+    "rejected_file",
+    "held_removals",
+    "rejected_rows",
+    "order_held",
+    "order_refused",
+    "export_stuck",
+    "quarantined",
+    "refused_body",
+    "missing_file",
+    "not_running",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that needs a person, with the same `key` for as long as it lasts."""
+
+    # Stable while the problem lasts and unique among problems, e.g. "failed:products",
+    # "held:<run id>", "order-held:<ref>", "missing:products:<due time>": the alerts send
+    # one message when a key appears and one "resolved" message when it is gone.
+    key: str
+    # failed | rejected_file | held_removals | rejected_rows | order_held | order_refused |
+    # export_stuck | quarantined | refused_body | missing_file | not_running
+    kind: str
+    subject: str  # what it concerns: "feed products", "file prices.csv", "order 1001"
+    what: str  # what happened, one line
+    did: str  # what the product did about it (kept the snapshot, archived the file, ...)
+    command: str | None  # the command that helps, e.g. "approve RUN", "release ORDER"
+    since: str  # ISO-8601 UTC time it began (the run's or order's time)

@@ -1,0 +1,39 @@
+"""Every source of problems together: what `status`, the alerts and the page all ask.
+
+The `Problem` itself lives in etl.console.problems, which each source imports; this module
+imports the sources, so it cannot be that one (the import graph has no cycles).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from etl.config.contracts import FeedContract
+from etl.console.expected import missing_problems
+from etl.console.file_problems import file_problems, held_problems
+from etl.console.heartbeat import heartbeat_problems
+from etl.console.order_problems import order_problems
+from etl.console.problems import Problem
+from etl.console.run_problems import failure_problems
+from etl.runtime import Runtime
+from etl.state.ledger.job_outcomes import JobOutcomes
+
+
+def find_problems(
+    rt: Runtime, contracts: dict[str, FeedContract], now: dt.datetime
+) -> list[Problem]:
+    """Everything that needs a person now, oldest first; reads the ledger and folders only."""
+    outcomes = JobOutcomes(rt.ledger.path)
+    try:
+        jobs = outcomes.latest()
+    finally:
+        outcomes.close()
+    found = [
+        *failure_problems(rt.ledger, contracts, jobs),
+        *file_problems(rt.ledger, contracts.values()),
+        *held_problems(rt.ledger),
+        *order_problems(rt.areas),
+        *missing_problems(rt, contracts, now),
+        *heartbeat_problems(rt, now),
+    ]
+    return sorted(found, key=lambda p: (p.since, p.key))

@@ -1,0 +1,68 @@
+"""Due times of an [expect] cron on the feed's wall clock, across Stockholm's DST changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from apscheduler.triggers.cron import CronTrigger
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from etl.console.due_times import due_after, due_at_or_after, due_before, latest_due
+
+STOCKHOLM = "Europe/Stockholm"
+
+
+def utc(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=dt.UTC)
+
+
+def test_a_six_oclock_file_is_due_at_six_local_on_both_sides_of_the_spring_change() -> None:
+    six = CronTrigger.from_crontab("0 6 * * *", timezone=STOCKHOLM)
+
+    # Saturday 28 March 2026 is CET (+01:00), Sunday 29 March CEST (+02:00).
+    assert latest_due(six, utc(2026, 3, 28, 5, 30)) == utc(2026, 3, 28, 5, 0)
+    assert latest_due(six, utc(2026, 3, 29, 4, 30)) == utc(2026, 3, 29, 4, 0)
+    assert due_before(six, utc(2026, 3, 29, 4, 0)) == utc(2026, 3, 28, 5, 0)
+    assert due_after(six, utc(2026, 3, 28, 5, 0)) == utc(2026, 3, 29, 4, 0)
+
+
+def test_a_wall_time_the_spring_change_skips_is_due_on_the_old_offset() -> None:
+    half_past_two = CronTrigger.from_crontab("30 2 * * *", timezone=STOCKHOLM)
+
+    # 02:30 never happens on 29 March; 02:30 at +01:00 is 03:30 CEST.
+    assert due_after(half_past_two, utc(2026, 3, 28, 1, 30)) == utc(2026, 3, 29, 1, 30)
+    assert due_after(half_past_two, utc(2026, 3, 29, 1, 30)) == utc(2026, 3, 30, 0, 30)
+
+
+def test_a_wall_time_the_autumn_change_repeats_is_due_once() -> None:
+    half_past_two = CronTrigger.from_crontab("30 2 * * *", timezone=STOCKHOLM)
+    first = utc(2026, 10, 25, 0, 30)  # 02:30 CEST; 02:30 CET (01:30 UTC) comes an hour later
+
+    assert latest_due(half_past_two, utc(2026, 10, 25, 1, 45)) == first
+    assert due_after(half_past_two, first) == utc(2026, 10, 26, 1, 30)
+    assert due_at_or_after(half_past_two, utc(2026, 10, 25, 1, 0)) == utc(2026, 10, 26, 1, 30)
+    assert due_before(half_past_two, utc(2026, 10, 26, 1, 30)) == first
+
+
+def test_a_yearly_due_time_is_found_a_year_back() -> None:
+    yearly = CronTrigger.from_crontab("0 9 2 1 *", timezone=STOCKHOLM)
+
+    assert latest_due(yearly, utc(2026, 12, 31)) == utc(2026, 1, 2, 8, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cron=st.sampled_from(["*/7 * * * *", "15 2 * * *", "0 6 * * 1-5", "30 2 * * *", "0 */5 * * *"]),
+    at=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31)),
+)
+def test_latest_due_is_at_or_before_and_the_next_is_after(cron: str, at: dt.datetime) -> None:
+    trigger = CronTrigger.from_crontab(cron, timezone=STOCKHOLM)
+    moment = at.replace(tzinfo=dt.UTC)
+
+    due = latest_due(trigger, moment)
+
+    assert due is not None and due <= moment
+    following = due_after(trigger, due)
+    assert following is not None and following > moment
+    assert due_before(trigger, following) == due
