@@ -169,10 +169,22 @@ def _trail_step(base: Step, row: Mapping[str, object], requests: Sequence[Reques
         line=line if isinstance(line, int) else None,
         reason=_text(row.get("reason")),
         changes=_changes(row),
-        requests=tuple(r for r in requests if kind is not None and _kind(r.label) == kind),
+        requests=_carried(row, requests, kind),
         approves=base.approves,
         replay_of=base.replay_of,
     )
+
+
+def _carried(
+    row: Mapping[str, object], requests: Sequence[Request], kind: str | None
+) -> tuple[Request, ...]:
+    """The request that carried the row; a trail from before `request` was kept: those of its kind."""
+    label = row.get("request")
+    if label is not None:
+        return tuple(r for r in requests if r.label == label)
+    if "request" in row:  # the trail knows: this row went in no request
+        return ()
+    return tuple(r for r in requests if kind is not None and _kind(r.label) == kind)
 
 
 def _in_part(step: Step, parts: Sequence[InputPart]) -> Step:

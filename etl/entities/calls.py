@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from etl.entities.json_rows import JsonRows
 
 JsonObject = Mapping[str, Any]
@@ -26,6 +28,9 @@ class NorceCall:
     header: JsonObject
     items: Sequence[JsonObject]
     label: str  # stable name inside a run, e.g. "0001-ImportProducts-add"
+    # The delta's rows this call carries, one per item (`run.py trace` names the request
+    # that carried a key); not part of what is sent.
+    rows: pl.DataFrame | None = field(default=None, compare=False, repr=False)
 
     def header_line(self) -> str:
         """The header as Norce wants it: one line of JSON, no spaces or line breaks."""

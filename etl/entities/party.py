@@ -104,9 +104,10 @@ class PartyImport:
         for kind, setting, rows in setting_groups(delta, fields, units):
             active = None if kind.startswith("change") else True
             header = self._header(account, setting, active is not None, key)
-            seq.add(kind, header, self._items(rows, setting, active, key, carried))
+            seq.add(kind, header, self._items(rows, setting, active, key, carried), rows)
         removes = self._header(account, (), True, key)
-        seq.add("remove", removes, self._items(delta.removals, (), False, key, carried))
+        gone = delta.removals
+        seq.add("remove", removes, self._items(gone, (), False, key, carried), gone)
         return seq.calls
 
     @staticmethod

@@ -176,21 +176,29 @@ class CallSequence:
     context: CallContext
     calls: list[NorceCall]
 
-    def add(self, kind: str, header: Mapping[str, Any], items: Sequence[Item]) -> None:
-        """Append one call per chunk of `items`."""
+    def add(
+        self, kind: str, header: Mapping[str, Any], items: Sequence[Item], rows: pl.DataFrame
+    ) -> None:
+        """Append one call per chunk of `items`; `rows` are theirs, one row per item."""
         short = self.method.rsplit("/", 1)[-1]
-        for part in chunks(items, self.context.chunk_size):
+        size = self.context.chunk_size
+        for start, part in zip(range(0, len(items), size), chunks(items, size), strict=True):
             label = f"{len(self.calls) + 1:04d}-{short}-{kind}"
-            self.calls.append(NorceCall(self.method, header, list(part), label))
+            carried = rows.slice(start, size)
+            self.calls.append(NorceCall(self.method, header, list(part), label, carried))
 
     def add_rows(
         self, kind: str, header: Mapping[str, Any], rows: pl.DataFrame, item: pl.Expr
     ) -> None:
         """Append one call per chunk of `rows`, each item encoded from `item` when it is sent."""
         short = self.method.rsplit("/", 1)[-1]
-        for part in JsonRows(rows, item).chunks(self.context.chunk_size):
+        size = self.context.chunk_size
+        for start, part in zip(
+            range(0, rows.height, size), JsonRows(rows, item).chunks(size), strict=True
+        ):
             label = f"{len(self.calls) + 1:04d}-{short}-{kind}"
-            self.calls.append(NorceCall(self.method, header, part, label))
+            carried = rows.slice(start, size)
+            self.calls.append(NorceCall(self.method, header, part, label, carried))
 
 
 @dataclass(frozen=True)
@@ -216,8 +224,9 @@ class FlatImport:
         for kind, setting, rows in setting_groups(replace(delta, changes=changes), fields):
             active = None if kind.startswith("change") else True
             header = self._header(context, setting, active is not None)
-            seq.add(kind, header, self._items(rows, setting, active))
-        seq.add("remove", self._header(context, (), True), self._items(delta.removals, (), False))
+            seq.add(kind, header, self._items(rows, setting, active), rows)
+        removes = self._header(context, (), True)
+        seq.add("remove", removes, self._items(delta.removals, (), False), delta.removals)
         return seq.calls
 
     @staticmethod

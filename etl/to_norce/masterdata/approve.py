@@ -96,7 +96,7 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
         raise
     staged = rt.archive.stage(feed, rt.day(), run_id)
     snapshot_path = stage_delta(
-        rt, contract, run_id, staged, delta, new_snapshot, held_by=evidence.drop(LINE)
+        rt, contract, run_id, staged, delta, new_snapshot, held_by=evidence.drop(LINE), calls=calls
     )
     counts = delta.counts()
     rt.archive.write_manifest(

@@ -113,7 +113,9 @@ def ingest(
         **records.inactive_counts(contract, validated, delta),
     }
     reports = records.write_rejections(validated, contract, fetched, staged, counts)
-    snapshot_path = stage_delta(rt, contract, run_id, staged, delta, new_snapshot, hold_reason)
+    snapshot_path = stage_delta(
+        rt, contract, run_id, staged, delta, new_snapshot, hold_reason, calls=calls
+    )
     timer.lap("stage")
     manifest = records.manifest(
         rt,

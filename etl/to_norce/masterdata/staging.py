@@ -10,7 +10,7 @@ import polars as pl
 
 from etl.config.contracts import FeedContract
 from etl.entities import CallContext
-from etl.entities.calls import CallResult
+from etl.entities.calls import CallResult, NorceCall
 from etl.models import LINE, Delta
 from etl.runtime import Runtime
 from etl.state.areas import kept_in_ledger
@@ -35,12 +35,14 @@ def stage_delta(
     snapshot: pl.DataFrame,
     hold_reason: str | None = None,
     held_by: pl.DataFrame | None = None,
+    calls: Sequence[NorceCall] = (),
 ) -> str:
     """Write the run's row trail into its archive folder and its candidate snapshot; returns the snapshot path.
 
-    `held_by` (an approval's): per removal's key text, the `run` that held it.
+    `held_by` (an approval's): per removal's key text, the `run` that held it. `calls`: what
+    was sent; each row of the trail names the request that carried it.
     """
-    trail = delta_rows(delta, contract.key_fields, hold_reason)
+    trail = carried_by(delta_rows(delta, contract.key_fields, hold_reason), calls, contract)
     if LINE in delta.marked.columns:  # an approval's lines are those of the runs that held
         trail = with_removal_causes(trail, delta.marked, contract.key_fields)
     if held_by is not None:
@@ -53,6 +55,26 @@ def stage_delta(
     trail = with_changed_values(trail, delta, contract.key_fields, base_path, personal)
     trail.write_parquet(staged / "delta.parquet")
     return rt.snapshots.write(contract.name, run_id, snapshot)
+
+
+def carried_by(
+    trail: pl.DataFrame, calls: Sequence[NorceCall], contract: FeedContract
+) -> pl.DataFrame:
+    """The trail with `request`: the label of the call that carried each row (null if none).
+
+    A key is in at most one call of a run (adds, each change group, reactivations and
+    removals are apart), so the first label found is the one.
+    """
+    key = contract.key_fields
+    labels = [
+        call.rows.select(key_text(key).alias("key"), pl.lit(call.label).alias("request"))
+        for call in calls
+        if call.rows is not None and call.rows.height
+    ]
+    if not labels or not trail.height:
+        return trail.with_columns(pl.lit(None, pl.String).alias("request"))
+    sent = pl.concat(labels).unique("key", keep="first", maintain_order=True)
+    return trail.join(sent, on="key", how="left", maintain_order="left")
 
 
 def key_text(key: Sequence[str]) -> pl.Expr:
