@@ -36,7 +36,6 @@ _LABELS = {
     "order_refused": "order refused",
     "export_stuck": "export stuck",
     "quarantined": "quarantined",
-    "refused_body": "body refused",
     "missing_file": "missing",
     "not_running": "not running",
 }

@@ -20,25 +20,14 @@ from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.console.file_problems import latest_file_run
 from etl.console.page_data import order_counts
+from etl.console.problems import KINDS
 from etl.console.sources import find_problems
 from etl.runtime import Runtime
 from etl.state.ledger.connection import Tables
 
 # The kinds of etl.console.problems.Problem: each is exported, 0 when there is none, so an
 # alert rule on one kind has a series to watch before the first problem of that kind.
-PROBLEM_KINDS = (
-    "failed",
-    "rejected_file",
-    "held_removals",
-    "rejected_rows",
-    "order_held",
-    "order_refused",
-    "export_stuck",
-    "quarantined",
-    "refused_body",
-    "missing_file",
-    "not_running",
-)
+PROBLEM_KINDS = KINDS
 # What a master-data run's delta holds (its counts), by the action each is.
 DELTA_ACTIONS = ("adds", "changes", "reactivations", "removals", "held", "spared")
 _TOTALS = (

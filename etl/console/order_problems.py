@@ -16,7 +16,7 @@ _HELD_LISTED = 1000  # more held orders than this is one incident, not a thousan
 
 
 def order_problems(areas: Areas) -> list[Problem]:
-    """One `order_held` problem per held order, one `refused_body` per refused order body."""
+    """One `order_held` problem per held order, one `order_refused` per order body refused."""
     book = OrderBook(areas.ledger)
     try:
         held = book.orders("held", _HELD_LISTED)
@@ -42,7 +42,7 @@ def _held(order: OrderRow) -> Problem:
 def _refused(body: RefusedBody) -> Problem:
     return Problem(
         key=f"refused-body:{body.name}",
-        kind="refused_body",
+        kind="order_refused",
         subject=f"order body {body.name}",
         what=f"the receiver refused it: {one_line(body.reason)}",
         did="answered Norce with an error and kept the body in archive/orders/rejected/",

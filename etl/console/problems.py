@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Every kind a problem may have (the `kind` field); docs/operations.md has a row for each.
-# order_refused is reserved: an order the receiver refuses is kept as a `refused_body`.
+# An order refused (by the receiver or the poll) is `order_refused`: its body waits in
+# archive/orders/rejected/ for `run.py retake`.
 KINDS = (
     "failed",
     "rejected_file",
@@ -20,7 +21,6 @@ KINDS = (
     "order_refused",
     "export_stuck",
     "quarantined",
-    "refused_body",
     "missing_file",
     "not_running",
 )
@@ -35,7 +35,7 @@ class Problem:
     # one message when a key appears and one "resolved" message when it is gone.
     key: str
     # failed | rejected_file | held_removals | rejected_rows | order_held | order_refused |
-    # export_stuck | quarantined | refused_body | missing_file | not_running
+    # export_stuck | quarantined | missing_file | not_running
     kind: str
     subject: str  # what it concerns: "feed products", "file prices.csv", "order 1001"
     what: str  # what happened, one line

@@ -56,7 +56,7 @@ def test_status_json_has_the_problems_and_every_table(
 
     assert code == 1 and status["needs_a_person"] is True
     kinds = sorted(p["kind"] for p in status["problems"])
-    assert kinds == ["failed", "order_held", "refused_body"]
+    assert kinds == ["failed", "order_held", "order_refused"]
     failed = next(p for p in status["problems"] if p["kind"] == "failed")
     assert failed["key"] == "failed:products" and failed["command"] == "run.py once --feed products"
     assert set(failed) == {"key", "kind", "subject", "what", "did", "command", "since"}

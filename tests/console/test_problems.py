@@ -167,7 +167,7 @@ def test_a_held_order_and_a_refused_body_until_released(settings: Settings) -> N
         "order_held",
         "run.py release 1002",
     )
-    assert refused.kind == "refused_body" and refused.command is not None
+    assert refused.kind == "order_refused" and refused.command is not None
     name = refused.key.removeprefix("refused-body:")
     assert refused.command == f"run.py retake {name}"
     assert (settings.home / "archive" / "orders" / "rejected" / name).is_file()
@@ -177,4 +177,4 @@ def test_a_held_order_and_a_refused_body_until_released(settings: Settings) -> N
         assert book.release("1002", "2026-12-07T00:00:00+00:00")
     finally:
         book.close()
-    assert [p.kind for p in _problems(settings)] == ["refused_body"]
+    assert [p.kind for p in _problems(settings)] == ["order_refused"]
