@@ -64,7 +64,9 @@ class Spool:
         path = self.folder / spool_name(ref, sha, kind)
         if not path.exists():
             _write_renamed(path, body)
-            self._folder_synced.submit(path)
+        # Also when the body was there: another thread may have renamed it in a moment ago,
+        # its folder not yet fsync'd; the caller answers 200 only after this returns.
+        self._folder_synced.submit(path)
         return Spooled(path, sha, kind)
 
     def _sync_folder(self, paths: Sequence[Path]) -> list[None]:

@@ -33,9 +33,9 @@ import datetime as dt
 import hashlib
 import logging
 import posixpath
-import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -63,6 +63,9 @@ U = TypeVar("U")
 # side of the uploads, and the batch's outbox files are fsync'd side by side (etl.to_erp.files
 # .outbox), instead of both once a file. A crash mid-batch is settled file by file as ever.
 BATCH_FILES = 50
+# ... and at most this many orders (or parties) in memory at once: a layout of 500 orders a
+# file takes 10 files a batch, one of 100,000 a file one file, as before batching.
+BATCH_UNITS = 5000
 
 # What a batched supply records per file before the uploads: export id, name, units, hash, size.
 Begun = tuple[str, str, Sequence[Any], str, int]
@@ -240,7 +243,7 @@ class _Export(Generic[U]):
         self.summary = ExportSummary(layout.name)
         self.naming: set[str] = set()  # names this run chose (before the ledger has them)
         self.present: set[str] | None = set()  # names in the target folder at the batch's start
-        self.syncing: threading.Thread | None = None  # the fsync of `sent/` under way
+        self.syncing: Future[None] | None = None  # the fsync of `sent/` under way
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -255,7 +258,8 @@ class _Export(Generic[U]):
             self._settle(export)
         per_file = self.layout.orders_per_file
         while (room := self.layout.spec.max_files_per_run - len(self.summary.files)) > 0:
-            units = self.supply.due(per_file * min(room, BATCH_FILES))
+            files = max(1, min(room, BATCH_FILES, BATCH_UNITS // per_file))
+            units = self.supply.due(per_file * files)
             if not units:
                 break
             ready = self._take(units)
@@ -356,15 +360,14 @@ class _Export(Generic[U]):
         # `sent/` is what says the file is on the server if the ERP takes it: fsync'd in the
         # background while the next file uploads, and done before that one is renamed.
         outbox.move(local, self.sent / name, durable=False)
-        self.syncing = threading.Thread(target=fsync_dir, args=(self.sent,))
-        self.syncing.start()
+        self.syncing = outbox.fsync_in_background(self.sent)
         self._write_marker(name, fresh=True)
 
     def _sent_synced(self) -> None:
         """Wait for the fsync of `sent/` after the last file moved there."""
         if self.syncing is not None:
-            self.syncing.join()
-            self.syncing = None
+            syncing, self.syncing = self.syncing, None
+            syncing.result()  # a failed fsync raises here, before the next rename or the commit
 
     def _finish(self, files: Sequence[tuple[str, str, str]]) -> None:
         """Files on the server under their final names (export id, name, counts): commit, archive."""

@@ -260,9 +260,12 @@ class OrderBook(ExportedFiles):
             for export_id in export_ids:
                 self._finish_file(db, export_id, at)
                 due.finish(db, export_id)
+                # Only the generation the file carried: an order resent while its upload was
+                # under way stays spooled, so its new generation is still due (`due`).
                 db.execute(
                     "UPDATE orders SET state='exported', updated_at=? WHERE state='spooled' "
-                    "AND ref IN (SELECT ref FROM order_export_items WHERE export_id=?)",
+                    "AND (ref, generation) IN "
+                    "(SELECT ref, generation FROM order_export_items WHERE export_id=?)",
                     (at, export_id),
                 )
 

@@ -27,6 +27,7 @@ step = st.one_of(
     st.tuples(st.just("resend"), st.integers(0, 30)),
     st.tuples(st.just("hold"), st.integers(0, 30)),
     st.tuples(st.just("release"), st.integers(0, 30)),
+    st.tuples(st.just("finish"), st.integers(0, 30)),  # an unfinished export settles later
 )
 
 
@@ -45,6 +46,15 @@ def _apply(book: OrderBook, move: tuple[object, ...], clock: list[int]) -> None:
             book.begin_export(export_id, layout, f"{at}.x", orders, "sha", 1, at)
             if finished:  # else the process "died" before the commit: still uploading
                 book.finish_export(export_id, at)
+    elif kind == "finish":
+        pending = [
+            r[0]
+            for r in book._db.execute(
+                "SELECT export_id FROM order_exports WHERE state!='done' ORDER BY export_id"
+            )
+        ]
+        if pending:
+            book.finish_export(pending[int(move[1]) % len(pending)], at)  # type: ignore[call-overload]
     elif kind == "resend":
         book.resend(str(move[1]), at)
     elif kind == "hold":
@@ -131,3 +141,22 @@ def _steps_to_find_the_due(tmp_path: Path, exported: int) -> int:
 def test_due_does_not_walk_the_exported_orders(tmp_path: Path) -> None:
     small, large = _steps_to_find_the_due(tmp_path, 100), _steps_to_find_the_due(tmp_path, 1000)
     assert large <= small + 5, (small, large)  # not 10 times the work for 10 times the orders
+
+
+def test_an_order_resent_while_its_export_is_unfinished_is_due_again_after_it_finishes(
+    tmp_path: Path,
+) -> None:
+    # Found by review: finishing the export of generation 1 marked generation 2 exported too,
+    # and the order was never exported again (`orders` said "exported (resend 1)").
+    book = OrderBook(tmp_path / "ledger.sqlite")
+    try:
+        book.receive("R1", "h", "R1.json", "json", "push", "2026-11-20T00:00:01")
+        book.begin_export("erp_csv/f1", "erp_csv", "f1", book.due("erp_csv", 10), "s", 1, "t1")
+        book.resend("R1", "t2")  # the operator, while the upload is under way (or was killed)
+        book.finish_export("erp_csv/f1", "t3")  # settled: generation 1 reached the ERP
+
+        assert [(o.ref, o.generation) for o in book.due("erp_csv", 10)] == [("R1", 2)]
+        walked = [r[0] for r in book._db.execute(WALK_ALL, ("erp_csv",))]
+        assert walked == ["R1"]
+    finally:
+        book.close()
