@@ -55,6 +55,8 @@ def alert_pass(
     if not rt.settings.alerts.channels:
         return ()
     try:
+        # find_problems has the configuration problem of a start that failed (the
+        # scheduler's, while this is the receiver) until a start whose contracts load.
         problems = find_problems(rt, contracts, now)
         return alert_tick(rt.ledger.path, rt.settings.alerts, problems, now).lines()
     except Exception:

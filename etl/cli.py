@@ -11,6 +11,7 @@ from pathlib import Path
 
 from etl.alert_jobs import alert_pass
 from etl.commands.check import add_check_command
+from etl.commands.json_views import dump, problem_json
 from etl.commands.orders import add_order_commands
 from etl.commands.parties import add_party_commands
 from etl.commands.privacy import add_privacy_commands
@@ -26,6 +27,8 @@ from etl.config.settings import (
     home_given,
     load_settings,
 )
+from etl.configuration_alert import configuration_failed, configuration_loaded
+from etl.console.problems import Problem
 from etl.errors import ConfigError, EtlError
 from etl.jobs import chosen_feeds, feed_job, one_pass, run_jobs
 from etl.logs import install as install_log_escaping
@@ -34,6 +37,7 @@ from etl.retention.purge import describe, purge_all, strays
 from etl.runtime import Runtime, utc_now
 from etl.scheduler import serve
 from etl.state.private_files import keep_private
+from etl.to_erp.files.layouts import load_every_layout
 from etl.to_norce.masterdata.approve import approve
 
 log = logging.getLogger("etl")
@@ -52,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args.config, home_given(args.home, os.environ))
         _usable_home(settings.home)
         keep_private(settings.home)
-        contracts = load_contracts(settings)
-        code = int(args.handler(args, settings, contracts))
+        contracts = _contracts(args, settings)
+        code = _handle(args, settings, contracts)
         sys.stdout.flush()  # a reader that went away (`| head`) shows here, not at exit
         return code
     except BrokenPipeError:
@@ -66,6 +70,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EtlError as exc:
         log.error("%s", exc)
         return 1
+
+
+def _contracts(args: argparse.Namespace, settings: Settings) -> dict[str, FeedContract]:
+    """The feed contracts; a contract or layout that fails to load is alerted first.
+
+    Only by `once`, the scheduler's start and `status`. The settings loaded, so the channels
+    are known; the ConfigError still ends the process (exit 2). A start whose contracts and
+    layouts load resolves the alert of one whose did not.
+    """
+    watched = args.handler in (_serve, _once, _status)
+    try:
+        contracts = load_contracts(settings)
+        if args.handler in (_serve, _status):
+            # The scheduler reads them as it starts; `once` only after the ERP's files.
+            load_every_layout(settings)
+    except ConfigError as exc:
+        if watched:
+            problem = configuration_failed(settings, exc, utc_now())
+            if args.handler is _status:
+                _show_configuration_problem(problem, args.json)
+        raise
+    if args.handler is _serve:
+        configuration_loaded(settings, utc_now())
+    return contracts
+
+
+def _handle(
+    args: argparse.Namespace, settings: Settings, contracts: dict[str, FeedContract]
+) -> int:
+    """Run the command; `once` then settles the configuration problem (its layouts too)."""
+    if args.handler is not _once:
+        return int(args.handler(args, settings, contracts))
+    try:
+        code = int(args.handler(args, settings, contracts))
+    except ConfigError as exc:  # a layout, read after the ERP's files
+        configuration_failed(settings, exc, utc_now())
+        raise
+    try:
+        load_every_layout(settings)  # `once --feed` reads none: a broken one keeps it open
+    except ConfigError as exc:
+        configuration_failed(settings, exc, utc_now())
+        return code
+    configuration_loaded(settings, utc_now())
+    return code
+
+
+def _show_configuration_problem(problem: Problem, as_json: bool) -> None:
+    """`status` when the contracts do not load: that problem first, nothing else is known."""
+    if as_json:
+        print(dump({"needs_a_person": True, "problems": [problem_json(problem)]}))
+    else:
+        print(f"configuration error: {problem.what}")
+        print(f"    done: {problem.did}")
+        print(f"    helps: {problem.command}")
 
 
 def _usable_home(home: Path) -> None:

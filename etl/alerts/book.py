@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -82,13 +82,25 @@ class AlertBook(Tables):
     """The alert tables of the ledger; one connection per thread or process."""
 
     def reconcile(
-        self, problems: Iterable[Alertable], channels: Sequence[str], now: dt.datetime
+        self,
+        problems: Iterable[Alertable],
+        channels: Sequence[str],
+        now: dt.datetime,
+        only: Collection[str] | None = None,
     ) -> Reconciled:
-        """Open alerts for new problem keys and resolve those whose problem is gone."""
+        """Open alerts for new problem keys and resolve those whose problem is gone.
+
+        `only`: the keys this caller can tell about (a start whose contracts did not load
+        knows its configuration problem, not whether a feed's failure is gone); the others
+        are left as they are.
+        """
         current = {problem.key: problem for problem in problems}
         at = stamp(now)
         with self._tx() as db:
             known = dict(db.execute("SELECT key, alert_id FROM alerts WHERE resolved_at IS NULL"))
+            if only is not None:
+                known = {key: alert for key, alert in known.items() if key in only}
+                current = {key: p for key, p in current.items() if key in only}
             opened = sorted(current.keys() - known.keys())
             resolved = sorted(known.keys() - current.keys())
             for key in opened:

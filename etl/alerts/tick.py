@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,13 +41,17 @@ class TickSummary:
 
 
 def alert_tick(
-    ledger: Path, alerts: AlertSettings, problems: Iterable[Alertable], now: dt.datetime
+    ledger: Path,
+    alerts: AlertSettings,
+    problems: Iterable[Alertable],
+    now: dt.datetime,
+    only: Collection[str] | None = None,
 ) -> TickSummary:
-    """Reconcile the book with `problems`, then send each channel's due messages."""
+    """Reconcile the book with `problems` (on the keys `only`, if given), then send what is due."""
     book = AlertBook(ledger)
     sends = AlertSends(ledger)
     try:
-        summary = TickSummary(book.reconcile(problems, list(alerts.channels), now))
+        summary = TickSummary(book.reconcile(problems, list(alerts.channels), now, only))
         backoff = Backoff(
             dt.timedelta(seconds=alerts.retry_after_seconds),
             dt.timedelta(minutes=alerts.retry_at_most_minutes),

@@ -24,6 +24,7 @@ from etl.commands.orders import order_status_lines
 from etl.commands.status import render_holds, render_jobs, render_problems, render_runs
 from etl.config.contracts import FeedContract
 from etl.console.sources import find_problems
+from etl.errors import EtlError
 from etl.receiver.refused import refused_bodies
 from etl.runtime import Runtime
 from etl.state.ledger.job_outcomes import JobOutcome, JobOutcomes
@@ -37,6 +38,8 @@ def show_status(
     rt: Runtime, contracts: dict[str, FeedContract], feed: str | None, limit: int, as_json: bool
 ) -> int:
     """Print the status (text or JSON); 1 when a problem needs a person, else 0."""
+    if feed is not None and feed not in contracts:  # as `once --feed` and `trace --feed` say
+        raise EtlError(f"no feed {feed!r}; known feeds: {', '.join(contracts)}")
     problems = find_problems(rt, contracts, rt.clock())
     feeds = [feed] if feed else list(contracts)
     runs = [run for name in feeds for run in rt.ledger.runs(name, limit)]

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from etl.config.alert_settings import CHANNEL_SECRETS, AlertSettings
+from etl.config.alert_settings import AlertSettings, defer_channel_secrets
 from etl.config.toml import Strict, read_toml, validated
 from etl.embedded import SAMPLES, SCHEMAS
 from etl.errors import ConfigError
@@ -291,7 +291,7 @@ def load_settings(
     _resolve_secrets(events, "receiver.events", source, environ, {"token": "token"})
     console = _table(receiver, "console", "receiver.console", source)
     _resolve_secrets(console, "receiver.console", source, environ, {"password": "password"})
-    _resolve_alert_channels(_table(raw, "alerts", "alerts", source), base, source, environ)
+    _resolve_alert_channels(_table(raw, "alerts", "alerts", source), base, source)
     file_home = base / (_text(raw, "home", ".", source) or ".")  # checked even when overridden
     raw["home"] = str(home if home is not None else file_home)
     raw["schemas_dir"] = str(base / (_text(raw, "schemas_dir", "schemas", source) or "schemas"))
@@ -308,15 +308,14 @@ def load_settings(
     return settings
 
 
-def _resolve_alert_channels(
-    alerts: dict[str, Any], base: Path, source: str, environ: Mapping[str, str]
-) -> None:
-    """Each `[alerts.channels.<name>]`: its secrets resolved, its CA file relative to the file."""
+def _resolve_alert_channels(alerts: dict[str, Any], base: Path, source: str) -> None:
+    """Each `[alerts.channels.<name>]`: where its secrets are read, its CA file made absolute."""
     channels = _table(alerts, "channels", "alerts.channels", source)
     for name in channels:
         where = f"alerts.channels.{name}"
         channel = _table(channels, name, where, source)
-        _resolve_secrets(channel, where, source, environ, CHANNEL_SECRETS)
+        # Read when a message is sent: commands that send nothing never need them.
+        defer_channel_secrets(channel, where, source)
         if "ca_file" in channel:
             channel["ca_file"] = str(base / (_text(channel, "ca_file", ".", source, where) or "."))
 

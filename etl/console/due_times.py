@@ -10,17 +10,17 @@ as due. At the spring change a time that never happens (02:30 on the last Sunday
 in Stockholm) is due at the instant the trigger gives: 02:30 read on the old offset, which
 is 03:30 on the new one.
 
-`unmet` matches files with due times: each due time takes one file, the first that came
-after the grace of the due time before it, so a file late for Monday is Monday's, not
-Tuesday's, and Tuesday's is missing until a second file comes.
+`unmet` asks of the latest due time whose grace has passed whether any file came since the
+deadline before it (the due time before plus the grace): a file early for it counts, so
+does one late for the due time before. It does not match files with due times one by one:
+an ERP's nightly file is a full export, so the next file makes up for a missed one and one
+missed day must not leave the feed missing for good.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import zoneinfo
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,9 +30,6 @@ _STEP = dt.timedelta(microseconds=1)
 # How far back the latest due time is looked for, widening: a minutely cron finds it in the
 # first hour, a yearly one in the last. Beyond five years the cron is taken never to fire.
 _LOOK_BACK = tuple(dt.timedelta(days=d) for d in (1 / 24, 1, 8, 32, 367, 5 * 366))
-# How many due times back files are matched with them: a longer run of misses is keyed by
-# the due time this far back (it moves on), and older files are taken as matched.
-MATCHED_DUES = 500
 
 
 def is_repeat(fire: dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
@@ -76,7 +73,7 @@ def due_before(trigger: CronTrigger, due: dt.datetime) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class Unmet:
-    """Due times no file came for: from `first` (None: no file ever came) to `latest`."""
+    """Due times with no file since: from `first` (None: no file ever came) to `latest`."""
 
     latest: dt.datetime
     first: dt.datetime | None
@@ -85,36 +82,28 @@ class Unmet:
 def unmet(
     trigger: CronTrigger, grace: dt.timedelta, came: Sequence[dt.datetime], now: dt.datetime
 ) -> Unmet | None:
-    """The due times (grace passed) no file came for, matching each file to one due time.
+    """The missed due times at `now`: None when a file came since the latest one's deadline.
 
-    Walking the due times oldest first, each takes the first file that came after the grace
-    of the one before it (early, on time or late): a file that came in a due time's grace,
-    or late for it, is that due time's and not the next one's. `came` is oldest first.
+    The latest due time whose grace has passed is met by any file that came after the
+    deadline before it (the due time before plus the grace). When it is not, `first` is the
+    first due time missed since the last file came, the same for the whole run of misses.
     """
     latest = latest_due(trigger, now - grace)
     if latest is None:
         return None
     if not came:
         return Unmet(latest, None)
-    dues = _dues_back_to(trigger, latest, came[0] - grace)
-    waiting = deque(came)
-    for before, due in itertools.pairwise(dues):
-        while waiting and waiting[0] <= before + grace:
-            waiting.popleft()  # a second file for an earlier due time: it is no later one's
-        if not waiting:
-            return Unmet(latest, due)
-        waiting.popleft()
-    return None
+    last = max(came)
+    before = due_before(trigger, latest)
+    if before is None or last > before + grace:
+        return None
+    return Unmet(latest, _first_missed(trigger, grace, last) or latest)
 
 
-def _dues_back_to(
-    trigger: CronTrigger, latest: dt.datetime, until: dt.datetime
-) -> list[dt.datetime]:
-    """Due times up to `latest`, oldest first, from the last one at or before `until`."""
-    dues = [latest]
-    while len(dues) < MATCHED_DUES and dues[0] > until:
-        before = due_before(trigger, dues[0])
-        if before is None:
-            break
-        dues.insert(0, before)
-    return dues
+def _first_missed(
+    trigger: CronTrigger, grace: dt.timedelta, last: dt.datetime
+) -> dt.datetime | None:
+    """The first due time whose deadline-before is at or after `last`: the file missed it."""
+    # The last file met every due time up to the first one whose grace ends at or after it.
+    met = due_at_or_after(trigger, last - grace)
+    return due_after(trigger, met) if met is not None else None

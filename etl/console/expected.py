@@ -1,17 +1,17 @@
 """Expected files: a feed whose file is due ([expect]) and did not come is `missing`.
 
-Each due time whose grace has passed needs a file of its own: oldest first, each takes the
-first file that came after the grace of the due time before it (early, on time or late;
-etl.console.due_times.unmet), so a file that came in Monday's grace, or late for Monday, is
-Monday's and not Tuesday's. A file came when a run of the feed finished with it, at the
-earlier of the run's start and the file's modification time (etl.state.ledger.arrivals),
-or, when the ledger has none for a due time, when a complete file the feed has not taken
-yet waits in its folder now (the file is there, the feed just has not run). A late file
-resolves the oldest due time missed. A feed reading another feed's file (`from_feed`) has
-no [expect]: the file is expected by the feed that picks it up.
+The feed is missing when, for the latest due time whose grace has passed, no file came
+since the deadline before it (the due time before plus the grace; a file early for it
+counts; etl.console.due_times.unmet). A file came when a run of the feed finished with it,
+at the earlier of the run's start and the file's modification time
+(etl.state.ledger.arrivals), or, when the ledger has none since, when a complete file the
+feed has not taken yet waits in its folder now (the file is there, the feed just has not
+run). Any file that comes ends it. A feed reading another feed's file (`from_feed`) has no
+[expect]: the file is expected by the feed that picks it up.
 
-While files are missing the problem keeps one key, that of the first due time missed, so
-one alert is sent however many due times pass (docs/feed-contracts.md, "Expected files").
+While files are missing the problem keeps one key, that of the first due time missed since
+the last file came, so one alert is sent however many due times pass, and one RESOLVED when
+a file comes (docs/feed-contracts.md, "Expected files").
 """
 
 from __future__ import annotations
@@ -85,10 +85,9 @@ def _missing(
         return None
     waiting, unlooked = _waiting_in_folder(rt, contract)
     if waiting:
-        # The file is there, the feed has not taken it yet: it came now.
-        missed = unmet(trigger, grace, [*came, now], now)
-        if missed is None:
-            return None
+        # The file is there, the feed has not taken it yet: it came now, and a file since
+        # the deadline before the latest due time is all the feed needs.
+        return None
     source = contract.source
     return MissingFile(
         feed=contract.name,

@@ -17,7 +17,6 @@ from etl.state.ledger.base import FeedLedger, RunRow
 from etl.transport.names import one_line, printable
 
 MESSAGE_CHARS = 500
-_RUNS_LOOKED_AT = 50  # a feed's latest file run is among its last runs (failures come between)
 _QUARANTINED = "quarantined"  # how a quarantined file's message begins (etl.to_norce.feed)
 
 
@@ -37,8 +36,7 @@ def file_problems(ledger: FeedLedger, contracts: Iterable[FeedContract]) -> list
 
 def latest_file_run(ledger: FeedLedger, feed: str) -> RunRow | None:
     """The feed's newest run that committed or rejected a file (failures and duplicates aside)."""
-    runs = ledger.runs(feed, _RUNS_LOOKED_AT)
-    return next((r for r in runs if r.outcome in ("committed", "rejected")), None)
+    return ledger.latest_file_run(feed)
 
 
 def held_problems(ledger: FeedLedger) -> list[Problem]:
@@ -55,13 +53,21 @@ def _rejected(run: RunRow) -> Problem:
         else ("left it where it is on the server")
     )
     return Problem(
-        key=f"{'quarantined' if quarantined else 'rejected'}:{run.run_id}",
+        # Per feed, not per file: a newer file rejected too is the same problem going on,
+        # not a resolved one and a new one; it ends when a file of the feed commits.
+        key=f"{'quarantined' if quarantined else 'rejected'}:{run.feed}",
         kind="quarantined" if quarantined else "rejected_file",
         subject=f"feed {run.feed}, file {_name(run)}",
         what=message if quarantined else f"the whole file was rejected: {message}",
         did=f"applied nothing of it and {archived}; later files go on",
-        # After the contract is fixed, the archived file can be taken again as it is.
-        command=f"run.py replay {run.run_id}" if run.archive_dir else None,
+        # A contract that was wrong: fix it, then take the archived file again as it is; a
+        # file that is wrong: only a corrected export helps, checked before it is dropped.
+        command=(
+            "ask the ERP for a corrected export; try it first with run.py check FILE"
+            if quarantined
+            else f"if the contract was wrong: fix it, then run.py replay {run.run_id} --why ...; "
+            "if the file was: ask the ERP for a corrected export; run.py check FILE tries it"
+        ),
         since=run.started_at,
     )
 
@@ -74,14 +80,16 @@ def _rejected_rows(contract: FeedContract, run: RunRow) -> Problem | None:
     rows = run.counts.get("rows")
     of = f" of {rows}" if rows is not None else ""
     return Problem(
-        key=f"rejected-rows:{run.run_id}",
+        key=f"rejected-rows:{run.feed}",  # per feed, as a rejected file
         kind="rejected_rows",
         subject=f"feed {run.feed}, file {_name(run)}",
         what=f"{rejected}{of} rows were rejected, more than the contract's "
         f"checks.alert_rejected_rows ({limit})",
         did="applied the other rows; each rejected row keeps its last accepted state; the "
         f"rejected-row report is in {run.archive_dir}",
-        command=None,
+        # The rows come right with the ERP's next file; a contract that was too strict is
+        # fixed and the file taken again.
+        command=f"run.py trace KEY shows a row's story; after a contract fix: run.py replay {run.run_id}",
         since=run.started_at,
     )
 

@@ -18,16 +18,19 @@ from prometheus_client.registry import Collector
 
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
-from etl.console.file_problems import latest_file_run
 from etl.console.page_data import order_counts
 from etl.console.problems import KINDS
 from etl.console.sources import find_problems
 from etl.runtime import Runtime
+from etl.state.ledger.arrivals import Arrivals
 from etl.state.ledger.connection import Tables
 
 # The kinds of etl.console.problems.Problem: each is exported, 0 when there is none, so an
 # alert rule on one kind has a series to watch before the first problem of that kind.
 PROBLEM_KINDS = KINDS
+# An order's states in the book (etl.to_erp.orders.book): each is exported, 0 when no order
+# is in it, so the series exists before the first order.
+ORDER_STATES = ("spooled", "held", "exported")
 # What a master-data run's delta holds (its counts), by the action each is.
 DELTA_ACTIONS = ("adds", "changes", "reactivations", "removals", "held", "spared")
 _TOTALS = (
@@ -107,21 +110,24 @@ def metrics_text(settings: Settings, contracts: dict[str, FeedContract]) -> byte
 
 def _orders(counts: dict[str, int]) -> Metric:
     orders = GaugeMetricFamily("etl_orders", "Orders by state", labels=["state"])
-    for state, n in sorted(counts.items()):
-        orders.add_metric([state], n)
+    for state in sorted(set(ORDER_STATES) | counts.keys()):
+        orders.add_metric([state], counts.get(state, 0))
     return orders
 
 
 def _file_ages(rt: Runtime, contracts: dict[str, FeedContract], now: dt.datetime) -> Metric:
-    """Seconds since each feed's newest file (committed or rejected) was taken."""
+    """Seconds since each feed's newest file came from the ERP (a replay is not one)."""
     ages = GaugeMetricFamily(
         "etl_newest_file_age_seconds", "Age of the newest file per feed", labels=["feed"]
     )
-    for feed in sorted(contracts):
-        run = latest_file_run(rt.ledger, feed)
-        if run is not None:
-            taken = dt.datetime.fromisoformat(run.finished_at or run.started_at)
-            ages.add_metric([feed], max(0.0, (now - taken).total_seconds()))
+    arrivals = Arrivals(rt.ledger.path)
+    try:
+        for feed in sorted(contracts):
+            came = arrivals.recent(feed, 1)
+            if came:
+                ages.add_metric([feed], max(0.0, (now - came[-1]).total_seconds()))
+    finally:
+        arrivals.close()
     return ages
 
 

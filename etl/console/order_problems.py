@@ -12,18 +12,25 @@ from etl.state.areas import Areas
 from etl.to_erp.orders.book import OrderBook, OrderRow
 from etl.transport.names import one_line, printable
 
-_HELD_LISTED = 1000  # more held orders than this is one incident, not a thousand alerts
+# Up to this many held orders are one problem each; more are one incident (a systemic cause
+# such as a check every order fails), told once, not one message per order and channel.
+HELD_ONE_BY_ONE = 10
+_REASONS_TOLD = 3  # the distinct reasons of the oldest held orders the one problem names
 
 
 def order_problems(areas: Areas) -> list[Problem]:
-    """One `order_held` problem per held order, one `order_refused` per order body refused."""
+    """`order_held` problems (one per order, or one for them all) and one `order_refused` per
+    order body refused."""
     book = OrderBook(areas.ledger)
     try:
-        held = book.orders("held", _HELD_LISTED)
+        held_count = book.count("held")  # all of them, however many
+        oldest = book.orders("held", HELD_ONE_BY_ONE)
     finally:
         book.close()
-    refused = refused_bodies(areas.refused("orders"))
-    return [*(_held(o) for o in held), *(_refused(b) for b in refused)]
+    refused = [_refused(b) for b in refused_bodies(areas.refused("orders"))]
+    if held_count > HELD_ONE_BY_ONE:
+        return [_many_held(held_count, oldest), *refused]
+    return [*(_held(o) for o in oldest), *refused]
 
 
 def _held(order: OrderRow) -> Problem:
@@ -36,6 +43,23 @@ def _held(order: OrderRow) -> Problem:
         did="kept it from the ERP; every other order goes on",
         command=f"run.py release {ref}",
         since=order.received_at,
+    )
+
+
+def _many_held(count: int, oldest: list[OrderRow]) -> Problem:
+    first = oldest[0]
+    reasons = list(dict.fromkeys(one_line(o.reason or "") for o in oldest))
+    told = "; ".join(reasons[:_REASONS_TOLD])
+    more = f" (and {len(reasons) - _REASONS_TOLD} more)" if len(reasons) > _REASONS_TOLD else ""
+    return Problem(
+        key="orders-held",  # one key however many: the count changes, the incident does not
+        kind="order_held",
+        subject=f"{count} orders",
+        what=f"{count} orders held, oldest {printable(first.ref)} since {first.received_at}; "
+        f"reasons of the oldest {len(oldest)}: {told}{more}",
+        did="kept them from the ERP; every other order goes on",
+        command="run.py orders --state held, then run.py release REF for each",
+        since=first.received_at,
     )
 
 

@@ -47,6 +47,8 @@ class PageData:
     now: dt.datetime
     days: tuple[str, ...]  # the UTC dates shown: today, yesterday
     runs: dict[str, list[RunView]]  # feed -> its runs of those days, newest first
+    # feed -> its newest run, for a feed with none on those days (None: it never ran)
+    last_runs: dict[str, RunView | None]
     problems: list[Problem]
     holds: list[dict[str, Any]]
     orders: dict[str, int]  # state -> orders
@@ -63,10 +65,14 @@ def page_data(
         feed: [RunView(run, report_names(home, run)) for run in runs_of(rt.ledger, feed, days)]
         for feed in sorted(contracts)
     }
+    last_runs = {
+        feed: _last_run(rt.ledger, home, feed) for feed, shown in runs.items() if not shown
+    }
     return PageData(
         now=now,
         days=days,
         runs=runs,
+        last_runs=last_runs,
         problems=find_problems(rt, contracts, now),
         holds=rt.ledger.pending_holds(),
         orders=order_counts(rt.areas.ledger),
@@ -83,6 +89,12 @@ def shown_days(now: dt.datetime) -> tuple[str, ...]:
 def runs_of(ledger: FeedLedger, feed: str, days: Sequence[str]) -> list[RunRow]:
     """The feed's runs that started on one of `days`, newest first."""
     return [r for r in ledger.runs(feed, RUNS_LOOKED_AT) if r.started_at[:10] in days]
+
+
+def _last_run(ledger: FeedLedger, home: Path, feed: str) -> RunView | None:
+    """The feed's newest run of any day, so a feed that stopped still has its row."""
+    newest = ledger.runs(feed, 1)
+    return RunView(newest[0], report_names(home, newest[0])) if newest else None
 
 
 def order_counts(ledger_path: Path) -> dict[str, int]:

@@ -101,10 +101,20 @@ def _runs(data: PageData, base: str) -> str:
     rows: list[list[str]] = []
     for feed, runs in data.runs.items():
         if not runs:
-            rows.append([_e(feed), "", '<span class="muted">no runs</span>', "", "", "", ""])
+            rows.append([_e(feed), *_no_run_row(data.last_runs.get(feed), base)])
         rows += [[_e(feed), *_run_row(view, base)] for view in runs]
     headers = ("feed", "started", "outcome", "file", "counts", "message", "reports")
     return f"<h2>Runs on {_e(days)} (UTC)</h2>" + _table(headers, rows, "wide runs")
+
+
+def _no_run_row(last: RunView | None, base: str) -> list[str]:
+    """A feed with no run on the days shown: its last run, dated in full, or that it never ran."""
+    if last is None:
+        return ["", '<span class="muted">no runs yet</span>', "", "", "", ""]
+    _, *rest = _run_row(last, base)
+    when = _e(_second(last.run.started_at)[:16])
+    note = '<br><span class="muted">no run today or yesterday</span>'
+    return [f'<span class="nowrap">{when}</span>{note}', *rest]
 
 
 def _run_row(view: RunView, base: str) -> list[str]:

@@ -19,6 +19,10 @@ KINDS = (
     "rejected_rows",
     "order_held",
     "order_refused",
+    "order_changed",
+    "document_refused",
+    "document_conflict",
+    "document_waiting",
     "export_stuck",
     "quarantined",
     "missing_file",
@@ -31,11 +35,11 @@ class Problem:
     """One thing that needs a person, with the same `key` for as long as it lasts."""
 
     # Stable while the problem lasts and unique among problems, e.g. "failed:products",
-    # "held:<run id>", "order-held:<ref>", "missing:products:<due time>": the alerts send
+    # "held:<run id>", "order-held:<ref>", "rejected:<feed>", "missing:products:<due time>",
+    # "document-refused:<kind>:<number>": the alerts send
     # one message when a key appears and one "resolved" message when it is gone.
     key: str
-    # failed | rejected_file | held_removals | rejected_rows | order_held | order_refused |
-    # export_stuck | quarantined | missing_file | not_running
+    # one of KINDS
     kind: str
     subject: str  # what it concerns: "feed products", "file prices.csv", "order 1001"
     what: str  # what happened, one line

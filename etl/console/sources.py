@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from etl.config.contracts import FeedContract
+from etl.console.changed_orders import read_changed_problems
+from etl.console.configuration_problems import CONFIGURATION, configuration_problems
+from etl.console.document_problems import read_document_problems
 from etl.console.expected import missing_problems
 from etl.console.file_problems import file_problems, held_problems
 from etl.console.heartbeat import heartbeat_problems
@@ -33,7 +36,10 @@ def find_problems(
         *file_problems(rt.ledger, contracts.values()),
         *held_problems(rt.ledger),
         *order_problems(rt.areas),
+        *read_changed_problems(rt.areas),
+        *read_document_problems(rt.areas.ledger, now),
         *missing_problems(rt, contracts, now),
         *heartbeat_problems(rt, now),
+        *configuration_problems(next((j for j in jobs if j.job == CONFIGURATION), None)),
     ]
     return sorted(found, key=lambda p: (p.since, p.key))

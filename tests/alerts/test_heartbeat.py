@@ -70,9 +70,12 @@ def test_expect_settings_decide_who_is_watched(tmp_path: Path) -> None:
         rt.close()
 
 
-def test_the_scheduler_job_beats_and_alerts_when_the_receiver_went_quiet(tmp_path: Path) -> None:
+def test_the_scheduler_job_beats_and_alerts_when_the_receiver_went_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with webhook_server() as hook:
-        settings = load_settings(_toml(tmp_path), {"HOOK": hook.url})
+        monkeypatch.setenv("HOOK", hook.url)  # read when the message is sent
+        settings = load_settings(_toml(tmp_path), {})
         rt = Runtime.open(settings, clock=lambda: T0 + dt.timedelta(minutes=30))
         try:
             beat(rt, "receiver", T0)  # its last sign of life, half an hour ago

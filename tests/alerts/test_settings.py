@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.config.alert_settings import EmailChannel, WebhookChannel
+from etl.config.alert_settings import EmailChannel, SecretUnavailable, WebhookChannel, reveal
 from etl.config.settings import load_settings
 from etl.errors import ConfigError
 
@@ -32,12 +32,14 @@ def test_channels_with_their_secrets_from_the_environment(tmp_path: Path) -> Non
         'sender = "etl@shop.example"\nto = ["ops@shop.example"]\nca_file = "relay-ca.pem"\n'
         'username_env = "SMTP_USER"\npassword_env = "SMTP_PW"\n',
     )
-    alerts = load_settings(path, ENV).alerts
+    alerts = load_settings(path, {}).alerts  # read when a message is sent, not here
     slack, mail = alerts.channels["slack"], alerts.channels["mail"]
     assert isinstance(slack, WebhookChannel) and isinstance(mail, EmailChannel)
-    assert slack.url.get_secret_value() == ENV["HOOK"] and slack.format == "text"
+    assert reveal(slack.url, ENV) == ENV["HOOK"] and slack.format == "text"
     assert (mail.port, mail.security, mail.ca_file) == (587, "starttls", tmp_path / "relay-ca.pem")
-    assert mail.password is not None and mail.password.get_secret_value() == "p"
+    assert mail.password is not None and reveal(mail.password, ENV) == "p"
+    with pytest.raises(SecretUnavailable, match="password_env: environment variable SMTP_PW is"):
+        reveal(mail.password, {})
     assert "SECRET" not in repr(alerts) and "'p'" not in repr(alerts)
     assert alerts.instance == "shop-prod" and alerts.every_minutes == 1
 
@@ -46,7 +48,7 @@ def test_channels_with_their_secrets_from_the_environment(tmp_path: Path) -> Non
     ("table", "key", "problem"),
     [
         ('kind = "webhook"\nurl = "https://x"', "alerts.channels.ops.url", "not allowed inline"),
-        ('kind = "webhook"\nurl_env = "NOT_SET"', "alerts.channels.ops.url_env", "is not set"),
+        ('kind = "webhook"\nurl_env = 3', "alerts.channels.ops.url_env", "non-empty string"),
         (
             'kind = "webhook"\nurl_env = "HOOK"\nformat = "html"',
             "alerts.channels.ops.webhook.format",

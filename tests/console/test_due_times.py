@@ -8,7 +8,14 @@ from apscheduler.triggers.cron import CronTrigger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.console.due_times import due_after, due_at_or_after, due_before, latest_due
+from etl.console.due_times import (
+    Unmet,
+    due_after,
+    due_at_or_after,
+    due_before,
+    latest_due,
+    unmet,
+)
 
 STOCKHOLM = "Europe/Stockholm"
 
@@ -66,3 +73,50 @@ def test_latest_due_is_at_or_before_and_the_next_is_after(cron: str, at: dt.date
     following = due_after(trigger, due)
     assert following is not None and following > moment
     assert due_before(trigger, following) == due
+
+
+def _daily_files(days: range, skipped: int) -> list[dt.datetime]:
+    """A daily export written at 05:50 UTC on each of `days` of November 2026 but one."""
+    return [utc(2026, 11, day, 5, 50) for day in days if day != skipped]
+
+
+def test_one_missed_day_is_missing_only_until_the_next_file() -> None:
+    six = CronTrigger.from_crontab("0 6 * * *", timezone="UTC")
+    hour = dt.timedelta(minutes=60)
+    came = _daily_files(range(1, 10), skipped=5)
+
+    missed = unmet(
+        six, hour, [c for c in came if c < utc(2026, 11, 5, 7, 1)], utc(2026, 11, 5, 7, 1)
+    )
+    assert missed == Unmet(latest=utc(2026, 11, 5, 6, 0), first=utc(2026, 11, 5, 6, 0))
+    for day in (6, 7, 9):
+        at = utc(2026, 11, day, 7, 1)
+        assert unmet(six, hour, [c for c in came if c < at], at) is None
+
+
+def test_a_streak_of_missed_days_keeps_the_first_as_its_key() -> None:
+    six = CronTrigger.from_crontab("0 6 * * *", timezone="UTC")
+    hour = dt.timedelta(minutes=60)
+    came = _daily_files(range(1, 5), skipped=0)  # the last came on the 4th
+
+    for day in (5, 6, 9):
+        missed = unmet(six, hour, came, utc(2026, 11, day, 7, 1))
+        assert missed == Unmet(latest=utc(2026, 11, day, 6, 0), first=utc(2026, 11, 5, 6, 0))
+
+    # Any file ends it, however late; one late after the 5th's deadline counts for the 6th.
+    late = [*came, utc(2026, 11, 5, 20, 0)]
+    assert unmet(six, hour, late, utc(2026, 11, 5, 20, 1)) is None
+    assert unmet(six, hour, late, utc(2026, 11, 6, 7, 1)) is None
+    again = unmet(six, hour, late, utc(2026, 11, 7, 7, 1))
+    assert again == Unmet(latest=utc(2026, 11, 7, 6, 0), first=utc(2026, 11, 7, 6, 0))
+
+
+def test_a_file_early_for_its_due_time_counts() -> None:
+    six = CronTrigger.from_crontab("0 6 * * *", timezone="UTC")
+    hour = dt.timedelta(minutes=60)
+
+    # Came on the 4th at 08:00, after the 4th's deadline: early for the 5th.
+    assert unmet(six, hour, [utc(2026, 11, 4, 8, 0)], utc(2026, 11, 5, 7, 1)) is None
+    # Came at 07:00 sharp, the 4th's deadline: the 4th's, so the 5th is missing.
+    missed = unmet(six, hour, [utc(2026, 11, 4, 7, 0)], utc(2026, 11, 5, 7, 1))
+    assert missed is not None and missed.first == utc(2026, 11, 5, 6, 0)

@@ -6,74 +6,15 @@ test sets; the due time is 06:00 in Stockholm with 30 minutes' grace.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from etl.config.contract_files import load_contracts
-from etl.config.contracts import FeedContract
-from etl.config.settings import load_settings
-from etl.console.expected import MissingFile, missing_files, missing_problems
-from etl.runtime import Runtime
-from etl.to_norce.run import run_feed
-from tests.support.paths import SAMPLES, SCHEMAS
-
-SAMPLE = SAMPLES / "products" / "products_20261120.csv"
-EXPECT = '[expect]\ncron = "0 6 * * *"\ngrace_minutes = 30\ntimezone = "Europe/Stockholm"\n'
-
-
-def utc(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=dt.UTC)
-
-
-class Clock:
-    """The runtime's clock, set by the test."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-class Desk:
-    """A home with the products feed expecting its file, its ERP folder, a runtime."""
-
-    def __init__(self, tmp_path: Path, root: Path | None = None) -> None:
-        self.erp = tmp_path / "erp"
-        (self.erp / "products").mkdir(parents=True)
-        home = tmp_path / "home"
-        (home / "schemas").mkdir(parents=True)
-        contract = (SCHEMAS / "products.toml").read_text(encoding="utf-8")
-        (home / "schemas" / "products.toml").write_text(f"{contract}\n{EXPECT}", encoding="utf-8")
-        (home / "etl.toml").write_text(
-            f'home = "."\n[stores.erp]\nkind = "local"\nroot = "{root or self.erp}"\n',
-            encoding="utf-8",
-        )
-        settings = load_settings(home / "etl.toml", {})
-        self.contracts: dict[str, FeedContract] = load_contracts(settings)
-        self.clock = Clock(utc(2026, 11, 1))
-        self.rt = Runtime.open(settings, clock=self.clock, sleep=lambda _s: None)
-
-    def drop(self, name: str, written: dt.datetime) -> Path:
-        """The sample export in the ERP's folder as `name`, written at `written`."""
-        path = self.erp / "products" / name
-        shutil.copyfile(SAMPLE, path)
-        os.utime(path, (written.timestamp(), written.timestamp()))
-        return path
-
-    def take(self, at: dt.datetime, outcome: str = "committed duplicate") -> None:
-        """A run of the feed at `at`: it takes what is in the folder, ending as `outcome`."""
-        self.clock.now = at
-        outcomes = run_feed(self.rt, self.contracts["products"])
-        assert outcomes and all(o.outcome in outcome.split() for o in outcomes)
-
-    def missing(self, at: dt.datetime) -> list[MissingFile]:
-        return missing_files(self.rt, self.contracts, at)
+from etl.console.expected import missing_files, missing_problems
+from etl.to_norce.replay import find_archived, queue_replay
+from tests.support.expected_desk import Desk, utc
 
 
 @pytest.fixture
@@ -156,29 +97,40 @@ def test_missing_keeps_its_key_until_a_late_file_resolves_it(desk: Desk) -> None
     desk.take(utc(2026, 11, 22, 23, 15))
 
     assert missing_problems(desk.rt, desk.contracts, utc(2026, 11, 22, 23, 16)) == []
-    assert missing_problems(desk.rt, desk.contracts, utc(2026, 11, 23, 5, 29)) == []
-    [monday] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 23, 5, 31))
-    assert monday.key == "missing:products:2026-11-23T05:00:00+00:00"
+    # It came after Sunday's deadline, so it is early for Monday too: Monday is not missing.
+    assert missing_problems(desk.rt, desk.contracts, utc(2026, 11, 23, 5, 31)) == []
+    [tuesday] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 24, 5, 31))
+    assert tuesday.key == "missing:products:2026-11-24T05:00:00+00:00"
 
 
-def test_each_due_time_needs_its_own_file(desk: Desk) -> None:
+def test_one_missed_day_is_missing_only_until_the_next_file(desk: Desk) -> None:
+    # The nightly export comes at 05:50 in Stockholm (04:50 UTC) every day but Sunday 22nd.
+    for day in (20, 21):
+        desk.drop(f"products_202611{day}.csv", utc(2026, 11, day, 4, 50))
+        desk.take(utc(2026, 11, day, 4, 55))
+    [sunday] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 22, 5, 31))
+    assert sunday.key == "missing:products:2026-11-22T05:00:00+00:00"
+
+    for day in (23, 24, 25):
+        desk.drop(f"products_202611{day}.csv", utc(2026, 11, day, 4, 50))
+        desk.take(utc(2026, 11, day, 4, 55))
+        assert missing_problems(desk.rt, desk.contracts, utc(2026, 11, day, 5, 31)) == []
+        assert missing_problems(desk.rt, desk.contracts, utc(2026, 11, day, 23, 0)) == []
+
+
+def test_a_streak_of_missed_days_is_one_problem_that_any_file_ends(desk: Desk) -> None:
     desk.drop("products_20261121.csv", utc(2026, 11, 21, 4, 50))
     desk.take(utc(2026, 11, 21, 5, 0))
     [sunday] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 22, 5, 31))
-    [monday] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 23, 5, 31))
-    assert sunday.key == monday.key == "missing:products:2026-11-22T05:00:00+00:00"
-    assert "due 2026-11-23 06:00 CET" in monday.what
+    [tuesday] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 24, 5, 31))
+    assert sunday.key == tuesday.key == "missing:products:2026-11-22T05:00:00+00:00"
+    assert sunday.since == tuesday.since == "2026-11-22T05:30:00+00:00"
+    assert "due 2026-11-24 06:00 CET" in tuesday.what
 
-    # One file comes on Monday, late: Sunday's is resolved, Monday's is still missing.
-    desk.drop("products_20261123.csv", utc(2026, 11, 23, 7, 0))
-    desk.take(utc(2026, 11, 23, 7, 5))
-    [after_one] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 23, 7, 6))
-    assert after_one.key == "missing:products:2026-11-23T05:00:00+00:00"
-    assert "the last came 2026-11-23 08:00 CET" in after_one.what
-
-    desk.drop("products_20261123b.csv", utc(2026, 11, 23, 8, 0))
-    desk.take(utc(2026, 11, 23, 8, 5))
-    assert missing_problems(desk.rt, desk.contracts, utc(2026, 11, 23, 8, 6)) == []
+    # One file comes on Tuesday, late: the whole streak is over.
+    desk.drop("products_20261124.csv", utc(2026, 11, 24, 7, 0))
+    desk.take(utc(2026, 11, 24, 7, 5))
+    assert missing_problems(desk.rt, desk.contracts, utc(2026, 11, 24, 7, 6)) == []
 
 
 def test_the_due_time_follows_stockholms_clock_across_the_spring_change(desk: Desk) -> None:
@@ -210,3 +162,19 @@ def test_a_feed_without_expect_is_never_missing(tmp_path: Path) -> None:
         assert missing_files(desk.rt, plain, utc(2026, 11, 22, 5, 31)) == []
     finally:
         desk.rt.close()
+
+
+def test_a_replay_of_an_old_file_is_not_the_erps_file_coming(desk: Desk) -> None:
+    # Found by review: the replay's listing has mtime 0, so its file "came" in 1970: the open
+    # problem was resolved and a new one opened, keyed 500 due times back.
+    desk.drop("products_20261121.csv", utc(2026, 11, 21, 4, 50))
+    desk.take(utc(2026, 11, 21, 4, 55))
+    [before] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 22, 5, 31))
+
+    [run] = desk.rt.ledger.runs("products", 1)
+    archived = find_archived(desk.rt, desk.contracts, run.run_id)
+    queue_replay(desk.rt, archived, "after a contract fix")
+    desk.take(utc(2026, 11, 22, 6, 0), outcome="committed")
+
+    [after] = missing_problems(desk.rt, desk.contracts, utc(2026, 11, 22, 6, 1))
+    assert after.key == before.key == "missing:products:2026-11-22T05:00:00+00:00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from etl.console.metrics import metrics_text
+from etl.to_norce.replay import find_archived, queue_replay
 from tests.console.page_home import (
     AUTH,
     console_settings,
@@ -16,6 +19,7 @@ from tests.console.page_home import (
     products_run,
     running_console,
 )
+from tests.support.expected_desk import Desk, utc
 from tests.support.orders import encode, order
 from tests.support.receiver import Receiver
 
@@ -76,3 +80,25 @@ def test_metrics_want_the_console_credentials(served: Receiver) -> None:
 def test_metrics_are_off_unless_asked_for(tmp_path: Path) -> None:
     with running_console(console_settings(tmp_path)) as receiver:
         assert httpx.get(receiver.url("/metrics"), auth=AUTH, timeout=10).status_code == 404
+
+
+def test_a_replay_does_not_make_a_stale_feed_look_fresh(tmp_path: Path) -> None:
+    # Found by review: after `replay --now` the newest file's age was the replay's, seconds.
+    desk = Desk(tmp_path)
+    try:
+        written = utc(2026, 11, 21, 4, 50)
+        desk.drop("products_20261121.csv", written)
+        desk.take(utc(2026, 11, 21, 4, 55))
+        [run] = desk.rt.ledger.runs("products", 1)
+        queue_replay(desk.rt, find_archived(desk.rt, desk.contracts, run.run_id), "a fix")
+        desk.take(utc(2026, 11, 30, 6, 0), outcome="committed")
+
+        before = dt.datetime.now(dt.UTC)
+        text = metrics_text(desk.rt.settings, desk.contracts).decode()
+    finally:
+        desk.rt.close()
+    [family] = [
+        f for f in text_string_to_metric_families(text) if f.name == "etl_newest_file_age_seconds"
+    ]
+    [sample] = family.samples
+    assert sample.value >= (before - written).total_seconds() - 1

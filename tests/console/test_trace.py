@@ -23,36 +23,7 @@ from etl.runtime import Runtime
 from etl.to_norce.masterdata.approve import approve
 from tests.support.masterdata import run_once, settings_for
 from tests.support.norce.app import NorceStandin, run_norce_standin
-
-PRICES = """
-[feed]
-name = "prices"
-entity = "price"
-export = "full"
-
-[source]
-store = "erp"
-folder = "prices"
-pattern = "prices_*.csv"
-ready = "temp_name"
-
-[format]
-type = "csv"
-delimiter = ","
-
-[columns]
-"ItemNo" = "part_no"
-"Currency" = "currency"
-"Price" = "price_sale"
-
-[defaults]
-price_list_code = "B2C-SEK"
-quantity_break = "1"
-
-[guard]
-max_removals = 0
-max_removal_ratio = 0.0
-"""
+from tests.support.price_list import PRICES
 
 
 class Life:

@@ -9,9 +9,9 @@ import pytest
 
 from etl.cli import main
 from etl.config.settings import LocalStoreSettings
-from tests.console.test_trace import PRICES
 from tests.support.masterdata import run_once, settings_for
 from tests.support.norce.app import run_norce_standin
+from tests.support.price_list import PRICES
 
 
 def test_each_key_names_the_request_that_carried_it_not_every_request_of_its_kind(

@@ -38,7 +38,7 @@ DOCS = REPO / "docs"
 README = REPO / "README.md"
 QUICK_START = [
     "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/python run.py once",
-    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q",
+    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q -n auto",
 ]
 # Filled in by the loader, never written by people.
 INTERNAL = {(FeedContract, "path"), (FeedContract, "derived")}

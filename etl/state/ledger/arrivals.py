@@ -25,7 +25,8 @@ class Arrivals(Tables):
         """When the feed's latest `limit` files came, in UTC, oldest first."""
         rows = self._db.execute(
             "SELECT r.started_at, s.mtime FROM seen s JOIN runs r ON r.run_id = s.run_id "
-            "WHERE s.feed=? ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?",
+            # A replay takes an archived file again: that is not the ERP's file coming.
+            "WHERE s.feed=? AND r.kind != 'replay' ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?",
             (feed, limit),
         ).fetchall()
         return sorted(_came(row["started_at"], row["mtime"]) for row in rows)

@@ -115,6 +115,10 @@ class FeedLedger(Protocol):
         """The feed's runs that archived a file (committed or rejected), newest first."""
         ...
 
+    def latest_file_run(self, feed: str) -> RunRow | None:
+        """The feed's newest run that committed or rejected a file, however many runs since."""
+        ...
+
     def interrupt_stale(self, feed: str, at: str) -> int:
         """Mark runs left `running` by a dead process; call only while holding the feed lock."""
         ...

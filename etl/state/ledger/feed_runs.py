@@ -315,6 +315,15 @@ class Ledger(Tables, FeedLedger):
         )
         return [_run_row(r) for r in rows]
 
+    def latest_file_run(self, feed: str) -> RunRow | None:
+        """The feed's newest run that committed or rejected a file, however many runs since."""
+        row = self._db.execute(
+            "SELECT * FROM runs WHERE feed=? AND outcome IN ('committed', 'rejected') "
+            "ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (feed,),
+        ).fetchone()
+        return _run_row(row) if row else None
+
     def snapshot_paths(self, feed: str) -> set[str]:
         """Snapshot files a commit points at (only the current one)."""
         current = self.current_snapshot(feed)

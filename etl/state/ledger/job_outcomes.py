@@ -10,6 +10,7 @@ etl.state.ledger.migrations.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from etl.state.ledger.connection import Tables
@@ -51,9 +52,15 @@ class JobOutcomes(Tables):
     def latest(self) -> list[JobOutcome]:
         """Every job's last ending, by job name."""
         rows = self._db.execute("SELECT * FROM job_outcomes ORDER BY job")
-        return [
-            JobOutcome(
-                r["job"], r["outcome"], r["message"], r["at"], r["failing_since"], r["last_ok"]
-            )
-            for r in rows
-        ]
+        return [_outcome(r) for r in rows]
+
+    def of(self, job: str) -> JobOutcome | None:
+        """`job`'s last ending; None when it never ended."""
+        row = self._db.execute("SELECT * FROM job_outcomes WHERE job=?", (job,)).fetchone()
+        return None if row is None else _outcome(row)
+
+
+def _outcome(r: sqlite3.Row) -> JobOutcome:
+    return JobOutcome(
+        r["job"], r["outcome"], r["message"], r["at"], r["failing_since"], r["last_ok"]
+    )

@@ -39,10 +39,11 @@ def preview_documents(rt: Runtime, contract: FeedContract, copy: Path) -> Previe
     finally:
         book.close()
     going = sum(": would be sent" in f for f in fates)
+    tried = sum(": would be tried again" in f for f in fates)
     rejected = all_rejections(validated, grouped.rejections)
     headline = (
         f"rows {validated.rows_read}, documents {len(fates) + grouped.held}: "
-        f"{going} would be sent, {len(fates) - going} not sent again, "
+        f"{going} would be sent, {tried} tried again, {len(fates) - going - tried} not sent again, "
         f"{grouped.held} held back by rejected rows"
     )
     lines = [
@@ -70,4 +71,6 @@ def _fate(book: DocumentBook, document: Document) -> str:
         return f"Norce rejected it before; not sent again ({row.message or 'no message'})"
     if row.state == "sending":
         return "in doubt: Norce is asked whether it has it before anything is sent"
-    return "would be sent (it waited for its order)"
+    # Whether it goes now only Norce can say (does it know the order yet?): a dry run asks
+    # nothing, so it says the document is tried again, not that it is sent.
+    return f"would be tried again: it waits ({row.message or 'for its order'}); sent once Norce knows the order"

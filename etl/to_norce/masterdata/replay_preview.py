@@ -74,7 +74,7 @@ def _changes(frame: pl.DataFrame, keys: Sequence[str], values: bool) -> list[str
     lines = []
     for row in frame.head(SHOWN).iter_rows(named=True):
         fields = row.get(CHANGED) or []
-        said = [f"{f}={row.get(f)!r}" if values else f for f in fields]
+        said = [f"{f}={row.get(f)}" if values else f for f in fields]
         lines.append(f"{_key(row, keys)}: {', '.join(said)}")
     return lines
 

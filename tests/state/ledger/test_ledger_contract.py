@@ -162,6 +162,23 @@ def test_archived_runs_are_the_committed_and_rejected_file_runs(ledger: FeedLedg
     assert ledger.archived_runs(OTHER) == []
 
 
+def test_the_latest_file_run_is_found_behind_any_number_of_failed_runs(
+    ledger: FeedLedger,
+) -> None:
+    assert ledger.latest_file_run(FEED) is None
+    start(ledger, "kept", 0)
+    commit(ledger, "kept", 1)
+    start(ledger, "refused", 2, sha=SHA2)
+    commit(ledger, "refused", 3, sha=SHA2, outcome="rejected")
+    for n in range(120):  # listings that failed since: more than any window of runs
+        ledger.start_run(f"list{n}", FEED, "list", at(4 + n), None, None)
+        ledger.fail_run(f"list{n}", at(4 + n), "failed", "the folder does not exist")
+
+    latest = ledger.latest_file_run(FEED)
+    assert latest is not None and (latest.run_id, latest.outcome) == ("refused", "rejected")
+    assert ledger.latest_file_run(OTHER) is None
+
+
 # -- files: taken once by content, per feed -------------------------------------------------
 
 

@@ -92,7 +92,7 @@ def test_a_file_with_rejected_rows_is_taken_again_and_sends_only_what_norce_lack
     shown = capsys.readouterr().out
     assert f"INV-1: already sent (run {first.run_id}); not sent again" in shown
     assert "INV-2: would be sent" in shown
-    assert "1 would be sent, 1 not sent again, 0 held back by rejected rows" in shown
+    assert "1 would be sent, 0 tried again, 1 not sent again, 0 held back by rejected rows" in shown
     assert orders.captures == [("INV-1", Decimal("99.00"))]
     assert [r[1] for r in runs(home)] == ["file", "file"]
 
@@ -188,3 +188,31 @@ def test_replay_now_runs_the_feed_at_once(
     assert main(["--config", config, "status", "--feed", "order_status"]) == 0
     status = capsys.readouterr().out
     assert "replay of run " in status, status
+
+
+def test_a_dry_run_does_not_promise_a_waiting_document_is_sent(
+    tmp_path: Path,
+    drop: Path,
+    local: LocalStoreSettings,
+    http: NorceSettings,
+    orders: OrderStandin,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Found by review: the dry run said "would be sent (it waited for its order)"; the real
+    # replay left the invoice waiting, as its order had still not been received.
+    orders.add_order(1002)
+    home = make_home(tmp_path, extra={"invoices_csv": invoice_contract()})
+    settings = settings_for(home, local, http)
+    write_invoices(
+        drop, "inv_9.csv", ["INV-9;1002;SO-2;2026-11-20;SEK;0;99.00;1;100123;1;79.20;19.80"]
+    )
+    [first] = run(settings, "invoices_csv")
+    assert first.counts.get("waiting") == 1, first.counts
+
+    capsys.readouterr()
+    config = str(config_file(tmp_path, home, drop))
+    assert main(["--config", config, "replay", first.run_id, "--dry-run"]) == 0
+    shown = capsys.readouterr().out
+    assert "INV-9: would be sent" not in shown
+    assert "INV-9: would be tried again" in shown
+    assert "0 would be sent, 1 tried again, 0 not sent again" in shown

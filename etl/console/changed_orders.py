@@ -1,0 +1,81 @@
+"""Problems of kind `order_changed`: an order received again with other content.
+
+The order book keeps such a body beside the first (`order_variants`) and exports nothing of
+it: a person compares the two (`run.py orders show REF`) and resends on purpose if the ERP
+must have the change (`run.py resend REF --variant N`). The problem lasts until an export of
+a resend (a generation after the first) begins after the body came, or until `run.py purge`
+removed the body past `orders_retention_days` (it can no longer be sent).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from etl.console.problems import Problem
+from etl.state.areas import Areas
+from etl.state.ledger.connection import Tables
+from etl.transport.names import printable
+
+ONE_BY_ONE = 10  # more changed orders than this are one problem that counts them
+
+_UNSETTLED = (
+    "SELECT v.ref, v.sha256, v.spool_name, v.received_at FROM order_variants v "
+    "WHERE NOT EXISTS (SELECT 1 FROM order_export_items i "
+    "JOIN order_exports e ON e.export_id=i.export_id "
+    "WHERE i.ref=v.ref AND i.generation>1 AND e.created_at>=v.received_at) "
+    "ORDER BY v.received_at, v.ref, v.sha256"
+)
+
+
+class ChangedOrders(Tables):
+    """Bodies received again under a reference with other content, no resend since."""
+
+    def unsettled(self) -> list[sqlite3.Row]:
+        """Every such body, oldest first (they are rare: an order changed in Norce)."""
+        return self._db.execute(_UNSETTLED).fetchall()
+
+
+def read_changed_problems(areas: Areas) -> list[Problem]:
+    """`changed_problems` over a connection of its own to the ledger file."""
+    changed = ChangedOrders(areas.ledger)
+    try:
+        return changed_problems(changed, areas.spool("orders"))
+    finally:
+        changed.close()
+
+
+def changed_problems(changed: ChangedOrders, spool: Path) -> list[Problem]:
+    """One `order_changed` problem per body kept for review (one for all past ONE_BY_ONE)."""
+    kept = [r for r in changed.unsettled() if (spool / r["spool_name"]).exists()]
+    if len(kept) <= ONE_BY_ONE:
+        return [_changed(r) for r in kept]
+    first = kept[0]
+    return [
+        Problem(
+            key="orders-changed",  # one key however many: the incident, not each order
+            kind="order_changed",
+            subject=f"{len(kept)} orders",
+            what=f"{len(kept)} orders received again with different content, oldest "
+            f"{printable(first['ref'])} at {first['received_at']}; none of it was exported",
+            did="kept each new body for review and exported nothing of it",
+            command="run.py orders show REF for each, then run.py resend REF --variant N "
+            "where the ERP must have the change",
+            since=str(first["received_at"]),
+        )
+    ]
+
+
+def _changed(row: sqlite3.Row) -> Problem:
+    ref = printable(row["ref"])
+    return Problem(
+        key=f"order-changed:{row['ref']}:{row['sha256'][:16]}",
+        kind="order_changed",
+        subject=f"order {ref}",
+        what=f"received again with different content (body {row['sha256'][:16]}); the ERP "
+        "has the first",
+        did="kept the new body for review and exported nothing of it",
+        command=f"run.py orders show {ref}, then run.py resend {ref} --variant "
+        f"{row['sha256'][:16]} if the ERP must have the change",
+        since=str(row["received_at"]),
+    )
