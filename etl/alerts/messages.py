@@ -8,6 +8,7 @@ so a file named `<!channel>` cannot ping a whole Slack channel.
 
 from __future__ import annotations
 
+import email.utils
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -73,6 +74,11 @@ def email_message(text: AlertText, sender: str, to: tuple[str, ...]) -> EmailMes
     message["Subject"] = text.headline[:200]
     message["From"] = sender
     message["To"] = ", ".join(to)
+    # RFC 5322 requires a Date; a relay elsewhere adds neither, and providers file mail
+    # without a Message-ID as spam. The sender's domain names the ID.
+    message["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+    domain = email.utils.parseaddr(sender)[1].rpartition("@")[2]
+    message["Message-ID"] = email.utils.make_msgid(domain=domain or None)
     message.set_content(text.plain() + "\n")
     return message
 

@@ -4,6 +4,7 @@ real SMTP relay (STARTTLS, AUTH) on loopback; a channel that is down waits and i
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import socket
 import threading
@@ -80,6 +81,11 @@ def test_one_alert_per_problem_over_many_ticks_then_one_resolved(tmp_path: Path)
     assert "What the product did: kept the snapshot and the file" in body
     assert "What helps: run.py status --feed products" in body
     assert relay.messages[0]["To"] == "ops@shop.example"
+    # RFC 5322 wants a Date; big providers file mail without a Message-ID as spam (review).
+    for message in relay.messages:
+        assert email.utils.parsedate_to_datetime(message["Date"]).tzinfo is not None
+        assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith(">")
+    assert relay.messages[0]["Message-ID"] != relay.messages[1]["Message-ID"]
 
 
 def test_a_problem_that_comes_back_is_a_new_alert(tmp_path: Path) -> None:
