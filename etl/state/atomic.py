@@ -50,6 +50,29 @@ def write_text_atomically(path: Path, text: str, *, mode: int = PRIVATE) -> None
     write_atomically(path, text.encode("utf-8"), mode=mode)
 
 
+def write_temp(path: Path, data: bytes, *, fsync: bool, mode: int = PRIVATE) -> Path:
+    """`data` under a fresh temp name beside `path` (fsync'd if asked); the caller renames it.
+
+    For writers that share the fsyncs (of the files or of their folder) among many files,
+    as the spool and the export's outbox do; every other write is `write_atomically`.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path(path)
+    # O_EXCL: never write through a file (or symlink) someone else put at the temp name.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)  # the umask must not narrow or widen it
+            handle.write(data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, *, mode: int = PRIVATE) -> Iterator[BinaryIO]:
     """A binary handle to write `path` in a stream; in place only when the block ends cleanly.

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.state.atomic import PRIVATE, fsync_dir, temp_path, write_atomically
+from etl.state.atomic import fsync_dir, write_atomically, write_temp
 from etl.state.group_commit import GroupCommit
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -119,16 +118,8 @@ class Spool:
 
 def _write_renamed(path: Path, body: bytes) -> None:
     """Temp name, fsync, rename: etl.state.atomic's write but for the folder's fsync (shared)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path(path)
-    # O_EXCL: never write through a file (or symlink) someone else put at the temp name.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    temp = write_temp(path, body, fsync=True)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), PRIVATE)  # the umask must not narrow or widen it
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
         temp.replace(path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -13,20 +13,9 @@ import pytest
 from etl.alerts.tick import alert_tick
 from etl.cli import main
 from etl.config.settings import load_settings
-from etl.console.problems import Problem
+from tests.support.alert_problems import FAILED, T0
 from tests.support.alert_servers import webhook_server
 from tests.support.paths import SCHEMAS
-
-T0 = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)
-FAILED = Problem(
-    key="failed:products",
-    kind="failed",
-    subject="feed products",
-    what="the run failed: SFTP erp: connection refused",
-    did="kept the snapshot and the file; the next tick tries again",
-    command="run.py status --feed products",
-    since="2026-12-07T02:55:00+00:00",
-)
 
 
 def _home(tmp_path: Path) -> Path:

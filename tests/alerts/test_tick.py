@@ -19,18 +19,9 @@ from etl.alerts.tick import alert_tick
 from etl.config.alert_settings import AlertSettings, EmailChannel, WebhookChannel
 from etl.console.problems import Problem
 from etl.logs import install
+from tests.support.alert_problems import FAILED, T0
 from tests.support.alert_servers import Relay, Webhook, smtp_relay, webhook_server
 
-T0 = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)
-FAILED = Problem(
-    key="failed:products",
-    kind="failed",
-    subject="feed products",
-    what="the run failed: SFTP erp: connection refused",
-    did="kept the snapshot and the file; the next tick tries again",
-    command="run.py status --feed products",
-    since="2026-12-07T02:55:00+00:00",
-)
 HELD = Problem(
     key="held:20261207T025500000-products-3f2a9c1b",
     kind="held_removals",

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from etl.state.atomic import PRIVATE, fsync_dir, temp_path
+from etl.state.atomic import fsync_dir, write_temp
 
 _FSYNC_THREADS = 16  # enough to fill a journal commit; fsync waits on the disk, not the CPU
 
@@ -66,18 +66,7 @@ def move(source: Path, target: Path, *, durable: bool = True) -> None:
 
 
 def _write_temp(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path(path)
-    # O_EXCL: never write through a file (or symlink) someone else put at the temp name.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), PRIVATE)  # the umask must not narrow or widen it
-            handle.write(data)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return temp
+    return write_temp(path, data, fsync=False)  # fsync'd side by side with the batch's others
 
 
 def _fsync_all(paths: list[Path]) -> None:
