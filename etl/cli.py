@@ -28,6 +28,7 @@ from etl.config.settings import (
     load_settings,
 )
 from etl.configuration_alert import configuration_failed, configuration_loaded
+from etl.console.configuration_problems import unreadable_now
 from etl.console.problems import Problem
 from etl.errors import ConfigError, EtlError
 from etl.jobs import chosen_feeds, feed_job, one_pass, run_jobs
@@ -39,6 +40,7 @@ from etl.scheduler import serve
 from etl.state.private_files import keep_private
 from etl.to_erp.files.layouts import load_every_layout
 from etl.to_norce.masterdata.approve import approve
+from etl.transport.names import one_line
 
 log = logging.getLogger("etl")
 
@@ -75,11 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _contracts(args: argparse.Namespace, settings: Settings) -> dict[str, FeedContract]:
     """The feed contracts; a contract or layout that fails to load is alerted first.
 
-    Only by `once`, the scheduler's start and `status`. The settings loaded, so the channels
-    are known; the ConfigError still ends the process (exit 2). A start whose contracts and
-    layouts load resolves the alert of one whose did not.
+    Recorded and alerted only by `once` and the scheduler's start; `status` only shows it.
+    The settings loaded, so the channels are known; the ConfigError still ends the process
+    (exit 2). A start whose contracts and layouts load resolves the alert of one whose did not.
     """
-    watched = args.handler in (_serve, _once, _status)
+    # `status` shows the problem but records nothing: it is not a start, and a scheduler
+    # that is running keeps the contracts it loaded (found by review).
+    watched = args.handler in (_serve, _once)
     try:
         contracts = load_contracts(settings)
         if args.handler in (_serve, _status):
@@ -87,9 +91,10 @@ def _contracts(args: argparse.Namespace, settings: Settings) -> dict[str, FeedCo
             load_every_layout(settings)
     except ConfigError as exc:
         if watched:
-            problem = configuration_failed(settings, exc, utc_now())
-            if args.handler is _status:
-                _show_configuration_problem(problem, args.json)
+            configuration_failed(settings, exc, utc_now())
+        if args.handler is _status:
+            now = utc_now().isoformat(timespec="seconds")
+            _show_configuration_problem(unreadable_now(one_line(str(exc)), now), args.json)
         raise
     if args.handler is _serve:
         configuration_loaded(settings, utc_now())

@@ -6,6 +6,7 @@ call it. `--json` prints the same as one document (etl.commands.json_views).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,12 +25,13 @@ from etl.commands.orders import order_status_lines
 from etl.commands.status import render_holds, render_jobs, render_problems, render_runs
 from etl.config.contracts import FeedContract
 from etl.console.sources import find_problems
-from etl.errors import EtlError
 from etl.receiver.refused import refused_bodies
 from etl.runtime import Runtime
 from etl.state.ledger.job_outcomes import JobOutcome, JobOutcomes
 from etl.to_erp.orders.book import OrderBook
 from etl.to_norce.documents.book import DocumentBook
+
+log = logging.getLogger(__name__)
 
 HELD_ORDERS_LISTED = 200  # in the JSON document; `orders --state held --json` has them all
 
@@ -38,8 +40,11 @@ def show_status(
     rt: Runtime, contracts: dict[str, FeedContract], feed: str | None, limit: int, as_json: bool
 ) -> int:
     """Print the status (text or JSON); 1 when a problem needs a person, else 0."""
-    if feed is not None and feed not in contracts:  # as `once --feed` and `trace --feed` say
-        raise EtlError(f"no feed {feed!r}; known feeds: {', '.join(contracts)}")
+    if feed is not None and feed not in contracts:
+        # A typo is not a problem that needs a person (1): a monitoring check sees 2, as for
+        # a usage error (found by review).
+        log.error("no feed %r; known feeds: %s", feed, ", ".join(contracts))
+        return 2
     problems = find_problems(rt, contracts, rt.clock())
     feeds = [feed] if feed else list(contracts)
     runs = [run for name in feeds for run in rt.ledger.runs(name, limit)]

@@ -34,3 +34,21 @@ def configuration_problem(message: str, since: str) -> Problem:
         command=SHOWN_BY,
         since=since,
     )
+
+
+def unreadable_now(message: str, since: str) -> Problem:
+    """What `status` shows when it cannot read the contracts: it records and alerts nothing.
+
+    A scheduler already running keeps the contracts it loaded; only a start (`once`, the
+    scheduler) that fails on them is "nothing ran", recorded and alerted.
+    """
+    return Problem(
+        key=KEY,
+        kind="failed",
+        subject="the configuration",
+        what=f"the feed contracts or layouts do not load: {message}",
+        did="nothing yet: a running scheduler keeps the contracts it loaded at its start; "
+        "the next start or `once` refuses to run until the file is fixed",
+        command=SHOWN_BY,
+        since=since,
+    )

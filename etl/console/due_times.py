@@ -95,7 +95,9 @@ def unmet(
         return Unmet(latest, None)
     last = max(came)
     before = due_before(trigger, latest)
-    if before is None or last > before + grace:
+    # A grace longer than the gap between due times puts the deadline before `latest` after
+    # `latest` itself: a file that came after `latest` is its file all the same.
+    if before is None or last > min(before + grace, latest):
         return None
     return Unmet(latest, _first_missed(trigger, grace, last) or latest)
 
@@ -103,7 +105,14 @@ def unmet(
 def _first_missed(
     trigger: CronTrigger, grace: dt.timedelta, last: dt.datetime
 ) -> dt.datetime | None:
-    """The first due time whose deadline-before is at or after `last`: the file missed it."""
-    # The last file met every due time up to the first one whose grace ends at or after it.
+    """The first due time the file that came `last` did not meet: the streak's first miss.
+
+    A due time D is met by a file after min(deadline before D, D); the first one not met by
+    `last` is at or after it and has the deadline before it at or after it.
+    """
     met = due_at_or_after(trigger, last - grace)
-    return due_after(trigger, met) if met is not None else None
+    after_deadline = due_after(trigger, met) if met is not None else None
+    at_or_after = due_at_or_after(trigger, last)
+    if after_deadline is None or at_or_after is None:
+        return None
+    return max(after_deadline, at_or_after)

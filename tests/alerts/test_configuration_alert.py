@@ -117,3 +117,25 @@ def test_a_broken_layout_is_a_configuration_problem(
         "[shop-test] RESOLVED the configuration",
     ]
     assert first.startswith("configuration error: ") and layout.name in first
+
+
+def test_status_on_a_broken_contract_shows_it_but_records_and_alerts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found by review: `status` opened an alert that said "nothing ran" while the scheduler
+    # ran on the contracts it had loaded, and no later `status` could close it.
+    home = _home(tmp_path)
+    contract = home / "schemas" / "products.toml"
+    good = contract.read_text(encoding="utf-8")
+    with webhook_server() as hook:
+        monkeypatch.setenv("TEST_F2_HOOK", hook.url)
+        contract.write_text(good + "bogus_key = 1\n", encoding="utf-8")
+        capsys.readouterr()
+        assert main(["--home", str(home), "status"]) == 2
+        shown = capsys.readouterr().out
+        assert shown.startswith("configuration error: ") and "bogus_key" in shown
+        assert "a running scheduler keeps the contracts it loaded" in shown
+        contract.write_text(good, encoding="utf-8")
+        assert main(["--home", str(home), "status"]) == 1  # the receiver was never seen
+        assert "the configuration" not in capsys.readouterr().out
+        assert hook.bodies == []

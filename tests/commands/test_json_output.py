@@ -127,6 +127,6 @@ def test_status_of_a_feed_that_does_not_exist_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     # Found by review: `status --feed nosuch` printed "no runs yet", as if the feed were quiet.
-    assert main(["--home", str(tmp_path), "status", "--feed", "nosuch"]) == 1
+    assert main(["--home", str(tmp_path), "status", "--feed", "nosuch"]) == 2
     assert "no runs yet" not in capsys.readouterr().out
     assert "no feed 'nosuch'; known feeds: buyer_numbers" in caplog.text

@@ -120,3 +120,18 @@ def test_a_file_early_for_its_due_time_counts() -> None:
     # Came at 07:00 sharp, the 4th's deadline: the 4th's, so the 5th is missing.
     missed = unmet(six, hour, [utc(2026, 11, 4, 7, 0)], utc(2026, 11, 5, 7, 1))
     assert missed is not None and missed.first == utc(2026, 11, 5, 6, 0)
+
+
+def test_a_grace_longer_than_the_gap_between_due_times_still_counts_an_on_time_file() -> None:
+    # Found by review: the deadline before 10:00 (09:00 + 90 min) fell after 10:00 itself, so
+    # the file of 10:02 did not count and 10:00 was reported missing at 11:35.
+    hourly = CronTrigger.from_crontab("0 * * * *", timezone="UTC")
+    came = [utc(2026, 3, 2, hour, 2) for hour in range(11)]
+    assert unmet(hourly, dt.timedelta(minutes=90), came, utc(2026, 3, 2, 11, 35)) is None
+    # 11:00's file never came: missing once its 90 minutes are over, from 11:00 on.
+    missed = unmet(hourly, dt.timedelta(minutes=90), came, utc(2026, 3, 2, 12, 31))
+    assert missed is not None and missed.first == utc(2026, 3, 2, 11)
+
+    daily = CronTrigger.from_crontab("0 6 * * *", timezone="UTC")
+    files = [utc(2026, 3, day, 6, 5) for day in (1, 2, 3)]
+    assert unmet(daily, dt.timedelta(hours=36), files, utc(2026, 3, 4, 18, 30)) is None

@@ -116,7 +116,7 @@ class FeedLedger(Protocol):
         ...
 
     def latest_file_run(self, feed: str) -> RunRow | None:
-        """The feed's newest run that committed or rejected a file, however many runs since."""
+        """The feed's newest file or replay run that committed or rejected, however many runs since."""
         ...
 
     def interrupt_stale(self, feed: str, at: str) -> int:

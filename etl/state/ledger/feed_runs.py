@@ -318,7 +318,9 @@ class Ledger(Tables, FeedLedger):
     def latest_file_run(self, feed: str) -> RunRow | None:
         """The feed's newest run that committed or rejected a file, however many runs since."""
         row = self._db.execute(
+            # A file's own run or its replay; an approval or a documents run reads no file.
             "SELECT * FROM runs WHERE feed=? AND outcome IN ('committed', 'rejected') "
+            "AND kind IN ('file', 'replay') "
             "ORDER BY started_at DESC, rowid DESC LIMIT 1",
             (feed,),
         ).fetchone()

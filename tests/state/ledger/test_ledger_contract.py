@@ -179,6 +179,19 @@ def test_the_latest_file_run_is_found_behind_any_number_of_failed_runs(
     assert ledger.latest_file_run(OTHER) is None
 
 
+def test_an_approval_or_a_documents_run_is_not_a_file_run(ledger: FeedLedger) -> None:
+    # Found by review: approving an earlier hold made the approval the "latest file run", and
+    # the problem of the rejected file that came last was resolved.
+    start(ledger, "refused", 0, sha=SHA2)
+    commit(ledger, "refused", 1, sha=SHA2, outcome="rejected")
+    for n, kind in enumerate(("approve", "documents")):
+        ledger.start_run(kind, FEED, kind, at(2 + n), None, None)
+        ledger.commit(Commit(kind, FEED, "committed", at(2 + n), {}, [], None))
+
+    latest = ledger.latest_file_run(FEED)
+    assert latest is not None and latest.run_id == "refused"
+
+
 # -- files: taken once by content, per feed -------------------------------------------------
 
 
