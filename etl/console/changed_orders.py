@@ -17,8 +17,6 @@ from etl.state.areas import Areas
 from etl.state.ledger.connection import Tables
 from etl.transport.names import printable
 
-ONE_BY_ONE = 10  # more changed orders than this are one problem that counts them
-
 _UNSETTLED = (
     "SELECT v.ref, v.sha256, v.spool_name, v.received_at FROM order_variants v "
     "WHERE NOT EXISTS (SELECT 1 FROM order_export_items i "
@@ -46,24 +44,9 @@ def read_changed_problems(areas: Areas) -> list[Problem]:
 
 
 def changed_problems(changed: ChangedOrders, spool: Path) -> list[Problem]:
-    """One `order_changed` problem per body kept for review (one for all past ONE_BY_ONE)."""
-    kept = [r for r in changed.unsettled() if (spool / r["spool_name"]).exists()]
-    if len(kept) <= ONE_BY_ONE:
-        return [_changed(r) for r in kept]
-    first = kept[0]
-    return [
-        Problem(
-            key="orders-changed",  # one key however many: the incident, not each order
-            kind="order_changed",
-            subject=f"{len(kept)} orders",
-            what=f"{len(kept)} orders received again with different content, oldest "
-            f"{printable(first['ref'])} at {first['received_at']}; none of it was exported",
-            did="kept each new body for review and exported nothing of it",
-            command="run.py orders show REF for each, then run.py resend REF --variant N "
-            "where the ERP must have the change",
-            since=str(first["received_at"]),
-        )
-    ]
+    """One `order_changed` problem per body kept for review: its key names the order and
+    the body, never how many others there are (a count would resolve and reopen them all)."""
+    return [_changed(r) for r in changed.unsettled() if (spool / r["spool_name"]).exists()]
 
 
 def _changed(row: sqlite3.Row) -> Problem:

@@ -7,16 +7,16 @@ retention (a document without its body cannot be sent: it is closed). A conflict
 that came again with other content while Norce has the first) lasts likewise until the
 document's body is reduced, or until the book holds the conflicting content. A document
 `waiting` for an order Norce does not know becomes a problem after `WAITING_TOO_LONG` and
-lasts until it is sent or refused. Up to `ONE_BY_ONE` of a kind are one problem each; more
-are one problem that counts them all (a systemic cause is one incident, not a flood).
+lasts until it is sent or refused. Refused documents are one problem per kind, refuser and
+message (a systemic cause is one incident, and a document refused for it joins it); a
+conflict or a long wait is one problem per document. No key depends on how many there are.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from etl.console.problems import Problem
@@ -24,15 +24,20 @@ from etl.state.ledger.connection import Tables
 from etl.to_norce.documents.book import PURGED_BODY_PREFIX
 from etl.transport.names import one_line, printable
 
-ONE_BY_ONE = 10
 # A document waits for its order to reach Norce: minutes as a rule, hours at worst. A day
 # later the order will not come by itself (cancelled, or never sent from the web shop).
 WAITING_TOO_LONG = dt.timedelta(hours=24)
 MESSAGE_CHARS = 300
+NUMBERS_TOLD = 10  # the numbers a refused-documents problem names, oldest first
 
-_REFUSED = (
-    "FROM documents WHERE (state='refused_by_check' OR (state='rejected' "
-    "AND document NOT LIKE ? || '%'))"
+# Refused documents (their body still kept) per (kind, refuser, message): each group's
+# count `n` and its first documents, oldest first.
+_REFUSED_GROUPS = (
+    "SELECT * FROM (SELECT *, COUNT(*) OVER (PARTITION BY kind, state, cause) AS n, "
+    "ROW_NUMBER() OVER (PARTITION BY kind, state, cause ORDER BY updated_at, doc_no) AS k "
+    "FROM (SELECT *, COALESCE(message, '') AS cause FROM documents "
+    "WHERE state='refused_by_check' OR (state='rejected' AND document NOT LIKE ? || '%'))) "
+    "WHERE k<=? ORDER BY kind, state, cause, k"
 )
 _CONFLICTS = (
     "FROM document_conflicts c JOIN documents d ON d.kind=c.kind AND d.doc_no=c.doc_no "
@@ -41,38 +46,30 @@ _CONFLICTS = (
 _WAITING = "FROM documents WHERE state='waiting' AND first_seen<=?"
 
 
-@dataclass(frozen=True)
-class _Found:
-    """One kind of document problem: its rows (up to ONE_BY_ONE, oldest first) and count."""
-
-    rows: list[sqlite3.Row]
-    count: int
-
-
 class DocumentTroubles(Tables):
     """The document book's refused, conflicting and long-waiting documents, read only."""
 
-    def refused(self) -> _Found:
-        """Documents Norce or our check refused, whose body is still kept."""
-        return self._found("SELECT *", _REFUSED, "updated_at, kind, doc_no", PURGED_BODY_PREFIX)
+    def refused_groups(self) -> list[list[sqlite3.Row]]:
+        """Refused documents whose body is still kept, one list per (kind, refuser, message):
+        its first NUMBERS_TOLD documents, oldest first, each row with the group's count `n`."""
+        groups: dict[tuple[str, str, str], list[sqlite3.Row]] = {}
+        for row in self._db.execute(_REFUSED_GROUPS, (PURGED_BODY_PREFIX, NUMBERS_TOLD)):
+            groups.setdefault(_cause(row), []).append(row)
+        return list(groups.values())
 
-    def conflicts(self) -> _Found:
+    def conflicts(self) -> list[sqlite3.Row]:
         """Numbers that came again with other content, the first's body still kept."""
-        select = "SELECT c.kind, c.doc_no, c.sha256, c.feed, c.run_id, c.seen_at"
-        return self._found(select, _CONFLICTS, "c.seen_at, c.kind, c.doc_no", PURGED_BODY_PREFIX)
-
-    def waiting_since(self, cutoff: str) -> _Found:
-        """Documents waiting for their order since `cutoff` or longer."""
-        return self._found("SELECT *", _WAITING, "first_seen, kind, doc_no", cutoff)
-
-    def _found(self, select: str, where: str, order_by: str, param: str) -> _Found:
-        # `select`, `where` and `order_by` are this module's constants, never input.
-        count = self._db.execute(f"SELECT COUNT(*) {where}", (param,)).fetchone()[0]
-        rows = self._db.execute(
-            f"{select} {where} ORDER BY {order_by} LIMIT ?",
-            (param, ONE_BY_ONE),
+        return self._db.execute(
+            "SELECT c.kind, c.doc_no, c.sha256, c.feed, c.run_id, c.seen_at "
+            f"{_CONFLICTS} ORDER BY c.seen_at, c.kind, c.doc_no",
+            (PURGED_BODY_PREFIX,),
         ).fetchall()
-        return _Found(rows, int(count))
+
+    def waiting_since(self, cutoff: str) -> list[sqlite3.Row]:
+        """Documents waiting for their order since `cutoff` or longer."""
+        return self._db.execute(
+            f"SELECT * {_WAITING} ORDER BY first_seen, kind, doc_no", (cutoff,)
+        ).fetchall()
 
 
 def read_document_problems(ledger: Path, now: dt.datetime) -> list[Problem]:
@@ -88,47 +85,39 @@ def document_problems(troubles: DocumentTroubles, now: dt.datetime) -> list[Prob
     """Every `document_refused`, `document_conflict` and `document_waiting` problem now."""
     cutoff = (now - WAITING_TOO_LONG).isoformat(timespec="seconds")
     return [
-        *_problems(troubles.refused(), _refused, "documents-refused", "refused"),
-        *_problems(troubles.conflicts(), _conflict, "documents-conflict", "in conflict"),
-        *_problems(troubles.waiting_since(cutoff), _waiting, "documents-waiting", "waiting"),
+        *(_refused(rows) for rows in troubles.refused_groups()),
+        *(_conflict(r) for r in troubles.conflicts()),
+        *(_waiting(r) for r in troubles.waiting_since(cutoff)),
     ]
 
 
-def _problems(
-    found: _Found, one: Callable[[sqlite3.Row], Problem], many_key: str, told: str
-) -> list[Problem]:
-    problems = [one(r) for r in found.rows]
-    if found.count <= ONE_BY_ONE:
-        return problems
-    oldest = problems[0]
-    return [
-        Problem(
-            key=many_key,  # one key however many: the count changes, the incident does not
-            kind=oldest.kind,
-            subject=f"{found.count} documents",
-            what=f"{found.count} documents {told}; the oldest: {oldest.subject}, {oldest.what}",
-            did=oldest.did,
-            command="run.py status (the documents' table), then run.py trace NUMBER for each",
-            since=oldest.since,
-        )
-    ]
+def _cause(row: sqlite3.Row) -> tuple[str, str, str]:
+    return (str(row["kind"]), str(row["state"]), str(row["cause"]))
 
 
 def _subject(row: sqlite3.Row) -> str:
     return f"{row['kind']} {printable(row['doc_no'])} (feed {row['feed']})"
 
 
-def _refused(row: sqlite3.Row) -> Problem:
-    by = "our own check" if row["state"] == "refused_by_check" else "Norce"
+def _refused(rows: list[sqlite3.Row]) -> Problem:
+    first, count = rows[0], int(rows[0]["n"])
+    kind, state, message = _cause(first)
+    by = "our own check" if state == "refused_by_check" else "Norce"
+    cause = hashlib.sha256("\n".join((state, message)).encode()).hexdigest()[:16]
+    numbers = ", ".join(printable(r["doc_no"]) for r in rows)
+    more = f" and {count - len(rows)} more" if count > len(rows) else ""
+    told = f"; {numbers}{more}" if count > 1 else ""  # one document: the subject names it
     return Problem(
-        key=f"document-refused:{row['kind']}:{row['doc_no']}",
+        key=f"document-refused:{kind}:{cause}",  # the cause alone: never how many share it
         kind="document_refused",
-        subject=_subject(row),
-        what=f"refused by {by}: {one_line(row['message'] or '')[:MESSAGE_CHARS]}",
+        subject=_subject(first) if count == 1 else f"{count} {kind} documents",
+        what=f"refused by {by}: {one_line(message)[:MESSAGE_CHARS]}{told}",
         did="sent nothing more of it; the ERP's corrected version (same number, new content) "
         "is sent by the feed's next run",
-        command=f"run.py trace {printable(row['doc_no'])}",
-        since=str(row["updated_at"]),
+        command=f"run.py trace {printable(first['doc_no'])}"
+        if count == 1
+        else "run.py status (the documents' table), then run.py trace NUMBER for each",
+        since=str(first["updated_at"]),
     )
 
 

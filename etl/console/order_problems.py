@@ -6,60 +6,56 @@ A held order lasts until `run.py release`; a refused body until `run.py retake` 
 
 from __future__ import annotations
 
+import hashlib
+
 from etl.console.problems import Problem
 from etl.receiver.refused import RefusedBody, refused_bodies
 from etl.state.areas import Areas
-from etl.to_erp.orders.book import OrderBook, OrderRow
+from etl.to_erp.orders.book import HeldReason, OrderBook
 from etl.transport.names import one_line, printable
 
-# Up to this many held orders are one problem each; more are one incident (a systemic cause
-# such as a check every order fails), told once, not one message per order and channel.
-HELD_ONE_BY_ONE = 10
-_REASONS_TOLD = 3  # the distinct reasons of the oldest held orders the one problem names
+# Held orders are one problem per hold reason: a systemic cause (every order fails one check)
+# is one alert, a new order held for that reason joins it, another reason is another alert.
+# The key depends on the reason alone, never on how many orders share it.
+REFS_TOLD = 10  # the refs a problem names, oldest first; the rest are counted
 
 
 def order_problems(areas: Areas) -> list[Problem]:
-    """`order_held` problems (one per order, or one for them all) and one `order_refused` per
-    order body refused."""
+    """One `order_held` problem per distinct hold reason and one `order_refused` per order
+    body refused."""
     book = OrderBook(areas.ledger)
     try:
-        held_count = book.count("held")  # all of them, however many
-        oldest = book.orders("held", HELD_ONE_BY_ONE)
+        held = book.held_by_reason(REFS_TOLD)
     finally:
         book.close()
     refused = [_refused(b) for b in refused_bodies(areas.refused("orders"))]
-    if held_count > HELD_ONE_BY_ONE:
-        return [_many_held(held_count, oldest), *refused]
-    return [*(_held(o) for o in oldest), *refused]
+    return [*(_held(h) for h in held), *refused]
 
 
-def _held(order: OrderRow) -> Problem:
-    ref = printable(order.ref)
+def _held(held: HeldReason) -> Problem:
+    key = f"order-held:{hashlib.sha256(held.reason.encode()).hexdigest()[:16]}"
+    reason = one_line(held.reason)
+    if held.count == 1:
+        ref = printable(held.refs[0])
+        return Problem(
+            key=key,
+            kind="order_held",
+            subject=f"order {ref}",
+            what=f"held: {reason}",
+            did="kept it from the ERP; every other order goes on",
+            command=f"run.py release {ref}",
+            since=held.oldest,
+        )
+    refs = ", ".join(printable(r) for r in held.refs)
+    more = f" and {held.count - len(held.refs)} more" if held.count > len(held.refs) else ""
     return Problem(
-        key=f"order-held:{order.ref}",
+        key=key,
         kind="order_held",
-        subject=f"order {ref}",
-        what=f"held: {one_line(order.reason or '')}",
-        did="kept it from the ERP; every other order goes on",
-        command=f"run.py release {ref}",
-        since=order.received_at,
-    )
-
-
-def _many_held(count: int, oldest: list[OrderRow]) -> Problem:
-    first = oldest[0]
-    reasons = list(dict.fromkeys(one_line(o.reason or "") for o in oldest))
-    told = "; ".join(reasons[:_REASONS_TOLD])
-    more = f" (and {len(reasons) - _REASONS_TOLD} more)" if len(reasons) > _REASONS_TOLD else ""
-    return Problem(
-        key="orders-held",  # one key however many: the count changes, the incident does not
-        kind="order_held",
-        subject=f"{count} orders",
-        what=f"{count} orders held, oldest {printable(first.ref)} since {first.received_at}; "
-        f"reasons of the oldest {len(oldest)}: {told}{more}",
+        subject=f"{held.count} orders",
+        what=f"held: {reason}; orders {refs}{more}",
         did="kept them from the ERP; every other order goes on",
         command="run.py orders --state held, then run.py release REF for each",
-        since=first.received_at,
+        since=held.oldest,
     )
 
 

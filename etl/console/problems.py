@@ -35,9 +35,9 @@ class Problem:
     """One thing that needs a person, with the same `key` for as long as it lasts."""
 
     # Stable while the problem lasts and unique among problems, e.g. "failed:products",
-    # "held:<run id>", "order-held:<ref>", "rejected:<feed>", "missing:products:<due time>",
-    # "document-refused:<kind>:<number>": the alerts send
-    # one message when a key appears and one "resolved" message when it is gone.
+    # "held:<run id>", "order-held:<hash of the hold reason>", "rejected:<feed>",
+    # "missing:products:<due time>", "document-refused:<kind>:<hash of the cause>": the alerts
+    # send one message when a key appears and one "resolved" message when it is gone.
     key: str
     # one of KINDS
     kind: str

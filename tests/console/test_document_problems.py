@@ -62,7 +62,8 @@ def test_a_document_norce_refused_is_a_problem_until_a_corrected_one_is_sent(
 ) -> None:
     _send(book, _invoice("F-1"), "rejected", "Unknown currency XYZ")
     [problem] = _problems(settings)
-    assert (problem.key, problem.kind) == ("document-refused:invoice:F-1", "document_refused")
+    assert problem.key.startswith("document-refused:invoice:")  # one per cause
+    assert (problem.kind, problem.subject) == ("document_refused", f"invoice F-1 (feed {FEED})")
     assert problem.what == "refused by Norce: Unknown currency XYZ"
     assert problem.command == "run.py trace F-1"
 
@@ -92,16 +93,37 @@ def test_a_document_waiting_too_long_for_its_order_is_a_problem(
     assert problem.command == "run.py orders show 1001"
 
 
-def test_many_refused_documents_are_one_problem(settings: Settings, book: DocumentBook) -> None:
-    for n in range(15):
+def test_documents_refused_for_one_cause_are_one_problem_however_many(
+    settings: Settings, book: DocumentBook
+) -> None:
+    for n in range(10):
         _send(book, _invoice(f"G-{n}"), "rejected", "Unknown currency XYZ")
-    [problem] = _problems(settings)
-    assert (problem.key, problem.kind, problem.subject) == (
-        "documents-refused",
-        "document_refused",
-        "15 documents",
-    )
-    assert problem.what.startswith("15 documents refused; the oldest: invoice G-0")
+    [ten] = _problems(settings)
+    for n in range(10, 15):
+        _send(book, _invoice(f"G-{n}"), "rejected", "Unknown currency XYZ")
+    [fifteen] = _problems(settings)
+    assert fifteen.key == ten.key  # a document refused for the same cause joins the problem
+    assert (fifteen.kind, fifteen.subject) == ("document_refused", "15 invoice documents")
+    assert fifteen.what.startswith("refused by Norce: Unknown currency XYZ; G-0, G-1")
+    assert fifteen.what.endswith("and 5 more")
+
+    _send(book, _invoice("H-1"), "rejected", "Unknown VAT code")
+    other = [p for p in _problems(settings) if p.key != ten.key]
+    assert [(p.subject, p.command) for p in other] == [
+        (f"invoice H-1 (feed {FEED})", "run.py trace H-1")
+    ]
+
+
+def test_many_waiting_documents_are_one_problem_each(
+    settings: Settings, book: DocumentBook
+) -> None:
+    late = WAITING_TOO_LONG + dt.timedelta(minutes=1)
+    for n in range(12):
+        book.hold(
+            FEED, _invoice(f"W-{n}"), "waiting", "order 1001 not in Norce", "run-1", _at(late)
+        )
+    keys = sorted(p.key for p in _problems(settings))
+    assert keys == sorted(f"document-waiting:invoice:W-{n}" for n in range(12))
 
 
 def test_status_says_a_refused_document_needs_a_person(

@@ -96,15 +96,29 @@ def _hold(settings: Settings, refs: list[str]) -> None:
         inbound.book.close()
 
 
-def test_a_few_held_orders_are_one_problem_each(settings: Settings) -> None:
-    _hold(settings, ["3001", "3002"])
-    assert sorted(p.key for p in _problems(settings)) == ["order-held:3001", "order-held:3002"]
+def test_held_orders_are_one_problem_per_reason(settings: Settings) -> None:
+    _hold(settings, ["3001"])
+    [one] = _problems(settings)
+    assert (one.kind, one.subject, one.command) == (
+        "order_held",
+        "order 3001",
+        "run.py release 3001",
+    )
+    _hold(settings, ["3002"])  # held for the same reason (DoHold): it joins the problem
+    [two] = _problems(settings)
+    assert two.key == one.key and two.subject == "2 orders"
 
 
-def test_many_held_orders_are_one_problem_that_counts_them_all(settings: Settings) -> None:
+def test_many_held_orders_for_one_reason_are_one_problem_with_the_same_key(
+    settings: Settings,
+) -> None:
+    _hold(settings, ["2999"])
+    [first] = _problems(settings)
     _hold(settings, [str(3000 + n) for n in range(12)])
     [problem] = _problems(settings)
-    assert (problem.key, problem.kind) == ("orders-held", "order_held")
-    assert problem.subject == "12 orders" and problem.what.startswith("12 orders held")
-    assert "oldest 3000" in problem.what and "DoHold" in problem.what
+    assert (problem.key, problem.kind) == (first.key, "order_held")
+    assert problem.key.startswith("order-held:") and len(problem.key) == len("order-held:") + 16
+    assert problem.subject == "13 orders" and "DoHold" in problem.what
+    assert "2999, 3000" in problem.what and problem.what.endswith("and 3 more")
+    assert problem.since == first.since  # the oldest
     assert problem.command is not None and "release" in problem.command

@@ -162,11 +162,12 @@ def test_a_held_order_and_a_refused_body_until_released(settings: Settings) -> N
     finally:
         inbound.book.close()
     held, refused = sorted(_problems(settings), key=lambda p: p.kind)
-    assert (held.key, held.kind, held.command) == (
-        "order-held:1002",
+    assert (held.subject, held.kind, held.command) == (
+        "order 1002",
         "order_held",
         "run.py release 1002",
     )
+    assert held.key.startswith("order-held:")  # one per hold reason
     assert refused.kind == "order_refused" and refused.command is not None
     name = refused.key.removeprefix("refused-body:")
     assert refused.command == f"run.py retake {name}"

@@ -43,6 +43,14 @@ _ROWS = (
     "LEFT JOIN order_resend_bodies b ON b.ref=o.ref AND b.generation=o.generation"
 )
 
+# Held orders per reason: the count of each and its first refs, oldest first.
+_HELD_BY_REASON = (
+    "SELECT reason, ref, received_at, n FROM (SELECT COALESCE(reason, '') AS reason, ref, "
+    "received_at, COUNT(*) OVER (PARTITION BY COALESCE(reason, '')) AS n, ROW_NUMBER() "
+    "OVER (PARTITION BY COALESCE(reason, '') ORDER BY received_at, ref) AS k "
+    "FROM orders WHERE state='held') WHERE k<=? ORDER BY reason, k"
+)
+
 
 @dataclass(frozen=True)
 class OrderRow:
@@ -57,6 +65,16 @@ class OrderRow:
     state: str
     reason: str | None
     generation: int
+
+
+@dataclass(frozen=True)
+class HeldReason:
+    """The orders held for one reason: how many, the oldest's time, the first refs."""
+
+    reason: str
+    count: int
+    oldest: str
+    refs: tuple[str, ...]  # oldest first, at most the `refs_each` asked for
 
 
 @dataclass(frozen=True)
@@ -171,6 +189,17 @@ class OrderBook(ExportedFiles):
         """Orders per state."""
         rows = self._db.execute("SELECT state, COUNT(*) AS n FROM orders GROUP BY state")
         return {str(r["state"]): int(r["n"]) for r in rows}
+
+    def held_by_reason(self, refs_each: int) -> list[HeldReason]:
+        """Held orders grouped by their reason, in one query: no list of every held order."""
+        groups: dict[str, HeldReason] = {}
+        for row in self._db.execute(_HELD_BY_REASON, (refs_each,)):
+            reason = str(row["reason"])
+            seen = groups.get(reason)
+            refs = (*seen.refs, row["ref"]) if seen else (row["ref"],)
+            oldest = seen.oldest if seen else str(row["received_at"])
+            groups[reason] = HeldReason(reason, int(row["n"]), oldest, refs)
+        return list(groups.values())
 
     def due(self, layout: str, limit: int) -> list[OrderRow]:
         """Orders not yet exported in their generation to `layout`, oldest first (etl.to_erp
