@@ -23,8 +23,13 @@ import polars as pl
 
 JsonObject = dict[str, Any]
 
-# Keys whose values are numbers written as text by `number_text` (unquoted after encoding).
-NUMBERS = ("ActualWeight", "Rate")
+# Keys whose values are numbers written as text by `number_text` (unquoted after encoding):
+# products', then prices' and on-hand's (etl.entities.payloads.FlatImport).
+NUMBERS = (
+    *("ActualWeight", "Rate"),
+    *("PriceSale", "CostPurchase", "CostUnit", "PriceRecommended", "PricePrevious"),
+    *("PriceCatalog", "OnhandValue", "IncomingValue"),
+)
 _UNQUOTE = r'([,{]"(?:' + "|".join(NUMBERS) + r')":)"([-0-9.]*)"'
 _NULL_AFTER_COMMA = r',"[A-Za-z]+":null'
 _NULL_FIRST = r'\{"[A-Za-z]+":null,'

@@ -35,7 +35,7 @@ import polars as pl
 
 from etl.entities.base import CallContext
 from etl.entities.calls import NorceCall
-from etl.entities.json_rows import JsonRows
+from etl.entities.json_rows import JsonRows, datetime_text, number_text
 from etl.models import CHANGED, IS_ACTIVE, Delta
 
 Item = dict[str, Any]
@@ -224,9 +224,10 @@ class FlatImport:
         for kind, setting, rows in setting_groups(replace(delta, changes=changes), fields):
             active = None if kind.startswith("change") else True
             header = self._header(context, setting, active is not None)
-            seq.add(kind, header, self._items(rows, setting, active), rows)
+            seq.add_rows(kind, header, rows, self._item(rows.schema, setting, active))
         removes = self._header(context, (), True)
-        seq.add("remove", removes, self._items(delta.removals, (), False), delta.removals)
+        gone = self._item(delta.removals.schema, (), False)
+        seq.add_rows("remove", removes, delta.removals, gone)
         return seq.calls
 
     @staticmethod
@@ -255,16 +256,30 @@ class FlatImport:
             "SerializationType": 0,
         }
 
-    def _items(self, rows: pl.DataFrame, fields: Sequence[str], active: bool | None) -> list[Item]:
-        if not rows.height:
-            return []
-        items = []
-        for row in rows.iter_rows(named=True):
-            item: Item = {norce: json_value(row[f]) for norce, f in self.identity.items()}
-            for f in fields:
-                norce_name = self.values[f][0]
-                item[norce_name] = json_value(row[f])
-            if active is not None:
-                item["IsActive"] = active and not stays_inactive(row)
-            items.append({k: v for k, v in item.items() if v is not None})
-        return items
+    def _item(self, schema: pl.Schema, fields: Sequence[str], active: bool | None) -> pl.Expr:
+        """One row's flat item as a struct polars encodes (etl.entities.json_rows).
+
+        Identity first, then the group's values, then IsActive when the kind sets it; a
+        null is left out of the JSON, as the per-row builder dropped None.
+        """
+        members = [_json_value(schema, f).alias(norce) for norce, f in self.identity.items()]
+        members += [_json_value(schema, f).alias(self.values[f][0]) for f in fields]
+        if active is not None:
+            inactive = (pl.col(IS_ACTIVE) == False).fill_null(False)  # noqa: E712
+            marked = inactive if IS_ACTIVE in schema else pl.lit(False)
+            members.append((pl.lit(active) & ~marked).alias("IsActive"))
+        return pl.struct(members)
+
+
+def _json_value(schema: pl.Schema, field: str) -> pl.Expr:
+    """A column as `json_value` writes its cells: decimals as numbers, dates as Norce datetimes."""
+    dtype = schema[field]
+    if dtype == pl.Null:
+        return pl.lit(None, pl.String)
+    if isinstance(dtype, pl.Decimal):
+        return number_text(pl.col(field))
+    if dtype == pl.Date:
+        return pl.col(field).cast(pl.String) + pl.lit("T00:00:00")
+    if isinstance(dtype, pl.Datetime):
+        return datetime_text(pl.col(field))
+    return pl.col(field)
