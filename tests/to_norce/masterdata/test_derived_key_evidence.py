@@ -13,48 +13,12 @@ from pathlib import Path
 import pytest
 
 from etl.config.settings import LocalStoreSettings, Settings
+from tests.support.customer_companies import COMPANIES as BASE_COMPANIES
+from tests.support.customer_companies import CUSTOMERS
 from tests.support.masterdata import run_once, settings_for
 
-CUSTOMERS = """
-[feed]
-name = "customers"
-entity = "customer"
-export = "full"
-[source]
-store = "erp"
-folder = "customers"
-pattern = "kunder_*.csv"
-ready = "temp_name"
-[format]
-type = "csv"
-[columns]
-"ID" = "code"
-"First" = "first_name"
-"Last" = "last_name"
-"Mail" = "email"
-"""
-
-COMPANIES = """
-[feed]
-name = "companies"
-entity = "company"
-export = "full"
-[source]
-store = "erp"
-from_feed = "customers"
-[format]
-type = "csv"
-[columns]
-"Org" = "organization_no"
-"Company" = "name"
-[derive]
-code = { column = "Company", pattern = '\\((C-\\d+)\\)$' }
-[checks]
-same_key_rows = "merge_identical"
-[guard]
-max_removals = 100
-max_removal_ratio = 1.0
-"""
+# Every removal goes through: these tests are about evidence, not the guard.
+COMPANIES = BASE_COMPANIES + "[guard]\nmax_removals = 100\nmax_removal_ratio = 1.0\n"
 
 HEADER = "ID,First,Last,Mail,Company,Org"
 

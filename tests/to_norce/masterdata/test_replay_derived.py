@@ -12,45 +12,9 @@ from pathlib import Path
 
 from etl.cli import main
 from etl.config.settings import LocalStoreSettings
+from tests.support.customer_companies import COMPANIES, CUSTOMERS
 from tests.support.masterdata import run_once, settings_for
 
-CUSTOMERS = """
-[feed]
-name = "customers"
-entity = "customer"
-export = "full"
-[source]
-store = "erp"
-folder = "customers"
-pattern = "kunder_*.csv"
-ready = "temp_name"
-[format]
-type = "csv"
-[columns]
-"ID" = "code"
-"First" = "first_name"
-"Last" = "last_name"
-"Mail" = "email"
-"""
-
-COMPANIES = """
-[feed]
-name = "companies"
-entity = "company"
-export = "full"
-[source]
-store = "erp"
-from_feed = "customers"
-[format]
-type = "csv"
-[columns]
-"Org" = "organization_no"
-"Company" = "name"
-[derive]
-code = { column = "Company", pattern = '\\((C-\\d+)\\)$' }
-[checks]
-same_key_rows = "merge_identical"
-"""
 ROWS = [
     "ID,First,Last,Mail,Company,Org",
     "K1,Anna,Berg,anna@example.com,Volvo Bil AB (C-100),556012-5790",
