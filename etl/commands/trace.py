@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 
+from etl.commands.json_views import dump
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.console.trace import FeedTrail, trace_feed
 from etl.console.trace_orders import SubjectTrail, trace_document, trace_order
-from etl.console.trace_text import render_json, render_text
+from etl.console.trace_text import as_document, render_text
 from etl.entities import DocumentEntity
 from etl.errors import EtlError
 from etl.state.areas import Areas
@@ -43,8 +44,10 @@ def trace_command(
         raise EtlError(f"no feed {args.feed!r} (see `run.py feeds`)")
     chosen = [contracts[args.feed]] if args.feed else list(contracts.values())
     feeds, subjects = _trails(settings, chosen, args.key, whole=args.feed is None)
-    render = render_json if args.json else render_text
-    print(render(args.key, feeds, subjects))
+    if args.json:  # versioned like every --json document
+        print(dump(as_document(args.key, feeds, subjects)))
+    else:
+        print(render_text(args.key, feeds, subjects))
     return 0 if any(f.steps for f in feeds) or subjects else 1
 
 

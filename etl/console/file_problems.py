@@ -24,7 +24,7 @@ def file_problems(ledger: FeedLedger, contracts: Iterable[FeedContract]) -> list
     """The latest file of each feed, rejected whole or with too many rejected rows."""
     found: list[Problem] = []
     for contract in contracts:
-        latest = latest_file_run(ledger, contract.name)
+        latest = ledger.latest_file_run(contract.name)
         if latest is None:
             continue
         if latest.outcome == "rejected":
@@ -32,11 +32,6 @@ def file_problems(ledger: FeedLedger, contracts: Iterable[FeedContract]) -> list
         elif (problem := _rejected_rows(contract, latest)) is not None:
             found.append(problem)
     return found
-
-
-def latest_file_run(ledger: FeedLedger, feed: str) -> RunRow | None:
-    """The feed's newest run that committed or rejected a file (failures and duplicates aside)."""
-    return ledger.latest_file_run(feed)
 
 
 def held_problems(ledger: FeedLedger) -> list[Problem]:

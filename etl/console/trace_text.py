@@ -8,9 +8,9 @@ care (json.dumps escapes control characters).
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from etl.console.trace import Change, FeedTrail, Request, Step
 from etl.console.trace_orders import SubjectTrail
@@ -28,14 +28,15 @@ _VERBS = {
 }
 
 
-def render_json(key: str, feeds: Sequence[FeedTrail], subjects: Sequence[SubjectTrail]) -> str:
-    """The whole answer as one JSON document."""
-    document = {
+def as_document(
+    key: str, feeds: Sequence[FeedTrail], subjects: Sequence[SubjectTrail]
+) -> dict[str, Any]:
+    """The whole answer as one JSON document (printed by etl.commands.json_views.dump)."""
+    return {
         "key": key,
         "feeds": [dataclasses.asdict(f) for f in feeds],
         "subjects": [dataclasses.asdict(s) for s in subjects],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 def render_text(key: str, feeds: Sequence[FeedTrail], subjects: Sequence[SubjectTrail]) -> str:

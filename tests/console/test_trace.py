@@ -102,6 +102,7 @@ def test_json_names_the_values_the_request_and_the_job(
 
     assert code == 0
     document = json.loads(out)
+    assert document["version"] == 1  # as every --json document (found reading the diff)
     assert document["key"] == "A"
     found = steps(document)
     assert [(s["run_id"], s["action"]) for s in found] == [

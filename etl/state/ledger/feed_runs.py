@@ -25,6 +25,13 @@ from etl.state.ledger.connection import Tables
 # etl.state.ledger.migrations, the one owner of the ledger's schema.
 
 
+# A replay with its reason (kept in a table of its own since the reasons came).
+_REPLAYS = (
+    "SELECT p.*, COALESCE(w.why, '') AS why FROM replays p "
+    "LEFT JOIN replay_reasons w USING (feed, of_run, asked_at) "
+)
+
+
 class Ledger(Tables, FeedLedger):
     """The SQLite `FeedLedger`, shared by the scheduler, `once` runs and the CLI."""
 
@@ -275,8 +282,7 @@ class Ledger(Tables, FeedLedger):
         simply taken again by the next run.
         """
         rows = self._db.execute(
-            "SELECT p.*, COALESCE(w.why, '') AS why FROM replays p LEFT JOIN replay_reasons w "
-            "USING (feed, of_run, asked_at) LEFT JOIN runs r ON r.run_id = p.run_id WHERE p.feed=? "
+            _REPLAYS + "LEFT JOIN runs r ON r.run_id = p.run_id WHERE p.feed=? "
             "AND (r.outcome IS NULL OR r.outcome NOT IN ('committed', 'rejected')) "
             "ORDER BY p.asked_at",
             (feed,),
@@ -294,8 +300,7 @@ class Ledger(Tables, FeedLedger):
     def replay_taken_by(self, run_id: str) -> Replay | None:
         """The replay the run `run_id` takes, if it takes one."""
         row = self._db.execute(
-            "SELECT p.*, COALESCE(w.why, '') AS why FROM replays p LEFT JOIN replay_reasons w "
-            "USING (feed, of_run, asked_at) WHERE p.run_id=?",
+            _REPLAYS + "WHERE p.run_id=?",
             (run_id,),
         ).fetchone()
         return _replay(row) if row else None

@@ -8,13 +8,12 @@ cost one after the other (measured on the bench VM: 0.3 to 0.8 ms a file against
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from etl.state.atomic import fsync_dir, write_temp
+from etl.state.atomic import fsync_dir, fsync_file, write_temp
 
 _FSYNC_THREADS = 16  # enough to fill a journal commit; fsync waits on the disk, not the CPU
 
@@ -71,15 +70,7 @@ def _write_temp(path: Path, data: bytes) -> Path:
 
 def _fsync_all(paths: list[Path]) -> None:
     if len(paths) == 1:
-        _fsync(paths[0])
+        fsync_file(paths[0])
         return
     with ThreadPoolExecutor(min(_FSYNC_THREADS, len(paths) or 1)) as pool:
-        list(pool.map(_fsync, paths))
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        list(pool.map(fsync_file, paths))
