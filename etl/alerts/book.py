@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from etl.state.ledger.connection import Tables
+from etl.state.ledger.connection import Tables, stamp
 
 # Its tables (alerts, alert_sends, alert_channels) are created by etl.state.ledger.migrations.
 
@@ -151,11 +151,6 @@ def problem_of(row: sqlite3.Row) -> AlertedProblem:
         command=row["command"],
         since=row["since"],
     )
-
-
-def stamp(when: dt.datetime) -> str:
-    """An ISO-8601 UTC time to the second, as the ledger keeps times."""
-    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _open(db: sqlite3.Connection, problem: Alertable, at: str) -> None:

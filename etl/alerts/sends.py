@@ -13,8 +13,8 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-from etl.alerts.book import AlertedProblem, problem_of, stamp
-from etl.state.ledger.connection import Tables
+from etl.alerts.book import AlertedProblem, problem_of
+from etl.state.ledger.connection import Tables, stamp
 
 # Longer than any send can take (a timeout is at most 120 s, a claim at most BATCH sends).
 LEASE = dt.timedelta(minutes=30)

@@ -17,6 +17,7 @@ import socket
 from etl.config.alert_settings import AlertSettings
 from etl.console.problems import Problem
 from etl.runtime import Runtime
+from etl.state.ledger.connection import stamp
 from etl.state.ledger.heartbeats import Heartbeat, Heartbeats
 
 PROCESSES = {"scheduler": "run.py (the scheduler)", "receiver": "run.py receive"}
@@ -76,7 +77,7 @@ def _quiet(
     what = (
         "never seen running (it is expected: [alerts] expect_" + process + " = true)"
         if last is None
-        else f"no heartbeat since {_stamp(last.at)} (pid {last.pid} on {last.host})"
+        else f"no heartbeat since {stamp(last.at)} (pid {last.pid} on {last.host})"
     )
     return Problem(
         key=f"not_running:{process}",
@@ -85,9 +86,5 @@ def _quiet(
         what=what,
         did=f"nothing it can do: {_LOST[process]} until it runs again",
         command=f"start {PROCESSES[process]} (or set [alerts] expect_{process} = false)",
-        since=_stamp(last.at) if last is not None else _stamp(now),
+        since=stamp(last.at) if last is not None else stamp(now),
     )
-
-
-def _stamp(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).isoformat(timespec="seconds")

@@ -9,6 +9,7 @@ makes a commit survive a power cut, which is what "recorded before OK" means.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -84,3 +85,8 @@ class Tables:
 
     def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         return transaction(self._db)
+
+
+def stamp(when: dt.datetime) -> str:
+    """An ISO-8601 UTC time to the second, as the ledger keeps times (compared as text)."""
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from etl.state.ledger.connection import Tables
+from etl.state.ledger.connection import Tables, stamp
 
 # Its table (heartbeats) is created by etl.state.ledger.migrations.
 
@@ -35,13 +35,13 @@ class Heartbeats(Tables):
             db.execute(
                 "INSERT INTO heartbeats VALUES (?,?,?,?,NULL) ON CONFLICT (process) DO UPDATE "
                 "SET at=excluded.at, pid=excluded.pid, host=excluded.host, stopped_at=NULL",
-                (process, _stamp(now), pid, host),
+                (process, stamp(now), pid, host),
             )
 
     def stopped(self, process: str, now: dt.datetime) -> None:
         """Record that `process` was stopped on purpose."""
         with self._tx() as db:
-            db.execute("UPDATE heartbeats SET stopped_at=? WHERE process=?", (_stamp(now), process))
+            db.execute("UPDATE heartbeats SET stopped_at=? WHERE process=?", (stamp(now), process))
 
     def all(self) -> dict[str, Heartbeat]:
         """Every process that ever beat, by name."""
@@ -56,7 +56,3 @@ class Heartbeats(Tables):
             )
             for row in rows
         }
-
-
-def _stamp(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).isoformat(timespec="seconds")
