@@ -58,7 +58,7 @@ def alert_pass(
         # find_problems has the configuration problem of a start that failed (the
         # scheduler's, while this is the receiver) until a start whose contracts load.
         problems = find_problems(rt, contracts, now)
-        return alert_tick(rt.ledger.path, rt.settings.alerts, problems, now).lines()
+        return alert_tick(rt.ledger.at, rt.settings.alerts, problems, now).lines()
     except Exception:
         # Alerts must never stop what they watch; the log keeps the traceback.
         log.exception("alerts: the pass failed; the next tick tries again")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 
 from etl.alerts.tick import alert_tick
 from etl.config.settings import Settings
@@ -24,7 +23,8 @@ from etl.console.configuration_problems import (
 )
 from etl.console.problems import Problem
 from etl.errors import ConfigError
-from etl.state.areas import Areas
+from etl.runtime import ledger_at
+from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.state.ledger.job_outcomes import FAILED, OK, JobOutcome, JobOutcomes
 from etl.transport.names import one_line
 
@@ -36,7 +36,7 @@ def configuration_failed(settings: Settings, error: ConfigError, now: dt.datetim
     message = one_line(str(error))
     problem = configuration_problem(message, now.isoformat(timespec="seconds"))
     try:
-        outcome = _record(Areas(settings.home).ledger, FAILED, message, now)
+        outcome = _record(ledger_at(settings), FAILED, message, now)
         if outcome is not None:  # failing since the first start that failed
             problem = configuration_problem(outcome.message, outcome.failing_since or outcome.at)
         _alert(settings, [problem], now)
@@ -48,10 +48,10 @@ def configuration_failed(settings: Settings, error: ConfigError, now: dt.datetim
 
 def configuration_loaded(settings: Settings, now: dt.datetime) -> None:
     """The contracts loaded: a configuration problem from an earlier start is resolved."""
-    ledger = Areas(settings.home).ledger
-    if not ledger.exists():
-        return  # a first start: nothing failed before
+    ledger = ledger_at(settings)
     try:
+        if not ledger_exists(ledger):
+            return  # a first start: nothing failed before
         outcomes = JobOutcomes(ledger)
         try:
             last = outcomes.of(CONFIGURATION)
@@ -65,7 +65,7 @@ def configuration_loaded(settings: Settings, now: dt.datetime) -> None:
         log.exception("alerts: the configuration problem could not be resolved; next start")
 
 
-def _record(ledger: Path, outcome: str, message: str, now: dt.datetime) -> JobOutcome | None:
+def _record(ledger: LedgerAt, outcome: str, message: str, now: dt.datetime) -> JobOutcome | None:
     outcomes = JobOutcomes(ledger)
     try:
         outcomes.record(CONFIGURATION, outcome, message, now.isoformat(timespec="seconds"))
@@ -78,7 +78,7 @@ def _alert(settings: Settings, problems: list[Problem], now: dt.datetime) -> Non
     """Open or resolve the configuration alert only, then send what is due."""
     if not settings.alerts.channels:
         return
-    ledger = Areas(settings.home).ledger
+    ledger = ledger_at(settings)
     summary = alert_tick(ledger, settings.alerts, problems, now, only={KEY})
     for line in summary.lines():
         log.info("%s", line)

@@ -15,11 +15,13 @@ from etl.norce.base import Delivery
 from etl.norce.client import NorceClient
 from etl.norce.file_delivery import FileDelivery, NorceOutbox
 from etl.norce.http_delivery import HttpDelivery
-from etl.state.archive import LocalArchive
 from etl.state.areas import FILE_AREAS, Areas
 from etl.state.atomic import TEMP_GLOB
 from etl.state.base import Archive
+from etl.state.blob_archive import open_archive
+from etl.state.ledger.connection import LedgerAt
 from etl.state.ledger.feed_runs import Ledger
+from etl.state.ledger.postgres import PostgresAt
 from etl.state.snapshots import SnapshotStore
 from etl.state.staged import remove, untouched_since
 from etl.transport import open_store
@@ -30,6 +32,13 @@ Clock = Callable[[], dt.datetime]
 
 # One body written and fsync'd takes seconds; a temp file untouched this long has no writer.
 DEAD_TEMP_SECONDS = 3600.0
+
+
+def ledger_at(settings: Settings) -> LedgerAt:
+    """Where the ledger is: [state]'s PostgreSQL database, else state/ledger.sqlite."""
+    if settings.state.backend == "postgresql" and settings.state.dsn is not None:
+        return PostgresAt(settings.state.dsn.get_secret_value())
+    return Areas(settings.home).ledger
 
 
 def utc_now() -> dt.datetime:
@@ -66,9 +75,9 @@ class Runtime:
         _sweep_receiver_temp(areas, time.time())
         return cls(
             settings=settings,
-            ledger=Ledger(areas.ledger),
+            ledger=Ledger(ledger_at(settings)),
             snapshots=SnapshotStore(areas.snapshots),
-            archive=LocalArchive(areas.archive),
+            archive=open_archive(settings.storage, areas.archive),  # [storage] backend
             delivery=_delivery(settings),
             outbox=NorceOutbox(areas.outbox),
             clock=clock,
@@ -156,7 +165,7 @@ class Runtime:
         """
         return Runtime(
             settings=self.settings,
-            ledger=Ledger(self.ledger.path),
+            ledger=Ledger(self.ledger.at),
             snapshots=self.snapshots,
             archive=self.archive,
             delivery=self.delivery,

@@ -14,10 +14,9 @@ import datetime as dt
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from etl.state.ledger.connection import Tables, stamp
+from etl.state.ledger.connection import LedgerAt, Tables, stamp
 
 # Its tables (alerts, alert_sends, alert_channels) are created by etl.state.ledger.migrations.
 
@@ -186,7 +185,7 @@ def _resolve(db: sqlite3.Connection, alert_id: int, at: str) -> None:
     )
 
 
-def recent_alerts(ledger: Path, limit: int) -> list[AlertRecord]:
+def recent_alerts(ledger: LedgerAt, limit: int) -> list[AlertRecord]:
     """The last `limit` alerts in the ledger at `ledger`, newest first (for the page)."""
     book = AlertBook(ledger)
     try:

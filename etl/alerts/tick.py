@@ -11,13 +11,13 @@ import datetime as dt
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from etl.alerts.book import Alertable, AlertBook, Reconciled
 from etl.alerts.channels import ChannelDown, send
 from etl.alerts.messages import alert_text
 from etl.alerts.sends import AlertSends, Backoff
 from etl.config.alert_settings import AlertChannel, AlertSettings
+from etl.state.ledger.connection import LedgerAt
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class TickSummary:
 
 
 def alert_tick(
-    ledger: Path,
+    ledger: LedgerAt,
     alerts: AlertSettings,
     problems: Iterable[Alertable],
     now: dt.datetime,

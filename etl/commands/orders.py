@@ -16,7 +16,7 @@ from etl.console.page_route import console_routes
 from etl.errors import EtlError
 from etl.receiver.app import serve_receiver
 from etl.receiver.refused import find, refused_bodies, retake
-from etl.runtime import utc_now
+from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
 from etl.state.spool import Spool
 from etl.to_erp.orders.book import Body, OrderBook
@@ -261,4 +261,4 @@ def _purged(spool: Spool, body: Body) -> str | None:
 
 
 def _book(settings: Settings) -> OrderBook:
-    return OrderBook(Areas(settings.home).ledger)
+    return OrderBook(ledger_at(settings))

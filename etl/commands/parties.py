@@ -7,8 +7,7 @@ import argparse
 from etl.commands.json_views import dump, event_json
 from etl.config.settings import Settings
 from etl.jobs import party_jobs, run_jobs
-from etl.runtime import Runtime
-from etl.state.areas import Areas
+from etl.runtime import Runtime, ledger_at
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.parties.book import EventRow, PartyBook
 
@@ -43,7 +42,7 @@ def parties_command(args: argparse.Namespace, settings: Settings, contracts: obj
     layouts: dict[str, list[str]] = {}
     for layout in load_layouts(settings, "parties").values():
         layouts.setdefault(layout.subject.name, []).append(layout.name)
-    book = PartyBook(Areas(settings.home).ledger)
+    book = PartyBook(ledger_at(settings))
     try:
         events = book.events(args.limit)
     finally:
@@ -59,7 +58,7 @@ def parties_command(args: argparse.Namespace, settings: Settings, contracts: obj
 def export_parties_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
     """`run.py export-parties`: every party layout once; 1 when one failed or is stuck."""
     if args.retry_held or args.retry_forgotten:
-        book = PartyBook(Areas(settings.home).ledger)
+        book = PartyBook(ledger_at(settings))
         try:
             if args.retry_held:
                 print(f"{book.release_held()} held change(s) are due again")

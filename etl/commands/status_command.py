@@ -72,7 +72,7 @@ def show_status(
 
 def job_outcomes(rt: Runtime) -> list[JobOutcome]:
     """How each job last ended, by name."""
-    outcomes = JobOutcomes(rt.ledger.path)
+    outcomes = JobOutcomes(rt.ledger.at)
     try:
         return outcomes.latest()
     finally:
@@ -80,7 +80,7 @@ def job_outcomes(rt: Runtime) -> list[JobOutcome]:
 
 
 def _orders_part(rt: Runtime) -> dict[str, Any]:
-    book = OrderBook(rt.areas.ledger)
+    book = OrderBook(rt.ledger.at)
     try:
         counts, held = book.counts(), book.latest("held", HELD_ORDERS_LISTED)
     finally:
@@ -93,7 +93,7 @@ def _orders_part(rt: Runtime) -> dict[str, Any]:
 
 
 def _documents_part(rt: Runtime) -> dict[str, Any]:
-    book = DocumentBook(rt.ledger.path)
+    book = DocumentBook(rt.ledger.at)
     try:
         counts, rows, conflicts = book.counts(), book.needing_attention(), book.conflicts()
     finally:
@@ -106,7 +106,7 @@ def _documents_part(rt: Runtime) -> dict[str, Any]:
 
 
 def _documents_text(rt: Runtime) -> str:
-    book = DocumentBook(rt.ledger.path)
+    book = DocumentBook(rt.ledger.at)
     try:
         return documents_status(book)
     finally:

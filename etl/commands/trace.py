@@ -17,7 +17,8 @@ from etl.console.trace_orders import SubjectTrail, trace_document, trace_order
 from etl.console.trace_text import as_document, render_text
 from etl.entities import DocumentEntity
 from etl.errors import EtlError
-from etl.state.areas import Areas
+from etl.runtime import ledger_at
+from etl.state.ledger.connection import ledger_exists
 from etl.state.ledger.feed_runs import Ledger
 
 
@@ -55,16 +56,16 @@ def _trails(
     settings: Settings, chosen: list[FeedContract], key: str, *, whole: bool
 ) -> tuple[list[FeedTrail], list[SubjectTrail]]:
     """The master-data feeds' trails, then the order and the document of that name."""
-    path = Areas(settings.home).ledger
-    if not path.is_file():
+    at = ledger_at(settings)
+    if not ledger_exists(at):
         return [], []
     documents = [c for c in chosen if isinstance(c.entity, DocumentEntity)]
     masterdata = [c for c in chosen if not isinstance(c.entity, DocumentEntity)]
-    ledger = Ledger(path)
+    ledger = Ledger(at)
     try:
         feeds = [trace_feed(settings.home, ledger, c, key) for c in masterdata]
-        document = trace_document(settings.home, ledger, documents, key) if documents else None
+        document = trace_document(settings.home, ledger, at, documents, key) if documents else None
     finally:
         ledger.close()
-    order = trace_order(path, key) if whole else None
+    order = trace_order(at, key) if whole else None
     return feeds, [s for s in (order, document) if s is not None]

@@ -21,7 +21,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from etl.config.alert_settings import AlertSettings, defer_channel_secrets
+from etl.config.state_settings import STATE_SECRETS, StateSettings
+from etl.config.storage_settings import STORAGE_SECRETS, StorageSettings
 from etl.config.toml import Strict, read_toml, validated
+from etl.config.worker_settings import WORKER_SECRETS, WorkerSettings
 from etl.embedded import SAMPLES, SCHEMAS
 from etl.errors import ConfigError
 from etl.peppol_ids import endpoint_problem  # plain checksums: imports nothing of ours
@@ -236,6 +239,9 @@ class Settings(Strict):
     orders: OrderSettings = OrderSettings()
     archive: ArchiveSettings = ArchiveSettings()
     alerts: AlertSettings = AlertSettings()
+    state: StateSettings = StateSettings()  # [state]: the ledger in SQLite or PostgreSQL
+    storage: StorageSettings = StorageSettings()  # [storage]: local folders or S3
+    worker: WorkerSettings = WorkerSettings()  # [worker]: the task queue of `run.py worker`
     # Fault injection for crash tests and drills: wait this long after delivery, before the
     # commit, so a process can be killed exactly there. Always 0 in production.
     pause_before_commit_seconds: float = Field(default=0.0, ge=0)
@@ -292,6 +298,12 @@ def load_settings(
     console = _table(receiver, "console", "receiver.console", source)
     _resolve_secrets(console, "receiver.console", source, environ, {"password": "password"})
     _resolve_alert_channels(_table(raw, "alerts", "alerts", source), base, source)
+    _resolve_secrets(_table(raw, "state", "state", source), "state", source, environ, STATE_SECRETS)
+    _resolve_secrets(
+        _table(raw, "worker", "worker", source), "worker", source, environ, WORKER_SECRETS
+    )
+    storage = _table(raw, "storage", "storage", source)
+    _resolve_secrets(storage, "storage", source, environ, STORAGE_SECRETS)
     file_home = base / (_text(raw, "home", ".", source) or ".")  # checked even when overridden
     raw["home"] = str(home if home is not None else file_home)
     raw["schemas_dir"] = str(base / (_text(raw, "schemas_dir", "schemas", source) or "schemas"))

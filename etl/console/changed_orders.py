@@ -14,7 +14,7 @@ from pathlib import Path
 
 from etl.console.problems import Problem
 from etl.state.areas import Areas
-from etl.state.ledger.connection import Tables
+from etl.state.ledger.connection import LedgerAt, Tables
 from etl.transport.names import printable
 
 _UNSETTLED = (
@@ -34,9 +34,9 @@ class ChangedOrders(Tables):
         return self._db.execute(_UNSETTLED).fetchall()
 
 
-def read_changed_problems(areas: Areas) -> list[Problem]:
-    """`changed_problems` over a connection of its own to the ledger file."""
-    changed = ChangedOrders(areas.ledger)
+def read_changed_problems(ledger: LedgerAt, areas: Areas) -> list[Problem]:
+    """`changed_problems` over a connection of its own to the ledger."""
+    changed = ChangedOrders(ledger)
     try:
         return changed_problems(changed, areas.spool("orders"))
     finally:

@@ -17,10 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import sqlite3
-from pathlib import Path
 
 from etl.console.problems import Problem
-from etl.state.ledger.connection import Tables
+from etl.state.ledger.connection import LedgerAt, Tables
 from etl.to_norce.documents.book import PURGED_BODY_PREFIX
 from etl.transport.names import one_line, printable
 
@@ -72,7 +71,7 @@ class DocumentTroubles(Tables):
         ).fetchall()
 
 
-def read_document_problems(ledger: Path, now: dt.datetime) -> list[Problem]:
+def read_document_problems(ledger: LedgerAt, now: dt.datetime) -> list[Problem]:
     """`document_problems` over a connection of its own to the ledger file."""
     troubles = DocumentTroubles(ledger)
     try:

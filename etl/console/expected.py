@@ -56,7 +56,7 @@ def missing_files(
     rt: Runtime, contracts: dict[str, FeedContract], now: dt.datetime
 ) -> list[MissingFile]:
     """Every feed with [expect] whose file is missing at `now`, in feed-name order."""
-    arrivals = Arrivals(rt.ledger.path)
+    arrivals = Arrivals(rt.ledger.at)
     try:
         found = (_missing(rt, arrivals, contracts[name], now) for name in sorted(contracts))
         return [m for m in found if m is not None]

@@ -29,7 +29,7 @@ _LOST = {
 
 def beat(rt: Runtime, process: str, now: dt.datetime) -> None:
     """Record that `process` (scheduler or receiver) is alive now."""
-    heartbeats = Heartbeats(rt.ledger.path)
+    heartbeats = Heartbeats(rt.ledger.at)
     try:
         heartbeats.beat(process, now, os.getpid(), socket.gethostname())
     finally:
@@ -38,7 +38,7 @@ def beat(rt: Runtime, process: str, now: dt.datetime) -> None:
 
 def stopped(rt: Runtime, process: str, now: dt.datetime) -> None:
     """Record that `process` was stopped on purpose: it is not missed."""
-    heartbeats = Heartbeats(rt.ledger.path)
+    heartbeats = Heartbeats(rt.ledger.at)
     try:
         heartbeats.stopped(process, now)
     finally:
@@ -47,7 +47,7 @@ def stopped(rt: Runtime, process: str, now: dt.datetime) -> None:
 
 def heartbeat_problems(rt: Runtime, now: dt.datetime) -> list[Problem]:
     """A `not_running` problem per expected process whose heartbeat is stale or missing."""
-    heartbeats = Heartbeats(rt.ledger.path)
+    heartbeats = Heartbeats(rt.ledger.at)
     try:
         seen = heartbeats.all()
     finally:

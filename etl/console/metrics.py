@@ -9,8 +9,10 @@ nothing is counted in memory. The run totals are one aggregate query over the ru
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -33,18 +35,10 @@ PROBLEM_KINDS = KINDS
 ORDER_STATES = ("spooled", "held", "exported")
 # What a master-data run's delta holds (its counts), by the action each is.
 DELTA_ACTIONS = ("adds", "changes", "reactivations", "removals", "held", "spared")
-_TOTALS = (
-    "SELECT feed, outcome, COUNT(*) AS runs, "
-    "SUM(COALESCE(json_extract(counts, '$.rows'), 0)) AS rows_, "
-    "SUM(COALESCE(json_extract(counts, '$.rejected'), 0)) AS rejected, "
-    "SUM(COALESCE(json_extract(counts, '$.adds'), 0)) AS adds, "
-    "SUM(COALESCE(json_extract(counts, '$.changes'), 0)) AS changes, "
-    "SUM(COALESCE(json_extract(counts, '$.reactivations'), 0)) AS reactivations, "
-    "SUM(COALESCE(json_extract(counts, '$.removals'), 0)) AS removals, "
-    "SUM(COALESCE(json_extract(counts, '$.held'), 0)) AS held, "
-    "SUM(COALESCE(json_extract(counts, '$.spared'), 0)) AS spared "
-    "FROM runs GROUP BY feed, outcome ORDER BY feed, outcome"
-)
+# The counts are summed here, not in SQL: json_extract is SQLite's, and a run's counts are a
+# small JSON object on either ledger (etl.state.ledger: SQLite or PostgreSQL).
+_RUN_COUNTS = "SELECT feed, outcome, counts FROM runs ORDER BY feed, outcome"
+_SUMMED = ("rows", "rejected", *DELTA_ACTIONS)
 
 
 class RunTotals(Tables):
@@ -62,19 +56,30 @@ class RunTotals(Tables):
             "etl_delta_rows", "Delta sizes by action", labels=["feed", "outcome", "action"]
         )
         failures: Counter[str] = Counter()
-        totals = self._db.execute(_TOTALS).fetchall()
-        for r in totals:
-            feed, outcome = str(r["feed"]), str(r["outcome"])
-            runs.add_metric([feed, outcome], r["runs"])
-            rows.add_metric([feed, outcome], r["rows_"])
-            rejected.add_metric([feed, outcome], r["rejected"])
+        totals = _totals(self._db.execute(_RUN_COUNTS).fetchall())
+        for (feed, outcome), sums in totals.items():
+            runs.add_metric([feed, outcome], sums["runs"])
+            rows.add_metric([feed, outcome], sums["rows"])
+            rejected.add_metric([feed, outcome], sums["rejected"])
             for action in DELTA_ACTIONS:
-                delta.add_metric([feed, outcome, action], r[action])
+                delta.add_metric([feed, outcome, action], sums[action])
             if outcome == "failed":
-                failures[feed] += int(r["runs"])
-        for feed in sorted({str(r["feed"]) for r in totals}):
+                failures[feed] += sums["runs"]
+        for feed in sorted({feed for feed, _ in totals}):
             failed.add_metric([feed], failures[feed])  # 0 too: a series to alert on
         return [runs, failed, rows, rejected, delta]
+
+
+def _totals(rows: list[Any]) -> dict[tuple[str, str], Counter[str]]:
+    """Runs, and their counts summed, per (feed, outcome), in the rows' order."""
+    totals: dict[tuple[str, str], Counter[str]] = {}
+    for row in rows:
+        sums = totals.setdefault((str(row["feed"]), str(row["outcome"])), Counter())
+        sums["runs"] += 1
+        counts = json.loads(row["counts"]) if row["counts"] else {}
+        for name in _SUMMED:
+            sums[name] += int(counts.get(name) or 0)
+    return totals
 
 
 class LedgerCollector(Collector):
@@ -88,13 +93,13 @@ class LedgerCollector(Collector):
         """Every metric, read now."""
         rt = Runtime.open(self.settings)
         try:
-            totals = RunTotals(rt.areas.ledger)
+            totals = RunTotals(rt.ledger.at)
             try:
                 yield from totals.metrics()
             finally:
                 totals.close()
             now = dt.datetime.now(dt.UTC)
-            yield _orders(order_counts(rt.areas.ledger))
+            yield _orders(order_counts(rt.ledger.at))
             yield _file_ages(rt, self.contracts, now)
             yield _problems(rt, self.contracts, now)
         finally:
@@ -120,7 +125,7 @@ def _file_ages(rt: Runtime, contracts: dict[str, FeedContract], now: dt.datetime
     ages = GaugeMetricFamily(
         "etl_newest_file_age_seconds", "Age of the newest file per feed", labels=["feed"]
     )
-    arrivals = Arrivals(rt.ledger.path)
+    arrivals = Arrivals(rt.ledger.at)
     try:
         for feed in sorted(contracts):
             came = arrivals.recent(feed, 1)

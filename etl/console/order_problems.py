@@ -11,6 +11,7 @@ import hashlib
 from etl.console.problems import Problem
 from etl.receiver.refused import RefusedBody, refused_bodies
 from etl.state.areas import Areas
+from etl.state.ledger.connection import LedgerAt
 from etl.to_erp.orders.book import HeldReason, OrderBook
 from etl.transport.names import one_line, printable
 
@@ -20,10 +21,10 @@ from etl.transport.names import one_line, printable
 REFS_TOLD = 10  # the refs a problem names, oldest first; the rest are counted
 
 
-def order_problems(areas: Areas) -> list[Problem]:
+def order_problems(ledger: LedgerAt, areas: Areas) -> list[Problem]:
     """One `order_held` problem per distinct hold reason and one `order_refused` per order
     body refused."""
-    book = OrderBook(areas.ledger)
+    book = OrderBook(ledger)
     try:
         held = book.held_by_reason(REFS_TOLD)
     finally:

@@ -23,6 +23,7 @@ from etl.console.sources import find_problems
 from etl.runtime import Runtime
 from etl.state.areas import Areas
 from etl.state.ledger.base import FeedLedger, RunRow
+from etl.state.ledger.connection import LedgerAt
 from etl.state.manifest import ManifestError, read_manifest
 from etl.to_erp.orders.book import OrderBook
 
@@ -75,8 +76,8 @@ def page_data(
         last_runs=last_runs,
         problems=find_problems(rt, contracts, now),
         holds=rt.ledger.pending_holds(),
-        orders=order_counts(rt.areas.ledger),
-        alerts=recent_alerts(rt.areas.ledger, alerts_shown),
+        orders=order_counts(rt.ledger.at),
+        alerts=recent_alerts(rt.ledger.at, alerts_shown),
     )
 
 
@@ -97,9 +98,9 @@ def _last_run(ledger: FeedLedger, home: Path, feed: str) -> RunView | None:
     return RunView(newest[0], report_names(home, newest[0])) if newest else None
 
 
-def order_counts(ledger_path: Path) -> dict[str, int]:
+def order_counts(ledger: LedgerAt) -> dict[str, int]:
     """Orders per state."""
-    book = OrderBook(ledger_path)
+    book = OrderBook(ledger)
     try:
         return book.counts()
     finally:

@@ -24,8 +24,7 @@ from etl.config.settings import ConsoleSettings, Settings
 from etl.console.metrics import metrics_text
 from etl.console.page_data import page_data, report_file
 from etl.console.page_html import render_page
-from etl.runtime import Runtime
-from etl.state.areas import Areas
+from etl.runtime import Runtime, ledger_at
 from etl.state.ledger.feed_runs import Ledger
 
 Scope = MutableMapping[str, Any]
@@ -135,7 +134,7 @@ class ConsoleRoutes:
     def _report(self, rest: str) -> Reply:
         """On a worker thread: one report file of a run, as a download."""
         run_id, _, name = rest.partition("/")
-        ledger = Ledger(Areas(self.settings.home).ledger)
+        ledger = Ledger(ledger_at(self.settings))
         try:
             path = report_file(self.settings.home, ledger, run_id, name) if name else None
         finally:

@@ -26,7 +26,7 @@ def find_problems(
     rt: Runtime, contracts: dict[str, FeedContract], now: dt.datetime
 ) -> list[Problem]:
     """Everything that needs a person now, oldest first; reads the ledger and folders only."""
-    outcomes = JobOutcomes(rt.ledger.path)
+    outcomes = JobOutcomes(rt.ledger.at)
     try:
         jobs = outcomes.latest()
     finally:
@@ -35,9 +35,9 @@ def find_problems(
         *failure_problems(rt.ledger, contracts, jobs),
         *file_problems(rt.ledger, contracts.values()),
         *held_problems(rt.ledger),
-        *order_problems(rt.areas),
-        *read_changed_problems(rt.areas),
-        *read_document_problems(rt.areas.ledger, now),
+        *order_problems(rt.ledger.at, rt.areas),
+        *read_changed_problems(rt.ledger.at, rt.areas),
+        *read_document_problems(rt.ledger.at, now),
         *missing_problems(rt, contracts, now),
         *heartbeat_problems(rt, now),
         *configuration_problems(next((j for j in jobs if j.job == CONFIGURATION), None)),

@@ -10,7 +10,6 @@ a read-only connection.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
@@ -18,8 +17,10 @@ from pathlib import Path
 
 from etl.config.contracts import FeedContract
 from etl.dates import moment
-from etl.state.areas import Areas, from_ledger
+from etl.state.areas import from_ledger
 from etl.state.ledger.base import FeedLedger
+from etl.state.ledger.catalog import has_table
+from etl.state.ledger.connection import LedgerAt, ledger_exists, read_only
 from etl.state.manifest import MANIFEST, ManifestError, read_manifest
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.history import OrderStory, order_story
@@ -49,11 +50,11 @@ class SubjectTrail:
     events: list[Event]
 
 
-def trace_order(ledger_path: Path, ref: str) -> SubjectTrail | None:
+def trace_order(ledger: LedgerAt, ref: str) -> SubjectTrail | None:
     """The order's events; None when the order book has no such ClientOrderRef."""
-    if not ledger_path.is_file():
+    if not ledger_exists(ledger):
         return None
-    book = OrderBook(ledger_path)
+    book = OrderBook(ledger)
     try:
         story = order_story(book, ref)
     finally:
@@ -85,11 +86,15 @@ def _order_events(story: OrderStory) -> Iterable[Event]:
 
 
 def trace_document(
-    home: Path, ledger: FeedLedger, contracts: Iterable[FeedContract], number: str
+    home: Path,
+    ledger: FeedLedger,
+    book: LedgerAt,
+    contracts: Iterable[FeedContract],
+    number: str,
 ) -> SubjectTrail | None:
-    """A document's events: each run that read it, and its state in the book; None if unknown."""
+    """A document's events: each run that read it, its state in the book at `book`; or None."""
     events = [e for c in contracts for e in _document_runs(home, ledger, c, number)]
-    booked = _booked(Areas(home).ledger, number)
+    booked = _booked(book, number)
     events += [Event(at, "book", detail, run_id=run) for at, detail, run, _ in booked]
     if not events:
         return None
@@ -117,14 +122,13 @@ def _document_runs(
                 yield Event(manifest.finished_at, "read", detail, run.run_id, name)
 
 
-def _booked(path: Path, number: str) -> list[tuple[str, str, str, str]]:
+def _booked(at: LedgerAt, number: str) -> list[tuple[str, str, str, str]]:
     """(updated_at, detail, run, state) of each document book row with this number."""
-    if not path.is_file():
+    db = read_only(at)
+    if db is None:
         return []
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True, timeout=30)) as db:
-        known = db.execute("SELECT 1 FROM sqlite_master WHERE name='documents'").fetchone()
-        if known is None:
+    with closing(db):
+        if not has_table(db, "documents"):
             return []
         rows = db.execute(
             "SELECT updated_at, kind, state, attempts, message, run_id, client_order_ref, "

@@ -31,7 +31,9 @@ from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
 from etl.retention.snapshots import forget_row_hashes
+from etl.runtime import ledger_at
 from etl.state.areas import FILE_AREAS, SPOOL_LOCK, Areas
+from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.state.locks import feed_lock
 from etl.to_erp.orders.book import OrderBook
 
@@ -77,7 +79,7 @@ def forget(
         erasure.request = request_id
         note_in_manifests(erasure.changed, erasure.request, now)
         erasure.log = audit.append(privacy, _record(erasure, request, now))
-        forget_buyers(areas.ledger, erasure.found.orders)
+        forget_buyers(ledger_at(settings), erasure.found.orders)
         forget_row_hashes(areas.retention, erasure.found.codes)
         journal.close()
     return erasure
@@ -93,11 +95,11 @@ def _erase(
 
     `journal` None is a dry run: nothing is written, and what would refuse is listed.
     """
-    home, areas = settings.home, Areas(settings.home)
+    home, areas, at = settings.home, Areas(settings.home), ledger_at(settings)
     snapshot_dirs = _customer_snapshots(areas.snapshots, contracts)
     paths = [p for d in snapshot_dirs for p in sorted(d.glob("*.parquet"))]
     found = find_person(request, paths, areas.spool("orders"))
-    found.orders |= buyer_orders(areas.ledger, _keys(found))
+    found.orders |= buyer_orders(at, areas.privacy, _keys(found))
     if journal is not None:
         found = journal.merged(found)
     erasure = Erasure(found)
@@ -105,7 +107,7 @@ def _erase(
     if not person.found:
         return erasure
     masker = Masker(person)
-    waits = still_needed(areas.ledger, areas.spool("orders"), masker)
+    waits = still_needed(at, areas.spool("orders"), masker)
     if waits and journal is not None:
         raise EtlError("forget changed nothing: " + "; ".join(waits))
     if journal is not None:
@@ -116,9 +118,9 @@ def _erase(
     roots = [areas.archive, areas.outbox, areas.spools]
     roots += _people_snapshots(areas.snapshots, contracts)
     swept = sweep(home, roots, masker, write, keys)
-    ledger = mask_ledger(areas.ledger, masker, write)
+    ledger = mask_ledger(at, masker, write)
     waiting = sweep(home, [areas.inbox], masker, False, keys)
-    erasure.places = [*swept.places.values(), *_ledger_places(ledger.counts)]
+    erasure.places = [*swept.places.values(), *_ledger_places(_ledger_name(at), ledger.counts)]
     erasure.changed = swept.changed
     erasure.packed, erasure.unreadable = swept.packed, swept.unreadable
     uploaded = _uploaded(settings, found, swept)
@@ -126,7 +128,7 @@ def _erase(
     erasure.not_erased = [*waits, *_not_erased(settings, found, uploaded, swept, waiting)]
     if not ledger.vacuumed:
         erasure.not_erased.append(
-            "state/ledger.sqlite: another process (the receiver?) holds it open, so freed pages "
+            f"{_ledger_name(at)}: another process (the receiver?) holds it open, so freed pages "
             "may still hold the old text; run `forget` again while it is stopped"
         )
     return erasure
@@ -168,10 +170,14 @@ def _snapshot_keys(root: Path, contracts: dict[str, FeedContract]) -> dict[Path,
     return {root / c.name: (*(c.key or c.entity.key), STATE) for c in contracts.values()}
 
 
-def _ledger_places(counts: dict[str, tuple[int, int]]) -> list[Place]:
+def _ledger_name(at: LedgerAt) -> str:
+    """The ledger as the erasure record names it: the home's SQLite file, or PostgreSQL."""
+    return "state/ledger.sqlite" if isinstance(at, Path) else "postgresql"
+
+
+def _ledger_places(name: str, counts: dict[str, tuple[int, int]]) -> list[Place]:
     return [
-        Place(f"state/ledger.sqlite:{table}", rows, values, "row")
-        for table, (rows, values) in counts.items()
+        Place(f"{name}:{table}", rows, values, "row") for table, (rows, values) in counts.items()
     ]
 
 
@@ -225,10 +231,10 @@ def _not_erased(
 
 def _exported_order_files(settings: Settings, refs: set[str]) -> list[str]:
     """Order files that carried the person's orders to the ERP (from the order book)."""
-    path = Areas(settings.home).ledger
-    if not refs or not path.is_file():
+    at = ledger_at(settings)
+    if not refs or not ledger_exists(at):
         return []
-    book = OrderBook(path)
+    book = OrderBook(at)
     try:
         return [e.file_name for ref in sorted(refs) for e in book.exports(ref)]
     finally:

@@ -2,18 +2,28 @@
 
 Every text cell of a row that names the person, or belongs to one of their orders, is
 masked; keys, hashes and states stay, so every book still knows what it sent and to whom
-it must never send it twice. After the change the file is vacuumed and its write-ahead log
-truncated: freed pages would otherwise still hold the old values on disk.
+it must never send it twice. A row is named by its table's primary key (the rowid where a
+table has none), so the same masking runs on SQLite and on PostgreSQL. After the change
+the freed space is wiped: SQLite's file is vacuumed and its write-ahead log truncated,
+PostgreSQL's changed tables are rewritten (VACUUM FULL); freed pages would otherwise still
+hold the old values on disk.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from etl.privacy.masking import Masker
-from etl.state.ledger.migrations import LATEST, refuse_newer
+from etl.state.ledger import catalog
+from etl.state.ledger.connection import (
+    LedgerAt,
+    connect,
+    ledger_exists,
+    transaction,
+    wipe_freed,
+)
 from etl.to_norce.documents.book import OPEN_STATES
 
 # Columns that tie a row to an order: such a row belongs to the person's order as a whole.
@@ -30,28 +40,29 @@ class LedgerErasure:
     vacuumed: bool = True
 
 
-def mask_ledger(path: Path, masker: Masker, write: bool) -> LedgerErasure:
-    """Mask the person's values in every table, then vacuum the file."""
-    if not path.is_file():
+def mask_ledger(at: LedgerAt, masker: Masker, write: bool) -> LedgerErasure:
+    """Mask the person's values in every table, then wipe the freed space."""
+    if not ledger_exists(at):
         return LedgerErasure({})
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    # connect() refuses a ledger a newer program migrated, before anything is masked in
+    # tables this program may not know.
+    db = connect(at)
     try:
-        # It writes without etl.state.ledger.connection.connect: a ledger a newer program migrated is refused
-        # here too, before anything is masked in tables this program may not know.
-        refuse_newer(db, path, LATEST)
         counts = _mask_tables(db, masker, write)
         if not (write and counts):
             return LedgerErasure(counts)
-        return LedgerErasure(counts, _vacuum(db))
+        return LedgerErasure(counts, wipe_freed(db, list(counts)))
     finally:
         db.close()
 
 
-def open_documents_holding(path: Path, masker: Masker) -> list[str]:
+def open_documents_holding(at: LedgerAt, masker: Masker) -> list[str]:
     """Documents still being sent (the sender resends from their text) that name the person."""
-    db = sqlite3.connect(path, timeout=30)
+    if not ledger_exists(at):
+        return []
+    db = connect(at)
     try:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name='documents'").fetchone():
+        if not catalog.has_table(db, "documents"):
             return []
         rows = db.execute(_OPEN_DOCUMENTS, OPEN_STATES).fetchall()
     finally:
@@ -67,58 +78,56 @@ def open_documents_holding(path: Path, masker: Masker) -> list[str]:
     return lines
 
 
-def _vacuum(db: sqlite3.Connection) -> bool:
-    """Rewrite the file without its freed pages; False when another process holds it open."""
-    try:
-        db.execute("VACUUM")
-        busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    except sqlite3.OperationalError:
-        return False
-    return not busy
-
-
 def _mask_tables(db: sqlite3.Connection, masker: Masker, write: bool) -> dict[str, tuple[int, int]]:
-    tables = [
-        str(r[0])
-        for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        if not str(r[0]).startswith("sqlite_")
-    ]
+    if not write:  # a dry run reads only
+        return _masked_counts(db, masker, write)
+    with transaction(db):
+        return _masked_counts(db, masker, write)
+
+
+def _masked_counts(
+    db: sqlite3.Connection, masker: Masker, write: bool
+) -> dict[str, tuple[int, int]]:
     counts: dict[str, tuple[int, int]] = {}
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        for table in tables:
-            rows, values = _mask_table(db, table, masker, write)
-            if values:
-                counts[table] = (rows, values)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT" if write else "ROLLBACK")
+    for table in catalog.tables(db):
+        rows, values = _mask_table(db, table, masker, write)
+        if values:
+            counts[table] = (rows, values)
     return counts
 
 
 def _mask_table(db: sqlite3.Connection, table: str, masker: Masker, write: bool) -> tuple[int, int]:
     """(rows, values) masked in one table."""
-    # Table and column names come from sqlite_master, never from input.
-    columns = [str(c[1]) for c in db.execute(f'PRAGMA table_info("{table}")')]
-    orders = masker.person.orders
+    # Table and column names come from the catalog, never from input.
+    columns = catalog.columns(db, table)
+    key = catalog.row_key(db, table)
+    names = ", ".join(f'"{c}"' for c in key)
     total = rows = 0
-    for row in db.execute(f'SELECT rowid, * FROM "{table}"').fetchall():  # noqa: S608
-        cells = dict(zip(columns, row[1:], strict=True))
-        texts = {c: v for c, v in cells.items() if isinstance(v, str)}
-        theirs = masker.holds_anchor(texts.values()) or any(
-            str(cells.get(c)) in orders for c in ORDER_COLUMNS if cells.get(c) is not None
-        )
-        changed = {}
-        for column, text in texts.items():
-            masked, n = masker.mask(text, theirs=theirs)
-            if n:
-                changed[column], total = masked, total + n
+    for row in db.execute(f'SELECT {names}, * FROM "{table}"').fetchall():  # noqa: S608
+        cells = dict(zip(columns, row[len(key) :], strict=True))
+        changed, n = _masked_cells(cells, masker)
+        total += n
         rows += bool(changed)
         if changed and write:
             sets = ", ".join(f'"{c}"=?' for c in changed)
+            where = " AND ".join(f'"{c}"=?' for c in key)
             db.execute(
-                f'UPDATE "{table}" SET {sets} WHERE rowid=?',  # noqa: S608
-                (*changed.values(), row[0]),
+                f'UPDATE "{table}" SET {sets} WHERE {where}',  # noqa: S608
+                (*changed.values(), *row[: len(key)]),
             )
     return rows, total
+
+
+def _masked_cells(cells: dict[str, Any], masker: Masker) -> tuple[dict[str, str], int]:
+    """The row's text cells that change, masked, and how many values were masked."""
+    orders = masker.person.orders
+    texts = {c: v for c, v in cells.items() if isinstance(v, str)}
+    theirs = masker.holds_anchor(texts.values()) or any(
+        str(cells.get(c)) in orders for c in ORDER_COLUMNS if cells.get(c) is not None
+    )
+    changed, total = {}, 0
+    for column, text in texts.items():
+        masked, n = masker.mask(text, theirs=theirs)
+        if n:
+            changed[column], total = masked, total + n
+    return changed, total

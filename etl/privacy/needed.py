@@ -19,21 +19,22 @@ from etl.privacy import audit
 from etl.privacy.ledger import open_documents_holding
 from etl.privacy.masking import Masker
 from etl.privacy.places import UnreadableFile, rewrite_file
+from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.to_erp.orders.book import OrderBook
 
 PENDING = ("spooled", "held")
 EVERY = 1_000_000_000  # no limit: every pending order is checked
 
 
-def still_needed(ledger: Path, order_spool: Path, masker: Masker) -> list[str]:
+def still_needed(ledger: LedgerAt, order_spool: Path, masker: Masker) -> list[str]:
     """Why the erasure must wait: orders not yet exported, documents still being sent."""
-    if not ledger.is_file():
+    if not ledger_exists(ledger):
         return []
     orders = _pending_orders(ledger, order_spool, masker)
     return [*orders, *open_documents_holding(ledger, masker)]
 
 
-def _pending_orders(ledger: Path, spool: Path, masker: Masker) -> list[str]:
+def _pending_orders(ledger: LedgerAt, spool: Path, masker: Masker) -> list[str]:
     in_orders = Masker(masker.person, in_orders=True)
     book = OrderBook(ledger)
     try:
@@ -61,10 +62,10 @@ def _holds(path: Path, masker: Masker) -> bool:
         return True  # cannot tell: the body stays as it is
 
 
-def buyer_orders(ledger: Path, keys: Iterable[str]) -> set[str]:
+def buyer_orders(ledger: LedgerAt, privacy: Path, keys: Iterable[str]) -> set[str]:
     """Refs of the person's orders whose bodies were purged (from the buyer index)."""
-    hashed = audit.keyed(ledger.parent / "privacy", keys, create=False)
-    if not hashed or not ledger.is_file():
+    hashed = audit.keyed(privacy, keys, create=False)
+    if not hashed or not ledger_exists(ledger):
         return set()
     book = OrderBook(ledger)
     try:
@@ -73,9 +74,9 @@ def buyer_orders(ledger: Path, keys: Iterable[str]) -> set[str]:
         book.close()
 
 
-def note_buyers(ledger: Path, ref: str, keys: Iterable[str]) -> None:
+def note_buyers(ledger: LedgerAt, privacy: Path, ref: str, keys: Iterable[str]) -> None:
     """Before an order's body is purged: keep who bought it, as salted hashes."""
-    hashed = audit.keyed(ledger.parent / "privacy", keys, create=True)
+    hashed = audit.keyed(privacy, keys, create=True)
     if not hashed:
         return
     book = OrderBook(ledger)
@@ -85,9 +86,9 @@ def note_buyers(ledger: Path, ref: str, keys: Iterable[str]) -> None:
         book.close()
 
 
-def forget_buyers(ledger: Path, refs: Iterable[str]) -> None:
+def forget_buyers(ledger: LedgerAt, refs: Iterable[str]) -> None:
     """After an erasure: nothing links the person to their orders any more."""
-    if not ledger.is_file():
+    if not ledger_exists(ledger):
         return
     book = OrderBook(ledger)
     try:

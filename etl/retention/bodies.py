@@ -23,7 +23,9 @@ from etl.entities import DocumentEntity
 from etl.privacy.needed import note_buyers
 from etl.privacy.person import buyers
 from etl.retention.place import Place, cutoff
+from etl.runtime import ledger_at
 from etl.state.areas import SPOOL_LOCK, Areas, FileArea
+from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.state.locks import feed_lock
 from etl.state.spool import Spool
 from etl.to_erp.files.layouts import load_layouts
@@ -35,7 +37,7 @@ from etl.to_norce.documents.book import DocumentBook
 def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Place]:
     """Order and party bodies whose export is older than the orders' retention."""
     days = settings.archive.orders_retention_days
-    areas = Areas(settings.home)
+    areas, at = Areas(settings.home), ledger_at(settings)
     places = []
     books: tuple[tuple[FileArea, type[OrderBook | PartyBook]], ...] = (
         ("orders", OrderBook),
@@ -44,9 +46,9 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
     for area, book_type in books:
         place = Place(f"spool/{area}", "bodies", days)
         places.append(place)
-        if days is None or not areas.ledger.exists():
+        if days is None or not ledger_exists(at):
             continue
-        book = book_type(areas.ledger)
+        book = book_type(at)
         try:
             settled = (
                 book.exported_bodies()
@@ -56,7 +58,7 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
         finally:
             book.close()
         spool = Spool(areas.spool(area))
-        keep = _buyer_keeper(areas.ledger, spool) if area == "orders" else None
+        keep = _buyer_keeper(at, areas.privacy, spool) if area == "orders" else None
         with feed_lock(areas.locks, SPOOL_LOCK) as taken:
             if not taken:  # `forget` is masking the spools: a body read now may be half-done
                 place.skipped.append("forget is running; next purge")
@@ -95,7 +97,7 @@ def _remove(
             spool.remove_body(name, stamp, place.retention_days or 0)
 
 
-def _buyer_keeper(ledger: Path, spool: Spool) -> Callable[[str], None]:
+def _buyer_keeper(ledger: LedgerAt, privacy: Path, spool: Spool) -> Callable[[str], None]:
     """Before an order body goes: note its buyer, so `forget` still finds the order."""
 
     def keep(name: str) -> None:
@@ -105,7 +107,7 @@ def _buyer_keeper(ledger: Path, spool: Spool) -> Callable[[str], None]:
         finally:
             book.close()
         if ref is not None:
-            note_buyers(ledger, ref, buyers(spool.folder / name))
+            note_buyers(ledger, privacy, ref, buyers(spool.folder / name))
 
     return keep
 
@@ -114,11 +116,11 @@ def purge_documents(
     settings: Settings, contracts: Mapping[str, FeedContract], now: dt.datetime, dry_run: bool
 ) -> list[Place]:
     """Bodies of settled documents of every document feed, by the feed's retention."""
-    path = Areas(settings.home).ledger
+    at = ledger_at(settings)
     feeds = [c for c in contracts.values() if isinstance(c.entity, DocumentEntity)]
-    if not feeds or not path.exists():
+    if not feeds or not ledger_exists(at):
         return []
-    book = DocumentBook(path)
+    book = DocumentBook(at)
     places = []
     try:
         for contract in feeds:

@@ -9,10 +9,8 @@ never creates the ledger or any folder), else nothing.
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -22,7 +20,10 @@ from etl.errors import EtlError
 from etl.models import IS_ACTIVE, LINE, STATE, Validated
 from etl.read.deactivations import marked_inactive
 from etl.read.references import holdings, settle
+from etl.runtime import ledger_at
 from etl.state.areas import Areas
+from etl.state.ledger.catalog import has_table
+from etl.state.ledger.connection import LedgerAt, read_only
 from etl.state.snapshots import SnapshotStore
 from etl.to_norce.masterdata import diff as differ
 from etl.to_norce.masterdata.flow import plan
@@ -64,7 +65,7 @@ class CheckState:
         # A run committing meanwhile replaces the snapshot file the ledger named: read the
         # ledger again. Three replacements in a row: the feed is busy, not the file broken.
         for _ in range(3):
-            current = _current(areas.ledger, feed)
+            current = _current(ledger_at(self.settings), feed)
             try:
                 return SnapshotStore(areas.snapshots).read(current, fields)
             except FileNotFoundError:
@@ -72,16 +73,15 @@ class CheckState:
         raise EtlError(f"feed {feed!r} committed runs while check read its snapshot: check again")
 
 
-def _current(ledger: Path, feed: str) -> str | None:
+def _current(ledger: LedgerAt, feed: str) -> str | None:
     """The path of the feed's current snapshot in the ledger, opened read only; None if none."""
-    if not ledger.is_file():
+    db = read_only(ledger)
+    if db is None:
         return None
-    uri = f"{ledger.resolve().as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True, timeout=30)) as db:
-        try:
-            row = db.execute("SELECT path FROM snapshots WHERE feed=?", (feed,)).fetchone()
-        except sqlite3.OperationalError:  # a ledger from before the table: nothing committed
+    with closing(db):
+        if not has_table(db, "snapshots"):  # a ledger from before the table: none committed
             return None
+        row = db.execute("SELECT path FROM snapshots WHERE feed=?", (feed,)).fetchone()
     return str(row[0]) if row else None
 
 

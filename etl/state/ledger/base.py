@@ -2,9 +2,9 @@
 
 A feed ledger knows the files taken (by listing and by content hash), the runs and how each
 ended, the feed's current snapshot, the files being read, the held deletions and the
-replays asked for. `commit` makes a run's results true at once, or not at all. The SQLite
-`Ledger` (etl.state.ledger.feed_runs) is the implementation today; a second one (PostgreSQL)
-must pass the same contract suite, tests/state/ledger/test_ledger_contract.py.
+replays asked for. `commit` makes a run's results true at once, or not at all. The
+`Ledger` (etl.state.ledger.feed_runs) implements it over SQLite or PostgreSQL (the same SQL,
+etl.state.ledger.connection), both passing tests/state/ledger/test_ledger_contract.py.
 
 Times are ISO-8601 text, compared as text: callers pass them in one format (`Runtime.stamp`).
 """
@@ -15,10 +15,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from etl.errors import EtlError
+
 # A run left `running` by a dead process ends `interrupted` with one of these messages;
 # twice DIED_READING on the same content and the file is quarantined (`reading_deaths`).
 DIED_BEFORE_COMMIT = "process stopped before commit"
 DIED_READING = "process stopped while reading the file"
+
+
+class ContentAlreadyCommitted(EtlError):
+    """Another run of the feed committed this content first: this run's commit wrote nothing.
+
+    Two runs of one file race only when the feed lock is not shared (workers on several
+    machines); the ledger keeps the file committed once whatever the lock did.
+    """
 
 
 @dataclass(frozen=True)

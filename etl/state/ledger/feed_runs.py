@@ -1,4 +1,4 @@
-"""The feed ledger (etl.state.ledger.base) in SQLite (WAL): files, runs, holds, snapshots.
+"""The feed ledger (etl.state.ledger.base) in SQLite (WAL) or PostgreSQL: files, runs, holds.
 
 The commit of a run is one transaction here: the run's outcome, the file's content hash and
 the feed's current snapshot move together, or not at all.
@@ -15,6 +15,7 @@ from etl.state.ledger.base import (
     DIED_BEFORE_COMMIT,
     DIED_READING,
     Commit,
+    ContentAlreadyCommitted,
     FeedLedger,
     Replay,
     RunRow,
@@ -32,8 +33,15 @@ _REPLAYS = (
 )
 
 
+# The feed's newest committed file run: what its current content is.
+_LATEST_COMMITTED_FILE = (
+    "SELECT run_id, sha256 FROM runs WHERE feed=? AND kind='file' AND outcome='committed' "
+    "ORDER BY finished_at DESC, rowid DESC LIMIT 1"
+)
+
+
 class Ledger(Tables, FeedLedger):
-    """The SQLite `FeedLedger`, shared by the scheduler, `once` runs and the CLI."""
+    """The `FeedLedger` (SQLite or PostgreSQL), shared by the scheduler, `once` runs and the CLI."""
 
     def start_run(
         self,
@@ -73,8 +81,14 @@ class Ledger(Tables, FeedLedger):
             )
 
     def commit(self, c: Commit) -> None:
-        """Make a run's results true at once: run row, file hash, snapshot pointer, hold."""
+        """Make a run's results true at once: run row, file hash, snapshot pointer, hold.
+
+        A file run whose content another file run just committed (two workers took the same
+        file) raises ContentAlreadyCommitted and writes nothing.
+        """
         with self._tx() as db:
+            if c.file is not None and c.file_state == "committed":
+                _refuse_a_second_commit(db, c.feed, c.file[0], c.run_id)
             db.execute(
                 "UPDATE runs SET outcome=?, finished_at=?, counts=?, job_ids=?, archive_dir=?, message=? "
                 "WHERE run_id=?",
@@ -92,7 +106,8 @@ class Ledger(Tables, FeedLedger):
                 sha, remote, size, mtime = c.file
                 # Every finished file is known by its listing, so it is never fetched again...
                 db.execute(
-                    "INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO seen VALUES (?,?,?,?,?,?) ON CONFLICT (feed, remote_path, size, "
+                    "mtime) DO UPDATE SET state=excluded.state, run_id=excluded.run_id",
                     (c.feed, remote, size, mtime, c.file_state, c.run_id),
                 )
                 # ...and committed or rejected content by its hash (a commit wins over a rejection).
@@ -152,11 +167,7 @@ class Ledger(Tables, FeedLedger):
 
     def latest_committed_sha(self, feed: str) -> str | None:
         """Content hash of the file the feed's current snapshot came from."""
-        row = self._db.execute(
-            "SELECT sha256 FROM runs WHERE feed=? AND kind='file' AND outcome='committed' "
-            "ORDER BY finished_at DESC, rowid DESC LIMIT 1",
-            (feed,),
-        ).fetchone()
+        row = self._db.execute(_LATEST_COMMITTED_FILE, (feed,)).fetchone()
         return str(row["sha256"]) if row else None
 
     def known_listing(self, feed: str, remote_path: str, size: int, mtime: float) -> str | None:
@@ -335,6 +346,24 @@ class Ledger(Tables, FeedLedger):
         """Snapshot files a commit points at (only the current one)."""
         current = self.current_snapshot(feed)
         return {current[0]} if current else set()
+
+
+def _refuse_a_second_commit(db: sqlite3.Connection, feed: str, sha: str, run_id: str) -> None:
+    """Inside the commit's transaction (writers one at a time): first come, first committed.
+
+    Refused: a file run whose content is already the feed's latest committed file, committed
+    by another run (two runs took the same file). Content that comes back after other
+    content commits again, and a replay commits on purpose.
+    """
+    mine = db.execute("SELECT kind FROM runs WHERE run_id=?", (run_id,)).fetchone()
+    latest = db.execute(_LATEST_COMMITTED_FILE, (feed,)).fetchone()
+    if mine is None or mine["kind"] != "file" or latest is None:
+        return
+    if latest["sha256"] == sha and latest["run_id"] != run_id:
+        raise ContentAlreadyCommitted(
+            f"{feed}: run {latest['run_id']} committed this content first; run {run_id} "
+            "wrote nothing"
+        )
 
 
 def _replay(row: sqlite3.Row) -> Replay:

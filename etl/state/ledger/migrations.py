@@ -5,6 +5,9 @@ watermarks) has tables in the same SQLite file, `state/ledger.sqlite`. Its versi
 `PRAGMA user_version`: the number of migrations applied. `etl.state.ledger.connection.connect` applies the
 missing ones in one BEGIN IMMEDIATE transaction, so the scheduler and the receiver opening
 at once cannot both apply one, and a crash halfway leaves the ledger at the version before.
+On PostgreSQL (`[state] backend = "postgresql"`) the same migrations run, translated by
+etl.state.ledger.dialect, in one transaction under the ledger's write lock, and the version
+is the one row of the `ledger_schema` table.
 
 A ledger of a newer version than this program knows is refused before anything is written:
 an older program must never write into tables whose meaning it does not know. A ledger is
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from etl.errors import EtlError
+from etl.state.ledger.postgres import SCHEMA_TABLE, PgConnection, PostgresAt
 
 Migration = tuple[str, ...]  # SQL statements, run in order
 
@@ -159,11 +163,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     layout TEXT NOT NULL, ref TEXT NOT NULL, generation INTEGER NOT NULL,
     PRIMARY KEY (layout, ref, generation))""",
         "INSERT OR IGNORE INTO order_layouts SELECT DISTINCT layout FROM order_exports",
+        # CROSS JOIN since PostgreSQL came: SQLite read the shipped `JOIN ... WHERE` the same.
         """INSERT OR IGNORE INTO order_owed SELECT l.layout, o.ref, o.generation
-    FROM order_layouts l JOIN orders o WHERE o.state='exported' AND NOT EXISTS (
+    FROM order_layouts l CROSS JOIN orders o WHERE o.state='exported' AND NOT EXISTS (
     SELECT 1 FROM order_export_items i WHERE i.layout=l.layout AND i.ref=o.ref
     AND i.generation=o.generation)""",
     ),
+    # an exported file's orders are found by its export_id when its upload finishes: without
+    # the index SQLite built one per file, so finishing 10,000 files cost the square of them
+    ("CREATE INDEX IF NOT EXISTS order_export_items_by_export ON order_export_items (export_id)",),
 )
 LATEST = len(MIGRATIONS)
 
@@ -175,10 +183,14 @@ def version(db: sqlite3.Connection) -> int:
 
 def refuse_newer(db: sqlite3.Connection, path: Path, known: int) -> int:
     """The ledger's version, unless a newer program wrote it: then an EtlError, nothing written."""
-    found = version(db)
+    return _known(version(db), path, known)
+
+
+def _known(found: int, where: Path | PostgresAt, known: int) -> int:
+    """`found`, unless it is newer than this program: then an EtlError."""
     if found > known:
         raise EtlError(
-            f"{path}: the ledger is at schema version {found}, this program knows up to "
+            f"{where}: the ledger is at schema version {found}, this program knows up to "
             f"version {known}; run the newer program (a ledger is never downgraded)"
         )
     return found
@@ -199,3 +211,29 @@ def migrate(db: sqlite3.Connection, path: Path, migrations: Sequence[Migration])
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+# On PostgreSQL the version lives in a table of its own (PRAGMA user_version is SQLite's).
+_PG_VERSION = f"SELECT version FROM {SCHEMA_TABLE}"  # noqa: S608 (a constant)
+
+
+def pg_version(db: PgConnection) -> int:
+    """The number of migrations a PostgreSQL ledger has had (0: a new database or schema)."""
+    exists = db.execute(f"SELECT to_regclass('{SCHEMA_TABLE}')").fetchone()
+    if exists is None or exists[0] is None:
+        return 0
+    row = db.execute(_PG_VERSION).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def migrate_postgres(db: PgConnection, at: PostgresAt, migrations: Sequence[Migration]) -> None:
+    """Refuse a newer schema, else apply what is missing in one transaction, under the lock."""
+    if _known(pg_version(db), at, len(migrations)) == len(migrations):
+        return
+    with db.transaction():  # the write lock first, then look again, as BEGIN IMMEDIATE does
+        found = _known(pg_version(db), at, len(migrations))
+        db.run_schema(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version INTEGER NOT NULL)")
+        for statement in (s for m in migrations[found:] for s in m):
+            db.run_schema(statement)
+        db.execute(f"DELETE FROM {SCHEMA_TABLE}")  # noqa: S608 (a constant)
+        db.execute(f"INSERT INTO {SCHEMA_TABLE} VALUES (?)", (len(migrations),))  # noqa: S608

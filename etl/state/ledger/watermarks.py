@@ -10,9 +10,8 @@ receiver and the scheduler write side by side), in a table of its own.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-from etl.state.ledger.connection import connect, transaction
+from etl.state.ledger.connection import LedgerAt, connect, transaction
 
 # Its table (poll_watermarks) is created by etl.state.ledger.migrations.
 
@@ -20,8 +19,8 @@ from etl.state.ledger.connection import connect, transaction
 class Watermarks:
     """Named high-water marks; one connection per thread or process."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = connect(path)
+    def __init__(self, at: LedgerAt) -> None:
+        self._db = connect(at)
 
     def close(self) -> None:
         """Close the connection."""

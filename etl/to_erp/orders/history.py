@@ -2,7 +2,7 @@
 
 The order book knows how the order came, its bodies, holds and exports; the document book
 knows what the ERP sent Norce for it (acknowledgements, delivery notes, invoices, credits).
-Both live in `state/ledger.sqlite`; this module only reads them, on a connection of its own
+Both live in the ledger; this module only reads them, on a connection of its own
 opened read-only, so looking at an order can never change one.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 
+from etl.state.ledger.catalog import has_table
+from etl.state.ledger.connection import read_only
 from etl.to_erp.orders.book import Body, OrderBook, OrderRow
 
 
@@ -65,16 +66,13 @@ def order_story(book: OrderBook, ref: str) -> OrderStory | None:
     order = book.order(ref)
     if order is None:
         return None
-    with closing(_read_only(book.path)) as db:
+    db = read_only(book.at)
+    if db is None:  # not reached: the book has just read the order from it
+        return None
+    with closing(db):
         return OrderStory(
             order, book.bodies(ref), _holds(db, ref), _exports(db, ref), _documents(db, ref)
         )
-
-
-def _read_only(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-    db.row_factory = sqlite3.Row
-    return db
 
 
 def _holds(db: sqlite3.Connection, ref: str) -> list[Hold]:
@@ -113,17 +111,14 @@ def _documents(db: sqlite3.Connection, ref: str) -> list[SentDocument]:
     be named by one; a delivery note or invoice that carries only the ERP's number is found
     through the acknowledgement that paired the two.
     """
-    known = db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='documents'"
-    ).fetchone()
-    if known is None or not ref.isdigit():
+    if not ref.isdigit() or not has_table(db, "documents"):
         return []
     rows = db.execute(
         "SELECT kind, doc_no, state, updated_at, message FROM documents "
-        "WHERE client_order_ref=:n OR erp_order_no IN (SELECT erp_order_no FROM documents "
-        "WHERE client_order_ref=:n AND erp_order_no IS NOT NULL) "
+        "WHERE client_order_ref=? OR erp_order_no IN (SELECT erp_order_no FROM documents "
+        "WHERE client_order_ref=? AND erp_order_no IS NOT NULL) "
         "ORDER BY first_seen, kind, doc_no",
-        {"n": int(ref)},
+        (int(ref), int(ref)),
     )
     return [
         SentDocument(r["kind"], r["doc_no"], r["state"], r["updated_at"], r["message"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.config.settings import OrderSettings, Settings
-from etl.runtime import utc_now
+from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
 from etl.state.atomic import write_atomically
 from etl.state.spool import Spool
@@ -171,7 +171,7 @@ def open_inbound(settings: Settings) -> OrderInbound:
     """The inbound over this installation's spool, book and archive."""
     areas = Areas(settings.home)
     return OrderInbound(
-        OrderBook(areas.ledger),
+        OrderBook(ledger_at(settings)),
         Spool(areas.spool("orders")),
         areas.refused("orders"),
         settings.orders,

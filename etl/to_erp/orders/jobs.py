@@ -26,7 +26,7 @@ def poll_once(rt: Runtime) -> PollSummary:
     """One poll of Norce Commerce Query into the spool."""
     settings = rt.settings
     inbound = open_inbound(settings)
-    watermarks = Watermarks(rt.areas.ledger)
+    watermarks = Watermarks(rt.ledger.at)
     query = QueryClient(settings.norce, settings.orders.query_path, sleep=rt.sleep)
     try:
         return poll_orders(settings, inbound, query, watermarks, rt.clock)
@@ -38,7 +38,7 @@ def poll_once(rt: Runtime) -> PollSummary:
 
 def export_once(rt: Runtime, layout: Layout) -> ExportSummary:
     """Export the due orders to one layout's target."""
-    book = OrderBook(rt.areas.ledger)
+    book = OrderBook(rt.ledger.at)
     try:
         return export_orders(
             rt.settings,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from etl.state.ledger.connection import LedgerAt
 from etl.state.spool import Spool
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from etl.to_erp.orders.book import OrderBook
@@ -19,7 +20,7 @@ from etl.to_erp.orders.model import ClientCustomer, OrderRequest, Payment
 class ReceivedOrders:
     """Looks up received orders; opens the order book on first use (one per thread)."""
 
-    def __init__(self, ledger: Path, spool: Path) -> None:
+    def __init__(self, ledger: LedgerAt, spool: Path) -> None:
         self._ledger, self._spool = ledger, spool
         self._book: OrderBook | None = None
 

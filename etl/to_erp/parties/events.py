@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.config.settings import Settings
-from etl.runtime import utc_now
+from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
 from etl.state.atomic import write_atomically
 from etl.state.spool import Spool
@@ -157,7 +157,7 @@ def open_party_inbound(settings: Settings) -> PartyInbound:
     """The party inbound over this installation's event spool, book and archive."""
     areas = Areas(settings.home)
     return PartyInbound(
-        PartyBook(areas.ledger),
+        PartyBook(ledger_at(settings)),
         Spool(areas.spool("parties")),
         areas.refused("parties"),
         utc_now,

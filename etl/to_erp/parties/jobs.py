@@ -24,7 +24,7 @@ def party_layouts(settings: Settings) -> dict[str, Layout]:
 def export_parties_once(rt: Runtime, layout: Layout) -> PartySummary:
     """Export the changed parties of one layout's subject to its target."""
     settings = rt.settings
-    book = PartyBook(rt.areas.ledger)
+    book = PartyBook(rt.ledger.at)
     clients: list[QueryClient] = []
 
     def finder() -> QueryClient:

@@ -33,11 +33,10 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from etl.dates import utc
 from etl.entities.document import Document, content_sha
-from etl.state.ledger.connection import Tables
+from etl.state.ledger.connection import LedgerAt, Tables
 
 # Its tables (documents, document_conflicts, document_book_steps) are created by
 # etl.state.ledger.migrations.
@@ -73,8 +72,8 @@ class DocumentRow:
 class DocumentBook(Tables):
     """Documents and their states; one connection per thread or process."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, at: LedgerAt) -> None:
+        super().__init__(at)
         self._hash_what_documents_say()
 
     def _hash_what_documents_say(self) -> None:
@@ -140,7 +139,7 @@ class DocumentBook(Tables):
                 "ON CONFLICT(kind, doc_no) DO UPDATE SET feed=excluded.feed, "
                 "sha256=excluded.sha256, state=excluded.state, document=excluded.document, "
                 "client_order_ref=excluded.client_order_ref, erp_order_no=excluded.erp_order_no, "
-                "fees=excluded.fees, attempts=attempts+excluded.attempts, "
+                "fees=excluded.fees, attempts=documents.attempts+excluded.attempts, "
                 "message=excluded.message, run_id=excluded.run_id, updated_at=excluded.updated_at",
                 (
                     document.kind,

@@ -48,7 +48,7 @@ class Channel:
     @classmethod
     def open(cls, rt: Runtime) -> Channel:
         """The channel the runtime's settings describe."""
-        book = DocumentBook(rt.ledger.path)
+        book = DocumentBook(rt.ledger.at)
         settings = rt.settings
         areas = rt.areas
         outbox = areas.outbox
@@ -77,7 +77,7 @@ class Channel:
     def received(self) -> ReceivedOrders:
         """The orders received here (buyers' e-mails, payments), opened on first use."""
         if self._received is None:
-            self._received = ReceivedOrders(self.areas.ledger, self.areas.spool("orders"))
+            self._received = ReceivedOrders(self.book.at, self.areas.spool("orders"))
         return self._received
 
     @property

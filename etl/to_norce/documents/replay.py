@@ -33,7 +33,7 @@ def preview_documents(rt: Runtime, contract: FeedContract, copy: Path) -> Previe
         grouped = group(validated, contract)
     except FileRejected as exc:
         return Preview(f"the file would be rejected whole: {exc}", [])
-    book = DocumentBook(rt.ledger.path)
+    book = DocumentBook(rt.ledger.at)
     try:
         fates = [f"{d.number}: {_fate(book, d)}" for d in grouped.documents]
     finally:

@@ -127,7 +127,7 @@ def test_a_batch_committed_but_not_yet_published_is_published_by_the_next_openin
     settings = settings_for(home, LocalStoreSettings(root=erp))
     rt = Runtime.open(settings, sleep=lambda s: None)
     rt.ledger.close()
-    rt.ledger = DiesAfterCommit(rt.ledger.path)
+    rt.ledger = DiesAfterCommit(rt.ledger.at)
     try:
         with pytest.raises(KeyboardInterrupt):
             run_feed(rt, load_contracts(settings)["products"])

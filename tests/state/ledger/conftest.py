@@ -1,0 +1,44 @@
+"""Where the ledger under test lives: a SQLite file, or a schema of the session's PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from etl.state.ledger.connection import LedgerAt
+from tests.support.postgres import (
+    emptied_ledger,
+    fresh_schema,
+    release,
+    server_uri,
+    session_root,
+)
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_uri() -> Iterator[str]:
+    """The session's PostgreSQL server (started once, shared by the xdist workers)."""
+    root = session_root()
+    yield server_uri(root)
+    release(root)
+
+
+@pytest.fixture
+def postgres_at(postgres_uri: str) -> Iterator[LedgerAt]:
+    """An empty ledger in PostgreSQL: a schema of its own."""
+    with fresh_schema(postgres_uri) as at:
+        yield at
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerAt]:
+    """An empty ledger of each backend in turn, where every part opens its tables."""
+    if request.param == "sqlite":
+        yield tmp_path / "state" / "ledger.sqlite"
+    else:
+        with emptied_ledger(request.getfixturevalue("postgres_uri")) as at:
+            yield at
