@@ -42,7 +42,9 @@ from etl.retention.bodies import purge_documents, purge_spools
 from etl.retention.outbox import purge_outbox
 from etl.retention.place import Place
 from etl.retention.snapshots import is_about_people, reduce_removed_rows
+from etl.runtime import ledger_at
 from etl.state.areas import FILE_AREAS, Areas, FileArea
+from etl.state.ledger.connection import ledger_exists
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.manifest import MANIFEST, Manifest, ManifestError, read_manifest, write_manifest
 
@@ -78,6 +80,7 @@ class AreaSummary:
     purged_before: int = 0  # purged by an earlier purge, left as they were
     younger: int = 0  # not past the retention yet
     skipped: list[str] = field(default_factory=list)  # left alone, with why
+    in_object_storage: bool = False  # its runs are in the bucket: out of reach (yet)
 
 
 def purge(
@@ -90,6 +93,8 @@ def purge(
     """Purge every archive folder past its retention; one summary per feed and order area."""
     purger = _Purger(Areas(settings.home), now, dry_run)
     summaries = [purger.feed(c.name, c.archive.retention_days) for c in contracts.values()]
+    if settings.storage.backend == "s3":
+        _out_of_reach(summaries, contracts)
     days = settings.archive.orders_retention_days
     return summaries + [s for area in FILE_AREAS for s in purger.files(area, days)]
 
@@ -133,9 +138,9 @@ def purge_all(
     places += purge_documents(settings, contracts, now, dry_run)
     places += purge_outbox(settings, contracts, now, dry_run)
     people = [c for c in contracts.values() if is_about_people(c)]
-    ledger_path = Areas(settings.home).ledger
-    if people and ledger_path.exists():
-        ledger = Ledger(ledger_path)
+    at = ledger_at(settings)
+    if people and ledger_exists(at):
+        ledger = Ledger(at)
         try:
             places += [reduce_removed_rows(settings, ledger, c, now, dry_run) for c in people]
         finally:
@@ -143,6 +148,21 @@ def purge_all(
     result = Purged(archive, places, dry_run)
     log.info("%s", result.line())
     return result
+
+
+def _out_of_reach(summaries: list[AreaSummary], contracts: Mapping[str, FeedContract]) -> None:
+    """Runs in object storage: purge cannot reach them yet; said, and warned for people."""
+    for summary in summaries:
+        if summary.retention_days is None:
+            continue  # kept forever anyway
+        summary.in_object_storage = True
+        people = is_about_people(contracts[summary.area])
+        log.warning(
+            '%s: its runs are in object storage ([storage] backend = "s3"); purge cannot '
+            "reach them yet: %s not purged",
+            summary.area,
+            "the personal data in them is" if people else "they are",
+        )
 
 
 def _in_group(name: str, group: str) -> bool:
@@ -175,13 +195,20 @@ def describe(summary: AreaSummary, *, dry_run: bool = False) -> str:
         return f"{summary.area}: kept forever (no {where})"
     size = sum(r.size for r in summary.removals)
     verb = "would purge" if dry_run else "purged"
+    local = " local" if summary.in_object_storage else ""
     parts = [
-        f"{verb} {summary.folders} folder(s): {len(summary.removals)} file(s), {size:,} bytes",
+        f"{verb} {summary.folders}{local} folder(s): {len(summary.removals)} file(s), "
+        f"{size:,} bytes",
         f"{summary.purged_before} purged before",
         f"{summary.younger} younger than {days} days",
     ]
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} left alone: " + "; ".join(summary.skipped))
+    if summary.in_object_storage:
+        parts.append(
+            'its runs in object storage ([storage] backend = "s3"): purge cannot reach them '
+            "yet, none purged there"
+        )
     return f"{summary.area}: " + ", ".join(parts)
 
 

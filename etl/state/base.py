@@ -2,9 +2,11 @@
 
 A run fills a local staged folder (its input, reports, delta, manifest) and publishes it after
 its ledger commit; what is published belongs to a committed run. `LocalArchive` keeps the folders
-under `archive/` for people to read; an object-store archive would upload the staged folder on
-`publish` and answer `runs` and `read_manifest` from the store. Every implementation passes
-tests/state/test_archive_contract.py. Purge and erasures walk the local folders themselves.
+under `archive/` for people to read (published: renamed into place); `BlobArchive`
+(etl.state.blob_archive, `[storage] backend = "s3"`) uploads the staged folder on `publish` and
+answers `runs` and `read_manifest` from the store (published: the run's mark object is there).
+Every implementation passes tests/state/test_archive_contract.py. Purge, erasures and replay
+still walk the local folders themselves.
 """
 
 from __future__ import annotations

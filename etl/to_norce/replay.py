@@ -167,6 +167,13 @@ def _manifest(rt: Runtime, run: RunRow) -> Manifest:
 
 def _archived_copy(rt: Runtime, run: RunRow) -> tuple[Path, str]:
     """The archived copy of the file the run took, and its sha256; an EtlError when gone."""
+    folder = from_ledger(rt.settings.home, run.archive_dir or "")
+    if rt.settings.storage.backend == "s3" and not folder.is_dir():
+        # Published to the bucket (a folder still staged here is not this path).
+        raise EtlError(
+            f'{run.feed}: run {run.run_id} is in object storage ([storage] backend = "s3"); '
+            "replay cannot reach it yet: drop the file in the feed's folder again"
+        )
     manifest = _manifest(rt, run)
     facts = manifest.input
     if facts is not None:

@@ -1,7 +1,8 @@
 """The Archive contract (etl.state.base.Archive): every test here runs against every implementation.
 
-Today that is the local folder archive; a second one (an object store) plugs in as another
-`Backend` in `BACKENDS`: how to make it, and how to look at a published run behind its back.
+The local folder archive, and the archive on a blob store (etl.state.blob_archive) both on a
+local folder and on S3 (moto's real S3 API on loopback). Another plugs in as a `Backend` in
+`BACKENDS`: how to make it, and how to look at a published run behind its back.
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ import pytest
 
 from etl.state.archive import LocalArchive
 from etl.state.base import Archive
+from etl.state.blob_archive import AREA, BlobArchive, open_archive
+from etl.state.blobs import LocalBlobs
 from etl.state.ledger.base import Commit
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.manifest import Manifest, ManifestError
+from tests.support.s3 import S3Bucket
 
 DAY = "2026-12-07"
 
 
 @dataclass(frozen=True)
 class Backend:
-    """One archive implementation: how to open it on a scratch folder, and how to list what
-    a published run folder holds (names -> bytes) without going through the seam."""
+    """One archive implementation, opened on a scratch folder, and how to list what a
+    published run folder holds (names -> bytes) without going through the seam."""
 
-    make: Callable[[Path], Archive]
+    archive: Archive
     files: Callable[[Path], dict[str, bytes]]
 
 
@@ -34,19 +38,40 @@ def _local_files(run: Path) -> dict[str, bytes]:
     return {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*") if p.is_file()}
 
 
-BACKENDS = {"local": Backend(lambda scratch: LocalArchive(scratch / "archive"), _local_files)}
+def _local(scratch: Path, request: pytest.FixtureRequest) -> Backend:
+    return Backend(LocalArchive(scratch / "archive"), _local_files)
+
+
+def _on_a_folder(scratch: Path, request: pytest.FixtureRequest) -> Backend:
+    root, store = scratch / "archive", scratch / "store"
+    archive = BlobArchive(root, LocalBlobs(store))
+    return Backend(archive, lambda run: _local_files(store / run.relative_to(root)))
+
+
+def _on_s3(scratch: Path, request: pytest.FixtureRequest) -> Backend:
+    bucket: S3Bucket = request.getfixturevalue("s3_bucket")
+    root = scratch / "archive"
+
+    def files(run: Path) -> dict[str, bytes]:
+        prefix = f"shop-a/{AREA}/{run.relative_to(root).as_posix()}/"
+        return {k.removeprefix(prefix): v for k, v in bucket.objects(prefix).items()}
+
+    return Backend(open_archive(bucket.settings(prefix="shop-a"), root), files)
+
+
+BACKENDS = {"local": _local, "blobs-on-a-folder": _on_a_folder, "s3": _on_s3}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> Backend:
-    """Each implementation in turn."""
-    return BACKENDS[request.param]
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """Each implementation in turn, fresh and empty."""
+    return BACKENDS[request.param](tmp_path, request)
 
 
 @pytest.fixture
-def archive(backend: Backend, tmp_path: Path) -> Archive:
+def archive(backend: Backend) -> Archive:
     """A fresh, empty archive."""
-    return backend.make(tmp_path)
+    return backend.archive
 
 
 @pytest.fixture
