@@ -18,6 +18,7 @@ from etl.commands.privacy import add_privacy_commands
 from etl.commands.replay import add_replay_command
 from etl.commands.status_command import show_status
 from etl.commands.trace import add_trace_command
+from etl.commands.worker import add_worker_command
 from etl.config.contract_files import load_contracts
 from etl.config.contracts import FeedContract
 from etl.config.settings import (
@@ -204,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     add_replay_command(sub)
     add_trace_command(sub)
     add_privacy_commands(sub)
+    add_worker_command(sub)
     return parser
 
 

@@ -16,7 +16,7 @@ from etl.config.contracts import FeedContract
 from etl.config.run_order import order_of_runs, runs_with
 from etl.config.schedule import ScheduleSpec
 from etl.config.settings import Settings
-from etl.errors import EtlError
+from etl.errors import UNEXPECTED, EtlError, Panicked
 from etl.retention.purge import purge_all
 from etl.runtime import Runtime
 from etl.state.ledger.job_outcomes import FAILED, OK, STUCK, JobOutcomes
@@ -126,13 +126,29 @@ def run_jobs(
     return JobReport(tuple(lines), frozenset(outcomes))
 
 
+def run_in_own_runtime(rt: Runtime, job: Job, stop: threading.Event | None) -> None:
+    """One job on a thread of its own, with connections of its own; an error waits a tick.
+
+    What the scheduler and `run.py worker` run for each job.
+    """
+    own = rt.fork()
+    try:
+        run_recorded(own, job, stop)  # how it ended goes to the ledger, for `status`
+    except Exception:
+        log.exception("%s: job ended with an unexpected error; the next tick retries", job.name)
+    finally:
+        own.close()
+
+
 def run_recorded(rt: Runtime, job: Job, stop: threading.Event | None) -> JobReport:
     """Run one job and record how it ended in the ledger (job_outcomes), a crash too."""
     try:
         report = job.run(rt, stop)
-    except Exception as exc:
+    except UNEXPECTED as exc:
         _record(rt, job.name, FAILED, f"unexpected error: {exc!r}")
-        raise
+        if isinstance(exc, Exception):
+            raise
+        raise Panicked(f"{job.name}: {exc}") from exc  # so `except Exception` stops it
     outcome = STUCK if "stuck" in report.outcomes else FAILED if "failed" in report.outcomes else OK
     # The lines that say what went wrong; a feed job's committed files are not the news.
     trouble = [line for line in report.lines if "fail" in line.lower() or "STUCK" in line]
@@ -141,7 +157,7 @@ def run_recorded(rt: Runtime, job: Job, stop: threading.Event | None) -> JobRepo
 
 
 def _record(rt: Runtime, job: str, outcome: str, message: str) -> None:
-    outcomes = JobOutcomes(rt.areas.ledger)
+    outcomes = JobOutcomes(rt.ledger.at)
     try:
         outcomes.record(job, outcome, message, rt.stamp())
     finally:

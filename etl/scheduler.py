@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from etl.alert_jobs import alerts_job, scheduler_stopped
 from etl.config.contracts import FeedContract
 from etl.config.schedule import ScheduleSpec
-from etl.jobs import Job, erp_jobs, feed_jobs, purge_job, run_recorded
+from etl.jobs import Job, erp_jobs, feed_jobs, purge_job, run_in_own_runtime
 from etl.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def _add(
     first_run: dt.datetime | None,
 ) -> None:
     scheduler.add_job(
-        _in_own_runtime,
+        run_in_own_runtime,
         _trigger(job.schedule),
         args=(rt, job, stop),
         id=job.name,
@@ -95,17 +95,6 @@ def _add(
         misfire_grace_time=None,
         **({"next_run_time": first_run} if first_run is not None else {}),
     )
-
-
-def _in_own_runtime(rt: Runtime, job: Job, stop: threading.Event | None) -> None:
-    """One job on a thread of its own, with connections of its own; an error waits a tick."""
-    own = rt.fork()
-    try:
-        run_recorded(own, job, stop)  # how it ended goes to the ledger, for `status`
-    except Exception:
-        log.exception("%s: job ended with an unexpected error; the next tick retries", job.name)
-    finally:
-        own.close()
 
 
 def _trigger(schedule: ScheduleSpec) -> CronTrigger | IntervalTrigger:

@@ -1,0 +1,1 @@
+"""`run.py worker`: the jobs of a pass shared by any number of machines through procrastinate."""
