@@ -16,7 +16,7 @@ from etl.config.settings import NorceSettings
 from etl.entities.calls import CallResult, NorceCall
 from etl.norce.base import Delivery
 from etl.state import staged as staging
-from etl.state.atomic import TEMP_GLOB, write_atomically
+from etl.state.atomic import TEMP_GLOB, fsync_dir, write_temp
 from etl.state.ledger.base import FeedLedger
 
 
@@ -51,10 +51,8 @@ class FileDelivery(Delivery):
                 },
                 "items": len(call.items),
             }
-            write_atomically(folder / f"{call.label}.json", body)
-            write_atomically(
-                folder / f"{call.label}.request.json", json.dumps(request, indent=2).encode()
-            )
+            _put(folder / f"{call.label}.json", body)
+            _put(folder / f"{call.label}.request.json", json.dumps(request, indent=2).encode())
             wanted |= {f"{call.label}.json", f"{call.label}.request.json"}
             results.append(
                 CallResult(
@@ -68,7 +66,20 @@ class FileDelivery(Delivery):
         for stale in folder.iterdir():
             if stale.name not in wanted:
                 stale.unlink()  # left by an interrupted attempt that chunked differently
+        # Each file was fsync'd before its rename; the renames are made durable once for
+        # the batch (not twice per call), before the run can commit.
+        fsync_dir(folder)
         return results
+
+
+def _put(path: Path, data: bytes) -> None:
+    """`data` at `path`, fsync'd and renamed into place; the caller fsyncs the folder."""
+    temp = write_temp(path, data, fsync=True)
+    try:
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 class NorceOutbox:

@@ -133,7 +133,13 @@ class ReceiverApp:
         transaction (group commit in OrderBook.receive), instead of one order at a time with
         three fsyncs each in a row (measured by bench/receiver.py).
         """
-        return self.inbound().accept(body, content_type, "push")
+        try:
+            return self.inbound().accept(body, content_type, "push")
+        except OSError as exc:
+            # The disk refused the spool file or its folder's fsync: the order may not be
+            # kept, so no OK; Norce retries a Failed answer.
+            log.error("an order could not be spooled (%s); answered 503", exc.strerror or exc)
+            return failed(503, "the order could not be stored; try again")
 
     def inbound(self) -> OrderInbound:
         """The one order inbound of the process (its book takes bookings from every thread)."""
@@ -145,8 +151,14 @@ class ReceiverApp:
     def _accept_event(self, event: str, body: bytes) -> Answer:
         """On a worker thread: that thread's party inbound, bookings serialised as for orders."""
         inbound = self.party_inbound()
-        with self._booking:
-            return inbound.accept(event, body)
+        try:
+            with self._booking:
+                return inbound.accept(event, body)
+        except OSError as exc:
+            # As for an order: the spool file or its folder's fsync failed, the event may
+            # not be kept, so no OK; Norce retries a Failed answer.
+            log.error("an event could not be spooled (%s); answered 503", exc.strerror or exc)
+            return event_answer(503, "the event could not be stored; try again")
 
     def party_inbound(self) -> PartyInbound:
         """This thread's party inbound (own SQLite connection)."""

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.state.atomic import fsync_dir
+from etl.state.atomic import fsync_dir_or_log
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from etl.to_erp.orders.inbound import OrderInbound
 
@@ -94,5 +94,7 @@ def _move_aside(path: Path, aside: Path) -> None:
     reason = path.with_name(path.name + REASON)
     if reason.exists():
         reason.replace(aside / reason.name)
-    fsync_dir(aside)
-    fsync_dir(path.parent)
+    # The body is booked already: a move lost in a power cut shows it here again, and
+    # taking it again is answered "already received".
+    fsync_dir_or_log(aside, "a retaken body set aside")
+    fsync_dir_or_log(path.parent, "a retaken body set aside")

@@ -61,7 +61,9 @@ def reduce_removed_rows(
     written = moment(run.finished_at if run else None) or moment(now.isoformat())
     assert written is not None
     areas = Areas(settings.home)
-    with feed_lock(areas.locks, contract.name) as taken:
+    # A feed read from another feed's file runs under that family's lock (as approve takes it).
+    family = contract.source.from_feed or contract.name
+    with feed_lock(areas.locks, family) as taken:
         if not taken:
             place.skipped.append("the feed is running; next purge")
             return place

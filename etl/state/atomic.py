@@ -13,11 +13,15 @@ pattern the clean-up of dead runs (etl.state.staged, etl.runtime) looks for.
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 TEMP_SUFFIX = ".part"
 # Every temp file (and staged run folder) is hidden and ends in `.part`: what a dead writer left.
@@ -25,6 +29,8 @@ TEMP_GLOB = f".*{TEMP_SUFFIX}"
 PRIVATE = 0o600
 # Room for ".", ".<pid>-<8 hex>.part" (pid up to 7 digits) within a 255-byte name.
 _KEPT_NAME_BYTES = 200
+# How a file system says it cannot fsync a folder at all (not that the disk failed).
+_FOLDER_SYNC_REFUSED = frozenset({errno.EINVAL, errno.EBADF, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
 def temp_path(path: Path) -> Path:
@@ -139,10 +145,28 @@ def fsync_file(path: Path) -> None:
 
 
 def fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (a no-op where directories cannot be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Make the renames in `folder` durable; an I/O error (EIO, ENOSPC...) is raised.
+
+    A caller that goes on after this (commits a run, answers OK) relies on the names being on
+    disk. Only where folders cannot be fsync'd at all is there nothing to wait for: Windows
+    (no folder handles) and the network and FUSE file systems that refuse it (EINVAL, EBADF,
+    ENOTSUP), as PostgreSQL's fsync_fname allows for.
+    """
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _FOLDER_SYNC_REFUSED:
+            raise
+    finally:
+        os.close(fd)
+
+
+def fsync_dir_or_log(folder: Path, what: str) -> None:
+    """fsync `folder` after a tidy-up the next run repairs if lost: an I/O error is logged."""
+    try:
+        fsync_dir(folder)
+    except OSError as exc:
+        log.error("%s: the folder %s could not be fsync'd (%s); going on", what, folder, exc)

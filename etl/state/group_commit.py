@@ -32,11 +32,16 @@ class GroupCommit(Generic[T, R]):
     """Runs `commit(items)` for batches of items submitted from any thread; one batch at a time.
 
     `commit` returns one result per item, in order. If a batch raises, each of its items is
-    tried again alone, so one bad item fails only its own caller.
+    tried again alone, so one bad item fails only its own caller; with `retry_alone=False`
+    every caller of the batch gets its error (an fsync that failed must not be tried again:
+    the second one reports success without the data being on disk).
     """
 
-    def __init__(self, commit: Callable[[Sequence[T]], list[R]]) -> None:
+    def __init__(
+        self, commit: Callable[[Sequence[T]], list[R]], *, retry_alone: bool = True
+    ) -> None:
         self._commit = commit
+        self._retry_alone = retry_alone
         self._ready = threading.Condition()
         self._queue: list[_Ticket[T, R]] = []
         self._leading = False
@@ -70,9 +75,12 @@ class GroupCommit(Generic[T, R]):
     def _run(self, batch: list[_Ticket[T, R]]) -> None:
         try:
             results = self._commit([t.item for t in batch])
-        except Exception:
+        except Exception as exc:
             for ticket in batch:
-                _alone(ticket, self._commit)
+                if self._retry_alone:
+                    _alone(ticket, self._commit)
+                else:
+                    ticket.error, ticket.done = exc, True
             return
         except BaseException as exc:
             for ticket in batch:  # nobody may wait for a batch that will never end

@@ -50,21 +50,27 @@ class Spool:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        # Bodies put at the same time share one fsync of the folder (etl.state.group_commit).
-        self._folder_synced: GroupCommit[Path, None] = GroupCommit(self._sync_folder)
+        # Bodies put at the same time share one fsync of the folder (etl.state.group_commit);
+        # when it fails, it failed for all of them.
+        self._folder_synced: GroupCommit[Path, None] = GroupCommit(
+            self._sync_folder, retry_alone=False
+        )
 
     def put(self, ref: str, body: bytes, kind: str) -> Spooled:
-        """Store one body durably; the same body again is not written twice.
+        """Store one body durably; the same body again replaces itself (one file per body).
 
         As etl.state.atomic writes a file (temp name, fsync, rename, folder fsync'd), but the
         folder's fsync is shared with the bodies other threads put meanwhile.
         """
         sha = hashlib.sha256(body).hexdigest()
         path = self.folder / spool_name(ref, sha, kind)
-        if not path.exists():
-            _write_renamed(path, body)
-        # Also when the body was there: another thread may have renamed it in a moment ago,
-        # its folder not yet fsync'd; the caller answers 200 only after this returns.
+        # Written again when the body is there too (its name says the same bytes): it may be
+        # the one of a put whose folder fsync failed (answered 503). Linux reports such an
+        # error once, so a second fsync of the folder alone would pass without its entry on
+        # disk; a fresh rename gives the folder's fsync something to write. A retry is rare
+        # and a body small.
+        _write_renamed(path, body)
+        # The caller answers 200 only after the folder holding the body is fsync'd.
         self._folder_synced.submit(path)
         return Spooled(path, sha, kind)
 

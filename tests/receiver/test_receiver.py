@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import errno
 import hashlib
+import os
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -600,6 +603,28 @@ def test_a_failed_answer_counts_as_a_failure_for_norce(receiver: Receiver) -> No
     assert [(a.status, a.answer["StatusCode"]) for a in result.attempts] == [
         (400, "Failed"), (400, "Failed"),
     ]  # fmt: skip
+
+
+def test_a_disk_error_on_the_spool_is_a_503_for_norce_to_retry_never_an_ok(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by profiling issue 18: the spool's folder fsync swallowed an EIO and the order was
+    # answered 200 though its spool entry might not survive a power cut.
+    real_fsync = os.fsync
+
+    def failing_disk(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_disk)
+    answer = receiver.post(encode(order("5550012")))
+    monkeypatch.undo()
+    assert (answer.status_code, answer.json()["StatusCode"]) == (503, "Failed")
+    with receiver.book() as book:
+        assert book.orders() == []
+    # The disk is well again: Norce's retry lands the order once.
+    assert receiver.post(encode(order("5550012"))).json()["Description"] == "queued"
 
 
 def test_a_sender_that_hangs_up_mid_body_leaves_nothing_behind(receiver: Receiver) -> None:

@@ -84,3 +84,40 @@ def test_a_caller_alone_gets_its_own_error(error: BaseException) -> None:
         group.submit(1)
     with pytest.raises(type(error)):  # nothing stuck: the next call commits again
         group.submit(2)
+
+
+def test_without_retry_alone_every_caller_of_a_failed_batch_gets_its_error() -> None:
+    # The spool's folder fsync: one that failed must not be tried again (the second fsync
+    # reports success with the data lost), so every body of the batch is refused.
+    calls: list[list[int]] = []
+    first = threading.Event()
+
+    def commit(items: Sequence[int]) -> list[None]:
+        calls.append(list(items))
+        if len(calls) == 1:
+            first.set()
+            time.sleep(0.2)  # the others queue up behind the first into one batch
+            return [None]
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        return [None for _ in items]
+
+    group: GroupCommit[int, None] = GroupCommit(commit, retry_alone=False)
+    errors: dict[int, str] = {}
+
+    def submit(n: int) -> None:
+        try:
+            group.submit(n)
+        except OSError as exc:
+            errors[n] = exc.strerror or ""
+
+    leader = threading.Thread(target=submit, args=(0,))
+    leader.start()
+    assert first.wait(5)
+    followers = [threading.Thread(target=submit, args=(n,)) for n in range(1, 5)]
+    for t in followers:
+        t.start()
+    for t in [leader, *followers]:
+        t.join()
+    assert len(calls) == 2, "the failed batch was tried again"
+    assert errors == {n: "Input/output error" for n in range(1, 5)}
