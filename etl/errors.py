@@ -17,9 +17,17 @@
 Bad rows are data (see etl.read.validate), not exceptions; so are removals held by the deletion
 guard (a hold in the ledger, released with `run.py approve`). Library exceptions are translated in
 exactly one place each: paramiko in etl.transport.sftp, httpx in etl.norce.client.
+
+A Rust panic in Polars (pyo3's PanicException) derives from BaseException, so `except
+Exception` lets it by and it would end the process: where a bug is caught (a feed's run,
+a job), UNEXPECTED is caught instead, and a job re-raises the panic as Panicked.
 """
 
 from __future__ import annotations
+
+from polars.exceptions import PanicException
+
+UNEXPECTED: tuple[type[BaseException], ...] = (Exception, PanicException)
 
 
 class EtlError(Exception):
@@ -143,3 +151,7 @@ class NorceRejected(NorceError):
         super().__init__(message)
         self.status = status
         self.detail = detail
+
+
+class Panicked(Exception):
+    """A library panicked (a Rust assertion in Polars): a bug, handled as any other."""

@@ -28,6 +28,9 @@ from etl.read.validate import REJECTION_SCHEMA, contract_schema
 
 CODE = "unknown_reference"
 _OURS = "_ours"  # the row's key is in this feed's own snapshot
+_AT = "_at"  # a row's place in the valid rows
+_VALUE = "_value"  # the named value, as text, to join on
+_MARKED = "_marked"  # the row is marked inactive
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,16 @@ def holdings(contract: FeedContract, own: pl.DataFrame | None, snapshot_of: Snap
         values = pl.col(other).cast(pl.String)
         live[field] = rows.filter(pl.col(STATE).is_in([ACTIVE, HELD])).select(values)[other]
         anywhere[field] = rows.select(values)[other]
-    return Holdings(own.select(contract.key_fields).unique(), _distinct(live), _distinct(anywhere))
+    return Holdings(own.select(contract.key_fields).unique(), _named(live), _named(anywhere))
 
 
-def _distinct(values: dict[str, pl.Series]) -> dict[str, pl.Series]:
-    return {field: series.drop_nulls().unique() for field, series in values.items()}
+def _named(values: dict[str, pl.Series]) -> dict[str, pl.Series]:
+    """Each field's values without nulls, named `_VALUE` for the joins of `reject_unknown`.
+
+    Not made distinct: a join looks each value up in a hash table all the same, and a
+    unique() of a million snapshot keys cost more than the joins themselves.
+    """
+    return {field: series.drop_nulls().alias(_VALUE) for field, series in values.items()}
 
 
 def settle(validated: Validated, contract: FeedContract, known: Holdings) -> Validated:
@@ -84,21 +92,12 @@ def reject_unknown(validated: Validated, contract: FeedContract, known: Holdings
     if not known.live:
         return validated
     key = list(contract.key_fields)
-    valid = _with_ours(validated.valid, known.own, key)
-    marked = marked_inactive(valid)
-    unknown = pl.lit(False)
-    cells = []
+    valid = _with_ours(validated.valid, known.own, key).with_row_index(_AT)
+    cells, unknown_at = [], []
     for field in known.live:
-        value = pl.col(field).cast(pl.String)
-        held = (
-            pl.when(marked)
-            .then(value.is_in(known.anywhere[field].implode()))
-            .otherwise(value.is_in(known.live[field].implode()))
-        )
-        # A removal sends only the row's identity: what it names need not be known.
-        bad = pl.col(field).is_not_null() & ~(marked & pl.col(_OURS)) & ~held
-        unknown = unknown | bad
-        cells.append(_cells(valid.filter(bad), contract, field, known.anywhere[field]))
+        bad = _unknown_rows(valid, field, known)
+        unknown_at.append(bad)
+        cells.append(_cells(valid.filter(pl.col(_AT).is_in(bad.implode())), contract, field, known))
     found = [c for c in cells if c.height]
     if not found:
         return validated
@@ -108,10 +107,11 @@ def reject_unknown(validated: Validated, contract: FeedContract, known: Holdings
         (pl.lit(None, valid.schema[k]) if k in contract.defaults else pl.col(k)).alias(k)
         for k in key
     ]
+    unknown = pl.col(_AT).is_in(pl.concat(unknown_at).implode())
     rejected = valid.filter(unknown).select(*evidence, pl.col(LINE))
     return replace(
         validated,  # rows read, parts, unkeyed lines and merged rows stay as they were
-        valid=valid.filter(~unknown).drop(_OURS),
+        valid=valid.filter(~unknown).drop(_OURS, _AT),
         rejections=pl.concat([validated.rejections, *found]).sort("line", "field"),
         rejected_keys=pl.concat([validated.rejected_keys, rejected]).unique(
             subset=key, keep="first", maintain_order=True
@@ -128,9 +128,27 @@ def _with_ours(valid: pl.DataFrame, own: pl.DataFrame, key: list[str]) -> pl.Dat
     return joined.with_columns(pl.col(_OURS).fill_null(False))
 
 
-def _cells(
-    rows: pl.DataFrame, contract: FeedContract, field: str, anywhere: pl.Series
-) -> pl.DataFrame:
+def _unknown_rows(valid: pl.DataFrame, field: str, known: Holdings) -> pl.Series:
+    """The `_AT` of the rows of `valid` whose `field` names a record not known enough.
+
+    A row needs the record live in the other feed, an add sent inactive (marked, not ours)
+    needs it in any state, and a removal (marked and ours) needs nothing: it sends only its
+    identity. Joins, not `is_in`: an anti join against the live values leaves the few rows
+    to look at again, and only those are looked up among the values in any state.
+    """
+    marked = marked_inactive(valid)
+    named = valid.select(
+        _AT, pl.col(field).cast(pl.String).alias(_VALUE), marked.alias(_MARKED), _OURS
+    ).filter(pl.col(_VALUE).is_not_null() & ~(pl.col(_MARKED) & pl.col(_OURS)))
+    not_live = named.join(known.live[field].to_frame(), on=_VALUE, how="anti")
+    needs_live = not_live.filter(~pl.col(_MARKED))
+    nowhere = not_live.filter(pl.col(_MARKED)).join(
+        known.anywhere[field].to_frame(), on=_VALUE, how="anti"
+    )
+    return pl.concat([needs_live[_AT], nowhere[_AT]]).sort()
+
+
+def _cells(rows: pl.DataFrame, contract: FeedContract, field: str, known: Holdings) -> pl.DataFrame:
     target = contract.references[field]
     feed, _, other = target.partition(".")
     source = contract.field_sources().get(field, f"(default) {field}")
@@ -154,7 +172,11 @@ def _cells(
         f"inactive too{or_empty}",
         value,
     )
-    message = pl.when(value.is_in(anywhere.implode())).then(inactive).otherwise(unknown)
+    # Which of the few values named here the other feed holds at all: a semi join, since
+    # `is_in` would hash every value it holds for a handful of rows.
+    named = rows.select(value.alias(_VALUE)).unique()
+    held = named.join(known.anywhere[field].to_frame(), on=_VALUE, how="semi")[_VALUE]
+    message = pl.when(value.is_in(held.implode())).then(inactive).otherwise(unknown)
     return rows.select(
         pl.col(LINE).alias("line"),
         key.alias("key"),

@@ -408,7 +408,9 @@ def _duplicates(typed: pl.DataFrame, key: list[str], same: pl.Series) -> pl.Data
     `same`: per row, its fields as `same_key_rows = "merge_identical"` compares them; a key
     whose rows are all identical gets the IDENTICAL check, so its message can name that key.
     """
-    dup = typed.with_columns(same.alias("_same")).drop_nulls(key).filter(pl.len().over(key) > 1)
+    # Only the columns the check reads: a filter of every column copies every row's cells.
+    rows = typed.select("_row", *key).with_columns(same.alias("_same"))
+    dup = rows.drop_nulls(key).filter(pl.len().over(key) > 1)
     copies = pl.col("_same").n_unique().over(key) == 1
     check = pl.when(copies).then(pl.lit(IDENTICAL)).otherwise(pl.lit("duplicate_key"))
     return dup.select("_row", pl.lit(key[0]).alias("field"), check.alias("check"))
@@ -451,7 +453,10 @@ def _explain(
         ).alias("key"),
     )
     lines_by_key = _duplicate_lines(rejected, key, parts, copies)
-    rows = failed.join(text, on="_row", how="left").join(keys, on="_row", how="left")
+    # `_row` is the position in `text`: the failed rows are gathered, not joined (a join
+    # hashes every row of the file for the few that failed).
+    cells = text.drop("_row")[failed.get_column("_row")]
+    rows = pl.concat([failed, cells], how="horizontal").join(keys, on="_row", how="left")
     fields = contract.entity.fields()
     fmt = contract.format
     out = []

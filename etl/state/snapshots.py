@@ -36,6 +36,15 @@ class SnapshotStore:
         added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in frame]
         return frame.with_columns(added).select(*fields, STATE)
 
+    def scan(self, relative: str | None, fields: dict[str, pl.DataType]) -> pl.LazyFrame:
+        """The snapshot `read` gives, lazily: only the columns and rows collected are read."""
+        if relative is None:
+            return empty_snapshot(fields).lazy()
+        frame = pl.scan_parquet(self.root / relative)
+        present = frame.collect_schema()
+        added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in present]
+        return frame.with_columns(added).select(*fields, STATE)
+
     def write(self, feed: str, run_id: str, frame: pl.DataFrame) -> str:
         """Write a candidate snapshot atomically; returns its path relative to the root."""
         relative = f"{feed}/{run_id}.parquet"

@@ -21,6 +21,7 @@ import polars as pl
 from etl.config.contracts import FeedContract
 from etl.config.run_order import family_order
 from etl.errors import (
+    UNEXPECTED,
     FileRejected,
     NorceError,
     ParseError,
@@ -283,7 +284,7 @@ def run_started(
         log.error("%s: %s: run %s failed, nothing committed: %s", feed, name, run_id, message)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
         return records.FileOutcome(feed, name, "failed", run_id, message=message)
-    except Exception as exc:  # a bug: keep it in this file's run, the other feeds go on
+    except UNEXPECTED as exc:  # a bug (or a Polars panic): keep it in this file's run
         log.exception("%s: %s: run %s failed unexpectedly, nothing committed", feed, name, run_id)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", f"unexpected error: {exc!r}")
         return records.FileOutcome(

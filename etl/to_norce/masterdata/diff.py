@@ -30,12 +30,15 @@ from etl.models import (
     Delta,
 )
 from etl.read.deactivations import marked_inactive
+from etl.to_norce.masterdata import old_rows
+from etl.to_norce.masterdata.old_rows import AT
 
 _OLD = "__old"
+_ROW = "__row"  # a file row's position in the file
 
 
 def diff(
-    old: pl.DataFrame,
+    old: pl.DataFrame | pl.LazyFrame,
     new: pl.DataFrame,
     rejected_keys: pl.DataFrame,
     key: Sequence[str],
@@ -48,40 +51,96 @@ def diff(
     it the same), sent as Norce has it, its LINE in `marked`; new to the snapshot it is
     an add that stays inactive; inactive already, it is nothing. A dormant row back in the
     file is an add, carrying CHANGED like a reactivation (an adds frame without any has no
-    CHANGED column).
+    CHANGED column). `old` may be a scan of the snapshot: only parts of it are read (see
+    etl.to_norce.masterdata.old_rows).
     """
-    key = list(key)
-    if not old.height and not new.select(marked_inactive(new).any()).item():
+    key, snapshot = list(key), old.lazy()
+    numbered = old_rows.numbered(snapshot, [*key, STATE])
+    if not numbered.height and not new.select(marked_inactive(new).any()).item():
         # A feed's first run (a go-live): every row an add. The frames a join would give,
         # without the join's copy of every row and a null column per old field.
-        none = _joined(old, new.clear(), rejected_keys, key, full_export)
-        kept = [c for c in old.columns if c not in key and c != STATE]
+        none = _joined(snapshot, numbered, new.clear(), rejected_keys, key, full_export)
+        kept = [c for c in old_rows.columns(snapshot) if c not in key and c != STATE]
         return replace(none, adds=new.select(*key, *kept, LINE))
-    return _joined(old, new, rejected_keys, key, full_export)
+    return _joined(snapshot, numbered, new, rejected_keys, key, full_export)
 
 
 def _joined(
-    old: pl.DataFrame,
+    old: pl.LazyFrame,
+    numbered: pl.DataFrame,
     new: pl.DataFrame,
     rejected_keys: pl.DataFrame,
     key: list[str],
     full_export: bool,
 ) -> Delta:
-    """The diff of a file against a snapshot, by a join on the key."""
-    kept = [c for c in old.columns if c not in key and c != STATE]
+    """The diff of a file against a snapshot (`numbered`: its keys and states), by key.
+
+    Only the keys are joined: a join of the whole rows held every field twice for every row
+    of the file (at ten million rows several GB), though about 1% of them differ. Each
+    field is compared on its own, and the rows that need their old values (changes,
+    returning rows, removals) are the only ones read whole and put side by side.
+    """
+    names = old_rows.columns(old)
+    kept = [c for c in names if c not in key and c != STATE]
     fields = [c for c in kept if c != IS_ACTIVE]  # the flag decides the state, not a change
-    renamed = old.rename({c: c + _OLD for c in [*kept, STATE]})
-    joined = new.join(renamed, on=key, how="left", nulls_equal=True)
+    found = (
+        new.select(key)
+        .with_row_index(_ROW)
+        .join(numbered.drop(STATE), on=key, how="left", nulls_equal=True, maintain_order="left")
+    )
+    if found.height != new.height:
+        # The snapshot holds a key twice: the contract's key was narrowed since it was
+        # written. Each file row goes beside every snapshot row of its key, as the join of
+        # whole rows did; this run's snapshot then holds the key once again.
+        new = new.select(pl.all().gather(found.get_column(_ROW)))
+    at = found.get_column(AT)  # per file row, the position of its snapshot row (or null)
+    state = numbered.get_column(STATE).gather(at)
+    live, off = state.is_in([ACTIVE, HELD]), new.select(marked_inactive(new)).to_series()
+    returning = state.is_in([INACTIVE, DORMANT]) & ~off
+    needed = (live & (off | _any_differs(old, new, at, fields))) | returning
+    missing = numbered.clear().get_column(AT)
+    if full_export:
+        gone = numbered.join(new.select(key), on=key, how="anti", nulls_equal=True)
+        missing = gone.filter(pl.col(STATE).is_in([ACTIVE, HELD])).get_column(AT)
+    side_at = at.filter(needed)
+    read = old_rows.rows_at(old, pl.concat([side_at, missing]))  # one read for both
+    renamed = read.select([*kept, STATE]).rename({c: c + _OLD for c in [*kept, STATE]})
+    side = pl.concat([new.filter(needed), renamed.head(side_at.len())], how="horizontal")
+    gone_rows = read.tail(missing.len()).select(names) if full_export else None
+    added = new.filter(state.is_null())
+    return _delta(names, added, side, gone_rows, rejected_keys, key)
+
+
+def _any_differs(
+    old: pl.LazyFrame, new: pl.DataFrame, at: pl.Series, fields: list[str]
+) -> pl.Series:
+    """Per row of `new`: does any field differ from its snapshot row (one column at a time)?"""
+    differs = pl.repeat(False, new.height, eager=True)
+    for f in fields:
+        differs = differs | new.get_column(f).ne_missing(old_rows.column(old, f).gather(at))
+    return differs
+
+
+def _delta(
+    names: list[str],
+    added: pl.DataFrame,
+    joined: pl.DataFrame,
+    missing: pl.DataFrame | None,
+    rejected_keys: pl.DataFrame,
+    key: list[str],
+) -> Delta:
+    """The delta from the new rows (`added`), the rows put beside their snapshot row
+    (`joined`) and, of a full export, the live snapshot rows the file lacks (`missing`)."""
+    kept = [c for c in names if c not in key and c != STATE]
+    fields = [c for c in kept if c != IS_ACTIVE]
     state = pl.col(STATE + _OLD)
-    live, off = state.is_in([ACTIVE, HELD]), marked_inactive(new)
+    live, off = state.is_in([ACTIVE, HELD]), marked_inactive(joined)
     differs = [pl.col(f).ne_missing(pl.col(f + _OLD)) for f in fields]
     flags = [pl.when(d).then(pl.lit(f)) for d, f in zip(differs, fields, strict=True)]
-    # Cheap test first: the list of changed fields is built only for the rows that changed
-    # (about 1% on a normal day), not for every row of the file.
     changed_rows = joined.filter(live & ~off & pl.any_horizontal(differs))
     columns = [*key, *kept, LINE]
     changes = changed_rows.select(*columns, pl.concat_list(flags).list.drop_nulls().alias(CHANGED))
-    adds = joined.filter(state.is_null()).select(columns)
+    adds = added.select(columns)
     # A returning row carries the fields that differ from its last accepted state, so a
     # field the ERP emptied while the row was away is cleared like any change to empty.
     differing = pl.concat_list(flags).list.drop_nulls().alias(CHANGED)
@@ -89,15 +148,13 @@ def _joined(
     returned = joined.filter((state == DORMANT) & ~off)
     if returned.height:
         adds = pl.concat([adds, returned.select(*columns, differing)], how="diagonal")
-    shape = [c for c in old.columns if c != STATE]
+    shape = [c for c in names if c != STATE]
     turned = joined.filter(live & off)
     was = [pl.col(c + _OLD).alias(c) for c in kept]
     removals = turned.select(*key, *was).select(shape)
     marked = turned.select(*key, pl.col(LINE).cast(pl.Int64))
-    spared = old.select(key).clear().with_columns(pl.lit(None, pl.Int64).alias(SPARED_BY))
-    if full_export:
-        still = old.filter(pl.col(STATE).is_in([ACTIVE, HELD]))
-        missing = still.join(new, on=key, how="anti", nulls_equal=True)
+    spared = added.select(key).clear().with_columns(pl.lit(None, pl.Int64).alias(SPARED_BY))
+    if missing is not None:
         gone, spared = _spare_rejected(missing, rejected_keys, key, spared)
         removals = pl.concat([removals, gone.select(shape)], how="vertical")
     return Delta(adds, changes, reactivations, removals, removals.clear(), spared, marked)
@@ -231,7 +288,7 @@ def _held(delta: Delta, removals: pl.DataFrame, held: pl.DataFrame) -> Delta:
 
 
 def apply(
-    old: pl.DataFrame,
+    old: pl.DataFrame | pl.LazyFrame,
     new: pl.DataFrame,
     delta: Delta,
     key: Sequence[str],
@@ -245,19 +302,23 @@ def apply(
     latest run held. A delta export says nothing of the rows it leaves out: a held row it
     does not name stays held, its hold pending, until a file names it or it is approved.
     A row the file marks inactive keeps its old values (Norce has those) with its state
-    moved; one the snapshot never had is kept dormant with the file's values.
+    moved; one the snapshot never had is kept dormant with the file's values. `old` may be
+    a scan of the snapshot: only its keys and the rows the file does not carry are read.
     """
-    key = list(key)
-    columns = old.columns
+    key, snapshot = list(key), old.lazy()
+    columns, keys = old_rows.columns(snapshot), old_rows.numbered(snapshot, key)
     off = marked_inactive(new)
     if new.select(off.any()).item():
         present, marked = new.filter(~off), new.filter(off)
     else:  # the usual file: no row marked inactive, and no copy of every row
         present, marked = new, new.clear()
     current = present.with_columns(pl.lit(ACTIVE).alias(STATE)).select(columns)
-    dormant = marked.join(old, on=key, how="anti", nulls_equal=True)
+    # Only the keys of the other side are joined: a join needs no more, and a frame passed
+    # whole is copied into the join's build side (every field of every row).
+    dormant = marked.join(keys.drop(AT), on=key, how="anti", nulls_equal=True)
     dormant = dormant.with_columns(pl.lit(DORMANT).alias(STATE)).select(columns)
-    carried = old.join(present, on=key, how="anti", nulls_equal=True)
+    gone = keys.join(present.select(key), on=key, how="anti", nulls_equal=True)
+    carried = old_rows.rows_at(snapshot, gone.get_column(AT))
     if full_export:
         released = pl.when(pl.col(STATE) == HELD).then(pl.lit(ACTIVE)).otherwise(pl.col(STATE))
         carried = carried.with_columns(released.alias(STATE))

@@ -79,13 +79,10 @@ def ingest(
         validated.rejected_rows,
     )
     base = rt.ledger.current_snapshot(feed)
-    old = rt.snapshots.read(base[0] if base else None, entity.fields())
-    delta, hold_reason = plan(old, validated, contract)
-    full = contract.feed.export == "full"
-    new_snapshot = differ.apply(old, validated.valid.drop(LINE), delta, contract.key_fields, full)
+    delta, hold_reason, new_snapshot = diffed(rt, contract, validated, base[0] if base else None)
     # A delta export keeps rows an earlier run held until a file names them (differ.apply):
     # their hold stays pending, or this run's own hold takes them over.
-    waiting = new_snapshot.filter(pl.col(STATE) == HELD).height
+    waiting = new_snapshot.select((pl.col(STATE) == HELD).sum()).item()
     if hold_reason and waiting > delta.held.height:
         hold_reason += f"; with {waiting - delta.held.height} held by an earlier run"
     timer.lap("diff")
@@ -178,6 +175,20 @@ def ingest(
     return records.FileOutcome(feed, local.name, "committed", run_id, counts, note or "")
 
 
+def diffed(
+    rt: Runtime, contract: FeedContract, validated: Validated, base: str | None
+) -> tuple[Delta, str | None, pl.DataFrame]:
+    """The delta against the snapshot at `base`, the hold's reason, and the next snapshot.
+
+    The old snapshot is never read whole: the diff reads its keys and states, its fields one
+    at a time and only the rows it needs whole (at ten million rows, gigabytes less).
+    """
+    old = rt.snapshots.scan(base, contract.entity.fields())
+    delta, hold_reason = plan(old, validated, contract)
+    full, key = contract.feed.export == "full", contract.key_fields
+    return delta, hold_reason, differ.apply(old, validated.valid.drop(LINE), delta, key, full)
+
+
 def referenced_values(rt: Runtime, contract: FeedContract) -> Holdings:
     """The current snapshots a file's rows are checked against: the feed's own keys (when
     it maps is_active: they tell a removal from an add) and each `[references]` feed's."""
@@ -192,19 +203,20 @@ def referenced_values(rt: Runtime, contract: FeedContract) -> Holdings:
 
 
 def plan(
-    old: pl.DataFrame, validated: Validated, contract: FeedContract
+    old: pl.DataFrame | pl.LazyFrame, validated: Validated, contract: FeedContract
 ) -> tuple[Delta, str | None]:
     """The delta against the snapshot, with removals held when the guard says so."""
     key = contract.key_fields
     full = contract.feed.export == "full"
     delta = differ.diff(old, validated.valid, validated.rejected_keys, key, full)
-    live = old.filter(pl.col(STATE).is_in([ACTIVE, HELD])).height
+    live = old.lazy().select(pl.col(STATE).is_in([ACTIVE, HELD]).sum()).collect().item()
     g = contract.guard
     # Unless the contract takes the risk (see docs/feed-contracts.md, [guard]).
     unkeyed = validated.unkeyed_lines if g.hold_on_unreadable_key else ()
     valid = validated.valid.height
     # A full export whose every row is marked inactive is held like an empty one.
     rows = validated.valid
-    active = rows.filter(~marked_inactive(rows)).height if full else None
+    # Counted, not filtered: a filter would copy every row of the file to count them.
+    active = rows.select((~marked_inactive(rows)).sum()).item() if full else None
     limits = (g.max_removals, g.max_removal_ratio)
     return differ.guard(delta, live, valid, *limits, unkeyed, active_rows=active)
