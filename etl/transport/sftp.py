@@ -13,7 +13,7 @@ import posixpath
 import socket
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +28,9 @@ from etl.config.settings import SftpStoreSettings
 from etl.errors import HostKeyRejected, TransportError
 from etl.transport.base import RemoteFile, safe_relative
 from etl.transport.names import RawNames
+from etl.transport.publish import Outgoing
 from etl.transport.sftp_listing import read_folder
+from etl.transport.sftp_publish import Remote, open_new, publish_batch, write_and_close
 
 _log = logging.getLogger(__name__)
 
@@ -45,7 +47,6 @@ _LIBRARY_ERRORS = (
 _BROKEN = (paramiko.SSHException, EOFError, TimeoutError)
 # 64 requests of 32 KiB in flight: fast on long links, bounded memory for any file size.
 _PREFETCH_REQUESTS = 64
-_CHUNK = 32768  # what paramiko's own put writes per request
 # known_hosts stores RSA keys as "ssh-rsa"; the negotiated algorithms are named differently.
 _KEY_ALGORITHMS = {"ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]}
 
@@ -130,6 +131,36 @@ class SftpStore:
             except BaseException:
                 self._discard(temp)
                 raise
+
+    def publish_many(self, files: Sequence[Outgoing], published: Callable[[int], None]) -> None:
+        """Publish a batch as etl.transport.publish says, in three waits for the whole batch
+        (etl.transport.sftp_publish) instead of six round trips a file."""
+        if not files:
+            return
+        batch = [
+            Remote(
+                f.source,
+                self._remote(self._writable("publish", f.temp)),
+                self._remote(self._writable("publish", f.path)),
+                f.temp,
+            )
+            for f in files
+        ]
+        shown = files[0].temp if len(files) == 1 else f"{files[0].temp} and {len(files) - 1} more"
+
+        def relay(index: int) -> None:
+            try:
+                published(index)
+            except Exception as exc:
+                raise _Relayed(exc) from exc  # the caller's own error: not an SFTP failure
+
+        try:
+            with self._failures("publish", shown):
+                for folder in sorted({posixpath.dirname(safe_relative(f.temp)) for f in files}):
+                    self._makedirs(folder)
+                publish_batch(self._client(), self.name, batch, relay, self._taken)
+        except _Relayed as relayed:
+            raise relayed.error from relayed.error.__cause__
 
     def rename(self, path: str, new_path: str) -> None:
         """Rename `path` to `new_path`, creating the folder; never overwrites."""
@@ -252,8 +283,9 @@ class SftpStore:
             self._write_new(data, remote)
 
     def _write_new(self, data: BinaryIO, remote: bytes) -> None:
+        sftp = self._client()
         try:
-            handle = self._client().open(remote, "wxb")  # SSH_FXF_EXCL: never over a file
+            handle = open_new(sftp, remote)
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -262,10 +294,7 @@ class SftpStore:
                 raise FileExistsError(errno.EEXIST, "target exists", remote) from exc
             raise
         try:
-            with handle:
-                handle.set_pipelined(True)
-                while chunk := data.read(_CHUNK):
-                    handle.write(chunk)
+            write_and_close(sftp, data, handle)
         except BaseException:
             self._discard(remote)
             raise
@@ -435,6 +464,14 @@ class SftpStore:
             transport.auth_password(s.username, s.password.get_secret_value())
         if not transport.is_authenticated():
             raise paramiko.AuthenticationException("the server wants more than key and password")
+
+
+class _Relayed(Exception):
+    """An error raised by a caller's callback, carried past `_failures` untranslated."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _reason(exc: BaseException) -> str:

@@ -3,7 +3,8 @@
 paramiko decodes each name in a listing as UTF-8 and raises on the first that is not, which
 would stop a whole pass on one file a Windows ERP named in Windows-1252. So the READDIR
 replies are read here, with paramiko's request machinery, several requests in flight as
-`listdir_iter` does. Errors are paramiko's and the OS's, for the caller to translate.
+`listdir_iter` does (one at first, then twice as many each round, up to 16). Errors are
+paramiko's and the OS's, for the caller to translate.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import NamedTuple, Protocol, cast
 import paramiko
 from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, CMD_STATUS
 
-# READDIR requests in flight; each reply carries up to ~100 names.
+# READDIR requests in flight at most; each reply carries up to ~100 names.
 _AHEAD = 16
 _A = paramiko.SFTPAttributes
 
@@ -27,7 +28,7 @@ class Entry(NamedTuple):
     mtime: int | None
 
 
-class _Wire(Protocol):
+class Wire(Protocol):
     """The parts of paramiko.SFTPClient that send requests and match their replies."""
 
     def _request(self, t: int, *args: object) -> tuple[int, paramiko.Message]: ...
@@ -39,7 +40,7 @@ class _Wire(Protocol):
     def _convert_status(self, msg: paramiko.Message) -> None: ...
 
 
-class _Replies:
+class Replies:
     """Collects replies to requests sent ahead; paramiko hands each over by request number."""
 
     def __init__(self) -> None:
@@ -51,7 +52,7 @@ class _Replies:
 
 def read_folder(sftp: paramiko.SFTPClient, remote: bytes) -> list[Entry]:
     """Every entry of the folder `remote` but `.` and `..`; FileNotFoundError if it is missing."""
-    wire = cast(_Wire, sftp)
+    wire = cast(Wire, sftp)
     kind, msg = wire._request(CMD_OPENDIR, remote)
     if kind != CMD_HANDLE:
         raise paramiko.SFTPError("the server answered OPENDIR without a handle")
@@ -59,9 +60,13 @@ def read_folder(sftp: paramiko.SFTPClient, remote: bytes) -> list[Entry]:
     entries: list[Entry] = []
     try:
         done = False
+        ahead = 1
         while not done:
-            replies = _Replies()
-            sent = [wire._async_request(replies, CMD_READDIR, handle) for _ in range(_AHEAD)]
+            replies = Replies()
+            sent = [wire._async_request(replies, CMD_READDIR, handle) for _ in range(ahead)]
+            # One request first: a small folder (an export's target, most of the time) is one
+            # reply and the end; a big one gets ever more requests in flight, up to _AHEAD.
+            ahead = min(2 * ahead, _AHEAD)
             while len(replies.got) < len(sent):
                 wire._read_response()
             for num in sent:
@@ -79,7 +84,7 @@ def read_folder(sftp: paramiko.SFTPClient, remote: bytes) -> list[Entry]:
     return entries
 
 
-def _at_end(wire: _Wire, msg: paramiko.Message) -> bool:
+def _at_end(wire: Wire, msg: paramiko.Message) -> bool:
     """True at the end of the folder; any other status raises as paramiko would."""
     try:
         wire._convert_status(msg)
@@ -93,13 +98,13 @@ def _names(msg: paramiko.Message) -> list[Entry]:
     for _ in range(msg.get_int()):
         name = msg.get_string()
         msg.get_string()  # the `ls -l` line, in the server's own words and encoding
-        entry = Entry(name, *_attributes(msg))
+        entry = Entry(name, *attributes(msg))
         if name not in (b".", b".."):
             found.append(entry)
     return found
 
 
-def _attributes(msg: paramiko.Message) -> tuple[int | None, int | None, int | None]:
+def attributes(msg: paramiko.Message) -> tuple[int | None, int | None, int | None]:
     """(mode, size, mtime) of one SFTP v3 ATTRS block; the rest is read past."""
     flags = msg.get_int()
     size = msg.get_int64() if flags & _A.FLAG_SIZE else None

@@ -10,9 +10,12 @@ One file, start to end:
     -> done-marker -> supply.finish -> archive/<area>/exported/<layout>/<day>/<file>
 
 Files go a batch at a time (up to BATCH_FILES): rendered and fsync'd together, begun in one
-ledger commit, uploaded one by one, finished in one commit. The layout's temp name is the only
-one (the store writes it straight, created exclusively), and the size check asks the server for
-that one file: nothing lists the target folder.
+ledger commit, published together (etl.transport.publish: upload, size check and rename for each
+file; over SFTP each step's requests for the whole batch go out before the answers are awaited),
+finished in one commit. The layout's temp name is the only one (the store writes it straight,
+created exclusively), and the size check asks the server for that one file: nothing lists the
+target folder for it. Each file moves to `sent/` the moment its rename is answered; `sent/` is
+fsync'd once for the batch, before the commit.
 
 The outbox folders say how far a file got. A file in `outbox/erp/<layout>/` may or may not be
 on the server; one in `sent/` is, under its final name. An export the ledger holds as begun
@@ -21,7 +24,8 @@ server under its final name with the recorded size: finished, not uploaded again
 temp name there: that is removed and the same bytes are uploaded again; nothing there:
 uploaded again. Each look is one `stat` of that name on the server. The one window this
 cannot see into is between the server's rename and the move to `sent/` (microseconds), if
-the ERP also takes the file away within it.
+the ERP also takes the file away within it; after a power cut, until the batch's fsync of
+`sent/` (a few milliseconds after its renames).
 
 A server that is read-only for us (the embedded default's `etl/embedded/samples/erp`) gets nothing: the
 files are rendered into the outbox for a person to look at, and nothing counts as exported.
@@ -35,7 +39,6 @@ import logging
 import posixpath
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -43,7 +46,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 from etl.config.settings import Settings
 from etl.errors import EtlError, TransportError
 from etl.state.areas import Areas, FileArea
-from etl.state.atomic import fsync_dir, write_atomically
+from etl.state.atomic import fsync_dir, fsync_dir_or_log, write_atomically
 from etl.state.ledger.exported_files import ExportRow
 from etl.state.locks import feed_lock
 from etl.state.spool import Spool
@@ -54,6 +57,7 @@ from etl.to_erp.files.render import prepare, render
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from etl.to_erp.orders.book import OrderBook, OrderRow
 from etl.transport.base import Store
+from etl.transport.publish import Outgoing, publish
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +247,7 @@ class _Export(Generic[U]):
         self.summary = ExportSummary(layout.name)
         self.naming: set[str] = set()  # names this run chose (before the ledger has them)
         self.present: set[str] | None = set()  # names in the target folder at the batch's start
-        self.syncing: Future[None] | None = None  # the fsync of `sent/` under way
+        self.unsynced = False  # files moved into `sent/` since it was last fsync'd
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -295,9 +299,7 @@ class _Export(Generic[U]):
         self._begin(files)
         delivered: list[_File[U]] = []
         try:
-            for file in files:
-                self._upload(file.name, file.local, file.size)
-                delivered.append(file)
+            self._publish([(f.name, f.local) for f in files], lambda i: delivered.append(files[i]))
         except EtlError:
             self._finish_new(delivered)  # those on the server are the ERP's: commit them
             raise
@@ -343,31 +345,32 @@ class _Export(Generic[U]):
 
     # -- files out -------------------------------------------------------------------------
 
-    def _upload(self, name: str, local: Path, size: int) -> None:
-        """Upload under the layout's temp name, check its size, rename, move to `sent/`."""
-        remote, temp = self._remote(name), self._remote(name) + self.layout.target.temp_suffix
+    def _publish(self, files: Sequence[tuple[str, Path]], landed: Callable[[int], None]) -> None:
+        """Upload each (name, local file) under the layout's temp name, check its size, rename
+        it (etl.transport.publish: the whole batch at once where the store can); each file
+        moves to `sent/` as it lands, then `landed(i)`."""
+        suffix = self.layout.target.temp_suffix
+
+        def published(index: int) -> None:
+            name, local = files[index]
+            # `sent/` is what says the file is on the server if the ERP takes it before the
+            # commit: moved the moment the server has renamed it, fsync'd once for the batch.
+            outbox.move(local, self.sent / name, durable=False)
+            self.unsynced = True
+            self._write_marker(name, fresh=True)
+            landed(index)
+
         # The temp name is the layout's, written straight (the store adds no second one).
-        self.store.upload(local, temp, through_temp=False)
-        found = self.store.stat(temp)
-        if found is None or found.size != size:
-            self.store.remove(temp)
-            raise TransportError(
-                f"{self.store.name}: {temp} is {found.size if found else None} bytes after "
-                f"the upload, not {size}; removed, the next run uploads it again"
-            )
-        self._sent_synced()
-        self.store.rename(temp, remote)
-        # `sent/` is what says the file is on the server if the ERP takes it: fsync'd in the
-        # background while the next file uploads, and done before that one is renamed.
-        outbox.move(local, self.sent / name, durable=False)
-        self.syncing = outbox.fsync_in_background(self.sent)
-        self._write_marker(name, fresh=True)
+        outgoing = [
+            Outgoing(local, self._remote(n) + suffix, self._remote(n)) for n, local in files
+        ]
+        publish(self.store, outgoing, published)
 
     def _sent_synced(self) -> None:
-        """Wait for the fsync of `sent/` after the last file moved there."""
-        if self.syncing is not None:
-            syncing, self.syncing = self.syncing, None
-            syncing.result()  # a failed fsync raises here, before the next rename or the commit
+        """fsync `sent/` if files moved there since: before the commit that archives them."""
+        if self.unsynced:
+            self.unsynced = False
+            fsync_dir(self.sent)
 
     def _finish(self, files: Sequence[tuple[str, str, str]]) -> None:
         """Files on the server under their final names (export id, name, counts): commit, archive."""
@@ -399,8 +402,9 @@ class _Export(Generic[U]):
             # by the next run (its export is done).
             outbox.move(self.sent / name, day / name, durable=False)
         if moved:
-            fsync_dir(day)
-            fsync_dir(self.sent)
+            # After the commit: a move lost in a power cut is archived by the next run.
+            fsync_dir_or_log(day, f"{self.noun} {self.layout.name}: archiving")
+            fsync_dir_or_log(self.sent, f"{self.noun} {self.layout.name}: archiving")
 
     def _write_marker(self, name: str, *, fresh: bool = False) -> None:
         """The done-marker beside `name`; `fresh`: the file was renamed into place just now."""
@@ -443,7 +447,7 @@ class _Export(Generic[U]):
         if local is None:
             return
         log.info("%s %s: %s never arrived; uploading it again", self.noun, self.layout.name, name)
-        self._upload(name, local, export.size)
+        self._publish([(name, local)], lambda _: None)
         self._finish([(export.export_id, name, self._counts(export))])
         self.summary.uploaded_again.append(name)
 

@@ -11,7 +11,9 @@ Unwritable: the layout then holds the order with the reason instead of writing i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -37,10 +39,35 @@ class Unwritable(Exception):
 
 def checked(order: OrderRequest) -> amounts.Amounts:
     """The order's totals, or Unwritable when its money cannot be written correctly."""
-    problems = amounts.problems(order)
-    if problems:
-        raise Unwritable("; ".join(problems))
-    return amounts.of(order)
+    memo = _reckoned.get()
+    found = memo.get(id(order)) if memo is not None else None
+    if found is not None and found[0] is order:
+        reckoned = found[1]
+    else:
+        problems = amounts.problems(order)
+        reckoned = Unwritable("; ".join(problems)) if problems else amounts.of(order)
+        if memo is not None:
+            memo[id(order)] = (order, reckoned)
+    if isinstance(reckoned, Unwritable):
+        raise Unwritable(reckoned.reason)
+    return reckoned
+
+
+# A layout asks for an order's totals in many cells (eight in the PEPPOL layout): within one
+# `reckoning()` (one unit prepared) they are reckoned once. The order models are frozen, and
+# the memo holds each order it keeps an id for, so an id cannot stand for another order.
+_Memo = dict[int, tuple[OrderRequest, amounts.Amounts | Unwritable]]
+_reckoned: ContextVar[_Memo | None] = ContextVar("reckoned", default=None)
+
+
+@contextmanager
+def reckoning() -> Iterator[None]:
+    """Reckon each order's totals once inside this block (the order must not change in it)."""
+    token = _reckoned.set({})
+    try:
+        yield
+    finally:
+        _reckoned.reset(token)
 
 
 @dataclass(frozen=True)

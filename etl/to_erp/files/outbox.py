@@ -8,30 +8,13 @@ cost one after the other (measured on the bench VM: 0.3 to 0.8 ms a file against
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from etl.state.atomic import fsync_dir, fsync_file, write_temp
 
 _FSYNC_THREADS = 16  # enough to fill a journal commit; fsync waits on the disk, not the CPU
-
-
-def fsync_in_background(folder: Path) -> Future[None]:
-    """Start an fsync of `folder` on its own thread; `.result()` waits for it and raises its error."""
-    done: Future[None] = Future()
-
-    def sync() -> None:
-        try:
-            fsync_dir(folder)
-        except BaseException as exc:  # handed to whoever waits: a failed fsync fails the export
-            done.set_exception(exc)
-        else:
-            done.set_result(None)
-
-    threading.Thread(target=sync, daemon=True).start()
-    return done
 
 
 def write_batch(files: Mapping[Path, bytes]) -> None:

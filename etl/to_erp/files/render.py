@@ -12,13 +12,14 @@ reads the clock: an order's date is its SubmitDate, a party's its Updated.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel
 
 from etl.to_erp.files.charset import describe, encodable_in, fit, xml_legal
-from etl.to_erp.files.functions import Unwritable, Value
+from etl.to_erp.files.functions import Unwritable, Value, reckoning
 from etl.to_erp.files.layout_spec import OrderFormat
 from etl.to_erp.files.layouts import Column, Layout, Record
 from etl.to_erp.files.prepared import Prepared, Row
@@ -44,33 +45,64 @@ def prepare(
         if not isinstance(unit, OrderRequest):
             raise TypeError(f"a {type(unit).__name__} needs its ref")
         ref = unit.client_order_ref
+    holds = xml_legal if layout.spec.format == "xml" else encodable_in(layout.format.encoding)
+    notes = _Notes()
+    with reckoning():  # the order's totals, asked for by many cells, reckoned once
+        rows = tuple(
+            Row(record, _cells(layout, record, ctx, holds, notes))
+            for record in layout.records
+            for ctx in contexts(record, unit)
+        )
+    return Prepared(ref, rows, tuple(notes.unfit), tuple(notes.changed), tuple(notes.wrong))
+
+
+@dataclass
+class _Notes:
+    """What kept a unit's cells from fitting the file, gathered while they are prepared."""
+
+    unfit: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    wrong: dict[str, None] = field(default_factory=dict)  # each once, in order: cells share one
+
+
+def _cells(
+    layout: Layout, record: Record, ctx: Place, holds: Callable[[str], bool], notes: _Notes
+) -> tuple[str, ...]:
+    """One row's cells as text the file can hold."""
     fmt = layout.format
-    holds = xml_legal if layout.spec.format == "xml" else encodable_in(fmt.encoding)
-    rows: list[Row] = []
-    unfit: list[str] = []
-    changed: list[str] = []
-    wrong: dict[str, None] = {}  # each reason once, in order: many cells share one
-    for record in layout.records:
-        for ctx in contexts(record, unit):
-            cells = []
-            for column in record.columns:
-                try:
-                    value = column.source.value(ctx)
-                except Unwritable as exc:
-                    wrong[exc.reason] = None
-                    value = None
-                text = format_value(value, column, fmt)
-                fitted = fit(text, holds, fmt.unencodable, fmt.replacement)
-                where = _where(record, ctx, column)
-                if fitted.unfit:
-                    unfit.append(_reason(where, fitted.unfit, layout))
-                if fitted.changed:
-                    # Only the characters: the whole value is often a name (personal data).
-                    was = sorted({c for c in text if c not in fitted.text})
-                    changed.append(f"{where}: {''.join(was)!r} written as the encoding allows")
-                cells.append(fitted.text)
-            rows.append(Row(record, tuple(cells)))
-    return Prepared(ref, tuple(rows), tuple(unfit), tuple(changed), tuple(wrong))
+    cells = []
+    for column in record.columns:
+        try:
+            value = column.source.value(ctx)
+        except Unwritable as exc:
+            notes.wrong[exc.reason] = None
+            value = None
+        text = format_value(value, column, fmt)
+        # Nearly every cell fits as it is: only the others are fitted and described.
+        cells.append(text if holds(text) else _fit(layout, text, holds, notes, record, ctx, column))
+    return tuple(cells)
+
+
+def _fit(
+    layout: Layout,
+    text: str,
+    holds: Callable[[str], bool],
+    notes: _Notes,
+    record: Record,
+    ctx: Place,
+    column: Column,
+) -> str:
+    """`text` fitted under the layout's policy, with what could not fit or was changed noted."""
+    fmt = layout.format
+    fitted = fit(text, holds, fmt.unencodable, fmt.replacement)
+    where = _where(record, ctx, column)
+    if fitted.unfit:
+        notes.unfit.append(_reason(where, fitted.unfit, layout))
+    if fitted.changed:
+        # Only the characters: the whole value is often a name (personal data).
+        was = sorted({c for c in text if c not in fitted.text})
+        notes.changed.append(f"{where}: {''.join(was)!r} written as the encoding allows")
+    return fitted.text
 
 
 def contexts(record: Record, unit: BaseModel) -> Iterator[Place]:

@@ -58,6 +58,7 @@ def order_element(rows: Sequence[Row], fmt: OrderFormat) -> etree._Element:
 def _fill(base: etree._Element, columns: Sequence[Column], cells: Sequence[str]) -> None:
     decorations: list[tuple[XmlPath, str]] = []
     with_text = {c.xml.steps for c in columns if c.xml is not None and c.xml.attribute is None}
+    reached = _Reached(base)
     for column, text in zip(columns, cells, strict=True):
         path = column.xml
         if path is None or text == "":
@@ -67,15 +68,58 @@ def _fill(base: etree._Element, columns: Sequence[Column], cells: Sequence[str])
         ):
             decorations.append((path, text))  # applied once the elements exist
             continue
-        element = _walk(base, path.steps)
+        element = reached.make(path.steps)
         if path.attribute is not None:
             element.set(path.attribute, text)
         else:
             element.text = text
     for path, text in decorations:
-        decorated = _find(base, path.steps)
+        decorated = reached.seek(path.steps)
         if decorated is not None and path.attribute is not None:
             decorated.set(path.attribute, text)
+
+
+class _Reached:
+    """The elements one row reached, by their steps from its base, as `_walk` finds them.
+
+    A row's columns share long prefixes (cac:BuyerCustomerParty/cac:Party/...): each is walked
+    once, not once a column. Exact while the row is written: a step's element is created only
+    when there is none, so the latest element of a prefix never changes under it. Below an
+    element this row created (or a base that was empty) nothing else can be, so a missing
+    step there is created without looking through the children.
+    """
+
+    def __init__(self, base: etree._Element) -> None:
+        self.elements: dict[tuple[str, ...], etree._Element] = {(): base}
+        self.fresh: set[tuple[str, ...]] = {()} if len(base) == 0 else set()
+
+    def make(self, steps: tuple[str, ...]) -> etree._Element:
+        """The latest element at `steps`, created where missing."""
+        known, current = self._known(steps)
+        for end in range(known + 1, len(steps) + 1):
+            found = None if steps[: end - 1] in self.fresh else _latest(current, steps[end - 1])
+            if found is None:
+                found = etree.SubElement(current, steps[end - 1])
+                self.fresh.add(steps[:end])
+            self.elements[steps[:end]] = current = found
+        return current
+
+    def seek(self, steps: tuple[str, ...]) -> etree._Element | None:
+        """The latest element at `steps`, or None where one is missing."""
+        known, current = self._known(steps)
+        for end in range(known + 1, len(steps) + 1):
+            found = _latest(current, steps[end - 1])
+            if found is None:
+                return None
+            self.elements[steps[:end]] = current = found
+        return current
+
+    def _known(self, steps: tuple[str, ...]) -> tuple[int, etree._Element]:
+        """How many of `steps` were reached already (the empty prefix always is), and where."""
+        known = len(steps)
+        while steps[:known] not in self.elements:
+            known -= 1
+        return known, self.elements[steps[:known]]
 
 
 def _walk(
@@ -86,15 +130,6 @@ def _walk(
         last = index == len(steps) - 1
         existing = None if (last and create_last) else _latest(current, step)
         current = etree.SubElement(current, step) if existing is None else existing
-    return current
-
-
-def _find(base: etree._Element, steps: Sequence[str]) -> etree._Element | None:
-    current: etree._Element | None = base
-    for step in steps:
-        if current is None:
-            return None
-        current = _latest(current, step)
     return current
 
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from etl.state.group_commit import GroupCommit
+from etl.state.ledger.connection import LedgerAt
 from etl.state.ledger.exported_files import ExportedFiles, ExportRow
 from etl.to_erp.orders import due
 
@@ -111,8 +111,8 @@ class OrderBook(ExportedFiles):
 
     files_table = "order_exports"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, at: LedgerAt) -> None:
+        super().__init__(at)
         self._arrivals: GroupCommit[_Received, Arrival] = GroupCommit(self._receive_all)
 
     def receive(
@@ -292,7 +292,10 @@ class OrderBook(ExportedFiles):
                 # Only the generation the file carried: an order resent while its upload was
                 # under way stays spooled, so its new generation is still due (`due`).
                 db.execute(
-                    "UPDATE orders SET state='exported', updated_at=? WHERE state='spooled' "
+                    # `+orders.state`: SQLite would walk every spooled order by its state
+                    # index for each file; the key lookup is what is wanted (etl.state.ledger
+                    # .dialect drops the `+` on PostgreSQL).
+                    "UPDATE orders SET state='exported', updated_at=? WHERE +orders.state='spooled' "
                     "AND (ref, generation) IN "
                     "(SELECT ref, generation FROM order_export_items WHERE export_id=?)",
                     (at, export_id),
@@ -314,7 +317,8 @@ class OrderBook(ExportedFiles):
         removes bodies whose time is past the retention.
         """
         rows = self._db.execute(
-            "SELECT o.ref, MAX(e.finished_at) AS last, SUM(e.state<>'done') AS open "
+            "SELECT o.ref, MAX(e.finished_at) AS last, "
+            "SUM(CASE WHEN e.state<>'done' THEN 1 ELSE 0 END) AS open "
             "FROM orders o JOIN order_export_items i USING (ref) "
             "JOIN order_exports e USING (export_id) WHERE o.state='exported' GROUP BY o.ref"
         ).fetchall()
