@@ -195,6 +195,12 @@ def _round(first: Path, second: Path, work: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def measure(data: Path, rows: int, repeat: int) -> list[dict[str, dict[str, Any]]]:
+    """The exports under `data`/big-N (written once), then `repeat` paired rounds."""
+    first, second = generate(data / f"big-{rows}", rows)
+    return [_round(first, second, data / "work" / "big") for _ in range(repeat)]
+
+
 def _line(label: str, runs: list[dict[str, Any]], reads: list[dict[str, Any]]) -> str:
     ratio = statistics.median(r["seconds"] / b["seconds"] for r, b in zip(runs, reads, strict=True))
     seconds = statistics.median(r["seconds"] for r in runs)
@@ -212,8 +218,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", type=Path, default=REPO / "bench" / "data")
     args = parser.parse_args()
-    first, second = generate(args.data / f"big-{args.rows}", args.rows)
-    rounds = [_round(first, second, args.data / "work" / "big") for _ in range(args.repeat)]
+    rounds = measure(args.data, args.rows, args.repeat)
+    second = args.data / f"big-{args.rows}" / "products_2.csv"
     print(
         f"products, rows={args.rows} ({second.stat().st_size / 1e6:.0f} MB), "
         f"repeat={args.repeat} (medians of paired rounds; ratios to the bare read of that round)"

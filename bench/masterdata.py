@@ -24,15 +24,18 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from erp_exports import FEEDS, XLSX_HEADER_ROW, XLSX_SHEET, Feed, generate
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+# As a package module, so table.py (and a test) can import this module by its full name.
+from bench.erp_exports import FEEDS, XLSX_HEADER_ROW, XLSX_SHEET, Feed, generate  # noqa: E402
+
 SHIPPED = REPO / "etl" / "embedded" / "schemas"  # the embedded default's contracts
 
 BARE_READ = {
@@ -188,6 +191,8 @@ class Figures:
     plain: Timing | None
     reader: Timing | None
     stages: dict[str, Timing]
+    # Per round: the bare read's and the run's results, and the run's stages (seconds, peak).
+    rounds: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _median(results: list[dict[str, Any]]) -> Timing | None:
@@ -236,6 +241,10 @@ def measure(data: Path, name: str, rows: int, repeat: int) -> Figures:
         plain=_median(plains),
         reader=_median(readers),
         stages={k: v for k, v in timings.items() if v is not None},
+        rounds=[
+            {"read": read, "run": run, "stages": laps}
+            for read, run, laps in zip(reads, runs, stages, strict=True)
+        ],
     )
 
 

@@ -572,6 +572,7 @@ class ExportFigures:
     uploaded: int
     mb: float
     problems: list[str]
+    rounds: list[tuple[float, float]]  # per round: our seconds, the bare put's seconds
 
 
 def measure_export(
@@ -618,6 +619,10 @@ def measure_export(
                     uploaded=int(bares[-1]["files"]),
                     mb=size / 1e6,
                     problems=[p for c in checks for p in c[2]],
+                    rounds=[
+                        (float(o["seconds"]), float(b["seconds"]))
+                        for o, b in zip(ours, bares, strict=True)
+                    ],
                 )
             )
     return spool_seconds, figures

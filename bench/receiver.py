@@ -127,20 +127,25 @@ def report(rounds: list[Round], requests: int, senders: int) -> str:
     lines = [
         f"receiver: {requests} distinct orders from {senders} concurrent senders, "
         f"{len(rounds)} paired rounds (bare uvicorn with an fsync'd write of each body, then ours)",
-        f"  {'round':<6} {'bare o/s':>9} {'ours o/s':>9} {'ratio':>6} {'bare p99':>9} {'ours p99':>9}",
+        f"  {'round':<6} {'bare o/s':>9} {'ours o/s':>9} {'ratio':>6} {'bare p99':>9} "
+        f"{'ours p99':>9} {'bare cpu':>9} {'ours cpu':>9}",
     ]
-    ratios, p99s = [], []
+    ratios, p99s, cpus = [], [], []
     for n, r in enumerate(rounds, 1):
         bare, ours = r.bare.figures(), r.ours.figures()
         ratios.append(ours["rate"] / bare["rate"])
         p99s.append((bare["p99"], ours["p99"]))
+        # The server's CPU per order: on a shared 2-core VM the figure that moves least with
+        # the load, and the one that costs throughput when the cores are taken.
+        cpus.append((bare["cpu"], ours["cpu"]))
         lines.append(
             f"  {n:<6} {bare['rate']:9.0f} {ours['rate']:9.0f} {ratios[-1]:5.2f}x "
-            f"{bare['p99']:7.1f}ms {ours['p99']:7.1f}ms"
+            f"{bare['p99']:7.1f}ms {ours['p99']:7.1f}ms {bare['cpu']:7.2f}ms {ours['cpu']:7.2f}ms"
         )
     ratio = statistics.median(ratios)
     p99 = statistics.median(p for _, p in p99s)
     bare_p99 = statistics.median(p for p, _ in p99s)
+    bare_cpu, ours_cpu = (statistics.median(c[k] for c in cpus) for k in (0, 1))
     failures = sum(len(r.bare.failures) + len(r.ours.failures) for r in rounds)
     problems = [p for r in rounds for p in r.problems]
     met = ratio >= RATIO_TARGET and p99 <= P99_TARGET_MS and not failures and not problems
@@ -148,6 +153,8 @@ def report(rounds: list[Round], requests: int, senders: int) -> str:
         f"  median: ours / bare {ratio:.2f}x (target >= {RATIO_TARGET}x), p99 {p99:.1f} ms "
         f"(bare {bare_p99:.1f} ms; target <= {P99_TARGET_MS:.0f} ms): "
         f"{'met' if met else 'NOT met'}",
+        f"  server CPU per order (median): bare {bare_cpu:.2f} ms, ours {ours_cpu:.2f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
         f"  non-OK answers: {failures}; check: "
         + ("; ".join(problems[:5]) if problems else "every order spooled and booked exactly once"),
     ]
