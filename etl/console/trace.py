@@ -129,7 +129,7 @@ def _trail_rows(path: Path, key: str) -> pl.DataFrame:
     """Only the key's rows of a run's delta.parquet (none when the run wrote none)."""
     if not path.is_file():
         return pl.DataFrame()
-    return pl.scan_parquet(path).filter(_matches("key", key)).collect()
+    return pl.scan_parquet(path, glob=False).filter(_matches("key", key)).collect()
 
 
 def _manifest(folder: Path) -> Manifest | None:

@@ -41,7 +41,7 @@ def rejections(folder: Path, reports: Sequence[str], key: str) -> list[Rejection
 
 
 def _read(path: Path, key: str) -> list[Rejection]:
-    scan = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+    scan = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy", glob=False)
     # Written with a BOM for Excel: the first title may carry it.
     names = {n: n.removeprefix("\ufeff") for n in scan.collect_schema().names()}
     scan = scan.rename(names)

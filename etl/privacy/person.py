@@ -83,7 +83,7 @@ def find_person(request: Request, snapshots: Iterable[Path], spool: Path) -> Fou
     elif request.kind == "customer":
         found.codes.add(request.value.strip())
     for path in snapshots:
-        for row in request.rows(pl.read_parquet(path)).iter_rows(named=True):
+        for row in request.rows(pl.read_parquet(path, glob=False)).iter_rows(named=True):
             _take_row(found, row)
     for body in sorted(spool.glob("*")) if spool.is_dir() else ():
         _take_order(found, body)

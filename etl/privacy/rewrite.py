@@ -198,7 +198,7 @@ def parquet_file(path: Path, masker: Masker, write: bool, keep: tuple[str, ...] 
     A snapshot keeps its key, so the person's row still exists: the next file without them
     is no second removal, and a file with them again is a change, as the ERP says.
     """
-    frame = pl.read_parquet(path)
+    frame = pl.read_parquet(path, glob=False)
     texts = [c for c, t in frame.schema.items() if t == pl.String and c not in keep]
     if not texts or frame.is_empty():
         return 0

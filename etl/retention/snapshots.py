@@ -68,7 +68,7 @@ def reduce_removed_rows(
             place.skipped.append("the feed is running; next purge")
             return place
         store = SnapshotStore(areas.snapshots)
-        frame = pl.read_parquet(store.root / relative)
+        frame = pl.read_parquet(store.root / relative, glob=False)
         key = list(contract.key_fields)
         record = _track(_record(settings, contract.name, frame, key), frame, key, written)
         due = _due(record, cutoff(now, days))
@@ -98,7 +98,9 @@ def _record(settings: Settings, feed: str, frame: pl.DataFrame, key: list[str]) 
     )
     if not path.exists():
         return empty
-    return pl.concat([empty, pl.read_parquet(path).select(empty.columns)], how="vertical_relaxed")
+    return pl.concat(
+        [empty, pl.read_parquet(path, glob=False).select(empty.columns)], how="vertical_relaxed"
+    )
 
 
 def _track(
@@ -192,7 +194,7 @@ def forget_row_hashes(folder: Path, keys: set[str]) -> int:
     """Clear the row HMAC of every record entry whose key is one of `keys`; how many."""
     cleared = 0
     for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else ():
-        record = pl.read_parquet(path)
+        record = pl.read_parquet(path, glob=False)
         columns = [c for c in record.columns if c not in (SINCE, ROW_SHA, PURGED_AT)]
         hit = pl.any_horizontal(pl.col(c).cast(pl.String).is_in(sorted(keys)) for c in columns)
         n = record.filter(hit & pl.col(ROW_SHA).is_not_null()).height

@@ -32,7 +32,7 @@ class SnapshotStore:
         """
         if relative is None:
             return empty_snapshot(fields)
-        frame = pl.read_parquet(self.root / relative)
+        frame = pl.read_parquet(self.root / relative, glob=False)
         added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in frame]
         return frame.with_columns(added).select(*fields, STATE)
 
@@ -40,7 +40,7 @@ class SnapshotStore:
         """The snapshot `read` gives, lazily: only the columns and rows collected are read."""
         if relative is None:
             return empty_snapshot(fields).lazy()
-        frame = pl.scan_parquet(self.root / relative)
+        frame = pl.scan_parquet(self.root / relative, glob=False)
         present = frame.collect_schema()
         added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in present]
         return frame.with_columns(added).select(*fields, STATE)

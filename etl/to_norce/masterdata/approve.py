@@ -159,4 +159,4 @@ def _trail(rt: Runtime, run_id: str) -> pl.DataFrame | None:
         if run and run.archive_dir
         else None
     )
-    return pl.read_parquet(path) if path is not None and path.exists() else None
+    return pl.read_parquet(path, glob=False) if path is not None and path.exists() else None

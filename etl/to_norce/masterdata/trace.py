@@ -132,7 +132,7 @@ def _old_rows(
     empty = [pl.lit(None, pl.String).alias(f + _WAS) for f in fields]
     if base is None:
         return keys.with_columns(empty)
-    scan = pl.scan_parquet(base)
+    scan = pl.scan_parquet(base, glob=False)
     present = set(scan.collect_schema().names())
     was = [
         pl.col(f).cast(pl.String).alias(f + _WAS)
