@@ -21,6 +21,7 @@ from etl.state.base import Archive
 from etl.state.blob_archive import open_archive
 from etl.state.ledger.connection import LedgerAt
 from etl.state.ledger.feed_runs import Ledger
+from etl.state.ledger.norce_tokens import SharedTokens
 from etl.state.ledger.postgres import PostgresAt
 from etl.state.snapshots import SnapshotStore
 from etl.state.staged import remove, untouched_since
@@ -39,6 +40,12 @@ def ledger_at(settings: Settings) -> LedgerAt:
     if settings.state.backend == "postgresql" and settings.state.dsn is not None:
         return PostgresAt(settings.state.dsn.get_secret_value())
     return Areas(settings.home).ledger
+
+
+def _shared_tokens(at: LedgerAt) -> SharedTokens | None:
+    # On PostgreSQL every process of every machine shares Norce's token (3 fetches a minute
+    # per IP); on SQLite, one VM, each client keeps its own.
+    return SharedTokens(at) if isinstance(at, PostgresAt) else None
 
 
 def utc_now() -> dt.datetime:
@@ -83,6 +90,10 @@ class Runtime:
             clock=clock,
             sleep=sleep,
         )
+
+    def shared_tokens(self) -> SharedTokens | None:
+        """Norce's token as every process of this PostgreSQL ledger shares it; None on SQLite."""
+        return _shared_tokens(self.ledger.at)
 
     @property
     def areas(self) -> Areas:
@@ -202,5 +213,6 @@ def _sweep_receiver_temp(areas: Areas, now: float) -> None:
 
 def _delivery(settings: Settings) -> Delivery:
     if settings.norce.mode == "http":
-        return HttpDelivery(NorceClient(settings.norce), settings.norce)
+        client = NorceClient(settings.norce, shared=_shared_tokens(ledger_at(settings)))
+        return HttpDelivery(client, settings.norce)
     return FileDelivery(Areas(settings.home).outbox, settings.norce)

@@ -25,6 +25,7 @@ from etl.config.settings import NorceSettings
 from etl.entities.calls import NorceCall
 from etl.errors import ConfigError, NorceError, NorceRejected, NorceUnavailable
 from etl.personal_data import scrubber_for
+from etl.state.ledger.norce_tokens import SharedTokens
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class NorceClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedTokens | None = None,
     ) -> None:
         self._settings = settings
         self._base_url = _required(settings.base_url, "base_url").rstrip("/")
@@ -119,6 +121,9 @@ class NorceClient:
         self._clock = clock
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
+        # On a PostgreSQL ledger the processes of every machine share one token (the token
+        # endpoint allows 3 requests a minute per IP); else this client's own is enough.
+        self._shared = shared
         self._http = httpx.Client(transport=transport, timeout=settings.request_timeout_seconds)
 
     def __enter__(self) -> NorceClient:
@@ -133,8 +138,10 @@ class NorceClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the shared token's ledger connection)."""
         self._http.close()
+        if self._shared is not None:
+            self._shared.close()
 
     @property
     def settings(self) -> NorceSettings:
@@ -247,8 +254,23 @@ class NorceClient:
         # or a burst of them would hit the token endpoint's 3-per-minute limit.
         with self._token_lock:
             if self._token is None or self._clock() >= self._token.refresh_at:
-                self._token = self._fetch_token()
+                shared = self._shared
+                self._token = self._fetch_token() if shared is None else self._from(shared)
             return self._token.value
+
+    def _from(self, shared: SharedTokens) -> _Token:
+        # The ledger keeps wall-clock times (other machines read them); this client its clock's.
+        def fetch() -> tuple[str, float]:
+            token = self._fetch_token()
+            return token.value, time.time() + token.refresh_at - self._clock()
+
+        value, refresh_at = shared.token(self._shared_client, fetch)
+        return _Token(value, self._clock() + refresh_at - time.time())
+
+    @property
+    def _shared_client(self) -> str:
+        # A row per tenant and API client: two shops on one ledger never swap tokens.
+        return f"{self._base_url} {self._client_id}"
 
     def _fetch_token(self) -> _Token:
         form = {
@@ -290,6 +312,8 @@ class NorceClient:
                 return verdict.payload
             if verdict.kind == "reauth" and may_reauth and not reauthed:
                 log.debug("%s: token refused, fetching a new one", what)
+                if self._shared is not None and self._token is not None:
+                    self._shared.refused(self._shared_client, self._token.value)
                 self._token, reauthed = None, True
                 continue
             if verdict.kind != "retry":

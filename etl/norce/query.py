@@ -28,6 +28,7 @@ import httpx
 from etl.config.settings import NorceSettings
 from etl.errors import ConfigError, NorceRejected
 from etl.norce.client import NorceClient
+from etl.state.ledger.norce_tokens import SharedTokens
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class QueryClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedTokens | None = None,  # the token of a PostgreSQL ledger's processes
     ) -> None:
         if settings.application_id is None:
             raise ConfigError(
@@ -91,7 +93,7 @@ class QueryClient:
         self.application_id = settings.application_id
         self._owns_connect = connect is None
         self._connect = connect or NorceClient(
-            settings, transport=transport, sleep=sleep, clock=clock
+            settings, transport=transport, sleep=sleep, clock=clock, shared=shared
         )
         self._root = f"{self._connect.base_url}/{query_path.strip('/')}"
         self._origin = _origin(self._root)

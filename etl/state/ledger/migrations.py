@@ -172,6 +172,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     # an exported file's orders are found by its export_id when its upload finishes: without
     # the index SQLite built one per file, so finishing 10,000 files cost the square of them
     ("CREATE INDEX IF NOT EXISTS order_export_items_by_export ON order_export_items (export_id)",),
+    # Norce's token, shared by the processes of a PostgreSQL ledger (etl.state.ledger.norce_tokens)
+    (
+        """CREATE TABLE IF NOT EXISTS norce_tokens (
+    client TEXT PRIMARY KEY, token TEXT NOT NULL, refresh_at REAL NOT NULL)""",
+    ),
 )
 LATEST = len(MIGRATIONS)
 

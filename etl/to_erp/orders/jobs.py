@@ -27,7 +27,9 @@ def poll_once(rt: Runtime) -> PollSummary:
     settings = rt.settings
     inbound = open_inbound(settings)
     watermarks = Watermarks(rt.ledger.at)
-    query = QueryClient(settings.norce, settings.orders.query_path, sleep=rt.sleep)
+    query = QueryClient(
+        settings.norce, settings.orders.query_path, sleep=rt.sleep, shared=rt.shared_tokens()
+    )
     try:
         return poll_orders(settings, inbound, query, watermarks, rt.clock)
     finally:

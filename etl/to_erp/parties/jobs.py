@@ -28,7 +28,9 @@ def export_parties_once(rt: Runtime, layout: Layout) -> PartySummary:
     clients: list[QueryClient] = []
 
     def finder() -> QueryClient:
-        client = QueryClient(settings.norce, settings.orders.query_path, sleep=rt.sleep)
+        client = QueryClient(
+            settings.norce, settings.orders.query_path, sleep=rt.sleep, shared=rt.shared_tokens()
+        )
         clients.append(client)
         return client
 

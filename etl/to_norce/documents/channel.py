@@ -55,7 +55,7 @@ class Channel:
         if settings.norce.mode != "http":
             files = FileOrderService(outbox, settings.norce)
             return cls(book, files, settings.norce, outbox, areas, rt.sleep)
-        client = NorceClient(settings.norce, sleep=rt.sleep)
+        client = NorceClient(settings.norce, sleep=rt.sleep, shared=rt.shared_tokens())
         query_path = settings.orders.query_path
         return cls(book, HttpOrderService(client), settings.norce, outbox, areas, rt.sleep,
                    client, query_path)  # fmt: skip
