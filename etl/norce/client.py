@@ -258,6 +258,13 @@ class NorceClient:
                 self._token = self._fetch_token() if shared is None else self._from(shared)
             return self._token.value
 
+    def _refused(self) -> None:
+        # Under the token's lock: another thread may be dropping or fetching it right now.
+        with self._token_lock:
+            refused, self._token = self._token, None
+            if self._shared is not None and refused is not None:
+                self._shared.refused(self._shared_client, refused.value)
+
     def _from(self, shared: SharedTokens) -> _Token:
         # The ledger keeps wall-clock times (other machines read them); this client its clock's.
         def fetch() -> tuple[str, float]:
@@ -312,9 +319,8 @@ class NorceClient:
                 return verdict.payload
             if verdict.kind == "reauth" and may_reauth and not reauthed:
                 log.debug("%s: token refused, fetching a new one", what)
-                if self._shared is not None and self._token is not None:
-                    self._shared.refused(self._shared_client, self._token.value)
-                self._token, reauthed = None, True
+                self._refused()
+                reauthed = True
                 continue
             if verdict.kind != "retry":
                 raise NorceRejected(
