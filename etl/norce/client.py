@@ -258,12 +258,14 @@ class NorceClient:
                 self._token = self._fetch_token() if shared is None else self._from(shared)
             return self._token.value
 
-    def _refused(self) -> None:
-        # Under the token's lock: another thread may be dropping or fetching it right now.
+    def _refused(self, used: str) -> None:
+        # Only the token the refused request carried: another thread may have fetched a new
+        # one meanwhile, and dropping that would fetch again for every thread and process.
         with self._token_lock:
-            refused, self._token = self._token, None
-            if self._shared is not None and refused is not None:
-                self._shared.refused(self._shared_client, refused.value)
+            if self._token is not None and self._token.value == used:
+                self._token = None
+            if self._shared is not None and used:
+                self._shared.refused(self._shared_client, used)
 
     def _from(self, shared: SharedTokens) -> _Token:
         # The ledger keeps wall-clock times (other machines read them); this client its clock's.
@@ -311,15 +313,16 @@ class NorceClient:
         """
         attempt, reauthed = 1, False
         while True:
+            request = build()
             try:
-                verdict = self._classify(self._http.send(build()))
+                verdict = self._classify(self._http.send(request))
             except httpx.HTTPError as exc:
                 verdict = self._classify(exc)
             if verdict.kind == "ok":
                 return verdict.payload
             if verdict.kind == "reauth" and may_reauth and not reauthed:
                 log.debug("%s: token refused, fetching a new one", what)
-                self._refused()
+                self._refused(request.headers.get("Authorization", "").removeprefix("Bearer "))
                 reauthed = True
                 continue
             if verdict.kind != "retry":

@@ -44,6 +44,10 @@ class HttpDelivery(Delivery):
         self._sleep = sleep
         self._clock = clock
 
+    def close(self) -> None:
+        """Close the client (its connection pool, and a shared token's ledger session)."""
+        self._client.close()
+
     def deliver(self, calls: Sequence[NorceCall], batch: str) -> list[CallResult]:
         """Post every call in order, then wait for each job; raise NorceError if one fails."""
         posted = [(call, self._client.post_import(call)) for call in calls]

@@ -92,7 +92,8 @@ class SharedParse:
             return None
         parsed, spilled = found
         try:
-            frame = pl.read_ipc(spilled)
+            # scan with glob off: the spill is named after the ERP's file, `[` and all
+            frame = pl.scan_ipc(spilled, glob=False).collect()
         finally:
             spilled.unlink(missing_ok=True)
         return replace(parsed, frame=frame)

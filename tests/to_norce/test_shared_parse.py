@@ -164,3 +164,14 @@ def test_a_kept_parse_holds_only_what_the_feeds_still_to_read_it_need(
     assert set(stock.frame.columns) == {*stock_columns, "_line"}
     assert stock.frame.equals(whole.frame.select(stock.frame.columns))
     assert shared.reads == 2 and again.frame.equals(whole.frame)
+
+
+def test_three_feeds_of_a_file_named_with_brackets_commit(home: Path, tmp_path: Path) -> None:
+    # The kept parse is spilled under a name made of the ERP file's: polars' read_ipc took
+    # `flat_[1].csv`'s `[1]` as a pattern ("expanded paths were empty") for the later feeds.
+    settings = _family(home, tmp_path, "utf8", FEEDS)
+    _drop(settings, "flat_[1].csv", [row(n) for n in range(40)], "utf8")
+
+    outcomes = run_once(settings, "products")
+
+    assert [(o.feed, o.outcome) for o in outcomes] == [(f, "committed") for f in FEEDS]

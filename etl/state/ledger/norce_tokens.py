@@ -3,23 +3,29 @@
 Norce's token endpoint answers 3 requests a minute per IP: N workers each fetching its own token
 at start (and after each expiry) would be refused. So on a PostgreSQL ledger the token lives in
 the ledger (table norce_tokens, one row per tenant and client), and whoever finds it stale
-fetches a new one while holding a session advisory lock of its own: the others wait for that
-lock, then read the new token. A process that dies while fetching ends its session, and the
+fetches a new one while holding a session advisory lock of its own: the others poll for the
+new token (or the lock) meanwhile. A process that dies while fetching ends its session, and the
 server releases the lock. The token is a bearer secret: it is kept as the ledger keeps the
 rest (access to the ledger is access to the shop's data), and never logged.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
+from etl.errors import EtlError, NorceUnavailable
 from etl.state.ledger.connection import Tables
+
+log = logging.getLogger(__name__)
 
 # The two-key form of the advisory lock: its keys never meet the ledger's write lock's
 # (one 64-bit key), so fetching a token never holds up a ledger write.
-_LOCK = "SELECT pg_advisory_lock(1314, hashtext(?))"
+_TRY_LOCK = "SELECT pg_try_advisory_lock(1314, hashtext(?))"
 _UNLOCK = "SELECT pg_advisory_unlock(1314, hashtext(?))"
+WAIT_SECONDS = 600  # longer than a token fetch's retries (5 attempts, back-off, Retry-After)
+_POLL_SECONDS = 0.5
 _FRESH = "SELECT token, refresh_at FROM norce_tokens WHERE client=? AND refresh_at > ?"
 
 # A token and when (wall clock, seconds since the epoch) it should be fetched again.
@@ -30,18 +36,42 @@ class SharedTokens(Tables):
     """The tokens of the norce_tokens table; `token` fetches one at a time across processes."""
 
     def token(
-        self, client: str, fetch: Callable[[], Fetched], now: Callable[[], float] = time.time
+        self,
+        client: str,
+        fetch: Callable[[], Fetched],
+        now: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> Fetched:
         """The client's token: the one in the ledger while fresh, else fetched (one fetcher)."""
-        found = self._fresh(client, now())
-        if found is not None:
-            return found
-        self._db.execute(_LOCK, (client,))  # waits while another process fetches
+        deadline = now() + WAIT_SECONDS
+        while True:
+            found = self._fresh(client, now())
+            if found is not None:
+                return found
+            # Polled, not waited for: a fetch may retry for minutes, longer than a statement
+            # may wait for a lock (lock_timeout), and a new token may come in meanwhile.
+            if self._db.execute(_TRY_LOCK, (client,)).fetchone()[0]:
+                break
+            if now() > deadline:
+                raise NorceUnavailable(
+                    f"another process has been fetching Norce's token for over {WAIT_SECONDS} s"
+                    " (see its log); this call is tried again with the next run"
+                )
+            sleep(_POLL_SECONDS)
         try:
             found = self._fresh(client, now())  # it may have just stored a new one
             if found is not None:
                 return found
             value, refresh_at = fetch()
+            self._store(client, value, refresh_at)
+            return value, refresh_at
+        finally:
+            self._db.execute(_UNLOCK, (client,))
+
+    def _store(self, client: str, value: str, refresh_at: float) -> None:
+        # A token fetched is one of three a minute: if the ledger cannot keep it (its session
+        # dropped while the fetch waited), this process still uses it; the others fetch theirs.
+        try:
             with self._tx() as db:
                 db.execute(
                     "INSERT INTO norce_tokens (client, token, refresh_at) VALUES (?, ?, ?) "
@@ -49,9 +79,8 @@ class SharedTokens(Tables):
                     "refresh_at=excluded.refresh_at",
                     (client, value, refresh_at),
                 )
-            return value, refresh_at
-        finally:
-            self._db.execute(_UNLOCK, (client,))
+        except EtlError as exc:
+            log.warning("the Norce token fetched could not be shared in the ledger: %s", exc)
 
     def refused(self, client: str, value: str) -> None:
         """Norce refused this token: the next `token` fetches (unless one came meanwhile)."""
