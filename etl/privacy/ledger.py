@@ -21,6 +21,7 @@ from etl.state.ledger.connection import (
     LedgerAt,
     connect,
     ledger_exists,
+    masking_xid,
     transaction,
     wipe_freed,
 )
@@ -48,10 +49,10 @@ def mask_ledger(at: LedgerAt, masker: Masker, write: bool) -> LedgerErasure:
     # tables this program may not know.
     db = connect(at)
     try:
-        counts = _mask_tables(db, masker, write)
+        counts, masked_by = _mask_tables(db, masker, write)
         if not (write and counts):
             return LedgerErasure(counts)
-        return LedgerErasure(counts, wipe_freed(db, list(counts)))
+        return LedgerErasure(counts, wipe_freed(db, list(counts), masked_by))
     finally:
         db.close()
 
@@ -78,11 +79,14 @@ def open_documents_holding(at: LedgerAt, masker: Masker) -> list[str]:
     return lines
 
 
-def _mask_tables(db: sqlite3.Connection, masker: Masker, write: bool) -> dict[str, tuple[int, int]]:
+def _mask_tables(
+    db: sqlite3.Connection, masker: Masker, write: bool
+) -> tuple[dict[str, tuple[int, int]], str]:
+    """The counts masked, and (PostgreSQL) the masking transaction's id for wipe_freed."""
     if not write:  # a dry run reads only
-        return _masked_counts(db, masker, write)
+        return _masked_counts(db, masker, write), ""
     with transaction(db):
-        return _masked_counts(db, masker, write)
+        return _masked_counts(db, masker, write), masking_xid(db)
 
 
 def _masked_counts(

@@ -138,7 +138,7 @@ def _use_wal(db: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
-def wipe_freed(db: sqlite3.Connection, tables: Sequence[str]) -> bool:
+def wipe_freed(db: sqlite3.Connection, tables: Sequence[str], masked_by: str = "") -> bool:
     """Rewrite the ledger without the old values of changed rows; False if it is in use.
 
     SQLite: VACUUM the file and truncate its write-ahead log. PostgreSQL: VACUUM FULL each
@@ -146,7 +146,7 @@ def wipe_freed(db: sqlite3.Connection, tables: Sequence[str]) -> bool:
     the tables' other users; the server's own WAL keeps them until its next checkpoints.
     """
     if isinstance(db, PgConnection):
-        return _wipe_postgres(db, tables)
+        return _wipe_postgres(db, tables, masked_by or masking_xid(db))
     try:
         db.execute("VACUUM")
         busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
@@ -155,7 +155,18 @@ def wipe_freed(db: sqlite3.Connection, tables: Sequence[str]) -> bool:
     return not busy
 
 
-def _wipe_postgres(db: PgConnection, tables: Sequence[str]) -> bool:
+def masking_xid(db: sqlite3.Connection) -> str:
+    """PostgreSQL: the id of the transaction that masks (call it inside); "" on SQLite.
+
+    A session whose snapshot is older than it (its xmin at most this id) may still read the
+    values it replaced; `wipe_freed` is told it, so only such sessions make a wipe unfinished.
+    """
+    if not isinstance(db, PgConnection):
+        return ""
+    return str(db.execute("SELECT (txid_current() % 4294967296)::text").fetchall()[0][0])
+
+
+def _wipe_postgres(db: PgConnection, tables: Sequence[str], masked_by: str) -> bool:
     # VACUUM FULL of a table another role owns only warns and rewrites nothing.
     owned = {
         str(row[0])
@@ -166,7 +177,6 @@ def _wipe_postgres(db: PgConnection, tables: Sequence[str]) -> bool:
     }
     if not set(tables) <= owned:
         return False
-    began = db.execute("SELECT clock_timestamp()").fetchall()[0][0]
     db.execute("SET lock_timeout = '5s'")
     try:
         for table in tables:
@@ -175,12 +185,13 @@ def _wipe_postgres(db: PgConnection, tables: Sequence[str]) -> bool:
         return False
     finally:
         db.execute("RESET lock_timeout")  # back to the session's own (a startup option)
-    # VACUUM FULL keeps the row versions an open snapshot may still read: a session whose
-    # transaction began before the wipe may hold the old values yet.
+    # VACUUM FULL keeps the row versions an open snapshot may still read: one taken before
+    # the masking committed (its xmin at most the masking transaction's id).
     readers = db.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < ?",
-        (began,),
+        "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
+        "AND age(backend_xmin) >= age(?::xid)",
+        (masked_by,),
     ).fetchall()[0][0]
     return not readers
 

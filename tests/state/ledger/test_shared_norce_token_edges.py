@@ -8,11 +8,13 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from etl.config.settings import load_settings
 from etl.norce.client import NorceClient
@@ -138,12 +140,12 @@ def test_a_token_fetched_while_the_ledger_session_dropped_is_still_used(
         tokens.close()
 
 
-def _sessions(dsn: str) -> int:
+def _sessions(dsn: str, name: str) -> int:
+    """This test's sessions (by their application name: other tests share the server)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         return int(
             conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
             ).fetchall()[0][0]
         )
 
@@ -161,11 +163,11 @@ def test_closing_a_runtime_closes_its_shared_token_session(
         f'\n[stores.erp]\nkind = "local"\nroot = "{tmp_path}"\n',
         encoding="utf-8",
     )
-    settings = load_settings(
-        config, {"ETL_STATE_DSN": postgres_at.dsn, "NORCE_SECRET": norce.client_secret}
-    )
-    before = _sessions(postgres_at.dsn)
+    name = f"etl-test-{uuid.uuid4().hex[:12]}"
+    dsn = make_conninfo(postgres_at.dsn, application_name=name)
+    settings = load_settings(config, {"ETL_STATE_DSN": dsn, "NORCE_SECRET": norce.client_secret})
     runtimes = [Runtime.open(settings) for _ in range(3)]
+    assert _sessions(postgres_at.dsn, name) >= 3  # the ledger's and the token's, each
     for rt in runtimes:
         rt.close()  # closed, though still referenced (as a caller's variable is)
-    assert _sessions(postgres_at.dsn) == before
+    assert _sessions(postgres_at.dsn, name) == 0
