@@ -16,7 +16,7 @@ from etl.config.settings import NorceSettings
 from etl.entities.calls import CallResult, NorceCall
 from etl.norce.base import Delivery
 from etl.state import staged as staging
-from etl.state.atomic import TEMP_GLOB, fsync_dir, write_temp
+from etl.state.atomic import TEMP_GLOB, fsync_dir, write_renamed
 from etl.state.ledger.base import FeedLedger
 
 
@@ -51,8 +51,10 @@ class FileDelivery(Delivery):
                 },
                 "items": len(call.items),
             }
-            _put(folder / f"{call.label}.json", body)
-            _put(folder / f"{call.label}.request.json", json.dumps(request, indent=2).encode())
+            write_renamed(folder / f"{call.label}.json", body)
+            write_renamed(
+                folder / f"{call.label}.request.json", json.dumps(request, indent=2).encode()
+            )
             wanted |= {f"{call.label}.json", f"{call.label}.request.json"}
             results.append(
                 CallResult(
@@ -70,16 +72,6 @@ class FileDelivery(Delivery):
         # the batch (not twice per call), before the run can commit.
         fsync_dir(folder)
         return results
-
-
-def _put(path: Path, data: bytes) -> None:
-    """`data` at `path`, fsync'd and renamed into place; the caller fsyncs the folder."""
-    temp = write_temp(path, data, fsync=True)
-    try:
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 class NorceOutbox:

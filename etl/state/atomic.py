@@ -56,6 +56,17 @@ def write_text_atomically(path: Path, text: str, *, mode: int = PRIVATE) -> None
     write_atomically(path, text.encode("utf-8"), mode=mode)
 
 
+def write_renamed(path: Path, data: bytes) -> None:
+    """`data` at `path`: temp name, fsync, rename. The caller fsyncs the folder, once for the
+    many files it puts there together (the spool's shared fsync, a delivery batch)."""
+    temp = write_temp(path, data, fsync=True)
+    try:
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 def write_temp(path: Path, data: bytes, *, fsync: bool, mode: int = PRIVATE) -> Path:
     """`data` under a fresh temp name beside `path` (fsync'd if asked); the caller renames it.
 

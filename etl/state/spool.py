@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.state.atomic import fsync_dir, write_atomically, write_temp
+from etl.state.atomic import fsync_dir, write_atomically, write_renamed
 from etl.state.group_commit import GroupCommit
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -69,7 +69,7 @@ class Spool:
         # error once, so a second fsync of the folder alone would pass without its entry on
         # disk; a fresh rename gives the folder's fsync something to write. A retry is rare
         # and a body small.
-        _write_renamed(path, body)
+        write_renamed(path, body)
         # The caller answers 200 only after the folder holding the body is fsync'd.
         self._folder_synced.submit(path)
         return Spooled(path, sha, kind)
@@ -120,13 +120,3 @@ class Spool:
         if Path(name).name != name or name.startswith("."):
             raise ValueError(f"not a spool file name: {name!r}")
         return self.folder / name
-
-
-def _write_renamed(path: Path, body: bytes) -> None:
-    """Temp name, fsync, rename: etl.state.atomic's write but for the folder's fsync (shared)."""
-    temp = write_temp(path, body, fsync=True)
-    try:
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
