@@ -84,6 +84,20 @@ def fresh_schema(uri: str) -> Iterator[PostgresAt]:
 
 
 @contextmanager
+def fresh_database(uri: str) -> Iterator[PostgresAt]:
+    """A ledger in a database of its own, for what PostgreSQL decides per database: VACUUM
+    keeps row versions any session of the database may still see, also other tests'."""
+    name = f"d_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(uri, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield PostgresAt(make_conninfo(uri, dbname=name))
+    finally:
+        with psycopg.connect(uri, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@contextmanager
 def emptied_ledger(uri: str) -> Iterator[PostgresAt]:
     """This process's migrated ledger schema with every table emptied (numbering restarted)."""
     if uri not in _migrated:

@@ -10,6 +10,7 @@ import pytest
 from etl.state.ledger.connection import LedgerAt
 from tests.support.postgres import (
     emptied_ledger,
+    fresh_database,
     fresh_schema,
     release,
     server_uri,
@@ -42,3 +43,13 @@ def ledger_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger
     else:
         with emptied_ledger(request.getfixturevalue("postgres_uri")) as at:
             yield at
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_alone(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerAt]:
+    """As `ledger_at`, but on PostgreSQL a database of its own: no other test's snapshot in it."""
+    if request.param == "sqlite":
+        yield tmp_path / "state" / "ledger.sqlite"
+        return
+    with fresh_database(request.getfixturevalue("postgres_uri")) as at:
+        yield at
