@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -25,10 +26,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# Before polars: etl sets polars' allocator up as `run.py` runs it (see etl/__init__.py).
+import etl  # noqa: E402, F401, I001
+
+import polars as pl  # noqa: E402
+
 SHIPPED = REPO / "etl" / "embedded" / "schemas"
 FEED = "products"
 
@@ -160,11 +164,14 @@ def _worker(kind: str, target: str) -> None:
 
 
 def _spawn(kind: str, target: Path) -> dict[str, Any]:
+    # The bare read is polars as a user's script runs it: the allocator's own defaults.
+    env = os.environ | ({"_RJEM_MALLOC_CONF": ""} if kind == "read" else {})
     out = subprocess.run(
         [sys.executable, __file__, "--worker", kind, str(target)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result

@@ -33,9 +33,8 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     alerts = alerts_job(contracts, rt.settings.alerts, "scheduler")
     jobs = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt), alerts]
     # A worker per job (and the purge): a slow one never delays another.
-    scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(len(jobs) + 1)}, timezone="UTC"
-    )
+    runs = ThreadPoolExecutor(len(jobs) + 1)
+    scheduler = BlockingScheduler(executors={"default": runs}, timezone="UTC")
     add_jobs(scheduler, rt, jobs, stop)
     add_purge_job(scheduler, rt, contracts)
 
@@ -50,10 +49,10 @@ def serve(rt: Runtime, contracts: dict[str, FeedContract]) -> None:
     signal.signal(signal.SIGINT, _stop)
     log.info("scheduler started with %d feeds: %s", len(contracts), ", ".join(contracts))
     scheduler.start()
-    # start() returns once shutdown was asked for; wait for the runs in flight.
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
+    # start() returns once shutdown was asked for; wait for the runs in flight, and only
+    # for them: threads a run leaves idle for the process (the outbox's fsyncs) never end
+    # before the interpreter's exit, which ends them.
+    runs.shutdown(wait=True)
     scheduler_stopped(rt)  # on purpose: the receiver does not report it as not running
     log.info("scheduler stopped")
 

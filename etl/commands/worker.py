@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
+from etl.lazy import imported_when_called
 from etl.runtime import Runtime
-from etl.worker.serve import serve_worker
+
+if TYPE_CHECKING:
+    from etl.worker.serve import serve_worker
+else:  # procrastinate and psycopg: a third of a second of every other command's start
+    serve_worker = imported_when_called("etl.worker.serve", "serve_worker")
 
 
 def add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

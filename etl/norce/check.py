@@ -15,15 +15,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.errors import NorceError
 from etl.norce.client import NorceClient
 from etl.norce.query import CUSTOMERS, ORDERS, QueryClient
+
+if TYPE_CHECKING:
+    import httpx  # annotations only: see etl.norce.client
 
 PRODUCTS = "Products/Products"  # [I] Query's Products namespace (docs show it for 3.0)
 ORDER_EXPAND = "Items,Buyer,Payer,ShipTo,Infos"  # as etl.to_erp.orders.poll reads orders

@@ -17,15 +17,19 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any, Literal, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from etl.config.settings import NorceSettings
 from etl.entities.calls import NorceCall
 from etl.errors import ConfigError, NorceError, NorceRejected, NorceUnavailable
 from etl.personal_data import scrubber_for
 from etl.state.ledger.norce_tokens import SharedTokens
+
+if TYPE_CHECKING:
+    # Imported where a request is made: every process imports this module (the runtime
+    # does), most never talk to Norce over HTTP (file mode), and httpx is a tenth of a
+    # second of every start (a third with rich installed: it loads its command line then).
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,6 @@ MAX_BACKOFF_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 300.0
 TOKEN_MARGIN_SECONDS = 60.0  # refresh this long before expiry, as Norce's own samples do
 EXCERPT_CHARS = 300
-# Timeouts and dropped connections are worth another try; a malformed URL or request is not.
-_RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-# Failures that prove the request never reached Norce, so even a call that must not happen
-# twice (an invoice captures money) can be sent again at once.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Keys of Norce's error bodies that hold its own message ({"Message": ...} in ASP.NET).
 _MESSAGE_KEYS = ("Message", "message", "ExceptionMessage", "error_description", "Description")
 # Imports whose items describe people: every text in them but the keys is personal data.
@@ -124,6 +123,8 @@ class NorceClient:
         # On a PostgreSQL ledger the processes of every machine share one token (the token
         # endpoint allows 3 requests a minute per IP); else this client's own is enough.
         self._shared = shared
+        import httpx
+
         self._http = httpx.Client(transport=transport, timeout=settings.request_timeout_seconds)
 
     def __enter__(self) -> NorceClient:
@@ -311,6 +312,8 @@ class NorceClient:
 
         Not `repeatable`: only failures that prove the request never arrived are retried.
         """
+        import httpx
+
         attempt, reauthed = 1, False
         while True:
             request = build()
@@ -347,8 +350,16 @@ class NorceClient:
 
     def _classify(self, outcome: httpx.Response | httpx.HTTPError) -> _Verdict:
         """The one place an httpx response or exception is judged."""
-        if isinstance(outcome, _RETRYABLE_ERRORS):
-            never_sent = isinstance(outcome, _NEVER_SENT)
+        import httpx
+
+        # Timeouts and dropped connections are worth another try; a malformed URL or request
+        # is not.
+        retryable = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+        # Failures that prove the request never reached Norce, so even a call that must not
+        # happen twice (an invoice captures money) can be sent again at once.
+        never = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+        if isinstance(outcome, retryable):
+            never_sent = isinstance(outcome, never)
             return _Verdict("retry", type(outcome).__name__, cause=outcome, never_sent=never_sent)
         if isinstance(outcome, httpx.HTTPError):
             detail = self._redact(str(outcome))

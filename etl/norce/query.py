@@ -20,15 +20,16 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from etl.config.settings import NorceSettings
 from etl.errors import ConfigError, NorceRejected
 from etl.norce.client import NorceClient
 from etl.state.ledger.norce_tokens import SharedTokens
+
+if TYPE_CHECKING:
+    import httpx  # annotations only: see etl.norce.client
 
 log = logging.getLogger(__name__)
 

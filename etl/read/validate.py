@@ -362,6 +362,25 @@ def _suspects(typed: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.Series | No
     return either.collect().to_series()
 
 
+def rows_checked_alone(contract: FeedContract) -> bool:
+    """Whether every check of the contract judges a row by its own cells (none looks at
+    other rows), so a file's rows may be validated a batch at a time; keys apart."""
+    schema = contract_schema(contract)
+    if schema.checks or any(c.unique or c.regex for c in schema.columns.values()):
+        return False
+    checks = [check for column in schema.columns.values() for check in column.checks]
+    return all(c.name in _ROW_CHECKS and c.groupby is None for c in checks)
+
+
+def whole_key_hashes(text: pl.DataFrame, contract: FeedContract) -> pl.Series:
+    """A hash of each typed key with no part missing: the keys the duplicate check counts."""
+    key, fields, fmt = list(contract.key_fields), contract.entity.fields(), contract.format
+    typed = text.select(
+        _cast(pl.col(k), k, fields[k], fmt, contract.rounding.get(k)).alias(k) for k in key
+    )
+    return typed.drop_nulls(key).select(pl.struct(key).hash().alias("_key")).to_series()
+
+
 def _check_function(check: pa.Check) -> Callable[..., object]:
     """The function a check applies; a built-in one from pandera's registry as it is now.
 

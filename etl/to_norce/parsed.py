@@ -85,6 +85,17 @@ class SharedParse:
             self._parsed[key] = (replace(kept, frame=kept.frame.clear()), spilled)
         return parsed
 
+    def alone(self, contract: FeedContract) -> bool:
+        """Whether `contract` is the only feed of the run to read the file as it reads it."""
+        key = reader_key(contract)
+        others = _without(self.waiting, contract.name)
+        return key not in self._parsed and not any(reader_key(c) == key for c in others)
+
+    def read_apart(self, contract: FeedContract) -> None:
+        """`contract` read the file on its own (in batches, nothing kept): counted as a parse."""
+        self.waiting = _without(self.waiting, contract.name)
+        self.reads += 1
+
     def _taken(self, key: ReaderKey) -> ParsedFile | None:
         """The kept parse for `key`, back from disk (the file goes), or None."""
         found = self._parsed.pop(key, None)

@@ -30,6 +30,9 @@ from __future__ import annotations
 import csv
 import mmap
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -45,7 +48,7 @@ from etl.read.formats.csv_bounds import (
     refuse_many_lines,
     refuse_wide_header,
 )
-from etl.read.formats.csv_dialect import Head, lf_lines, standard
+from etl.read.formats.csv_dialect import Head, Standard, lf_lines, standard
 from etl.read.formats.csv_ragged import Walk, walk
 from etl.read.formats.text import as_utf8, clean_cells
 
@@ -54,22 +57,38 @@ csv.field_size_limit(2**31 - 1)
 _BLOCK = 1 << 24
 
 
-def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
-    """Read a delimited file as strings; the header row names the columns."""
+@dataclass(frozen=True)
+class Prepared:
+    """A file made standard UTF-8 CSV on disk (`plain.utf8`), with what was counted in it."""
+
+    plain: Standard
+    counts: Counts
+
+
+@contextmanager
+def prepared(path: Path, fmt: FormatSpec, scratch: Path) -> Iterator[Prepared]:
+    """The file as standard UTF-8 CSV, checked for hostile shapes; scratch copies go after."""
     utf8 = as_utf8(path, fmt.encoding, scratch, fallback=fmt.fallback_encoding)
     made = [utf8] if utf8 != path else []  # scratch copies of ours, removed at the end
     try:
         utf8 = lf_lines(path, utf8, scratch, made)
         _refuse_long_lines(path, utf8, fmt.max_line_bytes)
         plain = standard(path, utf8, fmt, scratch, made)
-        found, head = plain.trailer, plain.head
-        refuse_wide_header(path, head, plain.fmt)
-        counts = count_data(plain.utf8, head, plain.fmt)
-        refuse_many_lines(path, plain.utf8, head, plain.fmt, counts)
-        frame, columns, ragged = _read(path, plain.utf8, head, plain.fmt, counts)
+        refuse_wide_header(path, plain.head, plain.fmt)
+        counts = count_data(plain.utf8, plain.head, plain.fmt)
+        refuse_many_lines(path, plain.utf8, plain.head, plain.fmt, counts)
+        yield Prepared(plain, counts)
     finally:
         for copy in made:
             copy.unlink(missing_ok=True)
+
+
+def read_csv(path: Path, fmt: FormatSpec, scratch: Path) -> ParsedFile:
+    """Read a delimited file as strings; the header row names the columns."""
+    with prepared(path, fmt, scratch) as ready:
+        plain, counts = ready.plain, ready.counts
+        found, head = plain.trailer, plain.head
+        frame, columns, ragged = _read(path, plain.utf8, head, plain.fmt, counts)
     refuse_big_cells(path, frame, columns, fmt)
     # One piece per column: polars parses in pieces (about 80 per million rows) and the line
     # numbers are one, so the first select over both (the mapping) would copy every cell's

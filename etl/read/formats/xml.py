@@ -1,5 +1,13 @@
 """XML reader: streams records straight into column buffers with expat; DTDs are refused.
 
+The rows read become a polars frame a batch at a time (etl.read.formats.xml_batches), so
+Python holds one batch of values, not the file's. The hot path is kept to two Python calls
+an element: expat hands every text to `list.append` (a builtin), and start and end look at
+what it gathered (a field's text is kept, any other is measured and dropped). A text over
+`max_cell_bytes` is noticed at the next tag or block; the file is then read again measuring
+each piece as it comes (`exact`), so the refusal names the line and column where the text
+passed the bound, as before.
+
 A document that declares a DOCTYPE is refused as soon as the declaration starts, before
 any entity in it is read: that is where entity bombs and external-entity tricks live, and
 an ERP export has no use for one. `format.doctype = "external_dtd"` takes a DOCTYPE that
@@ -30,7 +38,7 @@ copied onto each of its rows. Each row's line is the line of its occurrence, so 
 points at the bad price, not at the product. Record fields may follow the repeated block
 (`<Name>` after `</Prices>`), so a record's rows are completed when the record closes: the
 repeated values go to their buffers as each occurrence closes, the record's values are then
-appended once per occurrence. Memory stays the column buffers plus one record's row.
+appended once per occurrence. Memory stays one batch of buffers plus one record's row.
 
 A record with no occurrence gives, by default (`repeat_empty = "row"`), one row at the
 record's line with the repeated fields empty: in a full export a product whose prices went
@@ -59,8 +67,9 @@ import polars as pl
 from etl.config.contract_format import FormatSpec
 from etl.config.xml_paths import Predicate, parse_field
 from etl.errors import ParseError
-from etl.models import LINE, ParsedFile
+from etl.models import ParsedFile
 from etl.read.formats.text import clean_cells
+from etl.read.formats.xml_batches import BATCH_ROWS, Batches
 from etl.read.formats.xml_bounds import (
     BLOCK,
     Bounds,
@@ -109,10 +118,27 @@ class _Scope:
 
 def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
     """Read every record element at `fmt.record`; `fields` are paths relative to a record."""
+    encoding = _contract_encoding(path, fmt)  # once: it may warn, and a file is read once
+    try:
+        return _read(path, fmt, fields, encoding, exact=False)
+    except _LongText:
+        # The file is refused. Read again measuring every piece of text as it comes, to
+        # refuse it where the text passed the bound, as a streaming check would.
+        return _read(path, fmt, fields, encoding, exact=True)
+
+
+class _LongText(Exception):
+    """A text passed `max_cell_bytes` in characters; the exact reading says where."""
+
+
+def _read(
+    path: Path, fmt: FormatSpec, fields: list[str], encoding: str | None, exact: bool
+) -> ParsedFile:
+    """read_xml in `encoding`; `exact` measures each piece of text as expat reports it (slower)."""
     record = _record_path(fmt)
     top, expect = _steps(fields, fmt.namespaces)
     width = len(fields)
-    parser = hardened_parser(_contract_encoding(path, fmt), fmt.doctype)
+    parser = hardened_parser(encoding, fmt.doctype)
     where = _Where(path.name, parser, Bounds.of(fmt), fmt.record or "", fields)
     records: _Records
     if fmt.repeat is None:
@@ -124,7 +150,9 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
         records = _RepeatedRecords(record, top, width, expect, where, repeat, empty_row)
     parser.StartElementHandler = records.start
     parser.EndElementHandler = records.end
-    parser.CharacterDataHandler = records.text
+    # A builtin, not a Python function: most texts are the blanks between elements, and a
+    # call of ours for each was a third of the reading time. start and end look at them.
+    parser.CharacterDataHandler = records.text if exact else records.parts.append
     with parse_errors(path.name, parser), path.open("rb") as handle:
         fed = 0
         while block := handle.read(BLOCK):
@@ -133,13 +161,12 @@ def read_xml(path: Path, fmt: FormatSpec, fields: list[str]) -> ParsedFile:
             parser.Parse(block, False)
             fed += len(block)
             check_block(path.name, parser, where.bounds, fed)
+            records.after_block()
         parser.Parse(b"", True)
         check_block(path.name, parser, where.bounds, fed)
-    frame = pl.DataFrame(
-        {f: pl.Series(f, b, dtype=pl.String) for f, b in zip(fields, records.buffers, strict=True)}
-        | {LINE: pl.Series(LINE, records.lines, dtype=pl.Int64)}
-    )
-    absent = tuple(f for f, seen in zip(fields, records.seen, strict=True) if not seen)
+        records.after_block()
+    frame = records.frame()
+    absent = tuple(f for f, seen in zip(fields, records.seen(), strict=True) if not seen)
     return ParsedFile(path, clean_cells(frame, fields, fmt.null_values), tuple(fields), absent)
 
 
@@ -202,7 +229,7 @@ def _contract_encoding(path: Path, fmt: FormatSpec) -> str | None:
 
 
 class _Records:
-    """expat handlers: one buffer per field, the line of every record, nothing else kept."""
+    """expat handlers: the cells of every record and its line, a batch at a time, nothing else."""
 
     def __init__(
         self, record: list[str], top: _Step, width: int, expect: dict[int, str], where: _Where
@@ -216,37 +243,47 @@ class _Records:
         self.max_rows = where.bounds.rows
         self.max_text = where.bounds.cell_bytes  # in characters: surely more bytes than that
         self.loose = where.bounds.loose  # in characters: surely fewer bytes than max_cell_bytes
-        self.run = 0  # characters of the current text node, read or not
         # Above and inside a record together: the records sit below their outer path.
         self.max_depth = where.bounds.depth - len(record) + 1
-        self.buffers: list[list[str | None]] = [[] for _ in range(width)]
-        self.lines: list[int] = []
+        self.batches = Batches(where.fields)
+        self.rows = 0  # rows begun in the file, batched or not
+        self.flat: list[str | None] = []  # the finished records' cells, row after row
+        self.lines: list[int] = []  # the line of each row not yet batched
         self.outer: list[str] = []  # open elements above the records
         self.inside: list[_Step | None] = []  # open elements of the current record
         self.row: list[str | None] = [None] * self.cells
-        self.seen = [False] * width  # which field paths occurred at least once
         self.capture: list[int] = []  # fields whose text is being read
+        # Every text expat reports since the last start or end tag (the parser appends).
         self.parts: list[str] = []
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         """An element opens: a record, a step inside one, or something above the records."""
         if self.capture:
             self._flush()  # only the text before the first child counts, as in `.text`
-        self.run = 0
+        elif parts := self.parts:
+            if len(parts) > 1 or len(parts[0]) > self.max_text:
+                self._measure_text()
+            parts.clear()
         inside = self.inside
         if inside:
             parent = inside[-1]
             step = None if parent is None else parent.children.get(name)
             inside.append(step)
-            if step is not None:
+            if step is None:
+                if len(inside) > self.max_depth:
+                    self._refuse_depth()  # only an element the fields do not name goes on
+            elif step.attributes or step.special:
                 self._enter(step, attributes)
-            elif len(inside) > self.max_depth:
-                self._refuse_depth()  # only an element the fields do not name can go on and on
+            elif (texts := step.texts) and len(texts) == 1 and self.row[texts[0]] is None:
+                self.capture = texts  # _enter's commonest case, written out: no call
+            elif texts:
+                self._enter(step, attributes)
         elif name == self.tag and self.outer == self.outer_path:
-            if len(self.lines) >= self.max_rows:
+            if self.rows >= self.max_rows:
                 raise many_rows(self.where.file, self.parser, self.where.bounds)
+            self.rows += 1
             self.lines.append(self.parser.CurrentLineNumber)
-            self.inside.append(self.top)
+            inside.append(self.top)
             self._enter(self.top, attributes)
         else:
             self.outer.append(name)
@@ -254,10 +291,22 @@ class _Records:
                 self._refuse_depth()
 
     def end(self, name: str) -> None:
-        """An element closes; a closing record moves its values to the buffers."""
-        if self.capture:
-            self._flush()
-        self.run = 0
+        """An element closes; a closing record moves its cells to the finished ones."""
+        if capture := self.capture:
+            parts = self.parts
+            if len(capture) == 1 and len(parts) == 1 and not self.expect:
+                text = parts[0]  # _flush's commonest case, written out: no call
+                if len(text) > self.loose:
+                    self._check_text(capture[0], text)
+                self.row[capture[0]] = text
+                self.capture = []
+                parts.clear()
+            else:
+                self._flush()
+        elif parts := self.parts:
+            if len(parts) > 1 or len(parts[0]) > self.max_text:
+                self._measure_text()
+            parts.clear()
         inside = self.inside
         if not inside:
             self.outer.pop()
@@ -266,19 +315,55 @@ class _Records:
         if self.expect and step is not None and step.scopes:
             self._close_scopes(step)
         if not inside:
-            # The predicate cells past the fields are not columns: zip stops at the buffers.
-            for index, (buffer, value) in enumerate(zip(self.buffers, self.row, strict=False)):
-                buffer.append(value)
-                if value is not None:
-                    self.seen[index] = True
+            self.flat.extend(self.row)
             self.row = [None] * self.cells
 
-    def text(self, data: str) -> None:
-        """Character data, kept only while a field's element is being read."""
+    def after_block(self) -> None:
+        """Between two blocks: a text running on is measured, finished rows are batched."""
+        if self.parts:
+            self._measure_text()
+        if len(self.lines) >= BATCH_ROWS:
+            self._batch()
+
+    def frame(self) -> pl.DataFrame:
+        """Every row read, as text columns and their lines (call once the file has ended)."""
+        self._batch()
+        return self.batches.frame()
+
+    def seen(self) -> list[bool]:
+        """Which field paths occurred at least once (with a value) in the file."""
+        return self.batches.valued
+
+    def _batch(self) -> None:
+        """The finished rows to a frame; a record still open stays."""
+        done = len(self.flat) // self.cells
+        if done == 0 and self.batches.frames:
+            return
+        flat, cells = self.flat, self.cells
+        columns = [flat[i : done * cells : cells] for i in range(self.width)]
+        del flat[: done * cells]
+        self.batches.add(columns, self.lines[:done])
+        del self.lines[:done]
+
+    def _text_before_tag(self) -> None:
+        """What start and end do first (inlined there): a field's text read, others measured."""
         if self.capture:
-            self.parts.append(data)
-        self.run += len(data)
-        if self.run > self.max_text:
+            self._flush()
+        elif parts := self.parts:
+            if len(parts) > 1 or len(parts[0]) > self.max_text:
+                self._measure_text()
+            parts.clear()
+
+    def _measure_text(self) -> None:
+        """_LongText when the text reported since the last tag passed `max_cell_bytes`."""
+        if sum(map(len, self.parts)) > self.max_text:
+            raise _LongText
+
+    def text(self, data: str) -> None:
+        """The exact reading's text handler: refuses a text the moment it passes the bound."""
+        parts = self.parts
+        parts.append(data)
+        if sum(map(len, parts)) > self.max_text:
             self._refuse_text()
 
     def _refuse_depth(self) -> None:
@@ -305,8 +390,11 @@ class _Records:
                 if value is not None and len(value) > self.loose:
                     self._check_value(index, value, "value")
                 row[index] = value
-        if step.texts:
-            self.capture = [i for i in step.texts if row[i] is None]
+        if texts := step.texts:
+            if len(texts) > 1:
+                self.capture = [i for i in texts if row[i] is None]
+            elif row[texts[0]] is None:
+                self.capture = texts  # never changed: capture is replaced, not edited
 
     def _enter_special(self, step: _Step, attributes: dict[str, str]) -> None:
         """A predicated step opens a scope; a position() field takes its number."""
@@ -322,7 +410,7 @@ class _Records:
 
     def _position(self, step: _Step) -> int:
         """position() of the record: its number in the file."""
-        return len(self.lines)
+        return self.rows
 
     def _close_scopes(self, step: _Step) -> None:
         """A predicated element closes: what was read through a predicate stays if it matched."""
@@ -340,10 +428,16 @@ class _Records:
             refusal = f"the {kind} of {where.field(index)}"
             raise too_long(where.file, self.parser, where.bounds, refusal)
 
+    def _check_text(self, index: int, value: str) -> None:
+        """_check_value for a text read; one of more characters than the bound: _LongText."""
+        if len(value) > self.max_text:
+            raise _LongText
+        self._check_value(index, value, "text")
+
     def _flush(self) -> None:
         value = "".join(self.parts)
         if len(value) > self.loose:
-            self._check_value(self.capture[0], value, "text")
+            self._check_text(self.capture[0], value)
         row = self.row
         for index in self.capture:
             row[index] = value
@@ -378,12 +472,13 @@ class _RepeatedRecords(_Records):
         self.record_line = 0
         self.records = 0  # records begun so far: position() of the record
         self.occurrences = 0  # in the current record
+        # A row's repeated cells are known before its record's own: a buffer per field.
+        self.buffers: list[list[str | None]] = [[] for _ in range(width)]
+        self.valued = [False] * width  # read in a record, even one that gave no row
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         """An element opens; an occurrence of the repeat element starts a row at its line."""
-        if self.capture:
-            self._flush()
-        self.run = 0
+        self._text_before_tag()
         inside = self.inside
         if inside:
             parent = inside[-1]
@@ -409,9 +504,7 @@ class _RepeatedRecords(_Records):
 
     def end(self, name: str) -> None:
         """An element closes: an occurrence's values go out now, the record's at its end."""
-        if self.capture:
-            self._flush()
-        self.run = 0
+        self._text_before_tag()
         inside = self.inside
         if not inside:
             self.outer.pop()
@@ -428,14 +521,29 @@ class _RepeatedRecords(_Records):
         """position() of the repeat element within its record, or of the record in the file."""
         return self.occurrences if step is self.repeat else self.records
 
+    def seen(self) -> list[bool]:
+        """Which field paths occurred at least once (with a value) in the file."""
+        return self.valued
+
+    def _batch(self) -> None:
+        """The rows whose every cell is known to a frame (the record's own come at its end)."""
+        done = min(len(b) for b in self.buffers) if self.buffers else len(self.lines)
+        if done == 0 and self.batches.frames:
+            return
+        self.batches.add([b[:done] for b in self.buffers], self.lines[:done])
+        for buffer in self.buffers:
+            del buffer[:done]
+        del self.lines[:done]
+
     def _count_row(self) -> None:
         """ParseError when one more row would pass `format.max_rows`."""
-        if len(self.lines) >= self.max_rows:
+        if self.rows >= self.max_rows:
             raise many_rows(self.where.file, self.parser, self.where.bounds)
+        self.rows += 1
 
     def _close_occurrence(self) -> None:
         """One row's repeated values to their buffers; the record's come at its end."""
-        row, buffers, seen = self.row, self.buffers, self.seen
+        row, buffers, seen = self.row, self.buffers, self.valued
         for index in self.repeated:
             value = row[index]
             buffers[index].append(value)
@@ -451,7 +559,7 @@ class _RepeatedRecords(_Records):
             self.lines.append(self.record_line)
             self._close_occurrence()  # nothing was read below the repeat: all empty
             rows = 1
-        row, buffers, seen = self.row, self.buffers, self.seen
+        row, buffers, seen = self.row, self.buffers, self.valued
         for index in self.own:
             value = row[index]
             buffers[index].extend(itertools.repeat(value, rows))

@@ -16,7 +16,8 @@ at the line and column where it was found:
   counted once per block, so refused where the block that passed it ends);
 - elements nested deeper than MAX_DEPTH (as the element opens);
 - more rows than `format.max_rows`; for XML it is 2,000,000 unless the contract says
-  otherwise, as each row is held as Python values until the file ends.
+  otherwise (the rows become a frame a batch at a time, etl.read.formats.xml_batches, but
+  the frame of the whole file is still held).
 
 The reader (etl.read.formats.xml) and the check made while a `.xml.gz` or `.zip` is expanded
 (`Shape`, see etl.read.formats.compressed) apply the same bounds, so a bomb in an archive is

@@ -31,10 +31,9 @@ from etl.models import (
 )
 from etl.read.deactivations import marked_inactive
 from etl.to_norce.masterdata import old_rows
-from etl.to_norce.masterdata.old_rows import AT
+from etl.to_norce.masterdata.old_rows import AT, ROW
 
 _OLD = "__old"
-_ROW = "__row"  # a file row's position in the file
 
 
 def diff(
@@ -83,16 +82,12 @@ def _joined(
     names = old_rows.columns(old)
     kept = [c for c in names if c not in key and c != STATE]
     fields = [c for c in kept if c != IS_ACTIVE]  # the flag decides the state, not a change
-    found = (
-        new.select(key)
-        .with_row_index(_ROW)
-        .join(numbered.drop(STATE), on=key, how="left", nulls_equal=True, maintain_order="left")
-    )
+    found = old_rows.matched(new.select(key), numbered, key)
     if found.height != new.height:
         # The snapshot holds a key twice: the contract's key was narrowed since it was
         # written. Each file row goes beside every snapshot row of its key, as the join of
         # whole rows did; this run's snapshot then holds the key once again.
-        new = new.select(pl.all().gather(found.get_column(_ROW)))
+        new = new.select(pl.all().gather(found.get_column(ROW)))
     at = found.get_column(AT)  # per file row, the position of its snapshot row (or null)
     state = numbered.get_column(STATE).gather(at)
     live, off = state.is_in([ACTIVE, HELD]), new.select(marked_inactive(new)).to_series()
@@ -100,7 +95,7 @@ def _joined(
     needed = (live & (off | _any_differs(old, new, at, fields))) | returning
     missing = numbered.clear().get_column(AT)
     if full_export:
-        gone = numbered.join(new.select(key), on=key, how="anti", nulls_equal=True)
+        gone = old_rows.unmatched(numbered, found)  # the join made says which rows left
         missing = gone.filter(pl.col(STATE).is_in([ACTIVE, HELD])).get_column(AT)
     side_at = at.filter(needed)
     read = old_rows.rows_at(old, pl.concat([side_at, missing]))  # one read for both
@@ -317,7 +312,7 @@ def apply(
     # whole is copied into the join's build side (every field of every row).
     dormant = marked.join(keys.drop(AT), on=key, how="anti", nulls_equal=True)
     dormant = dormant.with_columns(pl.lit(DORMANT).alias(STATE)).select(columns)
-    gone = keys.join(present.select(key), on=key, how="anti", nulls_equal=True)
+    gone = old_rows.unmatched(keys, old_rows.matched(present.select(key), keys, key))
     carried = old_rows.rows_at(snapshot, gone.get_column(AT))
     if full_export:
         released = pl.when(pl.col(STATE) == HELD).then(pl.lit(ACTIVE)).otherwise(pl.col(STATE))

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import polars as pl
 
 AT = "__at"  # a row's position in the snapshot
+ROW = "__row"  # a file row's position in the file
+_HASH = "__key_hash"
 
 
 def columns(old: pl.LazyFrame) -> list[str]:
@@ -36,3 +38,56 @@ def rows_at(old: pl.LazyFrame, at: pl.Series) -> pl.DataFrame:
     wanted = at.unique()
     found = old.with_row_index(AT).filter(pl.col(AT).is_in(wanted.implode())).collect()
     return at.alias(AT).to_frame().join(found, on=AT, how="left", maintain_order="left").drop(AT)
+
+
+def matched(new_keys: pl.DataFrame, numbered: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    """Per row of `new_keys` (ROW, in order) the AT of each snapshot row with its key (null:
+    none), as a left join on the key with nulls equal.
+
+    Joined on a 64-bit hash of the key, not the key: the join's table of ten million string
+    keys took about 2 GB more than one of hashes. Every pair it finds is checked on the
+    key itself; should two keys share a hash (or the key's types differ), the key is joined.
+    """
+    key = list(key)
+    exact = new_keys.select(key).schema == numbered.select(key).schema
+    if exact:
+        found = _by_hash(new_keys, numbered, key)
+        if _all_equal(new_keys, numbered, found, key):
+            return found
+    return (
+        new_keys.select(key)
+        .with_row_index(ROW)
+        .join(
+            numbered.select(*key, AT), on=key, how="left", nulls_equal=True, maintain_order="left"
+        )
+        .select(ROW, AT)
+    )
+
+
+def _by_hash(new_keys: pl.DataFrame, numbered: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """The left join on the keys' hashes: (ROW, AT)."""
+    hashed = pl.struct(key).hash().alias(_HASH)
+    left = new_keys.select(hashed).with_row_index(ROW)
+    right = numbered.select(hashed, AT)
+    return left.join(right, on=_HASH, how="left", maintain_order="left").select(ROW, AT)
+
+
+def _all_equal(
+    new_keys: pl.DataFrame, numbered: pl.DataFrame, found: pl.DataFrame, key: list[str]
+) -> bool:
+    """Whether each pair `found` made has the same key on both sides (nulls equal)."""
+    pairs = found.drop_nulls(AT)
+    rows, at = pairs.get_column(ROW), pairs.get_column(AT)
+    for k in key:
+        mine, theirs = new_keys.get_column(k).gather(rows), numbered.get_column(k).gather(at)
+        if not mine.eq_missing(theirs).all():
+            return False
+    return True
+
+
+def unmatched(numbered: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `numbered` no row of `found` matched (an anti join, from the join made)."""
+    hit = pl.repeat(False, numbered.height, eager=True).scatter(
+        found.get_column(AT).drop_nulls(), True
+    )
+    return numbered.filter(~hit)

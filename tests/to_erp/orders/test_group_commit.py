@@ -121,3 +121,32 @@ def test_without_retry_alone_every_caller_of_a_failed_batch_gets_its_error() -> 
         t.join()
     assert len(calls) == 2, "the failed batch was tried again"
     assert errors == {n: "Input/output error" for n in range(1, 5)}
+
+
+def test_many_rounds_from_many_threads_each_caller_gets_its_own_result_and_none_hangs() -> None:
+    # A round wakes only its own callers and hands the lead to the first one queued: no
+    # caller may be left waiting for a wake-up that never comes, none may get another's result.
+    rounds: list[int] = []
+
+    def commit(items: Sequence[int]) -> list[int]:
+        rounds.append(len(items))
+        time.sleep(0.0005)  # long enough for others to queue behind it
+        return [i * 3 for i in items]
+
+    group: GroupCommit[int, int] = GroupCommit(commit)
+    wrong: list[int] = []
+
+    def submit_many(first: int) -> None:
+        for n in range(first, first + 100):
+            if group.submit(n) != n * 3:
+                wrong.append(n)
+
+    threads = [threading.Thread(target=submit_many, args=(k * 1000,)) for k in range(SENDERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a caller was never woken"
+    assert wrong == []
+    assert sum(rounds) == SENDERS * 100
+    assert len(rounds) < SENDERS * 100 / 2, "callers waiting together were not committed together"

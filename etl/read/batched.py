@@ -1,0 +1,132 @@
+"""Parse, map and validate a big CSV file a batch at a time; the valid rows wait on disk.
+
+At ten million rows the file's text as one frame, its typed copy and the valid rows beside
+both took most of the run's memory. Each check but one judges a row by its own cells, so
+a batch is mapped and validated on its own and its valid rows are written to a Parquet
+file in scratch; what is kept is small (rejections, rejected keys) plus a hash of each key.
+The one check across rows, duplicate keys, is made on those hashes: a key in two batches
+(rare) sends the file to the whole-file path, which names every line of the key as before.
+Read back, the valid rows are compact: no view into text the rejected rows and the casts
+left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+
+from etl.config.contracts import FeedContract
+from etl.models import Validated
+from etl.read.formats.compressed import SUFFIXES
+from etl.read.formats.csv_batches import BATCH_ROWS, NotPlain, csv_batches
+from etl.read.mapping import map_columns
+from etl.read.validate import rows_checked_alone, validate, whole_key_hashes
+
+log = logging.getLogger(__name__)
+
+# Smaller files are read whole: a batch of their size saves nothing.
+BATCHED_FROM_BYTES = 64 << 20
+
+
+def batchable(local: Path, contract: FeedContract, *, min_bytes: int = BATCHED_FROM_BYTES) -> bool:
+    """Whether the file may be read in batches: a big CSV of its own, checked row by row."""
+    return (
+        contract.format.type == "csv"
+        and local.suffix.lower() not in SUFFIXES
+        and contract.source.from_feed is None
+        and contract.checks.same_key_rows != "merge_identical"
+        and local.stat().st_size >= min_bytes
+        and rows_checked_alone(contract)
+    )
+
+
+def validated_in_batches(
+    local: Path, contract: FeedContract, scratch: Path, rows: int = BATCH_ROWS
+) -> Validated | None:
+    """The file's Validated, read `rows` at a time; None when it must be read whole."""
+    with _spill_folder(scratch, local.name) as folder:
+        try:
+            parts = _validated_parts(local, contract, scratch, folder, rows)
+        except NotPlain as exc:
+            log.info("%s: %s: read whole (%s)", contract.name, local.name, exc)
+            return None
+        if parts is None or not sum(p.rows_read for p in parts):
+            return None  # a key in two batches, or no rows: the whole-file path says it
+        valid = pl.concat(
+            [pl.scan_parquet(folder / f"{i}.parquet", glob=False) for i in range(len(parts))]
+        ).collect()
+    return _joined(parts, valid, list(contract.key_fields))
+
+
+def _validated_parts(
+    local: Path, contract: FeedContract, scratch: Path, folder: Path, rows: int
+) -> list[Validated] | None:
+    """Each batch's Validated, its valid rows written to `folder` (and left out of it)."""
+    parts: list[Validated] = []
+    keys: list[pl.Series] = []
+    for i, parsed in enumerate(csv_batches(local, contract.format, scratch, rows)):
+        mapped = map_columns(parsed, contract)
+        keys.append(whole_key_hashes(mapped, contract))
+        checked = validate(mapped, contract)
+        # Parquet, not Arrow IPC: read back, IPC's frame held 40 MB more per million rows.
+        checked.valid.write_parquet(folder / f"{i}.parquet", compression="uncompressed")
+        parts.append(
+            Validated(
+                checked.valid.clear(),
+                checked.rejections,
+                checked.rejected_keys,
+                checked.rows_read,
+                unkeyed_lines=checked.unkeyed_lines,
+                merged=checked.merged,
+                forgiven=checked.forgiven,
+                copies=checked.copies,
+            )
+        )
+    return parts if not _key_in_two_batches(keys) else None
+
+
+def _key_in_two_batches(keys: list[pl.Series]) -> bool:
+    """Whether any key hash occurs in more than one batch."""
+    if len(keys) < 2:
+        return False
+    # Each batch's keys once: a hash seen twice after that is in two batches.
+    every = pl.concat([k.unique() for k in keys])
+    return bool(every.is_duplicated().any())
+
+
+def _joined(parts: list[Validated], valid: pl.DataFrame, key: list[str]) -> Validated:
+    """One Validated of the batches', as validate gives for the whole file."""
+    first = parts[0]
+    rejected_keys = pl.concat([p.rejected_keys for p in parts]).unique(
+        subset=key, keep="first", maintain_order=True
+    )
+    return Validated(
+        valid=valid,
+        rejections=pl.concat([p.rejections for p in parts]),
+        rejected_keys=rejected_keys,
+        rows_read=sum(p.rows_read for p in parts),
+        unkeyed_lines=tuple(sorted(n for p in parts for n in p.unkeyed_lines)),
+        merged=first.merged,
+        forgiven=pl.concat([p.forgiven for p in parts]),
+        copies=first.copies,
+    )
+
+
+@contextmanager
+def _spill_folder(scratch: Path, name: str) -> Iterator[Path]:
+    """A dot folder in the parser's scratch for the batches' valid rows, removed after.
+
+    Runtime.recover tidies the scratch folder if the process dies before that.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".batches", dir=scratch))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
