@@ -12,6 +12,10 @@ from tests.support.norce.app import NorceStandin, run_norce_standin
 from tests.support.paths import SAMPLES, SCHEMAS
 from tests.support.sftp_server import SftpServerInfo, run_sftp_server
 
+# The session's PostgreSQL and S3 for the tests that span machines (postgres_uri, postgres_at,
+# shared_ledger, s3_endpoint, s3_bucket).
+pytest_plugins = ["tests.support.scale_fixtures"]
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:

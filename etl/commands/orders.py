@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etl.alert_jobs import alerts_beside
 from etl.commands.json_views import dump, orders_document, refused_json
@@ -14,15 +15,21 @@ from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.console.page_route import console_routes
 from etl.errors import EtlError
-from etl.receiver.app import serve_receiver
+from etl.lazy import imported_when_called
 from etl.receiver.refused import find, refused_bodies, retake
 from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
-from etl.state.spool import Spool
+from etl.state.blob_spool import open_spool
+from etl.state.spool_base import BodySpool
 from etl.to_erp.orders.book import Body, OrderBook
 from etl.to_erp.orders.history import order_story
 from etl.to_erp.orders.inbound import open_inbound
 from etl.transport.names import one_line, printable
+
+if TYPE_CHECKING:
+    from etl.receiver.app import serve_receiver
+else:  # uvicorn and h11: only `receive` needs them
+    serve_receiver = imported_when_called("etl.receiver.app", "serve_receiver")
 
 STATES = ["spooled", "held", "exported", "refused"]
 
@@ -244,14 +251,14 @@ def _rejected(settings: Settings) -> Path:
     return Areas(settings.home).refused("orders")
 
 
-def _spool(settings: Settings) -> Spool:
-    return Spool(Areas(settings.home).spool("orders"))
+def _spool(settings: Settings) -> BodySpool:
+    return open_spool(settings.storage, Areas(settings.home), "orders")
 
 
-def _purged(spool: Spool, body: Body) -> str | None:
+def _purged(spool: BodySpool, body: Body) -> str | None:
     """What became of a body `run.py purge` removed, in words; None while it is kept."""
     gone = spool.purged(body.spool_name)
-    if gone is None or (spool.folder / body.spool_name).exists():
+    if gone is None or spool.exists(body.spool_name):
         return None
     return (
         f"its body was removed by `run.py purge` on {gone.get('purged_at')} (kept "

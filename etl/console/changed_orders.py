@@ -10,11 +10,10 @@ removed the body past `orders_retention_days` (it can no longer be sent).
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 from etl.console.problems import Problem
-from etl.state.areas import Areas
 from etl.state.ledger.connection import LedgerAt, Tables
+from etl.state.spool_base import BodySpool
 from etl.transport.names import printable
 
 _UNSETTLED = (
@@ -34,19 +33,19 @@ class ChangedOrders(Tables):
         return self._db.execute(_UNSETTLED).fetchall()
 
 
-def read_changed_problems(ledger: LedgerAt, areas: Areas) -> list[Problem]:
+def read_changed_problems(ledger: LedgerAt, spool: BodySpool) -> list[Problem]:
     """`changed_problems` over a connection of its own to the ledger."""
     changed = ChangedOrders(ledger)
     try:
-        return changed_problems(changed, areas.spool("orders"))
+        return changed_problems(changed, spool)
     finally:
         changed.close()
 
 
-def changed_problems(changed: ChangedOrders, spool: Path) -> list[Problem]:
+def changed_problems(changed: ChangedOrders, spool: BodySpool) -> list[Problem]:
     """One `order_changed` problem per body kept for review: its key names the order and
     the body, never how many others there are (a count would resolve and reopen them all)."""
-    return [_changed(r) for r in changed.unsettled() if (spool / r["spool_name"]).exists()]
+    return [_changed(r) for r in changed.unsettled() if spool.exists(r["spool_name"])]
 
 
 def _changed(row: sqlite3.Row) -> Problem:

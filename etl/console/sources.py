@@ -36,7 +36,7 @@ def find_problems(
         *file_problems(rt.ledger, contracts.values()),
         *held_problems(rt.ledger),
         *order_problems(rt.ledger.at, rt.areas),
-        *read_changed_problems(rt.ledger.at, rt.areas),
+        *read_changed_problems(rt.ledger.at, rt.spool("orders")),
         *read_document_problems(rt.ledger.at, now),
         *missing_problems(rt, contracts, now),
         *heartbeat_problems(rt, now),

@@ -1,48 +1,43 @@
-"""The order spool: each received body on disk, fsync'd, before anyone is told OK.
+"""The order spool on this machine's disk: each received body in a file, fsync'd, before OK.
 
 A body is kept exactly as it came (JSON or XML): what Norce sent is the evidence when an
 order is disputed. The name is derived from the order reference, made safe for a file
-name, plus the body's hash, so two different bodies for one reference never overwrite each
-other and a reference like `../../x` cannot leave the folder.
+name, plus the body's hash (etl.state.spool_base.spool_name), so two different bodies for
+one reference never overwrite each other and a reference like `../../x` cannot leave the
+folder.
 
 Past its retention (`run.py purge`) a body is removed and a tombstone `<name>.purged` takes
 its place: its hash, size and when it went, no content. Reading it then says the body is
-gone; recovery skips it (neither `.json` nor `.xml`).
+gone; recovery skips it (neither `.json` nor `.xml`). On object storage the same spool is
+etl.state.blob_spool; `open_spool` (there) picks one from `[storage]`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from etl.state.atomic import fsync_dir, write_atomically, write_renamed
+from etl.state.atomic import PRIVATE, fsync_dir, write_atomically, write_renamed
 from etl.state.group_commit import GroupCommit
+from etl.state.spool_base import (
+    TOMBSTONE,
+    BodyPurged,
+    BodySpool,
+    Spooled,
+    check_spool_name,
+    is_body_name,
+    purged_error,
+    read_tombstone,
+    spool_name,
+    tombstone,
+)
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-TOMBSTONE = ".purged"
+__all__ = ["TOMBSTONE", "BodyPurged", "BodySpool", "Spool", "Spooled", "spool_name"]
 
-
-class BodyPurged(FileNotFoundError):
-    """The body was removed past its retention; only its hash and size are left."""
-
-
-@dataclass(frozen=True)
-class Spooled:
-    """A body on disk: where, its hash, and how it is encoded."""
-
-    path: Path
-    sha256: str
-    kind: str  # json | xml
-
-
-def spool_name(ref: str, sha256: str, kind: str) -> str:
-    """`<safe ref>-<hash prefix>.<kind>`: unique per body, never a path."""
-    safe = _UNSAFE.sub("_", ref)[:50].lstrip(".") or "order"
-    return f"{safe}-{sha256[:16]}.{kind}"
+# O_EXCL: never write through a file (or symlink) someone else put at the name.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 class Spool:
@@ -59,20 +54,53 @@ class Spool:
     def put(self, ref: str, body: bytes, kind: str) -> Spooled:
         """Store one body durably; the same body again replaces itself (one file per body).
 
-        As etl.state.atomic writes a file (temp name, fsync, rename, folder fsync'd), but the
-        folder's fsync is shared with the bodies other threads put meanwhile.
+        A new body is created under its own name, written and fsync'd, and the folder's fsync
+        is shared with the bodies other threads put meanwhile. No temp name and rename: the
+        rename dirtied the folder again after the file's fsync, so every body cost the file
+        system two journal commits instead of one (bench/receiver.py). A crash halfway leaves
+        a torn file under the name, never answered OK: its bytes do not match the hash in
+        its name (`matches_name`), recovery passes it over and the sender's retry replaces it.
         """
         sha = hashlib.sha256(body).hexdigest()
-        path = self.folder / spool_name(ref, sha, kind)
-        # Written again when the body is there too (its name says the same bytes): it may be
-        # the one of a put whose folder fsync failed (answered 503). Linux reports such an
-        # error once, so a second fsync of the folder alone would pass without its entry on
-        # disk; a fresh rename gives the folder's fsync something to write. A retry is rare
-        # and a body small.
-        write_renamed(path, body)
+        name = spool_name(ref, sha, kind)
+        path = self.folder / name
+        if not self._create_synced(path, body):
+            # The name is taken: the same bytes put before (its name says so), or a body torn
+            # by a crash. Written again through a temp name and a rename: it may be the one
+            # of a put whose fsync failed (answered 503). Linux reports such an error once, so
+            # a second fsync alone would pass without the data on disk; a fresh file and
+            # rename give the fsyncs something to write. A retry is rare and a body small.
+            write_renamed(path, body)
         # The caller answers 200 only after the folder holding the body is fsync'd.
         self._folder_synced.submit(path)
-        return Spooled(path, sha, kind)
+        return Spooled(name, sha, kind, path)
+
+    def _create_synced(self, path: Path, body: bytes) -> bool:
+        """A new file at `path` holding `body`, fsync'd; False when the name is taken."""
+        fd = self._open_new(path)
+        if fd is None:
+            return False
+        try:
+            os.fchmod(fd, PRIVATE)  # the umask must not narrow or widen it
+            _write_all(fd, body)
+            os.fsync(fd)
+        except BaseException:
+            _unlink_own(path, fd)  # not durable, never answered OK: no torn file left
+            raise
+        finally:
+            os.close(fd)
+        return True
+
+    def _open_new(self, path: Path) -> int | None:
+        """A descriptor of a new file at `path`; None when the name is taken."""
+        try:
+            try:
+                return os.open(path, _CREATE, PRIVATE)
+            except FileNotFoundError:  # the first body of a new home: make the folder
+                self.folder.mkdir(parents=True, exist_ok=True)
+                return os.open(path, _CREATE, PRIVATE)
+        except FileExistsError:
+            return None
 
     def _sync_folder(self, paths: Sequence[Path]) -> list[None]:
         fsync_dir(self.folder)
@@ -83,20 +111,26 @@ class Spool:
         path = self._path(name)
         gone = self.purged(name)
         if gone is not None and not path.exists():
-            raise BodyPurged(
-                f"the body {name} was removed by `run.py purge` on {gone.get('purged_at')} "
-                f"(retention {gone.get('retention_days')} days); only its hash is kept"
-            )
+            raise purged_error(name, gone)
         return path.read_bytes()
+
+    def exists(self, name: str) -> bool:
+        """Whether the body's file is here."""
+        return self._path(name).exists()
+
+    def names(self) -> list[str]:
+        """The bodies in the folder, sorted; none when it was never made."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.name for p in self.folder.iterdir() if is_body_name(p.name))
 
     def purged(self, name: str) -> dict[str, object] | None:
         """The tombstone of a body removed past its retention; None while the body is kept."""
-        tombstone = self._path(name).with_name(name + TOMBSTONE)
         try:
-            doc = json.loads(tombstone.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = self._path(name).with_name(name + TOMBSTONE).read_bytes()
+        except OSError:
             return None
-        return doc if isinstance(doc, dict) else None
+        return read_tombstone(data)
 
     def remove_body(self, name: str, at: str, retention_days: int) -> int:
         """Replace the body with its tombstone (hash, size, when); returns the bytes removed."""
@@ -104,19 +138,33 @@ class Spool:
         if path.is_symlink() or not path.is_file():
             return 0
         body = path.read_bytes()
-        record = {
-            "name": name,
-            "sha256": hashlib.sha256(body).hexdigest(),
-            "size": len(body),
-            "purged_at": at,
-            "retention_days": retention_days,
-        }
-        write_atomically(path.with_name(name + TOMBSTONE), json.dumps(record).encode())
+        write_atomically(
+            path.with_name(name + TOMBSTONE), tombstone(name, body, at, retention_days)
+        )
         path.unlink()
         fsync_dir(self.folder)
         return len(body)
 
+    def replace(self, name: str, body: bytes) -> None:
+        """Write the file over the old one (temp, fsync, rename, folder fsync)."""
+        write_atomically(self._path(name), body)
+
     def _path(self, name: str) -> Path:
-        if Path(name).name != name or name.startswith("."):
-            raise ValueError(f"not a spool file name: {name!r}")
-        return self.folder / name
+        return self.folder / check_spool_name(name)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Every byte of `data` to `fd` (a write may take fewer than it was given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _unlink_own(path: Path, fd: int) -> None:
+    """Remove `path` if it is still the file open as `fd`: a writer of the same body that
+    found the name taken may have put its whole file there meanwhile (it stays)."""
+    try:
+        if os.path.samestat(os.fstat(fd), path.stat()):
+            path.unlink()
+    except OSError:
+        pass  # gone already, or unreadable: a retry replaces whatever is there

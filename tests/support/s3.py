@@ -81,6 +81,10 @@ class S3Bucket:
         """An object put behind the product's back (what another writer left)."""
         _client(self.endpoint).put_object(Bucket=self.name, Key=key, Body=data)
 
+    def delete(self, key: str) -> None:
+        """An object deleted behind the product's back (a person, a lifecycle rule)."""
+        _client(self.endpoint).delete_object(Bucket=self.name, Key=key)
+
 
 @contextmanager
 def fresh_bucket(endpoint: str) -> Iterator[S3Bucket]:

@@ -1,9 +1,10 @@
 """One order body in: checked, spooled durably, recorded once, answered.
 
 Shared by the push receiver and the Query poller, so an order is the same order whichever
-way it came. The order of the steps is the guarantee: the body is on disk (fsync'd) and the
-book knows it before OK is answered, so an OK never stands for an order we could lose.
-A retry of the same body answers OK and writes nothing new. A different body under a
+way it came. The order of the steps is the guarantee: the body is stored durably (on disk
+and fsync'd, or an object whose PUT was answered) and the book knows it before OK is
+answered, so an OK never stands for an order we could lose. A retry of the same body
+answers OK and writes nothing new. A different body under a
 reference already known is kept next to the first, reported, and not exported: which one
 the ERP should get is a person's call.
 """
@@ -22,7 +23,8 @@ from etl.config.settings import OrderSettings, Settings
 from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
 from etl.state.atomic import write_atomically
-from etl.state.spool import Spool
+from etl.state.blob_spool import open_spool
+from etl.state.spool_base import BodySpool, matches_name
 from etl.to_erp.orders.bodies import BodyRefused, body_kind, parse_order, read_order
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.checks import hold_reasons
@@ -70,7 +72,7 @@ class OrderInbound:
     def __init__(
         self,
         book: OrderBook,
-        spool: Spool,
+        spool: BodySpool,
         rejected_dir: Path,
         settings: OrderSettings,
         clock: Callable[[], dt.datetime],
@@ -94,7 +96,7 @@ class OrderInbound:
         arrival = self.book.receive(
             order.client_order_ref,
             spooled.sha256,
-            spooled.path.name,
+            spooled.name,
             kind,
             source,
             self.stamp(),
@@ -110,7 +112,7 @@ class OrderInbound:
             "order %s received again with different content; kept as %s, not exported: "
             "compare it with the first and resend on purpose if needed",
             order.client_order_ref,
-            spooled.path.name,
+            spooled.name,
         )
         return ok("already received (different content kept for review)")
 
@@ -124,26 +126,39 @@ class OrderInbound:
         return path
 
     def recover(self) -> int:
-        """Record spooled bodies the book does not know (the process died in between)."""
+        """Record spooled bodies the book does not know (the process died in between).
+
+        With several receivers on one spool (object storage), a body another receiver is
+        booking right now may be taken here too: the book keeps one row per reference, so
+        it is booked once either way (the other receiver's booking finds it "again").
+        """
+        names = self.spool.names()
+        if not names:
+            return 0
         known = {o.spool_name for o in self.book.orders(limit=10**9)}
         recovered = 0
-        if not self.spool.folder.is_dir():
-            return 0
-        for path in sorted(self.spool.folder.iterdir()):
-            if path.name.startswith(".") or path.name in known:
+        for name in names:
+            if name in known:
                 continue
-            kind = path.suffix.lstrip(".")
-            if kind not in ("json", "xml"):
+            kind = name.rsplit(".", 1)[-1]
+            try:
+                body = self.spool.read(name)
+            except FileNotFoundError:
+                continue  # purged or masked away since it was listed
+            if self._booked(name, body, kind):
                 continue
-            body = path.read_bytes()
-            if self._booked(path, body, kind):
+            if not matches_name(name, body):
+                # Torn by a crash while it was written (etl.state.spool), or still being
+                # written by another receiver: no OK stands for it; the sender's retry
+                # replaces it.
+                log.warning("spool file %s is not whole (cut off by a crash); skipped", name)
                 continue
             answer = self.accept(body, kind, "recovered")
             if answer.status == 200:
                 recovered += 1
         return recovered
 
-    def _booked(self, path: Path, body: bytes, kind: str) -> bool:
+    def _booked(self, name: str, body: bytes, kind: str) -> bool:
         """Whether the book already accounts for this spool file under another name.
 
         A body kept for review (a different body under a known reference) is not an order
@@ -159,7 +174,7 @@ class OrderInbound:
         sha = hashlib.sha256(body).hexdigest()
         if row.sha256 != sha:
             # Recorded quietly (the book ignores a variant it has): it was reported when it came.
-            self.book.receive(ref, sha, path.name, kind, "recovered", self.stamp())
+            self.book.receive(ref, sha, name, kind, "recovered", self.stamp())
         return True
 
     def stamp(self) -> str:
@@ -172,7 +187,7 @@ def open_inbound(settings: Settings) -> OrderInbound:
     areas = Areas(settings.home)
     return OrderInbound(
         OrderBook(ledger_at(settings)),
-        Spool(areas.spool("orders")),
+        open_spool(settings.storage, areas, "orders"),
         areas.refused("orders"),
         settings.orders,
         utc_now,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from etl.norce.query import QueryClient
 from etl.runtime import Runtime
 from etl.state.ledger.watermarks import Watermarks
-from etl.state.spool import Spool
 from etl.to_erp.files.export import ExportSummary, export_orders
 from etl.to_erp.files.layouts import Layout
 from etl.to_erp.orders.book import OrderBook
@@ -45,7 +44,7 @@ def export_once(rt: Runtime, layout: Layout) -> ExportSummary:
         return export_orders(
             rt.settings,
             book,
-            Spool(rt.areas.spool("orders")),
+            rt.spool("orders"),
             rt.store(layout.target.store),
             layout,
             rt.clock,

@@ -8,10 +8,8 @@ CreditPayment must name.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from etl.state.ledger.connection import LedgerAt
-from etl.state.spool import Spool
+from etl.state.spool_base import BodySpool
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.model import ClientCustomer, OrderRequest, Payment
@@ -20,7 +18,7 @@ from etl.to_erp.orders.model import ClientCustomer, OrderRequest, Payment
 class ReceivedOrders:
     """Looks up received orders; opens the order book on first use (one per thread)."""
 
-    def __init__(self, ledger: LedgerAt, spool: Path) -> None:
+    def __init__(self, ledger: LedgerAt, spool: BodySpool) -> None:
         self._ledger, self._spool = ledger, spool
         self._book: OrderBook | None = None
 
@@ -31,9 +29,8 @@ class ReceivedOrders:
         row = self._book.order(client_order_ref)
         if row is None:
             return None
-        spool = Spool(self._spool)
         try:
-            return parse_order(spool.read(row.spool_name), row.kind)
+            return parse_order(self._spool.read(row.spool_name), row.kind)
         except (OSError, ValueError, BodyRefused):
             return None
 

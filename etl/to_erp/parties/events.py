@@ -8,7 +8,7 @@ payload is not documented either, so any JSON object is taken and the party's No
 read from the first of these top-level properties, in any casing [I]: `CustomerId` (or
 `CompanyId`), then `EntityId`, then `Id`. Verify on a playground which one Norce sends.
 
-The order of the steps is the guarantee, as for orders: the body is on disk (fsync'd) and
+The order of the steps is the guarantee, as for orders: the body is stored durably and
 the book knows the event before 200 is answered. A body without a usable id is answered 400
 (Norce retries, then dead-letters it) and kept under `archive/parties/rejected/` for a
 person; logs name the event type, the event's seq and the Norce Id, never the body (a
@@ -30,7 +30,8 @@ from etl.config.settings import Settings
 from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
 from etl.state.atomic import write_atomically
-from etl.state.spool import Spool
+from etl.state.blob_spool import open_spool
+from etl.state.spool_base import BodySpool
 from etl.to_erp.orders.inbound import Answer
 from etl.to_erp.parties.book import PartyBook
 
@@ -87,7 +88,7 @@ class PartyInbound:
     def __init__(
         self,
         book: PartyBook,
-        spool: Spool,
+        spool: BodySpool,
         rejected_dir: Path,
         clock: Callable[[], dt.datetime],
     ) -> None:
@@ -104,7 +105,7 @@ class PartyInbound:
             return answer(400, str(exc))
         spooled = self.spool.put(f"{event}-{norce_id}", body, "json")
         arrival, seq = self.book.receive(
-            kind, norce_id, event, spooled.sha256, spooled.path.name, source, self.stamp()
+            kind, norce_id, event, spooled.sha256, spooled.name, source, self.stamp()
         )
         if arrival == "again":
             log.info("%s for %s %d: the same as event %d, not booked again",
@@ -115,15 +116,20 @@ class PartyInbound:
 
     def recover(self) -> int:
         """Book spooled events the book does not know (the process died in between)."""
-        if not self.spool.folder.is_dir():
+        names = [n for n in self.spool.names() if n.endswith(".json")]
+        if not names:
             return 0
         known = self.book.spool_names()
         recovered = 0
-        for path in sorted(self.spool.folder.glob("*.json")):
-            event = path.name.split("-", 1)[0]
-            if path.name in known or event not in EVENT_KINDS:
+        for name in names:
+            event = name.split("-", 1)[0]
+            if name in known or event not in EVENT_KINDS:
                 continue
-            if self.accept(event, path.read_bytes(), "recovered").status == 200:
+            try:
+                body = self.spool.read(name)
+            except FileNotFoundError:
+                continue  # purged since it was listed
+            if self.accept(event, body, "recovered").status == 200:
                 recovered += 1
         return recovered
 
@@ -158,7 +164,7 @@ def open_party_inbound(settings: Settings) -> PartyInbound:
     areas = Areas(settings.home)
     return PartyInbound(
         PartyBook(ledger_at(settings)),
-        Spool(areas.spool("parties")),
+        open_spool(settings.storage, areas, "parties"),
         areas.refused("parties"),
         utc_now,
     )

@@ -8,31 +8,9 @@ from pathlib import Path
 import pytest
 
 from etl.state.ledger.connection import LedgerAt
-from tests.support.postgres import (
-    emptied_ledger,
-    fresh_database,
-    fresh_schema,
-    release,
-    server_uri,
-    session_root,
-)
+from tests.support.postgres import emptied_ledger, fresh_database
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="session")
-def postgres_uri() -> Iterator[str]:
-    """The session's PostgreSQL server (started once, shared by the xdist workers)."""
-    root = session_root()
-    yield server_uri(root)
-    release(root)
-
-
-@pytest.fixture
-def postgres_at(postgres_uri: str) -> Iterator[LedgerAt]:
-    """An empty ledger in PostgreSQL: a schema of its own."""
-    with fresh_schema(postgres_uri) as at:
-        yield at
 
 
 @pytest.fixture(params=BACKENDS)

@@ -144,3 +144,23 @@ def test_xml_with_an_entity_declaration_is_refused(inbound: OrderInbound) -> Non
     answer = inbound.accept(bomb, "text/xml", "push")
     assert answer.status == 400 and "DOCTYPE" in answer.body["Description"]
     assert inbound.book.orders() == []
+
+
+def test_recovery_passes_over_a_torn_body_and_the_retry_books_it(
+    inbound: OrderInbound, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The spool writes a new body under its own name: a crash halfway leaves part of it
+    # there, never answered OK. Recovery must not take it (nor keep it as a refused body);
+    # the sender's retry replaces it and is booked.
+    body = json.dumps(minimal_order("778")).encode()
+    spooled = inbound.spool.put("778", body, "json")
+    assert spooled.path is not None
+    spooled.path.write_bytes(body[: len(body) // 2])
+
+    assert inbound.recover() == 0
+    assert inbound.book.order("778") is None
+    assert not (inbound.rejected_dir.exists() and any(inbound.rejected_dir.iterdir()))
+    assert "not whole" in caplog.text
+
+    assert post(inbound, minimal_order("778"))["Description"] == "queued"
+    assert inbound.spool.read(spooled.name) == body
