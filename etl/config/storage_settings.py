@@ -3,8 +3,10 @@
 `backend = "local"` (the default) keeps everything in folders under the home, as always.
 `backend = "s3"` puts the archive in an S3-compatible bucket (AWS S3, MinIO, Ceph, R2...):
 `bucket`, an optional key `prefix`, `endpoint_url` for anything but AWS itself (an
-`http://` URL allows plain HTTP, for a store on loopback), and `region`. The snapshots, the
-spool and the outbox stay local for now (docs/architecture.md says which area is where).
+`http://` URL allows plain HTTP, for a store on loopback), and `region`. The ERP outbox goes
+there too (etl.to_erp.files.shared_outbox), and so do the snapshots (etl.state.blob_snapshots)
+and the Norce outbox (etl.norce.file_delivery), and the spools of received bodies
+(etl.state.blob_spool; docs/architecture.md says which area is where).
 
 The access key id and secret come from the environment or a file, as every secret does
 (`access_key_id_env` / `access_key_id_file`, `secret_access_key_env` / `_file`): never in the

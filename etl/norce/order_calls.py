@@ -33,6 +33,7 @@ from typing import Any
 from etl.config.settings import NorceSettings
 from etl.errors import NorceRejected
 from etl.norce.base import OrderAnswer, OrderCall, OrderService
+from etl.norce.bucket_calls import BucketCalls
 from etl.norce.client import NorceClient
 from etl.personal_data import scrubber_for
 from etl.state.atomic import write_atomically
@@ -107,22 +108,29 @@ class HttpOrderService(OrderService):
 class FileOrderService(OrderService):
     """Writes `<name>.json` (the body) and `<name>.request.json` (method, path, headers)."""
 
-    def __init__(self, outbox: Path, settings: NorceSettings) -> None:
+    def __init__(
+        self, outbox: Path, settings: NorceSettings, bucket: BucketCalls | None = None
+    ) -> None:
         self.folder = outbox / "norce"
         self.settings = settings
+        self.bucket = bucket  # [storage] on S3: every machine's documents in the bucket
 
     def send(self, call: OrderCall, batch: str) -> OrderAnswer:
         """Write the call; writing it again (a re-run) replaces it with the same bytes."""
-        folder = self.folder / batch
-        folder.mkdir(parents=True, exist_ok=True)
         stem = file_stem(call.name)
         request = {
             "method": "POST",
             "path": f"{self.settings.connect_path}/{call.method}",
             "headers": {"Content-Type": "application/json"},
         }
+        request_bytes = json.dumps(request, indent=2).encode()
+        if self.bucket is not None:
+            where = self.bucket.put(batch, stem, call.body_bytes(), request_bytes)
+            return OrderAnswer("sent", location=where)
+        folder = self.folder / batch
+        folder.mkdir(parents=True, exist_ok=True)
         write_atomically(folder / f"{stem}.json", call.body_bytes())
-        write_atomically(folder / f"{stem}.request.json", json.dumps(request, indent=2).encode())
+        write_atomically(folder / f"{stem}.request.json", request_bytes)
         return OrderAnswer("sent", location=str(folder / f"{stem}.json"))
 
 

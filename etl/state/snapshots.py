@@ -32,7 +32,7 @@ class SnapshotStore:
         """
         if relative is None:
             return empty_snapshot(fields)
-        frame = pl.read_parquet(self.root / relative, glob=False)
+        frame = pl.read_parquet(self.path(relative), glob=False)
         added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in frame]
         return frame.with_columns(added).select(*fields, STATE)
 
@@ -40,7 +40,7 @@ class SnapshotStore:
         """The snapshot `read` gives, lazily: only the columns and rows collected are read."""
         if relative is None:
             return empty_snapshot(fields).lazy()
-        frame = pl.scan_parquet(self.root / relative, glob=False)
+        frame = pl.scan_parquet(self.path(relative), glob=False)
         present = frame.collect_schema()
         added = [pl.lit(None, dtype).alias(f) for f, dtype in fields.items() if f not in present]
         return frame.with_columns(added).select(*fields, STATE)
@@ -49,7 +49,19 @@ class SnapshotStore:
         """Write a candidate snapshot atomically; returns its path relative to the root."""
         relative = f"{feed}/{run_id}.parquet"
         _write(self.root / relative, frame)
+        self._written(relative)
         return relative
+
+    def path(self, relative: str) -> Path:
+        """The local file of the snapshot at `relative` (etl.state.blob_snapshots fetches it)."""
+        return self.root / relative
+
+    def _written(self, relative: str) -> None:
+        """A candidate snapshot is whole on disk: nothing more to do for a local store.
+
+        Every way of writing a candidate calls this before returning its path: the store on
+        object storage (etl.state.blob_snapshots) uploads it here, before the commit.
+        """
 
     def replace(self, relative: str, frame: pl.DataFrame) -> None:
         """Rewrite a committed snapshot in place, atomically (purge: same rows, fewer values).

@@ -23,6 +23,7 @@ implementation passes tests/state/blobs/test_blobs_contract.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,11 @@ class Blob:
 
     key: str
     size: int
+    # The store's version tag (S3 ETag), from `stat` only: changes with every rewrite; "" not
+    # known. Not part of equality: a listing and a `stat` of one object are the same Blob.
+    etag: str = field(default="", compare=False)
+    # When the object was last written (S3 LastModified, a file's mtime); None: not known.
+    modified: dt.datetime | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
@@ -84,6 +90,11 @@ class Blobs(Protocol):
 
     def read(self, key: str) -> bytes:
         """The object's bytes; BlobNotFound when there is none."""
+        ...
+
+    def get_file(self, key: str, target: Path) -> int:
+        """Copy the object to the local file `target` in pieces (never whole in memory), all
+        at once as `put` stores it; returns its size. BlobNotFound when there is none."""
         ...
 
     def stat(self, key: str) -> Blob | None:

@@ -12,13 +12,21 @@ once here, as it can on S3; no caller needs both.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from etl.state.atomic import PRIVATE, fsync_dir, fsync_dir_or_log, temp_path, write_temp
+from etl.state.atomic import (
+    PRIVATE,
+    fsync_dir,
+    fsync_dir_or_log,
+    put_in_place,
+    temp_path,
+    write_temp,
+)
 from etl.state.blobs.base import (
     Blob,
     BlobExists,
@@ -65,6 +73,17 @@ class LocalBlobs:
         except OSError as exc:
             raise StorageError(f"{key}: cannot read: {exc}") from exc
 
+    def get_file(self, key: str, target: Path) -> int:
+        """Copy the file in pieces to a temp file beside `target`, fsync it, rename it."""
+        source = self._path(key)
+        with _translated(key):
+            try:
+                temp = _copied(source, target)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+                raise BlobNotFound(f"{key}: no such object in {self.root}") from exc
+            put_in_place(temp, target)
+        return target.stat().st_size
+
     def stat(self, key: str) -> Blob | None:
         """The regular file under the key, never through a symlink."""
         try:
@@ -73,7 +92,9 @@ class LocalBlobs:
             return None
         except OSError as exc:
             raise StorageError(f"{key}: cannot look: {exc}") from exc
-        return Blob(key, found.st_size) if stat.S_ISREG(found.st_mode) else None
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        return Blob(key, found.st_size, modified=_modified(found))
 
     def list(self, prefix: str) -> Listing:
         """Files and non-empty folders directly in the prefix's folder, hidden names left out."""
@@ -89,7 +110,8 @@ class LocalBlobs:
             if not is_listable(entry.name) or entry.is_symlink():
                 continue
             if entry.is_file():
-                blobs.append(Blob(join(prefix, entry.name), entry.stat().st_size))
+                found = entry.stat()
+                blobs.append(Blob(join(prefix, entry.name), found.st_size, modified=_modified(found)))
             elif entry.is_dir() and _holds_object(Path(entry.path)):
                 folders.append(entry.name)
         return Listing(blobs, folders)
@@ -169,3 +191,8 @@ def _holds_object(folder: Path) -> bool:
         p.is_file() and not p.is_symlink() and all(map(is_listable, p.relative_to(folder).parts))
         for p in folder.rglob("*")
     )
+
+
+def _modified(found: os.stat_result) -> dt.datetime:
+    """A file's modification time, as S3's LastModified is given."""
+    return dt.datetime.fromtimestamp(found.st_mtime, dt.UTC)

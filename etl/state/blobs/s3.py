@@ -22,6 +22,7 @@ from obstore.exceptions import AlreadyExistsError, BaseError, PreconditionError
 from obstore.store import S3Store
 from pydantic import SecretStr
 
+from etl.state.atomic import atomic_file
 from etl.state.blobs.base import (
     Blob,
     BlobExists,
@@ -93,6 +94,15 @@ class S3Blobs:
         with self._translated("read", key, missing=BlobNotFound):
             return bytes(self._store.get(check_key(key)).bytes())
 
+    def get_file(self, key: str, target: Path) -> int:
+        """One GET, streamed in pieces into a temp file beside `target`, then renamed."""
+        with self._translated("read", key, missing=BlobNotFound):
+            found = self._store.get(check_key(key))
+            with atomic_file(target) as handle:
+                for piece in found.stream():
+                    handle.write(piece)
+        return target.stat().st_size
+
     def stat(self, key: str) -> Blob | None:
         """One HEAD; None on 404."""
         try:
@@ -100,7 +110,7 @@ class S3Blobs:
                 meta = self._store.head(check_key(key))
         except BlobNotFound:
             return None
-        return Blob(key, meta["size"])
+        return Blob(key, meta["size"], meta.get("e_tag") or "", meta.get("last_modified"))
 
     def list(self, prefix: str) -> Listing:
         """One delimited listing (every page of it) of the prefix."""
@@ -164,7 +174,7 @@ def _open(settings: S3Options, bucket: str, prefix: str) -> S3Store:
 
 
 def _blob(meta: ObjectMeta) -> Blob:
-    return Blob(meta["path"], meta["size"])
+    return Blob(meta["path"], meta["size"], modified=meta.get("last_modified"))
 
 
 def _first_line(exc: BaseException) -> str:

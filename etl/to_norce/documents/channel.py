@@ -18,6 +18,7 @@ from etl.entities.base import EntityOptions
 from etl.entities.document import DocumentEntity
 from etl.entities.party import PartyOptions
 from etl.norce.base import Delivery, OrderService
+from etl.norce.bucket_calls import BucketCalls, open_bucket_calls
 from etl.norce.client import NorceClient
 from etl.norce.file_delivery import FileDelivery
 from etl.norce.http_delivery import HttpDelivery
@@ -25,6 +26,7 @@ from etl.norce.order_calls import FileOrderService, HttpOrderService
 from etl.norce.query import QueryClient
 from etl.runtime import Runtime
 from etl.state.areas import Areas
+from etl.state.spool_base import BodySpool
 from etl.to_erp.orders.received import ReceivedOrders
 from etl.to_norce.documents.book import DocumentBook
 from etl.to_norce.documents.party_codes import PartyCodeService
@@ -40,8 +42,10 @@ class Channel:
     outbox: Path
     areas: Areas
     sleep: Callable[[float], None]
+    order_spool: BodySpool
     client: NorceClient | None = None
     query_path: str = ""
+    bucket: BucketCalls | None = None  # file mode on S3: calls put in the bucket
     _query: QueryClient | None = field(default=None, init=False)
     _received: ReceivedOrders | None = field(default=None, init=False)
 
@@ -53,19 +57,21 @@ class Channel:
         areas = rt.areas
         outbox = areas.outbox
         if settings.norce.mode != "http":
-            files = FileOrderService(outbox, settings.norce)
-            return cls(book, files, settings.norce, outbox, areas, rt.sleep)
+            bucket = open_bucket_calls(settings.storage, outbox)
+            files = FileOrderService(outbox, settings.norce, bucket)
+            return cls(book, files, settings.norce, outbox, areas, rt.sleep, rt.spool("orders"),
+                       bucket=bucket)  # fmt: skip
         client = NorceClient(settings.norce, sleep=rt.sleep, shared=rt.shared_tokens())
         query_path = settings.orders.query_path
         return cls(book, HttpOrderService(client), settings.norce, outbox, areas, rt.sleep,
-                   client, query_path)  # fmt: skip
+                   rt.spool("orders"), client, query_path)  # fmt: skip
 
     def service_for(self, entity: DocumentEntity, options: EntityOptions) -> OrderService:
         """The way the entity's documents travel to Norce."""
         if entity.via == "order_service":
             return self.service
         delivery: Delivery = (
-            FileDelivery(self.outbox, self.norce)
+            FileDelivery(self.outbox, self.norce, self.bucket)
             if self.client is None
             else HttpDelivery(self.client, self.norce, sleep=self.sleep)
         )
@@ -77,7 +83,7 @@ class Channel:
     def received(self) -> ReceivedOrders:
         """The orders received here (buyers' e-mails, payments), opened on first use."""
         if self._received is None:
-            self._received = ReceivedOrders(self.book.at, self.areas.spool("orders"))
+            self._received = ReceivedOrders(self.book.at, self.order_spool)
         return self._received
 
     @property

@@ -75,6 +75,24 @@ def test_a_file_is_put_as_it_is_even_when_large(blobs: Blobs, tmp_path: Path) ->
     assert blobs.stat("in/big.csv") == Blob("in/big.csv", source.stat().st_size)
 
 
+def test_an_object_is_got_into_a_file_whole(blobs: Blobs, tmp_path: Path) -> None:
+    data = bytes(range(256)) * (6 * 1024 * 1024 // 256 + 7)  # more than one piece
+    blobs.put("state/big.parquet", data)
+    target = tmp_path / "copy" / "big.parquet"
+
+    assert blobs.get_file("state/big.parquet", target) == len(data)
+    assert target.read_bytes() == data
+    assert [p.name for p in target.parent.iterdir()] == ["big.parquet"]  # no temp left
+
+
+def test_getting_a_missing_object_leaves_no_file(blobs: Blobs, tmp_path: Path) -> None:
+    target = tmp_path / "copy" / "gone.parquet"
+
+    with pytest.raises(BlobNotFound):
+        blobs.get_file("state/gone.parquet", target)
+    assert not target.parent.exists() or list(target.parent.iterdir()) == []
+
+
 # -- create-only: the key is taken once ------------------------------------------------------
 
 
