@@ -27,6 +27,10 @@ cannot see into is between the server's rename and the move to `sent/` (microsec
 the ERP also takes the file away within it; after a power cut, until the batch's fsync of
 `sent/` (a few milliseconds after its renames).
 
+With `[storage] backend = "s3"` the outbox is in the bucket too (etl.to_erp.files
+.shared_outbox): each file before its export is begun, a `sent/` mark as its rename is
+answered; so a machine settles what another machine's dead run left just as its own.
+
 A server that is read-only for us (the embedded default's `etl/embedded/samples/erp`) gets nothing: the
 files are rendered into the outbox for a person to look at, and nothing counts as exported.
 """
@@ -39,6 +43,7 @@ import logging
 import posixpath
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -49,11 +54,12 @@ from etl.state.areas import Areas, FileArea
 from etl.state.atomic import fsync_dir, fsync_dir_or_log, write_atomically
 from etl.state.ledger.exported_files import ExportRow
 from etl.state.locks import feed_lock
-from etl.state.spool import Spool
+from etl.state.spool_base import BodySpool
 from etl.to_erp.files import naming, outbox
 from etl.to_erp.files.layouts import Layout
 from etl.to_erp.files.prepared import Prepared
 from etl.to_erp.files.render import prepare, render
+from etl.to_erp.files.shared_outbox import SharedOutbox, open_shared_outbox
 from etl.to_erp.orders.bodies import BodyRefused, parse_order
 from etl.to_erp.orders.book import OrderBook, OrderRow
 from etl.transport.base import Store
@@ -244,6 +250,10 @@ class _Export(Generic[U]):
         self.outbox = areas.erp_outbox(layout.name)
         self.sent = self.outbox / "sent"
         self.archive = areas.exported(supply.area, layout.name)
+        # [storage] backend = "s3": the files also in the bucket, for any machine to finish.
+        self.shared: SharedOutbox | None = open_shared_outbox(
+            settings.storage, areas.erp_outboxes, layout.name
+        )
         self.summary = ExportSummary(layout.name)
         self.naming: set[str] = set()  # names this run chose (before the ledger has them)
         self.present: set[str] | None = set()  # names in the target folder at the batch's start
@@ -261,16 +271,23 @@ class _Export(Generic[U]):
         for export in unfinished:
             self._settle(export)
         per_file = self.layout.orders_per_file
-        while (room := self.layout.spec.max_files_per_run - len(self.summary.files)) > 0:
-            files = max(1, min(room, BATCH_FILES, BATCH_UNITS // per_file))
-            units = self.supply.due(per_file * files)
-            if not units:
-                break
-            ready = self._take(units)
-            if ready:
-                self._export_batch(
-                    [ready[i : i + per_file] for i in range(0, len(ready), per_file)]
-                )
+        with ThreadPoolExecutor(1, thread_name_prefix="export-listing") as lister:
+            while (room := self.layout.spec.max_files_per_run - len(self.summary.files)) > 0:
+                files = max(1, min(room, BATCH_FILES, BATCH_UNITS // per_file))
+                units = self.supply.due(per_file * files)
+                if not units:
+                    break
+                # One listing a batch, to pick free names, made while the units are read and
+                # prepared (the one waits on the server, the other on the CPU). A file put
+                # there meanwhile is still never overwritten (the upload creates exclusively,
+                # the rename refuses a taken name).
+                listing = lister.submit(self._listed)
+                ready = self._take(units)
+                self.present = listing.result()
+                if ready:
+                    self._export_batch(
+                        [ready[i : i + per_file] for i in range(0, len(ready), per_file)]
+                    )
 
     def _take(self, units: Sequence[U]) -> list[tuple[U, Prepared]]:
         taken = self.supply.take(units)
@@ -280,22 +297,7 @@ class _Export(Generic[U]):
 
     def _export_batch(self, groups: Sequence[Sequence[tuple[U, Prepared]]]) -> None:
         """Render files into the outbox, record them as begun, upload each, commit them."""
-        # One listing a batch, to pick free names; a file put there meanwhile is still never
-        # overwritten (the upload creates exclusively, the rename refuses a taken name).
-        self.present = self._listed()
-        rendered = {}
-        for group in groups:
-            units = [unit for unit, _ in group]
-            data = render(self.layout, [p for _, p in group])
-            name = self.supply.name(units, self._taken)
-            self.naming.add(name)  # not in the ledger before the batch is begun
-            rendered[self.outbox / name] = (units, data)
-        # On disk before the ledger knows them, so a retry can always send these same bytes.
-        outbox.write_batch({path: data for path, (_, data) in rendered.items()})
-        files = [
-            _File(f"{self.layout.name}/{p.name}", p.name, p, units, _sha256(data), len(data))
-            for p, (units, data) in rendered.items()
-        ]
+        files = self._rendered(groups)
         self._begin(files)
         delivered: list[_File[U]] = []
         try:
@@ -304,6 +306,29 @@ class _Export(Generic[U]):
             self._finish_new(delivered)  # those on the server are the ERP's: commit them
             raise
         self._finish_new(delivered)
+
+    def _rendered(self, groups: Sequence[Sequence[tuple[U, Prepared]]]) -> list[_File[U]]:
+        """Each group rendered and named, its file durable in the outbox (and the bucket)."""
+        batch, files, datas = outbox.Batch(), [], {}
+        try:
+            for group in groups:
+                units = [unit for unit, _ in group]
+                data = render(self.layout, [p for _, p in group])
+                name = self.supply.name(units, self._taken)
+                self.naming.add(name)  # not in the ledger before the batch is begun
+                batch.add(self.outbox / name, data)  # its fsync runs while the next renders
+                files.append(_File(f"{self.layout.name}/{name}", name, self.outbox / name,
+                                   units, _sha256(data), len(data)))  # fmt: skip
+                datas[name] = data
+            # On disk before the ledger knows them, so a retry can always send these same
+            # bytes; and in the bucket, so a retry on another machine can too.
+            batch.place()
+            if self.shared is not None:
+                self.shared.put_batch(datas)
+        except BaseException:
+            batch.discard()
+            raise
+        return files
 
     def _begin(self, files: Sequence[_File[U]]) -> None:
         """Record the batch before its uploads: in one transaction where the supply can."""
@@ -357,6 +382,8 @@ class _Export(Generic[U]):
             # commit: moved the moment the server has renamed it, fsync'd once for the batch.
             outbox.move(local, self.sent / name, durable=False)
             self.unsynced = True
+            if self.shared is not None:
+                self.shared.mark_sent(name)  # what `sent/` says, for every machine
             self._write_marker(name, fresh=True)
             landed(index)
 
@@ -395,12 +422,20 @@ class _Export(Generic[U]):
         else:
             for export_id, _, _ in files:
                 self.supply.finish(export_id, at)
+        self._archive([name for _, name, _ in files])
+        if self.shared is not None:
+            self.shared.drop(name for _, name, _ in files)
+
+    def _archive(self, names: Sequence[str]) -> None:
+        """Committed files from `sent/` (or, prepared elsewhere, the bucket) to the archive."""
         day = self.archive / self.clock().strftime("%Y-%m-%d")
-        moved = [name for _, name, _ in files if (self.sent / name).exists()]
+        moved = [name for name in names if (self.sent / name).exists()]
         for name in moved:
             # Not fsync'd one by one: a file left in `sent/` after a power cut is archived
             # by the next run (its export is done).
             outbox.move(self.sent / name, day / name, durable=False)
+        if self.shared is not None:
+            moved += _archive_shared(self.shared, [n for n in names if n not in moved], day)
         if moved:
             # After the commit: a move lost in a power cut is archived by the next run.
             fsync_dir_or_log(day, f"{self.noun} {self.layout.name}: archiving")
@@ -429,7 +464,7 @@ class _Export(Generic[U]):
     def _settle(self, export: ExportRow) -> None:
         name = export.file_name
         remote = self._remote(name)
-        if (self.sent / name).exists():
+        if (self.sent / name).exists() or (self.shared is not None and self.shared.was_sent(name)):
             log.info("%s %s: %s reached the ERP before the stop", self.noun, self.layout.name, name)
             self._write_marker(name)
             self._finish([(export.export_id, name, self._counts(export))])
@@ -474,6 +509,10 @@ class _Export(Generic[U]):
         local = self.outbox / export.file_name
         if local.exists() and _sha256(local.read_bytes()) == export.sha256:
             return local
+        shared = self.shared.read(export.file_name) if self.shared is not None else None
+        if shared is not None and _sha256(shared) == export.sha256:
+            write_atomically(local, shared)  # prepared on another machine
+            return local
         data = self.supply.again(export)
         if data is None:
             return None
@@ -502,6 +541,17 @@ class _Export(Generic[U]):
                     outbox.move(path, day / path.name)
                 else:
                     path.unlink()  # rendered again from the same units if they are still due
+        if self.shared is not None:
+            self._tidy_shared(self.shared, unfinished)
+
+    def _tidy_shared(self, shared: SharedOutbox, unfinished: set[str]) -> None:
+        """The bucket's files of finished exports archived here, then let go with the rest."""
+        settled = sorted(shared.names() - unfinished)
+        # A file no export was begun for was never sent: its units are still due, and it is
+        # rendered again. One exporter of a layout runs at a time (the layout's lock on a
+        # machine, the job's procrastinate lock across workers): no other is about to begin it.
+        self._archive([name for name in settled if self.supply.name_used(name)])
+        shared.drop(settled)
 
     def _taken(self, name: str) -> bool:
         """Used by an earlier export or this batch, or a file of that name (or its temp,
@@ -544,6 +594,17 @@ def stamp(clock: Callable[[], dt.datetime]) -> str:
     return clock().astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
+def _archive_shared(shared: SharedOutbox, names: Sequence[str], day: Path) -> list[str]:
+    """Files another machine prepared, archived here from the bucket; the names it had."""
+    kept = []
+    for name in names:
+        data = shared.read(name)
+        if data is not None:
+            write_atomically(day / name, data)
+            kept.append(name)
+    return kept
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -554,7 +615,7 @@ def _sha256(data: bytes) -> str:
 def export_orders(
     settings: Settings,
     book: OrderBook,
-    spool: Spool,
+    spool: BodySpool,
     store: Store,
     layout: Layout,
     clock: Callable[[], dt.datetime],
@@ -581,7 +642,7 @@ class OrderSupply:
     area: FileArea = "orders"
 
     def __init__(
-        self, book: OrderBook, spool: Spool, layout: Layout, clock: Callable[[], dt.datetime]
+        self, book: OrderBook, spool: BodySpool, layout: Layout, clock: Callable[[], dt.datetime]
     ) -> None:
         self.book, self.spool, self.layout, self.clock = book, spool, layout, clock
         self.lock = f"order-layout.{layout.name}"
