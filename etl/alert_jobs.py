@@ -1,4 +1,5 @@
-"""Where alerts run: a job of the scheduler, the end of `once`, a thread beside the receiver.
+"""Where alerts run: a job of the scheduler (or of the workers: one run per tick across all of
+them, etl.worker.tasks), the end of `once`, a thread beside the receiver.
 
 A module of its own above etl.alerts (sending) and etl.console (finding problems): the page
 in etl.console reads the alert book, so etl.alerts imports nothing of etl.console.

@@ -15,12 +15,15 @@ import os
 import socket
 
 from etl.config.alert_settings import AlertSettings
+from etl.config.settings import Settings
 from etl.console.problems import Problem
 from etl.runtime import Runtime
 from etl.state.ledger.connection import stamp
 from etl.state.ledger.heartbeats import Heartbeat, Heartbeats
 
 PROCESSES = {"scheduler": "run.py (the scheduler)", "receiver": "run.py receive"}
+# Under workers the alerts job of whichever worker runs it beats for "the scheduler".
+_WORKERS = "`run.py worker` on at least one machine"
 _LOST = {
     "scheduler": "no feed, poll, export or purge runs",
     "receiver": "orders and events Norce pushes are not taken in (Norce retries them)",
@@ -55,7 +58,7 @@ def heartbeat_problems(rt: Runtime, now: dt.datetime) -> list[Problem]:
     found = []
     for process in PROCESSES:
         if _expected(rt.settings.alerts, process, seen):
-            problem = _quiet(process, seen.get(process), rt.settings.alerts, now)
+            problem = _quiet(process, seen.get(process), rt.settings, now)
             if problem is not None:
                 found.append(problem)
     return found
@@ -66,10 +69,25 @@ def _expected(alerts: AlertSettings, process: str, seen: dict[str, Heartbeat]) -
     return process in seen if setting is None else setting
 
 
+def jobs_command(settings: Settings) -> str:
+    """What runs the jobs (and beats as "the scheduler") in this installation, as a command.
+
+    `[worker]` set: the workers. A PostgreSQL ledger is where the task queue lives by
+    default, so workers are likely, though a scheduler may run on it too: both are named.
+    """
+    if "worker" in settings.model_fields_set:
+        return _WORKERS
+    if settings.state.backend == "postgresql":
+        return f"{_WORKERS}, or {PROCESSES['scheduler']} if this installation runs one"
+    return PROCESSES["scheduler"]
+
+
 def _quiet(
-    process: str, last: Heartbeat | None, alerts: AlertSettings, now: dt.datetime
+    process: str, last: Heartbeat | None, settings: Settings, now: dt.datetime
 ) -> Problem | None:
     """The problem when `process` is missed, else None."""
+    alerts = settings.alerts
+    command = jobs_command(settings) if process == "scheduler" else PROCESSES[process]
     if last is not None and last.stopped_at is not None:
         return None
     if last is not None and now - last.at <= dt.timedelta(minutes=alerts.stale_after_minutes):
@@ -85,6 +103,6 @@ def _quiet(
         subject=f"the {process}",
         what=what,
         did=f"nothing it can do: {_LOST[process]} until it runs again",
-        command=f"start {PROCESSES[process]} (or set [alerts] expect_{process} = false)",
+        command=f"start {command} (or set [alerts] expect_{process} = false)",
         since=stamp(last.at) if last is not None else stamp(now),
     )

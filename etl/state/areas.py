@@ -15,8 +15,9 @@ state/locks/<name>.lock            one run at a time (feeds, exports, the body p
 state/privacy/ state/retention/    erasure log and salt; the row record of removed people
 ```
 
-A feed's name becomes a folder in `archive/`, `inbox/`, `outbox/` and `state/`; names that an
-area already uses (`RESERVED_FEED_NAMES`) are refused when the contracts load.
+A feed's name becomes a folder in `archive/`, `inbox/`, `outbox/` and `state/`, and its job's
+name; names that an area or another job already uses (`RESERVED_FEED_NAMES`) are refused when
+the contracts load.
 """
 
 from __future__ import annotations
@@ -34,11 +35,24 @@ ROOTS = ("inbox", "outbox", "archive", "state")
 FILE_AREAS: tuple[FileArea, ...] = ("orders", "parties")
 # Held by the body purge and by `forget`, so neither reads a body the other is rewriting.
 SPOOL_LOCK = "retention-spools"
-# A feed of one of these names would share an archive folder or a lock with what is not a feed.
+# The jobs the scheduler and `run.py worker` run beside the feeds whose names a feed could take
+# (a feed's job is named by its feed; the order and party jobs hold "<-"/"->", which no feed
+# name may). tests/state/test_job_names_reserved.py keeps this list in step with the jobs.
+JOB_NAMES: dict[str, str] = {
+    "alerts": "the heartbeat-and-alerts job",
+    "purge": "the retention purge job",
+}
+# A feed of one of these names would share an archive folder, a lock or a job with what is not
+# a feed.
 RESERVED_FEED_NAMES: dict[str, str] = {
     "orders": "archive/orders/ holds the order files exported to the ERP and refused bodies",
     "parties": "archive/parties/ holds the customer and company files exported to the ERP",
     SPOOL_LOCK: f"state/locks/{SPOOL_LOCK}.lock is the lock of the spool purge",
+    **{
+        name: f"{what} of the scheduler and the workers is named {name!r} (its job id, task "
+        "and queueing lock would be the feed's)"
+        for name, what in JOB_NAMES.items()
+    },
 }
 
 

@@ -3,7 +3,9 @@
 procrastinate does the sharing: its periodic deferrer turns each job's schedule into queued
 runs (once per instant, whichever worker sees it first), and its workers take them with the
 locks of etl.worker.tasks. SIGTERM or SIGINT stops taking runs; the runs in flight finish
-(a feed run takes no new file), then the process exits, as the scheduler does.
+(a feed run takes no new file), then the process exits, as the scheduler does. The last
+worker to stop on purpose records the jobs' heartbeat as stopped, as the scheduler does, so
+nobody is told the jobs stopped running; while another worker lives, its alerts ticks go on.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 
 from procrastinate import App
 
+from etl.alert_jobs import scheduler_stopped
 from etl.config.contracts import FeedContract
 from etl.runtime import Runtime
 from etl.worker.queue_db import prepare_schema, queue_dsn, queue_errors
@@ -49,8 +52,10 @@ def serve_worker(rt: Runtime, contracts: dict[str, FeedContract], concurrency: i
     )
     with queue_errors(dsn):
         after = rt.settings.worker.stalled_after_seconds
-        asyncio.run(_work(app, jobs, stop, concurrency, name, after))
-    log.info("worker stopped")
+        others = asyncio.run(_work(app, jobs, stop, concurrency, name, after))
+    if not others:
+        scheduler_stopped(rt)  # on purpose, and no worker left: nobody misses the jobs
+    log.info("worker stopped%s", "" if others else " (the last one: the jobs stopped on purpose)")
 
 
 async def _work(
@@ -60,8 +65,11 @@ async def _work(
     concurrency: int,
     name: str,
     after: float,
-) -> None:
-    """Defer the start runs, then work until a stop signal; `after`: seconds to count as dead."""
+) -> bool:
+    """Defer the start runs, work until a stop signal; whether other workers still live.
+
+    `after`: the seconds without a heartbeat that count a worker as dead.
+    """
     async with app.open_async():
         await defer_at_start(app, jobs)
         running = asyncio.create_task(
@@ -78,6 +86,17 @@ async def _work(
         # Cancelled is how procrastinate's worker ends, once its runs in flight are done.
         with contextlib.suppress(asyncio.CancelledError):
             await running
+        return await _other_workers_alive(app, after)
+
+
+async def _other_workers_alive(app: App, after: float) -> bool:
+    """Whether a worker (this one has unregistered) sent a heartbeat in the last `after` s."""
+    row = await app.connector.execute_query_one_async(
+        "SELECT count(*) AS alive FROM procrastinate_workers"
+        " WHERE last_heartbeat > now() - make_interval(secs => %(after)s)",
+        after=after,
+    )
+    return bool(row["alive"])
 
 
 def _on_stop_signals(running: asyncio.Task[None], stop: threading.Event) -> None:

@@ -24,6 +24,7 @@ from procrastinate.jobs import Job as QueuedJob
 from procrastinate.jobs import Status
 from procrastinate.tasks import Task
 
+from etl.alert_jobs import alerts_job
 from etl.config.contracts import FeedContract
 from etl.jobs import Job, erp_jobs, feed_jobs, purge_job, run_in_own_runtime
 from etl.runtime import Runtime
@@ -36,6 +37,9 @@ TASK_PREFIX = "etl:"
 STALLED_TASK = "etl-worker:stalled-runs"
 # Taken before any waiting job whenever a worker has a free slot: recovery comes first.
 STALLED_PRIORITY = 100
+# The heartbeat the alerts job writes: `status` and the alerts look for "the scheduler", the
+# process that runs the jobs; under workers, whichever worker runs the alerts tick beats for it.
+JOBS_HEARTBEAT = "scheduler"
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,16 @@ class WorkerJob:
 
 
 def worker_jobs(rt: Runtime, contracts: dict[str, FeedContract]) -> list[WorkerJob]:
-    """Every job the scheduler runs, from etl.jobs: feeds (scheduled), ERP side, the purge.
+    """Every job the scheduler runs: feeds (scheduled), ERP side, the alerts, the purge.
 
     As the scheduler runs each job once when it starts (the purge only on its schedule),
     each is deferred once when a worker starts; the queueing lock drops the extra ones.
+    The alerts job (the heartbeat, then an alerts pass) is locked by its name like the
+    others, so one run per tick across all workers beats and sends.
     """
     families = feed_families(contracts)
-    jobs = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt)]
+    alerts = alerts_job(contracts, rt.settings.alerts, JOBS_HEARTBEAT)
+    jobs = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt), alerts]
     found = [WorkerJob(j, lock_of(j.name, families), cron_plan(j.schedule), True) for j in jobs]
     purge = purge_job(rt.settings, contracts)
     if purge is not None:

@@ -19,7 +19,14 @@ from etl.norce.file_delivery import FileDelivery, NorceOutbox
 from etl.norce.order_calls import FileOrderService
 from etl.state import areas as areas_module
 from etl.state.archive import LocalArchive
-from etl.state.areas import FILE_AREAS, RESERVED_FEED_NAMES, ROOTS, SPOOL_LOCK, Areas
+from etl.state.areas import (
+    FILE_AREAS,
+    JOB_NAMES,
+    RESERVED_FEED_NAMES,
+    ROOTS,
+    SPOOL_LOCK,
+    Areas,
+)
 from etl.state.private_files import keep_private
 from etl.state.snapshots import SnapshotStore
 from tests.support.paths import REPO
@@ -133,7 +140,7 @@ def test_every_area_is_closed_by_the_start_up_that_makes_home_private(tmp_path: 
 
 
 def test_reserved_names_come_from_the_areas_module() -> None:
-    assert set(RESERVED_FEED_NAMES) == {*FILE_AREAS, SPOOL_LOCK}
+    assert set(RESERVED_FEED_NAMES) == {*FILE_AREAS, SPOOL_LOCK, *JOB_NAMES}
     # The one list: no other module spells the file areas out, or the spool purge's lock.
     declared = Path(areas_module.__file__)
     copies = [

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from etl.state.ledger.feed_runs import Ledger
+from tests.support.cluster_workers import held_locks, overlaps, start_worker, wait_for
 from tests.support.masterdata import PRODUCT_ROWS, write_cp1252_products
 from tests.support.paths import SAMPLES
-from tests.worker.workers import held_locks, overlaps, start_worker, wait_for
 
 EVERY_3_SECONDS = "interval_minutes = 0.05"
 

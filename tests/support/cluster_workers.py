@@ -42,8 +42,10 @@ class Held:
     end: dt.datetime
 
 
-def start_worker(home: Path, name: str, dsn: str) -> Worker:
-    """`run.py worker --concurrency 2` on `home`'s etl.toml, the queue's DSN in its environment."""
+def start_worker(
+    home: Path, name: str, dsn: str, env: dict[str, str] | None = None, concurrency: int = 2
+) -> Worker:
+    """`run.py worker` on `home`'s etl.toml, the queue's DSN (and `env`) in its environment."""
     log_path = home / f"{name}.log"
     with log_path.open("wb") as sink:
         process = subprocess.Popen(
@@ -54,12 +56,12 @@ def start_worker(home: Path, name: str, dsn: str) -> Worker:
                 "etl.toml",
                 "worker",
                 "--concurrency",
-                "2",
+                str(concurrency),
             ],
             cwd=home,
             stdout=subprocess.DEVNULL,
             stderr=sink,
-            env={**os.environ, "ETL_WORKER_DSN": dsn},
+            env={**os.environ, **(env or {}), "ETL_WORKER_DSN": dsn},
         )
     return Worker(process, log_path)
 
