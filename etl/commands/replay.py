@@ -1,5 +1,8 @@
 """`run.py replay RUN`: a run's archived file taken again, through today's contract, as a new run.
 
+The archived file is read through the archive, so a run in object storage is replayed as a
+local one is: fetched into the inbox by the feed's run, into a private temp copy for a dry run.
+
 `replay FEED FILE`, the form before run ids were enough, still works: FILE is then a run
 id, the file's name (its newest run) or the start of its sha256, within FEED.
 """
@@ -7,10 +10,12 @@ id, the file's name (its newest run) or the start of its sha256, within FEED.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
 from etl.entities import DocumentEntity
+from etl.errors import EtlError
 from etl.runtime import Runtime
 from etl.to_norce.documents.replay import preview_documents
 from etl.to_norce.masterdata.replay_preview import preview_masterdata
@@ -56,7 +61,7 @@ def replay_command(
     try:
         archived = find_archived(rt, contracts, target, feed)
         if args.dry_run:
-            print(render_preview(archived, _preview(rt, archived)))
+            print(render_preview(archived, _local_preview(rt, archived)))
             return 0
         replay, new = queue_replay(rt, archived, one_line(args.why))
         said = "queued" if new else "already queued"
@@ -76,10 +81,18 @@ def replay_command(
     return 3 if any(o.outcome == "rejected" for o in outcomes) else 0
 
 
-def _preview(rt: Runtime, archived: Archived) -> Preview:
-    if isinstance(archived.contract.entity, DocumentEntity):
-        return preview_documents(rt, archived.contract, archived.copy)
-    return preview_masterdata(rt, archived.contract, archived.copy)
+def _local_preview(rt: Runtime, archived: Archived) -> Preview:
+    """The preview, read from a local copy of the archived file (fetched when in object storage)."""
+    with rt.archive.opened(archived.copy.parent, archived.copy.name) as local:
+        if local is None:
+            raise EtlError(f"{archived.contract.name}: the archived copy {archived.copy} is gone")
+        return _preview(rt, archived.contract, local)
+
+
+def _preview(rt: Runtime, contract: FeedContract, copy: Path) -> Preview:
+    if isinstance(contract.entity, DocumentEntity):
+        return preview_documents(rt, contract, copy)
+    return preview_masterdata(rt, contract, copy)
 
 
 def render_preview(archived: Archived, preview: Preview) -> str:

@@ -18,6 +18,10 @@ from etl.console.trace_text import as_document, render_text
 from etl.entities import DocumentEntity
 from etl.errors import EtlError
 from etl.runtime import ledger_at
+from etl.state.areas import Areas
+from etl.state.blob_archive import AREA as ARCHIVE_AREA
+from etl.state.blob_archive import open_archive
+from etl.state.blobs import StorageError, open_blobs
 from etl.state.ledger.connection import ledger_exists
 from etl.state.ledger.feed_runs import Ledger
 
@@ -61,11 +65,35 @@ def _trails(
         return [], []
     documents = [c for c in chosen if isinstance(c.entity, DocumentEntity)]
     masterdata = [c for c in chosen if not isinstance(c.entity, DocumentEntity)]
-    ledger = Ledger(at)
+    if chosen:
+        _check_bucket(settings)
+    # The runs' folders are read through the archive: on the disk, or in object storage.
+    archive = open_archive(settings.storage, Areas(settings.home).archive)
+    home, ledger = settings.home, Ledger(at)
     try:
-        feeds = [trace_feed(settings.home, ledger, c, key) for c in masterdata]
-        document = trace_document(settings.home, ledger, at, documents, key) if documents else None
+        feeds = [trace_feed(archive, home, ledger, c, key) for c in masterdata]
+        found = trace_document(archive, home, ledger, at, documents, key) if documents else None
     finally:
         ledger.close()
     order = trace_order(at, key) if whole else None
-    return feeds, [s for s in (order, document) if s is not None]
+    return feeds, [s for s in (order, found) if s is not None]
+
+
+def _check_bucket(settings: Settings) -> None:
+    """Refuse to trace from a bucket that cannot be reached, rather than answer "nothing found".
+
+    Every run folder would read as missing and the key as never seen; one listing first tells
+    an outage from an empty trail.
+    """
+    storage = settings.storage
+    if storage.backend != "s3":
+        return
+    try:
+        open_blobs(storage, ARCHIVE_AREA, Areas(settings.home).archive).list("")
+    except StorageError as exc:
+        # Bucket and endpoint only: the key and secret never go into a message.
+        where = storage.endpoint_url or "AWS S3"
+        raise StorageError(
+            f"object storage bucket {storage.bucket!r} at {where} is unreachable ({exc}); "
+            "trace reads the runs' folders from it: run trace again when it is back"
+        ) from exc

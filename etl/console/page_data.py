@@ -2,7 +2,8 @@
 
 The page (etl.console.page_html) shows today's and yesterday's runs per feed, the problems
 that need a person (etl.console.sources), held removals, orders by state and the last
-alerts, with links to each run's report files. Only report files are ever served: a run's
+alerts, with links to each run's report files (read through the archive, so from object
+storage too with `[storage] backend = "s3"`). Only report files are ever served: a run's
 `manifest.json` and the rejected-row reports its manifest lists. The ERP's input file,
 `delta.parquet` and order files are never served: they hold every row as sent (customer
 names, addresses); a rejected-row report holds only the rows that were refused.
@@ -22,9 +23,11 @@ from etl.console.problems import Problem
 from etl.console.sources import find_problems
 from etl.runtime import Runtime
 from etl.state.areas import Areas
+from etl.state.base import Archive
+from etl.state.blobs import StorageError
 from etl.state.ledger.base import FeedLedger, RunRow
 from etl.state.ledger.connection import LedgerAt
-from etl.state.manifest import ManifestError, read_manifest
+from etl.state.manifest import ManifestError
 from etl.to_erp.orders.book import OrderBook
 
 MANIFEST = "manifest.json"
@@ -63,11 +66,16 @@ def page_data(
     days = shown_days(now)
     home = rt.settings.home
     runs = {
-        feed: [RunView(run, report_names(home, run)) for run in runs_of(rt.ledger, feed, days)]
+        feed: [
+            RunView(run, report_names(rt.archive, home, run))
+            for run in runs_of(rt.ledger, feed, days)
+        ]
         for feed in sorted(contracts)
     }
     last_runs = {
-        feed: _last_run(rt.ledger, home, feed) for feed, shown in runs.items() if not shown
+        feed: _last_run(rt.archive, rt.ledger, home, feed)
+        for feed, shown in runs.items()
+        if not shown
     }
     return PageData(
         now=now,
@@ -92,10 +100,10 @@ def runs_of(ledger: FeedLedger, feed: str, days: Sequence[str]) -> list[RunRow]:
     return [r for r in ledger.runs(feed, RUNS_LOOKED_AT) if r.started_at[:10] in days]
 
 
-def _last_run(ledger: FeedLedger, home: Path, feed: str) -> RunView | None:
+def _last_run(archive: Archive, ledger: FeedLedger, home: Path, feed: str) -> RunView | None:
     """The feed's newest run of any day, so a feed that stopped still has its row."""
     newest = ledger.runs(feed, 1)
-    return RunView(newest[0], report_names(home, newest[0])) if newest else None
+    return RunView(newest[0], report_names(archive, home, newest[0])) if newest else None
 
 
 def order_counts(ledger: LedgerAt) -> dict[str, int]:
@@ -107,38 +115,45 @@ def order_counts(ledger: LedgerAt) -> dict[str, int]:
         book.close()
 
 
-def report_names(home: Path, run: RunRow) -> tuple[str, ...]:
-    """The files of a run that may be served: its manifest and the reports it lists."""
+def report_names(archive: Archive, home: Path, run: RunRow) -> tuple[str, ...]:
+    """The files of a run that may be served: its manifest and the reports it lists that the
+    run's folder holds (on the disk or in object storage)."""
     folder = run_folder(home, run)
-    if folder is None or not (folder / MANIFEST).is_file():
+    if folder is None:
         return ()
     try:
-        manifest = read_manifest(folder / MANIFEST)
-    except ManifestError:
-        return ()  # unreadable: nothing is known to be a report
-    return (MANIFEST, *(name for name in manifest.reports or () if (folder / name).is_file()))
+        held = archive.files(folder)
+        if MANIFEST not in held:
+            return ()
+        manifest = archive.read_manifest(folder)
+    except (OSError, ManifestError, StorageError):
+        return ()  # unreadable or out of reach: nothing is known to be a report
+    reports = (n for n in manifest.reports or () if n in held and "/" not in n)
+    return (MANIFEST, *reports)
 
 
 def run_folder(home: Path, run: RunRow) -> Path | None:
-    """The run's archive folder, resolved; None when it has none or it lies outside archive/."""
+    """The run's archive folder; None when it has none or it lies outside archive/."""
     if not run.archive_dir:
         return None
     root = Areas(home).archive.resolve()
-    folder = (home / run.archive_dir).resolve()
-    return folder if folder.is_relative_to(root) and folder.is_dir() else None
+    folder = home / run.archive_dir
+    return folder if folder.resolve().is_relative_to(root) else None
 
 
-def report_file(home: Path, ledger: FeedLedger, run_id: str, name: str) -> Path | None:
+def report_file(
+    archive: Archive, home: Path, ledger: FeedLedger, run_id: str, name: str
+) -> bytes | None:
     """The report `name` of run `run_id`, or None when it is not one that may be served.
 
-    Only a name the run's manifest lists is served, and only when it resolves to a file
-    directly in the run's folder under archive/: `../`, links and absolute names lead nowhere.
+    Only a name the run's manifest lists is served, and only a file directly in the run's
+    folder that the archive holds: `../`, links and absolute names lead nowhere.
     """
     run = ledger.run(run_id)
-    if run is None or name not in report_names(home, run):
+    if run is None or name not in report_names(archive, home, run):
         return None
     folder = run_folder(home, run)
     if folder is None:
         return None
-    path = (folder / name).resolve()
-    return path if path.parent == folder and path.is_file() else None
+    with archive.opened(folder, name) as path:
+        return path.read_bytes() if path is not None else None

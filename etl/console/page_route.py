@@ -14,6 +14,7 @@ import datetime as dt
 import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -25,6 +26,8 @@ from etl.console.metrics import metrics_text
 from etl.console.page_data import page_data, report_file
 from etl.console.page_html import render_page
 from etl.runtime import Runtime, ledger_at
+from etl.state.areas import Areas
+from etl.state.blob_archive import open_archive
 from etl.state.ledger.feed_runs import Ledger
 
 Scope = MutableMapping[str, Any]
@@ -134,15 +137,17 @@ class ConsoleRoutes:
     def _report(self, rest: str) -> Reply:
         """On a worker thread: one report file of a run, as a download."""
         run_id, _, name = rest.partition("/")
+        home = self.settings.home
+        archive = open_archive(self.settings.storage, Areas(home).archive)
         ledger = Ledger(ledger_at(self.settings))
         try:
-            path = report_file(self.settings.home, ledger, run_id, name) if name else None
+            body = report_file(archive, home, ledger, run_id, name) if name else None
         finally:
             ledger.close()
-        if path is None:
+        if body is None:
             return Reply(404, TEXT, b"no such report")
-        kind = REPORT_TYPES.get(path.suffix.lower(), b"application/octet-stream")
+        kind = REPORT_TYPES.get(PurePosixPath(name).suffix.lower(), b"application/octet-stream")
         # The name is one the manifest lists, but it goes into a header: keep it plain.
-        plain = "".join(c if c.isalnum() or c in "._-" else "_" for c in path.name)
+        plain = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
         disposition = f'attachment; filename="{plain}"'.encode()
-        return Reply(200, kind, path.read_bytes(), ((b"content-disposition", disposition),))
+        return Reply(200, kind, body, ((b"content-disposition", disposition),))

@@ -1,7 +1,8 @@
 """`run.py trace KEY`: what happened to one row, run by run, newest first.
 
-It answers from the ledger and the archive alone: the ledger lists a feed's runs and where
-each archived its folder; a folder's manifest names the file, the Norce requests and the
+It answers from the ledger and the archive alone (its runs on the disk or in object storage,
+read through etl.state.base.Archive): the ledger lists a feed's runs and where each archived
+its folder; a folder's manifest names the file, the Norce requests and the
 approval, its `delta.parquet` (etl.to_norce.masterdata.trace) what the run did to the key and
 its rejected-row report (etl.read.reports) why a row was refused. Only the key's rows are
 read from each run (a filtered parquet scan), so a feed with years of runs stays cheap. A run
@@ -19,8 +20,10 @@ import polars as pl
 from etl.config.contracts import FeedContract
 from etl.console.trace_reports import Rejection, rejections
 from etl.state.areas import from_ledger
+from etl.state.base import Archive
+from etl.state.blobs import StorageError
 from etl.state.ledger.base import FeedLedger, RunRow
-from etl.state.manifest import MANIFEST, InputPart, Manifest, ManifestError, read_manifest
+from etl.state.manifest import InputPart, Manifest, ManifestError
 from etl.to_norce.masterdata.trace import NEW, OLD
 
 # How many runs of a feed the ledger is asked for: all of them in practice.
@@ -84,21 +87,23 @@ class FeedTrail:
     steps: list[Step] = field(default_factory=list)
 
 
-def trace_feed(home: Path, ledger: FeedLedger, contract: FeedContract, key: str) -> FeedTrail:
+def trace_feed(
+    archive: Archive, home: Path, ledger: FeedLedger, contract: FeedContract, key: str
+) -> FeedTrail:
     """The key's steps in every archived run of a master-data feed, newest first."""
     trail = FeedTrail(contract.name, contract.key_fields, contract.archive.retention_days)
     for run in ledger.runs(contract.name, _ALL_RUNS):
         if run.outcome != "committed" or run.archive_dir is None:
             continue
         folder = from_ledger(home, run.archive_dir)
-        manifest = _manifest(folder)
+        manifest = _manifest(archive, folder)
         if manifest is None or manifest.purged_at is not None:
             trail.runs_missing += manifest is None
             trail.runs_purged += manifest is not None
             continue
         trail.runs_read += 1
         trail.oldest_kept = run.finished_at
-        trail.steps += run_steps(folder, run, manifest, key)
+        trail.steps += run_steps(archive, folder, run, manifest, key)
     approvals = {s.approves: s.run_id for s in trail.steps if s.approves}
     trail.steps = [
         replace(s, approved_by=approvals.get(s.run_id)) if s.action == "held" else s
@@ -107,16 +112,20 @@ def trace_feed(home: Path, ledger: FeedLedger, contract: FeedContract, key: str)
     return trail
 
 
-def run_steps(folder: Path, run: RunRow, manifest: Manifest, key: str) -> list[Step]:
+def run_steps(
+    archive: Archive, folder: Path, run: RunRow, manifest: Manifest, key: str
+) -> list[Step]:
     """The key's rows in one run's trail, then its rejected rows."""
-    rows = _trail_rows(folder / "delta.parquet", key)
+    with archive.opened(folder, "delta.parquet") as trail:
+        rows = _trail_rows(trail, key)
     base = _base_step(run, manifest, key)
     parts = manifest.input.parts if manifest.input and manifest.input.parts else []
     requests = _requests(manifest)
     steps = [
         _in_part(_trail_step(base, row, requests), parts) for row in rows.iter_rows(named=True)
     ]
-    steps += [_rejected_step(base, r) for r in rejections(folder, manifest.reports or [], key)]
+    found = rejections(archive, folder, manifest.reports or [], key)
+    steps += [_rejected_step(base, r) for r in found]
     return steps
 
 
@@ -125,17 +134,17 @@ def _matches(column: str, key: str) -> pl.Expr:
     return (pl.col(column) == key) | pl.col(column).str.starts_with(key + " / ")
 
 
-def _trail_rows(path: Path, key: str) -> pl.DataFrame:
+def _trail_rows(path: Path | None, key: str) -> pl.DataFrame:
     """Only the key's rows of a run's delta.parquet (none when the run wrote none)."""
-    if not path.is_file():
+    if path is None:
         return pl.DataFrame()
     return pl.scan_parquet(path, glob=False).filter(_matches("key", key)).collect()
 
 
-def _manifest(folder: Path) -> Manifest | None:
+def _manifest(archive: Archive, folder: Path) -> Manifest | None:
     try:
-        return read_manifest(folder / MANIFEST)
-    except (OSError, ManifestError):
+        return archive.read_manifest(folder)
+    except (OSError, ManifestError, StorageError):
         return None
 
 

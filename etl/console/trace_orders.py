@@ -18,10 +18,12 @@ from pathlib import Path
 from etl.config.contracts import FeedContract
 from etl.dates import moment
 from etl.state.areas import from_ledger
+from etl.state.base import Archive
+from etl.state.blobs import StorageError
 from etl.state.ledger.base import FeedLedger
 from etl.state.ledger.catalog import has_table
 from etl.state.ledger.connection import LedgerAt, ledger_exists, read_only
-from etl.state.manifest import MANIFEST, ManifestError, read_manifest
+from etl.state.manifest import ManifestError
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.orders.history import OrderStory, order_story
 
@@ -86,6 +88,7 @@ def _order_events(story: OrderStory) -> Iterable[Event]:
 
 
 def trace_document(
+    archive: Archive,
     home: Path,
     ledger: FeedLedger,
     book: LedgerAt,
@@ -93,7 +96,7 @@ def trace_document(
     number: str,
 ) -> SubjectTrail | None:
     """A document's events: each run that read it, its state in the book at `book`; or None."""
-    events = [e for c in contracts for e in _document_runs(home, ledger, c, number)]
+    events = [e for c in contracts for e in _document_runs(archive, home, ledger, c, number)]
     booked = _booked(book, number)
     events += [Event(at, "book", detail, run_id=run) for at, detail, run, _ in booked]
     if not events:
@@ -103,15 +106,15 @@ def trace_document(
 
 
 def _document_runs(
-    home: Path, ledger: FeedLedger, contract: FeedContract, number: str
+    archive: Archive, home: Path, ledger: FeedLedger, contract: FeedContract, number: str
 ) -> Iterable[Event]:
     """The document in each archived run of one document feed, from the run's manifest."""
     for run in ledger.runs(contract.name, _ALL_RUNS):
         if run.archive_dir is None:
             continue
         try:
-            manifest = read_manifest(from_ledger(home, run.archive_dir) / MANIFEST)
-        except (OSError, ManifestError):
+            manifest = archive.read_manifest(from_ledger(home, run.archive_dir))
+        except (OSError, ManifestError, StorageError):
             continue
         name = manifest.input.name if manifest.input else None
         for doc in manifest.documents or []:

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.read.reports import DETAIL_COLUMNS, PART_COLUMN
+from etl.state.base import Archive
 
 _TITLES = {column: title for column, title, _ in (*DETAIL_COLUMNS, PART_COLUMN)}
 
@@ -31,12 +32,14 @@ class Rejection:
     message: str | None
 
 
-def rejections(folder: Path, reports: Sequence[str], key: str) -> list[Rejection]:
+def rejections(archive: Archive, run: Path, reports: Sequence[str], key: str) -> list[Rejection]:
     """The key's rejected cells in the run's CSV report, in report order."""
     found: list[Rejection] = []
     for name in reports:
-        if name.endswith(".csv") and (folder / name).is_file():
-            found += _read(folder / name, key)
+        if not name.endswith(".csv"):
+            continue
+        with archive.opened(run, name) as report:
+            found += _read(report, key) if report is not None else []
     return found
 
 

@@ -19,10 +19,14 @@ and a folder already purged is left as it is.
 `purge_all` then does the same for every other place personal data rests (etl.retention):
 removed people's snapshot rows, spooled order and party bodies, the document book's bodies,
 `outbox/checks/` and file-mode `outbox/norce/`; `Purged.line` is the one-line summary.
+
+With `[storage] backend = "s3"` the feeds' run folders are in the bucket and are purged
+there by the same rule (etl.retention.stored_runs); the order and party areas stay local.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -30,9 +34,9 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
@@ -42,45 +46,20 @@ from etl.retention.bodies import purge_documents, purge_spools
 from etl.retention.outbox import purge_outbox
 from etl.retention.place import Place
 from etl.retention.snapshots import is_about_people, reduce_removed_rows
+from etl.retention.stored_outbox import purge_stored_outbox
+from etl.retention.stored_runs import purge_stored
+from etl.retention.summary import AreaSummary, Removal, day_of, end_of, log_summary
 from etl.runtime import ledger_at
 from etl.state.areas import FILE_AREAS, Areas, FileArea
+from etl.state.blob_archive import open_archive
+from etl.state.blobs import StorageError
 from etl.state.ledger.connection import ledger_exists
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.manifest import MANIFEST, Manifest, ManifestError, read_manifest, write_manifest
 
 log = logging.getLogger(__name__)
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _REFUSED = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{16}\.")  # OrderInbound.keep_rejected's names
-
-
-@dataclass(frozen=True)
-class Removal:
-    """One file a purge removes (or would): its path, size and SHA-256 (None in a dry run)."""
-
-    path: Path
-    size: int
-    sha256: str | None = None
-
-    def record(self, folder: Path) -> dict[str, Any]:
-        """The manifest entry: name relative to the folder, size, hash."""
-        name = self.path.relative_to(folder).as_posix()
-        return {"name": name, "size": self.size, "sha256": self.sha256}
-
-
-@dataclass
-class AreaSummary:
-    """What a purge did to one feed's run folders, or to one order area."""
-
-    area: str  # feed name, orders/exported/<layout>, orders/rejected
-    kind: Literal["feed", "orders"]
-    retention_days: int | None
-    folders: int = 0  # run folders, day folders or refused bodies purged
-    removals: list[Removal] = field(default_factory=list)
-    purged_before: int = 0  # purged by an earlier purge, left as they were
-    younger: int = 0  # not past the retention yet
-    skipped: list[str] = field(default_factory=list)  # left alone, with why
-    in_object_storage: bool = False  # its runs are in the bucket: out of reach (yet)
 
 
 def purge(
@@ -90,11 +69,19 @@ def purge(
     *,
     dry_run: bool = False,
 ) -> list[AreaSummary]:
-    """Purge every archive folder past its retention; one summary per feed and order area."""
-    purger = _Purger(Areas(settings.home), now, dry_run)
+    """Purge every archive folder past its retention; one summary per feed and order area.
+
+    With `[storage] backend = "s3"` the feeds' runs are in the bucket: purged there as well
+    (etl.retention.stored_runs), into the same summary as what is on the disk.
+    """
+    areas = Areas(settings.home)
+    purger = _Purger(areas, now, dry_run)
     summaries = [purger.feed(c.name, c.archive.retention_days) for c in contracts.values()]
     if settings.storage.backend == "s3":
-        _out_of_reach(summaries, contracts)
+        archive = open_archive(settings.storage, areas.archive)
+        for summary in summaries:
+            purge_stored(archive, settings.home, summary, now, dry_run=dry_run)
+            log_summary(summary, dry_run=dry_run)
     days = settings.archive.orders_retention_days
     return summaries + [s for area in FILE_AREAS for s in purger.files(area, days)]
 
@@ -137,6 +124,7 @@ def purge_all(
     places = purge_spools(settings, now, dry_run)
     places += purge_documents(settings, contracts, now, dry_run)
     places += purge_outbox(settings, contracts, now, dry_run)
+    places += purge_stored_outbox(settings, contracts, now, dry_run)  # [storage] backend = "s3"
     people = [c for c in contracts.values() if is_about_people(c)]
     at = ledger_at(settings)
     if people and ledger_exists(at):
@@ -150,37 +138,24 @@ def purge_all(
     return result
 
 
-def _out_of_reach(summaries: list[AreaSummary], contracts: Mapping[str, FeedContract]) -> None:
-    """Runs in object storage: purge cannot reach them yet; said, and warned for people."""
-    for summary in summaries:
-        if summary.retention_days is None:
-            continue  # kept forever anyway
-        summary.in_object_storage = True
-        people = is_about_people(contracts[summary.area])
-        log.warning(
-            '%s: its runs are in object storage ([storage] backend = "s3"); purge cannot '
-            "reach them yet: %s not purged",
-            summary.area,
-            "the personal data in them is" if people else "they are",
-        )
-
-
 def _in_group(name: str, group: str) -> bool:
     return name == group or name.startswith(group + "/")
 
 
 def strays(settings: Settings, contracts: Mapping[str, FeedContract]) -> list[str]:
-    """Folders in archive/ that no contract names (a feed removed since): never purged."""
+    """Folders in archive/ (and, with `[storage] backend = "s3"`, prefixes of the archive in
+    the bucket) that no contract names (a feed removed since): never purged."""
     root = Areas(settings.home).archive
-    if not root.is_dir():
-        return []
+    found: set[str] = set()
+    if root.is_dir():
+        with os.scandir(root) as entries:
+            found |= {e.name for e in entries if e.is_dir(follow_symlinks=False)}
+    if settings.storage.backend == "s3":
+        # A store that is down was named by the purge already; its strays wait for the next.
+        with contextlib.suppress(StorageError):
+            found |= set(open_archive(settings.storage, root).feeds())
     known = {*contracts, *FILE_AREAS}
-    with os.scandir(root) as entries:
-        return sorted(
-            e.name
-            for e in entries
-            if e.is_dir(follow_symlinks=False) and e.name not in known and e.name[0] != "."
-        )
+    return sorted(name for name in found if name not in known and name[0] != ".")
 
 
 def describe(summary: AreaSummary, *, dry_run: bool = False) -> str:
@@ -195,20 +170,13 @@ def describe(summary: AreaSummary, *, dry_run: bool = False) -> str:
         return f"{summary.area}: kept forever (no {where})"
     size = sum(r.size for r in summary.removals)
     verb = "would purge" if dry_run else "purged"
-    local = " local" if summary.in_object_storage else ""
     parts = [
-        f"{verb} {summary.folders}{local} folder(s): {len(summary.removals)} file(s), "
-        f"{size:,} bytes",
+        f"{verb} {summary.folders} folder(s): {len(summary.removals)} file(s), {size:,} bytes",
         f"{summary.purged_before} purged before",
         f"{summary.younger} younger than {days} days",
     ]
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} left alone: " + "; ".join(summary.skipped))
-    if summary.in_object_storage:
-        parts.append(
-            'its runs in object storage ([storage] backend = "s3"): purge cannot reach them '
-            "yet, none purged there"
-        )
     return f"{summary.area}: " + ", ".join(parts)
 
 
@@ -236,7 +204,7 @@ class _Purger:
                 day = self._day(day_dir, summary)
                 if day is not None:
                     for run in self._dirs(day_dir, summary):
-                        self._run_folder(run, _end_of(day), cutoff, summary)
+                        self._run_folder(run, end_of(day), cutoff, summary)
         self._log(summary)
         return summary
 
@@ -264,7 +232,7 @@ class _Purger:
                     day = self._day(day_dir, summary)
                     if day is None:
                         continue
-                    if _end_of(day) > cutoff:
+                    if end_of(day) > cutoff:
                         summary.younger += 1
                         continue
                     doc = self._manifest(day_dir, summary, required=False)
@@ -421,11 +389,9 @@ class _Purger:
         return None
 
     def _day(self, folder: Path, summary: AreaSummary) -> dt.date | None:
-        try:
-            if _DAY.match(folder.name):
-                return dt.date.fromisoformat(folder.name)
-        except ValueError:
-            pass
+        day = day_of(folder.name)
+        if day is not None:
+            return day
         summary.skipped.append(f"{self._rel(folder)}: not a date folder (YYYY-MM-DD)")
         return None
 
@@ -445,15 +411,7 @@ class _Purger:
             return str(path)
 
     def _log(self, summary: AreaSummary) -> None:
-        if summary.removals and not self.dry_run:
-            log.info(
-                "purge %s: %d folders, %d files, %d bytes removed (retention %s days)",
-                summary.area,
-                summary.folders,
-                len(summary.removals),
-                sum(r.size for r in summary.removals),
-                summary.retention_days,
-            )
+        log_summary(summary, dry_run=self.dry_run)
 
 
 def _hashed(path: Path) -> Removal:
@@ -465,8 +423,3 @@ def _hashed(path: Path) -> Removal:
             digest.update(chunk)
             size += len(chunk)
     return Removal(path, size, digest.hexdigest())
-
-
-def _end_of(day: dt.date) -> dt.datetime:
-    """The moment a date folder's day ended (UTC): nothing in it is younger."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)

@@ -5,12 +5,15 @@ its ledger commit; what is published belongs to a committed run. `LocalArchive` 
 under `archive/` for people to read (published: renamed into place); `BlobArchive`
 (etl.state.blob_archive, `[storage] backend = "s3"`) uploads the staged folder on `publish` and
 answers `runs` and `read_manifest` from the store (published: the run's mark object is there).
-Every implementation passes tests/state/test_archive_contract.py. Purge, erasures and replay
-still walk the local folders themselves.
+The tools that read or change published runs (trace, approve, the console, replay, purge,
+forget) go through `feeds`, `files`, `opened`, `replace`, `rewrite_manifest` and `remove`, so
+they reach runs wherever they are. Every implementation passes
+tests/state/test_archive_contract.py.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -51,4 +54,29 @@ class Archive(Protocol):
 
     def read_manifest(self, run: Path) -> Manifest:
         """The manifest of a published run folder (as `final` or `runs` name it)."""
+        ...
+
+    def feeds(self) -> list[str]:
+        """Names of the top-level folders that hold published runs (or anything else)."""
+        ...
+
+    def files(self, run: Path) -> dict[str, int]:
+        """What a published run holds: names ("/" form, its manifest included) -> sizes."""
+        ...
+
+    def opened(self, run: Path, name: str) -> AbstractContextManager[Path | None]:
+        """A local path to read the run's file `name` from while the context lasts (None:
+        the run holds no such file)."""
+        ...
+
+    def replace(self, run: Path, name: str, source: Path) -> None:
+        """Put the local file `source` in place of the run's file `name`, whole (an erasure)."""
+        ...
+
+    def rewrite_manifest(self, run: Path, manifest: Manifest) -> None:
+        """Replace a published run's manifest.json (what purge and forget record)."""
+        ...
+
+    def remove(self, run: Path, names: list[str]) -> None:
+        """Remove files of a published run (a purge); its manifest stays."""
         ...

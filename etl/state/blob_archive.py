@@ -15,6 +15,13 @@ publish leaves the run's folder on its own disk until it runs the feed again.
 Run folders keep the local archive's paths (`<root>/<feed>/<day>/<run>`) as their names, so
 the ledger records the same `archive/...` whichever backend a home uses; `read_manifest`
 turns such a path back into a key. The seam is etl.state.base.Archive.
+
+The tools reach published runs here too: `files` lists a run's objects (the listing, not the
+mark, so an object a cut-short purge left is still found), `opened` fetches one into a private
+temp folder under the root, `replace` and `rewrite_manifest` put an object whole in place of
+the old one (an erasure, a purge's record), `remove` rewrites the mark to name what stays and
+then deletes the rest: a listed run's mark never names an object that is gone, and what a
+purge that died left is deleted by the next one (its manifest already says what went).
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ import contextlib
 import json
 import logging
 import shutil
-from pathlib import Path
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
 
@@ -35,6 +44,7 @@ from etl.state.blobs import (
     BlobExists,
     BlobNotFound,
     Blobs,
+    KeyRefused,
     StorageError,
     StorageOptions,
     open_blobs,
@@ -131,6 +141,69 @@ class BlobArchive:
         except ValidationError as exc:
             raise ManifestError(run / MANIFEST, f"unreadable ({exc.errors()[0]['msg']})") from exc
 
+    def feeds(self) -> list[str]:
+        """The top-level prefixes of the archive's store, in name order."""
+        return self.blobs.list("").folders
+
+    def files(self, run: Path) -> dict[str, int]:
+        """Every object under the run's key, by name ("/" form) with its size, in name order."""
+        return dict(sorted(self._objects(self._key(run), "").items()))
+
+    @contextlib.contextmanager
+    def opened(self, run: Path, name: str) -> Iterator[Path | None]:
+        """The object fetched in pieces into a private temp folder under the root (never
+        whole in memory), removed afterwards."""
+        try:
+            key = check_key(join(self._key(run), name))
+        except KeyRefused:
+            key = None  # a name no store holds (`../x`) is not the run's either
+        if key is None:
+            yield None
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Dot-named: no walker of the archive takes it for a feed or a run; mkdtemp: 0700.
+        with tempfile.TemporaryDirectory(dir=self.root, prefix=".read-") as folder:
+            local = Path(folder) / PurePosixPath(name).name
+            try:
+                self.blobs.get_file(key, local)
+            except BlobNotFound:
+                yield None
+                return
+            yield local
+
+    def replace(self, run: Path, name: str, source: Path) -> None:
+        """Put `source` over the run's object (one whole PUT), then the mark's sizes again."""
+        key = self._key(run)
+        if self.blobs.stat(join(key, name)) is None:
+            raise BlobNotFound(f"{key}: no object {name!r} in the run")
+        self.blobs.put_file(join(key, name), source)
+        self._put_mark(key, self.files(run))
+
+    def rewrite_manifest(self, run: Path, manifest: Manifest) -> None:
+        """Put the run's manifest.json again, as the local archive writes it."""
+        text = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False)
+        self.blobs.put(join(self._key(run), MANIFEST), text.encode("utf-8"))
+
+    def remove(self, run: Path, names: list[str]) -> None:
+        """The mark first names only what stays, then the objects go (never the manifest)."""
+        key = self._key(run)
+        gone = sorted({n for n in names if n != MANIFEST})
+        self._put_mark(key, {n: s for n, s in self.files(run).items() if n not in gone})
+        for name in gone:
+            self.blobs.delete(join(key, name))
+
+    def _objects(self, key: str, under: str) -> dict[str, int]:
+        """Objects below `key`/`under`, every level down, by name relative to `key`."""
+        listing = self.blobs.list(join(key, under))
+        found = {join(under, b.name): b.size for b in listing.blobs}
+        for folder in listing.folders:
+            found |= self._objects(key, join(under, folder))
+        return found
+
+    def _put_mark(self, key: str, names: dict[str, int]) -> None:
+        """Put the run's mark over the one there: what the run holds now."""
+        self.blobs.put(key + MARK, _mark_text(names))
+
     def _key(self, run: Path) -> str:
         """A run folder's key: its path under the root, in "/" form."""
         try:
@@ -163,9 +236,13 @@ class BlobArchive:
 
     def _mark(self, key: str, names: dict[str, int]) -> None:
         """Put the run's mark, once: a mark already there was put by a publish that finished."""
-        mark = json.dumps({"files": names}, indent=2, ensure_ascii=False).encode()
         with contextlib.suppress(BlobExists):
-            self.blobs.put(key + MARK, mark, create_only=True)
+            self.blobs.put(key + MARK, _mark_text(names), create_only=True)
+
+
+def _mark_text(names: dict[str, int]) -> bytes:
+    """A run's mark: the names and sizes of what it holds."""
+    return json.dumps({"files": names}, indent=2, ensure_ascii=False).encode()
 
 
 def open_archive(settings: StorageOptions, root: Path) -> Archive:

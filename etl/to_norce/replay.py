@@ -28,8 +28,9 @@ from etl.read.reports import file_sha256
 from etl.runtime import Runtime
 from etl.state.areas import from_ledger, kept_in_ledger
 from etl.state.atomic import atomic_file
+from etl.state.blobs import StorageError
 from etl.state.ledger.base import FeedLedger, Replay, RunRow
-from etl.state.manifest import Manifest
+from etl.state.manifest import MANIFEST, Manifest
 from etl.to_norce import records
 from etl.to_norce.feed import DerivedIngest, Ingest, run_started
 from etl.to_norce.intake import Candidate, Fetched
@@ -160,26 +161,21 @@ def _why_no_file(rt: Runtime, run: RunRow) -> str:
 def _manifest(rt: Runtime, run: RunRow) -> Manifest:
     """The run's manifest; an empty one when its archive folder is not there (any more)."""
     folder = from_ledger(rt.settings.home, run.archive_dir) if run.archive_dir else None
-    if folder is None or not (folder / "manifest.json").is_file():
+    if folder is None or MANIFEST not in rt.archive.files(folder):
         return Manifest()
     return rt.archive.read_manifest(folder)
 
 
 def _archived_copy(rt: Runtime, run: RunRow) -> tuple[Path, str]:
     """The archived copy of the file the run took, and its sha256; an EtlError when gone."""
+    # The run's folder in the archive, on the disk or in object storage alike.
     folder = from_ledger(rt.settings.home, run.archive_dir or "")
-    if rt.settings.storage.backend == "s3" and not folder.is_dir():
-        # Published to the bucket (a folder still staged here is not this path).
-        raise EtlError(
-            f'{run.feed}: run {run.run_id} is in object storage ([storage] backend = "s3"); '
-            "replay cannot reach it yet: drop the file in the feed's folder again"
-        )
     manifest = _manifest(rt, run)
     facts = manifest.input
     if facts is not None:
-        copy = from_ledger(rt.settings.home, run.archive_dir or "") / facts.name
-        if copy.is_file():
-            return copy, facts.sha256 or file_sha256(copy)
+        found = _kept_copy(rt, folder, facts.name, facts.sha256)
+        if found is not None:
+            return found
     elif manifest.run_id is not None and manifest.purged_at is None:
         raise EtlError(f"{run.feed}: run {run.run_id} took no file; nothing to replay")
     name = facts.name if facts else "its file"
@@ -192,6 +188,16 @@ def _archived_copy(rt: Runtime, run: RunRow) -> tuple[Path, str]:
         f"{run.feed}: the archived copy of {name} (run {run.run_id}) is gone, {how}: "
         "drop the file in the feed's folder again"
     )
+
+
+def _kept_copy(rt: Runtime, folder: Path, name: str, sha256: str | None) -> tuple[Path, str] | None:
+    """The run's archived copy of `name` and its sha256; None when the archive no longer has it."""
+    if name not in rt.archive.files(folder):
+        return None
+    if sha256:
+        return folder / name, sha256
+    with rt.archive.opened(folder, name) as local:
+        return (folder / name, file_sha256(local)) if local is not None else None
 
 
 def take_replays(
@@ -216,14 +222,18 @@ def _take(
     """One replay: the archived copy into the inbox, then an ordinary run of it."""
     earlier = rt.ledger.run(replay.of_run)
     source = from_ledger(rt.settings.home, replay.input)
-    remote = RemoteFile(earlier.remote_path if earlier and earlier.remote_path else source.name,
-                        source.stat().st_size if source.is_file() else 0, 0.0)  # fmt: skip
     run_id = rt.new_run_id(contract.name, replay.sha256)
+    target = rt.inbox / contract.name / _inbox_name(source.name, run_id)
+    local, trouble = _copy_in(rt, source, target)
+    remote = RemoteFile(earlier.remote_path if earlier and earlier.remote_path else source.name,
+                        local.stat().st_size if local is not None else 0, 0.0)  # fmt: skip
     rt.ledger.start_run(run_id, contract.name, "replay", rt.stamp(), remote.path, replay.sha256)
     rt.ledger.start_replay(replay, run_id)
-    local = _copy_in(source, rt.inbox / contract.name / _inbox_name(source.name, run_id))
     if local is None or file_sha256(local) != replay.sha256:
-        message = f"the archived copy {source} is gone or changed; nothing taken"
+        if local is not None:
+            local.unlink(missing_ok=True)
+        gone = trouble or "is gone or changed"
+        message = f"the archived copy {source} {gone}; nothing taken"
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
         return records.FileOutcome(contract.name, source.name, "failed", run_id, message=message)
     log.info("%s: %s: run %s replays run %s", contract.name, source.name, run_id, replay.of_run)
@@ -246,10 +256,16 @@ def _inbox_name(name: str, run_id: str) -> str:
     return f"replay-{stamp}-{_REPLAYED.sub('', name)}"
 
 
-def _copy_in(source: Path, target: Path) -> Path | None:
-    """The archived file copied into the inbox (temp name, then rename); None when gone."""
-    if not source.is_file():
-        return None
-    with source.open("rb") as original, atomic_file(target) as copy:
-        shutil.copyfileobj(original, copy)
-    return target
+def _copy_in(rt: Runtime, source: Path, target: Path) -> tuple[Path | None, str | None]:
+    """The archived file copied from its run in the archive (on the disk or in object
+    storage) into the inbox, temp name then rename; (None, why) when it cannot be had."""
+    try:
+        with rt.archive.opened(source.parent, source.name) as archived:
+            if archived is None:
+                return None, None
+            with archived.open("rb") as original, atomic_file(target) as copy:
+                shutil.copyfileobj(original, copy)
+    except StorageError as exc:
+        # Failed, not done: a failed replay is taken again by the feed's next run.
+        return None, f"could not be fetched from object storage ({exc})"
+    return target, None

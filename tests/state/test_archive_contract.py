@@ -16,7 +16,7 @@ import pytest
 from etl.state.archive import LocalArchive
 from etl.state.base import Archive
 from etl.state.blob_archive import AREA, BlobArchive, open_archive
-from etl.state.blobs import LocalBlobs
+from etl.state.blobs import LocalBlobs, StorageError
 from etl.state.ledger.base import Commit
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.manifest import Manifest, ManifestError
@@ -217,3 +217,74 @@ def test_recover_leaves_other_feeds_alone(archive: Archive, ledger: Ledger) -> N
 
     assert archive.recover("products", ledger) == []
     assert staged.is_dir() and archive.runs("prices") == []
+
+
+# -- what the tools read and change in a published run --------------------------------------
+
+
+def _with_files(archive: Archive, feed: str = "customers") -> Path:
+    """A published run holding a manifest, an input and a report one folder down."""
+    staged = archive.stage(feed, DAY, "r1")
+    archive.write_manifest(staged, Manifest.new(run_id="r1", feed=feed, outcome="committed"))
+    (staged / "kunder.csv").write_bytes(b"Kundnr;Namn\r\n1001;Anna\r\n")
+    (staged / "parts").mkdir()
+    (staged / "parts" / "a.csv").write_bytes(b"x")
+    return archive.publish(staged)
+
+
+def test_files_names_what_a_run_holds_with_sizes(archive: Archive) -> None:
+    run = _with_files(archive)
+
+    files = archive.files(run)
+
+    assert list(files) == ["kunder.csv", "manifest.json", "parts/a.csv"]
+    assert files["kunder.csv"] == len(b"Kundnr;Namn\r\n1001;Anna\r\n") and files["parts/a.csv"] == 1
+    assert archive.feeds() == ["customers"]
+
+
+def test_opened_reads_a_file_of_the_run_and_nothing_else(archive: Archive) -> None:
+    run = _with_files(archive)
+
+    with archive.opened(run, "kunder.csv") as local:
+        assert local is not None and local.read_bytes().startswith(b"Kundnr;Namn")
+    with archive.opened(run, "parts/a.csv") as local:
+        assert local is not None and local.read_bytes() == b"x"
+    for missing in ("nope.csv", "../r1/kunder.csv", "/etc/passwd"):
+        with archive.opened(run, missing) as local:
+            assert local is None
+
+
+def test_replace_puts_a_file_whole_in_place_of_the_old(
+    archive: Archive, backend: Backend, tmp_path: Path
+) -> None:
+    run = _with_files(archive)
+    masked = tmp_path / "masked.csv"
+    masked.write_bytes(b"Kundnr;Namn\r\n1001;[erased]\r\n")
+
+    archive.replace(run, "kunder.csv", masked)
+
+    assert backend.files(run)["kunder.csv"] == masked.read_bytes()
+    assert archive.files(run)["kunder.csv"] == len(masked.read_bytes())
+    with pytest.raises((OSError, StorageError)):
+        archive.replace(run, "not-there.csv", masked)
+
+
+def test_a_rewritten_manifest_reads_back(archive: Archive) -> None:
+    run = _with_files(archive)
+    record = archive.read_manifest(run).updated(purged_at="2030-01-01T00:00:00+00:00")
+
+    archive.rewrite_manifest(run, record)
+
+    assert archive.read_manifest(run) == record
+
+
+def test_remove_keeps_the_manifest_and_the_run_listed(archive: Archive, backend: Backend) -> None:
+    run = _with_files(archive)
+
+    archive.remove(run, ["kunder.csv", "parts/a.csv", "manifest.json"])
+    archive.remove(run, ["kunder.csv"])  # removing twice is removing once
+
+    assert set(backend.files(run)) == {"manifest.json"}
+    assert list(archive.files(run)) == ["manifest.json"]
+    assert archive.runs("customers") == [run]
+    assert archive.read_manifest(run).run_id == "r1"
