@@ -30,11 +30,8 @@ def request_id(folder: Path, kind: str, value: str) -> str:
     return "hmac-sha256:" + hmac.new(salt, asked, hashlib.sha256).hexdigest()
 
 
-def keyed(folder: Path, values: Iterable[str], *, create: bool) -> list[str]:
-    """Salted hashes of `values` (case and spaces aside); none without a salt unless `create`."""
-    if not create and not (folder / SALT).is_file():
-        return []
-    salt = _salt(folder)
+def hashed_with(salt: bytes, values: Iterable[str]) -> list[str]:
+    """Hashes of `values` keyed by `salt` (case and spaces aside), sorted, each once."""
     return sorted(
         {hmac.new(salt, v.strip().casefold().encode(), hashlib.sha256).hexdigest() for v in values}
     )

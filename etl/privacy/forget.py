@@ -30,11 +30,15 @@ from etl.privacy.masking import Masker
 from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
+from etl.privacy.stored_outbox import sweep_stored_outbox
+from etl.privacy.stored_runs import Notes, note_stored, stored_archive, sweep_stored
+from etl.privacy.stored_snapshots import snapshots_on_disk
 from etl.retention.snapshots import forget_row_hashes
 from etl.runtime import ledger_at
 from etl.state.areas import FILE_AREAS, SPOOL_LOCK, Areas
 from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.state.locks import feed_lock
+from etl.state.spool_copies import spools_on_disk
 from etl.to_erp.orders.book import OrderBook
 
 PEOPLE = ("customer", "company")
@@ -53,6 +57,7 @@ class Erasure:
     log: Path | None = None
     packed: list[Path] = field(default_factory=list)  # compressed files not opened (.zip, ...)
     unreadable: list[Path] = field(default_factory=list)  # read neither as their kind nor text
+    stored: Notes = field(default_factory=dict)  # runs in object storage masked, for manifests
 
 
 def forget(
@@ -69,15 +74,24 @@ def forget(
     archive folder while it is being masked; a lock held elsewhere stops the command.
     """
     areas = Areas(settings.home)
-    with _every_lock(areas.locks, contracts):
+    # Spools and people's snapshots on object storage are copied to a private folder laid out
+    # as a home, masked there as files, then put back (etl.state.spool_copies).
+    people = [c.name for c in contracts.values() if c.entity.name in PEOPLE]
+    with (
+        _every_lock(areas.locks, contracts),
+        spools_on_disk(settings.storage, areas) as bucket_home,
+        snapshots_on_disk(settings.storage, areas.snapshots, Areas(bucket_home).snapshots, people),
+    ):
         if dry_run:
-            return _erase(settings, contracts, request, None)
+            return _erase(settings, contracts, request, None, bucket_home)
         privacy = areas.privacy
         request_id = audit.request_id(privacy, request.kind, request.value)
         journal = Journal(privacy, request_id)
-        erasure = _erase(settings, contracts, request, journal)
+        erasure = _erase(settings, contracts, request, journal, bucket_home)
         erasure.request = request_id
         note_in_manifests(erasure.changed, erasure.request, now)
+        stored = stored_archive(settings.storage, settings.home)
+        note_stored(stored, erasure.stored, erasure.request, now)
         erasure.log = audit.append(privacy, _record(erasure, request, now))
         forget_buyers(ledger_at(settings), erasure.found.orders)
         forget_row_hashes(areas.retention, erasure.found.codes)
@@ -90,15 +104,19 @@ def _erase(
     contracts: dict[str, FeedContract],
     request: Request,
     journal: Journal | None,
+    bucket_home: Path,
 ) -> Erasure:
     """Find the person, refuse while something of theirs is on its way, then mask them.
 
     `journal` None is a dry run: nothing is written, and what would refuse is listed.
+    `bucket_home`: the home whose `state/spool/` and people's `state/snapshots/` are masked:
+    this home, or on object storage the private folder of their copies (etl.state.spool_copies).
     """
     home, areas, at = settings.home, Areas(settings.home), ledger_at(settings)
-    snapshot_dirs = _customer_snapshots(areas.snapshots, contracts)
+    bodies = Areas(bucket_home)
+    snapshot_dirs = _customer_snapshots(bodies.snapshots, contracts)
     paths = [p for d in snapshot_dirs for p in sorted(d.glob("*.parquet"))]
-    found = find_person(request, paths, areas.spool("orders"))
+    found = find_person(request, paths, bodies.spool("orders"))
     found.orders |= buyer_orders(at, areas.privacy, _keys(found))
     if journal is not None:
         found = journal.merged(found)
@@ -107,21 +125,27 @@ def _erase(
     if not person.found:
         return erasure
     masker = Masker(person)
-    waits = still_needed(at, areas.spool("orders"), masker)
+    waits = still_needed(at, bodies.spool("orders"), masker)
     if waits and journal is not None:
         raise EtlError("forget changed nothing: " + "; ".join(waits))
     if journal is not None:
         journal.write(found)
     write = journal is not None
-    keys = _snapshot_keys(areas.snapshots, contracts)
+    keys = _snapshot_keys(bodies.snapshots, contracts)
     # Masked in place; snapshots only of feeds about people (see `_people_snapshots`).
-    roots = [areas.archive, areas.outbox, areas.spools]
-    roots += _people_snapshots(areas.snapshots, contracts)
-    swept = sweep(home, roots, masker, write, keys)
+    held = [bodies.spools, *_people_snapshots(bodies.snapshots, contracts)]
+    if bucket_home == home:
+        swept = sweep(home, [areas.archive, areas.outbox, *held], masker, write, keys)
+    else:  # the bucket's bodies and snapshots, copied: named by the same places
+        swept = sweep(home, [areas.archive, areas.outbox, areas.spools], masker, write, keys)
+        sweep(bucket_home, held, masker, write, keys, into=swept)
+    # The feeds' runs in object storage ([storage] backend = "s3"), by the same rule.
+    stored = sweep_stored(stored_archive(settings.storage, home), home, masker, write, swept)
+    sweep_stored_outbox(settings.storage, home, masker, write, swept)
     ledger = mask_ledger(at, masker, write)
     waiting = sweep(home, [areas.inbox], masker, False, keys)
     erasure.places = [*swept.places.values(), *_ledger_places(_ledger_name(at), ledger.counts)]
-    erasure.changed = swept.changed
+    erasure.changed, erasure.stored = swept.changed, stored
     erasure.packed, erasure.unreadable = swept.packed, swept.unreadable
     uploaded = _uploaded(settings, found, swept)
     erasure.uploaded = len(uploaded)
@@ -211,6 +235,13 @@ def _not_erased(
         f"and {len(orders)} order(s) ({', '.join(orders) or 'none found'}): "
         "forget or anonymize them in Norce"
     )
+    if settings.storage.backend == "s3":
+        lines.append(
+            "other machines' snapshot caches (state/snapshots/<customer or company feed>/ on "
+            "each worker): a copy fetched before now may hold the person until that machine "
+            "next diffs the feed, when it fetches the masked snapshot (checked by ETag); "
+            "delete that folder there to erase it at once (the next run fetches it again)"
+        )
     if waiting.changed:
         lines.append(
             f"inbox/: {len(waiting.changed)} file(s) waiting for their run hold the person; "

@@ -7,7 +7,8 @@ customer can hold the person's e-mail (a gift), and must still arrive as the buy
 
 The order spool's bodies are purged past their retention; before a body goes, the purge
 notes its buyer (salted hashes of e-mail and customer code, `order_buyers` in the order
-book), so `forget` still finds the person's orders, and their documents, afterwards.
+book), so `forget` still finds the person's orders, and their documents, afterwards; the
+salt is the ledger's on PostgreSQL, so any worker finds them (etl.privacy.shared_salt).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from etl.privacy import audit
 from etl.privacy.ledger import open_documents_holding
 from etl.privacy.masking import Masker
 from etl.privacy.places import UnreadableFile, rewrite_file
+from etl.privacy.shared_salt import buyer_salt
 from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.to_erp.orders.book import OrderBook
 
@@ -64,8 +66,11 @@ def _holds(path: Path, masker: Masker) -> bool:
 
 def buyer_orders(ledger: LedgerAt, privacy: Path, keys: Iterable[str]) -> set[str]:
     """Refs of the person's orders whose bodies were purged (from the buyer index)."""
-    hashed = audit.keyed(privacy, keys, create=False)
-    if not hashed or not ledger_exists(ledger):
+    if not ledger_exists(ledger):
+        return set()
+    salt = buyer_salt(ledger, privacy, create=False)
+    hashed = audit.hashed_with(salt, keys) if salt is not None else []
+    if not hashed:
         return set()
     book = OrderBook(ledger)
     try:
@@ -76,7 +81,8 @@ def buyer_orders(ledger: LedgerAt, privacy: Path, keys: Iterable[str]) -> set[st
 
 def note_buyers(ledger: LedgerAt, privacy: Path, ref: str, keys: Iterable[str]) -> None:
     """Before an order's body is purged: keep who bought it, as salted hashes."""
-    hashed = audit.keyed(privacy, keys, create=True)
+    salt = buyer_salt(ledger, privacy, create=True)
+    hashed = audit.hashed_with(salt, keys) if salt is not None else []
     if not hashed:
         return
     book = OrderBook(ledger)

@@ -113,25 +113,35 @@ def _take_order(found: Found, path: Path) -> None:
     found.weak |= {v for k, v in pairs if k in ORDER_PERSON_FIELDS - ORDER_EMAILS and v.strip()}
 
 
-def buyers(path: Path) -> set[str]:
-    """The e-mail addresses and customer codes a spooled body names (its buyer's keys)."""
-    return {v for k, v in _order_pairs(path) if k in ORDER_EMAILS | ORDER_CODES and v.strip()}
+def buyers(name: str, body: bytes) -> set[str]:
+    """The e-mail addresses and customer codes a spooled body names (its buyer's keys).
+
+    `name` is the body's spool name (its suffix says JSON or XML): bodies are read from
+    whichever spool holds them (a folder, or object storage).
+    """
+    pairs = _body_pairs(Path(name).suffix, body)
+    return {v for k, v in pairs if k in ORDER_EMAILS | ORDER_CODES and v.strip()}
 
 
 def _order_pairs(path: Path) -> Iterator[tuple[str, str]]:
     """(field, text) for every text in a spooled body, JSON or XML; nothing for other files."""
+    if path.suffix in (".json", ".xml"):
+        yield from _body_pairs(path.suffix, path.read_bytes())
+
+
+def _body_pairs(suffix: str, body: bytes) -> Iterator[tuple[str, str]]:
     try:
-        yield from _parsed_pairs(path)
+        yield from _parsed_pairs(suffix, body)
     except (ValueError, etree.XMLSyntaxError):
         return  # not a body the receiver took: the sweep masks it as text
 
 
-def _parsed_pairs(path: Path) -> Iterator[tuple[str, str]]:
-    if path.suffix == ".json":
-        yield from _json_pairs(json.loads(path.read_bytes()), "")
-    elif path.suffix == ".xml":
+def _parsed_pairs(suffix: str, body: bytes) -> Iterator[tuple[str, str]]:
+    if suffix == ".json":
+        yield from _json_pairs(json.loads(body), "")
+    elif suffix == ".xml":
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-        for element in etree.parse(str(path), parser).iter():
+        for element in etree.fromstring(body, parser).iter():
             if isinstance(element.tag, str) and element.text and element.text.strip():
                 yield etree.QName(element).localname, element.text.strip()
 

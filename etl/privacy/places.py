@@ -107,9 +107,13 @@ def sweep(
     masker: Masker,
     write: bool,
     keep: dict[Path, tuple[str, ...]],
+    into: Sweep | None = None,
 ) -> Sweep:
-    """Mask the person in every file under `roots`; `keep`: columns kept per snapshot folder."""
-    found = Sweep()
+    """Mask the person in every file under `roots`; `keep`: columns kept per snapshot folder.
+
+    `into`: an earlier sweep this one adds to (places named relative to another home).
+    """
+    found = Sweep() if into is None else into
     in_orders = Masker(masker.person, in_orders=True)
     for root in roots:
         for path in files_under(root):

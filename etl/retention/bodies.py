@@ -8,6 +8,9 @@
 - the document book (ledger): a sent or refused document older than its feed's
   `[archive] retention_days` keeps its number, hash and states; its body is dropped. The
   dedupe is by hash, so a document file dropped again is still recognised as sent.
+
+The spools are read where `[storage]` keeps them (etl.state.blob_spool.open_spool): on object
+storage a tombstone is an object of its own, put before the body is deleted.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from etl.privacy.person import buyers
 from etl.retention.place import Place, cutoff
 from etl.runtime import ledger_at
 from etl.state.areas import SPOOL_LOCK, Areas, FileArea
+from etl.state.blob_spool import open_spool
 from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.state.locks import feed_lock
-from etl.state.spool import Spool
+from etl.state.spool_base import BodySpool
+from etl.state.spool_copies import remove_leftover_copies
 from etl.to_erp.files.layouts import load_layouts
 from etl.to_erp.orders.book import OrderBook
 from etl.to_erp.parties.book import PartyBook
@@ -38,6 +43,8 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
     """Order and party bodies whose export is older than the orders' retention."""
     days = settings.archive.orders_retention_days
     areas, at = Areas(settings.home), ledger_at(settings)
+    if not dry_run:
+        _remove_killed_forgets_copies(areas)
     places = []
     books: tuple[tuple[FileArea, type[OrderBook | PartyBook]], ...] = (
         ("orders", OrderBook),
@@ -57,7 +64,7 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
             )
         finally:
             book.close()
-        spool = Spool(areas.spool(area))
+        spool = open_spool(settings.storage, areas, area)
         keep = _buyer_keeper(at, areas.privacy, spool) if area == "orders" else None
         with feed_lock(areas.locks, SPOOL_LOCK) as taken:
             if not taken:  # `forget` is masking the spools: a body read now may be half-done
@@ -67,13 +74,20 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
     return places
 
 
+def _remove_killed_forgets_copies(areas: Areas) -> None:
+    """Bodies a killed `forget` copied out of object storage: gone, unless forget runs now."""
+    with feed_lock(areas.locks, SPOOL_LOCK) as taken:
+        if taken:
+            remove_leftover_copies(areas)
+
+
 def _party_subjects(settings: Settings) -> dict[str, str]:
     """Each party layout's subject (customer or company): every one must settle an event."""
     return {n: layout.subject.name for n, layout in load_layouts(settings, "parties").items()}
 
 
 def _remove(
-    spool: Spool,
+    spool: BodySpool,
     settled: list[tuple[str, str]],
     before: dt.datetime,
     now: dt.datetime,
@@ -82,9 +96,10 @@ def _remove(
     before_removal: Callable[[str], None] | None = None,
 ) -> None:
     stamp = now.isoformat(timespec="seconds")
+    # One listing, not a look per body: on object storage each look is a request.
+    kept = set(spool.names()) if settled else set()
     for name, at in settled:
-        path: Path = spool.folder / name
-        if not path.is_file():
+        if name not in kept:
             continue  # removed before, or never written (a recovered body)
         when = moment(at)
         if when is None or when >= before:
@@ -97,7 +112,7 @@ def _remove(
             spool.remove_body(name, stamp, place.retention_days or 0)
 
 
-def _buyer_keeper(ledger: LedgerAt, privacy: Path, spool: Spool) -> Callable[[str], None]:
+def _buyer_keeper(ledger: LedgerAt, privacy: Path, spool: BodySpool) -> Callable[[str], None]:
     """Before an order body goes: note its buyer, so `forget` still finds the order."""
 
     def keep(name: str) -> None:
@@ -107,7 +122,7 @@ def _buyer_keeper(ledger: LedgerAt, privacy: Path, spool: Spool) -> Callable[[st
         finally:
             book.close()
         if ref is not None:
-            note_buyers(ledger, privacy, ref, buyers(spool.folder / name))
+            note_buyers(ledger, privacy, ref, buyers(name, spool.read(name)))
 
     return keep
 

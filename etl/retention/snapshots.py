@@ -21,6 +21,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -32,8 +34,11 @@ from etl.entities import DocumentEntity
 from etl.models import GONE, STATE
 from etl.privacy import audit
 from etl.retention.place import Place, cutoff
+from etl.runtime import ledger_at
 from etl.state.areas import Areas
 from etl.state.atomic import atomic_path
+from etl.state.blob_snapshots import BlobSnapshotStore, open_snapshots
+from etl.state.blobs import StorageError
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.locks import feed_lock
 from etl.state.snapshots import SnapshotStore
@@ -67,21 +72,74 @@ def reduce_removed_rows(
         if not taken:
             place.skipped.append("the feed is running; next purge")
             return place
-        store = SnapshotStore(areas.snapshots)
-        frame = pl.read_parquet(store.root / relative, glob=False)
-        key = list(contract.key_fields)
-        record = _track(_record(settings, contract.name, frame, key), frame, key, written)
-        due = _due(record, cutoff(now, days))
-        place.removed, place.kept = due.height, record.height - due.height - _done(record)
-        if dry_run:
-            return place
-        if due.height:
-            salt = audit.salt(areas.privacy)
-            reduced, record = _reduce(frame, record, due, key, now, salt)
-            store.replace(relative, reduced)
-        # Written every time: a time first seen now must not move with the next commit.
-        _write_record(settings, contract.name, record)
+        try:
+            _reduce_current(settings, contract, relative, written, now, dry_run, place)
+        except StorageError as exc:
+            # The object store is down: the rows wait for the next purge, nothing half done.
+            place.skipped.append(f"object storage: {exc}")
     return place
+
+
+def _reduce_current(
+    settings: Settings,
+    contract: FeedContract,
+    relative: str,
+    written: dt.datetime,
+    now: dt.datetime,
+    dry_run: bool,
+    place: Place,
+) -> None:
+    """Under the feed's lock: count (and unless `dry_run`, null) the due rows of `relative`."""
+    areas = Areas(settings.home)
+    # The store the settings ask for: on S3 the local file is only a cache of the object,
+    # so the object is read (fetched when this machine has no copy) and rewritten too.
+    store = open_snapshots(settings.storage, areas.snapshots, ledger_at(settings))
+    with _used_copy(store, relative) as path:
+        frame = pl.read_parquet(path, glob=False)
+        _reduce_frame(settings, contract, (frame, written, now), dry_run, place, store, relative)
+
+
+@contextmanager
+def _used_copy(store: SnapshotStore, relative: str) -> Iterator[Path]:
+    """The snapshot's local file; on S3 a copy fetched for this purge only goes afterwards.
+
+    A copy of people's rows is not kept on a machine past its use (a worker that diffs the
+    feed has its own copy already, and keeps it).
+    """
+    cached = (store.root / relative).is_file()
+    try:
+        yield store.path(relative)
+    finally:
+        if isinstance(store, BlobSnapshotStore) and not cached:
+            store.drop_copy(relative)
+
+
+def _reduce_frame(
+    settings: Settings,
+    contract: FeedContract,
+    read: tuple[pl.DataFrame, dt.datetime, dt.datetime],
+    dry_run: bool,
+    place: Place,
+    store: SnapshotStore,
+    relative: str,
+) -> None:
+    """Count (and unless `dry_run`, null) the due rows; `read`: the frame, its time, now."""
+    frame, written, now = read
+    areas = Areas(settings.home)
+    days = place.retention_days
+    assert days is not None
+    key = list(contract.key_fields)
+    record = _track(_record(settings, contract.name, frame, key), frame, key, written)
+    due = _due(record, cutoff(now, days))
+    place.removed, place.kept = due.height, record.height - due.height - _done(record)
+    if dry_run:
+        return
+    if due.height:
+        salt = audit.salt(areas.privacy)
+        reduced, record = _reduce(frame, record, due, key, now, salt)
+        store.replace(relative, reduced)
+    # Written every time: a time first seen now must not move with the next commit.
+    _write_record(settings, contract.name, record)
 
 
 def _record_path(settings: Settings, feed: str) -> Path:

@@ -66,7 +66,7 @@ class BlobSnapshotStore(SnapshotStore):
                 "a run cannot diff against it. Copy the home's state over "
                 "(`run.py migrate-state`) or restore the object"
             )
-        if not _is_copy_of(local, stored):
+        if not is_copy_of(local, stored):
             self._fetch(relative, local, stored)
         return local
 
@@ -161,7 +161,7 @@ def _note_tag(copy: Path, stored: Blob | None) -> None:
         write_atomically(_tag_file(copy), stored.etag.encode())
 
 
-def _is_copy_of(copy: Path, stored: Blob) -> bool:
+def is_copy_of(copy: Path, stored: Blob) -> bool:
     """Whether the local copy is the object as it is now: same ETag (same size if none)."""
     if not copy.is_file() or copy.stat().st_size != stored.size:
         return False

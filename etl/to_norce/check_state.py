@@ -5,12 +5,22 @@ there is a removal) and those its `[references]` name, which the feeds before it
 pass have just committed. Check does the same: against the snapshot each feed checked
 before it in this invocation would leave, else the ledger's current one, read only (check
 never creates the ledger or any folder), else nothing.
+
+With `[storage] backend = "s3"` the snapshot is the bucket's object and this machine's
+copy only a cache it may not have: a copy whose ETag sidecar names the object as it is now
+is read (as a run's `BlobSnapshotStore.path` checks it; a same-size rewrite by another
+machine's `forget` is not), else the object is fetched into a private temp folder outside the
+home (gone once read) and no sidecar is written, so check still creates nothing under the
+home. A snapshot the ledger names that the bucket does not hold is said as such, naming the
+bucket and key.
 """
 
 from __future__ import annotations
 
+import tempfile
 from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -22,6 +32,9 @@ from etl.read.deactivations import marked_inactive
 from etl.read.references import holdings, settle
 from etl.runtime import ledger_at
 from etl.state.areas import Areas
+from etl.state.blob_snapshots import AREA, is_copy_of
+from etl.state.blobs import BlobNotFound, open_blobs
+from etl.state.blobs.base import join
 from etl.state.ledger.catalog import has_table
 from etl.state.ledger.connection import LedgerAt, read_only
 from etl.state.snapshots import SnapshotStore
@@ -61,16 +74,45 @@ class CheckState:
             frame = self.after[feed]
             missing = [pl.lit(None, t).alias(f) for f, t in fields.items() if f not in frame]
             return frame.with_columns(missing).select(*fields, STATE)
-        areas = Areas(self.settings.home)
         # A run committing meanwhile replaces the snapshot file the ledger named: read the
         # ledger again. Three replacements in a row: the feed is busy, not the file broken.
         for _ in range(3):
             current = _current(ledger_at(self.settings), feed)
             try:
-                return SnapshotStore(areas.snapshots).read(current, fields)
+                return _read(self.settings, current, fields)
             except FileNotFoundError:
                 continue
+            except BlobNotFound as exc:
+                # Not in the bucket and still current: no commit replaced it, it is missing.
+                if _current(ledger_at(self.settings), feed) == current:
+                    raise EtlError(
+                        f"feed {feed!r}: its current snapshot is missing: {exc}"
+                    ) from exc
         raise EtlError(f"feed {feed!r} committed runs while check read its snapshot: check again")
+
+
+def _read(settings: Settings, relative: str | None, fields: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The snapshot at `relative` where the settings keep it, read without writing anything."""
+    local = Areas(settings.home).snapshots
+    if relative is None or settings.storage.backend != "s3":
+        return SnapshotStore(local).read(relative, fields)
+    blobs = open_blobs(settings.storage, AREA, local)
+    stored = blobs.stat(relative)
+    if stored is None:
+        raise BlobNotFound(f"{relative} is not in object storage ({_where(settings)})")
+    if is_copy_of(local / relative, stored):  # its ETag sidecar names the object as it is now
+        return SnapshotStore(local).read(relative, fields)
+    with tempfile.TemporaryDirectory(prefix="etl-check-") as temp:
+        fetched = Path(temp) / relative
+        fetched.parent.mkdir(parents=True)
+        blobs.get_file(relative, fetched)
+        return SnapshotStore(Path(temp)).read(relative, fields)
+
+
+def _where(settings: Settings) -> str:
+    """The bucket and key prefix of the snapshots, for a message."""
+    storage = settings.storage
+    return f"bucket {storage.bucket}, key {join(storage.prefix, AREA)}/..."
 
 
 def _current(ledger: LedgerAt, feed: str) -> str | None:

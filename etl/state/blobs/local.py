@@ -111,7 +111,9 @@ class LocalBlobs:
                 continue
             if entry.is_file():
                 found = entry.stat()
-                blobs.append(Blob(join(prefix, entry.name), found.st_size, modified=_modified(found)))
+                blobs.append(
+                    Blob(join(prefix, entry.name), found.st_size, modified=_modified(found))
+                )
             elif entry.is_dir() and _holds_object(Path(entry.path)):
                 folders.append(entry.name)
         return Listing(blobs, folders)

@@ -177,6 +177,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         """CREATE TABLE IF NOT EXISTS norce_tokens (
     client TEXT PRIMARY KEY, token TEXT NOT NULL, refresh_at REAL NOT NULL)""",
     ),
+    # the privacy salt of a PostgreSQL ledger, one row shared by every machine
+    # (etl.privacy.shared_salt); a SQLite ledger's machine keeps its own in state/privacy/salt
+    ("CREATE TABLE IF NOT EXISTS privacy_salt (id INTEGER PRIMARY KEY, salt TEXT NOT NULL)",),
 )
 LATEST = len(MIGRATIONS)
 
