@@ -12,6 +12,7 @@ from pathlib import Path
 from etl.alert_jobs import alert_pass
 from etl.commands.check import add_check_command
 from etl.commands.json_views import dump, problem_json
+from etl.commands.migrate_state import add_migrate_state_command
 from etl.commands.orders import add_order_commands
 from etl.commands.parties import add_party_commands
 from etl.commands.privacy import add_privacy_commands
@@ -206,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     add_trace_command(sub)
     add_privacy_commands(sub)
     add_worker_command(sub)
+    add_migrate_state_command(sub)
     return parser
 
 

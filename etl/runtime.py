@@ -11,19 +11,25 @@ from pathlib import Path
 
 from etl.config.settings import Settings
 from etl.entities.calls import CallResult, NorceCall
+from etl.errors import EtlError
 from etl.norce.base import Delivery
 from etl.norce.client import NorceClient
-from etl.norce.file_delivery import FileDelivery, NorceOutbox
+from etl.norce.file_delivery import FileDelivery, NorceOutbox, open_outbox
 from etl.norce.http_delivery import HttpDelivery
-from etl.state.areas import FILE_AREAS, Areas
+from etl.state.areas import FILE_AREAS, Areas, FileArea
 from etl.state.atomic import TEMP_GLOB
 from etl.state.base import Archive
 from etl.state.blob_archive import open_archive
+from etl.state.blob_snapshots import open_snapshots
+from etl.state.blob_spool import open_spool
+from etl.state.blobs import StorageError, open_blobs
 from etl.state.ledger.connection import LedgerAt
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.ledger.norce_tokens import SharedTokens
 from etl.state.ledger.postgres import PostgresAt
+from etl.state.migrate.moving import UNFINISHED, move_unfinished
 from etl.state.snapshots import SnapshotStore
+from etl.state.spool_base import BodySpool
 from etl.state.staged import remove, untouched_since
 from etl.transport import open_store
 from etl.transport.base import Store
@@ -53,6 +59,26 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class MoveUnfinished(EtlError):
+    """`run.py migrate-state` put state into this bucket and has not finished."""
+
+
+def _refuse_an_unfinished_move(settings: Settings) -> None:
+    """Refuse to run on a bucket a move is still filling (etl.state.migrate.moving).
+
+    Half-way, the bucket holds the VM's spooled orders and the PostgreSQL ledger nothing:
+    a run would book and export them again, and write rows that make the move refuse to finish.
+    """
+    if settings.storage.backend != "s3":
+        return
+    try:
+        unfinished = move_unfinished(open_blobs(settings.storage, "", settings.home))
+    except StorageError:
+        return  # cannot tell: whatever the run reads from the store meets the outage and says so
+    if unfinished:
+        raise MoveUnfinished(UNFINISHED)
+
+
 @dataclass
 class Runtime:
     """Ledger, snapshots, archive, stores and delivery for one process."""
@@ -76,17 +102,20 @@ class Runtime:
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> Runtime:
-        """Open every edge the settings describe."""
+        """Open every edge the settings describe (MoveUnfinished while a move is half-way)."""
+        _refuse_an_unfinished_move(settings)
         areas = Areas(settings.home)
         # File times are the wall clock's, so they are compared with it, not with `clock`.
         _sweep_receiver_temp(areas, time.time())
+        at = ledger_at(settings)
         return cls(
             settings=settings,
-            ledger=Ledger(ledger_at(settings)),
-            snapshots=SnapshotStore(areas.snapshots),
-            archive=open_archive(settings.storage, areas.archive),  # [storage] backend
+            ledger=Ledger(at),
+            # [storage] backend: local folders, or S3 (the snapshots' folder is its cache)
+            snapshots=open_snapshots(settings.storage, areas.snapshots, at),
+            archive=open_archive(settings.storage, areas.archive),
             delivery=_delivery(settings),
-            outbox=NorceOutbox(areas.outbox),
+            outbox=open_outbox(settings.storage, areas.outbox),
             clock=clock,
             sleep=sleep,
         )
@@ -115,6 +144,10 @@ class Runtime:
         if name not in self._stores:
             self._stores[name] = open_store(name, self.settings.stores[name])
         return self._stores[name]
+
+    def spool(self, area: FileArea) -> BodySpool:
+        """The received bodies of `area` where `[storage]` keeps them (disk or object storage)."""
+        return open_spool(self.settings.storage, self.areas, area)
 
     def stamp(self) -> str:
         """Now as an ISO-8601 UTC timestamp."""

@@ -31,10 +31,12 @@ from etl.errors import (
 )
 from etl.models import LINE, Validated
 from etl.personal_data import mask_words, words_of
+from etl.read.batched import batchable, validated_in_batches
 from etl.read.mapping import has_cell, map_columns
 from etl.read.validate import validate
 from etl.runtime import Runtime
-from etl.state.ledger.base import Commit
+from etl.state.blobs import StorageError
+from etl.state.ledger.base import Commit, ContentAlreadyCommitted, SnapshotMoved
 from etl.state.locks import feed_lock
 from etl.to_norce import records
 from etl.to_norce.intake import Candidate, Fetched, download, ready_files, settle_remote
@@ -179,7 +181,7 @@ def process_file(
         own = records.record_duplicate(rt, contract, fetched, run_id, earlier)
     else:
         own = run_started(rt, contract, fetched, run_id, ingest)
-    if not after or own.outcome == "failed":
+    if not after or own.outcome in ("failed", "skipped"):
         return [*outcomes, own]
     settled = "rejected" if own.outcome == "rejected" else "committed"
     return [*outcomes, own, *_followers(rt, contract, fetched, after, settled, derived)]
@@ -279,7 +281,19 @@ def run_started(
         return ingest(rt, contract, fetched, run_id)
     except FileRejected as exc:
         return records.record_rejection(rt, contract, fetched, run_id, exc)
-    except (NorceError, TransportError) as exc:
+    except ContentAlreadyCommitted:
+        return _taken_by_another(rt, contract, fetched, run_id)
+    except SnapshotMoved as exc:
+        if rt.ledger.latest_committed_sha(feed) == fetched.sha:
+            # What moved the snapshot was this very file, committed by another machine.
+            return _taken_by_another(rt, contract, fetched, run_id)
+        # Expected with workers on several machines: one line, the file waits for the next
+        # pass, which diffs it against the snapshot that moved.
+        log.warning("%s: %s: %s", feed, name, exc)
+        rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
+        return records.FileOutcome(feed, name, "failed", run_id, message=str(exc))
+    except (NorceError, TransportError, StorageError) as exc:
+        # An outage (Norce, the ERP's server, object storage): one line, the file waits.
         message = _without_people(rt, contract, str(exc))
         log.error("%s: %s: run %s failed, nothing committed: %s", feed, name, run_id, message)
         rt.ledger.fail_run(run_id, rt.stamp(), "failed", message)
@@ -290,6 +304,25 @@ def run_started(
         return records.FileOutcome(
             feed, name, "failed", run_id, message=f"unexpected error: {exc!r}"
         )
+
+
+def _taken_by_another(
+    rt: Runtime, contract: FeedContract, fetched: Fetched, run_id: str
+) -> records.FileOutcome:
+    """Two workers took the same file and the other committed first: not a failure.
+
+    The run ends `duplicate` (its staged folder is dropped); the machine that committed the
+    file moves it on the server and runs the feeds that read it after.
+    """
+    feed, name = contract.name, fetched.remote.name
+    winner = rt.ledger.committed_run(feed, fetched.sha)
+    message = (
+        f"another machine committed this file first (run {winner}); this run committed nothing"
+    )
+    log.warning("%s: %s: %s", feed, name, message)
+    rt.ledger.fail_run(run_id, rt.stamp(), "duplicate", message)
+    fetched.local.unlink(missing_ok=True)
+    return records.FileOutcome(feed, name, "skipped", run_id, message=message)
 
 
 def _without_people(rt: Runtime, contract: FeedContract, message: str) -> str:
@@ -305,7 +338,11 @@ def _without_people(rt: Runtime, contract: FeedContract, message: str) -> str:
     current = rt.ledger.current_snapshot(contract.name)
     if entity.personal is None or current is None:
         return message
-    known = rt.snapshots.read(current[0], entity.fields())
+    try:
+        known = rt.snapshots.read(current[0], entity.fields())
+    except StorageError as exc:
+        # Without the snapshot the names cannot be masked: Norce's text is withheld instead.
+        return f"the error's text is withheld (names in it could not be masked: {exc})"
     return mask_words(message, words_of(known.drop(contract.key_fields, strict=False)))
 
 
@@ -356,6 +393,11 @@ def parse_and_validate(
         )
         return validate(text, contract)
     parses = SharedParse() if parses is None else parses
+    if parses.alone(contract) and batchable(local, contract):
+        batched = validated_in_batches(local, contract, scratch)
+        if batched is not None:
+            parses.read_apart(contract)
+            return batched
     parsed = parses.read(local, contract, scratch)
     if not parsed.frame.height and not parsed.ragged.height and empty_rejected:
         what = (

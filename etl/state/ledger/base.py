@@ -31,6 +31,12 @@ class ContentAlreadyCommitted(EtlError):
     """
 
 
+class SnapshotMoved(EtlError):
+    """The feed's current snapshot is no longer the one this run diffed against: its commit
+    wrote nothing (a run or an approval on another machine committed in between, or an
+    approval of the feed is under way); the file is taken again, against the new snapshot."""
+
+
 @dataclass(frozen=True)
 class RunRow:
     """One run as `status` shows it."""
@@ -79,6 +85,10 @@ class Commit:
     hold: tuple[int, str] | None = None  # (removals, reason)
     released_hold: str | None = None  # run id of a hold this run approved
     ends_holds: bool = False  # the new snapshot holds nothing: pending holds are superseded
+    # Compare-and-set of the snapshot pointer: with `checks_base` the commit is refused
+    # (SnapshotMoved) unless the current snapshot is still `base` (None: the feed had none).
+    checks_base: bool = False
+    base: str | None = None
 
 
 class FeedLedger(Protocol):

@@ -19,6 +19,7 @@ from etl.state.ledger.base import (
     FeedLedger,
     Replay,
     RunRow,
+    SnapshotMoved,
 )
 from etl.state.ledger.connection import Tables
 
@@ -89,6 +90,8 @@ class Ledger(Tables, FeedLedger):
         with self._tx() as db:
             if c.file is not None and c.file_state == "committed":
                 _refuse_a_second_commit(db, c.feed, c.file[0], c.run_id)
+            if c.checks_base:
+                _refuse_a_stale_base(db, c)
             db.execute(
                 "UPDATE runs SET outcome=?, finished_at=?, counts=?, job_ids=?, archive_dir=?, message=? "
                 "WHERE run_id=?",
@@ -236,6 +239,20 @@ class Ledger(Tables, FeedLedger):
         with self._tx() as db:
             db.execute("UPDATE holds SET state=?, decided_at=? WHERE run_id=?", (state, at, run_id))
 
+    def claim_approval(self, run_id: str, at: str) -> bool:
+        """Move a pending (or half-approved) hold to `approving`; False if it was decided meanwhile.
+
+        One statement, so a run on another machine that supersedes the hold between an
+        approval's look and its claim cannot have its own hold approved in its place.
+        """
+        with self._tx() as db:
+            claimed = db.execute(
+                "UPDATE holds SET state='approving', decided_at=? "
+                "WHERE run_id=? AND state IN ('pending', 'approving')",
+                (at, run_id),
+            )
+            return bool(claimed.rowcount == 1)
+
     def holds_in_state(self, feed: str, state: str) -> list[str]:
         """Run ids of the feed's holds in `state`, oldest first."""
         rows = self._db.execute(
@@ -364,6 +381,32 @@ def _refuse_a_second_commit(db: sqlite3.Connection, feed: str, sha: str, run_id:
             f"{feed}: run {latest['run_id']} committed this content first; run {run_id} "
             "wrote nothing"
         )
+
+
+def _refuse_a_stale_base(db: sqlite3.Connection, c: Commit) -> None:
+    """Inside the commit's transaction: the snapshot pointer moves only from the run's base.
+
+    Refused: a commit whose base is no longer the feed's current snapshot (another machine
+    committed a run or an approval in between: this delta is stale), and a run's commit
+    while an approval of the feed is under way (its deactivations may be in flight: the
+    approval commits first, the file is taken again against its snapshot).
+    """
+    row = db.execute("SELECT path FROM snapshots WHERE feed=?", (c.feed,)).fetchone()
+    current = row["path"] if row else None
+    if current != c.base:
+        raise SnapshotMoved(
+            f"the current snapshot changed while run {c.run_id} ran (now {current}, "
+            f"it diffed against {c.base}); nothing committed, the file is taken again"
+        )
+    if c.released_hold is None:
+        approving = db.execute(
+            "SELECT run_id FROM holds WHERE feed=? AND state='approving'", (c.feed,)
+        ).fetchone()
+        if approving is not None:
+            raise SnapshotMoved(
+                f"the approval of run {approving['run_id']} is under way; run "
+                f"{c.run_id} committed nothing, the file is taken again after it"
+            )
 
 
 def _replay(row: sqlite3.Row) -> Replay:

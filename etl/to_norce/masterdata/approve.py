@@ -20,6 +20,7 @@ from etl.errors import EtlError
 from etl.models import HELD, LINE, STATE, Delta
 from etl.runtime import Runtime
 from etl.state.areas import from_ledger
+from etl.state.ledger.base import SnapshotMoved
 from etl.state.locks import feed_lock
 from etl.state.manifest import Manifest
 from etl.to_norce.masterdata import diff as differ
@@ -45,6 +46,8 @@ def approve(rt: Runtime, contracts: dict[str, FeedContract], hold_run: str) -> s
         raise EtlError(f"feed {hold['feed']!r} of run {hold_run} has no contract any more")
     # A feed that reads another feed's file runs under that feed's lock: approving it must
     # take the same lock, or it could overwrite the snapshot of a run committing right now.
+    # The lock is this machine's; across machines the ledger's commit is the guard (a
+    # compare-and-set on the snapshot, and no run commits while a hold is `approving`).
     family = contract.source.from_feed or contract.name
     with feed_lock(rt.locks, family) as taken:
         if not taken:
@@ -59,7 +62,8 @@ def approve(rt: Runtime, contracts: dict[str, FeedContract], hold_run: str) -> s
             )
         # The intent is recorded before anything is sent: if this process dies after the
         # deactivations went out, the feed's next run finishes the approval first.
-        rt.ledger.set_hold_state(hold_run, "approving", rt.stamp())
+        if not rt.ledger.claim_approval(hold_run, rt.stamp()):
+            raise EtlError(f"the hold of run {hold_run} was decided meanwhile; see `run.py status`")
         return _release(rt, contract, hold_run)
 
 
@@ -74,8 +78,9 @@ def finish_interrupted_approvals(rt: Runtime, contract: FeedContract) -> list[st
 
 def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
     feed, entity, key = contract.name, contract.entity, contract.key_fields
-    base = rt.ledger.current_snapshot(feed)
-    old = rt.snapshots.read(base[0] if base else None, entity.fields())
+    current = rt.ledger.current_snapshot(feed)
+    base = current[0] if current else None  # the commit checks it is still current
+    old = rt.snapshots.read(base, entity.fields())
     held = old.filter(pl.col(STATE) == HELD).drop(STATE)
     empty = old.clear().drop(STATE)
     texts = held.select(*key, key_text(key).alias("key"))
@@ -96,7 +101,15 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
         raise
     staged = rt.archive.stage(feed, rt.day(), run_id)
     snapshot_path = stage_delta(
-        rt, contract, run_id, staged, delta, new_snapshot, held_by=evidence.drop(LINE), calls=calls
+        rt,
+        contract,
+        run_id,
+        staged,
+        delta,
+        new_snapshot,
+        base,
+        held_by=evidence.drop(LINE),
+        calls=calls,
     )
     counts = delta.counts()
     rt.archive.write_manifest(
@@ -109,22 +122,28 @@ def _release(rt: Runtime, contract: FeedContract, hold_run: str) -> str:
             counts=counts,
             removals=removal_causes(delta),
             delivery=delivery_summary(rt, results),
-            snapshot={"base": base[0] if base else None, "new": snapshot_path},
+            snapshot={"base": base, "new": snapshot_path},
         ),
     )
-    rt.ledger.commit(
-        snapshot_commit(
-            rt,
-            contract,
-            run_id,
-            staged,
-            results,
-            counts,
-            (snapshot_path, new_snapshot.height),
-            message=f"approved the removals held by {hold_run}",
-            released_hold=hold_run,
-        )
+    commit = snapshot_commit(
+        rt,
+        contract,
+        run_id,
+        staged,
+        results,
+        counts,
+        (snapshot_path, new_snapshot.height),
+        base,
+        message=f"approved the removals held by {hold_run}",
+        released_hold=hold_run,
     )
+    try:
+        rt.ledger.commit(commit)
+    except SnapshotMoved as exc:
+        # Another machine committed first; the hold stays `approving`, so the feed's next
+        # run finishes the approval against the snapshot it finds.
+        rt.ledger.fail_run(run_id, rt.stamp(), "failed", str(exc))
+        raise
     rt.archive.publish(staged)
     rt.publish(run_id)  # in file mode the deactivations show in outbox/norce/ only now
     rt.snapshots.sweep(feed, rt.ledger.snapshot_paths(feed))
@@ -152,11 +171,10 @@ def held_evidence(rt: Runtime, feed: str, hold_run: str, keys: pl.Series) -> pl.
 
 
 def _trail(rt: Runtime, run_id: str) -> pl.DataFrame | None:
-    """The run's delta.parquet, or None when the archive no longer keeps it."""
+    """The run's delta.parquet, or None when the archive (disk or object storage) no
+    longer keeps it."""
     run = rt.ledger.run(run_id)
-    path = (
-        from_ledger(rt.settings.home, run.archive_dir) / "delta.parquet"
-        if run and run.archive_dir
-        else None
-    )
-    return pl.read_parquet(path, glob=False) if path is not None and path.exists() else None
+    if run is None or not run.archive_dir:
+        return None
+    with rt.archive.opened(from_ledger(rt.settings.home, run.archive_dir), "delta.parquet") as path:
+        return pl.read_parquet(path, glob=False) if path is not None else None

@@ -21,6 +21,7 @@ from etl.read.deactivations import marked_inactive
 from etl.read.references import Holdings, holdings, settle
 from etl.read.same_rows import manifest_facts, merged_counts, merges
 from etl.runtime import Runtime
+from etl.state.ledger.base import SnapshotMoved
 from etl.to_norce import records
 from etl.to_norce.feed import (
     DerivedIngest,
@@ -48,7 +49,8 @@ def run_masterdata_feed(
         try:
             for feed in (contract, *contract.derived):  # one lock for the file family
                 finish_interrupted_approvals(rt, feed)
-        except (NorceError, TransportError) as exc:
+        except (NorceError, TransportError, SnapshotMoved) as exc:
+            # SnapshotMoved: another machine finished it (or ran the feed) first.
             log.error(
                 "%s: an interrupted approval could not be finished yet: %s", contract.name, exc
             )
@@ -78,8 +80,9 @@ def ingest(
         validated.rows_read,
         validated.rejected_rows,
     )
-    base = rt.ledger.current_snapshot(feed)
-    delta, hold_reason, new_snapshot = diffed(rt, contract, validated, base[0] if base else None)
+    current = rt.ledger.current_snapshot(feed)
+    base = current[0] if current else None  # the commit checks it is still current
+    delta, hold_reason, new_snapshot = diffed(rt, contract, validated, base)
     # A delta export keeps rows an earlier run held until a file names them (differ.apply):
     # their hold stays pending, or this run's own hold takes them over.
     waiting = new_snapshot.select((pl.col(STATE) == HELD).sum()).item()
@@ -111,7 +114,7 @@ def ingest(
     }
     reports = records.write_rejections(validated, contract, fetched, staged, counts)
     snapshot_path = stage_delta(
-        rt, contract, run_id, staged, delta, new_snapshot, hold_reason, calls=calls
+        rt, contract, run_id, staged, delta, new_snapshot, base, hold_reason, calls=calls
     )
     timer.lap("stage")
     manifest = records.manifest(
@@ -122,7 +125,7 @@ def ingest(
         counts,
         results,
         timer,
-        (base[0] if base else None, snapshot_path),
+        (base, snapshot_path),
         hold_reason,
         reports,
         records.removal_causes(delta),
@@ -145,6 +148,7 @@ def ingest(
             results,
             counts,
             (snapshot_path, new_snapshot.height),
+            base,
             message=note,
             file=fetched.ledger_file(),
             hold=(waiting, hold_reason) if hold_reason else None,

@@ -14,7 +14,8 @@ from etl.entities.calls import CallResult, NorceCall
 from etl.models import LINE, Delta
 from etl.runtime import Runtime
 from etl.state.areas import kept_in_ledger
-from etl.state.ledger.base import Commit
+from etl.state.blobs import StorageError
+from etl.state.ledger.base import Commit, SnapshotMoved
 from etl.to_norce.masterdata.trace import delta_rows, with_changed_values
 
 
@@ -33,28 +34,51 @@ def stage_delta(
     staged: Path,
     delta: Delta,
     snapshot: pl.DataFrame,
+    base: str | None,
     hold_reason: str | None = None,
     held_by: pl.DataFrame | None = None,
     calls: Sequence[NorceCall] = (),
 ) -> str:
     """Write the run's row trail into its archive folder and its candidate snapshot; returns the snapshot path.
 
-    `held_by` (an approval's): per removal's key text, the `run` that held it. `calls`: what
-    was sent; each row of the trail names the request that carried it.
+    `base`: the snapshot the delta was diffed against (None: the feed's first). `held_by`
+    (an approval's): per removal's key text, the `run` that held it. `calls`: what was sent;
+    each row of the trail names the request that carried it.
     """
     trail = carried_by(delta_rows(delta, contract.key_fields, hold_reason), calls, contract)
     if LINE in delta.marked.columns:  # an approval's lines are those of the runs that held
         trail = with_removal_causes(trail, delta.marked, contract.key_fields)
     if held_by is not None:
         trail = approved_causes(trail, held_by)
-    # Before the commit the ledger's current snapshot is still the one this delta was diffed
-    # against: the trail keeps each changed field's old value from it (`run.py trace`).
-    base = rt.ledger.current_snapshot(contract.name)
+    # The trail keeps each changed field's old value from the base (`run.py trace`); not the
+    # ledger's current snapshot, which another machine may have moved on since the diff. The
+    # store gives its local file (on object storage it fetches it into its cache).
     personal = contract.entity.personal or frozenset()
-    base_path = rt.snapshots.root / base[0] if base else None
+    base_path = base_file(rt, contract.name, run_id, base)
     trail = with_changed_values(trail, delta, contract.key_fields, base_path, personal)
     trail.write_parquet(staged / "delta.parquet")
     return rt.snapshots.write(contract.name, run_id, snapshot)
+
+
+def base_file(rt: Runtime, feed: str, run_id: str, base: str | None) -> Path | None:
+    """The local file of the snapshot a run diffed against (fetched if the store is remote).
+
+    Gone from the store because another machine's commit moved the feed on (and swept it):
+    SnapshotMoved, as the commit would have said; gone while still current: the store's error.
+    """
+    if base is None:
+        return None
+    try:
+        return rt.snapshots.path(base)
+    except StorageError as exc:
+        current = rt.ledger.current_snapshot(feed)
+        now = current[0] if current else None
+        if now == base:
+            raise
+        raise SnapshotMoved(
+            f"the current snapshot changed while run {run_id} ran (now {now}, it "
+            f"diffed against {base}); nothing committed, the file is taken again"
+        ) from exc
 
 
 def carried_by(
@@ -137,9 +161,13 @@ def snapshot_commit(
     results: Sequence[CallResult],
     counts: dict[str, int],
     snapshot: tuple[str, int],
+    base: str | None,
     **extra: Any,
 ) -> Commit:
-    """The ledger record of a run that delivered and advances the feed's snapshot."""
+    """The ledger record of a run that delivered and advances the feed's snapshot from `base`.
+
+    The commit is refused (SnapshotMoved) if `base` is no longer the feed's current snapshot.
+    """
     return Commit(
         run_id=run_id,
         feed=contract.name,
@@ -149,5 +177,7 @@ def snapshot_commit(
         job_ids=job_ids(results),
         archive_dir=kept_in_ledger(rt.settings.home, rt.archive.final(staged)),
         snapshot=snapshot,
+        checks_base=True,
+        base=base,
         **extra,
     )
