@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from etl.cli import main
 from etl.config.settings import ReceiverSettings, load_settings
 from etl.embedded import SAMPLES, SCHEMAS
+from etl.state.ledger.postgres import PostgresAt
 from tests.support.masterdata import write_cp1252_products
 from tests.support.orders import encode, order
 from tests.support.receiver import PASSWORD, USER, running
@@ -66,6 +67,27 @@ def scale_out_toml(home: Path, bucket: S3Bucket | None, *, endpoint: str = "") -
 def scale_out_environ(dsn: str) -> dict[str, str]:
     """The secrets the scale-out settings read from the environment."""
     return {DSN_ENV: dsn, KEY_ENV: KEY_ID, SECRET_ENV: SECRET}
+
+
+def moved(vm_home: Path, bucket: S3Bucket, at: PostgresAt, extra: str = "") -> dict[str, str]:
+    """The VM home moved over with `migrate-state` (settings `extra` appended first); returns
+    the environment its settings read."""
+    scale_out_toml(vm_home, bucket)
+    if extra:
+        with (vm_home / "etl.toml").open("a", encoding="utf-8") as settings:
+            settings.write(extra)
+    environ = scale_out_environ(at.dsn)
+    code, out = run(vm_home, "migrate-state", environ=environ)
+    assert code == 0, out
+    return environ
+
+
+def another_machine(vm_home: Path, name: str) -> Path:
+    """Another machine: an empty home beside the VM's with the very same settings file."""
+    home = vm_home.parent / name
+    home.mkdir()
+    shutil.copy(vm_home / "etl.toml", home / "etl.toml")
+    return home
 
 
 def make_vm_home(home: Path) -> Path:

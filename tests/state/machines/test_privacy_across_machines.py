@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,13 @@ from etl.state.blob_snapshots import AREA, BlobSnapshotStore
 from etl.state.blobs import open_blobs
 from etl.state.ledger.postgres import PostgresAt
 from tests.support.s3 import S3Bucket
-from tests.support.vm_home import make_vm_home, run, scale_out_environ, scale_out_toml, twin_of
+from tests.support.vm_home import (
+    another_machine,
+    make_vm_home,
+    moved,
+    run,
+    twin_of,
+)
 
 PERSON = b"Andersson"  # the VM's exported order 7000001 (tests.support.orders.order)
 
@@ -37,25 +42,6 @@ def vm_home_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vm_home(vm_home_made: Path, tmp_path: Path) -> Path:
     """This test's copy of the VM home."""
     return twin_of(vm_home_made, tmp_path / "vm")
-
-
-def _moved(vm_home: Path, bucket: S3Bucket, at: PostgresAt, extra: str = "") -> dict[str, str]:
-    """The VM home moved over to the ledger and bucket; the environment its settings read."""
-    scale_out_toml(vm_home, bucket)
-    with (vm_home / "etl.toml").open("a", encoding="utf-8") as settings:
-        settings.write(extra)
-    environ = scale_out_environ(at.dsn)
-    code, out = run(vm_home, "migrate-state", environ=environ)
-    assert code == 0, out
-    return environ
-
-
-def _machine(vm_home: Path, name: str) -> Path:
-    """Another machine: an empty home with the very same settings file."""
-    home = vm_home.parent / name
-    home.mkdir()
-    shutil.copy(vm_home / "etl.toml", home / "etl.toml")
-    return home
 
 
 def _files_holding(home: Path, value: bytes) -> list[Path]:
@@ -92,8 +78,8 @@ def _killed_forget(worker: Path, environ: dict[str, str]) -> None:
 def test_a_forget_killed_mid_way_leaves_no_body_on_the_disk_after_the_next_purge(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
 ) -> None:
-    environ = _moved(vm_home, s3_bucket, postgres_at)
-    worker = _machine(vm_home, "worker1")
+    environ = moved(vm_home, s3_bucket, postgres_at)
+    worker = another_machine(vm_home, "worker1")
     _killed_forget(worker, environ)
     assert _files_holding(worker / "state", PERSON), "the kill came before any body was copied"
     # The copies are not in the spool folder, where a run would take them as bodies.
@@ -110,8 +96,8 @@ def test_a_forget_killed_mid_way_leaves_no_body_on_the_disk_after_the_next_purge
 def test_a_forget_after_a_killed_one_removes_its_copies(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
 ) -> None:
-    environ = _moved(vm_home, s3_bucket, postgres_at)
-    worker = _machine(vm_home, "worker1")
+    environ = moved(vm_home, s3_bucket, postgres_at)
+    worker = another_machine(vm_home, "worker1")
     _killed_forget(worker, environ)
 
     code, out = run(worker, "forget", "--customer", "C-999999", "--dry-run", environ=environ)
@@ -123,8 +109,8 @@ def test_a_forget_after_a_killed_one_removes_its_copies(
 def test_forget_on_one_machine_leaves_no_unmasked_snapshot_in_another_machines_cache(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
 ) -> None:
-    environ = _moved(vm_home, s3_bucket, postgres_at)
-    a, b = _machine(vm_home, "worker_a"), _machine(vm_home, "worker_b")
+    environ = moved(vm_home, s3_bucket, postgres_at)
+    a, b = another_machine(vm_home, "worker_a"), another_machine(vm_home, "worker_b")
     customers = vm_home / "erp" / "customers"
     sample = next(customers.rglob("kunder_20261120.csv")).read_bytes()
     (customers / "kunder_20261121.csv").write_bytes(sample.replace(b"08-123 45 67", b"08-999"))
@@ -150,8 +136,8 @@ def test_forget_on_one_machine_leaves_no_unmasked_snapshot_in_another_machines_c
 def test_forget_on_one_worker_finds_the_orders_a_purge_on_another_worker_removed(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    environ = _moved(vm_home, s3_bucket, postgres_at, "[archive]\norders_retention_days = 1\n")
-    a, b = _machine(vm_home, "worker_a"), _machine(vm_home, "worker_b")
+    environ = moved(vm_home, s3_bucket, postgres_at, "[archive]\norders_retention_days = 1\n")
+    a, b = another_machine(vm_home, "worker_a"), another_machine(vm_home, "worker_b")
     real = etl.cli.utc_now
     monkeypatch.setattr(etl.cli, "utc_now", lambda: real() + dt.timedelta(days=10))
     code, out = run(a, "purge", environ=environ)

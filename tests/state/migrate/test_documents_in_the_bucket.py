@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from etl.embedded import SAMPLES
 from etl.state.ledger.postgres import PostgresAt
 from tests.support.s3 import S3Bucket
-from tests.support.vm_home import run, scale_out_environ, scale_out_toml
-
-
-def _moved(vm_home: Path, bucket: S3Bucket, at: PostgresAt) -> dict[str, str]:
-    """The VM home moved over with `migrate-state`; returns the environment its settings read."""
-    scale_out_toml(vm_home, bucket)
-    environ = scale_out_environ(at.dsn)
-    code, out = run(vm_home, "migrate-state", environ=environ)
-    assert code == 0, out
-    return environ
-
-
-def _machine(vm_home: Path, name: str) -> Path:
-    """Another machine: an empty home with the very same settings file."""
-    home = vm_home.parent / name
-    home.mkdir()
-    shutil.copy(vm_home / "etl.toml", home / "etl.toml")
-    return home
+from tests.support.vm_home import another_machine, moved, run
 
 
 def test_documents_sent_in_file_mode_land_in_the_bucket_not_on_the_workers_disk(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
 ) -> None:
-    environ = _moved(vm_home, s3_bucket, postgres_at)
-    worker = _machine(vm_home, "worker1")
+    environ = moved(vm_home, s3_bucket, postgres_at)
+    worker = another_machine(vm_home, "worker1")
     sample = (SAMPLES / "delivery_notes" / "despatch_20261124.csv").read_bytes()
     new = sample.replace(b"DN-778", b"DN-990")
     (vm_home / "erp" / "delivery_notes" / "despatch_20261201.csv").write_bytes(new)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 from etl.config.contract_files import load_contracts
@@ -20,27 +19,10 @@ from etl.retention.place import Place
 from etl.retention.purge import purge_all
 from etl.state.ledger.postgres import PostgresAt
 from tests.support.s3 import S3Bucket
-from tests.support.vm_home import run, scale_out_environ, scale_out_toml
+from tests.support.vm_home import another_machine, moved, run
 
 EMAIL = "anna.andersson@byggmastarna.example"  # customer K-1001's: an anchor, masked anywhere
 NAME = b"Anna Andersson"
-
-
-def _moved(vm_home: Path, bucket: S3Bucket, at: PostgresAt) -> dict[str, str]:
-    """The VM home moved over with `migrate-state`; returns the environment its settings read."""
-    scale_out_toml(vm_home, bucket)
-    environ = scale_out_environ(at.dsn)
-    code, out = run(vm_home, "migrate-state", environ=environ)
-    assert code == 0, out
-    return environ
-
-
-def _machine(vm_home: Path, name: str) -> Path:
-    """Another machine: an empty home with the very same settings file."""
-    home = vm_home.parent / name
-    home.mkdir()
-    shutil.copy(vm_home / "etl.toml", home / "etl.toml")
-    return home
 
 
 def _holding(bucket: S3Bucket, value: bytes) -> list[str]:
@@ -54,8 +36,8 @@ def test_forget_masks_documents_put_in_the_bucket_and_copied_there(
     # A note the VM sent before the move (copied by migrate-state), one a worker sends after.
     on_vm = vm_home / "outbox" / "norce" / "delivery_notes" / "delivery_note-DN-1.json"
     on_vm.write_text(f'{{"NoteNo": "DN-1", "DeliveryName": "Anna Andersson", "E": "{EMAIL}"}}')
-    environ = _moved(vm_home, s3_bucket, postgres_at)
-    worker = _machine(vm_home, "worker1")
+    environ = moved(vm_home, s3_bucket, postgres_at)
+    worker = another_machine(vm_home, "worker1")
     notes = (SAMPLES / "delivery_notes" / "despatch_20261124.csv").read_bytes()
     notes = notes.replace(b"DN-778", b"DN-990").replace(b"Storgatan 1", EMAIL.encode())
     (vm_home / "erp" / "delivery_notes" / "despatch_20261201.csv").write_bytes(notes)
@@ -83,11 +65,13 @@ def test_forget_masks_documents_put_in_the_bucket_and_copied_there(
 def test_purge_removes_documents_in_the_bucket_past_retention_by_their_last_write(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
 ) -> None:
-    environ = _moved(vm_home, s3_bucket, postgres_at)
+    environ = moved(vm_home, s3_bucket, postgres_at)
     folder = "shop1/outbox/norce/delivery_notes/"
     held = s3_bucket.listed_keys(folder)
     assert held and not any(k.endswith(".published") for k in held), held
-    worker = _machine(vm_home, "worker1")  # no outbox of its own: only the bucket's is purged
+    worker = another_machine(
+        vm_home, "worker1"
+    )  # no outbox of its own: only the bucket's is purged
     settings = load_settings(worker / "etl.toml", environ, worker)
     days = 30  # the sample contract keeps documents for ever: this home's keeps them 30 days
     notes = load_contracts(settings)["delivery_notes"]

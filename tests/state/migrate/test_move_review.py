@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,30 +25,10 @@ from tests.support.orders import encode, order
 from tests.support.paths import REPO
 from tests.support.receiver import PASSWORD, USER, bound_socket, running, serving
 from tests.support.s3 import S3Bucket
-from tests.support.vm_home import run, scale_out_environ, scale_out_toml
+from tests.support.vm_home import another_machine, moved, run, scale_out_environ, scale_out_toml
 
 PERSON = "Andersson"  # the VM's exported order 7000001 (tests.support.orders.order)
 MOVING = "shop1/state/moving"
-
-
-def _moved(vm_home: Path, bucket: S3Bucket, at: PostgresAt, extra: str = "") -> dict[str, str]:
-    """The VM home moved over; the environment its settings read."""
-    scale_out_toml(vm_home, bucket)
-    if extra:
-        with (vm_home / "etl.toml").open("a", encoding="utf-8") as settings:
-            settings.write(extra)
-    environ = scale_out_environ(at.dsn)
-    code, out = run(vm_home, "migrate-state", environ=environ)
-    assert code == 0, out
-    return environ
-
-
-def _machine(vm_home: Path, name: str) -> Path:
-    """Another machine: an empty home with the very same settings file."""
-    home = vm_home.parent / name
-    home.mkdir()
-    shutil.copy(vm_home / "etl.toml", home / "etl.toml")
-    return home
 
 
 def _receiving(home: Path, environ: dict[str, str]) -> Settings:
@@ -90,7 +69,7 @@ def test_a_receiver_started_after_a_move_died_does_not_export_the_vms_orders_aga
     assert s3_bucket.listed_keys("shop1/state/spool/orders/")  # the folders went first
     assert s3_bucket.listed_keys(MOVING) == [MOVING]
 
-    worker = _machine(vm_home, "worker1")
+    worker = another_machine(vm_home, "worker1")
     # A receiver on the new settings refuses to start while the move is unfinished.
     refused = pytest.raises(AssertionError, match="stopped during")
     with (
@@ -121,7 +100,7 @@ def test_a_receiver_started_after_a_move_died_does_not_export_the_vms_orders_aga
 def test_migrate_state_after_the_new_receivers_took_orders_refuses_without_unsafe_advice(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket, caplog: pytest.LogCaptureFixture
 ) -> None:
-    receiver_home = _machine(vm_home, "receiver1")
+    receiver_home = another_machine(vm_home, "receiver1")
     scale_out_toml(receiver_home, s3_bucket)
     environ = scale_out_environ(postgres_at.dsn)
     with running(_receiving(receiver_home, environ)) as served:
@@ -150,7 +129,7 @@ def test_forget_after_migrate_leaves_no_exported_order_file_with_the_person_in_t
     code, out = run(vm_home, "migrate-state", environ=environ)
     assert code == 0, out
     assert "archive/orders/ and archive/parties/ stay on this disk" in out, out
-    worker = _machine(vm_home, "worker1")
+    worker = another_machine(vm_home, "worker1")
 
     code, out = run(worker, "forget", "--customer", "C-000123", environ=environ)
 
@@ -162,7 +141,7 @@ def test_forget_after_migrate_leaves_no_exported_order_file_with_the_person_in_t
 def test_purge_after_migrate_removes_exported_order_files_past_retention_from_the_bucket(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
 ) -> None:
-    _moved(vm_home, s3_bucket, postgres_at, "[archive]\norders_retention_days = 1\n")
+    moved(vm_home, s3_bucket, postgres_at, "[archive]\norders_retention_days = 1\n")
     # Nothing of the order area goes to the bucket: the VM's disk keeps it, where purge and
     # forget on the VM (as the docs say) reach it.
     assert s3_bucket.listed_keys("shop1/archive/orders/") == []
@@ -176,8 +155,8 @@ def test_purge_after_migrate_removes_exported_order_files_past_retention_from_th
 def test_a_receiver_started_while_object_storage_is_down_answers_503(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket, caplog: pytest.LogCaptureFixture
 ) -> None:
-    environ = _moved(vm_home, s3_bucket, postgres_at)
-    home = _machine(vm_home, "receiver1")
+    environ = moved(vm_home, s3_bucket, postgres_at)
+    home = another_machine(vm_home, "receiver1")
     with socket.socket() as closed:  # a port nothing listens on: the store is down
         closed.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{closed.getsockname()[1]}"
