@@ -22,12 +22,11 @@ from etl.state.base import Archive
 from etl.state.blob_archive import open_archive
 from etl.state.blob_snapshots import open_snapshots
 from etl.state.blob_spool import open_spool
-from etl.state.blobs import StorageError, open_blobs
 from etl.state.ledger.connection import LedgerAt
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.ledger.norce_tokens import SharedTokens
 from etl.state.ledger.postgres import PostgresAt
-from etl.state.migrate.moving import UNFINISHED, move_unfinished
+from etl.state.migrate.moving import UNFINISHED, unfinished_move
 from etl.state.snapshots import SnapshotStore
 from etl.state.spool_base import BodySpool
 from etl.state.staged import remove, untouched_since
@@ -69,13 +68,7 @@ def _refuse_an_unfinished_move(settings: Settings) -> None:
     Half-way, the bucket holds the VM's spooled orders and the PostgreSQL ledger nothing:
     a run would book and export them again, and write rows that make the move refuse to finish.
     """
-    if settings.storage.backend != "s3":
-        return
-    try:
-        unfinished = move_unfinished(open_blobs(settings.storage, "", settings.home))
-    except StorageError:
-        return  # cannot tell: whatever the run reads from the store meets the outage and says so
-    if unfinished:
+    if unfinished_move(settings.storage, settings.home):
         raise MoveUnfinished(UNFINISHED)
 
 

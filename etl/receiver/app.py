@@ -42,9 +42,9 @@ from etl.receiver.guarded_server import (
 )
 from etl.receiver.log_repeats import RepeatedLog
 from etl.state.areas import SPOOL_LOCK, Areas
-from etl.state.blobs import StorageError, open_blobs
+from etl.state.blobs import StorageError
 from etl.state.locks import feed_lock
-from etl.state.migrate.moving import UNFINISHED, move_unfinished
+from etl.state.migrate.moving import UNFINISHED, unfinished_move
 from etl.state.spool_copies import remove_leftover_copies
 from etl.to_erp.orders.inbound import Answer, OrderInbound, failed, open_inbound
 from etl.to_erp.parties.events import EVENT_KINDS, PartyInbound, open_party_inbound
@@ -249,13 +249,7 @@ class ReceiverApp:
         would book (and the workers export) the VM's orders again. A store that cannot be
         reached cannot tell: the receiver starts and answers 503 until it is back.
         """
-        if self.settings.storage.backend != "s3":
-            return False
-        try:
-            return move_unfinished(open_blobs(self.settings.storage, "", self.settings.home))
-        except StorageError as exc:
-            log.error("object storage cannot be reached at start (%s)", exc)
-            return False
+        return unfinished_move(self.settings.storage, self.settings.home)
 
     def _remove_killed_forgets_copies(self) -> None:
         """The body copies a killed `forget` left (etl.state.spool_copies): gone, unless a

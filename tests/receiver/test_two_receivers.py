@@ -26,10 +26,9 @@ from tests.support.receiver_cluster import (
     order_body,
     push_once,
     push_to_any,
-    run,
     shared_home,
-    start_receiver_on,
 )
+from tests.support.receiver_process import run_py, start_receiver_on
 from tests.support.s3 import S3Bucket
 
 ORDERS = 60
@@ -72,7 +71,7 @@ def test_two_receivers_one_killed_book_every_order_once_and_a_third_machine_expo
     _assert_booked_once_with_bodies(shared_ledger, s3_bucket, refs)
     assert not list((tmp_path / "a" / "state").rglob("*.json"))  # no body on a receiver's disk
     worker = shared_home(tmp_path / "c", erp, s3_bucket)
-    out = run(worker, env, "once").communicate(timeout=120)[0]
+    out = run_py(worker, env, "once").communicate(timeout=120)[0]
     _assert_exported_once(shared_ledger, erp, refs, out)
 
 

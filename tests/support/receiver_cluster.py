@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,29 +54,6 @@ def shared_home(root: Path, erp: Path, bucket: S3Bucket, port: int = 0) -> Path:
         encoding="utf-8",
     )
     return config
-
-
-def run(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    """`run.py --config CONFIG ARGS...` in the home of `config`, output captured."""
-    return subprocess.Popen(
-        [sys.executable, str(REPO / "run.py"), "--config", str(config), *args],
-        cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-
-
-def start_receiver_on(config: Path, env: dict[str, str], port: int) -> subprocess.Popen[str]:
-    """`run.py receive` of the home of `config`, once it listens on `port`."""
-    process = run(config, env, "receive")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            assert process.poll() is None, process.communicate()[0]
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("receiver did not start listening")
 
 
 def order_body(ref: str) -> bytes:

@@ -28,11 +28,21 @@ def start_receiver(home: Path, port: int, pause: float) -> subprocess.Popen[str]
         encoding="utf-8",
     )
     env = {**os.environ, "TEST_RECEIVER_PASSWORD": "pw-for-tests"}
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "run.py"), "--config", str(config), "receive"],
-        cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    return start_receiver_on(config, env, port)
+
+
+def run_py(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`run.py --config CONFIG ARGS...` in the home of `config`, output captured."""
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "run.py"), "--config", str(config), *args],
+        cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 20
+
+
+def start_receiver_on(config: Path, env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """`run.py receive` of the home of `config`, once it listens on `port`."""
+    process = run_py(config, env, "receive")
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

@@ -10,8 +10,12 @@ was found done); the receiver refuses to start while it is there.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from pathlib import Path
 
-from etl.state.blobs import BlobExists, Blobs
+from etl.state.blobs import BlobExists, Blobs, StorageError, StorageOptions, open_blobs
+
+log = logging.getLogger(__name__)
 
 MOVING = "state/moving"
 UNFINISHED = (
@@ -38,3 +42,16 @@ def clear_moving(blobs: Blobs) -> None:
 def move_unfinished(blobs: Blobs) -> bool:
     """Whether a move into this bucket has not finished (StorageError when it cannot tell)."""
     return blobs.stat(MOVING) is not None
+
+
+def unfinished_move(storage: StorageOptions, home: Path) -> bool:
+    """Whether a move into the bucket `storage` names has not finished: what a receiver and
+    every run ask before they touch the state. False on local storage, and when the store
+    cannot be reached (it cannot tell; whatever then reads the store meets the outage)."""
+    if storage.backend != "s3":
+        return False
+    try:
+        return move_unfinished(open_blobs(storage, "", home))
+    except StorageError as exc:
+        log.warning("object storage cannot be reached to look for an unfinished move (%s)", exc)
+        return False

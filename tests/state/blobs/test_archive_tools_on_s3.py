@@ -9,7 +9,6 @@ The bucket is moto's real S3 API on loopback; what the product stored is looked 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import io
 import json
@@ -22,9 +21,8 @@ import polars as pl
 import pytest
 from pydantic import SecretStr
 
-from etl.cli import main
 from etl.config.contract_files import load_contracts
-from etl.config.settings import ConsoleSettings, Settings, load_settings
+from etl.config.settings import ConsoleSettings, Settings
 from etl.console.page_route import basic_credentials, console_routes
 from etl.retention.stored_runs import purge_stored
 from etl.retention.summary import AreaSummary
@@ -34,37 +32,18 @@ from etl.state.blobs import S3Blobs
 from etl.state.manifest import Manifest
 from tests.support.masterdata import run_once
 from tests.support.privacy_seed import ANNA_ROW, EVA_ROW, drop_customers
-from tests.support.s3 import KEY_ID, SECRET, S3Bucket
+from tests.support.s3 import KEY_ID, S3Bucket
+from tests.support.s3_homes import PREFIX, run_py, s3_config, s3_settings
 
-PREFIX = "shop-a"
 LONG_AGO = "2020-01-01T00:00:00+00:00"  # a run's finished_at past every retention
-
-
-def _config(s3_bucket: S3Bucket, home: Path, erp_root: Path) -> Path:
-    """`[storage] backend = "s3"` on the test's bucket, the ERP a local folder."""
-    home.mkdir(parents=True, exist_ok=True)
-    secret_file = home.parent / "s3-secret"
-    secret_file.write_text(SECRET + "\n", encoding="utf-8")
-    config = home / "etl.toml"
-    config.write_text(
-        f'home = "."\n[stores.erp]\nkind = "local"\nroot = "{erp_root}"\nread_only = true\n'
-        f'[storage]\nbackend = "s3"\nbucket = "{s3_bucket.name}"\nprefix = "{PREFIX}"\n'
-        f'endpoint_url = "{s3_bucket.endpoint}"\nregion = "eu-north-1"\nretry_seconds = 0\n'
-        f'access_key_id_env = "TEST_S3_KEY"\nsecret_access_key_file = "{secret_file}"\n',
-        encoding="utf-8",
-    )
-    return config
-
-
-def _settings(config: Path) -> Settings:
-    return load_settings(config, {"TEST_S3_KEY": KEY_ID})
 
 
 def _customers_run(s3_bucket: S3Bucket, home: Path, erp_root: Path, rows: list[str]) -> str:
     """One committed customers run of `rows`, published to the bucket; returns its id."""
     shutil.rmtree(erp_root / "customers", ignore_errors=True)
     drop_customers(erp_root, "kunder_20261206.csv", rows)
-    outcomes = run_once(_settings(_config(s3_bucket, home, erp_root)), "customers")
+    s3_config(s3_bucket, home, erp_root)
+    outcomes = run_once(s3_settings(home), "customers")
     [outcome] = [o for o in outcomes if o.feed == "customers"]
     assert outcome.outcome == "committed" and outcome.run_id is not None
     return outcome.run_id
@@ -74,17 +53,9 @@ def _second_home(s3_bucket: S3Bucket, home: Path, erp_root: Path) -> Path:
     """A home with the same settings and the first one's state, but no archive/ on its disk."""
     other = home.parent / "home-2"
     shutil.copytree(home, other, ignore=shutil.ignore_patterns("archive"))
-    _config(s3_bucket, other, erp_root)
+    s3_config(s3_bucket, other, erp_root)
     assert not (other / "archive").exists()
     return other
-
-
-def _run_py(home: Path, *args: str) -> tuple[int, str]:
-    """`run.py --config home/etl.toml ARGS` in this process: exit code and what it printed."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(["--config", str(home / "etl.toml"), *args])
-    return code, out.getvalue()
 
 
 def _run_prefix(s3_bucket: S3Bucket, feed: str, run_id: str) -> str:
@@ -121,13 +92,13 @@ def test_purge_purges_runs_in_the_bucket_past_their_retention(
     assert "kunder_20261206.csv" in gone
     other = _second_home(s3_bucket, home, erp_root)
 
-    code, dry = _run_py(other, "purge", "--dry-run")
+    code, dry = run_py(other, "purge", "--dry-run")
     assert code == 0
     would = f"customers: would purge 1 folder(s): {len(gone)} file(s)"
     assert would in dry, dry
     assert set(s3_bucket.listed_keys(prefix)) == {prefix + k for k in held}
 
-    code, said = _run_py(other, "purge")
+    code, said = run_py(other, "purge")
 
     assert code == 0
     assert f"customers: purged 1 folder(s): {len(gone)} file(s)" in said, said
@@ -140,7 +111,7 @@ def test_purge_purges_runs_in_the_bucket_past_their_retention(
     assert list(mark["files"]) == ["manifest.json"]  # the run stays listed, with what it holds
     assert "cannot reach" not in caplog.text and "object storage" not in said
 
-    code, again = _run_py(other, "purge")
+    code, again = run_py(other, "purge")
     assert code == 0 and "customers: purged 0 folder(s)" in again and "1 purged before" in again
 
 
@@ -152,7 +123,7 @@ def test_purge_leaves_runs_in_the_bucket_within_their_retention(
     before = s3_bucket.listed_keys(prefix)
     s3_bucket.put(f"{PREFIX}/archive/kunder_old/2020-01-01/r9/kunder.csv", b"K-1005;Eva\r\n")
 
-    code, said = _run_py(_second_home(s3_bucket, home, erp_root), "purge")
+    code, said = run_py(_second_home(s3_bucket, home, erp_root), "purge")
 
     assert code == 0 and "customers: purged 0 folder(s)" in said and "1 younger than 90" in said
     assert s3_bucket.listed_keys(prefix) == before
@@ -169,12 +140,12 @@ def test_forget_masks_the_person_in_runs_in_the_bucket(
     prefix = _run_prefix(s3_bucket, "customers", run_id)
     other = _second_home(s3_bucket, home, erp_root)
 
-    code, dry = _run_py(other, "forget", "--customer", "K-1005", "--dry-run")
+    code, dry = run_py(other, "forget", "--customer", "K-1005", "--dry-run")
     assert code == 0
     [would] = [line for line in dry.splitlines() if "archive/customers:" in line]
     assert b"eva.ek@example.se" in s3_bucket.objects(prefix)[prefix + "kunder_20261206.csv"]
 
-    code, said = _run_py(other, "forget", "--customer", "K-1005")
+    code, said = run_py(other, "forget", "--customer", "K-1005")
 
     assert code == 0
     [masked] = [line for line in said.splitlines() if "archive/customers:" in line]
@@ -206,14 +177,14 @@ def test_replay_takes_a_run_in_the_bucket_again(
     run_id = _customers_run(s3_bucket, home, erp_root, [ANNA_ROW, EVA_ROW])
     other = _second_home(s3_bucket, home, erp_root)
 
-    code, dry = _run_py(other, "replay", run_id, "--dry-run")
+    code, dry = run_py(other, "replay", run_id, "--dry-run")
     assert code == 0 and f"a replay of run {run_id}" in dry and "nothing was changed" in dry
 
-    code, said = _run_py(other, "replay", run_id, "--now", "--why", "check")
+    code, said = run_py(other, "replay", run_id, "--now", "--why", "check")
 
     assert code == 0, said
     assert f"replays run {run_id}" in said and "customers: " in said and ": committed" in said
-    settings = _settings(other / "etl.toml")
+    settings = s3_settings(other)
     rt = Runtime.open(settings)
     try:
         [replay] = [r for r in rt.ledger.runs("customers", 10) if r.kind == "replay"]
@@ -235,7 +206,7 @@ def test_trace_reads_the_runs_in_the_bucket(
     run_id = _customers_run(s3_bucket, home, erp_root, [ANNA_ROW, EVA_ROW])
     other = _second_home(s3_bucket, home, erp_root)
 
-    code, said = _run_py(other, "trace", "K-1005", "--feed", "customers", "--json")
+    code, said = run_py(other, "trace", "K-1005", "--feed", "customers", "--json")
 
     assert code == 0, said
     document = json.loads(said)
@@ -254,10 +225,10 @@ def test_approve_finds_why_a_removal_was_held_in_the_bucket(
     held = _customers_run(s3_bucket, home, erp_root, [ANNA_ROW])  # Eva's removal is held
     other = _second_home(s3_bucket, home, erp_root)
 
-    code, said = _run_py(other, "approve", held)
+    code, said = run_py(other, "approve", held)
 
     assert code == 0, said
-    rt = Runtime.open(_settings(other / "etl.toml"))
+    rt = Runtime.open(s3_settings(other))
     try:
         [approval] = [r for r in rt.ledger.runs("customers", 10) if r.kind == "approve"]
         folder = next(r for r in rt.archive.runs("customers") if r.name == approval.run_id)
@@ -291,7 +262,8 @@ def _console_get(settings: Settings, path: str) -> tuple[int, bytes]:
 def test_the_console_serves_reports_of_runs_in_the_bucket(
     s3_bucket: S3Bucket, home: Path, erp_root: Path
 ) -> None:
-    outcomes = run_once(_settings(_config(s3_bucket, home, erp_root)), "products")
+    s3_config(s3_bucket, home, erp_root)
+    outcomes = run_once(s3_settings(home), "products")
     [outcome] = [o for o in outcomes if o.feed == "products"]
     run_id = outcome.run_id
     assert outcome.outcome == "committed" and run_id is not None
@@ -299,7 +271,7 @@ def test_the_console_serves_reports_of_runs_in_the_bucket(
     stored = s3_bucket.objects(prefix)
     reports = json.loads(stored[prefix + "manifest.json"])["reports"]
     assert any(n.endswith(".xlsx") for n in reports)
-    settings = _settings(_second_home(s3_bucket, home, erp_root) / "etl.toml")
+    settings = s3_settings(_second_home(s3_bucket, home, erp_root))
 
     status, page = _console_get(settings, "/console")
     served = {n: _console_get(settings, f"/console/report/{run_id}/{n}") for n in reports}
@@ -365,7 +337,7 @@ def test_replay_of_a_run_whose_file_left_the_bucket_says_it_is_gone(
     prefix = _run_prefix(s3_bucket, "customers", run_id)
     s3_bucket.delete(prefix + "kunder_20261206.csv")  # behind the product's back
 
-    code, _ = _run_py(_second_home(s3_bucket, home, erp_root), "replay", run_id)
+    code, _ = run_py(_second_home(s3_bucket, home, erp_root), "replay", run_id)
 
     assert code == 1
     assert f"the archived copy of kunder_20261206.csv (run {run_id}) is gone" in caplog.text

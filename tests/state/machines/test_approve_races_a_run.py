@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,8 +23,8 @@ from etl.state.ledger.feed_runs import Ledger
 from etl.state.ledger.postgres import PostgresAt
 from etl.to_norce.masterdata.approve import approve
 from etl.to_norce.records import FileOutcome
-from etl.to_norce.run import run_feed
 from tests.support.masterdata import run_once
+from tests.support.paused_runs import feed_run_in_thread, held_at_commit
 from tests.support.s3 import S3Bucket
 from tests.support.shared_homes import SAMPLE, erp_copy, shared_home
 
@@ -45,34 +43,6 @@ def _guarded(settings: Settings) -> Settings:
 
 def _export(erp: Path, name: str, lines: list[str]) -> None:
     (erp / "products" / name).write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
-
-
-def _held_at_commit(paused: threading.Event, go: threading.Event) -> Callable[[float], None]:
-    """A runtime's sleep: the commit-point pause waits for `go`; other waits are real."""
-
-    def sleep(seconds: float) -> None:
-        if seconds != PAUSE:
-            time.sleep(seconds)
-            return
-        paused.set()
-        assert go.wait(60), "the test never let the run commit"
-
-    return sleep
-
-
-def _run_in_thread(
-    settings: Settings, sleep: Callable[[float], None], outcomes: list[FileOutcome]
-) -> threading.Thread:
-    def run() -> None:
-        rt = Runtime.open(settings, sleep=sleep)
-        try:
-            outcomes.extend(run_feed(rt, load_contracts(settings)["products"]))
-        finally:
-            rt.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def _held_run(settings: Settings) -> str:
@@ -114,7 +84,7 @@ def test_approve_on_one_machine_while_a_run_of_the_feed_commits_on_another(
     # Machine A takes the next file (one new article; the 5 still missing) and stops at commit.
     _export(erp, "products_20261123.csv", [header, *few, NEW])
     paused, go, stale = threading.Event(), threading.Event(), list[FileOutcome]()
-    worker = _run_in_thread(a, _held_at_commit(paused, go), stale)
+    worker = feed_run_in_thread(a, "products", held_at_commit(PAUSE, paused, go), stale)
     assert paused.wait(60), "machine A's run never reached its commit"
     # Meanwhile machine B approves: the held articles are deactivated in Norce.
     _approve(b, hold_run)

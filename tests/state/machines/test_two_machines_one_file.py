@@ -10,54 +10,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from etl.config.contract_files import load_contracts
-from etl.config.settings import Settings
-from etl.runtime import Runtime
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.ledger.postgres import PostgresAt
 from etl.to_norce.records import FileOutcome
-from etl.to_norce.run import run_feed
 from tests.support.masterdata import run_once
+from tests.support.paused_runs import feed_run_in_thread, held_at_commit
 from tests.support.s3 import S3Bucket
 from tests.support.shared_homes import erp_copy, next_export, shared_home
 
 PAUSE = 7.5  # A's pause at the commit point: held on an event, never slept
-
-
-def _held_at_commit(paused: threading.Event, go: threading.Event) -> Callable[[float], None]:
-    """A runtime's sleep: the commit-point pause waits for `go`; other waits are real."""
-
-    def sleep(seconds: float) -> None:
-        if seconds != PAUSE:
-            time.sleep(seconds)
-            return
-        paused.set()
-        assert go.wait(60), "the test never let the run commit"
-
-    return sleep
-
-
-def _paused_run(
-    settings: Settings, paused: threading.Event, go: threading.Event, out: list[FileOutcome]
-) -> threading.Thread:
-    """Machine A's pass over products, in a thread, stopped at its commit until `go`."""
-
-    def run() -> None:
-        rt = Runtime.open(settings, sleep=_held_at_commit(paused, go))
-        try:
-            out.extend(run_feed(rt, load_contracts(settings)["products"]))
-        finally:
-            rt.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.parametrize("earlier_runs", [0, 1], ids=["first-file", "next-file"])
@@ -75,7 +40,7 @@ def test_the_machine_that_commits_second_logs_one_warning_and_no_failure(
         run_once(b, "products")
         next_export(erp)
     paused, go, lost = threading.Event(), threading.Event(), list[FileOutcome]()
-    worker = _paused_run(a, paused, go, lost)
+    worker = feed_run_in_thread(a, "products", held_at_commit(PAUSE, paused, go), lost)
     assert paused.wait(60), "machine A's run never reached its commit"
     won = run_once(b, "products")
     caplog.clear()
