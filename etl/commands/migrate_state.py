@@ -70,7 +70,10 @@ def migrate_state_command(
         log.error("refused: %s", exc)
         return REFUSED
     except EtlError as exc:
-        log.error("stopped half-way: %s; %s", exc, _what_now(move))
+        if args.dry_run:  # it only looked: there is no half of a move to speak of
+            log.error("dry run stopped: %s; nothing was moved: fix the cause and run it again", exc)
+        else:
+            log.error("stopped half-way: %s; %s", exc, _what_now(move))
         return 1
     if not args.dry_run:
         print("moved: start the workers on these settings; never start run.py on this VM again")

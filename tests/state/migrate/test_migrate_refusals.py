@@ -165,3 +165,18 @@ def test_a_home_whose_ledger_moved_before_moves_its_folders_once_no_process_beat
     assert "ledger: no state/ledger.sqlite in this home: nothing to copy" in moved[1]
     assert "archive runs: " in moved[1]
     assert any(k.startswith("shop1/archive/products/") for k in s3_bucket.listed_keys())
+
+
+def test_a_dry_run_that_cannot_reach_postgresql_says_nothing_moved_not_half_way(
+    vm_home: Path, s3_bucket: S3Bucket, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found trying the command as a new user: a dry run moves nothing, so "stopped half-way"
+    # (and its advice about what the ledger got) sent the operator looking for half a move.
+    environ = scale_out_environ(f"postgresql://etl:pw-in-dsn@127.0.0.1:{free_port()}/etl")
+    scale_out_toml(vm_home, s3_bucket)
+
+    down = run(vm_home, "migrate-state", "--dry-run", environ=environ)
+
+    assert down[0] == FAILED, down[1]
+    assert "dry run stopped: " in caplog.text and "nothing was moved" in caplog.text
+    assert "half-way" not in caplog.text and "pw-in-dsn" not in caplog.text + down[1]
