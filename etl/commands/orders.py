@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl.alert_jobs import alerts_beside
@@ -19,7 +18,9 @@ from etl.lazy import imported_when_called
 from etl.receiver.refused import find, refused_bodies, retake
 from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
+from etl.state.blob_refused import open_refused
 from etl.state.blob_spool import open_spool
+from etl.state.refused_base import RefusedBodies
 from etl.state.spool_base import BodySpool
 from etl.to_erp.orders.book import Body, OrderBook
 from etl.to_erp.orders.history import order_story
@@ -186,10 +187,10 @@ def _variant(bodies: list[Body], chosen: str, ref: str) -> Body:
 
 def retake_command(args: argparse.Namespace, settings: Settings, contracts: object) -> int:
     """`run.py retake NAME... | --all`: refused bodies read again; those that parse are taken."""
-    folder = _rejected(settings)
+    kept = _rejected(settings)
     if args.all == bool(args.names):
         raise EtlError("name the refused bodies to take again, or give --all")
-    chosen = refused_bodies(folder) if args.all else [find(folder, n) for n in args.names]
+    chosen = refused_bodies(kept) if args.all else [find(kept, n) for n in args.names]
     if None in chosen:
         unknown = [n for n, b in zip(args.names, chosen, strict=True) if b is None]
         raise EtlError(
@@ -205,7 +206,7 @@ def retake_command(args: argparse.Namespace, settings: Settings, contracts: obje
         for body in chosen:
             if body is None:
                 continue
-            outcome = retake(inbound, body, Areas(settings.home).retaken)
+            outcome = retake(inbound, kept, body)
             verb = "taken" if outcome.taken else "still refused"
             refused += not outcome.taken
             print(f"{printable(outcome.name)}: {verb}: {one_line(outcome.detail)}")
@@ -247,8 +248,9 @@ def _operator() -> str:
         return ""
 
 
-def _rejected(settings: Settings) -> Path:
-    return Areas(settings.home).refused("orders")
+def _rejected(settings: Settings) -> RefusedBodies:
+    """The refused order bodies: this machine's folder, or the bucket's (`[storage]`)."""
+    return open_refused(settings.storage, Areas(settings.home), "orders")
 
 
 def _spool(settings: Settings) -> BodySpool:

@@ -25,8 +25,10 @@ from etl.commands.orders import order_status_lines
 from etl.commands.status import render_holds, render_jobs, render_problems, render_runs
 from etl.config.contracts import FeedContract
 from etl.console.sources import find_problems
+from etl.console.unpublished_runs import render_unpublished, unpublished_runs
 from etl.receiver.refused import refused_bodies
 from etl.runtime import Runtime
+from etl.state.blob_refused import open_refused
 from etl.state.ledger.job_outcomes import JobOutcome, JobOutcomes
 from etl.to_erp.orders.book import OrderBook
 from etl.to_norce.documents.book import DocumentBook
@@ -48,6 +50,7 @@ def show_status(
     problems = find_problems(rt, contracts, rt.clock())
     feeds = [feed] if feed else list(contracts)
     runs = [run for name in feeds for run in rt.ledger.runs(name, limit)]
+    unpublished = unpublished_runs(rt, runs)  # [storage] backend = "s3": upload failed
     holds = rt.ledger.pending_holds()
     jobs = job_outcomes(rt)
     if as_json:
@@ -55,6 +58,7 @@ def show_status(
             "needs_a_person": bool(problems),
             "problems": [problem_json(p) for p in problems],
             "runs": [run_json(r) for r in runs],
+            "unpublished_runs": [run_json(r) for r in unpublished],
             "holds": [hold_json(h) for h in holds],
             "jobs": [job_json(j) for j in jobs],
             **_orders_part(rt),
@@ -63,6 +67,7 @@ def show_status(
         print(dump(document))
     else:
         parts = [render_problems(problems), render_runs(runs)]
+        parts += [render_unpublished(unpublished)] if unpublished else []
         parts += [render_holds(holds)] if holds else []
         parts += [render_jobs(jobs)] if jobs else []
         parts += [order_status_lines(rt.settings), _documents_text(rt)]
@@ -85,7 +90,7 @@ def _orders_part(rt: Runtime) -> dict[str, Any]:
         counts, held = book.counts(), book.latest("held", HELD_ORDERS_LISTED)
     finally:
         book.close()
-    refused = refused_bodies(rt.areas.refused("orders"))
+    refused = refused_bodies(open_refused(rt.settings.storage, rt.areas, "orders"))
     return {
         "orders": {"counts": counts, "held": [order_json(o) for o in held]},
         "refused_bodies": [refused_json(b) for b in refused],

@@ -1,7 +1,8 @@
 """Problems on the orders' side: orders held from the ERP and bodies the receiver refused.
 
 A held order lasts until `run.py release`; a refused body until `run.py retake` takes it
-(its copy then moves to archive/orders/retaken/).
+(its copy then moves to archive/orders/retaken/), from any machine when the refused bodies
+are in the bucket.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 from etl.console.problems import Problem
 from etl.receiver.refused import RefusedBody, refused_bodies
 from etl.state.areas import Areas
+from etl.state.blob_refused import open_refused
+from etl.state.blobs import StorageError, StorageOptions
 from etl.state.ledger.connection import LedgerAt
 from etl.to_erp.orders.book import HeldReason, OrderBook
 from etl.transport.names import one_line, printable
@@ -21,15 +24,19 @@ from etl.transport.names import one_line, printable
 REFS_TOLD = 10  # the refs a problem names, oldest first; the rest are counted
 
 
-def order_problems(ledger: LedgerAt, areas: Areas) -> list[Problem]:
+def order_problems(ledger: LedgerAt, areas: Areas, storage: StorageOptions) -> list[Problem]:
     """One `order_held` problem per distinct hold reason and one `order_refused` per order
-    body refused."""
+    body refused (on this machine's disk, or in the bucket with `[storage] backend = "s3"`)."""
     book = OrderBook(ledger)
     try:
         held = book.held_by_reason(REFS_TOLD)
     finally:
         book.close()
-    refused = [_refused(b) for b in refused_bodies(areas.refused("orders"))]
+    try:
+        refused = [_refused(b) for b in refused_bodies(open_refused(storage, areas, "orders"))]
+    except StorageError as exc:
+        # The bucket is down: say so once, rather than fail every other problem with it.
+        refused = [_unlisted(exc)]
     return [*(_held(h) for h in held), *refused]
 
 
@@ -69,4 +76,16 @@ def _refused(body: RefusedBody) -> Problem:
         did="answered Norce with an error and kept the body in archive/orders/rejected/",
         command=f"run.py retake {body.name}",
         since=body.refused_at,
+    )
+
+
+def _unlisted(exc: StorageError) -> Problem:
+    return Problem(
+        key="refused-body:unlisted",
+        kind="order_refused",
+        subject="refused order bodies",
+        what=f"could not be listed: {one_line(str(exc))}",
+        did="listed nothing; the receiver answers 503 to what it would refuse while this lasts",
+        command="run.py orders --state refused, once object storage is back",
+        since="",
     )

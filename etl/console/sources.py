@@ -35,7 +35,7 @@ def find_problems(
         *failure_problems(rt.ledger, contracts, jobs),
         *file_problems(rt.ledger, contracts.values()),
         *held_problems(rt.ledger),
-        *order_problems(rt.ledger.at, rt.areas),
+        *order_problems(rt.ledger.at, rt.areas, rt.settings.storage),
         *read_changed_problems(rt.ledger.at, rt.spool("orders")),
         *read_document_problems(rt.ledger.at, now),
         *missing_problems(rt, contracts, now),

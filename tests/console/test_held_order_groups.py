@@ -8,6 +8,7 @@ from pathlib import Path
 from etl.alerts.book import recent_alerts
 from etl.alerts.tick import alert_tick
 from etl.config.alert_settings import AlertSettings
+from etl.config.storage_settings import StorageSettings
 from etl.console.order_problems import order_problems
 from etl.state.areas import Areas
 from etl.to_erp.orders.book import OrderBook
@@ -28,7 +29,7 @@ def _held(areas: Areas, n: int, reason: str) -> None:
 
 
 def _tick(areas: Areas, minutes: int) -> str:
-    problems = order_problems(areas.ledger, areas)
+    problems = order_problems(areas.ledger, areas, StorageSettings())
     summary = alert_tick(
         areas.ledger, AlertSettings(), problems, _T0 + dt.timedelta(minutes=minutes)
     )
@@ -49,7 +50,9 @@ def test_one_more_order_held_for_the_same_reason_resolves_nothing(tmp_path: Path
 
     alerts = recent_alerts(areas.ledger, 10)
     assert [a.resolved_at for a in alerts] == [None, None]
-    [price] = [p for p in order_problems(areas.ledger, areas) if _PRICE in p.what]
+    [price] = [
+        p for p in order_problems(areas.ledger, areas, StorageSettings()) if _PRICE in p.what
+    ]
     assert (price.subject, price.since) == ("11 orders", "2026-01-01T00:00:00.000+00:00")
     assert "R00" in price.what and "R09" in price.what and "and 1 more" in price.what
 

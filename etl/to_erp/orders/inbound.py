@@ -22,8 +22,10 @@ from typing import Any
 from etl.config.settings import OrderSettings, Settings
 from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
-from etl.state.atomic import write_atomically
+from etl.state.blob_refused import open_refused
 from etl.state.blob_spool import open_spool
+from etl.state.refused_base import RefusedBodies
+from etl.state.refused_local import LocalRefused
 from etl.state.spool_base import BodySpool, matches_name
 from etl.to_erp.orders.bodies import BodyRefused, body_kind, parse_order, read_order
 from etl.to_erp.orders.book import OrderBook
@@ -73,11 +75,13 @@ class OrderInbound:
         self,
         book: OrderBook,
         spool: BodySpool,
-        rejected_dir: Path,
+        refused: RefusedBodies | Path,
         settings: OrderSettings,
         clock: Callable[[], dt.datetime],
     ) -> None:
-        self.book, self.spool, self.rejected_dir = book, spool, rejected_dir
+        self.book, self.spool = book, spool
+        # A folder: refused bodies kept there (and retaken beside it), as on one machine.
+        self.refused = LocalRefused(refused) if isinstance(refused, Path) else refused
         self.settings, self.clock = settings, clock
 
     def accept(self, body: bytes, content_type: str, source: str) -> Answer:
@@ -86,8 +90,9 @@ class OrderInbound:
         try:
             read = read_order(body, kind)
         except BodyRefused as exc:
-            kept = self.keep_rejected(body, kind, exc.reason)
-            log.warning("order body refused (%s), kept as %s: %s", source, kept.name, exc.reason)
+            # Kept before the answer: a store that fails raises, and Norce gets 503, not 400.
+            kept = self.refused.keep(body, kind, exc.reason, self.clock())
+            log.warning("order body refused (%s), kept as %s: %s", source, kept, exc.reason)
             return failed(400, exc.reason)
         order = read.order
         spooled = self.spool.put(order.client_order_ref, body, kind)
@@ -115,15 +120,6 @@ class OrderInbound:
             spooled.name,
         )
         return ok("already received (different content kept for review)")
-
-    def keep_rejected(self, body: bytes, kind: str, reason: str) -> Path:
-        """A refused body and its reason, under archive/orders/rejected/, for a person."""
-        sha = hashlib.sha256(body).hexdigest()
-        stamp = self.clock().strftime("%Y%m%dT%H%M%SZ")
-        path = self.rejected_dir / f"{stamp}-{sha[:16]}.{kind}"
-        write_atomically(path, body)
-        write_atomically(path.with_name(path.name + ".reason.txt"), (reason + "\n").encode())
-        return path
 
     def recover(self) -> int:
         """Record spooled bodies the book does not know (the process died in between).
@@ -188,7 +184,7 @@ def open_inbound(settings: Settings) -> OrderInbound:
     return OrderInbound(
         OrderBook(ledger_at(settings)),
         open_spool(settings.storage, areas, "orders"),
-        areas.refused("orders"),
+        open_refused(settings.storage, areas, "orders"),
         settings.orders,
         utc_now,
     )

@@ -29,8 +29,10 @@ from typing import Any
 from etl.config.settings import Settings
 from etl.runtime import ledger_at, utc_now
 from etl.state.areas import Areas
-from etl.state.atomic import write_atomically
+from etl.state.blob_refused import open_refused
 from etl.state.blob_spool import open_spool
+from etl.state.refused_base import RefusedBodies, hash_prefix
+from etl.state.refused_local import LocalRefused
 from etl.state.spool_base import BodySpool
 from etl.to_erp.orders.inbound import Answer
 from etl.to_erp.parties.book import PartyBook
@@ -89,10 +91,12 @@ class PartyInbound:
         self,
         book: PartyBook,
         spool: BodySpool,
-        rejected_dir: Path,
+        refused: RefusedBodies | Path,
         clock: Callable[[], dt.datetime],
     ) -> None:
-        self.book, self.spool, self.rejected_dir, self.clock = book, spool, rejected_dir, clock
+        self.book, self.spool, self.clock = book, spool, clock
+        # A folder: refused bodies kept there, as on one machine.
+        self.refused = LocalRefused(refused) if isinstance(refused, Path) else refused
 
     def accept(self, event: str, body: bytes, source: str = "push") -> Answer:
         """Spool and book one event of type `event`; the answer for Norce."""
@@ -101,7 +105,7 @@ class PartyInbound:
             norce_id = party_id(kind, _json(body))
         except EventRefused as exc:
             kept = self._keep_rejected(body, str(exc))
-            log.warning("%s refused (%s), kept as %s: %s", event, source, kept.name, exc)
+            log.warning("%s refused (%s), kept as %s: %s", event, source, kept, exc)
             return answer(400, str(exc))
         spooled = self.spool.put(f"{event}-{norce_id}", body, "json")
         arrival, seq = self.book.receive(
@@ -137,19 +141,18 @@ class PartyInbound:
         """Now, ISO 8601 UTC."""
         return self.clock().astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
-    def _keep_rejected(self, body: bytes, reason: str) -> Path:
-        """One copy per distinct body (Norce retries it for hours), with the reason."""
-        sha = hashlib.sha256(body).hexdigest()
-        earlier = sorted(self.rejected_dir.glob(f"*-{sha[:16]}.json"))
+    def _keep_rejected(self, body: bytes, reason: str) -> str:
+        """One copy per distinct body (Norce retries it for hours), with the reason; its name.
+
+        The earlier copy is looked for wherever refused bodies are kept (the bucket, with
+        `[storage] backend = "s3"`): a retry refused by another receiver finds it too.
+        """
+        sha = hashlib.sha256(body).hexdigest()[:16]
+        earlier = [n for n in self.refused.names() if hash_prefix(n) == sha and n.endswith(".json")]
         if earlier:
             return earlier[0]
         # Named like refused order bodies (time first), so `run.py purge` can age them.
-        stamp = self.clock().astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = self.rejected_dir / f"{stamp}-{sha[:16]}.json"
-        if not path.exists():
-            write_atomically(path, body)
-            write_atomically(path.with_name(path.name + ".reason.txt"), (reason + "\n").encode())
-        return path
+        return self.refused.keep(body, "json", reason, self.clock())
 
 
 def _json(body: bytes) -> Any:
@@ -165,6 +168,6 @@ def open_party_inbound(settings: Settings) -> PartyInbound:
     return PartyInbound(
         PartyBook(ledger_at(settings)),
         open_spool(settings.storage, areas, "parties"),
-        areas.refused("parties"),
+        open_refused(settings.storage, areas, "parties"),
         utc_now,
     )

@@ -83,11 +83,13 @@ def test_an_order_failing_a_check_is_held_with_its_reason(
     assert inbound.book.due("erp_csv", 10) == []
 
 
-def test_a_malformed_body_is_refused_and_kept_with_its_reason(inbound: OrderInbound) -> None:
+def test_a_malformed_body_is_refused_and_kept_with_its_reason(
+    inbound: OrderInbound, tmp_path: Path
+) -> None:
     answer = inbound.accept(b'{"ClientOrderRef": "1", "Items": [', "application/json", "push")
     assert answer.status == 400 and answer.body["StatusCode"] == "Failed"
     assert "not JSON" in answer.body["Description"]
-    kept = sorted(inbound.rejected_dir.iterdir())
+    kept = sorted((tmp_path / "rejected").iterdir())
     assert [p.suffix for p in kept] == [".json", ".txt"]
     assert kept[0].read_bytes() == b'{"ClientOrderRef": "1", "Items": ['
     assert inbound.book.orders() == []
@@ -147,7 +149,7 @@ def test_xml_with_an_entity_declaration_is_refused(inbound: OrderInbound) -> Non
 
 
 def test_recovery_passes_over_a_torn_body_and_the_retry_books_it(
-    inbound: OrderInbound, caplog: pytest.LogCaptureFixture
+    inbound: OrderInbound, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     # The spool writes a new body under its own name: a crash halfway leaves part of it
     # there, never answered OK. Recovery must not take it (nor keep it as a refused body);
@@ -159,7 +161,8 @@ def test_recovery_passes_over_a_torn_body_and_the_retry_books_it(
 
     assert inbound.recover() == 0
     assert inbound.book.order("778") is None
-    assert not (inbound.rejected_dir.exists() and any(inbound.rejected_dir.iterdir()))
+    rejected = tmp_path / "rejected"
+    assert not (rejected.exists() and any(rejected.iterdir()))
     assert "not whole" in caplog.text
 
     assert post(inbound, minimal_order("778"))["Description"] == "queued"
