@@ -8,6 +8,10 @@ The scheduler's job and the receiver's thread each write their process's heartbe
 then look for problems (the other's stale heartbeat among them) and send what is due. So
 when the scheduler dies, the receiver says so, and the other way round. Nothing here ever
 fails a run: an alerts pass that breaks is logged and tried again on the next tick.
+
+Each tick (and, under workers, each job's start) also publishes what this machine's runs
+committed but could not upload to the bucket (`publish_staged`): with procrastinate spreading
+the jobs, the feed's next run on this machine, which used to do it, may never come.
 """
 
 from __future__ import annotations
@@ -29,19 +33,71 @@ from etl.console.heartbeat import beat, stopped
 from etl.console.sources import find_problems
 from etl.jobs import Job, JobReport
 from etl.runtime import Runtime
+from etl.state.archive import REJECTED
+from etl.state.areas import Areas
+from etl.state.atomic import TEMP_GLOB
+from etl.state.locks import feed_lock
 
 log = logging.getLogger(__name__)
 
 
-def alerts_job(contracts: dict[str, FeedContract], alerts: AlertSettings, process: str) -> Job:
-    """The scheduler's alerts job: its heartbeat, then an alerts pass, every tick."""
+def alerts_job(
+    contracts: dict[str, FeedContract], alerts: AlertSettings, process: str, writer: str = ""
+) -> Job:
+    """The scheduler's alerts job: its heartbeat, then an alerts pass, every tick.
+
+    `writer`: who runs it, when not `process` itself (a worker beats for the scheduler).
+    """
 
     def run(rt: Runtime, _stop: threading.Event | None) -> JobReport:
         now = rt.clock()
-        beat(rt, process, now)
+        beat(rt, process, now, writer or None)
+        publish_staged(rt, contracts)
         return JobReport(alert_pass(rt, contracts, now))
 
     return Job("alerts", ScheduleSpec(interval_minutes=tick_minutes(alerts)), run)
+
+
+def publish_staged(rt: Runtime, contracts: dict[str, FeedContract]) -> list[str]:
+    """Publish the runs this machine committed whose upload to the bucket failed; their names.
+
+    With `[storage] backend = "s3"` only: on one machine the feed's next run does it, as ever.
+    A feed whose lock is held is running here, and its run publishes them itself. What a
+    committed run staged goes up; what a run that ended without a commit staged goes; a run
+    still `running` (here, or dead and not yet marked) is left to the feed's next run. Never
+    raises: what cannot be published now is tried again next time.
+    """
+    areas = Areas(rt.settings.home)
+    if rt.settings.storage.backend != "s3" or not (feeds := staged_feeds(areas)):
+        return []
+    published: list[str] = []
+    for contract in contracts.values():
+        family = contract.source.from_feed or contract.name  # the lock its runs take
+        if contract.name not in feeds and "*" not in feeds:
+            continue
+        try:
+            with feed_lock(rt.locks, family) as taken:
+                if taken:
+                    published += [p.name for p in rt.archive.recover(contract.name, rt.ledger)]
+                    rt.outbox.recover(contract.name, rt.ledger)
+        except Exception:
+            log.exception("%s: its staged runs are published next time", contract.name)
+    if published:
+        log.info("published %d run(s) this machine had staged: %s", len(published), published)
+    return published
+
+
+def staged_feeds(areas: Areas) -> set[str]:
+    """Feeds with a run folder staged on this disk; "*" when a Norce batch is staged (its feed
+    is the ledger's to say)."""
+    runs = [
+        *areas.archive.glob(f"*/*/{TEMP_GLOB}"),
+        *areas.archive.glob(f"*/{REJECTED}/*/{TEMP_GLOB}"),
+    ]
+    feeds = {p.relative_to(areas.archive).parts[0] for p in runs if p.is_dir()}
+    if any(p.is_dir() for p in areas.norce_staging.glob(TEMP_GLOB)):
+        feeds.add("*")
+    return feeds
 
 
 def tick_minutes(alerts: AlertSettings) -> float:

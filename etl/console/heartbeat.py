@@ -24,17 +24,21 @@ from etl.state.ledger.heartbeats import Heartbeat, Heartbeats
 PROCESSES = {"scheduler": "run.py (the scheduler)", "receiver": "run.py receive"}
 # Under workers the alerts job of whichever worker runs it beats for "the scheduler".
 _WORKERS = "`run.py worker` on at least one machine"
+WORKER = "worker"  # the heartbeat's writer when a worker beats for the scheduler
+# Who wrote a heartbeat, as its problem names them.
+_WRITERS = {"scheduler": "the scheduler", WORKER: "a worker", "receiver": "the receiver"}
 _LOST = {
     "scheduler": "no feed, poll, export or purge runs",
     "receiver": "orders and events Norce pushes are not taken in (Norce retries them)",
 }
 
 
-def beat(rt: Runtime, process: str, now: dt.datetime) -> None:
-    """Record that `process` (scheduler or receiver) is alive now."""
+def beat(rt: Runtime, process: str, now: dt.datetime, writer: str | None = None) -> None:
+    """Record that `process` (scheduler or receiver) is alive now; `writer`: who beats for it
+    (a worker for the scheduler), else the process itself."""
     heartbeats = Heartbeats(rt.ledger.at)
     try:
-        heartbeats.beat(process, now, os.getpid(), socket.gethostname())
+        heartbeats.beat(process, now, os.getpid(), socket.gethostname(), writer)
     finally:
         heartbeats.close()
 
@@ -87,7 +91,7 @@ def _quiet(
 ) -> Problem | None:
     """The problem when `process` is missed, else None."""
     alerts = settings.alerts
-    command = jobs_command(settings) if process == "scheduler" else PROCESSES[process]
+    command = _command(process, last, settings)
     if last is not None and last.stopped_at is not None:
         return None
     if last is not None and now - last.at <= dt.timedelta(minutes=alerts.stale_after_minutes):
@@ -95,7 +99,8 @@ def _quiet(
     what = (
         "never seen running (it is expected: [alerts] expect_" + process + " = true)"
         if last is None
-        else f"no heartbeat since {stamp(last.at)} (pid {last.pid} on {last.host})"
+        else f"no heartbeat since {stamp(last.at)} ({_written_by(last)}pid {last.pid} on "
+        f"{last.host})"
     )
     return Problem(
         key=f"not_running:{process}",
@@ -106,3 +111,23 @@ def _quiet(
         command=f"start {command} (or set [alerts] expect_{process} = false)",
         since=stamp(last.at) if last is not None else stamp(now),
     )
+
+
+def _command(process: str, last: Heartbeat | None, settings: Settings) -> str:
+    """What to start: what wrote the last heartbeat; the settings' guess for a row that
+    does not say (never seen, or written before the ledger kept its writer)."""
+    if process != "scheduler":
+        return PROCESSES[process]
+    writer = last.writer if last is not None else None
+    if writer == WORKER:
+        return _WORKERS
+    if writer == "scheduler":
+        return PROCESSES["scheduler"]
+    return jobs_command(settings)
+
+
+def _written_by(last: Heartbeat) -> str:
+    """The words `written by a worker, ` when the writer was not the process itself."""
+    if last.writer is None or last.writer == last.process:
+        return ""
+    return f"written by {_WRITERS.get(last.writer, last.writer)}, "

@@ -35,6 +35,9 @@ ROOTS = ("inbox", "outbox", "archive", "state")
 FILE_AREAS: tuple[FileArea, ...] = ("orders", "parties")
 # Held by the body purge and by `forget`, so neither reads a body the other is rewriting.
 SPOOL_LOCK = "retention-spools"
+# Held by the whole purge and by `forget` (on a PostgreSQL ledger across machines too): never
+# two purges at once, and no purge deleting what a forget is masking. The purge job's name.
+PURGE_LOCK = "purge"
 # The jobs the scheduler and `run.py worker` run beside the feeds whose names a feed could take
 # (a feed's job is named by its feed; the order and party jobs hold "<-"/"->", which no feed
 # name may). tests/state/test_job_names_reserved.py keeps this list in step with the jobs.

@@ -9,8 +9,10 @@ is not one until `recover` publishes its staged folder again (files are put agai
 mark already there means a publish finished and only the local tidy-up was left). A store that
 fails at `publish` leaves the folder staged for that `recover`: the run has committed.
 
-Staging and recovery are this machine's: a worker that dies between its commit and its
-publish leaves the run's folder on its own disk until it runs the feed again.
+Staging and recovery are this machine's: a run whose publish failed, or whose worker died
+between its commit and its publish, stays on that machine's disk until it publishes it (every
+job a worker starts, and every alerts tick, does: etl.alert_jobs.publish_staged). `published`
+tells which committed runs the store has, so `status` can name those it has not yet.
 
 Run folders keep the local archive's paths (`<root>/<feed>/<day>/<run>`) as their names, so
 the ledger records the same `archive/...` whichever backend a home uses; `read_manifest`
@@ -31,7 +33,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
@@ -129,6 +131,18 @@ class BlobArchive:
             for blob in self.blobs.list(join(top, day)).blobs
             if blob.name.endswith(MARK)
         )
+
+    def published(self, runs: Iterable[Path]) -> set[Path]:
+        """Those of `runs` (run folders' paths) whose mark is in the store: one listing per
+        day folder, not a request per run."""
+        by_day: dict[Path, list[Path]] = {}
+        for run in runs:
+            by_day.setdefault(run.parent, []).append(run)
+        found: set[Path] = set()
+        for day, members in by_day.items():
+            marks = {b.name for b in self.blobs.list(self._key(day)).blobs}
+            found |= {run for run in members if run.name + MARK in marks}
+        return found
 
     def read_manifest(self, run: Path) -> Manifest:
         """The run's manifest.json, read from the store."""

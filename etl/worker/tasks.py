@@ -7,6 +7,10 @@ job waits in the queue however many ticks and workers defer it. A worker killed 
 leaves its job "doing" with the lock held; the stalled-run check (procrastinate's
 heartbeats and `get_stalled_jobs`, on every worker) puts it back in the queue, and the
 ledger's own crash recovery makes the run again safe.
+
+Every job first publishes what this machine's runs committed and could not upload to the
+bucket (etl.alert_jobs.publish_staged): the feed's next run, which used to, may never come
+to this machine again.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from procrastinate import App, PsycopgConnector
@@ -24,9 +28,10 @@ from procrastinate.jobs import Job as QueuedJob
 from procrastinate.jobs import Status
 from procrastinate.tasks import Task
 
-from etl.alert_jobs import alerts_job
+from etl.alert_jobs import alerts_job, publish_staged
 from etl.config.contracts import FeedContract
-from etl.jobs import Job, erp_jobs, feed_jobs, purge_job, run_in_own_runtime
+from etl.console.heartbeat import WORKER
+from etl.jobs import Job, JobReport, erp_jobs, feed_jobs, purge_job, run_in_own_runtime
 from etl.runtime import Runtime
 from etl.worker.crontab import CronPlan, cron_plan
 from etl.worker.families import feed_families, lock_of
@@ -38,7 +43,8 @@ STALLED_TASK = "etl-worker:stalled-runs"
 # Taken before any waiting job whenever a worker has a free slot: recovery comes first.
 STALLED_PRIORITY = 100
 # The heartbeat the alerts job writes: `status` and the alerts look for "the scheduler", the
-# process that runs the jobs; under workers, whichever worker runs the alerts tick beats for it.
+# process that runs the jobs; under workers, whichever worker runs the alerts tick beats for it,
+# and the row says a worker wrote it (so they name `run.py worker` when it goes quiet).
 JOBS_HEARTBEAT = "scheduler"
 
 
@@ -61,8 +67,9 @@ def worker_jobs(rt: Runtime, contracts: dict[str, FeedContract]) -> list[WorkerJ
     others, so one run per tick across all workers beats and sends.
     """
     families = feed_families(contracts)
-    alerts = alerts_job(contracts, rt.settings.alerts, JOBS_HEARTBEAT)
-    jobs = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt), alerts]
+    alerts = alerts_job(contracts, rt.settings.alerts, JOBS_HEARTBEAT, WORKER)
+    work = [*feed_jobs(contracts, scheduled=True), *erp_jobs(rt)]
+    jobs = [*(_publishing_first(j, contracts) for j in work), alerts]  # alerts: it does
     found = [WorkerJob(j, lock_of(j.name, families), cron_plan(j.schedule), True) for j in jobs]
     purge = purge_job(rt.settings, contracts)
     if purge is not None:
@@ -70,6 +77,16 @@ def worker_jobs(rt: Runtime, contracts: dict[str, FeedContract]) -> list[WorkerJ
             WorkerJob(purge, lock_of(purge.name, families), cron_plan(purge.schedule), False)
         )
     return found
+
+
+def _publishing_first(job: Job, contracts: dict[str, FeedContract]) -> Job:
+    """The job, after this machine's staged runs are published."""
+
+    def run(rt: Runtime, stop: threading.Event | None) -> JobReport:
+        publish_staged(rt, contracts)
+        return job.run(rt, stop)
+
+    return replace(job, run=run)
 
 
 def queue_app(dsn: str, rt: Runtime, jobs: list[WorkerJob], stop: threading.Event) -> App:

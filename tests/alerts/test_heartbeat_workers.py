@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from etl.config.settings import Settings
 from etl.config.state_settings import StateSettings
 from etl.config.worker_settings import WorkerSettings
-from etl.console.heartbeat import beat, heartbeat_problems, jobs_command
+from etl.console.heartbeat import WORKER, beat, heartbeat_problems, jobs_command
 from etl.runtime import Runtime
 
 T0 = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)
@@ -21,7 +21,8 @@ def _stale_command(settings: Settings) -> str:
     """The command of the `not_running:scheduler` problem an hour after the last beat."""
     rt = Runtime.open(settings, clock=lambda: T0)
     try:
-        beat(rt, "scheduler", T0)  # under workers, the alerts job beats for "the scheduler"
+        # under workers, the alerts job beats for "the scheduler", as a worker
+        beat(rt, "scheduler", T0, WORKER if "worker" in settings.model_fields_set else None)
         [problem] = heartbeat_problems(rt, STALE)
     finally:
         rt.close()

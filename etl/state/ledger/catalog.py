@@ -3,17 +3,26 @@
 For the parts that go over every table rather than their own (`forget` masks a person's
 values wherever they are): SQLite answers from `sqlite_master` and `PRAGMA table_info`,
 PostgreSQL from its catalog, for the ledger's own schema (the connection's search_path).
+
+Only the tables the ledger's migrations make are its own: another program's tables in the
+same schema are never listed, so never masked, copied or counted. procrastinate's
+(`procrastinate_jobs`, `_events`, `_periodic_defers`, `_workers`) are there when `[worker]`
+has no DSN of its own; they hold job, lock and queue names and each periodic run's
+timestamp (etl.worker.tasks), never a person.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
+from etl.state.ledger import dialect
+from etl.state.ledger.migrations import MIGRATIONS
 from etl.state.ledger.postgres import SCHEMA_TABLE, PgConnection
 
 # A table without a key of its own: its rows are told apart by SQLite's implicit rowid, which
 # etl.state.ledger.dialect gives such a table on PostgreSQL as a column of that name.
 ROWID = "rowid"
+OWN_TABLES = dialect.created_tables(s for m in MIGRATIONS for s in m)
 
 _PG_TABLES = (
     "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
@@ -37,11 +46,13 @@ def _on_postgres(db: sqlite3.Connection) -> bool:
 
 
 def tables(db: sqlite3.Connection) -> list[str]:
-    """Every table of the ledger (not the backend's own, nor its schema version)."""
+    """Every table of the ledger (not the backend's own, its schema version, or another
+    program's in the same schema)."""
     if _on_postgres(db):
-        return [str(r[0]) for r in db.execute(_PG_TABLES, (SCHEMA_TABLE,))]
-    rows = db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-    return [str(r[0]) for r in rows if not str(r[0]).startswith("sqlite_")]
+        rows = db.execute(_PG_TABLES, (SCHEMA_TABLE,))
+    else:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+    return [str(r[0]) for r in rows if str(r[0]) in OWN_TABLES]
 
 
 def has_table(db: sqlite3.Connection, table: str) -> bool:

@@ -52,6 +52,15 @@ class ExportedFiles(Tables, ABC):
         ).fetchone()
         return row is not None
 
+    def finished_at(self, layout: str, file_name: str) -> str | None:
+        """When the export of `layout` that used this name was committed; None: it was not."""
+        row = self._db.execute(
+            f"SELECT finished_at FROM {self.files_table} "  # noqa: S608
+            "WHERE layout=? AND file_name=? AND state='done'",
+            (layout, file_name),
+        ).fetchone()
+        return None if row is None else str(row["finished_at"])
+
     def _begin_file(
         self,
         db: sqlite3.Connection,

@@ -1,5 +1,9 @@
 """Heartbeats: each long-lived process (the scheduler, the receiver) says every minute it lives.
 
+Under workers (`run.py worker`) the alerts job beats for the jobs as "scheduler", run by any
+worker; each row says who wrote it (`writer`: scheduler, worker or receiver), so whoever reads
+it names the process to start again by what ran, not by a guess from the settings.
+
 The other process reads them (etl.console.heartbeat): a heartbeat that went quiet is a
 process that died, hung or was killed without a word. A process stopped on purpose
 (SIGTERM, SIGINT) records that, and is not looked for until it beats again.
@@ -24,18 +28,23 @@ class Heartbeat:
     pid: int
     host: str
     stopped_at: dt.datetime | None  # set when it was stopped on purpose
+    writer: str | None = None  # scheduler | worker | receiver; None: written before it was kept
 
 
 class Heartbeats(Tables):
     """The heartbeats table; one connection per thread or process."""
 
-    def beat(self, process: str, now: dt.datetime, pid: int, host: str) -> None:
-        """Record that `process` is alive now (and no longer stopped)."""
+    def beat(
+        self, process: str, now: dt.datetime, pid: int, host: str, writer: str | None = None
+    ) -> None:
+        """Record that `process` is alive now (and no longer stopped), written by `writer`
+        (the process itself unless named: a worker beats for the scheduler)."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO heartbeats VALUES (?,?,?,?,NULL) ON CONFLICT (process) DO UPDATE "
-                "SET at=excluded.at, pid=excluded.pid, host=excluded.host, stopped_at=NULL",
-                (process, stamp(now), pid, host),
+                "INSERT INTO heartbeats (process, at, pid, host, stopped_at, writer) "
+                "VALUES (?,?,?,?,NULL,?) ON CONFLICT (process) DO UPDATE SET at=excluded.at, "
+                "pid=excluded.pid, host=excluded.host, stopped_at=NULL, writer=excluded.writer",
+                (process, stamp(now), pid, host, writer or process),
             )
 
     def stopped(self, process: str, now: dt.datetime) -> None:
@@ -53,6 +62,7 @@ class Heartbeats(Tables):
                 row["pid"],
                 row["host"],
                 dt.datetime.fromisoformat(row["stopped_at"]) if row["stopped_at"] else None,
+                row["writer"],
             )
             for row in rows
         }

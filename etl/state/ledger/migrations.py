@@ -180,6 +180,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # the privacy salt of a PostgreSQL ledger, one row shared by every machine
     # (etl.privacy.shared_salt); a SQLite ledger's machine keeps its own in state/privacy/salt
     ("CREATE TABLE IF NOT EXISTS privacy_salt (id INTEGER PRIMARY KEY, salt TEXT NOT NULL)",),
+    # who wrote a heartbeat: the scheduler, a worker (beating for the jobs as "scheduler") or
+    # the receiver (etl.state.ledger.heartbeats); NULL in a row from before
+    ("ALTER TABLE heartbeats ADD COLUMN writer TEXT",),
 )
 LATEST = len(MIGRATIONS)
 

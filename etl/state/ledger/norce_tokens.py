@@ -14,16 +14,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import cast
 
 from etl.errors import EtlError, NorceUnavailable
+from etl.state.ledger.advisory import TOKENS, try_lock, unlock
 from etl.state.ledger.connection import Tables
+from etl.state.ledger.postgres import PgConnection
 
 log = logging.getLogger(__name__)
 
-# The two-key form of the advisory lock: its keys never meet the ledger's write lock's
-# (one 64-bit key), so fetching a token never holds up a ledger write.
-_TRY_LOCK = "SELECT pg_try_advisory_lock(1314, hashtext(?))"
-_UNLOCK = "SELECT pg_advisory_unlock(1314, hashtext(?))"
 WAIT_SECONDS = 600  # longer than a token fetch's retries (5 attempts, back-off, Retry-After)
 _POLL_SECONDS = 0.5
 _FRESH = "SELECT token, refresh_at FROM norce_tokens WHERE client=? AND refresh_at > ?"
@@ -50,7 +49,8 @@ class SharedTokens(Tables):
                 return found
             # Polled, not waited for: a fetch may retry for minutes, longer than a statement
             # may wait for a lock (lock_timeout), and a new token may come in meanwhile.
-            if self._db.execute(_TRY_LOCK, (client,)).fetchone()[0]:
+            # A class of advisory lock of its own: never the ledger's write lock.
+            if try_lock(self._session(), TOKENS, client):
                 break
             if now() > deadline:
                 raise NorceUnavailable(
@@ -66,7 +66,11 @@ class SharedTokens(Tables):
             self._store(client, value, refresh_at)
             return value, refresh_at
         finally:
-            self._db.execute(_UNLOCK, (client,))
+            unlock(self._session(), TOKENS, client)
+
+    def _session(self) -> PgConnection:
+        # Tokens are shared only on a PostgreSQL ledger, whose connection is a PgConnection.
+        return cast(PgConnection, self._db)
 
     def _store(self, client: str, value: str, refresh_at: float) -> None:
         # A token fetched is one of three a minute: if the ledger cannot keep it (its session

@@ -10,6 +10,8 @@ advisory lock first (`pg_advisory_xact_lock`, released by COMMIT or ROLLBACK, so
 process never leaves it held), keyed by the ledger's database and schema; as SQLite's busy
 timeout, a writer waits `busy_timeout` for it (lock_timeout) and then fails (LedgerBusy), and
 a transaction left idle is ended by the server, so a stuck process blocks no one for ever.
+Every session has TCP keepalives on both ends (`KEEPALIVES`): the session of a machine that
+lost its network is ended by the server about a minute after its last packet.
 
 Per-table `SELECT ... FOR UPDATE` would need every read-then-write in every part audited (a
 row that does not exist yet cannot be locked); one lock serialises them as SQLite did, while
@@ -50,6 +52,18 @@ IDLE_TRANSACTION_MS = 300_000
 # A statement that changes the session itself (not SET LOCAL, which ends with its transaction).
 _SESSION_SETTING = re.compile(r"^\s*(?:SET|RESET)\s+(?!LOCAL\b)", re.IGNORECASE)
 SCHEMA_TABLE = "ledger_schema"  # one row: how many migrations the ledger has had
+# TCP keepalives on both ends of every session. A machine that loses its network sends no FIN:
+# without them the server keeps its session (its advisory locks, its open transaction) until
+# the OS's keepalive, about two hours; with them it ends it about IDLE + COUNT * INTERVAL
+# seconds (one minute) after the last packet, and the client notices a dead server as soon.
+# An operator's own `keepalives*` in the DSN win (and set the server's side too).
+KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+_SERVER_KEEPALIVES = ("keepalives_idle", "keepalives_interval", "keepalives_count")
 
 
 @dataclass(frozen=True)
@@ -181,6 +195,10 @@ class PgConnection:
             # No parameters: % stays %.
             self._live("a migration").execute(dialect.schema_statement(statement))
 
+    def parameters(self) -> dict[str, str]:
+        """The session's connection parameters as libpq holds them (never the password)."""
+        return dict(self._conn.info.get_parameters())
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
@@ -196,17 +214,28 @@ def open_postgres(at: PostgresAt, numbered: dict[str, str]) -> PgConnection:
 def _session(at: PostgresAt, doing: str) -> psycopg.Connection[PgRow]:
     """A new session that gives up on a lock, and on a transaction left idle, as SQLite does."""
     driver = _driver()
+    parts = checked_dsn(at.dsn, at.source)
+    keepalives = {name: parts.get(name, value) for name, value in KEEPALIVES.items()}
     # Startup options, not SET: they are the session's defaults, so a RESET comes back to them.
-    given = checked_dsn(at.dsn, at.source).get("options") or os.environ.get("PGOPTIONS", "")
+    # The server's keepalives come before the operator's options, which win; ours after them.
+    given = parts.get("options") or os.environ.get("PGOPTIONS", "")
     options = (
-        f"{given} -c lock_timeout={int(at.busy_timeout * 1000)}"
+        f"{_server_keepalives(keepalives)} {given}"
+        f" -c lock_timeout={int(at.busy_timeout * 1000)}"
         f" -c idle_in_transaction_session_timeout={IDLE_TRANSACTION_MS}"
     )
     with translated(at.dsn, at.busy_timeout, doing):
         conn: psycopg.Connection[PgRow] = driver.connect(
-            at.dsn, autocommit=True, row_factory=_rows, options=options.strip()
+            at.dsn, autocommit=True, row_factory=_rows, options=options.strip(), **keepalives
         )
         return conn
+
+
+def _server_keepalives(keepalives: dict[str, str]) -> str:
+    """The server's side of the session's keepalives (tcp_keepalives_*), as the client's."""
+    if keepalives["keepalives"] == "0":  # the operator turned them off: the server's own then
+        return ""
+    return " ".join(f"-c tcp_{name}={keepalives[name]}" for name in _SERVER_KEEPALIVES)
 
 
 def _driver() -> Any:

@@ -50,12 +50,14 @@ def test_a_heartbeat_is_seen_by_another_connection_and_a_stop_is_kept(
     try:
         receiver.beat("receiver", T0, 4711, "vm-1")
         receiver.stopped("receiver", T0 + dt.timedelta(minutes=1))
+        stop = T0 + dt.timedelta(minutes=1)
         assert console.all() == {
-            "receiver": Heartbeat("receiver", T0, 4711, "vm-1", T0 + dt.timedelta(minutes=1))
+            "receiver": Heartbeat("receiver", T0, 4711, "vm-1", stop, "receiver")
         }
-        receiver.beat("receiver", T0 + dt.timedelta(minutes=2), 4712, "vm-2")
+        # A worker beating for the scheduler: the row says a worker wrote it.
+        receiver.beat("receiver", T0 + dt.timedelta(minutes=2), 4712, "vm-2", "worker")
         assert console.all()["receiver"] == Heartbeat(
-            "receiver", T0 + dt.timedelta(minutes=2), 4712, "vm-2", None
+            "receiver", T0 + dt.timedelta(minutes=2), 4712, "vm-2", None, "worker"
         )
     finally:
         receiver.close()
