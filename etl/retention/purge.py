@@ -21,7 +21,9 @@ removed people's snapshot rows, spooled order and party bodies, the document boo
 `outbox/checks/` and file-mode `outbox/norce/`; `Purged.line` is the one-line summary.
 
 With `[storage] backend = "s3"` the feeds' run folders are in the bucket and are purged
-there by the same rule (etl.retention.stored_runs); the order and party areas stay local.
+there by the same rule (etl.retention.stored_runs); so are the refused and retaken bodies
+(etl.retention.stored_refused) and the day folders of the files the ERP got
+(etl.retention.stored_exported).
 """
 
 from __future__ import annotations
@@ -46,20 +48,23 @@ from etl.retention.bodies import purge_documents, purge_spools
 from etl.retention.outbox import purge_outbox
 from etl.retention.place import Place
 from etl.retention.snapshots import is_about_people, reduce_removed_rows
+from etl.retention.stored_exported import purge_stored_exported
 from etl.retention.stored_outbox import purge_stored_outbox
+from etl.retention.stored_refused import purge_stored_refused
 from etl.retention.stored_runs import purge_stored
 from etl.retention.summary import AreaSummary, Removal, day_of, end_of, log_summary
 from etl.runtime import ledger_at
-from etl.state.areas import FILE_AREAS, Areas, FileArea
+from etl.state.areas import FILE_AREAS, PURGE_LOCK, Areas, FileArea
 from etl.state.blob_archive import open_archive
 from etl.state.blobs import StorageError
 from etl.state.ledger.connection import ledger_exists
 from etl.state.ledger.feed_runs import Ledger
+from etl.state.locks import locks_held
 from etl.state.manifest import MANIFEST, Manifest, ManifestError, read_manifest, write_manifest
 
 log = logging.getLogger(__name__)
 
-_REFUSED = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{16}\.")  # OrderInbound.keep_rejected's names
+_REFUSED = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{16}\.")  # etl.state.refused_base's names
 
 
 def purge(
@@ -83,7 +88,12 @@ def purge(
             purge_stored(archive, settings.home, summary, now, dry_run=dry_run)
             log_summary(summary, dry_run=dry_run)
     days = settings.archive.orders_retention_days
-    return summaries + [s for area in FILE_AREAS for s in purger.files(area, days)]
+    files = [s for area in FILE_AREAS for s in purger.files(area, days)]
+    if settings.storage.backend == "s3":  # the files the ERP got, in the bucket
+        purge_stored_exported(settings.storage, areas, files, days, now, dry_run=dry_run)
+    if settings.storage.backend == "s3":  # refused and retaken bodies in the bucket
+        files += purge_stored_refused(settings, files, now, dry_run=dry_run)
+    return summaries + files
 
 
 @dataclass
@@ -119,7 +129,24 @@ def purge_all(
     *,
     dry_run: bool = False,
 ) -> Purged:
-    """The archive, then every other place personal data rests, each by its retention."""
+    """The archive, then every other place personal data rests, each by its retention.
+
+    Under the purge's lock (etl.state.locks; on a PostgreSQL ledger across machines):
+    another purge, or a `forget` masking what this would delete, makes it refuse.
+    """
+    areas, at = Areas(settings.home), ledger_at(settings)
+    with locks_held(areas.locks, [PURGE_LOCK], at) as busy:
+        if busy is not None:
+            raise EtlError(
+                "another purge or a forget is running right now (on this machine or, with "
+                "the ledger on PostgreSQL, on another); run purge again when it finished"
+            )
+        return _purge_all(settings, contracts, now, dry_run)
+
+
+def _purge_all(
+    settings: Settings, contracts: Mapping[str, FeedContract], now: dt.datetime, dry_run: bool
+) -> Purged:
     archive = purge(settings, contracts, now, dry_run=dry_run)
     places = purge_spools(settings, now, dry_run)
     places += purge_documents(settings, contracts, now, dry_run)

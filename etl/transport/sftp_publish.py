@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import stat
+import struct
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from etl.transport.sftp_listing import Replies, Wire, attributes
 
 _CHUNK = 32768  # what paramiko's own put writes per request
 _IN_FLIGHT = 256  # requests sent and not yet answered, at most: a big file never floods
+_FLUSH_BYTES = 65536  # queued requests written to the channel at once, at most (about)
 _CREATE_NEW = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_EXCL
 
 
@@ -64,23 +66,39 @@ class Remote:
 
 
 class _Asking:
-    """Requests sent ahead on one session; their answers gathered by request number."""
+    """Requests sent ahead on one session; their answers gathered by request number.
+
+    Requests are packed as paramiko's `_async_request` packs them, but written to the channel
+    together when their answers are awaited (or a buffer's worth is ready): many requests ride
+    one SSH packet instead of one each, so both ends encrypt, MAC and wake up once for them.
+    """
 
     def __init__(self, sftp: paramiko.SFTPClient) -> None:
+        self.sftp = sftp
         self.wire = cast(Wire, sftp)
         self.replies = Replies()
         self.pending: list[int] = []
+        self.out = bytearray()  # packed requests not written yet
 
     def send(self, kind: int, *args: object) -> int:
-        """Send one request without waiting; its number, to find the answer by."""
+        """Queue one request without waiting; its number, to find the answer by."""
         if len(self.pending) >= _IN_FLIGHT:
             self.wait()
-        num = self.wire._async_request(self.replies, kind, *args)
+        num = _pack(self.sftp, self.replies, kind, args, self.out)
         self.pending.append(num)
+        if len(self.out) >= _FLUSH_BYTES:
+            self.flush()
         return num
+
+    def flush(self) -> None:
+        """Write the queued requests to the channel (paramiko splits them into SSH packets)."""
+        if self.out:
+            out, self.out = bytes(self.out), bytearray()
+            self.sftp._write_all(out)  # type: ignore[attr-defined]
 
     def wait(self) -> None:
         """Read answers until every request sent has one."""
+        self.flush()
         for num in self.pending:
             while num not in self.replies.got:
                 self.wire._read_response()
@@ -103,6 +121,30 @@ class _Asking:
         except (OSError, EOFError) as exc:
             return exc
         return None
+
+
+def _pack(
+    sftp: paramiko.SFTPClient, replies: Replies, kind: int, args: tuple[object, ...], out: bytearray
+) -> int:
+    """Append one request to `out` as paramiko's `_async_request` would send it; its number."""
+    msg = paramiko.Message()
+    with sftp._lock:  # type: ignore[attr-defined]
+        num: int = sftp.request_number
+        msg.add_int(num)
+        for item in args:
+            if isinstance(item, int64):
+                msg.add_int64(item)
+            elif isinstance(item, int):
+                msg.add_int(item)
+            elif isinstance(item, paramiko.SFTPAttributes):
+                item._pack(msg)  # type: ignore[attr-defined]
+            else:
+                msg.add_string(cast(bytes, item))
+        sftp._expecting[num] = replies  # type: ignore[attr-defined]
+        sftp.request_number += 1
+    packet = msg.asbytes()
+    out += struct.pack(">IB", len(packet) + 1, kind) + packet
+    return num
 
 
 def publish_batch(

@@ -12,7 +12,13 @@ One file, start to end:
 Files go a batch at a time (up to BATCH_FILES): rendered and fsync'd together, begun in one
 ledger commit, published together (etl.transport.publish: upload, size check and rename for each
 file; over SFTP each step's requests for the whole batch go out before the answers are awaited),
-finished in one commit. The layout's temp name is the only one (the store writes it straight,
+finished in one commit. The batches go in a pipeline: a batch's uploads (and then the next
+listing of the target folder) run on one thread of the run's own, the only one that talks to
+the store meanwhile, while the next batch is read, prepared and rendered in memory; that batch
+is named, put in the outbox and begun only once the one before is committed. So at most one
+batch is begun and not finished, as before, and a kill in between leaves nothing of the next
+batch but what was in memory (a batch a dead run was writing into the outbox, its temp files,
+is swept by the next run). The layout's temp name is the only one (the store writes it straight,
 created exclusively), and the size check asks the server for that one file: nothing lists the
 target folder for it. Each file moves to `sent/` the moment its rename is answered; `sent/` is
 fsync'd once for the batch, before the commit.
@@ -29,7 +35,9 @@ the ERP also takes the file away within it; after a power cut, until the batch's
 
 With `[storage] backend = "s3"` the outbox is in the bucket too (etl.to_erp.files
 .shared_outbox): each file before its export is begun, a `sent/` mark as its rename is
-answered; so a machine settles what another machine's dead run left just as its own.
+answered; so a machine settles what another machine's dead run left just as its own. The
+archive is there too (etl.state.exported_archive): a committed file is put in it before its
+outbox copies go, so any machine's next run archives what a dead run left, once.
 
 A server that is read-only for us (the embedded default's `etl/embedded/samples/erp`) gets nothing: the
 files are rendered into the outbox for a person to look at, and nothing counts as exported.
@@ -43,15 +51,18 @@ import logging
 import posixpath
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from etl.config.settings import Settings
 from etl.errors import EtlError, TransportError
+from etl.runtime import ledger_at
 from etl.state.areas import Areas, FileArea
-from etl.state.atomic import fsync_dir, fsync_dir_or_log, write_atomically
+from etl.state.atomic import fsync_dir, write_atomically
+from etl.state.blobs import StorageError
+from etl.state.exported_archive import open_exported
 from etl.state.ledger.exported_files import ExportRow
 from etl.state.locks import feed_lock
 from etl.state.spool_base import BodySpool
@@ -128,6 +139,19 @@ class _File(Generic[U]):
         return (self.export_id, self.name, self.units, self.sha256, self.size)
 
 
+@dataclass
+class _Flight(Generic[U]):
+    """A batch begun and on its way: the files the server has so far, and the uploads."""
+
+    files: list[_File[U]]
+    delivered: list[_File[U]] = field(default_factory=list)
+    done: Future[None] | None = None
+
+    def landed(self, index: int) -> None:
+        """File `index` is on the server under its final name (the store's thread says)."""
+        self.delivered.append(self.files[index])
+
+
 @runtime_checkable
 class Batched(Protocol):
     """A supply that records a batch of files in one ledger transaction each way."""
@@ -169,6 +193,9 @@ class Supply(Protocol[U]):
     def name_used(self, name: str) -> bool:
         """Whether an export of the layout already used this name."""
 
+    def finished_at(self, name: str) -> str | None:
+        """When the export that used this name was committed (None: it was not)."""
+
     def begin(
         self, export_id: str, name: str, units: Sequence[U], sha256: str, size: int, at: str
     ) -> None:
@@ -200,7 +227,9 @@ def export_layout(
     """
     job = _Export(settings, supply, store, layout, clock, pause_after_upload_seconds, sleep)
     noun = supply.noun
-    with feed_lock(Areas(settings.home).locks, supply.lock) as taken:
+    # On a PostgreSQL ledger the layout's lock holds on every machine: one run's bucket
+    # clean-up (`_tidy_shared`) never takes another's files put before their export began.
+    with feed_lock(Areas(settings.home).locks, supply.lock, ledger_at(settings)) as taken:
         if not taken:
             log.info("%s %s: already exporting elsewhere, skipped", noun, layout.name)
             job.summary.skipped = True
@@ -250,6 +279,10 @@ class _Export(Generic[U]):
         self.outbox = areas.erp_outbox(layout.name)
         self.sent = self.outbox / "sent"
         self.archive = areas.exported(supply.area, layout.name)
+        # Where committed files are archived: this disk, or with "s3" the bucket.
+        self.archived = open_exported(
+            settings.storage, areas, supply.area, f"{supply.noun} {layout.name}"
+        )
         # [storage] backend = "s3": the files also in the bucket, for any machine to finish.
         self.shared: SharedOutbox | None = open_shared_outbox(
             settings.storage, areas.erp_outboxes, layout.name
@@ -264,30 +297,51 @@ class _Export(Generic[U]):
     def run(self) -> None:
         """Settle what an earlier run left, then export due units a batch of files at a time."""
         unfinished = self.supply.unfinished()
+        outbox.sweep(self.outbox)  # a batch a dead run was writing: never begun, due again
         self._tidy({e.file_name for e in unfinished})
         if self.store.read_only:
             self._outbox_only()
             return
         for export in unfinished:
             self._settle(export)
+        # The one thread that talks to the store while the batches go: a batch's uploads
+        # (and the next batch's listing) there, the next batch read, prepared and rendered
+        # here meanwhile. One at a time on the session, in the order they were asked.
+        with ThreadPoolExecutor(1, thread_name_prefix="export-store") as remote:
+            flight: _Flight[U] | None = None
+            try:
+                while units := self._due(flight):
+                    # One listing a batch, to pick free names, made after the batch in flight
+                    # is up and while these units are read, prepared and rendered. A file put
+                    # there meanwhile is still never overwritten (the upload creates
+                    # exclusively, the rename refuses a taken name).
+                    listing = remote.submit(self._listed)
+                    rendered = self._rendered(units)
+                    self.present = listing.result()
+                    landing, flight = flight, None
+                    if landing is not None:
+                        self._land(landing)  # committed before the next batch is begun
+                    if rendered:
+                        flight = self._launch(remote, self._placed(rendered))
+            finally:
+                if flight is not None:
+                    self._land(flight)
+
+    def _due(self, flight: _Flight[U] | None) -> Sequence[U]:
+        """The next batch's units; none when the run has room for no more files."""
         per_file = self.layout.orders_per_file
-        with ThreadPoolExecutor(1, thread_name_prefix="export-listing") as lister:
-            while (room := self.layout.spec.max_files_per_run - len(self.summary.files)) > 0:
-                files = max(1, min(room, BATCH_FILES, BATCH_UNITS // per_file))
-                units = self.supply.due(per_file * files)
-                if not units:
-                    break
-                # One listing a batch, to pick free names, made while the units are read and
-                # prepared (the one waits on the server, the other on the CPU). A file put
-                # there meanwhile is still never overwritten (the upload creates exclusively,
-                # the rename refuses a taken name).
-                listing = lister.submit(self._listed)
-                ready = self._take(units)
-                self.present = listing.result()
-                if ready:
-                    self._export_batch(
-                        [ready[i : i + per_file] for i in range(0, len(ready), per_file)]
-                    )
+        going = len(flight.files) if flight is not None else 0
+        room = self.layout.spec.max_files_per_run - len(self.summary.files) - going
+        if room <= 0:
+            return []
+        return self.supply.due(per_file * max(1, min(room, BATCH_FILES, BATCH_UNITS // per_file)))
+
+    def _rendered(self, units: Sequence[U]) -> list[tuple[Sequence[U], bytes]]:
+        """The units read and prepared (those that cannot go held), then rendered a file's
+        worth at a time; named only once the target folder's listing is in."""
+        ready, per_file = self._take(units), self.layout.orders_per_file
+        groups = [ready[i : i + per_file] for i in range(0, len(ready), per_file)]
+        return [([u for u, _ in g], render(self.layout, [p for _, p in g])) for g in groups]
 
     def _take(self, units: Sequence[U]) -> list[tuple[U, Prepared]]:
         taken = self.supply.take(units)
@@ -295,28 +349,32 @@ class _Export(Generic[U]):
         self.summary.gone.extend(taken.gone)
         return taken.ready
 
-    def _export_batch(self, groups: Sequence[Sequence[tuple[U, Prepared]]]) -> None:
-        """Render files into the outbox, record them as begun, upload each, commit them."""
-        files = self._rendered(groups)
+    def _launch(self, remote: ThreadPoolExecutor, files: list[_File[U]]) -> _Flight[U]:
+        """Record the batch as begun, then start its uploads on the store's thread."""
         self._begin(files)
-        delivered: list[_File[U]] = []
-        try:
-            self._publish([(f.name, f.local) for f in files], lambda i: delivered.append(files[i]))
-        except EtlError:
-            self._finish_new(delivered)  # those on the server are the ERP's: commit them
-            raise
-        self._finish_new(delivered)
+        flight: _Flight[U] = _Flight(files)
+        flight.done = remote.submit(
+            self._publish, [(f.name, f.local) for f in files], flight.landed
+        )
+        return flight
 
-    def _rendered(self, groups: Sequence[Sequence[tuple[U, Prepared]]]) -> list[_File[U]]:
-        """Each group rendered and named, its file durable in the outbox (and the bucket)."""
+    def _land(self, flight: _Flight[U]) -> None:
+        """Wait for a batch's uploads; commit the files on the server, then raise what
+        stopped the others (those not committed are settled by the next run)."""
+        error = flight.done.exception() if flight.done is not None else None
+        if error is None or isinstance(error, EtlError):
+            self._finish_new(flight.delivered)  # those on the server are the ERP's
+        if error is not None:
+            raise error
+
+    def _placed(self, rendered: Sequence[tuple[Sequence[U], bytes]]) -> list[_File[U]]:
+        """Each rendered file named, durable in the outbox (and the bucket)."""
         batch, files, datas = outbox.Batch(), [], {}
         try:
-            for group in groups:
-                units = [unit for unit, _ in group]
-                data = render(self.layout, [p for _, p in group])
+            for units, data in rendered:
                 name = self.supply.name(units, self._taken)
                 self.naming.add(name)  # not in the ledger before the batch is begun
-                batch.add(self.outbox / name, data)  # its fsync runs while the next renders
+                batch.add(self.outbox / name, data)  # fsync'd side by side with the others
                 files.append(_File(f"{self.layout.name}/{name}", name, self.outbox / name,
                                    units, _sha256(data), len(data)))  # fmt: skip
                 datas[name] = data
@@ -422,24 +480,41 @@ class _Export(Generic[U]):
         else:
             for export_id, _, _ in files:
                 self.supply.finish(export_id, at)
-        self._archive([name for _, name, _ in files])
-        if self.shared is not None:
-            self.shared.drop(name for _, name, _ in files)
+        self._archive([name for _, name, _ in files], at)
 
-    def _archive(self, names: Sequence[str]) -> None:
-        """Committed files from `sent/` (or, prepared elsewhere, the bucket) to the archive."""
-        day = self.archive / self.clock().strftime("%Y-%m-%d")
-        moved = [name for name in names if (self.sent / name).exists()]
-        for name in moved:
-            # Not fsync'd one by one: a file left in `sent/` after a power cut is archived
-            # by the next run (its export is done).
-            outbox.move(self.sent / name, day / name, durable=False)
-        if self.shared is not None:
-            moved += _archive_shared(self.shared, [n for n in names if n not in moved], day)
-        if moved:
-            # After the commit: a move lost in a power cut is archived by the next run.
-            fsync_dir_or_log(day, f"{self.noun} {self.layout.name}: archiving")
-            fsync_dir_or_log(self.sent, f"{self.noun} {self.layout.name}: archiving")
+    def _archive(self, names: Sequence[str], at: str) -> None:
+        """Committed files from `sent/` (or, prepared elsewhere, the bucket) to the archive.
+
+        With `[storage] backend = "s3"` the archive is in the bucket, and the bucket's outbox
+        copies (then this machine's) are let go only once it holds them: a run that dies, or
+        a bucket that fails, in between leaves them for the next run on any machine, which
+        archives them (create-only: once). The export has committed: a failure here is one
+        line, never the run's error. There the day folder is the commit's (`at`, the ledger's
+        stamp), so a retry on any machine, on any day, puts the file under the same key.
+        """
+        day = self.clock().strftime("%Y-%m-%d") if self.shared is None else at[:10]
+        sent = [name for name in names if (self.sent / name).exists()]
+        files: dict[str, Path | bytes] = {name: self.sent / name for name in sent}
+        if self.shared is None:
+            self.archived.keep(self.layout.name, day, files)
+            return
+        # A committed file left in the outbox itself (not moved to `sent/`) is the same bytes.
+        for name in names:
+            if name not in files and (self.outbox / name).exists():
+                files[name] = self.outbox / name
+        try:
+            files |= _from_shared(self.shared, [n for n in names if n not in files])
+            self.archived.keep(self.layout.name, day, files)
+            self.shared.drop(names)  # those it had no bytes of were archived before
+        except StorageError as exc:
+            log.warning(
+                "%s %s: %d committed file(s) not archived yet (the next run archives them): %s",
+                self.noun, self.layout.name, len(names), exc,
+            )  # fmt: skip
+            return
+        for name in names:
+            (self.sent / name).unlink(missing_ok=True)
+            (self.outbox / name).unlink(missing_ok=True)
 
     def _write_marker(self, name: str, *, fresh: bool = False) -> None:
         """The done-marker beside `name`; `fresh`: the file was renamed into place just now."""
@@ -530,6 +605,9 @@ class _Export(Generic[U]):
 
     def _tidy(self, unfinished: set[str]) -> None:
         """Archive files of finished exports; drop rendered files no export was begun for."""
+        if self.shared is not None:
+            self._tidy_shared(self.shared, unfinished)
+            return
         for folder in (self.outbox, self.sent):
             if not folder.is_dir():
                 continue
@@ -541,17 +619,37 @@ class _Export(Generic[U]):
                     outbox.move(path, day / path.name)
                 else:
                     path.unlink()  # rendered again from the same units if they are still due
-        if self.shared is not None:
-            self._tidy_shared(self.shared, unfinished)
 
     def _tidy_shared(self, shared: SharedOutbox, unfinished: set[str]) -> None:
-        """The bucket's files of finished exports archived here, then let go with the rest."""
-        settled = sorted(shared.names() - unfinished)
+        """Files of finished exports (the bucket's, this disk's) archived in the bucket, then
+        let go with the rest.
+
+        The outbox copies of a committed file go only after the archive has it, so what is
+        left was not archived yet, or was (a run that died in between): archived again under
+        the same key (the commit's day, create-only), it is archived once.
+        """
+        local = {p.name for p in self._local_files()}
+        left = (shared.names() | local) - unfinished
         # A file no export was begun for was never sent: its units are still due, and it is
         # rendered again. One exporter of a layout runs at a time (the layout's lock on a
         # machine, the job's procrastinate lock across workers): no other is about to begin it.
-        self._archive([name for name in settled if self.supply.name_used(name)])
-        shared.drop(settled)
+        committed: dict[str, list[str]] = {}  # commit stamp -> names
+        for name in sorted(left):
+            if (at := self.supply.finished_at(name)) is not None:
+                committed.setdefault(at, []).append(name)
+        for at, names in committed.items():
+            self._archive(names, at)
+        dropped = sorted(left - {n for names in committed.values() for n in names})
+        shared.drop(dropped)
+        for name in dropped:
+            (self.outbox / name).unlink(missing_ok=True)
+            (self.sent / name).unlink(missing_ok=True)
+
+    def _local_files(self) -> list[Path]:
+        """This machine's copies in the outbox and `sent/` (temps left out)."""
+        folders = [f for f in (self.outbox, self.sent) if f.is_dir()]
+        found = [p for f in folders for p in sorted(f.iterdir())]
+        return [p for p in found if p.is_file() and not p.name.startswith(".")]
 
     def _taken(self, name: str) -> bool:
         """Used by an earlier export or this batch, or a file of that name (or its temp,
@@ -594,15 +692,14 @@ def stamp(clock: Callable[[], dt.datetime]) -> str:
     return clock().astimezone(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def _archive_shared(shared: SharedOutbox, names: Sequence[str], day: Path) -> list[str]:
-    """Files another machine prepared, archived here from the bucket; the names it had."""
-    kept = []
+def _from_shared(shared: SharedOutbox, names: Sequence[str]) -> dict[str, Path | bytes]:
+    """Files another machine prepared, read from the bucket's outbox (those it still has)."""
+    found: dict[str, Path | bytes] = {}
     for name in names:
         data = shared.read(name)
         if data is not None:
-            write_atomically(day / name, data)
-            kept.append(name)
-    return kept
+            found[name] = data
+    return found
 
 
 def _sha256(data: bytes) -> str:
@@ -681,6 +778,10 @@ class OrderSupply:
     def name_used(self, name: str) -> bool:
         """Whether an export of the layout used this name."""
         return self.book.file_name_taken(self.layout.name, name)
+
+    def finished_at(self, name: str) -> str | None:
+        """When the export of the layout that used this name was committed."""
+        return self.book.finished_at(self.layout.name, name)
 
     def begin(
         self,

@@ -5,7 +5,7 @@ rename, the folder fsync'd), but the fsyncs of a batch run side by side: a journ
 system takes concurrent fsyncs into one journal commit, so fifty files cost about what two
 cost one after the other (measured on the bench VM: 0.3 to 0.8 ms a file against 4 to 8).
 A `Batch` starts each file's fsync as the file is added, so the disk works while the export
-renders the next file; `place` waits for them all, then renames. The threads are kept for the
+writes the next file; `place` waits for them all, then renames. The threads are kept for the
 process: threads of a batch's own, started and ended with it, made a batch of fifty files
 18 to 31% slower to put in place (bench/README.md, "Third round"). Idle between batches, they
 end at the interpreter's exit (concurrent.futures wakes and joins them then); so a process
@@ -19,7 +19,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from etl.state.atomic import fsync_dir, fsync_file, write_temp
+from etl.state.atomic import TEMP_GLOB, fsync_dir, fsync_file, write_temp
 
 _FSYNC_THREADS = 16  # enough to fill a journal commit; fsync waits on the disk, not the CPU
 _pool: ThreadPoolExecutor | None = None
@@ -61,6 +61,18 @@ class Batch:
             future.exception()  # waits; a failed fsync is the caller's error already
         for temp in self.temps.values():
             temp.unlink(missing_ok=True)
+
+
+def sweep(folder: Path) -> list[Path]:
+    """Remove the temp files a dead run left in an outbox folder; the ones removed.
+
+    For the one exporter of the folder's layout (it holds the layout's lock): any temp file
+    there is a batch that was never put in place, so no export was begun for it.
+    """
+    temps = sorted(folder.glob(TEMP_GLOB)) if folder.is_dir() else []
+    for temp in temps:
+        temp.unlink(missing_ok=True)
+    return temps
 
 
 def move(source: Path, target: Path, *, durable: bool = True) -> None:

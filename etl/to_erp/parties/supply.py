@@ -179,6 +179,10 @@ class PartySupply:
         """Whether an export of the layout used this name."""
         return self.book.file_name_taken(self.layout.name, name)
 
+    def finished_at(self, name: str) -> str | None:
+        """When the export of the layout that used this name was committed."""
+        return self.book.finished_at(self.layout.name, name)
+
     def begin(
         self, export_id: str, name: str, units: Sequence[Change], sha256: str, size: int, at: str
     ) -> None:

@@ -134,8 +134,10 @@ def test_a_file_prepared_by_a_machine_that_died_is_uploaded_by_another(
     assert _remote(second.server) == {NAME: prepared, f"{NAME}.done": b""}
     _exported_once(second)
     assert s3_bucket.listed_keys(f"{PREFIX}/outbox/") == []  # done: nothing left in flight
-    archived = second.home / "archive" / "orders" / "exported" / "erp_csv" / "2026-11-22" / NAME
-    assert archived.read_bytes() == prepared
+    # Archived in the bucket, not on the disk of the machine that committed it.
+    archived = f"{PREFIX}/archive/orders/exported/erp_csv/2026-11-22/{NAME}"
+    assert s3_bucket.objects(f"{PREFIX}/archive/") == {archived: prepared}
+    assert not (second.home / "archive" / "orders").exists()
 
 
 def test_a_file_cut_off_mid_upload_by_a_dying_machine_is_uploaded_by_another(

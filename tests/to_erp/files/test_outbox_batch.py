@@ -1,7 +1,7 @@
 """The outbox's batch: every file fsync'd before it leaves, and a failing disk leaves nothing.
 
-The fsyncs of a batch start as each file is rendered (etl.to_erp.files.outbox.Batch) and run
-while the next is rendered; the batch is placed, and its exports begun, only when all are done.
+The fsyncs of a batch start as each file is written (etl.to_erp.files.outbox.Batch) and run
+while the next is written; the batch is placed, and its exports begun, only when all are done.
 Only the disk is faked (os.fsync, as tests/support/failing_disk does for folders).
 """
 
