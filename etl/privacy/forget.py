@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,15 +30,19 @@ from etl.privacy.masking import Masker
 from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
+from etl.privacy.stored_erp_outbox import sweep_stored_erp_outbox
+from etl.privacy.stored_exported import sweep_stored_exported
 from etl.privacy.stored_outbox import sweep_stored_outbox
+from etl.privacy.stored_refused import refused_copies, refused_on_disk
 from etl.privacy.stored_runs import Notes, note_stored, stored_archive, sweep_stored
 from etl.privacy.stored_snapshots import snapshots_on_disk
 from etl.retention.snapshots import forget_row_hashes
 from etl.runtime import ledger_at
-from etl.state.areas import FILE_AREAS, SPOOL_LOCK, Areas
+from etl.state.areas import FILE_AREAS, PURGE_LOCK, SPOOL_LOCK, Areas
 from etl.state.ledger.connection import LedgerAt, ledger_exists
-from etl.state.locks import feed_lock
+from etl.state.locks import locks_held
 from etl.state.spool_copies import spools_on_disk
+from etl.to_erp.files.layouts import load_every_layout
 from etl.to_erp.orders.book import OrderBook
 
 PEOPLE = ("customer", "company")
@@ -78,9 +82,10 @@ def forget(
     # as a home, masked there as files, then put back (etl.state.spool_copies).
     people = [c.name for c in contracts.values() if c.entity.name in PEOPLE]
     with (
-        _every_lock(areas.locks, contracts),
+        _every_lock(areas.locks, _lock_names(settings, contracts), ledger_at(settings)),
         spools_on_disk(settings.storage, areas) as bucket_home,
         snapshots_on_disk(settings.storage, areas.snapshots, Areas(bucket_home).snapshots, people),
+        refused_on_disk(settings.storage, areas, bucket_home),  # refused bodies in the bucket
     ):
         if dry_run:
             return _erase(settings, contracts, request, None, bucket_home)
@@ -116,7 +121,7 @@ def _erase(
     bodies = Areas(bucket_home)
     snapshot_dirs = _customer_snapshots(bodies.snapshots, contracts)
     paths = [p for d in snapshot_dirs for p in sorted(d.glob("*.parquet"))]
-    found = find_person(request, paths, bodies.spool("orders"))
+    found = find_person(request, paths, bodies.spool("orders"), bodies.spool("parties"))
     found.orders |= buyer_orders(at, areas.privacy, _keys(found))
     if journal is not None:
         found = journal.merged(found)
@@ -138,10 +143,13 @@ def _erase(
         swept = sweep(home, [areas.archive, areas.outbox, *held], masker, write, keys)
     else:  # the bucket's bodies and snapshots, copied: named by the same places
         swept = sweep(home, [areas.archive, areas.outbox, areas.spools], masker, write, keys)
-        sweep(bucket_home, held, masker, write, keys, into=swept)
+        sweep(bucket_home, [*held, *refused_copies(bucket_home)], masker, write, keys, into=swept)
     # The feeds' runs in object storage ([storage] backend = "s3"), by the same rule.
     stored = sweep_stored(stored_archive(settings.storage, home), home, masker, write, swept)
+    # The files the ERP got, archived in object storage by whichever machine exported them.
+    stored |= sweep_stored_exported(settings.storage, home, masker, write, swept)
     sweep_stored_outbox(settings.storage, home, masker, write, swept)
+    sweep_stored_erp_outbox(settings.storage, home, masker, write, swept)  # files to archive
     ledger = mask_ledger(at, masker, write)
     waiting = sweep(home, [areas.inbox], masker, False, keys)
     erasure.places = [*swept.places.values(), *_ledger_places(_ledger_name(at), ledger.counts)]
@@ -163,16 +171,29 @@ def _keys(found: Found) -> set[str]:
     return found.codes | found.emails
 
 
-@contextmanager
-def _every_lock(folder: Path, contracts: dict[str, FeedContract]) -> Iterator[None]:
-    """Hold the lock of every feed family and every export (those that left a lock file)."""
+def _lock_names(settings: Settings, contracts: dict[str, FeedContract]) -> set[str]:
+    """Every feed family's lock and every layout's export lock, the purge's, and the locks
+    of this disk's lock files (a feed or layout removed since still has one)."""
     names = {c.source.from_feed or c.name for c in contracts.values()}
+    # From the layouts, not the disk: a machine that never exported a layout has no lock file
+    # for it, yet on a PostgreSQL ledger another machine's export of it holds its lock.
+    layouts = load_every_layout(settings).values()
+    names |= {_LAYOUT_LOCKS[layout.path.parent.name] + layout.name for layout in layouts}
+    folder = Areas(settings.home).locks
     names |= {p.stem for p in folder.glob("*.lock")} if folder.is_dir() else set()
-    names.add(SPOOL_LOCK)  # the body purge
-    with ExitStack() as stack:
-        for name in sorted(names):
-            if not stack.enter_context(feed_lock(folder, name)):
-                raise EtlError(f"{name} is running right now; run forget again when it finished")
+    return names | {SPOOL_LOCK, PURGE_LOCK}  # the body purge; the whole purge
+
+
+# The lock an export of a layout holds, by the layout's folder (OrderSupply, PartySupply).
+_LAYOUT_LOCKS = {"orders": "order-layout.", "parties": "party-layout."}
+
+
+@contextmanager
+def _every_lock(folder: Path, names: set[str], ledger: LedgerAt) -> Iterator[None]:
+    """Hold every lock in `names`; on a PostgreSQL ledger on every machine (etl.state.locks)."""
+    with locks_held(folder, names, ledger) as busy:
+        if busy is not None:
+            raise EtlError(f"{busy} is running right now; run forget again when it finished")
         yield
 
 
@@ -241,6 +262,12 @@ def _not_erased(
             "each worker): a copy fetched before now may hold the person until that machine "
             "next diffs the feed, when it fetches the masked snapshot (checked by ETag); "
             "delete that folder there to erase it at once (the next run fetches it again)"
+        )
+        lines.append(
+            "other machines' ERP outboxes (outbox/erp/<layout>/ and its sent/ on each machine "
+            "that exports): a file that machine prepared keeps its working copy there until its "
+            "export is archived, and an archive that failed is done again from that copy; run "
+            "`forget` on that machine too"
         )
     if waiting.changed:
         lines.append(

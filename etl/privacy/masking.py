@@ -10,11 +10,18 @@ record. So another Anna, or a colleague in the same town, keeps every value.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from etl.to_erp.files.charset import encodable_in, fit
+
 ERASED = "[erased]"
+# A character's near equivalent in plain ASCII: what a transliterating layout writes for
+# `ł` in any encoding that lacks it.
+_ASCII = encodable_in("ascii")
 
 
 # A value stands alone only between separators: "1001" is no part of the code "K-1001", and
@@ -33,7 +40,29 @@ def _words(values: Iterable[str]) -> re.Pattern[str] | None:
     kept = sorted({v for v in values if is_value(v)}, key=len, reverse=True)
     if not kept:
         return None
-    return re.compile(rf"{_BEFORE}(?:{'|'.join(map(re.escape, kept))}){_AFTER}", re.IGNORECASE)
+    return re.compile(rf"{_BEFORE}(?:{'|'.join(map(_as_written, kept))}){_AFTER}", re.IGNORECASE)
+
+
+def _as_written(value: str) -> str:
+    """A value as a pattern for every way a file we wrote may hold it.
+
+    An order file in an encoding without `ł` or `ż` holds "Łukasz Żak" as "Lukasz Zak"
+    (`unencodable = "transliterate"`, etl.to_erp.files.charset); a CSV cell doubles a quote.
+    """
+    return "".join(_char_as_written(c) for c in value)
+
+
+@functools.cache
+def _char_as_written(char: str) -> str:
+    if char == '"':
+        return '"{1,2}'
+    # The renderer's candidates: a letter folded (`ł` -> `l`), else its base without accents
+    # (`ǣ` -> `æ` in an encoding that has `æ`; ASCII has neither, so `ǣ` holds the order).
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    forms = dict.fromkeys(f for f in (char, fit(char, _ASCII, "transliterate", "").text, base) if f)
+    if len(forms) == 1:
+        return re.escape(char)
+    return f"(?:{'|'.join(map(re.escape, forms))})"
 
 
 @dataclass(frozen=True)

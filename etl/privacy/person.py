@@ -2,7 +2,9 @@
 
 The customer snapshots say who the person is (their rows, by code, e-mail or company); the
 order spool says which orders are theirs (SellTo, BillTo or ShipTo with their e-mail or
-customer code), and those orders add the names and addresses they carry.
+customer code), and those orders add the names and addresses they carry. The party in an
+order (or party event) that holds their code or e-mail is them: its e-mail and phones are
+theirs, so `--customer CODE` finds the e-mail a one-VM home knows only from an order.
 """
 
 from __future__ import annotations
@@ -28,12 +30,20 @@ WEAK_FIELDS = ("first_name", "last_name", "address_line1", "address_line2", "zip
 ORDER_PERSON_FIELDS = frozenset(
     {
         "FirstName", "LastName", "Email", "EmailAddress", "Phone", "PhoneNumber", "CellPhone",
-        "CellPhoneNumber", "SocialSecurityNumber", "Name", "Attention", "CareOf", "Line1",
-        "Line2", "ZipCode", "City", "Region", "Box", "ShippingPhoneNumber",
+        "CellPhoneNumber", "PrivatePhone", "WorkPhone", "SocialSecurityNumber", "SSN", "Name",
+        "Attention", "CareOf", "Line1", "Line2", "ZipCode", "City", "Region", "Box", "ShippingPhoneNumber",
         "DeliveryName", "DeliveryAttention", "DeliveryAddress", "AddressLine1", "AddressLine2",
     }
 )  # fmt: skip
 ORDER_EMAILS = frozenset({"Email", "EmailAddress"})
+# Fields of the party that is the person (the one holding their code or e-mail) that name
+# them alone, as a snapshot's phone and identity number do: masked wherever they stand.
+PARTY_STRONG = frozenset(
+    {
+        "Phone", "PhoneNumber", "CellPhone", "CellPhoneNumber", "PrivatePhone", "WorkPhone",
+        "SocialSecurityNumber", "SSN",
+    }
+)  # fmt: skip
 ORDER_CODES = frozenset({"CustomerCode"})
 ORDER_REFS = frozenset({"ClientOrderRef", "OrderNo", "OrderId"})
 
@@ -75,8 +85,11 @@ class Found:
         )
 
 
-def find_person(request: Request, snapshots: Iterable[Path], spool: Path) -> Found:
-    """The person's codes, values and orders, from customer snapshots and the order spool."""
+def find_person(
+    request: Request, snapshots: Iterable[Path], spool: Path, events: Path | None = None
+) -> Found:
+    """The person's codes, values and orders, from customer snapshots, the order spool and
+    the party events (`events`: `state/spool/parties/`)."""
     found = Found()
     if request.kind == "email":
         found.emails.add(request.value.strip())
@@ -85,8 +98,17 @@ def find_person(request: Request, snapshots: Iterable[Path], spool: Path) -> Fou
     for path in snapshots:
         for row in request.rows(pl.read_parquet(path, glob=False)).iter_rows(named=True):
             _take_row(found, row)
-    for body in sorted(spool.glob("*")) if spool.is_dir() else ():
-        _take_order(found, body)
+    bodies = sorted(spool.glob("*")) if spool.is_dir() else []
+    # A Norce event may carry what only Norce knows (an address changed in the shop), which
+    # the party file exported from Norce's record holds too: an event naming them is theirs.
+    bodies += sorted(events.glob("*")) if events is not None and events.is_dir() else []
+    # An e-mail learnt from one body (found by code) makes another body, naming only that
+    # e-mail, theirs too: read again until nothing new names them.
+    known: set[str] | None = None
+    while known != found.codes | found.emails:
+        known = found.codes | found.emails
+        for body in bodies:
+            _take_order(found, body)
     return found
 
 
@@ -99,18 +121,29 @@ def _take_row(found: Found, row: Mapping[str, Any]) -> None:
 
 
 def _take_order(found: Found, path: Path) -> None:
-    """An order that names the person's e-mail or code is theirs, with all it says of people."""
-    pairs = list(_order_pairs(path))
-    emails = {e.casefold() for e in found.emails}
-    theirs = any(
-        (k in ORDER_EMAILS and v.casefold() in emails) or (k in ORDER_CODES and v in found.codes)
-        for k, v in pairs
-    )
-    if not theirs:
+    """An order (or party event) that names the person's e-mail or code is theirs, with all
+    it says of people."""
+    parties = list(_order_parties(path))
+    pairs = [pair for party in parties for pair in party]
+    if not _names(found, pairs):
         return
+    for party in (p for p in parties if _names(found, p)):  # them: SellTo, not the gift's ShipTo
+        found.emails |= {v.strip() for k, v in party if k in ORDER_EMAILS and is_value(v)}
+        found.strong |= {v.strip() for k, v in party if k in PARTY_STRONG and is_value(v)}
     found.orders |= {v for k, v in pairs if k in ORDER_REFS}
     # Another e-mail address in their order (a gift's recipient) is that person's, not theirs.
-    found.weak |= {v for k, v in pairs if k in ORDER_PERSON_FIELDS - ORDER_EMAILS and v.strip()}
+    # Stripped: " Eva " would match only with its spaces (an XML body's text is stripped too).
+    found.weak |= {v.strip() for k, v in pairs if k in ORDER_PERSON_FIELDS - ORDER_EMAILS}
+
+
+def _names(found: Found, pairs: Iterable[tuple[str, str]]) -> bool:
+    """Whether `pairs` hold one of the person's e-mail addresses or customer codes."""
+    emails = {e.casefold() for e in found.emails}
+    return any(
+        (k in ORDER_EMAILS and v.strip().casefold() in emails)
+        or (k in ORDER_CODES and v.strip() in found.codes)
+        for k, v in pairs
+    )
 
 
 def buyers(name: str, body: bytes) -> set[str]:
@@ -123,35 +156,65 @@ def buyers(name: str, body: bytes) -> set[str]:
     return {v for k, v in pairs if k in ORDER_EMAILS | ORDER_CODES and v.strip()}
 
 
-def _order_pairs(path: Path) -> Iterator[tuple[str, str]]:
-    """(field, text) for every text in a spooled body, JSON or XML; nothing for other files."""
+def _order_parties(path: Path) -> Iterator[list[tuple[str, str]]]:
+    """The (field, text) pairs of every object of a spooled body, JSON or XML, one list per
+    object (a party: SellTo's Person, an Address); nothing for other files."""
     if path.suffix in (".json", ".xml"):
-        yield from _body_pairs(path.suffix, path.read_bytes())
+        yield from _body_parties(path.suffix, path.read_bytes())
 
 
 def _body_pairs(suffix: str, body: bytes) -> Iterator[tuple[str, str]]:
+    for party in _body_parties(suffix, body):
+        yield from party
+
+
+def _body_parties(suffix: str, body: bytes) -> Iterator[list[tuple[str, str]]]:
     try:
-        yield from _parsed_pairs(suffix, body)
+        yield from list(_parsed_parties(suffix, body))
     except (ValueError, etree.XMLSyntaxError):
         return  # not a body the receiver took: the sweep masks it as text
 
 
-def _parsed_pairs(suffix: str, body: bytes) -> Iterator[tuple[str, str]]:
+def _parsed_parties(suffix: str, body: bytes) -> Iterator[list[tuple[str, str]]]:
     if suffix == ".json":
-        yield from _json_pairs(json.loads(body), "")
+        yield from _json_parties(json.loads(body))
     elif suffix == ".xml":
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-        for element in etree.fromstring(body, parser).iter():
-            if isinstance(element.tag, str) and element.text and element.text.strip():
-                yield etree.QName(element).localname, element.text.strip()
+        root = etree.fromstring(body, parser)
+        yield _xml_texts([root])  # the root's own text, if any
+        for element in root.iter():
+            yield _xml_texts(element)
 
 
-def _json_pairs(value: object, key: str) -> Iterator[tuple[str, str]]:
+def _xml_texts(elements: Iterable[Any]) -> list[tuple[str, str]]:
+    """(name, text) of the elements among `elements` that hold text."""
+    return [
+        (etree.QName(e).localname, e.text.strip())
+        for e in elements
+        if isinstance(e.tag, str) and e.text and e.text.strip()
+    ]
+
+
+def _json_parties(value: object) -> Iterator[list[tuple[str, str]]]:
+    """One list per JSON object: its texts (in lists too), then its inner objects' lists."""
+    own: list[tuple[str, str]] = []
+    inner: list[object] = []
     if isinstance(value, dict):
-        for inner_key, inner in value.items():
-            yield from _json_pairs(inner, str(inner_key))
+        for key, item in value.items():
+            _json_leaves(item, str(key), own, inner)
+    else:
+        _json_leaves(value, "", own, inner)
+    yield own
+    for nested in inner:
+        yield from _json_parties(nested)
+
+
+def _json_leaves(value: object, key: str, own: list[tuple[str, str]], inner: list[object]) -> None:
+    """Texts under `key` into `own` (a list's items too); objects into `inner`."""
+    if isinstance(value, dict):
+        inner.append(value)
     elif isinstance(value, list):
-        for inner in value:
-            yield from _json_pairs(inner, key)
+        for item in value:
+            _json_leaves(item, key, own, inner)
     elif isinstance(value, str | int) and not isinstance(value, bool):
-        yield key, str(value)
+        own.append((key, str(value)))

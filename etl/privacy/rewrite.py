@@ -95,9 +95,7 @@ def xml_file(path: Path, masker: Masker, write: bool) -> int:
         return 0
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     tree = etree.parse(io.BytesIO(raw), parser)
-    records = _xml_records(tree.getroot())
-    inside = {id(e) for record in records for e in record.iter()}
-    header = [e for e in tree.getroot().iter() if id(e) not in inside]
+    header, records = _xml_split(tree.getroot())
     total = _mask_elements(header, masker)
     for record in records:
         total += _mask_elements(list(record.iter()), masker)
@@ -109,36 +107,51 @@ def xml_file(path: Path, masker: Masker, write: bool) -> int:
     return total
 
 
-def _xml_records(element: Any) -> list[Any]:
-    """The outermost elements repeated among their siblings, at any depth.
+def _xml_split(element: Any) -> tuple[list[Any], list[Any]]:
+    """The document's own elements (its header), and its records: the outermost elements
+    repeated among their siblings, at any depth.
 
     `<Export><Header/><Customers><Customer/><Customer/></Customers></Export>`: each Customer
-    is a record, so another customer's shared values stay whatever wraps them.
+    is a record, so another customer's shared values stay whatever wraps them. One walk that
+    stops at a record: lxml makes a new proxy object for an element each time one is asked
+    for, so telling elements apart by `id()` of proxies already freed mixes them up.
     """
+    header, records = [element], []
     tags = Counter(child.tag for child in element if isinstance(child.tag, str))
-    records = []
     for child in element:
         if not isinstance(child.tag, str):
-            continue
-        records.extend([child] if tags[child.tag] > 1 else _xml_records(child))
-    return records
+            header.append(child)  # a comment or processing instruction: its tail is text
+        elif tags[child.tag] > 1:
+            records.append(child)
+        else:
+            inner_header, inner_records = _xml_split(child)
+            header.extend(inner_header)
+            records.extend(inner_records)
+    return header, records
 
 
-def _mask_elements(elements: list[Any], masker: Masker) -> int:
-    """Mask one record's texts, tails and attribute values; theirs when one names the person."""
-    elements = [e for e in elements if isinstance(e.tag, str)]
-    texts = [t for e in elements for t in (e.text, e.tail, *e.attrib.values()) if t]
+def _mask_elements(nodes: list[Any], masker: Masker) -> int:
+    """Mask one record's texts, tails and attribute values; theirs when one names the person.
+
+    A comment or processing instruction keeps its own text; the text after it (its tail,
+    `<Name><!-- x -->Eva</Name>`) is the record's like any other.
+    """
+    elements = [e for e in nodes if isinstance(e.tag, str)]
+    texts = [t for e in elements for t in (e.text, *e.attrib.values()) if t]
+    texts += [n.tail for n in nodes if n.tail]
     theirs = masker.holds_anchor(texts)
     total = 0
-    for element in elements:
-        for name, value in element.attrib.items():
-            element.attrib[name], n = masker.mask(value, theirs=theirs)
-            total += n
-        for part in ("text", "tail"):
-            value = getattr(element, part)
+    for node in nodes:
+        is_element = isinstance(node.tag, str)
+        if is_element:
+            for name, value in node.attrib.items():
+                node.attrib[name], n = masker.mask(value, theirs=theirs)
+                total += n
+        for part in ("text", "tail") if is_element else ("tail",):
+            value = getattr(node, part)
             if value:
                 masked, n = masker.mask(value, theirs=theirs)
-                setattr(element, part, masked)
+                setattr(node, part, masked)
                 total += n
     return total
 

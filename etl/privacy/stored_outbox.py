@@ -52,7 +52,7 @@ def sweep_stored_outbox(
         for n, key in enumerate(_keys(batches.blobs, "", marked)):
             local = Path(temp) / f"{n}-{PurePosixPath(key).name}"
             twin = folder / key
-            values = _masked(batches.blobs, key, local, twin, masker, write, found)
+            values = masked_object(batches.blobs, key, local, twin, masker, write, found)
             if not values:
                 continue
             found.count(place_of(home, twin), twin, values)
@@ -97,7 +97,7 @@ def _update_mark(batches: BlobBatches, batch: str, sizes: dict[str, int]) -> Non
     batches.blobs.put(batch + MARK, text.encode())
 
 
-def _masked(
+def masked_object(
     blobs: Blobs, key: str, local: Path, twin: Path, masker: Masker, write: bool, found: Sweep
 ) -> int:
     """Fetch one object into `local` and mask it there, as the disk's file; values it held."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from etl.personal_data import REDACTED, mask_personal
@@ -42,9 +42,11 @@ def test_every_valid_norwegian_fodselsnummer_is_masked(day: dt.date, serial: int
         11 - sum(w * d for w, d in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), digits, strict=True)) % 11
     ) % 11
     digits.append(k2)
+    # A check digit of 10 means no number has these first digits: appending "10" made a
+    # 12-digit text, which is no fodselsnummer (what other patterns make of it is theirs).
+    assume(k1 != 10 and k2 != 10)
     number = "".join(map(str, digits))
-    masked = mask_personal(f"kunde {number}.")
-    assert masked == (f"kunde {REDACTED}." if k1 != 10 and k2 != 10 else f"kunde {number}.")
+    assert mask_personal(f"kunde {number}.") == f"kunde {REDACTED}."
 
 
 @given(day=_days, serial=st.integers(2, 899))
