@@ -76,7 +76,10 @@ def migrate_state_command(
             log.error("stopped half-way: %s; %s", exc, _what_now(move))
         return 1
     if not args.dry_run:
-        print("moved: start the workers on these settings; never start run.py on this VM again")
+        print(
+            "moved: start the workers on these settings; never start run.py on this VM again; "
+            "then delete the VM's copies named above"
+        )
     return 0
 
 

@@ -26,10 +26,12 @@ _THREADS = 16  # requests in flight at once
 # The folders that move, relative to the home; the rest (inbox/, state/locks/, the ledger
 # file, state/privacy/ and state/retention/) stays with the machine.
 AREAS = (NAMES.archive, NAMES.snapshots, NAMES.spools, NAMES.outbox)
-# Exported and refused order and party files: personal data that purge and forget look for
-# on the disk of the machine that wrote them (every machine keeps its own), never in the
-# bucket. They stay on the VM's disk.
-STAY_ON_DISK = ("archive/orders", "archive/parties")
+# Folders under the areas that stay on the VM's disk: none now. The exported order and party
+# files (archive/<orders|parties>/exported/) move, and every machine's purge and forget find
+# them in the bucket (etl.state.blob_exported); so do the refused and retaken bodies
+# (archive/orders/rejected/, archive/orders/retaken/, archive/parties/rejected/), which every
+# machine reads from the bucket (etl.state.blob_refused).
+STAY_ON_DISK: tuple[str, ...] = ()
 
 
 @dataclass

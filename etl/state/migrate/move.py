@@ -4,8 +4,8 @@
    and refuse a PostgreSQL ledger that holds rows of another installation.
 2. Put `state/moving` in the bucket (moving.py: nothing on the new settings starts while it
    is there), copy the folders into the bucket (resumable: what is there already is skipped;
-   archive/orders and archive/parties stay on the disk), then put the marks that publish the
-   archive's runs and the Norce batches.
+   the exported order and party files go too, where every machine's purge and forget find
+   them), then put the marks that publish the archive's runs and the Norce batches.
 3. Copy the ledger into PostgreSQL in one transaction, verified by count and checksum; then
    take `state/moving` away.
 
@@ -101,8 +101,10 @@ def _move(
         if move.target is not None:
             say("ledger: no state/ledger.sqlite in this home: nothing to copy")
         _start(move, say, dry_run=dry_run)
-        _folders(move, committed, say, dry_run=dry_run)
+        copied = _folders(move, committed, say, dry_run=dry_run)
         _done(move, dry_run=dry_run)
+        if not dry_run:
+            _say_left_behind(say, copied)
         return
     target = _open_target(move.target, dry_run=dry_run)
     try:
@@ -114,7 +116,7 @@ def _move(
             done = target_copied(source, target, tables)
             _say_tables(say, row_counts(source, tables), dry_run=dry_run)
             _start(move, say, dry_run=dry_run)
-            _folders(move, committed, say, dry_run=dry_run)
+            copied = _folders(move, committed, say, dry_run=dry_run)
             if dry_run or target is None:
                 return
             if done is not None:
@@ -126,6 +128,7 @@ def _move(
                 if vm_salt is not None:
                     say("    privacy salt: state/privacy/salt carried into privacy_salt with it")
             _done(move, dry_run=dry_run)
+            _say_left_behind(say, [*copied, _shown(move.source, move.home)])
     finally:
         if target is not None:
             target.close()
@@ -150,30 +153,60 @@ def _open_target(at: PostgresAt, *, dry_run: bool) -> sqlite3.Connection | None:
     return read_only(at) if dry_run else connect(at)
 
 
-def _folders(move: Move, committed: set[str], say: Say, *, dry_run: bool) -> None:
-    """Survey the folders, and (for real) copy them and put the marks of what marks publish."""
+def _folders(move: Move, committed: set[str], say: Say, *, dry_run: bool) -> list[str]:
+    """Survey the folders, and (for real) copy them and put the marks of what marks publish.
+
+    Returns the folders that held files (copied, never deleted: the VM keeps its copies).
+    """
     if move.blobs is None:
-        return
+        return []
     published = marks.published_folders(move.home, committed)
     settled = {p.path.relative_to(move.home).as_posix() + "/" for p in published if p.staged}
-    for area in folders.survey(move.home):
+    areas = folders.survey(move.home)
+    for area in areas:
         if not dry_run:
             folders.copy_area(move.home, area, move.blobs)
         say(f"folder {area.line(dry_run=dry_run)}")
         for name in (n for n in area.hidden if n not in settled):
             say(f"    left on this disk (a temp, or staged by a run): {name}")
-    say(
-        f"    {' and '.join(f + '/' for f in folders.STAY_ON_DISK)} stay on this disk (exported "
-        "and refused order and party files: personal data, purged and forgotten here)"
-    )
+    if folders.STAY_ON_DISK:
+        say(f"    {' and '.join(f + '/' for f in folders.STAY_ON_DISK)} stay on this disk")
     for folder in (p for p in published if p.staged):
         say(f"    staged by a committed run, published as {folder.key}")
     kinds = Counter(p.kind for p in published)
     if dry_run:
         say(f"marks: {_kinds(kinds)} to mark as published")
-        return
+        return []
     marked, already = marks.put_marks(move.home, published, move.blobs)
     say(f"marks: {_kinds(kinds)}: {marked:,} marked as published now, {already:,} marked before")
+    return [f"{a.area}/" for a in areas if a.files]
+
+
+def _shown(path: Path, home: Path) -> str:
+    """`path` as the operator finds it: home-relative when under the home."""
+    return path.relative_to(home).as_posix() if path.is_relative_to(home) else str(path)
+
+
+def _say_left_behind(say: Say, copies: list[str]) -> None:
+    """Name the VM's copies of what moved: personal data nothing on the new settings reaches.
+
+    The move deletes nothing (the VM's home is the truth until the move is done); purge and
+    forget on the new settings work on the bucket and PostgreSQL only, so the operator must
+    delete these copies, once the workers run.
+    """
+    if not copies:
+        return
+    say(f"personal data left on this VM: the move copied and kept {', '.join(copies)}")
+    say(
+        "    they hold people (archive/orders/ and archive/parties/: the files the ERP got, "
+        "refused and retaken bodies; state/spool/: order and party bodies; the customer and "
+        "company feeds' files under archive/ and state/snapshots/; outbox/: files on their "
+        "way), and purge and forget on the new settings never reach this disk"
+    )
+    say(
+        "    delete them (or this VM's home) once the workers run on these settings; "
+        "migrate-state deletes nothing"
+    )
 
 
 def _kinds(kinds: Counter[str]) -> str:

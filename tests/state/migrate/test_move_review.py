@@ -6,6 +6,7 @@ A real PostgreSQL and moto's S3 server; the VM home made by really running the p
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -25,7 +26,14 @@ from tests.support.orders import encode, order
 from tests.support.paths import REPO
 from tests.support.receiver import PASSWORD, USER, bound_socket, running, serving
 from tests.support.s3 import S3Bucket
-from tests.support.vm_home import another_machine, moved, run, scale_out_environ, scale_out_toml
+from tests.support.vm_home import (
+    another_machine,
+    moved,
+    run,
+    scale_out_environ,
+    scale_out_toml,
+    twin_of,
+)
 
 PERSON = "Andersson"  # the VM's exported order 7000001 (tests.support.orders.order)
 MOVING = "shop1/state/moving"
@@ -121,35 +129,69 @@ def test_migrate_state_after_the_new_receivers_took_orders_refuses_without_unsaf
     assert section.index("migrate-state") < section.index("Point Norce"), section
 
 
-def test_forget_after_migrate_leaves_no_exported_order_file_with_the_person_in_the_bucket(
-    vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
+def test_forget_after_migrate_masks_the_exported_order_files_the_move_put_in_the_bucket(
+    vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket, tmp_path: Path
 ) -> None:
+    # What `forget` makes of them on the VM's own disk, on a copy that stays on its settings.
+    twin = twin_of(vm_home, tmp_path / "twin")
+    code, on_the_vm = run(twin, "forget", "--customer", "C-000123")
+    assert code == 0, on_the_vm
+    exported = twin / "archive" / "orders" / "exported"
+    on_disk = {f"shop1/{p.relative_to(twin).as_posix()}": p.read_bytes()
+               for p in exported.rglob("*") if p.is_file()}  # fmt: skip
     scale_out_toml(vm_home, s3_bucket)
     environ = scale_out_environ(postgres_at.dsn)
     code, out = run(vm_home, "migrate-state", environ=environ)
     assert code == 0, out
-    assert "archive/orders/ and archive/parties/ stay on this disk" in out, out
-    worker = another_machine(vm_home, "worker1")
+    assert "stay on this disk" not in out, out
+    # The VM's exported order files went to the bucket under their home-relative keys.
+    assert s3_bucket.listed_keys("shop1/archive/orders/exported/") == sorted(on_disk), out
+    assert _holding(s3_bucket, "shop1/archive/orders/exported/erp_csv/", PERSON), out
+    worker = another_machine(vm_home, "worker1")  # nothing of the VM's on its disk
 
     code, out = run(worker, "forget", "--customer", "C-000123", environ=environ)
 
     assert code == 0, out
-    assert _holding(s3_bucket, "shop1/archive/orders/", PERSON) == [], out
-    assert s3_bucket.listed_keys("shop1/archive/parties/") == []
+    # The CSV's 5 (first and last name, street, postal code, city); the PEPPOL file's 11 (the
+    # two words of its three names, one address's city and postal code, the other's street,
+    # city and postal code). The same count as on the VM's disk.
+    masked = "archive/orders: masked 16 value(s) in 2 file(s)"
+    assert masked in on_the_vm and masked in out, (on_the_vm, out)
+    assert _holding(s3_bucket, "shop1/archive/orders/exported/", PERSON) == [], out
+    # Masked in the bucket as on the disk, byte for byte.
+    assert s3_bucket.objects("shop1/archive/orders/exported/") == on_disk
+    assert "the ERP's server: 2 file(s) we uploaded held the person" in out, out
+    assert not (worker / "archive" / "orders").exists()
 
 
 def test_purge_after_migrate_removes_exported_order_files_past_retention_from_the_bucket(
     vm_home: Path, postgres_at: PostgresAt, s3_bucket: S3Bucket
 ) -> None:
-    moved(vm_home, s3_bucket, postgres_at, "[archive]\norders_retention_days = 1\n")
-    # Nothing of the order area goes to the bucket: the VM's disk keeps it, where purge and
-    # forget on the VM (as the docs say) reach it.
-    assert s3_bucket.listed_keys("shop1/archive/orders/") == []
-    assert [
-        p
-        for p in (vm_home / "archive" / "orders").rglob("*")
-        if PERSON.encode() in (p.read_bytes() if p.is_file() else b"")
-    ]
+    # The VM's order files were exported long ago: their day folders are past the retention.
+    exported = vm_home / "archive" / "orders" / "exported"
+    for layout in ("erp_csv", "peppol_order"):
+        [day] = list((exported / layout).iterdir())
+        day.rename(exported / layout / "2026-01-05")
+    environ = moved(vm_home, s3_bucket, postgres_at, "[archive]\norders_retention_days = 1\n")
+    old = "shop1/archive/orders/exported/erp_csv/2026-01-05/"
+    [file] = _holding(s3_bucket, old, PERSON)
+    worker = another_machine(vm_home, "worker1")
+
+    code, dry = run(worker, "purge", "--dry-run", environ=environ)
+    assert code == 0 and "orders/exported/erp_csv: would purge 1 folder(s): 1 file(s)" in dry, dry
+    assert s3_bucket.listed_keys(old) == [file]
+    code, out = run(worker, "purge", environ=environ)
+
+    assert code == 0 and "orders/exported/erp_csv: purged 1 folder(s): 1 file(s)" in out, out
+    assert "orders/exported/peppol_order: purged 1 folder(s): 1 file(s)" in out, out
+    assert _holding(s3_bucket, "shop1/archive/orders/", PERSON) == [], out
+    # The day folder keeps its manifest, naming what went (as on the disk).
+    manifest = json.loads(s3_bucket.objects(old)[old + "manifest.json"])
+    assert [e["name"] for e in manifest["purged"]] == [file.rsplit("/", 1)[-1]]
+    assert (manifest["layout"], manifest["day"]) == ("erp_csv", "2026-01-05")
+    code, again = run(worker, "purge", environ=environ)
+    assert "orders/exported/erp_csv: purged 0 folder(s)" in again, again
+    assert "1 purged before" in again, again
 
 
 def test_a_receiver_started_while_object_storage_is_down_answers_503(
