@@ -30,6 +30,9 @@ from etl.errors import ConfigError
 from etl.peppol_ids import endpoint_problem  # plain checksums: imports nothing of ours
 
 DEFAULT_SETTINGS_FILE = "etl.toml"
+# A plain CSV file of at least this many bytes is read in batches (etl.read.batched); smaller
+# files are read whole, where a batch's size saves nothing.
+BATCHED_FROM_BYTES = 64 << 20
 HOME_ENV = "ERP_NORCE_ETL_HOME"  # the environment's --home
 
 
@@ -247,6 +250,8 @@ class Settings(Strict):
     pause_before_commit_seconds: float = Field(default=0.0, ge=0)
     # The same while a run reads its file (a death there counts towards quarantine).
     pause_while_reading_seconds: float = Field(default=0.0, ge=0)
+    # A plain CSV file this big or bigger is parsed and validated in batches, to bound memory.
+    batched_from_bytes: int = Field(default=BATCHED_FROM_BYTES, ge=1)
 
     def folder(self, name: str) -> Path:
         """A working folder under home: inbox, outbox, archive or state."""

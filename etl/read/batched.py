@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.config.contracts import FeedContract
+from etl.config.settings import BATCHED_FROM_BYTES
 from etl.models import Validated
 from etl.read.formats.compressed import SUFFIXES
 from etl.read.formats.csv_batches import BATCH_ROWS, NotPlain, csv_batches
@@ -29,9 +30,6 @@ from etl.read.mapping import map_columns
 from etl.read.validate import rows_checked_alone, validate, whole_key_hashes
 
 log = logging.getLogger(__name__)
-
-# Smaller files are read whole: a batch of their size saves nothing.
-BATCHED_FROM_BYTES = 64 << 20
 
 
 def batchable(local: Path, contract: FeedContract, *, min_bytes: int = BATCHED_FROM_BYTES) -> bool:
@@ -61,6 +59,9 @@ def validated_in_batches(
         valid = pl.concat(
             [pl.scan_parquet(folder / f"{i}.parquet", glob=False) for i in range(len(parts))]
         ).collect()
+    log.info(
+        "%s: %s: read in %d batches of at most %d rows", contract.name, local.name, len(parts), rows
+    )
     return _joined(parts, valid, list(contract.key_fields))
 
 

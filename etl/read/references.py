@@ -96,8 +96,11 @@ def reject_unknown(validated: Validated, contract: FeedContract, known: Holdings
     cells, unknown_at = [], []
     for field in known.live:
         bad = _unknown_rows(valid, field, known)
-        unknown_at.append(bad)
-        cells.append(_cells(valid.filter(pl.col(_AT).is_in(bad.implode())), contract, field, known))
+        if bad.len():
+            unknown_at.append(bad)
+            # `_AT` is the row's position and `bad` is sorted: a gather of the few rows, not
+            # a filter that looks at every row of the file.
+            cells.append(_cells(valid[bad], contract, field, known))
     found = [c for c in cells if c.height]
     if not found:
         return validated
@@ -124,8 +127,10 @@ def _with_ours(valid: pl.DataFrame, own: pl.DataFrame, key: list[str]) -> pl.Dat
     if not own.height:
         return valid.with_columns(pl.lit(False).alias(_OURS))
     ours = own.cast({k: valid.schema[k] for k in key}).with_columns(pl.lit(True).alias(_OURS))
-    joined = valid.join(ours, on=key, how="left", nulls_equal=True, maintain_order="left")
-    return joined.with_columns(pl.col(_OURS).fill_null(False))
+    # The keys alone are joined (`own` holds each key once): a join of the whole rows would
+    # copy every cell of the file for one flag.
+    keys = valid.select(key).join(ours, on=key, how="left", nulls_equal=True, maintain_order="left")
+    return valid.with_columns(keys[_OURS].fill_null(False))
 
 
 def _unknown_rows(valid: pl.DataFrame, field: str, known: Holdings) -> pl.Series:

@@ -20,6 +20,7 @@ import polars as pl
 
 from etl.config.contracts import FeedContract
 from etl.config.run_order import family_order
+from etl.config.settings import BATCHED_FROM_BYTES
 from etl.errors import (
     UNEXPECTED,
     FileRejected,
@@ -373,17 +374,24 @@ def read_validated(
     `parses`: the file's parse shared with the other feeds reading it in this run."""
     rt.ledger.begin_reading(run_id)
     rt.pause_while_reading()
-    validated = parse_and_validate(local, contract, rt.inbox / contract.name, parses)
+    batched_from = rt.settings.batched_from_bytes
+    validated = parse_and_validate(local, contract, rt.inbox / contract.name, parses, batched_from)
     rt.ledger.end_reading(run_id)  # not on a FileRejected: the run ends then, alive
     return validated
 
 
 def parse_and_validate(
-    local: Path, contract: FeedContract, scratch: Path, parses: SharedParse | None = None
+    local: Path,
+    contract: FeedContract,
+    scratch: Path,
+    parses: SharedParse | None = None,
+    batched_from: int = BATCHED_FROM_BYTES,
 ) -> Validated:
     """Read, map and validate one file (no state touched); FileRejected for a bad file.
 
-    With `parses`, a file another feed of the run parsed already is not parsed again."""
+    With `parses`, a file another feed of the run parsed already is not parsed again. A
+    plain CSV file of `batched_from` bytes or more is read in batches (settings'
+    `batched_from_bytes`)."""
     empty_rejected = contract.source.empty_file == "reject"
     if local.stat().st_size == 0:
         if empty_rejected:
@@ -393,7 +401,7 @@ def parse_and_validate(
         )
         return validate(text, contract)
     parses = SharedParse() if parses is None else parses
-    if parses.alone(contract) and batchable(local, contract):
+    if parses.alone(contract) and batchable(local, contract, min_bytes=batched_from):
         batched = validated_in_batches(local, contract, scratch)
         if batched is not None:
             parses.read_apart(contract)

@@ -28,7 +28,7 @@ class Batches:
     def add(self, columns: Sequence[list[str | None]], lines: list[int]) -> None:
         """One batch: a list per field (all as long as `lines`) and each row's line."""
         frame = pl.DataFrame(
-            [pl.Series(f, c, dtype=pl.String) for f, c in zip(self.fields, columns, strict=True)]
+            [_text_column(f, c) for f, c in zip(self.fields, columns, strict=True)]
             + [pl.Series(LINE, lines, dtype=pl.Int64)]
         )
         if frame.height:
@@ -43,3 +43,14 @@ class Batches:
         if len(self.frames) == 1:
             return self.frames[0]
         return pl.concat(self.frames, how="vertical")
+
+
+def _text_column(name: str, cells: list[str | None]) -> pl.Series:
+    """One field's cells as text; a field no row of the batch has, as nulls that take no room.
+
+    Built from a list, a column of nulls costs as much as one of short texts (16 bytes a
+    cell): 48 MB at 1M records for the stock contract's three optional fields.
+    """
+    if cells.count(None) == len(cells):
+        return pl.repeat(None, len(cells), dtype=pl.String, eager=True).alias(name)
+    return pl.Series(name, cells, dtype=pl.String)

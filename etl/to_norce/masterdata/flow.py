@@ -184,8 +184,9 @@ def diffed(
 ) -> tuple[Delta, str | None, pl.DataFrame]:
     """The delta against the snapshot at `base`, the hold's reason, and the next snapshot.
 
-    The old snapshot is never read whole: the diff reads its keys and states, its fields one
-    at a time and only the rows it needs whole (at ten million rows, gigabytes less).
+    The old snapshot is never read whole: the diff reads its keys and states, its fields a
+    part of its rows at a time and only the rows it needs whole (at ten million rows,
+    gigabytes less).
     """
     old = rt.snapshots.scan(base, contract.entity.fields())
     delta, hold_reason = plan(old, validated, contract)

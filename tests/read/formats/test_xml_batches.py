@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from etl.config.contract_format import FormatSpec
 from etl.errors import ParseError
 from etl.models import LINE
 from etl.read.formats.xml import read_xml
-from etl.read.formats.xml_batches import BATCH_ROWS
+from etl.read.formats.xml_batches import BATCH_ROWS, Batches
 from etl.read.formats.xml_bounds import BLOCK
 
 RECORDS = BATCH_ROWS + 7  # two batches, the last one short
@@ -77,3 +79,20 @@ def test_an_unread_text_running_past_a_block_is_refused_where_it_started(tmp_pat
         "note.xml: the text of an element in Items/Item is longer than 262,144 bytes "
         "(format.max_cell_bytes): refused as a broken export (column 36), line 2"
     )
+
+
+def test_a_field_no_record_of_a_batch_has_is_the_same_nulls_as_text_would_be() -> None:
+    """Nulls built without a list (they take no room) equal a text column of nulls."""
+    batches = Batches(["Name", "Note"])
+    batches.add([["a", None], [None, None]], [2, 3])
+    batches.add([[None], ["last"]], [4])
+
+    frame = batches.frame()
+
+    expected = pl.DataFrame(
+        {"Name": ["a", None, None], "Note": [None, None, "last"], LINE: [2, 3, 4]},
+        schema={"Name": pl.String, "Note": pl.String, LINE: pl.Int64},
+    )
+    assert_frame_equal(frame, expected)
+    assert batches.valued == [True, True]
+    assert Batches(["Gone"]).valued == [False]
