@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from etl.state.atomic import PRIVATE, fsync_dir, write_atomically, write_renamed
-from etl.state.group_commit import GroupCommit
+from etl.state.folder_sync import SharedFolderSync
 from etl.state.spool_base import (
     TOMBSTONE,
     BodyPurged,
@@ -45,41 +44,45 @@ class Spool:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        # Bodies put at the same time share one fsync of the folder (etl.state.group_commit);
-        # when it fails, it failed for all of them.
-        self._folder_synced: GroupCommit[Path, None] = GroupCommit(
-            self._sync_folder, retry_alone=False
-        )
+        # Bodies put at the same time share one fsync of the folder, and a body's share runs
+        # while its data is written (etl.state.folder_sync); when it fails, it failed for all.
+        self._folder_synced = SharedFolderSync(self._sync_folder)
 
     def put(self, ref: str, body: bytes, kind: str) -> Spooled:
         """Store one body durably; the same body again replaces itself (one file per body).
 
         A new body is created under its own name, written and fsync'd, and the folder's fsync
-        is shared with the bodies other threads put meanwhile. No temp name and rename: the
-        rename dirtied the folder again after the file's fsync, so every body cost the file
-        system two journal commits instead of one (bench/receiver.py). A crash halfway leaves
+        is shared with the bodies other threads put meanwhile: any folder fsync begun after
+        the file was created will do, so one runs while the data is written (the two durable
+        steps side by side; the folder's used to wait for the file's). No temp name and
+        rename: the rename dirtied the folder again after the file's fsync, so every body cost
+        the file system two journal commits instead of one (bench/receiver.py). A crash leaves
         a torn file under the name, never answered OK: its bytes do not match the hash in
         its name (`matches_name`), recovery passes it over and the sender's retry replaces it.
         """
         sha = hashlib.sha256(body).hexdigest()
         name = spool_name(ref, sha, kind)
         path = self.folder / name
-        if not self._create_synced(path, body):
+        mark = self._create_synced(path, body)
+        if mark is None:
             # The name is taken: the same bytes put before (its name says so), or a body torn
             # by a crash. Written again through a temp name and a rename: it may be the one
             # of a put whose fsync failed (answered 503). Linux reports such an error once, so
             # a second fsync alone would pass without the data on disk; a fresh file and
             # rename give the fsyncs something to write. A retry is rare and a body small.
             write_renamed(path, body)
+            mark = self._folder_synced.note()
         # The caller answers 200 only after the folder holding the body is fsync'd.
-        self._folder_synced.submit(path)
+        self._folder_synced.wait(mark)
         return Spooled(name, sha, kind, path)
 
-    def _create_synced(self, path: Path, body: bytes) -> bool:
-        """A new file at `path` holding `body`, fsync'd; False when the name is taken."""
+    def _create_synced(self, path: Path, body: bytes) -> int | None:
+        """A new file at `path` holding `body`, fsync'd; None when the name is taken, else
+        the entry's mark for the folder's fsync (noted as soon as the file exists)."""
         fd = self._open_new(path)
         if fd is None:
-            return False
+            return None
+        mark = self._folder_synced.note()
         try:
             os.fchmod(fd, PRIVATE)  # the umask must not narrow or widen it
             _write_all(fd, body)
@@ -89,7 +92,7 @@ class Spool:
             raise
         finally:
             os.close(fd)
-        return True
+        return mark
 
     def _open_new(self, path: Path) -> int | None:
         """A descriptor of a new file at `path`; None when the name is taken."""
@@ -102,9 +105,8 @@ class Spool:
         except FileExistsError:
             return None
 
-    def _sync_folder(self, paths: Sequence[Path]) -> list[None]:
+    def _sync_folder(self) -> None:
         fsync_dir(self.folder)
-        return [None for _ in paths]
 
     def read(self, name: str) -> bytes:
         """The body stored under `name` (a bare file name from the order book)."""
