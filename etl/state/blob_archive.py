@@ -51,7 +51,7 @@ from etl.state.blobs import (
     StorageOptions,
     open_blobs,
 )
-from etl.state.blobs.base import check_key, join
+from etl.state.blobs.base import check_key, join, objects_below
 from etl.state.ledger.base import FeedLedger
 from etl.state.manifest import MANIFEST, Manifest, ManifestError
 
@@ -161,7 +161,7 @@ class BlobArchive:
 
     def files(self, run: Path) -> dict[str, int]:
         """Every object under the run's key, by name ("/" form) with its size, in name order."""
-        return dict(sorted(self._objects(self._key(run), "").items()))
+        return dict(sorted(objects_below(self.blobs, self._key(run), "").items()))
 
     @contextlib.contextmanager
     def opened(self, run: Path, name: str) -> Iterator[Path | None]:
@@ -205,14 +205,6 @@ class BlobArchive:
         self._put_mark(key, {n: s for n, s in self.files(run).items() if n not in gone})
         for name in gone:
             self.blobs.delete(join(key, name))
-
-    def _objects(self, key: str, under: str) -> dict[str, int]:
-        """Objects below `key`/`under`, every level down, by name relative to `key`."""
-        listing = self.blobs.list(join(key, under))
-        found = {join(under, b.name): b.size for b in listing.blobs}
-        for folder in listing.folders:
-            found |= self._objects(key, join(under, folder))
-        return found
 
     def _put_mark(self, key: str, names: dict[str, int]) -> None:
         """Put the run's mark over the one there: what the run holds now."""

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from etl.state.areas import Areas, FileArea
 from etl.state.blobs import BlobExists, BlobNotFound, Blobs, StorageOptions, open_blobs
-from etl.state.blobs.base import join
+from etl.state.blobs.base import join, objects_below
 from etl.state.manifest import MANIFEST, Manifest, ManifestError
 
 
@@ -63,7 +63,7 @@ class BlobExported:
 
     def files(self, layout: str, day: str) -> dict[str, int]:
         """Every object below the day folder but its manifest: "/" name -> size."""
-        found = self._objects(join(layout, day), "")
+        found = objects_below(self.blobs, join(layout, day), "")
         found.pop(MANIFEST, None)
         return dict(sorted(found.items()))
 
@@ -112,14 +112,6 @@ class BlobExported:
         """Put the day folder's manifest.json, as the disk's is written."""
         text = json.dumps(manifest.as_json(), indent=2, ensure_ascii=False)
         self.blobs.put(join(layout, day, MANIFEST), text.encode("utf-8"))
-
-    def _objects(self, key: str, under: str) -> dict[str, int]:
-        """Objects below `key`/`under`, every level down, by name relative to `key`."""
-        listing = self.blobs.list(join(key, under))
-        found = {join(under, b.name): b.size for b in listing.blobs}
-        for folder in listing.folders:
-            found |= self._objects(key, join(under, folder))
-        return found
 
 
 def open_blob_exported(storage: StorageOptions, areas: Areas, area: FileArea) -> BlobExported:

@@ -8,9 +8,6 @@ attributes or CSV cells, and all of the other buyer's; the masked XML still pars
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import io
 import re
 import shutil
 from pathlib import Path
@@ -18,53 +15,20 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from etl.cli import _parser
-from etl.config.contract_files import load_contracts
-from etl.state.spool import Spool
-from etl.to_erp.files.export import export_orders
-from etl.to_erp.files.layouts import load_layouts
-from etl.to_erp.orders.book import OrderBook
-from etl.transport import LocalStore
-from tests.support.paths import SCHEMAS
-from tests.support.privacy_order_bodies import HEDVIG, HEDVIG_FOLDED, TORA, body, left, values
-from tests.support.privacy_seed import AT, settings
+from tests.support.exported_orders import exported_home, forget_in
+from tests.support.privacy_order_bodies import HEDVIG, HEDVIG_FOLDED, TORA, left, values
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose two orders went to the ERP in both layouts (really exported)."""
-    root = tmp_path_factory.mktemp("exported")
-    home, erp_root = root / "home", root / "erp"
-    shutil.copytree(SCHEMAS, home / "schemas")
-    erp_root.mkdir()
-    config = settings(home, erp_root)
-    state = home / "state"
-    spool, book = Spool(state / "spool" / "orders"), OrderBook(state / "ledger.sqlite")
-    store = LocalStore("erp", config.stores["erp"])
-    try:
-        for ref, who in (("8101", HEDVIG), ("8102", TORA)):
-            spooled = spool.put(ref, body(ref, who), "json")
-            book.receive(ref, spooled.sha256, spooled.path.name, "json", "push", AT)
-        for layout in load_layouts(config).values():
-            export_orders(config, book, spool, store, layout, lambda: dt.datetime.now(dt.UTC))
-    finally:
-        book.close()
-    return root
+    return exported_home(tmp_path_factory.mktemp("exported"), (("8101", HEDVIG), ("8102", TORA)))
 
 
 @pytest.fixture
 def home(exported: Path, tmp_path: Path) -> Path:
     shutil.copytree(exported, tmp_path / "copy")
     return tmp_path / "copy" / "home"
-
-
-def _forget(home: Path, *args: str) -> str:
-    parsed = _parser().parse_args(["forget", *args])
-    config = settings(home, home.parent / "erp")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert parsed.handler(parsed, config, load_contracts(config)) == 0
-    return out.getvalue()
 
 
 def _archived(home: Path) -> dict[str, str]:
@@ -90,7 +54,7 @@ def test_forget_leaves_no_value_of_the_buyer_in_any_exported_order_file(home: Pa
     before = _archived(home)
     assert "Lukasz Zak" in "".join(before.values())  # the premise: folded in the CSV
 
-    _forget(home, "--email", HEDVIG["Email"])
+    forget_in(home, "--email", HEDVIG["Email"])
 
     texts = _archived(home)
     assert left(texts, [*values(HEDVIG), *HEDVIG_FOLDED]) == {}
@@ -104,7 +68,7 @@ def test_forget_leaves_no_value_of_the_buyer_in_any_exported_order_file(home: Pa
 
 def test_forget_masks_every_personal_field_of_her_spooled_order(home: Path) -> None:
     """Her identity number and work phone: in no layout, but in the body we keep."""
-    _forget(home, "--email", HEDVIG["Email"])
+    forget_in(home, "--email", HEDVIG["Email"])
 
     bodies = {
         p.name: p.read_text(encoding="utf-8") for p in (home / "state/spool/orders").glob("8*")
@@ -117,9 +81,9 @@ def test_forget_masks_every_personal_field_of_her_spooled_order(home: Path) -> N
 
 def test_a_dry_run_counts_what_the_forget_masks(home: Path) -> None:
     before = _archived(home)
-    dry = _forget(home, "--dry-run", "--email", HEDVIG["Email"])
+    dry = forget_in(home, "--dry-run", "--email", HEDVIG["Email"])
     assert _archived(home) == before
-    done = _forget(home, "--email", HEDVIG["Email"])
+    done = forget_in(home, "--email", HEDVIG["Email"])
 
     assert _counts(dry, "would mask") == _counts(done, "masked")
     assert "archive/orders" in _counts(done, "masked")

@@ -8,9 +8,6 @@ spooled body, the exported files' archive, or anywhere else in the home; another
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import io
 import json
 import re
 import shutil
@@ -18,16 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from etl.cli import _parser
-from etl.config.contract_files import load_contracts
-from etl.state.spool import Spool
-from etl.to_erp.files.export import export_orders
-from etl.to_erp.files.layouts import load_layouts
-from etl.to_erp.orders.book import OrderBook
-from etl.transport import LocalStore
+from tests.support.exported_orders import exported_home, forget_in
 from tests.support.paths import SCHEMAS
-from tests.support.privacy_order_bodies import HEDVIG, HEDVIG_FOLDED, TORA, body, left, values
-from tests.support.privacy_seed import AT, settings
+from tests.support.privacy_order_bodies import HEDVIG, HEDVIG_FOLDED, TORA, left, values
 
 # The buyer of the report: known by her code, with every value a Norce order carries.
 ANNA = {**HEDVIG, "CustomerCode": "C-000123", "Email": "anna@example.com",
@@ -37,38 +27,13 @@ ANNA = {**HEDVIG, "CustomerCode": "C-000123", "Email": "anna@example.com",
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose two orders (Anna's, Tora's) went to the ERP in both layouts."""
-    root = tmp_path_factory.mktemp("by_code")
-    home, erp_root = root / "home", root / "erp"
-    shutil.copytree(SCHEMAS, home / "schemas")
-    erp_root.mkdir()
-    config = settings(home, erp_root)
-    state = home / "state"
-    spool, book = Spool(state / "spool" / "orders"), OrderBook(state / "ledger.sqlite")
-    store = LocalStore("erp", config.stores["erp"])
-    try:
-        for ref, who in (("8201", ANNA), ("8202", TORA)):
-            spooled = spool.put(ref, body(ref, who), "json")
-            book.receive(ref, spooled.sha256, spooled.path.name, "json", "push", AT)
-        for layout in load_layouts(config).values():
-            export_orders(config, book, spool, store, layout, lambda: dt.datetime.now(dt.UTC))
-    finally:
-        book.close()
-    return root
+    return exported_home(tmp_path_factory.mktemp("by_code"), (("8201", ANNA), ("8202", TORA)))
 
 
 @pytest.fixture
 def home(exported: Path, tmp_path: Path) -> Path:
     shutil.copytree(exported, tmp_path / "copy")
     return tmp_path / "copy" / "home"
-
-
-def _forget(home: Path, *args: str) -> str:
-    parsed = _parser().parse_args(["forget", *args])
-    config = settings(home, home.parent / "erp")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert parsed.handler(parsed, config, load_contracts(config)) == 0
-    return out.getvalue()
 
 
 def _texts(home: Path, under: str) -> dict[str, str]:
@@ -99,7 +64,7 @@ def test_the_premise_her_values_are_in_the_body_and_both_layouts(home: Path) -> 
 def test_forget_by_code_leaves_none_of_her_values_in_the_home(home: Path) -> None:
     before = _texts(home, "archive") | _texts(home, "state/spool")
 
-    _forget(home, "--customer", "C-000123")
+    forget_in(home, "--customer", "C-000123")
 
     after = _texts(home, "archive") | _texts(home, "state/spool") | _texts(home, "outbox")
     assert _hers(after) == {}
@@ -112,17 +77,17 @@ def test_forget_by_code_masks_as_much_as_forget_by_her_email(home: Path) -> None
     by_email = home.parent.parent / "by_email"
     shutil.copytree(home.parent, by_email)
 
-    by_code = _counts(_forget(home, "--customer", "C-000123"), "masked")
-    by_address = _counts(_forget(by_email / "home", "--email", "anna@example.com"), "masked")
+    by_code = _counts(forget_in(home, "--customer", "C-000123"), "masked")
+    by_address = _counts(forget_in(by_email / "home", "--email", "anna@example.com"), "masked")
 
     assert by_code == by_address
 
 
 def test_a_dry_run_by_code_counts_what_the_forget_masks(home: Path) -> None:
     before = _texts(home, "archive") | _texts(home, "state/spool")
-    dry = _forget(home, "--dry-run", "--customer", "C-000123")
+    dry = forget_in(home, "--dry-run", "--customer", "C-000123")
     assert _texts(home, "archive") | _texts(home, "state/spool") == before
-    done = _forget(home, "--customer", "C-000123")
+    done = forget_in(home, "--customer", "C-000123")
 
     assert _counts(dry, "would mask") == _counts(done, "masked")
     assert "archive/orders" in _counts(done, "masked")
@@ -155,7 +120,7 @@ def test_forget_by_code_masks_the_e_mail_and_phone_only_a_party_event_knows(
     )
     (day / "CUSTOMERS_1.csv").write_bytes(lines.encode("cp1252"))
 
-    _forget(home, "--customer", "C-000123")
+    forget_in(home, "--customer", "C-000123")
 
     texts = _texts(home, "archive") | _texts(home, "state/spool")
     assert left(texts, ["anna@example.com", "+46 70 123 45 67", "Anna", "Nygatan 9"]) == {}

@@ -147,3 +147,12 @@ def is_listable(name: str) -> bool:
 def join(*parts: str) -> str:
     """Key parts joined with "/", empty parts left out."""
     return "/".join(p for p in parts if p)
+
+
+def objects_below(blobs: Blobs, key: str, under: str = "") -> dict[str, int]:
+    """Every object below `key`/`under`, every level down: size by name relative to `key`."""
+    listing = blobs.list(join(key, under))
+    found = {join(under, b.name): b.size for b in listing.blobs}
+    for folder in listing.folders:
+        found |= objects_below(blobs, key, join(under, folder))
+    return found
