@@ -13,7 +13,7 @@ from etl.privacy.forget import forget
 from etl.privacy.person import Request
 from etl.state.ledger.postgres import PostgresAt
 from tests.support.clock import NOW
-from tests.support.exported_machines import ARCHIVED, LAYOUT, NAME, PREFIX, Machine
+from tests.support.exported_machines import ARCHIVED, LAYOUT, NAME, PREFIX, Machine, two_machines
 from tests.support.s3 import S3Bucket
 from tests.support.s3_gate import S3Gate, s3_gate
 
@@ -31,13 +31,8 @@ def gate(s3_bucket: S3Bucket) -> Iterator[S3Gate]:
 def machines(
     tmp_path: Path, shared_ledger: PostgresAt, s3_bucket: S3Bucket, gate: S3Gate
 ) -> Iterator[tuple[Machine, Machine]]:
-    storage = s3_bucket.settings(prefix=PREFIX)
-    through_gate = storage.model_copy(update={"endpoint_url": gate.endpoint})
-    first = Machine(tmp_path / "a", tmp_path / "erp", shared_ledger, through_gate)
-    second = Machine(tmp_path / "b", tmp_path / "erp", shared_ledger, storage)
-    yield first, second
-    first.close()
-    second.close()
+    with two_machines(tmp_path, shared_ledger, s3_bucket, gate) as both:
+        yield both
 
 
 def test_forget_masks_the_committed_file_waiting_in_the_bucket_outbox(

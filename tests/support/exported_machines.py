@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -22,6 +23,8 @@ from etl.to_erp.orders.inbound import OrderInbound
 from etl.transport import LocalStore
 from tests.fixtures.orders import SHIPPED, sample_body
 from tests.support.clock import NOW
+from tests.support.s3 import S3Bucket
+from tests.support.s3_gate import S3Gate
 
 PREFIX = "shop1"
 LAYOUT = "erp_csv"
@@ -88,3 +91,20 @@ class Machine:
 
 def _not_toml(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if not n.endswith(".toml")]
+
+
+@contextmanager
+def two_machines(
+    root: Path, ledger: PostgresAt, bucket: S3Bucket, gate: S3Gate
+) -> Iterator[tuple[Machine, Machine]]:
+    """A (reaching the bucket through `gate`, which a test can shut) and B, on one ledger,
+    one bucket and one ERP folder."""
+    storage = bucket.settings(prefix=PREFIX)
+    through_gate = storage.model_copy(update={"endpoint_url": gate.endpoint})
+    first = Machine(root / "a", root / "erp", ledger, through_gate)
+    second = Machine(root / "b", root / "erp", ledger, storage)
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()

@@ -18,7 +18,7 @@ import pytest
 
 from etl.state.ledger.postgres import PostgresAt
 from tests.support.clock import NOW
-from tests.support.exported_machines import ARCHIVED, LAYOUT, NAME, PREFIX, Machine
+from tests.support.exported_machines import ARCHIVED, LAYOUT, NAME, PREFIX, Machine, two_machines
 from tests.support.s3 import S3Bucket
 from tests.support.s3_gate import S3Gate, s3_gate
 
@@ -39,13 +39,8 @@ def machines(
     tmp_path: Path, shared_ledger: PostgresAt, s3_bucket: S3Bucket, gate: S3Gate
 ) -> Iterator[tuple[Machine, Machine]]:
     """A (through the gate) and B, on one ledger, one bucket and one ERP folder."""
-    storage = s3_bucket.settings(prefix=PREFIX)
-    through_gate = storage.model_copy(update={"endpoint_url": gate.endpoint})
-    first = Machine(tmp_path / "a", tmp_path / "erp", shared_ledger, through_gate)
-    second = Machine(tmp_path / "b", tmp_path / "erp", shared_ledger, storage)
-    yield first, second
-    first.close()
-    second.close()
+    with two_machines(tmp_path, shared_ledger, s3_bucket, gate) as both:
+        yield both
 
 
 def _sent(machine: Machine) -> bytes:
