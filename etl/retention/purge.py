@@ -9,9 +9,10 @@ manifest.json is rewritten with `purged_at` and each file's name, size and SHA-2
 - `archive/orders/exported/<layout>/<day>/` and `archive/parties/exported/<layout>/<day>/`
   (order files, customer and company change files): settings `[archive]
   orders_retention_days`, from the end of that day; the day folder gets a manifest.json.
-- `archive/orders/rejected/` and `archive/parties/rejected/` (bodies the receiver refused):
-  the same setting, from the time in each body's name; one manifest.json for the folder
-  lists every body and reason removed, each with its time.
+- `archive/orders/rejected/` and `archive/parties/rejected/` (bodies the receiver refused)
+  and `archive/orders/retaken/` (those taken in again since): the same setting, from the
+  time in each body's name; one manifest.json per folder lists every body and reason
+  removed, each with its time.
 
 Ages come from the clock the caller passes (never file mtimes). Symlinks are never followed
 and a folder already purged is left as it is.
@@ -61,6 +62,7 @@ from etl.state.ledger.connection import ledger_exists
 from etl.state.ledger.feed_runs import Ledger
 from etl.state.locks import locks_held
 from etl.state.manifest import MANIFEST, Manifest, ManifestError, read_manifest, write_manifest
+from etl.state.refused_base import FOLDERS, Folder
 
 log = logging.getLogger(__name__)
 
@@ -270,12 +272,14 @@ class _Purger:
                         self._purge_folder(day_dir, doc, summary)
             self._log(summary)
             summaries.append(summary)
-        return [*([top] if top.skipped else []), *summaries, self.refused(area, days)]
+        refused = [self.refused(area, folder, days) for folder in FOLDERS[area]]
+        return [*([top] if top.skipped else []), *summaries, *refused]
 
-    def refused(self, area: FileArea, days: int | None) -> AreaSummary:
-        """archive/<area>/rejected/: bodies the receiver refused and their reasons."""
-        summary = AreaSummary(f"{area}/rejected", "orders", days)
-        folder = self.areas.refused(area)
+    def refused(self, area: FileArea, kept_in: Folder, days: int | None) -> AreaSummary:
+        """archive/<area>/rejected/ (bodies the receiver refused, with their reasons) or
+        archive/orders/retaken/ (those `retake` took in since: the same personal data)."""
+        summary = AreaSummary(f"{area}/{kept_in}", "orders", days)
+        folder = self.areas.refused(area) if kept_in == "rejected" else self.areas.retaken
         if days is None or not self._usable_dir(folder, summary):
             return summary
         doc = self._manifest(folder, summary, required=False)

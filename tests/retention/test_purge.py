@@ -17,6 +17,7 @@ from etl.config.contract_files import load_contracts
 from etl.config.contracts import FeedContract
 from etl.config.settings import ArchiveSettings, LocalStoreSettings, OrderSettings, Settings
 from etl.retention.purge import AreaSummary, describe, purge, strays
+from etl.state.refused_local import LocalRefused
 from etl.state.spool import Spool
 from etl.to_erp.files.export import export_orders
 from etl.to_erp.files.layouts import load_layouts
@@ -239,6 +240,34 @@ def test_order_files_and_refused_bodies_follow_the_settings(home: Path, tmp_path
 
     purge(settings, {}, later + dt.timedelta(days=1))
     assert snapshot(orders) == after
+
+
+def test_retaken_bodies_on_the_disk_are_purged_like_refused_ones(
+    home: Path, tmp_path: Path
+) -> None:
+    # A retaken body is the same personal data as the refused one it was: kept past the
+    # setting on one VM's disk it would never go (the bucket's copies already did).
+    settings = orders_home(home, tmp_path / "erp", days=30)
+    receive_and_export(settings, tmp_path / "erp", RAN)
+    orders = home / "archive" / "orders"
+    refused = LocalRefused(orders / "rejected")
+    [name] = refused.names()
+    refused.set_aside(name)  # what `run.py retake` does once the body is booked
+    taken = snapshot(orders / "retaken")
+    assert sorted(taken) == [name, name + ".reason.txt"]
+
+    assert by_area(purge(settings, {}, RAN + dt.timedelta(days=29)))["orders/retaken"].younger == 1
+    assert snapshot(orders / "retaken") == taken
+
+    later = RAN + dt.timedelta(days=31)
+    summary = by_area(purge(settings, {}, later))["orders/retaken"]
+    after = snapshot(orders / "retaken")
+    assert sorted(after) == ["manifest.json"]
+    purged = json.loads(after["manifest.json"])["purged"]
+    assert [(e["name"], e["sha256"], e["purged_at"]) for e in purged] == [
+        (n, hashlib.sha256(b).hexdigest(), later.isoformat()) for n, b in sorted(taken.items())
+    ]
+    assert (summary.folders, summary.retention_days) == (1, 30)
 
 
 def test_order_archives_are_kept_forever_without_the_setting(home: Path, tmp_path: Path) -> None:
