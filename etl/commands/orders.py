@@ -12,7 +12,6 @@ from etl.commands.order_views import render_refused, render_story
 from etl.commands.status import render_order_counts, render_order_list, render_orders
 from etl.config.contracts import FeedContract
 from etl.config.settings import Settings
-from etl.console.page_route import console_routes
 from etl.errors import EtlError
 from etl.lazy import imported_when_called
 from etl.receiver.refused import find, refused_bodies, retake
@@ -28,8 +27,10 @@ from etl.to_erp.orders.inbound import open_inbound
 from etl.transport.names import one_line, printable
 
 if TYPE_CHECKING:
+    from etl.console.page_route import console_routes
     from etl.receiver.app import serve_receiver
-else:  # uvicorn and h11: only `receive` needs them
+else:  # uvicorn and h11, the console and prometheus_client: only `receive` needs them
+    console_routes = imported_when_called("etl.console.page_route", "console_routes")
     serve_receiver = imported_when_called("etl.receiver.app", "serve_receiver")
 
 STATES = ["spooled", "held", "exported", "refused"]

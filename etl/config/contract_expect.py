@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, field_validator
 
 from etl.config.toml import Strict
 from etl.dates import zone_problem
 from etl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 # A file a day late is missing, not late: a week of grace would hide a lost export.
 MAX_GRACE_MINUTES = 7 * 24 * 60
@@ -37,6 +40,9 @@ class ExpectSpec(Strict):
     @field_validator("cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
+        # APScheduler (and asyncio under it) here: only a contract with [expect] needs it.
+        from apscheduler.triggers.cron import CronTrigger
+
         try:
             trigger = CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
@@ -63,6 +69,8 @@ class ExpectSpec(Strict):
 
     def trigger(self, format_zone: str) -> CronTrigger:
         """The due times as a CronTrigger on the wall clock of `zone`."""
+        from apscheduler.triggers.cron import CronTrigger  # see _crontab
+
         return CronTrigger.from_crontab(self.cron, timezone=self.zone(format_zone))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, field_validator, model_validator
 
 from etl.config.toml import Strict
@@ -18,6 +17,9 @@ class ScheduleSpec(Strict):
     @classmethod
     def _crontab(cls, value: str | None) -> str | None:
         if value is not None:
+            # APScheduler (and asyncio under it) here: only a [schedule] with `cron` needs it.
+            from apscheduler.triggers.cron import CronTrigger
+
             try:
                 CronTrigger.from_crontab(value)
             except ValueError as exc:

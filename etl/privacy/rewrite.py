@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import polars as pl
 from lxml import etree
 
@@ -164,6 +163,8 @@ def xlsx_file(path: Path, masker: Masker, write: bool) -> int:
     """
     if not _xlsx_may_hold(path, masker):
         return 0  # opening a large workbook takes long; most do not name the person
+    import openpyxl  # here, not at the top: every command's start imported it for `forget`
+
     book = openpyxl.load_workbook(path)
     total = 0
     for sheet in book.worksheets:

@@ -19,20 +19,21 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from etl.config.contracts import FeedContract
 from etl.models import Merge, Part, place
 from etl.read.messages import CODES
 from etl.state.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _CELL_LIMIT = 32_767  # characters Excel keeps in one cell
@@ -254,6 +255,10 @@ def _write_csv(report: Report, path: Path) -> None:
 
 
 def _write_xlsx(report: Report, path: Path) -> None:
+    # openpyxl (a tenth of a second) here: most runs and commands write no report.
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     _summary_sheet(book.create_sheet("Summary"), report)
     sheet = book.create_sheet("Rejected cells")
@@ -301,13 +306,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-# Shared style objects: openpyxl interns them, but building one per cell costs more than the cell.
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_TOP = Alignment(vertical="top")
-_BOLD = Font(bold=True)
+@cache
+def _styles() -> tuple[Alignment, Alignment, Font]:
+    """Wrapped, top-aligned and bold, built once: openpyxl interns them, but building one per
+    cell costs more than the cell (made at the first report, see _write_xlsx)."""
+    from openpyxl.styles import Alignment, Font
+
+    return Alignment(wrap_text=True, vertical="top"), Alignment(vertical="top"), Font(bold=True)
 
 
 def _cell(sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
+    from openpyxl.cell import WriteOnlyCell  # loaded by _write_xlsx, the only caller
+
+    wrap, top, bold_font = _styles()
     cell = WriteOnlyCell(sheet, value=None)
     if isinstance(value, str):
         value = _sheet_text(value)
@@ -317,18 +328,20 @@ def _cell(sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
         if value.startswith(_RISKY):
             cell.style = "Normal"
             cell.quotePrefix = True
-        cell.alignment = _WRAP if len(value) > 60 else _TOP
+        cell.alignment = wrap if len(value) > 60 else top
     elif isinstance(value, Sequence) and not isinstance(value, str):
         cell.value = ", ".join(str(v) for v in value)
     elif value is not None:
         cell.value = value if isinstance(value, int | float) else str(value)
     if bold:
-        cell.font = _BOLD
+        cell.font = bold_font
     return cell
 
 
 def _sheet_text(value: str) -> str:
     """Text a worksheet can hold: control characters shown as [0x0B], cut at Excel's limit."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded by _write_xlsx
+
     shown = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"[0x{ord(m.group()):02X}]", value)
     if len(shown) > _CELL_LIMIT:
         shown = shown[: _CELL_LIMIT - 1] + "\u2026"

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from etl.config.contracts import FeedContract
 from etl.entities import DocumentEntity
+from etl.lazy import imported_when_called
 from etl.runtime import Runtime
 from etl.to_norce import records
-from etl.to_norce.documents.flow import ingest_derived, run_document_feed
 from etl.to_norce.feed import Ingest
 from etl.to_norce.masterdata.flow import ingest, run_masterdata_feed
+
+if TYPE_CHECKING:
+    from etl.to_norce.documents.flow import ingest_derived, run_document_feed
+else:  # the documents flow (its book, sender, order model): a tenth of a second of every
+    # master-data run's start, that none of them uses
+    ingest_derived = imported_when_called("etl.to_norce.documents.flow", "ingest_derived")
+    run_document_feed = imported_when_called("etl.to_norce.documents.flow", "run_document_feed")
 
 log = logging.getLogger(__name__)
 
