@@ -41,6 +41,7 @@ from etl.config.contract_format import FormatSpec
 from etl.errors import ParseError, SchemaMismatch
 from etl.models import LINE, RAGGED_SCHEMA, ParsedFile
 from etl.read.formats import trailer
+from etl.read.formats.cells import clean_cells
 from etl.read.formats.csv_bounds import (
     Counts,
     count_data,
@@ -50,7 +51,7 @@ from etl.read.formats.csv_bounds import (
 )
 from etl.read.formats.csv_dialect import Head, Standard, lf_lines, standard
 from etl.read.formats.csv_ragged import Walk, walk
-from etl.read.formats.text import as_utf8, clean_cells
+from etl.read.formats.text import as_utf8
 
 # The slow walk must not fail where polars read fine: no limit on a field's size.
 csv.field_size_limit(2**31 - 1)

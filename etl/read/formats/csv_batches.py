@@ -19,9 +19,9 @@ import polars as pl
 from etl.config.contract_format import FormatSpec
 from etl.errors import SchemaMismatch
 from etl.models import LINE, ParsedFile
+from etl.read.formats.cells import clean_cells
 from etl.read.formats.csv import Prepared, prepared
 from etl.read.formats.csv_bounds import refuse_big_cells
-from etl.read.formats.text import clean_cells
 
 # Rows per batch: at 250k the batches' casts and checks took 170 MB more at once than at
 # 100k (1M rows, measured), for no less CPU.

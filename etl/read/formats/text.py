@@ -1,4 +1,4 @@
-"""Make a text file readable as UTF-8, or say exactly where it is not; tidy cell text.
+"""Make a text file readable as UTF-8, or say exactly where it is not.
 
 polars reads UTF-8 only, and a bad byte there comes back as "invalid utf-8 sequence" with
 no position. So every text file passes through here first: decoded strictly in chunks
@@ -16,11 +16,8 @@ UTF-16 without a BOM is read as little-endian, what Windows programs write.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
-
-import polars as pl
 
 from etl.errors import EncodingError, ParseError
 
@@ -56,7 +53,8 @@ def as_utf8(path: Path, encoding: str, scratch: Path, *, fallback: str = "utf-8"
     _refuse_binary(path, head)
     name = _choose_codec(path, head, encoding, fallback)
     if name in _UTF8:
-        _check(path, name, None)
+        if not _valid_utf8(path):
+            _check(path, name, None)  # raises, naming the byte and line
         return path
     target = scratch / f".{path.name}.utf8"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -99,33 +97,6 @@ def _choose_codec(path: Path, head: bytes, encoding: str, fallback: str) -> str:
     return reader
 
 
-def clean_cells(frame: pl.DataFrame, columns: Sequence[str], nulls: Sequence[str]) -> pl.DataFrame:
-    """Trim the spaces around every cell; a cell that is then one of `nulls` becomes null.
-
-    One scan finds the columns that need either; only those are rewritten, so a clean
-    export of a million rows is not copied for nothing.
-    """
-    if not frame.height or not columns:
-        return frame
-
-    def clean(column: str) -> pl.Expr:
-        text = pl.col(column).str.strip_chars()
-        if not nulls:
-            return text
-        return pl.when(text.is_in(list(nulls))).then(pl.lit(None, pl.String)).otherwise(text)
-
-    def needs(column: str) -> pl.Expr:
-        col = pl.col(column)
-        dirty = col.str.contains(r"^\s|\s$")
-        if nulls:
-            dirty = dirty | col.is_in(list(nulls))
-        return dirty.any().alias(column)
-
-    flags = frame.select(needs(c) for c in columns).row(0, named=True)
-    dirty = [c for c in columns if flags[c]]
-    return frame.with_columns(clean(c).alias(c) for c in dirty) if dirty else frame
-
-
 def _refuse_binary(path: Path, head: bytes) -> None:
     """A known binary format is refused by name before it can be misread as text."""
     for magic, what in _MAGIC:
@@ -145,11 +116,37 @@ def _ascii_compatible(encoding: str) -> bool:
         return False
 
 
+def _valid_utf8(path: Path) -> bool:
+    """Whether `path` is UTF-8 with no NUL byte, found in native calls only.
+
+    The common case pays one strict decode per block and nothing per line: an ASCII block
+    is not decoded at all, and no text is kept or counted. Where this says False, `_check`
+    reads the file again to name the byte and line (the messages are made in one place).
+    """
+    pending = b""  # a character cut at the block's end, decoded with the next block
+    with path.open("rb") as src:
+        while block := src.read(CHUNK):
+            if b"\x00" in block:
+                return False
+            if not pending and block.isascii():
+                continue
+            data = pending + block if pending else block
+            try:
+                _, used = codecs.utf_8_decode(data, "strict", False)
+            except UnicodeDecodeError:
+                return False
+            pending = data[used:]
+    return not pending
+
+
 def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
-    """Decode `path` strictly; write UTF-8 to `out` when given. True when it was pure ASCII."""
+    """Decode `path` strictly; write UTF-8 to `out` when given. True when it was pure ASCII.
+
+    Lines are counted only for a message: a file that decodes pays nothing per line.
+    """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     single_byte = _ascii_compatible(encoding)  # where a NUL byte can only be binary
-    offset, lines, ascii_only = 0, 1, True
+    offset, ascii_only = 0, True
     with path.open("rb") as src:
         while block := src.read(CHUNK):
             ascii_only = ascii_only and block.isascii()
@@ -159,22 +156,38 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
                 text = decoder.decode(block if nul < 0 else block[:nul])
             except UnicodeDecodeError as exc:
                 decoder.setstate(state)
+                lines = _lines_before(path, encoding, offset)
                 raise _decode_error(path, encoding, block, exc, offset, lines, decoder) from exc
             if nul >= 0:
-                raise _nul_error(path, encoding, block, offset + nul, lines + text.count("\n"))
+                line = _lines_before(path, encoding, offset) + text.count("\n")
+                raise _nul_error(path, encoding, block, offset + nul, line)
             if out is not None:
                 out.write(text.encode("utf-8"))
             offset += len(block)
-            lines += text.count("\n")
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             at = offset - len(exc.object) + exc.start
             raise EncodingError(
                 f"{path.name}: file ends inside a {encoding} character at byte {at} (truncated?)",
-                line=lines,
+                line=_lines_before(path, encoding, offset),
             ) from exc
     return ascii_only
+
+
+def _lines_before(path: Path, encoding: str, offset: int) -> int:
+    """The line byte `offset` (a block's start) is on: 1 + the newlines decoded before it.
+
+    Read again, block by block as `_check` read it, so the text (and what a multi-byte
+    codec held back at each block's end) is the same.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    lines = 1
+    with path.open("rb") as src:
+        while offset > 0 and (block := src.read(min(CHUNK, offset))):
+            lines += decoder.decode(block).count("\n")
+            offset -= len(block)
+    return lines
 
 
 def _decode_error(

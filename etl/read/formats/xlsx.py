@@ -68,7 +68,7 @@ from etl.dates import has_offset, to_date, to_datetime
 from etl.errors import ParseError, SchemaMismatch
 from etl.models import LINE, ParsedFile
 from etl.read.formats import trailer
-from etl.read.formats.text import clean_cells
+from etl.read.formats.cells import clean_cells
 
 CELL_BYTES = 32  # one calamine `Data` value per cell of the grid
 BLOCK = 16 * 1024 * 1024

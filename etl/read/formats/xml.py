@@ -68,7 +68,7 @@ from etl.config.contract_format import FormatSpec
 from etl.config.xml_paths import Predicate, parse_field
 from etl.errors import ParseError
 from etl.models import ParsedFile
-from etl.read.formats.text import clean_cells
+from etl.read.formats.cells import clean_cells
 from etl.read.formats.xml_batches import BATCH_ROWS, Batches
 from etl.read.formats.xml_bounds import (
     BLOCK,
