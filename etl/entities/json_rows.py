@@ -56,7 +56,30 @@ def datetime_text(value: pl.Expr) -> pl.Expr:
 
 def encode(rows: pl.DataFrame, item: pl.Expr) -> pl.Series:
     """Each row's item as one JSON text, nulls left out and numbers unquoted."""
-    text = rows.select(item.struct.json_encode().alias("json")).to_series()
+    return _finished(_encoded(rows, item))
+
+
+def encoded_array(rows: pl.DataFrame, item: pl.Expr) -> bytes:
+    """The rows' items as one JSON array's UTF-8 bytes, as `encode`'s texts joined by `,`.
+
+    Joined first, the null and number passes run once over the call's body instead of once
+    per item, and the bytes come out of polars without a Python `str` in between (a go-live's
+    bodies: about a tenth less CPU, 1M rows in 5,000-item calls). No pass can match across two items: each item is an
+    object, so a join is `},{` and every pattern needs `,"`, `{"` or `":` there.
+    """
+    joined = _encoded(rows, item).str.join(",")
+    array = pl.concat_str(pl.lit("["), pl.lit(joined), pl.lit("]"))
+    body: bytes = _finished(pl.select(array).to_series()).cast(pl.Binary).item()
+    return body
+
+
+def _encoded(rows: pl.DataFrame, item: pl.Expr) -> pl.Series:
+    """Each row's item as polars' JSON: nulls as `null`, numbers as quoted text."""
+    return rows.select(item.struct.json_encode().alias("json")).to_series()
+
+
+def _finished(text: pl.Series) -> pl.Series:
+    """JSON texts with null members left out and numbers unquoted."""
     if text.str.contains(":null", literal=True).any():  # most chunks have none: skip two scans
         text = (
             text.str.replace_all(_NULL_AFTER_COMMA, "")
@@ -114,8 +137,7 @@ class JsonRows(Sequence[JsonObject]):
         """The call's body: the items as one JSON array, as `json.dumps` writes it."""
         if not self._rows.height:
             return b"[]"
-        joined: str = encode(self._rows, self._item).str.join(",").item()
-        return f"[{joined}]".encode()
+        return encoded_array(self._rows, self._item)
 
     def chunks(self, size: int) -> Iterator[JsonRows]:
         """Consecutive parts of at most `size` rows (slices: no copy of the frame)."""
