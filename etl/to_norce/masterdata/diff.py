@@ -31,11 +31,10 @@ from etl.models import (
 )
 from etl.read.deactivations import marked_inactive
 from etl.to_norce.masterdata import old_rows
-from etl.to_norce.masterdata.old_rows import AT, ROW
+from etl.to_norce.masterdata.fields_differ import any_differs
+from etl.to_norce.masterdata.old_rows import AT, ROW, Matched
 
 _OLD = "__old"
-# Snapshot rows compared at a time: two of the row groups polars writes (512² rows each).
-_PART = 2 * 512**2
 
 
 def diff(
@@ -55,15 +54,30 @@ def diff(
     CHANGED column). `old` may be a scan of the snapshot: only parts of it are read (see
     etl.to_norce.masterdata.old_rows).
     """
+    return compared(old, new, rejected_keys, key, full_export)[0]
+
+
+def compared(
+    old: pl.DataFrame | pl.LazyFrame,
+    new: pl.DataFrame,
+    rejected_keys: pl.DataFrame,
+    key: Sequence[str],
+    full_export: bool,
+) -> tuple[Delta, Matched]:
+    """`diff`'s delta, and the match of the file's keys it made (for `apply` and the guard)."""
     key, snapshot = list(key), old.lazy()
     numbered = old_rows.numbered(snapshot, [*key, STATE])
     if not numbered.height and not new.select(marked_inactive(new).any()).item():
         # A feed's first run (a go-live): every row an add. The frames a join would give,
         # without the join's copy of every row and a null column per old field.
-        none = _joined(snapshot, numbered, new.clear(), rejected_keys, key, full_export)
+        none, _, _ = _joined(snapshot, numbered, new.clear(), rejected_keys, key, full_export)
         kept = [c for c in old_rows.columns(snapshot) if c not in key and c != STATE]
-        return replace(none, adds=new.select(*key, *kept, LINE))
-    return _joined(snapshot, numbered, new, rejected_keys, key, full_export)
+        nothing = pl.repeat(None, new.height, dtype=numbered.schema[AT], eager=True)
+        found = nothing.alias(AT).to_frame().with_row_index(ROW)
+        adds = new.select(*key, *kept, LINE)
+        return replace(none, adds=adds), Matched.of(numbered, found, new.height)
+    delta, found, carried = _joined(snapshot, numbered, new, rejected_keys, key, full_export)
+    return delta, Matched.of(numbered, found, new.height, carried)
 
 
 def _joined(
@@ -73,8 +87,10 @@ def _joined(
     rejected_keys: pl.DataFrame,
     key: list[str],
     full_export: bool,
-) -> Delta:
-    """The diff of a file against a snapshot (`numbered`: its keys and states), by key.
+) -> tuple[Delta, pl.DataFrame, pl.DataFrame | None]:
+    """The diff of a file against a snapshot (`numbered`: its keys and states), by key, the
+    file's rows matched to the snapshot's (`old_rows.matched`) and, of a full export, the
+    snapshot rows the file does not have (whole, in the snapshot's order).
 
     Only the keys are joined: a join of the whole rows held every field twice for every row
     of the file (at ten million rows several GB), though about 1% of them differ. Each
@@ -94,57 +110,23 @@ def _joined(
     state = numbered.get_column(STATE).gather(at)
     live, off = state.is_in([ACTIVE, HELD]), new.select(marked_inactive(new)).to_series()
     returning = state.is_in([INACTIVE, DORMANT]) & ~off
-    needed = (live & (off | _any_differs(old, new, at, fields))) | returning
-    missing = numbered.clear().get_column(AT)
-    if full_export:
-        gone = old_rows.unmatched(numbered, found)  # the join made says which rows left
-        missing = gone.filter(pl.col(STATE).is_in([ACTIVE, HELD])).get_column(AT)
+    differs = any_differs(old, new, at, fields, numbered.height)
+    needed = (live & (off | differs)) | returning
+    gone = numbered.clear().get_column(AT)
+    if full_export:  # the join made says which rows left
+        gone = old_rows.unmatched(numbered, found).get_column(AT)
     side_at = at.filter(needed)
-    read = old_rows.rows_at(old, pl.concat([side_at, missing]))  # one read for both
+    # One read for both; of a full export every row the file left, live or not: the next
+    # snapshot carries them all (etl.to_norce.masterdata.old_rows.Matched.carried).
+    read = old_rows.rows_at(old, pl.concat([side_at, gone]))
     renamed = read.select([*kept, STATE]).rename({c: c + _OLD for c in [*kept, STATE]})
     side = pl.concat([new.filter(needed), renamed.head(side_at.len())], how="horizontal")
-    gone_rows = read.tail(missing.len()).select(names) if full_export else None
+    carried = read.tail(gone.len()) if full_export else None
+    gone_rows = None
+    if carried is not None:
+        gone_rows = carried.filter(pl.col(STATE).is_in([ACTIVE, HELD])).select(names)
     added = new.filter(state.is_null())
-    return _delta(names, added, side, gone_rows, rejected_keys, key)
-
-
-def _any_differs(
-    old: pl.LazyFrame, new: pl.DataFrame, at: pl.Series, fields: list[str]
-) -> pl.Series:
-    """Per row of `new`: does any field differ from its snapshot row (at: its position)?
-
-    Compared a part of the snapshot at a time, in the order of its rows: a whole column and
-    its copy in the file's order took a gigabyte at ten million rows (a text column twice).
-    A row without a snapshot row (`at` null) differs in nothing; the caller sees it is new.
-    """
-    differs = pl.repeat(False, new.height, eager=True)
-    rows = at.arg_sort(nulls_last=True)  # the file's rows in the order of their snapshot rows
-    positions = at.gather(rows).head(at.len() - at.null_count())
-    if not fields or not positions.len():
-        return differs
-    parts = []
-    for start in range(0, positions[-1] + 1, _PART):
-        bounds = pl.Series([start, start + _PART], dtype=positions.dtype)
-        first, end = positions.search_sorted(bounds, side="left").to_list()
-        mine, theirs = rows.slice(first, end - first), positions.slice(first, end - first) - start
-        parts.append(_part_differs(old.slice(start, _PART), new, mine, theirs, fields))
-    return differs.scatter(rows.head(positions.len()), pl.concat(parts))
-
-
-def _part_differs(
-    part: pl.LazyFrame, new: pl.DataFrame, mine: pl.Series, theirs: pl.Series, fields: list[str]
-) -> pl.Series:
-    """Per pair of file row (`mine`) and row of a part of the snapshot (`theirs`): differ?
-
-    The part's columns are read one at a time: all of them at once took more than a whole
-    column of a million-row snapshot did.
-    """
-    differs = pl.repeat(False, mine.len(), eager=True)
-    for f in fields:
-        values = new.get_column(f).gather(mine)
-        snapshot = part.select(f).collect().to_series()
-        differs = differs | values.ne_missing(snapshot.gather(theirs))
-    return differs
+    return _delta(names, added, side, gone_rows, rejected_keys, key), found, carried
 
 
 def _delta(
@@ -319,6 +301,7 @@ def apply(
     delta: Delta,
     key: Sequence[str],
     full_export: bool = True,
+    matched: Matched | None = None,
 ) -> pl.DataFrame:
     """The next snapshot: the file's valid rows, plus old rows it did not carry, with states.
 
@@ -330,21 +313,28 @@ def apply(
     A row the file marks inactive keeps its old values (Norce has those) with its state
     moved; one the snapshot never had is kept dormant with the file's values. `old` may be
     a scan of the snapshot: only its keys and the rows the file does not carry are read.
+    `matched`: what `compared` found for these rows of `new` (None: matched here).
     """
     key, snapshot = list(key), old.lazy()
-    columns, keys = old_rows.columns(snapshot), old_rows.numbered(snapshot, key)
+    columns = old_rows.columns(snapshot)
+    if matched is None or matched.rows != new.height:
+        numbered = old_rows.numbered(snapshot, key)  # no states: apply counts no live rows
+        found = old_rows.matched(new.select(key), numbered, key)
+        matched = Matched(found, numbered.height, live=0, rows=new.height)
     off = marked_inactive(new)
     if new.select(off.any()).item():
         present, marked = new.filter(~off), new.filter(off)
+        off_rows = new.select(off).to_series()
     else:  # the usual file: no row marked inactive, and no copy of every row
-        present, marked = new, new.clear()
+        present, marked, off_rows = new, new.clear(), None
     current = present.with_columns(pl.lit(ACTIVE).alias(STATE)).select(columns)
-    # Only the keys of the other side are joined: a join needs no more, and a frame passed
-    # whole is copied into the join's build side (every field of every row).
-    dormant = marked.join(keys.drop(AT), on=key, how="anti", nulls_equal=True)
+    gone, unknown = old_rows.left_behind(matched, off_rows)
+    # A marked row the snapshot never had is kept dormant (rows in the file's order).
+    dormant = marked.clear() if off_rows is None else new.filter(off_rows & unknown)
     dormant = dormant.with_columns(pl.lit(DORMANT).alias(STATE)).select(columns)
-    gone = old_rows.unmatched(keys, old_rows.matched(present.select(key), keys, key))
-    carried = old_rows.rows_at(snapshot, gone.get_column(AT))
+    # Of a full export without rows marked inactive, the diff read them already.
+    read = matched.carried if off_rows is None else None
+    carried = read if read is not None else old_rows.rows_at(snapshot, gone)
     if full_export:
         released = pl.when(pl.col(STATE) == HELD).then(pl.lit(ACTIVE)).otherwise(pl.col(STATE))
         carried = carried.with_columns(released.alias(STATE))

@@ -16,7 +16,7 @@ import polars as pl
 
 from etl.config.contracts import FeedContract
 from etl.errors import NorceError, TransportError
-from etl.models import ACTIVE, HELD, IS_ACTIVE, LINE, STATE, Delta, Validated
+from etl.models import HELD, IS_ACTIVE, LINE, STATE, Delta, Validated
 from etl.read.deactivations import marked_inactive
 from etl.read.references import Holdings, holdings, settle
 from etl.read.same_rows import manifest_facts, merged_counts, merges
@@ -33,6 +33,7 @@ from etl.to_norce.feed import (
 from etl.to_norce.intake import Fetched
 from etl.to_norce.masterdata import diff as differ
 from etl.to_norce.masterdata.approve import finish_interrupted_approvals
+from etl.to_norce.masterdata.old_rows import Matched
 from etl.to_norce.masterdata.staging import call_context, snapshot_commit, stage_delta
 from etl.to_norce.replay import replay_note, take_replays
 
@@ -189,9 +190,11 @@ def diffed(
     gigabytes less).
     """
     old = rt.snapshots.scan(base, contract.entity.fields())
-    delta, hold_reason = plan(old, validated, contract)
+    delta, hold_reason, matched = planned(old, validated, contract)
     full, key = contract.feed.export == "full", contract.key_fields
-    return delta, hold_reason, differ.apply(old, validated.valid.drop(LINE), delta, key, full)
+    # The diff's match of the file's keys serves the next snapshot too: not made twice.
+    new_snapshot = differ.apply(old, validated.valid.drop(LINE), delta, key, full, matched)
+    return delta, hold_reason, new_snapshot
 
 
 def referenced_values(rt: Runtime, contract: FeedContract) -> Holdings:
@@ -211,10 +214,18 @@ def plan(
     old: pl.DataFrame | pl.LazyFrame, validated: Validated, contract: FeedContract
 ) -> tuple[Delta, str | None]:
     """The delta against the snapshot, with removals held when the guard says so."""
+    delta, hold_reason, _ = planned(old, validated, contract)
+    return delta, hold_reason
+
+
+def planned(
+    old: pl.DataFrame | pl.LazyFrame, validated: Validated, contract: FeedContract
+) -> tuple[Delta, str | None, Matched]:
+    """`plan`, and the match of the file's keys the diff made (for differ.apply)."""
     key = contract.key_fields
     full = contract.feed.export == "full"
-    delta = differ.diff(old, validated.valid, validated.rejected_keys, key, full)
-    live = old.lazy().select(pl.col(STATE).is_in([ACTIVE, HELD]).sum()).collect().item()
+    delta, matched = differ.compared(old, validated.valid, validated.rejected_keys, key, full)
+    live = matched.live  # counted from the states the diff read: no second scan
     g = contract.guard
     # Unless the contract takes the risk (see docs/feed-contracts.md, [guard]).
     unkeyed = validated.unkeyed_lines if g.hold_on_unreadable_key else ()
@@ -224,4 +235,5 @@ def plan(
     # Counted, not filtered: a filter would copy every row of the file to count them.
     active = rows.select((~marked_inactive(rows)).sum()).item() if full else None
     limits = (g.max_removals, g.max_removal_ratio)
-    return differ.guard(delta, live, valid, *limits, unkeyed, active_rows=active)
+    delta, reason = differ.guard(delta, live, valid, *limits, unkeyed, active_rows=active)
+    return delta, reason, matched

@@ -11,12 +11,46 @@ the snapshot.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
+
+from etl.models import ACTIVE, HELD, STATE
 
 AT = "__at"  # a row's position in the snapshot
 ROW = "__row"  # a file row's position in the file
 _HASH = "__key_hash"
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A file's keys matched against a snapshot: what the diff found, kept for apply.
+
+    `found`: per file row (ROW) the AT of each snapshot row with its key (null: none), as
+    `matched` gives it. The next snapshot needs it again: passed on, the snapshot's keys are
+    neither read nor matched a second time, and no key is held for it (at ten million rows
+    the keys and states took more than the positions do).
+    """
+
+    found: pl.DataFrame
+    snapshot_rows: int
+    live: int  # the snapshot's rows active or held: the guard's base
+    rows: int  # the file's rows: a Matched fits only a file of as many
+    # Of a full export, the whole snapshot rows no file row matched, in the snapshot's order:
+    # the diff read them (removals are among them), the next snapshot carries them.
+    carried: pl.DataFrame | None = None
+
+    @classmethod
+    def of(
+        cls,
+        numbered: pl.DataFrame,
+        found: pl.DataFrame,
+        rows: int,
+        carried: pl.DataFrame | None = None,
+    ) -> Matched:
+        """The match `found` of a file of `rows` rows against `numbered` (with STATE)."""
+        live = numbered.select(pl.col(STATE).is_in([ACTIVE, HELD]).sum()).item()
+        return cls(found, numbered.height, int(live), rows, carried)
 
 
 def columns(old: pl.LazyFrame) -> list[str]:
@@ -121,6 +155,16 @@ def _all_equal(
     new_keys: pl.DataFrame, numbered: pl.DataFrame, found: pl.DataFrame, key: list[str]
 ) -> bool:
     """Whether each pair `found` made has the same key on both sides (nulls equal)."""
+    if found.height == new_keys.height:
+        # One pair per file row, in its order: the file's keys need no gather (half the
+        # copying of every key); a row without a pair compares as equal.
+        at = found.get_column(AT)
+        unpaired = at.is_null()
+        for k in key:
+            theirs = numbered.get_column(k).gather(at)
+            if not (new_keys.get_column(k).eq_missing(theirs) | unpaired).all():
+                return False
+        return True
     pairs = found.drop_nulls(AT)
     rows, at = pairs.get_column(ROW), pairs.get_column(AT)
     for k in key:
@@ -136,3 +180,22 @@ def unmatched(numbered: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
         found.get_column(AT).drop_nulls(), True
     )
     return numbered.filter(~hit)
+
+
+def left_behind(matched: Matched, off: pl.Series | None) -> tuple[pl.Series, pl.Series]:
+    """The positions (AT, in order) of the snapshot rows no file row outside `off` matched,
+    and per file row whether no snapshot row has its key (`off`: the rows marked inactive;
+    None: none).
+
+    From the match the diff made: an anti join each way, without joining again.
+    """
+    found = matched.found
+    unknown = pl.repeat(False, matched.rows, eager=True).scatter(
+        found.filter(pl.col(AT).is_null()).get_column(ROW), True
+    )
+    if off is not None:  # a row marked inactive carries no snapshot row into the next
+        found = found.filter(~off.gather(found.get_column(ROW)))
+    hit = pl.repeat(False, matched.snapshot_rows, eager=True).scatter(
+        found.get_column(AT).drop_nulls(), True
+    )
+    return (~hit).arg_true().cast(found.schema[AT]).alias(AT), unknown
