@@ -151,13 +151,15 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
         while block := src.read(CHUNK):
             ascii_only = ascii_only and block.isascii()
             nul = block.find(b"\x00") if single_byte else -1
+            # Up to a NUL only: a bad byte before it is named first, the NUL after.
+            decoded = block if nul < 0 else block[:nul]
             state = decoder.getstate()
             try:
-                text = decoder.decode(block if nul < 0 else block[:nul])
+                text = decoder.decode(decoded)
             except UnicodeDecodeError as exc:
                 decoder.setstate(state)
                 lines = _lines_before(path, encoding, offset)
-                raise _decode_error(path, encoding, block, exc, offset, lines, decoder) from exc
+                raise _decode_error(path, encoding, decoded, exc, offset, lines, decoder) from exc
             if nul >= 0:
                 line = _lines_before(path, encoding, offset) + text.count("\n")
                 raise _nul_error(path, encoding, block, offset + nul, line)
@@ -199,8 +201,9 @@ def _decode_error(
     lines: int,
     decoder: codecs.IncrementalDecoder,
 ) -> EncodingError:
-    # The codec saw a suffix of the stream ending with this block: bytes held back from the
-    # previous block in front of it, or a stripped BOM missing from it. Count from the end.
+    # The codec saw a suffix of the stream ending with `block` (what of the block was decoded:
+    # up to a NUL): bytes held back from the previous block in front of it, or a stripped
+    # BOM missing from it. Count from the end.
     # The decoder is back at the start of the block: what precedes the bad byte decodes, and
     # its newlines (as text: in UTF-16 a 0x0a byte is not always one) give the line.
     at = offset + len(block) - len(exc.object) + exc.start

@@ -326,3 +326,20 @@ def test_auto_is_refused_where_it_cannot_decide(tmp_path: Path, fmt: str, key: s
         contract_from(text_, tmp_path)
 
     assert caught.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bad"), [("utf-8", b"\xff"), ("auto", b"\xff"), ("cp1252", b"\x81")]
+)
+def test_a_bad_byte_before_a_nul_is_named_by_its_byte_and_line(
+    tmp_path: Path, encoding: str, bad: bytes
+) -> None:
+    # Found by review: the block was decoded up to its NUL only, so the bad byte's place was
+    # counted from the block's end and the error escaped as a raw UnicodeDecodeError quoting
+    # the file's bytes (shown by `status`), the run failing at every tick.
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"part_no,name\nS1,N" + bad + b"\nS2,x\x00y\n")
+    with pytest.raises(EncodingError) as caught:
+        text.as_utf8(path, encoding, tmp_path / "scratch")
+    assert caught.value.line == 2
+    assert "at byte 17" in str(caught.value)
