@@ -189,9 +189,11 @@ def _spare_rejected(
         )
         line = pl.col(LINE) if LINE in rows.columns else pl.lit(None, pl.Int64)
         by = rows.select(*known, line.alias(SPARED_BY)).unique(subset=known, keep="first")
-        hits = candidates.join(by, on=known, how="inner", nulls_equal=True)
+        hits = candidates.join(by, on=known, how="inner", nulls_equal=True, maintain_order="left")
         found.append(hits.select(*key, SPARED_BY))
-        candidates = candidates.join(by, on=known, how="anti", nulls_equal=True)
+        candidates = candidates.join(
+            by, on=known, how="anti", nulls_equal=True, maintain_order="left"
+        )
     return candidates, pl.concat(found, how="vertical")
 
 
@@ -342,9 +344,16 @@ def apply(
     held = delta.held.select(key).with_columns(pl.lit(HELD).alias("_to"))
     moves = pl.concat([removed, held]) if held.height or removed.height else None
     if moves is not None:
+        # Matched on the key alone: a key twice in the snapshot (a narrowed key) meets each
+        # of its moves, so each key moves once, and only a live row moves (an inactive twin
+        # stays inactive, not held again for an approval to deactivate twice).
+        moves = moves.unique(subset=key, keep="first", maintain_order=True)
+        live = pl.col(STATE).is_in([ACTIVE, HELD])
         carried = (
-            carried.join(moves, on=key, how="left", nulls_equal=True)
-            .with_columns(pl.coalesce("_to", STATE).alias(STATE))
+            carried.join(moves, on=key, how="left", nulls_equal=True, maintain_order="left")
+            .with_columns(
+                pl.when(live).then(pl.coalesce("_to", STATE)).otherwise(STATE).alias(STATE)
+            )
             .select(columns)
         )
     return pl.concat([current, carried, dormant], how="vertical")

@@ -93,8 +93,8 @@ def next_snapshot(
     old: pl.DataFrame, new: pl.DataFrame, removals: pl.DataFrame, held: pl.DataFrame, full: bool
 ) -> pl.DataFrame:
     """apply's rules row by row: the file's rows active, then the snapshot's rows no row of
-    the file carries (a hold released by a full export; moved to inactive or held as the
-    delta says: once per removal or hold of its key), then rows marked inactive that the
+    the file carries (a hold released by a full export; a live one moved to inactive or held
+    as the first removal or hold of its key says), then rows marked inactive that the
     snapshot never had, dormant."""
 
     def key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -111,8 +111,8 @@ def next_snapshot(
         if key(r) in present:
             continue
         state = ACTIVE if full and r[STATE] == HELD else r[STATE]
-        to = [m for k, m in moves if k == key(r)] or [state]
-        out += [{**r, STATE: s} for s in to]
+        to = [m for k, m in moves if k == key(r)]
+        out.append({**r, STATE: to[0] if to and state in (ACTIVE, HELD) else state})
     out += [
         {**r, STATE: DORMANT} for r, o in zip(rows, off, strict=True) if o and key(r) not in known
     ]
