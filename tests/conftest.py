@@ -14,8 +14,8 @@ from tests.support.paths import SAMPLES, SCHEMAS
 from tests.support.sftp_server import SftpServerInfo, run_sftp_server
 
 # The session's PostgreSQL and S3 for the tests that span machines (postgres_uri, postgres_at,
-# shared_ledger, s3_endpoint, s3_bucket).
-pytest_plugins = ["tests.support.scale_fixtures"]
+# shared_ledger, s3_endpoint, s3_bucket); tests.support.slow_first: the slow tests go out first.
+pytest_plugins = ["tests.support.scale_fixtures", "tests.support.slow_first"]
 
 # Hypothesis's per-example deadline (200 ms) judges the machine, not the code: on a shared,
 # loaded CI machine a correct check of a few digits missed it (tests/entities' party checks).

@@ -39,6 +39,7 @@ def _own_contracts(home: Path, erp: str | None = None) -> Path:
     return home / "schemas"
 
 
+@pytest.mark.slow
 def test_once_on_the_embedded_default_leaves_payloads_and_manifests(fresh: Path) -> None:
     result = _run(fresh, "once")
     assert result.returncode == 0, result.stderr

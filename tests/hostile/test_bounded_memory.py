@@ -122,6 +122,7 @@ CASES: dict[str, tuple[str, str, Maker, str]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.slow
 def test_check_refuses_the_file_in_bounded_memory(home: Path, tmp_path: Path, case: str) -> None:
     name, feed, maker, says = CASES[case]
     hostile = maker(tmp_path / name)
@@ -137,6 +138,7 @@ def test_check_refuses_the_file_in_bounded_memory(home: Path, tmp_path: Path, ca
     assert not list((home / "outbox" / "checks" / feed).glob(".*")), "scratch left behind"
 
 
+@pytest.mark.slow
 def test_once_rejects_each_hostile_file_and_goes_on(home: Path) -> None:
     """One pass: every hostile file archived as rejected, the good ones applied, both feeds run."""
     items, sheet = home / "erp" / "items", home / "erp" / "sheet"

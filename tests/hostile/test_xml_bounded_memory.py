@@ -95,6 +95,7 @@ CASES: dict[str, tuple[str, object, str]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.slow
 def test_check_refuses_the_xml_in_bounded_memory(home: Path, tmp_path: Path, case: str) -> None:
     name, maker, says = CASES[case]
     assert callable(maker)
@@ -110,6 +111,7 @@ def test_check_refuses_the_xml_in_bounded_memory(home: Path, tmp_path: Path, cas
     assert not list((home / "outbox" / "checks" / "items").glob(".*")), "scratch left behind"
 
 
+@pytest.mark.slow
 def test_once_rejects_each_hostile_xml_and_goes_on(home: Path) -> None:
     """One pass: the hostile files rejected, the good one applied, the next feed run."""
     items, later = home / "erp" / "items", home / "erp" / "later"

@@ -286,6 +286,7 @@ def test_order_archives_are_kept_forever_without_the_setting(home: Path, tmp_pat
 # -- the command ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_command_purges_by_the_wall_clock_and_dry_run_removes_nothing(
     home: Path, erp_root: Path
 ) -> None:

@@ -110,6 +110,7 @@ def receive(world: World, company: int, changed: int) -> None:
         post_event(url, "CompanyChangedNotification", {"CompanyId": company})
 
 
+@pytest.mark.slow
 def test_no_flow_logs_or_prints_a_personal_value(world: World, norce: NorceStandin) -> None:
     orders, company, buyer, changed = seed_norce(norce)
     receive(world, company, changed)
