@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -16,7 +16,10 @@ from etl.runtime import Runtime
 from etl.state.areas import kept_in_ledger
 from etl.state.blobs import StorageError
 from etl.state.ledger.base import Commit, SnapshotMoved
+from etl.to_norce.masterdata.go_live import go_live_trail
 from etl.to_norce.masterdata.trace import delta_rows, with_changed_values
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 def call_context(rt: Runtime, contract: FeedContract) -> CallContext:
@@ -45,6 +48,28 @@ def stage_delta(
     (an approval's): per removal's key text, the `run` that held it. `calls`: what was sent;
     each row of the trail names the request that carried it.
     """
+    path = staged / "delta.parquet"
+    streamed = None if held_by is not None else go_live_trail(delta, contract.key_fields, calls)
+    if streamed is not None:
+        sink_trail(streamed, delta, contract.key_fields, path)
+    else:
+        _write_trail(rt, contract, run_id, path, delta, base, hold_reason, held_by, calls)
+    # The trail is on disk and freed before the snapshot is written: they never share the peak.
+    return rt.snapshots.write(contract.name, run_id, snapshot)
+
+
+def _write_trail(
+    rt: Runtime,
+    contract: FeedContract,
+    run_id: str,
+    path: Path,
+    delta: Delta,
+    base: str | None,
+    hold_reason: str | None,
+    held_by: pl.DataFrame | None,
+    calls: Sequence[NorceCall],
+) -> None:
+    """The trail of any delta, built whole and written to `path`."""
     trail = carried_by(delta_rows(delta, contract.key_fields, hold_reason), calls, contract)
     if LINE in delta.marked.columns:  # an approval's lines are those of the runs that held
         trail = with_removal_causes(trail, delta.marked, contract.key_fields)
@@ -56,8 +81,17 @@ def stage_delta(
     personal = contract.entity.personal or frozenset()
     base_path = base_file(rt, contract.name, run_id, base)
     trail = with_changed_values(trail, delta, contract.key_fields, base_path, personal)
-    trail.write_parquet(staged / "delta.parquet")
-    return rt.snapshots.write(contract.name, run_id, snapshot)
+    trail.write_parquet(path)
+
+
+def sink_trail(trail: pl.LazyFrame, delta: Delta, key: Sequence[str], path: Path) -> None:
+    """A go-live's planned trail, with what the general path adds, streamed to `path`."""
+    if LINE in delta.marked.columns:
+        causes = with_removal_causes(trail, delta.marked, key)
+        # Nothing to join (no removal at a go-live): only the general path's types are kept.
+        kept = trail.cast(causes.collect_schema())
+        trail = causes if delta.marked.height else kept
+    trail.sink_parquet(path)
 
 
 def base_file(rt: Runtime, feed: str, run_id: str, base: str | None) -> Path | None:
@@ -138,9 +172,7 @@ def approved_causes(trail: pl.DataFrame, held_by: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(reason.alias("reason")).drop("run")
 
 
-def with_removal_causes(
-    trail: pl.DataFrame, marked: pl.DataFrame, key: Sequence[str]
-) -> pl.DataFrame:
+def with_removal_causes(trail: Frame, marked: pl.DataFrame, key: Sequence[str]) -> Frame:
     """Each removal (sent or held) says why: the line that marked it inactive, or its absence.
 
     `marked` holds the keys the file marked inactive (is_active false) with their LINE; a
@@ -148,9 +180,12 @@ def with_removal_causes(
     """
     lines = marked.select(key_text(key).alias("key"), pl.col(LINE).alias("_marked"))
     removal = pl.col("action").is_in(["remove", "held"])
-    trail = trail.join(lines, on="key", how="left", maintain_order="left").with_columns(
-        pl.when(removal).then(pl.coalesce("line", "_marked")).otherwise("line").alias("line")
-    )
+    line = pl.when(removal).then(pl.coalesce("line", "_marked")).otherwise("line").alias("line")
+    if isinstance(trail, pl.LazyFrame):  # a go-live's planned trail (etl...masterdata.go_live)
+        trail = trail.join(lines.lazy(), on="key", how="left", maintain_order="left")
+    else:
+        trail = trail.join(lines, on="key", how="left", maintain_order="left")
+    trail = trail.with_columns(line)
     why = (
         pl.when(pl.col("_marked").is_not_null())
         .then(pl.format("is_active = false on line {}", pl.col("_marked")))

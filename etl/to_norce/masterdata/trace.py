@@ -46,23 +46,29 @@ def delta_rows(delta: Delta, key: Sequence[str], hold_reason: str | None = None)
         ("spared", delta.spared, pl.format("rejected row on line {} may stand for it", SPARED_BY)),
     ]
     for action, rows, reason in parts:
-        if not rows.height:
-            continue
-        key_text = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
-        changed = (
-            pl.col(CHANGED).list.join(",") if CHANGED in rows.columns else pl.lit(None, pl.String)
-        )
-        line = next((pl.col(c) for c in (LINE, SPARED_BY) if c in rows.columns), None)
-        frames.append(
-            rows.select(
-                key_text.alias("key"),
-                pl.lit(action).alias("action"),
-                changed.alias("changed"),
-                (pl.lit(None, pl.Int64) if line is None else line).alias("line"),
-                (pl.lit(None, pl.String) if reason is None else reason).alias("reason"),
-            )
-        )
+        if rows.height:
+            frames.append(rows.select(_trail_columns(action, rows, key, reason)))
     return pl.concat(frames) if frames else pl.DataFrame(schema=TRAIL_SCHEMA)
+
+
+def adds_trail_columns(adds: pl.DataFrame, key: Sequence[str]) -> list[pl.Expr]:
+    """The trail's columns of the adds, as `delta_rows` selects them (key, action, ... reason)."""
+    return _trail_columns("add", adds, key, _added_inactive(adds))
+
+
+def _trail_columns(
+    action: str, rows: pl.DataFrame, key: Sequence[str], reason: pl.Expr | None
+) -> list[pl.Expr]:
+    """One part's trail columns: its key as text, the action, changed fields, line, reason."""
+    changed = pl.col(CHANGED).list.join(",") if CHANGED in rows.columns else pl.lit(None, pl.String)
+    line = next((pl.col(c) for c in (LINE, SPARED_BY) if c in rows.columns), None)
+    return [
+        key_text(key).alias("key"),
+        pl.lit(action).alias("action"),
+        changed.alias("changed"),
+        (pl.lit(None, pl.Int64) if line is None else line).alias("line"),
+        (pl.lit(None, pl.String) if reason is None else reason).alias("reason"),
+    ]
 
 
 def _added_inactive(adds: pl.DataFrame) -> pl.Expr | None:
@@ -95,12 +101,18 @@ def with_changed_values(
     old = _old_rows(base, rows.select(key), key, fields)
     joined = rows.join(old, on=list(key), how="left", nulls_equal=True)
     values = joined.select(
-        _key_text(key).alias("key"),
+        key_text(key).alias("key"),
         "action",
         *(_value(f, f + _WAS, OLD, f in personal) for f in fields),
         *(_value(f, f, NEW, f in personal) for f in fields),
     )
     return trail.join(values, on=["key", "action"], how="left", maintain_order="left")
+
+
+def has_changed_values(delta: Delta) -> bool:
+    """Whether any row of the delta carries changed fields (`with_changed_values` adds columns)."""
+    rows = _with_changes(delta)
+    return rows is not None and bool(_changed_fields(rows, []))
 
 
 def _with_changes(delta: Delta) -> pl.DataFrame | None:
@@ -155,5 +167,6 @@ def _value(field: str, column: str, prefix: str, personal: bool) -> pl.Expr:
     return pl.when(pl.col(CHANGED).list.contains(field)).then(text).alias(prefix + field)
 
 
-def _key_text(key: Sequence[str]) -> pl.Expr:
+def key_text(key: Sequence[str]) -> pl.Expr:
+    """A row's key as the trail writes it: its parts joined by ` / `."""
     return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
