@@ -1,12 +1,12 @@
 """Which file rows differ from their snapshot row in any compared field.
 
-Two ways to the same answer. A snapshot of up to WHOLE_ROWS rows has every compared field
-read at once and its rows put beside the file's (at a million rows 0.2 s of CPU; the part-wise
-way read each field of each part apart and copied both sides' values into the snapshot's
-order: 0.5 s). A larger one is compared a part at a time, a
-field at a time, so no whole column is ever held twice (at ten million rows a text column
-and its copy took a gigabyte). tests/to_norce/masterdata/diff/test_fast_paths_pinned.py
-holds both ways to the same answers.
+Two ways to the same answer. A snapshot of up to WHOLE_ROWS rows has each compared field read
+whole, a field at a time, and put beside the file's rows (the part-wise way read each field
+of each part apart and copied both sides' values into the snapshot's order: at a million
+rows about twice the CPU). A larger one is compared a part at a time, a field at a time, so
+no whole column is ever held twice (at ten million rows a text column and its copy took a
+gigabyte). tests/to_norce/masterdata/diff/test_fast_paths_pinned.py holds both ways to the
+same answers.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import polars as pl
 
 # Snapshot rows compared at a time: two of the row groups polars writes (512² rows each).
 PART_ROWS = 2 * 512**2
-# Up to this many snapshot rows, all of it is compared at once: its compared fields held
-# whole (at 1M rows a 3-feed run's peak rose 278 -> 308 MB); above, the peak is the concern.
+# Up to this many snapshot rows each compared field is read whole (one column and its copy
+# in the file's order held at a time); above, the peak is the concern.
 WHOLE_ROWS = 2_000_000
 
 
@@ -40,32 +40,19 @@ def any_differs(
 def whole_differs(
     old: pl.LazyFrame, new: pl.DataFrame, at: pl.Series, fields: list[str]
 ) -> pl.Series:
-    """`any_differs` with every compared field of the snapshot read at once."""
-    if not fields or at.null_count() == at.len():
-        return pl.repeat(False, new.height, eager=True)
-    snapshot = old.select(fields).collect()
+    """`any_differs` with each compared field of the snapshot read whole, one at a time.
+
+    One field at a time: all of them read at once, and both sides' paired rows copied out,
+    held three copies of every compared field (a 3-feed run's peak at 1M rows 735 -> 908 MB).
+    """
     paired = at.is_not_null()
-    positions = at.drop_nulls()
-    if positions.len() < 2 or (positions.diff().slice(1) > 0).all():
-        # The file in the snapshot's order (an export run after run in one order): the rows
-        # that pair up are each side's rows kept in order, a filter, no gather of every value.
-        hit = pl.repeat(False, snapshot.height, eager=True).scatter(positions, True)
-        mine, theirs = new.select(fields).filter(paired), snapshot.filter(hit)
-        found = _differs(mine, theirs, fields)
-        # Back to one flag per file row: the k-th paired row takes the k-th flag.
-        order = (paired.cast(pl.Int64).cum_sum() - 1).clip(lower_bound=0)
-        return found.gather(order) & paired
-    theirs = snapshot.select(pl.all().gather(at))  # a null position gives a null row
-    return _differs(new.select(fields), theirs, fields) & paired
-
-
-def _differs(mine: pl.DataFrame, theirs: pl.DataFrame, fields: list[str]) -> pl.Series:
-    """Per row: does any field of `mine` differ from the same row of `theirs` (nulls equal)?"""
-    if not mine.height:
-        return pl.Series(dtype=pl.Boolean)
-    return pl.select(
-        pl.any_horizontal([mine.get_column(f).ne_missing(theirs.get_column(f)) for f in fields])
-    ).to_series()
+    differs = pl.repeat(False, new.height, eager=True)
+    if not fields or not paired.any():
+        return differs
+    for f in fields:
+        theirs = old.select(f).collect().to_series().gather(at)  # a null position: a null
+        differs = differs | new.get_column(f).ne_missing(theirs)
+    return differs & paired
 
 
 def parts_differ(
