@@ -60,11 +60,12 @@ class LocalExported:
         """Move each file (or write its bytes) into the day folder; fsync'd once for all."""
         folder = self.root / layout / day
         sources = set()
+        if files:
+            folder.mkdir(parents=True, exist_ok=True)  # once for the batch, not once a file
         for name, source in files.items():
             if isinstance(source, Path):
                 # Not fsync'd one by one: a file left in `sent/` after a power cut is archived
                 # by the next run (its export is done).
-                folder.mkdir(parents=True, exist_ok=True)
                 source.replace(folder / name)
                 sources.add(source.parent)
             else:

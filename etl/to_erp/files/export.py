@@ -163,6 +163,14 @@ class Batched(Protocol):
         """After the uploads and their checks: these files are the ERP's."""
 
 
+@runtime_checkable
+class NamesAtOnce(Protocol):
+    """A supply that looks up many file names in one ledger query."""
+
+    def names_used(self, names: Sequence[str]) -> set[str]:
+        """Those of `names` an export of the layout already used."""
+
+
 class Supply(Protocol[U]):
     """What the shared export asks of one layout's subject: its units and its ledger."""
 
@@ -289,6 +297,11 @@ class _Export(Generic[U]):
         )
         self.summary = ExportSummary(layout.name)
         self.naming: set[str] = set()  # names this run chose (before the ledger has them)
+        # The batch's first-choice names, looked up in the ledger at once; the names of them
+        # it has. A name not among them (a `_2` after a taken one) is asked on its own.
+        self.asked: set[str] = set()
+        self.used: set[str] = set()
+        self.names_at_once = supply if isinstance(supply, NamesAtOnce) else None
         self.present: set[str] | None = set()  # names in the target folder at the batch's start
         self.unsynced = False  # files moved into `sent/` since it was last fsync'd
 
@@ -370,6 +383,7 @@ class _Export(Generic[U]):
     def _placed(self, rendered: Sequence[tuple[Sequence[U], bytes]]) -> list[_File[U]]:
         """Each rendered file named, durable in the outbox (and the bucket)."""
         batch, files, datas = outbox.Batch(), [], {}
+        self._look_up_names([units for units, _ in rendered])
         try:
             for units, data in rendered:
                 name = self.supply.name(units, self._taken)
@@ -387,6 +401,13 @@ class _Export(Generic[U]):
             batch.discard()
             raise
         return files
+
+    def _look_up_names(self, groups: Sequence[Sequence[U]]) -> None:
+        """Ask the ledger once for the name each group would have first (none of them taken)."""
+        if self.names_at_once is None:
+            return
+        firsts = {self.supply.name(units, _never_taken) for units in groups}
+        self.asked, self.used = firsts, self.names_at_once.names_used(sorted(firsts))
 
     def _begin(self, files: Sequence[_File[U]]) -> None:
         """Record the batch before its uploads: in one transaction where the supply can."""
@@ -433,12 +454,13 @@ class _Export(Generic[U]):
         it (etl.transport.publish: the whole batch at once where the store can); each file
         moves to `sent/` as it lands, then `landed(i)`."""
         suffix = self.layout.target.temp_suffix
+        self.sent.mkdir(parents=True, exist_ok=True)  # once for the batch, not once a file
 
         def published(index: int) -> None:
             name, local = files[index]
             # `sent/` is what says the file is on the server if the ERP takes it before the
             # commit: moved the moment the server has renamed it, fsync'd once for the batch.
-            outbox.move(local, self.sent / name, durable=False)
+            local.replace(self.sent / name)
             self.unsynced = True
             if self.shared is not None:
                 self.shared.mark_sent(name)  # what `sent/` says, for every machine
@@ -654,7 +676,7 @@ class _Export(Generic[U]):
     def _taken(self, name: str) -> bool:
         """Used by an earlier export or this batch, or a file of that name (or its temp,
         marker) on the server."""
-        if name in self.naming or self.supply.name_used(name):
+        if name in self.naming or self._used(name):
             return True
         target = self.layout.target
         names = [name, name + target.temp_suffix]
@@ -663,6 +685,10 @@ class _Export(Generic[U]):
         if self.present is None:
             return any(self.store.exists(self._remote(n)) for n in names)
         return any(n in self.present for n in names)
+
+    def _used(self, name: str) -> bool:
+        """Used by an earlier export: from the batch's one lookup where it asked for it."""
+        return name in self.used if name in self.asked else self.supply.name_used(name)
 
     def _listed(self) -> set[str] | None:
         """Names in the target folder; None when it cannot be listed (a local root the first
@@ -700,6 +726,11 @@ def _from_shared(shared: SharedOutbox, names: Sequence[str]) -> dict[str, Path |
         if data is not None:
             found[name] = data
     return found
+
+
+def _never_taken(_: str) -> bool:
+    """What a name's first choice is asked with: the template's name before any `_2`."""
+    return False
 
 
 def _sha256(data: bytes) -> str:
@@ -778,6 +809,10 @@ class OrderSupply:
     def name_used(self, name: str) -> bool:
         """Whether an export of the layout used this name."""
         return self.book.file_name_taken(self.layout.name, name)
+
+    def names_used(self, names: Sequence[str]) -> set[str]:
+        """Those of `names` an export of the layout used, in one query."""
+        return self.book.file_names_taken(self.layout.name, names)
 
     def finished_at(self, name: str) -> str | None:
         """When the export of the layout that used this name was committed."""

@@ -35,6 +35,9 @@ from etl.to_erp.orders import due
 
 Arrival = Literal["new", "again", "conflict"]
 
+# Names asked in one query, at most: well under SQLite's limit on bound parameters.
+_NAMES_A_QUERY = 500
+
 # An order row with the body due in its current generation: a resend's choice, else its own.
 _ROWS = (
     "SELECT o.ref, COALESCE(b.sha256, o.sha256) AS sha256, "
@@ -271,13 +274,12 @@ class OrderBook(ExportedFiles):
     ) -> None:
         """Before the uploads: each file (id, name, orders, hash, size) is on its way; one commit."""
         with self._tx() as db:
-            for export_id, file_name, orders, sha256, size in files:
+            # One statement each for the whole batch, not one set a file (the same rows).
+            for export_id, file_name, _, sha256, size in files:
                 self._begin_file(db, (export_id, layout, file_name), sha256, size, at)
-                db.executemany(
-                    "INSERT INTO order_export_items VALUES (?,?,?,?)",
-                    [(layout, o.ref, o.generation, export_id) for o in orders],
-                )
-                due.begin(db, layout, [o.ref for o in orders])
+            items = [(layout, o.ref, o.generation, f[0]) for f in files for o in f[2]]
+            db.executemany("INSERT INTO order_export_items VALUES (?,?,?,?)", items)
+            due.begin(db, layout, [ref for _, ref, _, _ in items])
 
     def finish_export(self, export_id: str, at: str) -> None:
         """After the upload and its check: the file is the ERP's now."""
@@ -288,18 +290,33 @@ class OrderBook(ExportedFiles):
         with self._tx() as db:
             for export_id in export_ids:
                 self._finish_file(db, export_id, at)
-                due.finish(db, export_id)
-                # Only the generation the file carried: an order resent while its upload was
-                # under way stays spooled, so its new generation is still due (`due`).
-                db.execute(
-                    # `+orders.state`: SQLite would walk every spooled order by its state
-                    # index for each file; the key lookup is what is wanted (etl.state.ledger
-                    # .dialect drops the `+` on PostgreSQL).
-                    "UPDATE orders SET state='exported', updated_at=? WHERE +orders.state='spooled' "
-                    "AND (ref, generation) IN "
-                    "(SELECT ref, generation FROM order_export_items WHERE export_id=?)",
-                    (at, export_id),
-                )
+            # Each statement once for the batch: an export's rows are its own, so the order
+            # of the statements across exports does not matter.
+            due.finish(db, export_ids)
+            # Only the generation the file carried: an order resent while its upload was
+            # under way stays spooled, so its new generation is still due (`due`).
+            db.executemany(
+                # `+orders.state`: SQLite would walk every spooled order by its state
+                # index for each file; the key lookup is what is wanted (etl.state.ledger
+                # .dialect drops the `+` on PostgreSQL).
+                "UPDATE orders SET state='exported', updated_at=? WHERE +orders.state='spooled' "
+                "AND (ref, generation) IN "
+                "(SELECT ref, generation FROM order_export_items WHERE export_id=?)",
+                [(at, export_id) for export_id in export_ids],
+            )
+
+    def file_names_taken(self, layout: str, names: Sequence[str]) -> set[str]:
+        """Those of `names` an export of `layout` already used: one query, not one a name."""
+        taken: set[str] = set()
+        for start in range(0, len(names), _NAMES_A_QUERY):
+            chunk = list(names[start : start + _NAMES_A_QUERY])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT file_name FROM order_exports WHERE layout=? AND file_name IN ({marks})",  # noqa: S608
+                (layout, *chunk),
+            ).fetchall()
+            taken.update(str(r["file_name"]) for r in rows)
+        return taken
 
     def exports(self, ref: str) -> list[ExportRow]:
         """Every export that carried the order."""

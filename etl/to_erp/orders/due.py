@@ -66,15 +66,15 @@ def begin(db: sqlite3.Connection, layout: str, refs: Sequence[str]) -> None:
     )
 
 
-def finish(db: sqlite3.Connection, export_id: str) -> None:
-    """In the transaction that finishes an export: its orders are owed to every other layout."""
-    db.execute(
+def finish(db: sqlite3.Connection, export_ids: Sequence[str]) -> None:
+    """In the transaction that finishes exports: their orders are owed to every other layout."""
+    db.executemany(
         "INSERT OR IGNORE INTO order_owed SELECT l.layout, o.ref, o.generation "
         "FROM order_export_items e JOIN orders o ON o.ref=e.ref AND o.generation=e.generation "
         "JOIN order_layouts l ON l.layout<>e.layout WHERE e.export_id=? AND NOT EXISTS ("
         "SELECT 1 FROM order_export_items i WHERE i.layout=l.layout AND i.ref=o.ref "
         "AND i.generation=o.generation)",
-        (export_id,),
+        [(export_id,) for export_id in export_ids],
     )
 
 
