@@ -8,13 +8,9 @@ others (uvicorn, paramiko, procrastinate, httpx) for `once`.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.support.paths import REPO
+from tests.support.import_probe import probe
 
 ONLY_SOME_COMMANDS = ["openpyxl", "prometheus_client", "etl.console.page_route"]
 
@@ -31,14 +27,6 @@ print(json.dumps({"code": code, "loaded": sorted(m for m in sys.argv[1:] if m in
 
 @pytest.mark.slow
 def test_the_help_of_the_cli_loads_no_library_only_some_commands_use() -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE, *ONLY_SOME_COMMANDS],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = probe(_PROBE, *ONLY_SOME_COMMANDS)
 
-    result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result == {"code": 0, "loaded": []}, run.stderr[-2000:]
+    assert result == {"code": 0, "loaded": []}

@@ -8,14 +8,11 @@ they are used (etl.lazy, etl.transport, etl.norce.client); this keeps it so.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.paths import REPO
+from tests.support.import_probe import probe
 
 ONLY_ELSEWHERE = ["h11", "httpx", "paramiko", "procrastinate", "psycopg", "uvicorn"]
 
@@ -29,14 +26,6 @@ print(json.dumps({"code": code, "loaded": sorted(m for m in sys.argv[2:] if m in
 
 @pytest.mark.slow
 def test_once_on_the_embedded_default_imports_no_library_it_does_not_use(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(tmp_path), *ONLY_ELSEWHERE],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = probe(_PROBE, str(tmp_path), *ONLY_ELSEWHERE)
 
-    result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result == {"code": 0, "loaded": []}, run.stderr[-2000:]
+    assert result == {"code": 0, "loaded": []}

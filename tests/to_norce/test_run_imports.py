@@ -9,14 +9,12 @@ etl.to_norce.run); these runs, each in a fresh interpreter, keep it so.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.homes import home_with_feeds
+from tests.support.import_probe import probe
 from tests.support.paths import REPO
 
 EMBEDDED = REPO / "etl" / "embedded"
@@ -69,16 +67,7 @@ def _products_home(root: Path, extra_rows: str = "") -> Path:
 
 
 def _run(home: Path) -> dict[str, list[str]]:
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(home), *NOT_FOR_A_CLEAN_CSV_FEED],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    return dict(json.loads(run.stdout.strip().splitlines()[-1]))
+    return probe(_PROBE, str(home), *NOT_FOR_A_CLEAN_CSV_FEED)
 
 
 @pytest.mark.slow
