@@ -15,16 +15,10 @@ from etl.state.ledger.postgres import PostgresAt
 from tests.support.clock import NOW
 from tests.support.exported_machines import ARCHIVED, LAYOUT, NAME, PREFIX, Machine, two_machines
 from tests.support.s3 import S3Bucket
-from tests.support.s3_gate import S3Gate, s3_gate
+from tests.support.s3_gate import S3Gate
 
 LATER = NOW + dt.timedelta(days=2)
 EMAIL = b"anna@example.com"
-
-
-@pytest.fixture
-def gate(s3_bucket: S3Bucket) -> Iterator[S3Gate]:
-    with s3_gate(s3_bucket.endpoint) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The fixtures of the tests that span machines: the session's PostgreSQL and a real S3 API.
 
 Registered for every test by tests/conftest.py (`pytest_plugins`), so each folder that needs
-a shared ledger or a bucket asks for it by name instead of declaring the same fixtures again.
+a shared ledger, a bucket or a gate in front of it asks for it by name instead of declaring the same fixtures again.
 The servers start only when a test asks for them.
 """
 
@@ -14,6 +14,7 @@ import pytest
 from etl.state.ledger.postgres import PostgresAt
 from tests.support.postgres import fresh_schema, release, server_uri, session_root
 from tests.support.s3 import S3Bucket, fresh_bucket, run_s3_server
+from tests.support.s3_gate import S3Gate, s3_gate
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +50,10 @@ def s3_bucket(s3_endpoint: str) -> Iterator[S3Bucket]:
     """A new, empty bucket for one test."""
     with fresh_bucket(s3_endpoint) as bucket:
         yield bucket
+
+
+@pytest.fixture
+def gate(s3_bucket: S3Bucket) -> Iterator[S3Gate]:
+    """The test's bucket reached through a gate it can shut and open (a real outage)."""
+    with s3_gate(s3_bucket.endpoint) as opened:
+        yield opened

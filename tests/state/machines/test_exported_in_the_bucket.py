@@ -20,18 +20,11 @@ from etl.state.ledger.postgres import PostgresAt
 from tests.support.clock import NOW
 from tests.support.exported_machines import ARCHIVED, LAYOUT, NAME, PREFIX, Machine, two_machines
 from tests.support.s3 import S3Bucket
-from tests.support.s3_gate import S3Gate, s3_gate
+from tests.support.s3_gate import S3Gate
 
 ARCHIVE = f"{PREFIX}/archive/"
 LATER = NOW + dt.timedelta(days=2)  # the next run comes on another day
 OUTBOX = f"{PREFIX}/outbox/"
-
-
-@pytest.fixture
-def gate(s3_bucket: S3Bucket) -> Iterator[S3Gate]:
-    """Machine A reaches the bucket through this gate."""
-    with s3_gate(s3_bucket.endpoint) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,14 +30,6 @@ from tests.support.s3_gate import S3Gate
 from tests.support.s3_homes import KEY_ENV, PREFIX, run_py, s3_config, s3_settings
 
 MARK = f"{PREFIX}/archive/products/2026-12-07/r1.published"
-
-
-@pytest.fixture
-def gate(s3_bucket: S3Bucket) -> Iterator[S3Gate]:
-    """The bucket reached through a gate the test can shut and open."""
-    opened = S3Gate(s3_bucket.endpoint)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
