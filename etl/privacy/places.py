@@ -117,26 +117,51 @@ def sweep(
     in_orders = Masker(masker.person, in_orders=True)
     for root in roots:
         for path in files_under(root):
-            suffix = path.suffix.lower()
-            if suffix in PACKED:
-                found.packed.append(path)
-                continue
-            inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix
-            if inner not in REWRITERS:
+            if not maskable(path, found):
                 continue
             place = place_of(home, path)
             theirs = in_orders if place.startswith(ORDER_PLACES) else masker
-            try:
-                if suffix == ".gz":
-                    values = gzip_file(path, theirs, write)
-                else:
-                    values = rewrite_file(path, theirs, write, keep.get(path.parent))
-            except UnreadableFile:
-                found.unreadable.append(path)
-                continue
+            values = masked_in(path, path, theirs, write, found, keep.get(path.parent))
             if values:
                 found.count(place, path, values)
     return found
+
+
+def maskable(path: Path, found: Sweep) -> bool:
+    """Whether `path` is of a kind masked in place; a packed one is noted in `found` (a
+    person opens it)."""
+    suffix = path.suffix.lower()
+    if suffix in PACKED:
+        found.packed.append(path)
+        return False
+    inner = Path(path.stem).suffix.lower() if suffix == ".gz" else suffix
+    return inner in REWRITERS
+
+
+def masked_in(
+    path: Path,
+    local: Path,
+    masker: Masker,
+    write: bool,
+    found: Sweep,
+    keep: tuple[str, ...] | None = None,
+) -> int:
+    """Values masked in `local`: the file at `path`, or a copy of it fetched from a bucket.
+
+    One its parser refuses is noted in `found` under `path` (how places and logs name it)."""
+    try:
+        if path.suffix.lower() == ".gz":
+            return gzip_file(local, masker, write)
+        return rewrite_file(local, masker, write, keep)
+    except UnreadableFile:
+        found.unreadable.append(path)
+        return 0
+
+
+def erasure_record(name: str, local: Path) -> dict[str, object]:
+    """What a manifest's erasure entry says of a masked file: its name, new size and hash."""
+    body = local.read_bytes()
+    return {"name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
 
 
 def rewrite_file(path: Path, masker: Masker, write: bool, keep: tuple[str, ...] | None) -> int:

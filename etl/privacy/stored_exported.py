@@ -12,20 +12,17 @@ disk: its masked files are returned for `note_stored`.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 
 from etl.privacy.masking import Masker
 from etl.privacy.places import (
     ORDER_PLACES,
-    PACKED,
-    REWRITERS,
     Sweep,
-    UnreadableFile,
-    gzip_file,
+    erasure_record,
+    maskable,
+    masked_in,
     place_of,
-    rewrite_file,
 )
 from etl.privacy.stored_runs import Notes
 from etl.state.areas import FILE_AREAS, Areas
@@ -57,7 +54,7 @@ def sweep_stored_exported(
                             found.count(place, twin, values)
                             if write:
                                 stored.replace(layout, day, name, local)
-                                _note(stored, layout, day, _record(name, local), notes)
+                                _note(stored, layout, day, erasure_record(name, local), notes)
                         local.unlink(missing_ok=True)
     return notes
 
@@ -72,20 +69,9 @@ def _masked(
 ) -> int:
     """Fetch one object into `local` and mask it there, as the disk's file; values it held."""
     twin = stored.twin(*where)
-    suffix = twin.suffix.lower()
-    if suffix in PACKED:
-        found.packed.append(twin)
-        return 0
-    inner = Path(twin.stem).suffix.lower() if suffix == ".gz" else suffix
-    if inner not in REWRITERS or not stored.fetch(*where, local):
+    if not maskable(twin, found) or not stored.fetch(*where, local):
         return 0  # not a kind that is masked; or gone since the listing (a purge)
-    try:
-        if suffix == ".gz":
-            return gzip_file(local, masker, write)
-        return rewrite_file(local, masker, write, None)
-    except UnreadableFile:
-        found.unreadable.append(twin)
-        return 0
+    return masked_in(twin, local, masker, write, found)
 
 
 def _note(
@@ -95,9 +81,3 @@ def _note(
     folder = stored.twin(layout, day)
     if folder in notes or stored.read_manifest(layout, day) is not None:
         notes.setdefault(folder, []).append(record)
-
-
-def _record(name: str, local: Path) -> dict[str, object]:
-    """What the manifest's erasure entry says of a masked file: its new size and hash."""
-    body = local.read_bytes()
-    return {"name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}

@@ -22,15 +22,7 @@ from typing import Any
 
 from etl.norce.file_delivery import AREA
 from etl.privacy.masking import Masker
-from etl.privacy.places import (
-    PACKED,
-    REWRITERS,
-    Sweep,
-    UnreadableFile,
-    gzip_file,
-    place_of,
-    rewrite_file,
-)
+from etl.privacy.places import Sweep, maskable, masked_in, place_of
 from etl.state.areas import Areas
 from etl.state.blob_batches import MARK, BlobBatches
 from etl.state.blobs import BlobNotFound, Blobs, StorageOptions, open_blobs
@@ -101,21 +93,10 @@ def masked_object(
     blobs: Blobs, key: str, local: Path, twin: Path, masker: Masker, write: bool, found: Sweep
 ) -> int:
     """Fetch one object into `local` and mask it there, as the disk's file; values it held."""
-    suffix = twin.suffix.lower()
-    if suffix in PACKED:
-        found.packed.append(twin)
-        return 0
-    inner = Path(twin.stem).suffix.lower() if suffix == ".gz" else suffix
-    if inner not in REWRITERS:
+    if not maskable(twin, found):
         return 0
     try:
         blobs.get_file(key, local)
     except BlobNotFound:
         return 0  # gone since the listing (a purge): nothing of theirs left in it
-    try:
-        if suffix == ".gz":
-            return gzip_file(local, masker, write)
-        return rewrite_file(local, masker, write, None)
-    except UnreadableFile:
-        found.unreadable.append(twin)
-        return 0
+    return masked_in(twin, local, masker, write, found)

@@ -13,19 +13,10 @@ run folder does (`note_stored`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 from etl.privacy.masking import Masker
-from etl.privacy.places import (
-    PACKED,
-    REWRITERS,
-    Sweep,
-    UnreadableFile,
-    gzip_file,
-    place_of,
-    rewrite_file,
-)
+from etl.privacy.places import Sweep, erasure_record, maskable, masked_in, place_of
 from etl.state.areas import Areas
 from etl.state.base import Archive
 from etl.state.blob_archive import open_archive
@@ -66,38 +57,19 @@ def _mask_one(
 ) -> None:
     """One object: fetched, masked as its kind, put back whole when it held the person."""
     twin = run / name  # its path had the run been on the disk: how places and logs name it
-    suffix = twin.suffix.lower()
-    if suffix in PACKED:
-        found.packed.append(twin)
-        return
-    inner = Path(twin.stem).suffix.lower() if suffix == ".gz" else suffix
-    if inner not in REWRITERS:
+    if not maskable(twin, found):
         return
     with archive.opened(run, name) as local:
         if local is None:
             return  # gone since the listing (a purge): nothing of theirs left in it
-        try:
-            values = (
-                gzip_file(local, masker, write)
-                if suffix == ".gz"
-                else rewrite_file(local, masker, write, None)
-            )
-        except UnreadableFile:
-            found.unreadable.append(twin)
-            return
+        values = masked_in(twin, local, masker, write, found)
         if not values:
             return
         found.count(place_of(home, twin), twin, values)
         if write:
             archive.replace(run, name, local)
             if name != MANIFEST:
-                notes.setdefault(run, []).append(_file_record(name, local))
-
-
-def _file_record(name: str, local: Path) -> dict[str, object]:
-    """What the manifest's erasure entry says of a masked file: its new size and hash."""
-    body = local.read_bytes()
-    return {"name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+                notes.setdefault(run, []).append(erasure_record(name, local))
 
 
 def note_stored(archive: Archive | None, notes: Notes, request: str, at: dt.datetime) -> None:
