@@ -81,12 +81,7 @@ def test_a_workers_next_job_of_any_feed_publishes_it(
 
 
 def test_the_alerts_tick_publishes_it(staged_home: Path, s3_bucket: S3Bucket) -> None:
-    settings = s3_settings(staged_home)
-    rt = Runtime.open(settings)
-    try:
-        alerts_job(load_contracts(settings), settings.alerts, "scheduler").run(rt, None)
-    finally:
-        rt.close()
+    _alerts_tick(staged_home)
 
     assert s3_bucket.listed_keys(MARK) == [MARK]
 
@@ -103,11 +98,16 @@ def test_status_names_a_committed_run_the_bucket_lacks_until_it_is_published(
     assert "Committed, not yet in the bucket" in said
     assert "products  r1  archive/products/2026-12-07/r1" in said
 
-    settings = s3_settings(staged_home)
+    _alerts_tick(staged_home)
+    code, said = run_py(other, "status", "--feed", "products")
+    assert "not yet in the bucket" not in said, said
+
+
+def _alerts_tick(home: Path) -> None:
+    """One tick of the scheduler's alerts job on `home`."""
+    settings = s3_settings(home)
     rt = Runtime.open(settings)
     try:
         alerts_job(load_contracts(settings), settings.alerts, "scheduler").run(rt, None)
     finally:
         rt.close()
-    code, said = run_py(other, "status", "--feed", "products")
-    assert "not yet in the bucket" not in said, said
