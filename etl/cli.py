@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etl.alert_jobs import alert_pass
 from etl.commands.check import add_check_command
@@ -34,15 +35,20 @@ from etl.console.configuration_problems import unreadable_now
 from etl.console.problems import Problem
 from etl.errors import ConfigError, EtlError
 from etl.jobs import chosen_feeds, feed_job, one_pass, run_jobs
+from etl.lazy import imported_when_called
 from etl.logs import install as install_log_escaping
 from etl.norce.check import check_tenant
 from etl.retention.purge import describe, purge_all, strays
 from etl.runtime import Runtime, utc_now
-from etl.scheduler import serve
 from etl.state.private_files import keep_private
 from etl.to_erp.files.layouts import load_every_layout
 from etl.to_norce.masterdata.approve import approve
 from etl.transport.names import one_line
+
+if TYPE_CHECKING:
+    from etl.scheduler import serve
+else:  # APScheduler's scheduler, executors and multiprocessing: only the scheduler needs them
+    serve = imported_when_called("etl.scheduler", "serve")
 
 log = logging.getLogger("etl")
 
