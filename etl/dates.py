@@ -17,6 +17,7 @@ the order of a list never decides what a date means.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 
@@ -41,6 +42,10 @@ def has_offset(fmt: str) -> bool:
     return _OFFSET.search(fmt) is not None
 
 
+# The checks below run polars on one-row series (a dozen small queries for a list of
+# formats), once per contract and key as the contracts load, at every start: most contracts
+# keep the default formats and zone, so each distinct one is judged once per process.
+@functools.cache
 def zone_problem(name: str) -> str | None:
     """Why `name` is not a usable IANA time zone, or None when it is."""
     try:
@@ -53,6 +58,7 @@ def zone_problem(name: str) -> str | None:
     return None
 
 
+@functools.cache
 def format_problem(fmt: str, with_time: bool) -> str | None:
     """Why `fmt` cannot read dates (or date-times), or None when it reads back its own example.
 
@@ -145,6 +151,7 @@ def year_problem(col: pl.Expr, fmts: tuple[str, ...], with_time: bool) -> pl.Exp
     return problem
 
 
+@functools.cache
 def ambiguity(fmts: tuple[str, ...], with_time: bool) -> tuple[int, str] | None:
     """(index, why) of the first format whose text an earlier format reads as another moment.
 

@@ -109,7 +109,7 @@ def test_exec_start_is_a_command_of_the_cli(unit: Path, handler: object) -> None
     program, *argv = parsed.exec_start()
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert program.endswith(
-        "/" + next(k for k, v in scripts["scripts"].items() if v == "etl.cli:main")
+        "/" + next(k for k, v in scripts["scripts"].items() if v == "etl.start:main")
     )
     args = _parser().parse_args(argv)
     assert args.handler is handler
