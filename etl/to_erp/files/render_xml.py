@@ -11,17 +11,25 @@ attribute (`cbc:EndpointID/@schemeID = '0088'`) only decorates an element that s
 else created, so an absent EndpointID does not leave a lone `schemeID` behind; so does any
 attribute of an element whose text the same record writes (`cbc:Amount/@currencyID` waits
 for `cbc:Amount`), so an empty amount leaves no `<cbc:Amount currencyID="SEK"/>`.
+
+A row written into an empty element (a repeating record's entry, or an order's first record)
+can find nothing there it did not make itself, so what it makes depends only on which of its
+cells are empty: that is worked out once per record and such pattern (`_Plan`) and replayed,
+instead of walking every column's path again for every order. A row written where elements
+already are (a second record at the order's level) walks the paths (`_fill`).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from lxml import etree
 
 from etl.to_erp.files.layout_spec import OrderFormat
-from etl.to_erp.files.layouts import Column, Layout
+from etl.to_erp.files.layouts import Column, Layout, Record
 from etl.to_erp.files.prepared import Prepared, Row
 from etl.to_erp.files.sources import Constant
 from etl.to_erp.files.xmlpaths import XmlPath, parse_path
@@ -48,7 +56,10 @@ def order_element(rows: Sequence[Row], fmt: OrderFormat) -> etree._Element:
         base = root
         if row.record.repeat is not None:
             base = _walk(root, row.record.repeat.steps, create_last=True)
-        _fill(base, row.record.columns, row.cells)
+        if len(base) == 0:
+            _plan(row.record, row.cells).replay(base, row.cells)
+        else:
+            _fill(base, row.record.columns, row.cells)
         parent = base.getparent()
         if base is not root and parent is not None and not _has_content(base):
             parent.remove(base)
@@ -120,6 +131,81 @@ class _Reached:
         while steps[:known] not in self.elements:
             known -= 1
         return known, self.elements[steps[:known]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What `_fill` does to an empty base for one pattern of empty cells, as steps to replay.
+
+    `made`: each element `_fill` creates, in creation order, as (its parent's slot, tag); slot
+    0 is the base, slot k the k-th element made. `sets`: each text or attribute `_fill` writes,
+    in its order, as (slot, attribute or None for the text, cell index).
+    """
+
+    made: tuple[tuple[int, str], ...]
+    sets: tuple[tuple[int, str | None, int], ...]
+
+    def replay(self, base: etree._Element, cells: Sequence[str]) -> None:
+        """Write `cells` into the empty `base` as `_fill` would."""
+        slots = [base]
+        for parent, tag in self.made:
+            slots.append(etree.SubElement(slots[parent], tag))
+        for slot, attribute, cell in self.sets:
+            if attribute is None:
+                slots[slot].text = cells[cell]
+            else:
+                slots[slot].set(attribute, cells[cell])
+
+
+# Per record, by its id, the plans of the patterns seen so far; dropped when the record goes
+# (each pass loads the layouts anew), before its id can be another's. A pattern is which
+# cells are filled: orders vary in a few optional fields, so a record sees a few dozen; past
+# the cap a plan is still made, just not kept.
+_PLANS: dict[int, dict[tuple[bool, ...], _Plan]] = {}
+_PLANS_PER_RECORD = 512
+
+
+def _plan(record: Record, cells: Sequence[str]) -> _Plan:
+    """The plan for this record's row with these cells filled (an empty cell writes nothing)."""
+    plans = _PLANS.get(id(record))
+    if plans is None:
+        plans = _PLANS[id(record)] = {}
+        weakref.finalize(record, _PLANS.pop, id(record), None)
+    filled = tuple(map(bool, cells))
+    plan = plans.get(filled)
+    if plan is None:
+        plan = _planned(record.columns, filled)
+        if len(plans) < _PLANS_PER_RECORD:
+            plans[filled] = plan
+    return plan
+
+
+def _planned(columns: Sequence[Column], filled: Sequence[bool]) -> _Plan:
+    """`_fill`'s walk over an empty base, recorded: there every element reached is one it
+    made, so a step is found exactly when its prefix was reached, and made otherwise."""
+    with_text = {c.xml.steps for c in columns if c.xml is not None and c.xml.attribute is None}
+    slots: dict[tuple[str, ...], int] = {(): 0}
+    made: list[tuple[int, str]] = []
+    sets: list[tuple[int, str | None, int]] = []
+    decorations: list[tuple[XmlPath, int]] = []
+    for index, (column, there) in enumerate(zip(columns, filled, strict=True)):
+        path = column.xml
+        if path is None or not there:
+            continue
+        if path.attribute is not None and (
+            isinstance(column.source, Constant) or path.steps in with_text
+        ):
+            decorations.append((path, index))
+            continue
+        for end in range(1, len(path.steps) + 1):
+            if path.steps[:end] not in slots:
+                made.append((slots[path.steps[: end - 1]], path.steps[end - 1]))
+                slots[path.steps[:end]] = len(made)
+        sets.append((slots[path.steps], path.attribute, index))
+    for path, index in decorations:
+        if path.steps in slots and path.attribute is not None:
+            sets.append((slots[path.steps], path.attribute, index))
+    return _Plan(tuple(made), tuple(sets))
 
 
 def _walk(
