@@ -100,24 +100,32 @@ def quantity(*, negative: bool = False) -> list[pa.Check]:
     return [pa.Check.in_range(-MAX_AMOUNT if negative else 0, MAX_AMOUNT)]
 
 
-_SHAPE, _NUMBER = "_gtin_shape", "_gtin_number"  # the check's own columns, dropped by its select
+_NUMBER = "_gtin_number"  # the check's own column, dropped by its select
+
+# The lengths of a GTIN-8, -12 (UPC-A), -13 (EAN) and -14.
+GTIN_LENGTHS = (8, 12, 13, 14)
 
 
 def _gtin_ok(data: pa.PolarsData) -> pl.LazyFrame:
     """GTIN-8/12/13/14 (EAN) with a valid mod-10 check digit; nulls pass (optional field)."""
     col = pl.col(data.key)
-    shape_ok = col.str.contains(r"^(\d{8}|\d{12}|\d{13}|\d{14})$")
+    # Only digits, 8, 12, 13 or 14 of them: the cast to a number refuses any other character
+    # but a leading `+`; the length is counted in bytes, so a digit outside ASCII (which the
+    # cast refuses too) cannot make up one. Half the CPU of a regex per cell (1M codes).
+    shape_ok = col.str.len_bytes().is_in(GTIN_LENGTHS) & ~col.str.starts_with("+")
     # Integer arithmetic, not 14 string slices: at most 14 digits fit a UInt64 easily. The
-    # number is a column of its own first: as one expression, the 14 digits each parsed the
-    # text again (2.4x the CPU at a million codes).
-    number = pl.when(pl.col(_SHAPE)).then(col).cast(pl.UInt64, strict=False)
-    staged = data.lazyframe.select(col, shape_ok.alias(_SHAPE)).with_columns(number.alias(_NUMBER))
-    # From the right: the check digit, then weights 3,1,3,1... (as in a zero-padded GTIN-14),
-    # two digits at a time: pair p = 10*d1 + d0 weighs d0 + 3*d1 = p - 7*(p // 10).
-    pairs = [(pl.col(_NUMBER) // (100**j)) % 100 for j in range(7)]
-    weighted = pl.sum_horizontal([p - 7 * (p // 10) for p in pairs])
-    check_ok = weighted % 10 == 0
-    ok = col.is_null() | (pl.col(_SHAPE) & check_ok).fill_null(False)
+    # number is a column of its own first: as one expression, every term parsed the text again.
+    number = pl.when(shape_ok).then(col).cast(pl.UInt64, strict=False)
+    staged = data.lazyframe.select(col, number.alias(_NUMBER))
+    # GS1 weighs the digits 1, 3, 1, 3... from the right (the check digit weighs 1). With
+    # u_k = number // 10^k, digit k is u_k - 10 u_(k+1), so the weighted sum is
+    # sum_k u_k (w_k - 10 w_(k-1)): u_0 + sum over odd k of -7 u_k + over even k >= 2 of -29 u_k,
+    # which is, modulo 10, the even prefixes plus 3 times the odd ones (14 divisions, no
+    # digit taken apart; the sum stays below 3e15).
+    prefixes = [pl.col(_NUMBER), *(pl.col(_NUMBER) // (10**k) for k in range(1, 14))]
+    weighted = pl.sum_horizontal(prefixes[0::2]) + 3 * pl.sum_horizontal(prefixes[1::2])
+    # sum_horizontal counts a null as 0: a code that is no number fails on its own.
+    ok = col.is_null() | (pl.col(_NUMBER).is_not_null() & (weighted % 10 == 0))
     return staged.select(ok.alias(data.key))
 
 
