@@ -1,9 +1,9 @@
 """The native-call fast paths of the text checks agree with the general paths they skip.
 
-`as_utf8` checks a UTF-8 file with one strict decode per block and no per-line work
+`as_utf8` checks a UTF-8 file with one native validation per block and no per-line work
 (text._valid_utf8); only a file that fails is read again by `_check`, which words the
-message. `clean_cells` looks for white space with one substring search before the edge
-regex. Each is compared here with the general path on hostile and generated inputs.
+message. `clean_cells` looks for white space with one substring search before it trims to
+compare. Each is compared here with the general path on hostile and generated inputs.
 """
 
 from __future__ import annotations
