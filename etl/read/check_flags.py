@@ -117,13 +117,18 @@ def flagged(typed: pl.DataFrame, flags: list[Flag]) -> pl.DataFrame:
     raised = _flag_frame(flags).with_columns(typed["_row"])
     # The few rows with a flag up first: each flag is then read on those rows only.
     raised = raised.filter(pl.any_horizontal(pl.exclude("_row")))
-    found = [
-        raised.filter(pl.col(f"_{i}")).select(
-            "_row", pl.lit(field).alias("field"), pl.lit(check).alias("check")
-        )
-        for i, (field, check, _) in enumerate(flags)
-    ]
-    return pl.concat(found)
+    # One unpivot, not a filter per flag: it stacks the flags' columns in order, each in row
+    # order, as pandera lists them (a batch's fixed cost, ~20 plans fewer per validation).
+    names = [f"_{i}" for i in range(len(flags))]
+    stacked = raised.unpivot(on=names, index="_row").filter(pl.col("value"))
+    fields = [field for field, _, _ in flags]
+    checks = [check for _, check, _ in flags]
+    which = pl.col("variable")
+    return stacked.select(
+        "_row",
+        which.replace_strict(names, fields, return_dtype=pl.String).alias("field"),
+        which.replace_strict(names, checks, return_dtype=pl.String).alias("check"),
+    )
 
 
 def _check_function(check: pa.Check) -> Callable[..., object]:

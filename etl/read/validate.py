@@ -258,14 +258,22 @@ def _type_failures(
     A date-time that failed only because of a daylight-saving change gets its own check
     name, so its message can say so; its code is still `type`.
     """
+    cast = {f: dtype for f, dtype in fields.items() if dtype != pl.String}
+    failed = text.select((pl.col(f).is_not_null() & typed[f].is_null()).alias(f) for f in cast)
+    # The rows with any failed cast are found in one pass; each field is read on those only,
+    # and a field none failed costs nothing more (most fields, most batches).
+    some = failed.select(pl.any_horizontal(pl.all())).to_series() if cast else None
+    if some is None or not some.any():
+        return _empty()
+    rows, marks = text.filter(some), failed.filter(some)
     frames = [
-        text.filter(pl.col(f).is_not_null() & typed[f].is_null()).select(
+        rows.filter(marks[f]).select(
             "_row", pl.lit(f).alias("field"), _type_check(f, dtype, contract).alias("check")
         )
-        for f, dtype in fields.items()
-        if dtype != pl.String
+        for f, dtype in cast.items()
+        if marks[f].any()
     ]
-    return pl.concat(frames) if frames else _empty()
+    return pl.concat(frames)
 
 
 def _type_check(field: str, dtype: pl.DataType, contract: FeedContract) -> pl.Expr:
