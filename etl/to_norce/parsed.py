@@ -63,22 +63,24 @@ class SharedParse:
         """
         key = reader_key(contract)
         self.waiting = _without(self.waiting, contract.name)
-        parsed = self._taken(key)
+        readers = [c for c in self.waiting if reader_key(c) == key]
+        parsed = self._taken(key, contract, last=not readers)
         if parsed is not None:
             log.info("%s: %s: parsed once already, shared", contract.name, local.name)
-        else:
-            started = time.perf_counter()
-            parsed = read_file(local, contract, scratch)
-            self.reads += 1
-            log.info(
-                "%s: %s: parsed in %.2f s (%d rows)",
-                contract.name,
-                local.name,
-                time.perf_counter() - started,
-                parsed.frame.height,
-            )
-        kept = _kept(parsed, [c for c in self.waiting if reader_key(c) == key])
+            return parsed
+        started = time.perf_counter()
+        parsed = read_file(local, contract, scratch)
+        self.reads += 1
+        log.info(
+            "%s: %s: parsed in %.2f s (%d rows)",
+            contract.name,
+            local.name,
+            time.perf_counter() - started,
+            parsed.frame.height,
+        )
+        kept = _kept(parsed, readers)
         if kept is not None:
+            # Spilled once for every feed still to read it: each reads back its own columns.
             spilled = scratch / f".{local.name}.{len(self._parsed)}.parsed.arrow"
             spilled.parent.mkdir(parents=True, exist_ok=True)
             kept.frame.write_ipc(spilled, compression="uncompressed")
@@ -96,17 +98,26 @@ class SharedParse:
         self.waiting = _without(self.waiting, contract.name)
         self.reads += 1
 
-    def _taken(self, key: ReaderKey) -> ParsedFile | None:
-        """The kept parse for `key`, back from disk (the file goes), or None."""
-        found = self._parsed.pop(key, None)
+    def _taken(self, key: ReaderKey, contract: FeedContract, *, last: bool) -> ParsedFile | None:
+        """The kept parse for `key` with the columns `contract` reads, back from disk, or None.
+
+        The spill stays for the feeds still to read it; the `last` one's read removes it.
+        """
+        found = self._parsed.get(key)
         if found is None:
             return None
         parsed, spilled = found
+        if last:
+            del self._parsed[key]
         try:
-            # scan with glob off: the spill is named after the ERP's file, `[` and all
-            frame = pl.scan_ipc(spilled, glob=False).collect()
+            # scan with glob off: the spill is named after the ERP's file, `[` and all.
+            # Only this feed's columns: the others' are read back by their own feeds.
+            wanted = {LINE, *contract.read_columns()}
+            columns = [c for c in parsed.frame.columns if c in wanted]
+            frame = pl.scan_ipc(spilled, glob=False).select(columns).collect()
         finally:
-            spilled.unlink(missing_ok=True)
+            if last:
+                spilled.unlink(missing_ok=True)
         return replace(parsed, frame=frame)
 
 
