@@ -145,18 +145,33 @@ def _old_rows(
     if base is None:
         return keys.with_columns(empty)
     scan = pl.scan_parquet(base, glob=False)
-    present = set(scan.collect_schema().names())
+    schema = scan.collect_schema()
+    present = set(schema.names())
     was = [
         pl.col(f).cast(pl.String).alias(f + _WAS)
         if f in present
         else pl.lit(None, pl.String).alias(f + _WAS)
         for f in fields
     ]
-    wanted = keys.lazy().unique()
-    # A semi join keeps the read to the changed keys, streamed so a 10M-row snapshot is never
-    # held whole: a 1% change keeps 1% of the values.
-    found = scan.join(wanted, on=list(key), how="semi", nulls_equal=True)
+    # A filter keeps the read to the changed keys, streamed so a 10M-row snapshot is never
+    # held whole: a 1% change keeps 1% of the values. Not a semi join: its streamed probe
+    # held the decoded pages of every text column read (+140 MB per 2M rows; a filter +8).
+    # `is_in` needs the key's types to be the base's own; where a part's type differs (an
+    # Int32 against the base's Int64) the semi join finds their common type, as it always did.
+    if all(schema.get(k) == keys.schema[k] for k in key):
+        found = scan.filter(_among(keys, key))
+    else:
+        found = scan.join(keys.lazy().unique(), on=list(key), how="semi", nulls_equal=True)
     return found.select(*key, *was).collect(engine="streaming")
+
+
+def _among(keys: pl.DataFrame, key: Sequence[str]) -> pl.Expr:
+    """Whether a row's key is one of `keys`' (nulls equal), the rows a semi join would keep."""
+    if len(key) == 1:
+        wanted = keys.get_column(key[0]).unique()
+        return pl.col(key[0]).is_in(wanted.implode(), nulls_equal=True)
+    wanted = keys.select(pl.struct(*key)).to_series().unique()
+    return pl.struct(*key).is_in(wanted.implode(), nulls_equal=True)
 
 
 def _value(field: str, column: str, prefix: str, personal: bool) -> pl.Expr:
