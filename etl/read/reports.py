@@ -33,6 +33,7 @@ from etl.state.atomic import atomic_path
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
     from openpyxl.styles import Alignment, Font
+    from openpyxl.styles.cell_style import StyleArray
     from openpyxl.worksheet.worksheet import Worksheet
 
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
@@ -259,42 +260,42 @@ def _write_xlsx(report: Report, path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
-    book = Workbook(write_only=True)
-    _summary_sheet(book.create_sheet("Summary"), report)
+    book, cells = Workbook(write_only=True), _Cells()
+    _summary_sheet(book.create_sheet("Summary"), report, cells)
     sheet = book.create_sheet("Rejected cells")
     columns = detail_columns(report.key_fields, report.parts)
     for index, (_, _, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{report.rejections.height + 1}"
-    sheet.append([_cell(sheet, title, bold=True) for _, title, _ in columns])
+    sheet.append([cells(sheet, title, bold=True) for _, title, _ in columns])
     for row in _detail_rows(report):
-        sheet.append([_cell(sheet, v) for v in row])
+        sheet.append([cells(sheet, v) for v in row])
     with atomic_path(path) as temp:
         book.save(temp)
 
 
-def _summary_sheet(sheet: Worksheet, report: Report) -> None:
+def _summary_sheet(sheet: Worksheet, report: Report, cells: _Cells) -> None:
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 80
     for label, value in report.summary.items():
-        sheet.append([_cell(sheet, label, bold=True), _cell(sheet, value)])
+        sheet.append([cells(sheet, label, bold=True), cells(sheet, value)])
     merges = merge_lines(report)
     if merges:
         sheet.append([])
-        sheet.append([_cell(sheet, MERGED_ROWS, bold=True)])
+        sheet.append([cells(sheet, MERGED_ROWS, bold=True)])
         for key, said in merges:
-            sheet.append([_cell(sheet, key), _cell(sheet, said)])
+            sheet.append([cells(sheet, key), cells(sheet, said)])
     sheet.append([])
     sheet.append(
         [
-            _cell(sheet, "Error code", bold=True),
-            _cell(sheet, "Cells", bold=True),
-            _cell(sheet, "Meaning", bold=True),
+            cells(sheet, "Error code", bold=True),
+            cells(sheet, "Cells", bold=True),
+            cells(sheet, "Meaning", bold=True),
         ]
     )
     for code, count in code_counts(report.rejections):
-        sheet.append([_cell(sheet, code), _cell(sheet, count), _cell(sheet, CODES.get(code, ""))])
+        sheet.append([cells(sheet, code), cells(sheet, count), cells(sheet, CODES.get(code, ""))])
 
 
 def file_sha256(path: Path) -> str:
@@ -315,27 +316,56 @@ def _styles() -> tuple[Alignment, Alignment, Font]:
     return Alignment(wrap_text=True, vertical="top"), Alignment(vertical="top"), Font(bold=True)
 
 
-def _cell(sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
-    from openpyxl.cell import WriteOnlyCell  # loaded by _write_xlsx, the only caller
+class _Cells:
+    """Makes the cells of one workbook; each combination of styles is set once, then copied.
 
-    wrap, top, bold_font = _styles()
-    cell = WriteOnlyCell(sheet, value=None)
-    if isinstance(value, str):
-        value = _sheet_text(value)
-        # Set as a string explicitly: openpyxl would turn "=..." into a formula.
-        cell.value = value
-        cell.data_type = "s"
-        if value.startswith(_RISKY):
+    Setting a style hashes it to find it in the workbook's list (a quarter of a report's
+    time in a profile): the first cell of a combination sets it as usual, so the workbook
+    lists the same styles in the same order, and later cells take a copy of its style array,
+    as openpyxl copies a cell's style.
+    """
+
+    def __init__(self) -> None:
+        self._styles: dict[tuple[bool, bool, bool, bool], StyleArray] = {}
+
+    def __call__(self, sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
+        """A write-only cell of `value`: text as text, aligned to the top, bold if asked."""
+        from openpyxl.cell import WriteOnlyCell  # loaded by _write_xlsx, the only caller
+
+        cell = WriteOnlyCell(sheet, value=None)
+        text = long = risky = False
+        if isinstance(value, str):
+            shown = _sheet_text(value)
+            # Set as a string explicitly: openpyxl would turn "=..." into a formula.
+            cell.value = shown
+            cell.data_type = "s"
+            text, long, risky = True, len(shown) > 60, shown.startswith(_RISKY)
+        elif isinstance(value, Sequence):
+            cell.value = ", ".join(str(v) for v in value)
+        elif value is not None:
+            cell.value = value if isinstance(value, int | float) else str(value)
+        if text or bold:
+            self._style(cell, (text, long, risky, bold))
+        return cell
+
+    def _style(self, cell: Cell, kind: tuple[bool, bool, bool, bool]) -> None:
+        """The style of `kind` (text, long, risky, bold): set on its first cell, then copied."""
+        from openpyxl.styles.cell_style import StyleArray  # loaded by _write_xlsx
+
+        known = self._styles.get(kind)
+        if known is not None:
+            cell._style = StyleArray(known)  # type: ignore[attr-defined]
+            return
+        text, long, risky, bold = kind
+        wrap, top, bold_font = _styles()
+        if risky:
             cell.style = "Normal"
             cell.quotePrefix = True
-        cell.alignment = wrap if len(value) > 60 else top
-    elif isinstance(value, Sequence) and not isinstance(value, str):
-        cell.value = ", ".join(str(v) for v in value)
-    elif value is not None:
-        cell.value = value if isinstance(value, int | float) else str(value)
-    if bold:
-        cell.font = bold_font
-    return cell
+        if text:
+            cell.alignment = wrap if long else top
+        if bold:
+            cell.font = bold_font
+        self._styles[kind] = StyleArray(cell._style)  # type: ignore[attr-defined]
 
 
 def _sheet_text(value: str) -> str:
