@@ -66,30 +66,36 @@ def compared(
 ) -> tuple[Delta, Matched]:
     """`diff`'s delta, and the match of the file's keys it made (for `apply` and the guard)."""
     key, snapshot = list(key), old.lazy()
-    numbered = old_rows.numbered(snapshot, [*key, STATE])
-    if not numbered.height and not new.select(marked_inactive(new).any()).item():
+    empty_snapshot = not snapshot.select(pl.len()).collect().item()
+    if empty_snapshot and not new.select(marked_inactive(new).any()).item():
         # A feed's first run (a go-live): every row an add. The frames a join would give,
         # without the join's copy of every row and a null column per old field.
-        none, _, _ = _joined(snapshot, numbered, new.clear(), rejected_keys, key, full_export)
+        numbered, empty = old_rows.numbered(snapshot, [STATE]), new.clear()
+        nobody = old_rows.matched(empty.select(key), snapshot, key)
+        none, _ = _joined(snapshot, numbered, nobody, empty, rejected_keys, key, full_export)
         kept = [c for c in old_rows.columns(snapshot) if c not in key and c != STATE]
         nothing = pl.repeat(None, new.height, dtype=numbered.schema[AT], eager=True)
         found = nothing.alias(AT).to_frame().with_row_index(ROW)
         adds = new.select(*key, *kept, LINE)
         return replace(none, adds=adds), Matched.of(numbered, found, new.height)
-    delta, found, carried = _joined(snapshot, numbered, new, rejected_keys, key, full_export)
+    found = old_rows.matched(new.select(key), snapshot, key)
+    # The states read once the keys are matched: not held beside the match's own frames.
+    numbered = old_rows.numbered(snapshot, [STATE])
+    delta, carried = _joined(snapshot, numbered, found, new, rejected_keys, key, full_export)
     return delta, Matched.of(numbered, found, new.height, carried)
 
 
 def _joined(
     old: pl.LazyFrame,
     numbered: pl.DataFrame,
+    found: pl.DataFrame,
     new: pl.DataFrame,
     rejected_keys: pl.DataFrame,
     key: list[str],
     full_export: bool,
-) -> tuple[Delta, pl.DataFrame, pl.DataFrame | None]:
-    """The diff of a file against a snapshot (`numbered`: its keys and states), by key, the
-    file's rows matched to the snapshot's (`old_rows.matched`) and, of a full export, the
+) -> tuple[Delta, pl.DataFrame | None]:
+    """The diff of a file against a snapshot (`numbered`: its states) by key, the file's rows
+    matched to the snapshot's as `found` (`old_rows.matched`), and, of a full export, the
     snapshot rows the file does not have (whole, in the snapshot's order).
 
     Only the keys are joined: a join of the whole rows held every field twice for every row
@@ -100,7 +106,6 @@ def _joined(
     names = old_rows.columns(old)
     kept = [c for c in names if c not in key and c != STATE]
     fields = [c for c in kept if c != IS_ACTIVE]  # the flag decides the state, not a change
-    found = old_rows.matched(new.select(key), numbered, key)
     if found.height != new.height:
         # The snapshot holds a key twice: the contract's key was narrowed since it was
         # written. Each file row goes beside every snapshot row of its key, as the join of
@@ -126,7 +131,7 @@ def _joined(
     if carried is not None:
         gone_rows = carried.filter(pl.col(STATE).is_in([ACTIVE, HELD])).select(names)
     added = new.filter(state.is_null())
-    return _delta(names, added, side, gone_rows, rejected_keys, key), found, carried
+    return _delta(names, added, side, gone_rows, rejected_keys, key), carried
 
 
 def _delta(
@@ -320,9 +325,9 @@ def apply(
     key, snapshot = list(key), old.lazy()
     columns = old_rows.columns(snapshot)
     if matched is None or matched.rows != new.height:
-        numbered = old_rows.numbered(snapshot, key)  # no states: apply counts no live rows
-        found = old_rows.matched(new.select(key), numbered, key)
-        matched = Matched(found, numbered.height, live=0, rows=new.height)
+        found = old_rows.matched(new.select(key), snapshot, key)
+        snapshot_rows = snapshot.select(pl.len()).collect().item()
+        matched = Matched(found, snapshot_rows, live=0, rows=new.height)  # apply counts none
     off = marked_inactive(new)
     if new.select(off.any()).item():
         present, marked = new.filter(~off), new.filter(off)
