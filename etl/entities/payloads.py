@@ -35,7 +35,17 @@ import polars as pl
 
 from etl.entities.base import CallContext
 from etl.entities.calls import NorceCall
-from etl.entities.json_rows import JsonRows, datetime_text, number_text
+from etl.entities.json_rows import (
+    JsonRows,
+    Node,
+    Obj,
+    Raw,
+    Text,
+    boolean,
+    datetime_text,
+    number_text,
+    obj,
+)
 from etl.models import CHANGED, IS_ACTIVE, Delta
 
 Item = dict[str, Any]
@@ -188,7 +198,7 @@ class CallSequence:
             self.calls.append(NorceCall(self.method, header, list(part), label, carried))
 
     def add_rows(
-        self, kind: str, header: Mapping[str, Any], rows: pl.DataFrame, item: pl.Expr
+        self, kind: str, header: Mapping[str, Any], rows: pl.DataFrame, item: Node
     ) -> None:
         """Append one call per chunk of `rows`, each item encoded from `item` when it is sent."""
         short = self.method.rsplit("/", 1)[-1]
@@ -256,30 +266,36 @@ class FlatImport:
             "SerializationType": 0,
         }
 
-    def _item(self, schema: pl.Schema, fields: Sequence[str], active: bool | None) -> pl.Expr:
-        """One row's flat item as a struct polars encodes (etl.entities.json_rows).
+    def _item(self, schema: pl.Schema, fields: Sequence[str], active: bool | None) -> Obj:
+        """One row's flat item as the tree polars writes as JSON (etl.entities.json_rows).
 
         Identity first, then the group's values, then IsActive when the kind sets it; a
         null is left out of the JSON, as the per-row builder dropped None.
         """
-        members = [_json_value(schema, f).alias(norce) for norce, f in self.identity.items()]
-        members += [_json_value(schema, f).alias(self.values[f][0]) for f in fields]
+        members = [(norce, _json_value(schema, f)) for norce, f in self.identity.items()]
+        members += [(self.values[f][0], _json_value(schema, f)) for f in fields]
         if active is not None:
             inactive = (pl.col(IS_ACTIVE) == False).fill_null(False)  # noqa: E712
             marked = inactive if IS_ACTIVE in schema else pl.lit(False)
-            members.append((pl.lit(active) & ~marked).alias("IsActive"))
-        return pl.struct(members)
+            members.append(("IsActive", boolean(pl.lit(active) & ~marked)))
+        return obj(*members)
 
 
-def _json_value(schema: pl.Schema, field: str) -> pl.Expr:
+def _json_value(schema: pl.Schema, field: str) -> Node:
     """A column as `json_value` writes its cells: decimals as numbers, dates as Norce datetimes."""
     dtype = schema[field]
     if dtype == pl.Null:
-        return pl.lit(None, pl.String)
+        return Raw(pl.lit(None, pl.String))
     if isinstance(dtype, pl.Decimal):
-        return number_text(pl.col(field))
+        return Raw(number_text(pl.col(field)))
     if dtype == pl.Date:
-        return pl.col(field).cast(pl.String) + pl.lit("T00:00:00")
+        return Text(pl.col(field).cast(pl.String) + pl.lit("T00:00:00"))
     if isinstance(dtype, pl.Datetime):
-        return datetime_text(pl.col(field))
-    return pl.col(field)
+        return Text(datetime_text(pl.col(field)))
+    if dtype.is_integer():
+        return Raw(pl.col(field).cast(pl.String))
+    if dtype == pl.Boolean:
+        return boolean(pl.col(field))
+    if dtype == pl.String:
+        return Text(pl.col(field))
+    raise TypeError(f"{field}: no JSON writing for {dtype}")

@@ -36,7 +36,18 @@ from pydantic import Field
 from etl.entities.base import CallContext, Entity, EntityOptions
 from etl.entities.calls import NorceCall
 from etl.entities.checks import GTIN, MAX_AMOUNT, MONEY, code
-from etl.entities.json_rows import datetime_text, number_text
+from etl.entities.json_rows import (
+    Arr,
+    Node,
+    Obj,
+    Raw,
+    Text,
+    When,
+    datetime_text,
+    literal,
+    number_text,
+    obj,
+)
 from etl.entities.payloads import (
     ACTIVE_FLAG,
     ACTIVE_LABEL,
@@ -186,35 +197,34 @@ def _item(
     options: ProductOptions,
     sku_extra: Item,
     inactive_extra: Item,
-) -> pl.Expr:
-    """The nested ImportProducts item of one group's rows, as a struct polars encodes.
+) -> Obj:
+    """The nested ImportProducts item of one group's rows, as the tree polars writes as JSON.
 
     A missing value is null here and left out of the JSON (etl.entities.json_rows), as
     Norce's own serializer omits nulls (NullValueHandling.Ignore).
     """
     mpn = pl.col("manufacturer_part_no")
     own_mpn = mpn.is_not_null() & (mpn != "")  # `or`: an empty one is the PartNo too
-    variant = pl.struct(
-        pl.when(own_mpn).then(mpn).otherwise(pl.col("part_no")).alias("ManufacturerPartNo"),
-        pl.concat_list(_sku(schema, fields, options, sku_extra, inactive_extra)).alias("Skus"),
+    variant = obj(
+        ("ManufacturerPartNo", Text(pl.when(own_mpn).then(mpn).otherwise(pl.col("part_no")))),
+        ("Skus", Arr(_sku(schema, fields, options, sku_extra, inactive_extra))),
     )
-    product = [
-        pl.col("manufacturer_code").alias("ManufacturerCode"),
-        pl.concat_list(variant).alias("Variants"),
+    product: list[tuple[str, Node]] = [
+        ("ManufacturerCode", Text(pl.col("manufacturer_code"))),
+        ("Variants", Arr(variant)),
     ]
     if "manufacturer_name" in fields:
-        product.append(pl.col("manufacturer_name").alias("ManufacturerName"))
+        product.append(("ManufacturerName", Text(pl.col("manufacturer_name"))))
     if "product_code" in fields:
-        product.append(pl.col("product_code").alias("Code"))
+        product.append(("Code", Text(pl.col("product_code"))))
     if "category_code" in fields:
-        category = pl.concat_list(pl.struct(pl.col("category_code").alias("Code")))
-        given = pl.col("category_code").is_not_null()
-        product.append(pl.when(given).then(category).alias("Categories"))
-    culture = [pl.col(f).alias(name) for f, name in _CULTURE_NAMES.items() if f in fields]
+        category = Arr(obj(("Code", Text(pl.col("category_code")))))
+        product.append(("Categories", When(pl.col("category_code").is_not_null(), category)))
+    culture = [(name, Text(pl.col(f))) for f, name in _CULTURE_NAMES.items() if f in fields]
     if culture:
-        code = pl.lit(options.culture).alias("CultureCode")
-        product.append(pl.concat_list(pl.struct(code, *culture)).alias("Cultures"))
-    return pl.struct(product)
+        code = ("CultureCode", literal(options.culture))
+        product.append(("Cultures", Arr(obj(code, *culture))))
+    return obj(*product)
 
 
 def _sku(
@@ -223,43 +233,46 @@ def _sku(
     options: ProductOptions,
     sku_extra: Item,
     inactive_extra: Item,
-) -> pl.Expr:
+) -> Obj:
     """The SKU level; a row the ERP marks inactive gets `inactive_extra` (same keys, other values)."""
     inactive = (pl.col(IS_ACTIVE) == False) if IS_ACTIVE in schema else pl.lit(False)  # noqa: E712
-    sku = [pl.col("part_no").alias("PartNo")]
+    sku: list[tuple[str, Node]] = [("PartNo", Text(pl.col("part_no")))]
     for key, value in sku_extra.items():
-        quiet = pl.when(inactive).then(pl.lit(inactive_extra[key])).otherwise(pl.lit(value))
-        sku.append(quiet.alias(key))
+        quiet = pl.when(inactive).then(literal(inactive_extra[key]).value)
+        sku.append((key, Raw(quiet.otherwise(literal(value).value))))
     for field, (name, text) in _SKU_TEXTS.items():
         if field in fields:
-            sku.append(_text(schema, field, text).alias(name))
+            sku.append((name, _member(schema, field, text)))
     if "vat_rate" in fields:
-        rate = pl.struct(
-            pl.lit(options.sales_area).alias("SalesArea"),
-            _text(schema, "vat_rate", number_text).alias("Rate"),
+        rate = obj(
+            ("SalesArea", literal(options.sales_area)),
+            ("Rate", _member(schema, "vat_rate", _amount)),
         )
-        vat = pl.when(pl.col("vat_rate").is_not_null()).then(pl.concat_list(rate))
-        sku.append(vat.alias("VatRates"))
-    return pl.struct(sku)
+        sku.append(("VatRates", When(pl.col("vat_rate").is_not_null(), Arr(rate))))
+    return obj(*sku)
 
 
-def _text(schema: pl.Schema, field: str, text: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """A value as JSON text; a column polars holds as Null (nothing in it) stays null."""
+def _member(schema: pl.Schema, field: str, text: Callable[[pl.Expr], Node]) -> Node:
+    """A value as JSON; a column polars holds as Null (nothing in it) stays null (left out)."""
     if schema[field] == pl.Null:
-        return pl.lit(None, pl.String)
+        return Raw(pl.lit(None, pl.String))
     return text(pl.col(field))
 
 
-def _plain(value: pl.Expr) -> pl.Expr:
-    return value
+def _amount(value: pl.Expr) -> Node:
+    return Raw(number_text(value))
+
+
+def _moment(value: pl.Expr) -> Node:
+    return Text(datetime_text(value))
 
 
 # SKU fields -> (Norce name, how the value is written), in the item's order.
-_SKU_TEXTS: dict[str, tuple[str, Callable[[pl.Expr], pl.Expr]]] = {
-    "ean": ("EanCode", _plain),
-    "weight": ("ActualWeight", number_text),
-    "start_date": ("StartDate", datetime_text),
-    "stop_date": ("StopDate", datetime_text),
+_SKU_TEXTS: dict[str, tuple[str, Callable[[pl.Expr], Node]]] = {
+    "ean": ("EanCode", Text),
+    "weight": ("ActualWeight", _amount),
+    "start_date": ("StartDate", _moment),
+    "stop_date": ("StopDate", _moment),
 }
 _CULTURE_NAMES = {"name": "Name", "description": "Description"}
 

@@ -1,12 +1,11 @@
 """A call's body encoded as one joined text is the bytes `json.dumps` writes of its items.
 
-`JsonRows.body` joins the items before it cuts null members and unquotes numbers (one pass
-over the body, not one per item). Held here on generated rows against two truths: the
-per-item texts joined with `,` (what the body was before), and `json.dumps` of Python dicts
-built from the same rows without polars (nulls left out, amounts as `json_value` writes
-them). The rows have what could make a pass match across two items: nulls first, last and
-alone in an object, `null` and `:null` as text, quotes, backslashes, control characters,
-keys of NUMBERS inside text, and empty nested objects.
+`JsonRows.body` joins the items' texts. Held here on generated rows against two truths: the
+per-item texts joined with `,`, and `json.dumps` of Python dicts built from the same rows
+without polars (nulls left out, amounts as `json_value` writes them). The rows have what
+could put a comma or a brace in the wrong place: nulls first, last and alone in an object,
+`null` and `:null` as text, quotes, backslashes, control characters, keys inside text, and
+empty nested objects.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.entities.json_rows import JsonRows, encode, number_text
+from etl.entities.json_rows import Arr, JsonRows, Node, Raw, Text, encode, number_text, obj
 from etl.entities.payloads import json_value
 
 TRICKY = ["null", ":null", ',"Rate":"1"', '{"A":null}', '"', "\\", "\n\x01\x1f", "é € 🧤", ""]
@@ -33,14 +32,14 @@ rows = st.lists(st.tuples(texts, texts, amounts, texts), min_size=1, max_size=25
 SCHEMA = {"code": pl.String, "name": pl.String, "rate": pl.Decimal(18, 4), "note": pl.String}
 
 
-def _item() -> pl.Expr:
+def _item() -> Node:
     """An item shaped like a product's: a maybe-null first member, a nested list, a number."""
-    inner = pl.struct(pl.col("note").alias("Note"), number_text(pl.col("rate")).alias("Rate"))
-    return pl.struct(
-        pl.col("code").alias("Code"),
-        pl.concat_list(pl.struct(pl.col("name").alias("Name"))).alias("Names"),
-        pl.concat_list(inner).alias("Rates"),
-        pl.col("name").alias("Last"),
+    inner = obj(("Note", Text(pl.col("note"))), ("Rate", Raw(number_text(pl.col("rate")))))
+    return obj(
+        ("Code", Text(pl.col("code"))),
+        ("Names", Arr(obj(("Name", Text(pl.col("name")))))),
+        ("Rates", Arr(inner)),
+        ("Last", Text(pl.col("name"))),
     )
 
 
