@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,19 +128,6 @@ def _dumps(items: list[dict[str, Any]]) -> bytes:
     return json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-@settings(max_examples=120, deadline=None)
-@given(st.lists(product_rows, min_size=1, max_size=30), st.integers(1, 7))
-def test_product_bodies_are_json_dumps_of_the_python_items(
-    rows: list[dict[str, Any]], chunk: int
-) -> None:
-    calls = build(PRODUCT, _adds(rows, PRODUCT_SCHEMA), chunk_size=chunk)
-    assert sum(len(call.items) for call in calls) == len(rows)
-    for call in calls:
-        assert call.rows is not None
-        expected = [_product_item(row) for row in call.rows.iter_rows(named=True)]
-        assert call.body_bytes() == _dumps(expected)
-
-
 PRICE_SCHEMA = {
     "part_no": pl.String,
     "price_list_code": pl.String,
@@ -181,14 +170,28 @@ def _price_item(row: dict[str, Any]) -> dict[str, Any]:
     return {**values, "IsActive": row["is_active"] is not False}
 
 
+@pytest.mark.parametrize(
+    ("contract", "schema", "row", "item"),
+    [
+        (PRODUCT, PRODUCT_SCHEMA, product_rows, _product_item),
+        (PRICE, PRICE_SCHEMA, price_rows, _price_item),
+    ],
+    ids=["product", "price"],
+)
 @settings(max_examples=120, deadline=None)
-@given(st.lists(price_rows, min_size=1, max_size=30), st.integers(1, 7))
-def test_price_bodies_are_json_dumps_of_the_python_items(
-    rows: list[dict[str, Any]], chunk: int
+@given(data=st.data(), chunk=st.integers(1, 7))
+def test_bodies_are_json_dumps_of_the_python_items(
+    contract: Any,
+    schema: dict[str, Any],
+    row: st.SearchStrategy[dict[str, Any]],
+    item: Callable[[dict[str, Any]], dict[str, Any]],
+    data: st.DataObject,
+    chunk: int,
 ) -> None:
-    calls = build(PRICE, _adds(rows, PRICE_SCHEMA), chunk_size=chunk)
+    rows = data.draw(st.lists(row, min_size=1, max_size=30))
+    calls = build(contract, _adds(rows, schema), chunk_size=chunk)
     assert sum(len(call.items) for call in calls) == len(rows)
     for call in calls:
         assert call.rows is not None
-        expected = [_price_item(row) for row in call.rows.iter_rows(named=True)]
+        expected = [item(r) for r in call.rows.iter_rows(named=True)]
         assert call.body_bytes() == _dumps(expected)
