@@ -272,8 +272,8 @@ class FlatImport:
         Identity first, then the group's values, then IsActive when the kind sets it; a
         null is left out of the JSON, as the per-row builder dropped None.
         """
-        members = [(norce, _json_value(schema, f)) for norce, f in self.identity.items()]
-        members += [(self.values[f][0], _json_value(schema, f)) for f in fields]
+        members = [(norce, column_json(schema, f)) for norce, f in self.identity.items()]
+        members += [(self.values[f][0], column_json(schema, f)) for f in fields]
         if active is not None:
             inactive = (pl.col(IS_ACTIVE) == False).fill_null(False)  # noqa: E712
             marked = inactive if IS_ACTIVE in schema else pl.lit(False)
@@ -281,8 +281,9 @@ class FlatImport:
         return obj(*members)
 
 
-def _json_value(schema: pl.Schema, field: str) -> Node:
-    """A column as `json_value` writes its cells: decimals as numbers, dates as Norce datetimes."""
+def column_json(schema: pl.Schema, field: str) -> Node:
+    """A column as `json_value` writes its cells: decimals as numbers, dates as Norce datetimes
+    (a Null column, nothing in it: null, the member left out)."""
     dtype = schema[field]
     if dtype == pl.Null:
         return Raw(pl.lit(None, pl.String))

@@ -26,7 +26,7 @@ reactivations never send them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import pandera.polars as pa
@@ -43,9 +43,7 @@ from etl.entities.json_rows import (
     Raw,
     Text,
     When,
-    datetime_text,
     literal,
-    number_text,
     obj,
 )
 from etl.entities.payloads import (
@@ -53,6 +51,7 @@ from etl.entities.payloads import (
     ACTIVE_LABEL,
     CallSequence,
     Item,
+    column_json,
     setting_groups,
 )
 from etl.models import IS_ACTIVE, Delta
@@ -240,39 +239,24 @@ def _sku(
     for key, value in sku_extra.items():
         quiet = pl.when(inactive).then(literal(inactive_extra[key]).value)
         sku.append((key, Raw(quiet.otherwise(literal(value).value))))
-    for field, (name, text) in _SKU_TEXTS.items():
+    for field, name in _SKU_VALUES.items():
         if field in fields:
-            sku.append((name, _member(schema, field, text)))
+            sku.append((name, column_json(schema, field)))
     if "vat_rate" in fields:
         rate = obj(
             ("SalesArea", literal(options.sales_area)),
-            ("Rate", _member(schema, "vat_rate", _amount)),
+            ("Rate", column_json(schema, "vat_rate")),
         )
         sku.append(("VatRates", When(pl.col("vat_rate").is_not_null(), Arr(rate))))
     return obj(*sku)
 
 
-def _member(schema: pl.Schema, field: str, text: Callable[[pl.Expr], Node]) -> Node:
-    """A value as JSON; a column polars holds as Null (nothing in it) stays null (left out)."""
-    if schema[field] == pl.Null:
-        return Raw(pl.lit(None, pl.String))
-    return text(pl.col(field))
-
-
-def _amount(value: pl.Expr) -> Node:
-    return Raw(number_text(value))
-
-
-def _moment(value: pl.Expr) -> Node:
-    return Text(datetime_text(value))
-
-
-# SKU fields -> (Norce name, how the value is written), in the item's order.
-_SKU_TEXTS: dict[str, tuple[str, Callable[[pl.Expr], Node]]] = {
-    "ean": ("EanCode", Text),
-    "weight": ("ActualWeight", _amount),
-    "start_date": ("StartDate", _moment),
-    "stop_date": ("StopDate", _moment),
+# SKU fields -> Norce names, in the item's order; each written as its dtype is (column_json).
+_SKU_VALUES = {
+    "ean": "EanCode",
+    "weight": "ActualWeight",
+    "start_date": "StartDate",
+    "stop_date": "StopDate",
 }
 _CULTURE_NAMES = {"name": "Name", "description": "Description"}
 
