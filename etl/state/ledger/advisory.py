@@ -18,6 +18,7 @@ the other, they never let two runs of one name through.
 
 from __future__ import annotations
 
+from etl.state.ledger.pg_errors import LedgerUnreachable
 from etl.state.ledger.postgres import PgConnection, PostgresAt, open_postgres
 
 TOKENS = 1314
@@ -56,5 +57,17 @@ class LedgerLocks:
         return try_lock(self._db, HOME_LOCKS, self._scope + name)
 
     def close(self) -> None:
-        """End the session: the server lets go of every lock it holds."""
-        self._db.close()
+        """Let go of every lock, then end the session.
+
+        Closing alone only asks the server to end the session: its backend lets go of the locks
+        when it gets to that, which on a loaded server came after the next purge had asked for
+        them and been refused. `pg_advisory_unlock_all` answers once they are free. A session
+        the server already dropped holds nothing, so it is not asked again on a new one.
+        """
+        try:
+            if not self._db.broken:
+                self._db.execute("SELECT pg_advisory_unlock_all()")
+        except LedgerUnreachable:
+            pass  # the session is gone, and its locks with it
+        finally:
+            self._db.close()

@@ -199,6 +199,11 @@ class PgConnection:
         """The session's connection parameters as libpq holds them (never the password)."""
         return dict(self._conn.info.get_parameters())
 
+    @property
+    def broken(self) -> bool:
+        """Whether the server dropped the session (the next call would open a new one)."""
+        return bool(self._conn.broken)
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
