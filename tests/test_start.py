@@ -7,6 +7,7 @@ collector on, and `once` does not load the scheduler's part of APScheduler.
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -57,8 +58,13 @@ def test_a_start_imports_the_commands_uncollected_then_runs_with_the_collector_o
     assert result["scheduler_loaded"] is False
 
 
-@pytest.mark.slow
 def test_a_start_leaves_a_collector_it_found_off_off(tmp_path: Path) -> None:
+    # A home with one feed and no file to take: the start is what is looked at, not the run.
+    (tmp_path / "drop" / "products").mkdir(parents=True)
+    (tmp_path / "schemas").mkdir()
+    shutil.copy(REPO / "etl" / "embedded" / "schemas" / "products.toml", tmp_path / "schemas")
+    store = f'[stores.erp]\nkind = "local"\nroot = "{tmp_path / "drop"}"\n'
+    (tmp_path / "etl.toml").write_text(store, encoding="utf-8")
     result = probe(_PROBE, str(tmp_path), "disabled")
 
     assert result["code"] == 0
