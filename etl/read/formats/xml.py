@@ -6,7 +6,9 @@ an element: expat hands every text to `list.append` (a builtin), and start and e
 what it gathered (a field's text is kept, any other is measured and dropped). A text over
 `max_cell_bytes` is noticed at the next tag or block; the file is then read again measuring
 each piece as it comes (`exact`), so the refusal names the line and column where the text
-passed the bound, as before.
+passed the bound, as before. When every field is on the record or a child of it (the stock
+export's shape), handlers that follow the depth instead of a stack of steps read it
+(`_FlatRecords`): the same rows and refusals, fewer steps an element.
 
 A document that declares a DOCTYPE is refused as soon as the declaration starts, before
 any entity in it is read: that is where entity bombs and external-entity tricks live, and
@@ -99,6 +101,10 @@ class _Step:
     # Entering the step does more than read texts and attributes: scopes or positions.
     # A plain attribute, not a property: it is read for every element of the file.
     special: bool = False
+    # What _FlatRecords reads without a call (it sets them): the one attribute the step
+    # reads and nothing else, or (plain) its one text and nothing else.
+    lone: tuple[int, str] | None = None
+    plain: bool = False
 
 
 @dataclass(eq=False)
@@ -141,7 +147,10 @@ def _read(
     parser = hardened_parser(encoding, fmt.doctype)
     where = _Where(path.name, parser, Bounds.of(fmt), fmt.record or "", fields)
     records: _Records
-    if fmt.repeat is None:
+    if fmt.repeat is None and not exact and _flat(top):
+        # The exact reading only words a refusal: the general handlers, which know where.
+        records = _FlatRecords(record, top, width, expect, where)
+    elif fmt.repeat is None:
         records = _Records(record, top, width, expect, where)
     else:
         # A class of its own: files without a repeat keep running the hot handlers unchanged.
@@ -451,6 +460,99 @@ class _Records:
         self.parts.clear()
 
 
+class _FlatRecords(_Records):
+    """The handlers when every field is on the record or a child of it, read plainly.
+
+    No predicate, no position(), no repeat, no grandchild: the element's depth in the record
+    and one look-up among the record's children say all there is to read, where the general
+    handlers keep a stack of steps. The same checks at the same points as theirs, so the
+    rows and every refusal are theirs (tests/read/formats/test_xml_flat.py reads through both).
+    """
+
+    def __init__(
+        self, record: list[str], top: _Step, width: int, expect: dict[int, str], where: _Where
+    ) -> None:
+        super().__init__(record, top, width, expect, where)
+        self.children = top.children
+        self.depth = 0  # open elements of the current record, itself counted; 0: outside
+        for step in (top, *top.children.values()):
+            if len(step.attributes) == 1 and not step.texts:
+                step.lone = step.attributes[0]
+            step.plain = len(step.texts) == 1 and not step.attributes
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        """An element opens: a record, a child of one (read), deeper (not), or above the records."""
+        if self.capture:
+            self._flush()  # only the text before the first child counts, as in `.text`
+        elif parts := self.parts:
+            if len(parts) > 1 or len(parts[0]) > self.max_text:
+                self._measure_text()
+            parts.clear()
+        depth = self.depth
+        if depth:
+            self.depth = depth = depth + 1
+            step = self.children.get(name) if depth == 2 else None
+            if step is None:
+                if depth > self.max_depth:
+                    self._refuse_depth()
+            elif step.plain:
+                if self.row[step.texts[0]] is None:
+                    self.capture = step.texts  # never changed: capture is replaced, not edited
+            elif step.lone is not None:
+                self._lone(step.lone, attributes)
+            elif step.attributes or step.texts:
+                self._enter(step, attributes)
+        elif name == self.tag and self.outer == self.outer_path:
+            if self.rows >= self.max_rows:
+                raise many_rows(self.where.file, self.parser, self.where.bounds)
+            self.rows += 1
+            self.lines.append(self.parser.CurrentLineNumber)
+            self.depth = 1
+            if (lone := self.top.lone) is not None:
+                self._lone(lone, attributes)
+            else:
+                self._enter(self.top, attributes)
+        else:
+            self.outer.append(name)
+            if len(self.outer) > self.where.bounds.depth:
+                self._refuse_depth()
+
+    def _lone(self, lone: tuple[int, str], attributes: dict[str, str]) -> None:
+        """_enter for a step that reads one attribute and nothing else, written out."""
+        index, attribute = lone
+        if self.row[index] is None:
+            value = attributes.get(attribute)
+            if value is not None and len(value) > self.loose:
+                self._check_value(index, value, "value")
+            self.row[index] = value
+
+    def end(self, name: str) -> None:
+        """An element closes; a closing record moves its cells to the finished ones."""
+        if capture := self.capture:
+            parts = self.parts
+            if len(capture) == 1 and len(parts) == 1:
+                text = parts[0]
+                if len(text) > self.loose:
+                    self._check_text(capture[0], text)
+                self.row[capture[0]] = text
+                self.capture = []
+                parts.clear()
+            else:
+                self._flush()
+        elif parts := self.parts:
+            if len(parts) > 1 or len(parts[0]) > self.max_text:
+                self._measure_text()
+            parts.clear()
+        depth = self.depth
+        if depth == 1:
+            self.flat.extend(self.row)
+            self.row = [None] * self.cells
+        elif not depth:
+            self.outer.pop()
+            return
+        self.depth = depth - 1
+
+
 class _RepeatedRecords(_Records):
     """The handlers with `format.repeat`: one row per occurrence of the repeat element."""
 
@@ -567,6 +669,13 @@ class _RepeatedRecords(_Records):
                 seen[index] = True  # read in a record, even a skipped one: not "absent"
         self.row = [None] * self.cells
         self.occurrences = 0
+
+
+def _flat(top: _Step) -> bool:
+    """Whether every field is an attribute of the record or the text or an attribute of a
+    child, with no predicate or position() (the reading _FlatRecords does)."""
+    steps = [top, *top.children.values()]
+    return not (top.texts or any(s.special for s in steps) or any(s.children for s in steps[1:]))
 
 
 def _steps(fields: list[str], namespaces: dict[str, str]) -> tuple[_Step, dict[int, str]]:
