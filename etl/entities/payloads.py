@@ -121,9 +121,18 @@ def by_values(
     """
     if not rows.height:
         return
-    bits = [pl.col(f).is_not_null().cast(pl.Int64) * (1 << n) for n, f in enumerate(fields)]
-    mask = pl.sum_horizontal(bits) if bits else pl.lit(0, pl.Int64)
-    masks = rows.select(mask.alias("_mask")).to_series()
+    # A field with a value in every row (or in none) sets the same bit in every row: only the
+    # others are looked at row by row (a null count is known without a scan). A go-live's
+    # file commonly fills every field: then no mask is built at all (the bits of ten fields
+    # took +215 MB at 2M rows, measured, at the build's peak).
+    nulls = rows.select(pl.col(f).null_count() for f in fields).row(0) if fields else ()
+    always = sum(1 << n for n, count in enumerate(nulls) if count == 0)
+    varying = [n for n, count in enumerate(nulls) if 0 < count < rows.height]
+    if not varying:  # one group: every row sets the same fields
+        yield tuple(sorted(f for n, f in enumerate(fields) if always >> n & 1)), rows
+        return
+    bits = [pl.col(fields[n]).is_not_null().cast(pl.Int64) * (1 << n) for n in varying]
+    masks = rows.select((pl.sum_horizontal(bits) + always).alias("_mask")).to_series()
     found = {m: [f for n, f in enumerate(fields) if m >> n & 1] for m in masks.unique().to_list()}
     ordered = sorted(found.items(), key=lambda kv: ",".join(sorted(kv[1])))
     for m, setting in ordered:
