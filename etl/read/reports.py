@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -326,18 +327,24 @@ class _Cells:
     """
 
     def __init__(self) -> None:
+        # Loaded by _write_xlsx, the only maker: taken once here, not at every cell.
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+        from openpyxl.styles.cell_style import StyleArray
+
+        self._cell, self._array, self._illegal = WriteOnlyCell, StyleArray, ILLEGAL_CHARACTERS_RE
         self._styles: dict[tuple[bool, bool, bool, bool], StyleArray] = {}
 
     def __call__(self, sheet: Worksheet, value: object, *, bold: bool = False) -> Cell:
         """A write-only cell of `value`: text as text, aligned to the top, bold if asked."""
-        from openpyxl.cell import WriteOnlyCell  # loaded by _write_xlsx, the only caller
-
-        cell = WriteOnlyCell(sheet, value=None)
+        cell = self._cell(sheet, value=None)
         text = long = risky = False
         if isinstance(value, str):
-            shown = _sheet_text(value)
-            # Set as a string explicitly: openpyxl would turn "=..." into a formula.
-            cell.value = shown
+            shown = _sheet_text(value, self._illegal)
+            # A string cell, as setting the value and then the type gives (openpyxl would
+            # turn "=..." into a formula): the text is already one a worksheet holds, so
+            # openpyxl's own check of it (a second scan of every character) is not repeated.
+            cell._value = shown  # type: ignore[attr-defined]
             cell.data_type = "s"
             text, long, risky = True, len(shown) > 60, shown.startswith(_RISKY)
         elif isinstance(value, Sequence):
@@ -350,11 +357,9 @@ class _Cells:
 
     def _style(self, cell: Cell, kind: tuple[bool, bool, bool, bool]) -> None:
         """The style of `kind` (text, long, risky, bold): set on its first cell, then copied."""
-        from openpyxl.styles.cell_style import StyleArray  # loaded by _write_xlsx
-
         known = self._styles.get(kind)
         if known is not None:
-            cell._style = StyleArray(known)  # type: ignore[attr-defined]
+            cell._style = self._array(known)  # type: ignore[attr-defined]
             return
         text, long, risky, bold = kind
         wrap, top, bold_font = _styles()
@@ -365,14 +370,15 @@ class _Cells:
             cell.alignment = wrap if long else top
         if bold:
             cell.font = bold_font
-        self._styles[kind] = StyleArray(cell._style)  # type: ignore[attr-defined]
+        self._styles[kind] = self._array(cell._style)  # type: ignore[attr-defined]
 
 
-def _sheet_text(value: str) -> str:
-    """Text a worksheet can hold: control characters shown as [0x0B], cut at Excel's limit."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded by _write_xlsx
+def _sheet_text(value: str, illegal: re.Pattern[str]) -> str:
+    """Text a worksheet can hold: control characters shown as [0x0B], cut at Excel's limit.
 
-    shown = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"[0x{ord(m.group()):02X}]", value)
+    `illegal`: openpyxl's ILLEGAL_CHARACTERS_RE, the characters it refuses.
+    """
+    shown = illegal.sub(lambda m: f"[0x{ord(m.group()):02X}]", value)
     if len(shown) > _CELL_LIMIT:
         shown = shown[: _CELL_LIMIT - 1] + "\u2026"
     return shown

@@ -1,10 +1,10 @@
 """The records of a file as they were written, looked up by source line for the reports.
 
 Only rejected lines are asked for, so this is a second, streaming pass that the normal read
-never pays for: the file is decoded block by block, lines before a wanted one are counted
-and dropped, and reading stops once the last wanted record has been read. Each wanted
-line is a record start (the readers number records that way), so every record is read on
-its own from its first line:
+never pays for: the file is read block by block, lines before a wanted one are counted in
+its bytes and dropped undecoded, and reading stops once the last wanted record has been
+read. Each wanted line is a record start (the readers number records that way), so every
+record is read on its own from its first line:
 - CSV: the csv module says where the record ends, so a quoted newline keeps the whole
   record together; the text is decoded with the codec the reader chose (text.codec_for).
   A file whose lines end in CR alone (classic Mac) is read with every CR as an LF, as the
@@ -28,6 +28,7 @@ import functools
 import itertools
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -50,6 +51,9 @@ CUT = f" [cut at {RAW_LIMIT:,} characters]"
 _BLOCK = 1 << 20
 _NEAR = 256  # lines skipped one by one; further ones are counted a window at a time
 _WINDOW = 1 << 16
+_STEPPED = 8  # lines stepped over one by one once a window's span is halved that far
+# Bytes of a line kept: enough for RAW_LIMIT + 1 characters of up to 4 bytes (UTF-8).
+_LINE_BYTES = 4 * (RAW_LIMIT + 1)
 _AUTO_DELIMITERS = (",", ";", "\t", "|")  # what format.delimiter = "auto" chooses among
 _XML_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)["']""")
 
@@ -266,18 +270,28 @@ def _xlsx_rows(path: Path, fmt: FormatSpec, wanted: list[int]) -> dict[int, str]
 
 
 class _Lines:
-    """Physical lines of a binary file, decoded; numbered from 1 as the readers count them.
+    """Physical lines of a binary file, numbered from 1 as the readers count them.
 
-    Memory stays at about one block: a line is kept only up to RAW_LIMIT + 1 characters
-    (the rest is read past), and lines skipped over are counted, never split out.
+    Lines are found in the file's bytes and only the lines read are decoded: in UTF-8 and in
+    a code page of one byte per character, LF and CR are bytes no other character contains,
+    so lines skipped over are counted, never decoded (decoding every line before the last
+    wanted one was half the lookup's time). A file in another codec (UTF-16) is decoded and
+    written as UTF-8 block by block first, so its lines are found the same way. Memory stays
+    at about one block: a line is kept only up to RAW_LIMIT + 1 characters.
     """
 
     def __init__(self, handle: BinaryIO, codec: str, *, cr_only: bool = False) -> None:
         self._handle = handle
         self._cr_only = cr_only  # every CR is a line end, read as LF
-        self._decoder = codecs.getincrementaldecoder(codec)(errors="replace")
-        self._text = ""
-        self._at = 0  # where line `number` starts in `_text`
+        bytewise = _bytewise(codec)
+        self._decoder = None if bytewise else codecs.getincrementaldecoder(codec)("replace")
+        # UTF-8 with a BOM: the BOM opens the file only; a line is plain UTF-8.
+        self._codec = codec if bytewise and codec != "utf-8-sig" else "utf-8"
+        # Text written here as UTF-8 is read back as it was, a lone surrogate included.
+        self._errors = "replace" if bytewise else "surrogatepass"
+        self._bom = codec == "utf-8-sig"
+        self._data = b""
+        self._at = 0  # where line `number` starts in `_data`
         self._eof = False
         self.number = 1
 
@@ -290,52 +304,93 @@ class _Lines:
         while self.number < line:
             need = line - self.number
             if need > _NEAR:
-                stop = min(len(self._text), self._at + _WINDOW)
-                newlines = self._text.count("\n", self._at, stop)
+                stop = min(len(self._data), self._at + _WINDOW)
+                newlines = self._data.count(b"\n", self._at, stop)
                 if newlines >= need:
-                    for _ in range(need):
-                        self._at = self._text.index("\n", self._at) + 1
+                    self._at = _after_newlines(self._data, self._at, stop, need)
                     self.number = line
                     return True
                 self.number += newlines
                 self._at = stop
             else:
-                end = self._text.find("\n", self._at)
+                end = self._data.find(b"\n", self._at)
                 if end >= 0:
                     self._at = end + 1
                     self.number += 1
                     continue
-                self._at = len(self._text)
-            if self._at == len(self._text) and not self._fill():
+                self._at = len(self._data)
+            if self._at == len(self._data) and not self._fill():
                 return False
         return True
 
     def next_line(self) -> str | None:
         """The current line with its line break, cut at RAW_LIMIT + 1 characters; None at the end."""
-        parts: list[str] = []
-        room = RAW_LIMIT + 1
+        parts: list[bytes] = []
+        room = _LINE_BYTES
         while True:
-            end = self._text.find("\n", self._at)
-            stop = len(self._text) if end < 0 else end + 1
-            if room > 0:
-                parts.append(self._text[self._at : min(stop, self._at + room)])
-                room -= len(parts[-1])
+            end = self._data.find(b"\n", self._at)
+            stop = len(self._data) if end < 0 else end + 1
+            parts.append(self._data[self._at : min(stop, self._at + max(room, 0))])
+            room -= stop - self._at  # below 0: bytes of the line were left out
             self._at = stop
             if end >= 0:
                 self.number += 1
-                return "".join(parts)
+                return self._decoded(b"".join(parts), whole=room >= 0)
             if not self._fill():
-                return "".join(parts) or None
+                data = b"".join(parts)
+                return self._decoded(data, whole=room >= 0) if data else None
+
+    def _decoded(self, data: bytes, *, whole: bool) -> str:
+        """A line's first RAW_LIMIT + 1 characters; a cut line's partial last character is held back."""
+        decoder = codecs.getincrementaldecoder(self._codec)(self._errors)
+        return decoder.decode(data, final=whole)[: RAW_LIMIT + 1]
 
     def _fill(self) -> bool:
-        """Decode the next block after what is left; False once the file had ended."""
+        """Read the next block after what is left; False once the file had ended."""
         if self._eof:
             return False
         block = self._handle.read(_BLOCK)
         self._eof = not block
-        text = self._decoder.decode(block, final=self._eof)
+        if self._decoder is not None:
+            block = self._decoder.decode(block, final=self._eof).encode("utf-8", "surrogatepass")
+        if self._bom:
+            self._bom = False
+            # A file shorter than the BOM that starts like one reads as nothing, as Python's
+            # utf-8-sig decoder reads it (read() returns less than a block only at the end).
+            cut = len(codecs.BOM_UTF8) if codecs.BOM_UTF8.startswith(block[:3]) else 0
+            block = block[cut:]
         if self._cr_only:
-            text = text.replace("\r", "\n")
-        self._text = self._text[self._at :] + text
+            block = block.replace(b"\r", b"\n")
+        self._data = self._data[self._at :] + block
         self._at = 0
         return True
+
+
+def _bytewise(codec: str) -> bool:
+    """Whether LF and CR are single bytes no other character contains: UTF-8, or a code page
+    of one byte per character (its table) that gives them as themselves and nothing else."""
+    if codec in ("utf-8", "utf-8-sig"):
+        return True
+    module = sys.modules.get(codecs.lookup(codec).incrementaldecoder.__module__)
+    table = getattr(module, "decoding_table", None)
+    if not isinstance(table, str) or len(table) != 256:
+        return False
+    return table.count("\n") == table.count("\r") == 1 and table[10] + table[13] == "\n\r"
+
+
+def _after_newlines(data: bytes, start: int, stop: int, need: int) -> int:
+    """Where the line after the `need`-th newline of data[start:stop] starts (it holds that many).
+
+    The span is halved by counts (C speed) until few lines are left to step over, so a far
+    line costs a few counts of its window instead of a Python step per line.
+    """
+    while need > _STEPPED:
+        middle = (start + stop) // 2
+        left = data.count(b"\n", start, middle)
+        if left >= need:
+            stop = middle
+        else:
+            start, need = middle, need - left
+    for _ in range(need):
+        start = data.index(b"\n", start) + 1
+    return start
