@@ -21,9 +21,11 @@ already are (a second record at the order's level) walks the paths (`_fill`).
 
 from __future__ import annotations
 
+import copy
+import threading
 import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 from lxml import etree
@@ -133,6 +135,10 @@ class _Reached:
         return known, self.elements[steps[:known]]
 
 
+# A plan's elements made once (per thread, per namespaces in scope), to be copied.
+_Shape = tuple[etree._Element, tuple[int, ...]]
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What `_fill` does to an empty base for one pattern of empty cells, as steps to replay.
@@ -140,21 +146,62 @@ class _Plan:
     `made`: each element `_fill` creates, in creation order, as (its parent's slot, tag); slot
     0 is the base, slot k the k-th element made. `sets`: each text or attribute `_fill` writes,
     in its order, as (slot, attribute or None for the text, cell index).
+
+    The elements `made` are built once, under a holder declaring the namespaces the base has
+    in scope, and copied for each row (one call into lxml instead of one an element); the
+    copies are moved into the base, where lxml points each at the base's declaration of its
+    namespace, exactly as an element made there would be (tests/to_erp/files/test_xml_plans.py,
+    test_xml_plan_copies.py).
     """
 
     made: tuple[tuple[int, str], ...]
     sets: tuple[tuple[int, str | None, int], ...]
+    shapes: dict[tuple[object, ...], _Shape] = field(default_factory=dict, compare=False)
+    # The namespace URIs of the elements and attributes it writes.
+    uris: frozenset[str] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [tag for _, tag in self.made] + [a for _, a, _ in self.sets if a is not None]
+        uris = frozenset(n[1:].partition("}")[0] for n in names if n.startswith("{"))
+        object.__setattr__(self, "uris", uris)
 
     def replay(self, base: etree._Element, cells: Sequence[str]) -> None:
         """Write `cells` into the empty `base` as `_fill` would."""
-        slots = [base]
-        for parent, tag in self.made:
-            slots.append(etree.SubElement(slots[parent], tag))
+        nsmap = base.nsmap
+        if not self.uris <= set(nsmap.values()):
+            # A namespace the base does not declare gets a prefix lxml numbers per document:
+            # only elements made in the base's own document are numbered as `_fill`'s are.
+            slots = [base]
+            for parent, tag in self.made:
+                slots.append(etree.SubElement(slots[parent], tag))
+            self._set(slots, cells)
+            return
+        holder, where = self._shape(nsmap)
+        made = copy.deepcopy(holder)
+        inside = list(made.iter())
+        self._set([base, *(inside[i] for i in where)], cells)
+        base.extend(list(made))
+
+    def _set(self, slots: Sequence[etree._Element], cells: Sequence[str]) -> None:
         for slot, attribute, cell in self.sets:
             if attribute is None:
                 slots[slot].text = cells[cell]
             else:
                 slots[slot].set(attribute, cells[cell])
+
+    def _shape(self, nsmap: Mapping[str | None, str]) -> _Shape:
+        """The holder of the elements `made`, and where each is in its document order."""
+        # Per thread: lxml trees are not shared between threads here, only copied within one.
+        key = (threading.get_ident(), *sorted(nsmap.items(), key=lambda kv: (kv[0] or "", kv[1])))
+        found = self.shapes.get(key)
+        if found is None:
+            holder = etree.Element("holder", nsmap=cast("dict[str, str]", dict(nsmap)))
+            slots = [holder]
+            for parent, tag in self.made:
+                slots.append(etree.SubElement(slots[parent], tag))
+            order = {id(element): i for i, element in enumerate(holder.iter())}
+            found = self.shapes[key] = (holder, tuple(order[id(e)] for e in slots[1:]))
+        return found
 
 
 # Per record, by its id, the plans of the patterns seen so far; dropped when the record goes
