@@ -28,10 +28,9 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from etl.to_erp.orders.model import NORCE_REF_LENGTH, OrderRequest
+from etl.to_erp.orders.model import MAX_DIGITS, NORCE_REF_LENGTH, OrderRequest, in_proportion
 
 _NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-MAX_DIGITS = 100  # no number in an order comes near; Python's int() stops at 4300
 _PASSES = 3  # a value left empty can only uncover errors below it, never above
 
 
@@ -188,12 +187,21 @@ def _number(kind: type[int] | type[Decimal]) -> Any:
     """A json.loads hook that reads a number as `kind`, refusing absurdly long ones."""
 
     def read(text: str) -> int | Decimal:
-        digits = sum(c.isdigit() for c in text)
+        # A text no longer than the limit cannot hold more digits: counted only past it.
+        digits = sum(c.isdigit() for c in text) if len(text) > MAX_DIGITS else 0
         if digits > MAX_DIGITS:
             raise _Unreadable(
                 f"not JSON we can read: a number of {digits} digits (at most {MAX_DIGITS})"
             )
-        return kind(text)
+        try:
+            value = kind(text)
+            # A short text with a long exponent is a long number (model.in_proportion).
+            return in_proportion(value) if isinstance(value, Decimal) else value
+        except (ArithmeticError, ValueError):  # ArithmeticError: past decimal's own limits
+            raise _Unreadable(
+                f"not JSON we can read: a number of more than {MAX_DIGITS} digits written "
+                f"out ({text[:30]})"
+            ) from None
 
     return read
 

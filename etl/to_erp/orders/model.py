@@ -32,6 +32,24 @@ from pydantic.alias_generators import to_pascal
 
 NORCE_REF_LENGTH = 50  # ClientOrderRef, "max 50" in the Connect contract
 REF_LIMIT = 1000  # longer than any reference a person could still act on
+MAX_DIGITS = 100  # no number in an order comes near; Python's int() stops at 4300
+
+
+def in_proportion(value: Decimal) -> Decimal:
+    """A decimal no longer than MAX_DIGITS digits written out: `1E999999999` is eleven
+    characters of text and a billion digits in a file, a sum or a comparison."""
+    if value and abs(value.adjusted()) > MAX_DIGITS:
+        raise ValueError(f"a number of more than {MAX_DIGITS} digits written out")
+    return value
+
+
+def _numbers(*fields: str) -> Any:
+    """The validator of a model's decimal fields: each in proportion (None is not sent)."""
+
+    def check(value: Decimal | None) -> Decimal | None:
+        return None if value is None else in_proportion(value)
+
+    return field_validator(*fields)(staticmethod(check))
 
 
 class Wire(BaseModel):
@@ -182,6 +200,7 @@ class Promotion(Wire):
     name: str | None = None
     discount_code: str | None = None
     applied_amount: Decimal | None = None
+    _in_proportion = _numbers("applied_amount")
 
 
 class OrderItem(Wire):
@@ -205,6 +224,15 @@ class OrderItem(Wire):
     comment: str | None = None
     promotions: list[Promotion] = Field(default_factory=list)
     additional_info: list[CodeValue] = Field(default_factory=list)
+    _in_proportion = _numbers(
+        "quantity",
+        "quantity2",
+        "unit_price",
+        "unit_price_original",
+        "discount",
+        "unit_vat",
+        "vat_rate",
+    )
 
     @property
     def is_fee(self) -> bool:
@@ -222,6 +250,7 @@ class Payment(Wire):
     currency_code: str | None = None
     payment_name: str | None = None
     additional_info: list[CodeValue] = Field(default_factory=list)
+    _in_proportion = _numbers("amount")
 
 
 class Fee(Wire):
@@ -229,6 +258,7 @@ class Fee(Wire):
     description: str | None = None
     amount: Decimal | None = None
     vat_rate: Decimal | None = None
+    _in_proportion = _numbers("amount", "vat_rate")
 
 
 class Discount(Wire):
@@ -238,6 +268,7 @@ class Discount(Wire):
     type: str | int | None = None
     code: str | None = None
     amount: Decimal | None = None
+    _in_proportion = _numbers("amount")
 
 
 class ShippingAdvice(Wire):
