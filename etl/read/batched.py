@@ -73,7 +73,9 @@ def _validated_parts(
     """Each batch's Validated, its valid rows written to `folder` (and left out of it)."""
     parts: list[Validated] = []
     keys: list[pl.Series] = []
-    for i, parsed in enumerate(csv_batches(local, contract.format, scratch, rows)):
+    for i, parsed in enumerate(
+        csv_batches(local, contract.format, scratch, rows, contract.read_columns())
+    ):
         mapped = map_columns(parsed, contract)
         keys.append(whole_key_hashes(mapped, contract))
         checked = validate(mapped, contract)

@@ -6,12 +6,14 @@ no trailer) can be cut anywhere between lines, and each batch's line numbers fol
 its position. Every other shape is `NotPlain`: the caller reads the file whole, with
 etl.read.formats.csv, which finds ragged records and quoted newlines by walking the file.
 The checks the whole-file reader makes (hostile lines and headers, cell sizes, trimmed
-cells, the field counts) are made here too, batch by batch or summed at the end.
+cells, the field counts) are made here too, batch by batch or summed at the end. A feed
+that reads only some of the columns gets only those, trimmed: the others are still checked
+for their size, and looked at where they decide whether a row is blank.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -33,10 +35,16 @@ class NotPlain(Exception):
 
 
 def csv_batches(
-    path: Path, fmt: FormatSpec, scratch: Path, rows: int = BATCH_ROWS
+    path: Path,
+    fmt: FormatSpec,
+    scratch: Path,
+    rows: int = BATCH_ROWS,
+    read: Collection[str] | None = None,
 ) -> Iterator[ParsedFile]:
     """The file's records as ParsedFiles of about `rows` rows each, in file order.
 
+    `read`: the columns the caller reads (None: all); each frame holds only those of them
+    the file has (its `columns` still name every column of the header).
     Raises NotPlain (before the first batch, or after the last when only the totals tell)
     for a file the whole-file reader must take; the batches given so far are then void.
     """
@@ -45,14 +53,14 @@ def csv_batches(
     with prepared(path, fmt, scratch) as ready:
         _refuse_unplain(ready)
         head, counts = ready.plain.head, ready.counts
-        read = 0
+        done = 0
         for batch in _scanned(ready, rows):
-            frame = _numbered(path, batch, head.data_line + read, fmt)
-            read += batch.height
-            yield _cleaned(path, frame, fmt)
+            frame = _numbered(path, batch, head.data_line + done, fmt)
+            done += batch.height
+            yield _cleaned(path, frame, fmt, read)
     # Without quotes every physical line is a record: fewer rows means polars skipped blank
     # lines, and the line numbers given would be wrong.
-    if read != counts.lines or counts.delimiters != (len(head.fields) - 1) * read:
+    if done != counts.lines or counts.delimiters != (len(head.fields) - 1) * done:
         raise NotPlain("the records are not one per line, each of the header's width")
 
 
@@ -97,16 +105,50 @@ def _numbered(path: Path, batch: pl.DataFrame, first_line: int, fmt: FormatSpec)
     cut = fmt.extra_empty_fields == "ignore"
     if cut and batch.width and batch.get_column(batch.columns[-1]).null_count():
         raise NotPlain("a record whose last field is empty may be short")
-    return batch.with_columns(lines).rechunk()
+    return batch.with_columns(lines)
 
 
-def _cleaned(path: Path, frame: pl.DataFrame, fmt: FormatSpec) -> ParsedFile:
-    """One batch as the whole-file reader gives its rows: cells checked, trimmed, blanks out."""
+def _cleaned(
+    path: Path, frame: pl.DataFrame, fmt: FormatSpec, read: Collection[str] | None
+) -> ParsedFile:
+    """One batch as the whole-file reader gives its rows: cells checked, trimmed, blanks out.
+
+    Only the columns read are trimmed and kept: trimming the others (half of a shared
+    export's) would cost as much, for cells nobody reads.
+    """
     columns = tuple(c for c in frame.columns if c != LINE)
     refuse_big_cells(path, frame, columns, fmt)
-    frame = clean_cells(frame, columns, fmt.null_values)
+    kept = columns if read is None else tuple(c for c in columns if c in read)
+    # One piece per column: polars parses in pieces, and every select over them after
+    # would copy each cell's view while the pieces are still held.
+    out = clean_cells(frame.select(*kept, LINE).rechunk(), kept, fmt.null_values)
     if columns:  # after cleaning: a row of blanks is as blank as an empty line
-        blank = pl.all_horizontal(pl.col(c).is_null() for c in columns)
-        if frame.select(blank.any()).item():
-            frame = frame.filter(~blank)
-    return ParsedFile(path, frame, columns)
+        blank = _blank(out, kept)
+        if blank.any():
+            out = out.filter(~_blank_elsewhere(frame, blank, columns, kept, fmt))
+    return ParsedFile(path, out, columns)
+
+
+def _blank(frame: pl.DataFrame, columns: Collection[str]) -> pl.Series:
+    """Per row: whether every one of `columns` is null (true when there are none)."""
+    if not columns:
+        return pl.Series([True] * frame.height, dtype=pl.Boolean)
+    return frame.select(pl.all_horizontal(pl.col(c).is_null() for c in columns)).to_series()
+
+
+def _blank_elsewhere(
+    frame: pl.DataFrame,
+    blank: pl.Series,
+    columns: tuple[str, ...],
+    kept: tuple[str, ...],
+    fmt: FormatSpec,
+) -> pl.Series:
+    """Per row: whether it is blank in the columns not kept too, of the rows `blank` in those
+    kept; only those few rows' other cells are cleaned to tell."""
+    others = [c for c in columns if c not in kept]
+    if not others:
+        return blank
+    at = pl.arange(0, frame.height, eager=True, dtype=pl.UInt32).filter(blank)
+    rest = clean_cells(frame.select(others)[at], others, fmt.null_values)
+    empty = at.filter(_blank(rest, others))
+    return pl.arange(0, frame.height, eager=True, dtype=pl.UInt32).is_in(empty.implode())
