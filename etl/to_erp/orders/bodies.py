@@ -198,9 +198,8 @@ def _number(kind: type[int] | type[Decimal]) -> Any:
             # A short text with a long exponent is a long number (model.in_proportion).
             return in_proportion(value) if isinstance(value, Decimal) else value
         except (ArithmeticError, ValueError):  # ArithmeticError: past decimal's own limits
-            raise _Unreadable(
-                f"not JSON we can read: a number of more than {MAX_DIGITS} digits written "
-                f"out ({text[:30]})"
+            raise _Unreadable(  # the text itself is not quoted: a reason never quotes a body
+                f"not JSON we can read: a number of more than {MAX_DIGITS} digits written out"
             ) from None
 
     return read

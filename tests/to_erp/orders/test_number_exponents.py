@@ -76,3 +76,9 @@ def test_every_decimal_field_of_an_order_is_held_in_proportion(
 ) -> None:
     with pytest.raises(ValidationError, match="digits written out"):
         model.model_validate({name: "1E999999999"})
+
+
+def test_the_reason_does_not_quote_the_number() -> None:
+    with pytest.raises(BodyRefused) as refused:
+        parse_order(_body("7E777777777"), "json")
+    assert "777" not in refused.value.reason
