@@ -16,6 +16,7 @@ UTF-16 without a BOM is read as little-endian, what Windows programs write.
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -188,9 +189,12 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
             except UnicodeDecodeError as exc:
                 decoder.setstate(state)
                 lines = _lines_before(path, encoding, offset)
-                raise _decode_error(path, encoding, decoded, exc, offset, lines, decoder) from exc
+                end = _line_end(path, encoding)
+                raise _decode_error(
+                    path, encoding, decoded, exc, offset, lines, end, decoder
+                ) from exc
             if nul >= 0:
-                line = _lines_before(path, encoding, offset) + text.count("\n")
+                line = _lines_before(path, encoding, offset) + text.count(_line_end(path, encoding))
                 raise _nul_error(path, encoding, block, offset + nul, line)
             if out is not None:
                 out.write(text.encode("utf-8"))
@@ -207,18 +211,27 @@ def _check(path: Path, encoding: str, out: BinaryIO | None) -> bool:
 
 
 def _lines_before(path: Path, encoding: str, offset: int) -> int:
-    """The line byte `offset` (a block's start) is on: 1 + the newlines decoded before it.
+    """The line byte `offset` (a block's start) is on: 1 + the line ends decoded before it.
 
     Read again, block by block as `_check` read it, so the text (and what a multi-byte
     codec held back at each block's end) is the same.
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    lines = 1
+    end, lines = _line_end(path, encoding), 1
     with path.open("rb") as src:
         while offset > 0 and (block := src.read(min(CHUNK, offset))):
-            lines += decoder.decode(block).count("\n")
+            lines += decoder.decode(block).count(end)
             offset -= len(block)
     return lines
+
+
+def _line_end(path: Path, encoding: str) -> str:
+    """What ends a line of the file as the readers count them: CR when its first line break
+    is a CR alone (classic Mac: every CR is one, etl.read.formats.csv_dialect), else LF."""
+    with path.open("rb") as src:
+        head = codecs.getincrementaldecoder(encoding)(errors="replace").decode(src.read(CHUNK))
+    first = re.search(r"\r\n?|\n", head)
+    return "\r" if first is not None and first.group() == "\r" else "\n"
 
 
 def _decode_error(
@@ -228,6 +241,7 @@ def _decode_error(
     exc: UnicodeDecodeError,
     offset: int,
     lines: int,
+    end: str,
     decoder: codecs.IncrementalDecoder,
 ) -> EncodingError:
     # The codec saw a suffix of the stream ending with `block` (what of the block was decoded:
@@ -241,7 +255,7 @@ def _decode_error(
     return EncodingError(
         f"{path.name}: not valid {encoding} at byte {at} (bytes {bad}); "
         f"check the contract's encoding or the ERP export",
-        line=lines + before.count("\n"),
+        line=lines + before.count(end),
     )
 
 
