@@ -26,7 +26,7 @@ from etl.models import STATE
 from etl.privacy import audit
 from etl.privacy.journal import Journal
 from etl.privacy.ledger import mask_ledger
-from etl.privacy.masking import Masker
+from etl.privacy.masking import DEFAULT_REPLACEMENT, Masker
 from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
@@ -129,7 +129,7 @@ def _erase(
     person = found.person()
     if not person.found:
         return erasure
-    masker = Masker(person)
+    masker = Masker(person, unfit_as=_replacements(settings))
     waits = still_needed(at, bodies.spool("orders"), masker)
     if waits and journal is not None:
         raise EtlError("forget changed nothing: " + "; ".join(waits))
@@ -164,6 +164,13 @@ def _erase(
             "may still hold the old text; run `forget` again while it is stopped"
         )
     return erasure
+
+
+def _replacements(settings: Settings) -> frozenset[str]:
+    """What layouts write for a letter their encoding lacks: each layout's own character, and
+    the default one (a file written before a layout named its own)."""
+    layouts = load_every_layout(settings).values()
+    return DEFAULT_REPLACEMENT | {layout.contract.format.replacement for layout in layouts}
 
 
 def _keys(found: Found) -> set[str]:

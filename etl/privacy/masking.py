@@ -17,11 +17,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from etl.to_erp.files.charset import encodable_in, fit
+from etl.to_erp.files.layout_spec import OrderFormat
 
 ERASED = "[erased]"
 # A character's near equivalent in plain ASCII: what a transliterating layout writes for
 # `ł` in any encoding that lacks it.
 _ASCII = encodable_in("ascii")
+# What a layout with `unencodable = "replace"` writes, unless it names its own character.
+DEFAULT_REPLACEMENT = frozenset(OrderFormat().replacement)
+# A line break inside a value, as any file may end its lines (a CSV cell keeps the file's).
+_LINE_BREAK = r"(?:\r\n|\r|\n)"
 
 
 # A value stands alone only between separators: "1001" is no part of the code "K-1001", and
@@ -35,31 +40,40 @@ def is_value(text: str) -> bool:
     return len(text.strip()) >= 2 and ERASED not in text
 
 
-def _words(values: Iterable[str]) -> re.Pattern[str] | None:
+def _words(values: Iterable[str], unfit_as: frozenset[str]) -> re.Pattern[str] | None:
     """One case-insensitive pattern for whole-word occurrences of `values`, longest first."""
     kept = sorted({v for v in values if is_value(v)}, key=len, reverse=True)
     if not kept:
         return None
-    return re.compile(rf"{_BEFORE}(?:{'|'.join(map(_as_written, kept))}){_AFTER}", re.IGNORECASE)
+    forms = "|".join(_as_written(v, unfit_as) for v in kept)
+    return re.compile(rf"{_BEFORE}(?:{forms}){_AFTER}", re.IGNORECASE)
 
 
-def _as_written(value: str) -> str:
+def _as_written(value: str, unfit_as: frozenset[str]) -> str:
     """A value as a pattern for every way a file we wrote may hold it.
 
     An order file in an encoding without `ł` or `ż` holds "Łukasz Żak" as "Lukasz Zak"
-    (`unencodable = "transliterate"`, etl.to_erp.files.charset); a CSV cell doubles a quote.
+    (`unencodable = "transliterate"`, etl.to_erp.files.charset), and "Øvrebø" in ASCII as
+    "?vreb?" (`replace`, with a character of `unfit_as`); a CSV cell doubles a quote and ends
+    a line inside it as the file ends its lines.
     """
-    return "".join(_char_as_written(c) for c in value)
+    one_break = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(_char_as_written(c, unfit_as) for c in one_break)
 
 
 @functools.cache
-def _char_as_written(char: str) -> str:
+def _char_as_written(char: str, unfit_as: frozenset[str]) -> str:
     if char == '"':
         return '"{1,2}'
+    if char == "\n":
+        return _LINE_BREAK
     # The renderer's candidates: a letter folded (`ł` -> `l`), else its base without accents
-    # (`ǣ` -> `æ` in an encoding that has `æ`; ASCII has neither, so `ǣ` holds the order).
+    # (`ǣ` -> `æ` in an encoding that has `æ`; ASCII has neither, so `ǣ` holds the order),
+    # else, under `replace`, the layout's replacement: any letter beyond ASCII may be one.
     base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-    forms = dict.fromkeys(f for f in (char, fit(char, _ASCII, "transliterate", "").text, base) if f)
+    near = (char, fit(char, _ASCII, "transliterate", "").text, base)
+    replaced = sorted(unfit_as) if not char.isascii() else []
+    forms = dict.fromkeys(f for f in (*near, *replaced) if f)
     if len(forms) == 1:
         return re.escape(char)
     return f"(?:{'|'.join(map(re.escape, forms))})"
@@ -87,11 +101,24 @@ class Masker:
     customer number, a quantity): it names the person only in order records (`in_orders`).
     """
 
-    def __init__(self, person: Person, *, in_orders: bool = False) -> None:
+    def __init__(
+        self,
+        person: Person,
+        *,
+        in_orders: bool = False,
+        unfit_as: frozenset[str] = DEFAULT_REPLACEMENT,
+    ) -> None:
+        """`unfit_as`: the characters layouts write for a letter their encoding lacks."""
         self.person = person
-        self._anchor = _words(person.anchors | (person.orders if in_orders else frozenset()))
-        self._strong = _words(person.strong)
-        self._all = _words(person.strong | person.weak)
+        self.unfit_as = unfit_as
+        anchors = person.anchors | (person.orders if in_orders else frozenset())
+        self._anchor = _words(anchors, unfit_as)
+        self._strong = _words(person.strong, unfit_as)
+        self._all = _words(person.strong | person.weak, unfit_as)
+
+    def in_orders(self) -> Masker:
+        """The same person and forms, with their order refs as anchors (order records only)."""
+        return Masker(self.person, in_orders=True, unfit_as=self.unfit_as)
 
     def holds_anchor(self, texts: Iterable[str]) -> bool:
         """Whether any of `texts` names the person: the record is theirs."""

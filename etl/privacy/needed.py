@@ -37,7 +37,7 @@ def still_needed(ledger: LedgerAt, order_spool: Path, masker: Masker) -> list[st
 
 
 def _pending_orders(ledger: LedgerAt, spool: Path, masker: Masker) -> list[str]:
-    in_orders = Masker(masker.person, in_orders=True)
+    in_orders = masker.in_orders()
     book = OrderBook(ledger)
     try:
         pending = {

@@ -114,7 +114,7 @@ def sweep(
     `into`: an earlier sweep this one adds to (places named relative to another home).
     """
     found = Sweep() if into is None else into
-    in_orders = Masker(masker.person, in_orders=True)
+    in_orders = masker.in_orders()
     for root in roots:
         for path in files_under(root):
             if not maskable(path, found):

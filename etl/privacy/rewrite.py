@@ -33,20 +33,43 @@ def replace_atomically(path: Path, body: bytes) -> None:
 
 
 def text_lines(path: Path, masker: Masker, write: bool) -> int:
-    """CSV and other text: each line is a record; the encoding and line ends are kept."""
+    """CSV and other text: each record (a line, or a quoted cell's lines) on its own; the
+    encoding and line ends are kept."""
     raw = path.read_bytes()
     encoding = _encoding(raw)
     text = raw.decode(encoding)
     if not masker.holds_anchor([text]):
         return 0
-    lines = text.splitlines(keepends=True)
+    records = csv_records(text.splitlines(keepends=True))
     total = 0
-    for n, line in enumerate(lines):
-        masked, count = masker.mask(line, theirs=masker.holds_anchor([line]))
-        lines[n], total = masked, total + count
+    for n, record in enumerate(records):
+        masked, count = masker.mask(record, theirs=masker.holds_anchor([record]))
+        records[n], total = masked, total + count
     if total and write:
-        replace_atomically(path, "".join(lines).encode(encoding))
+        replace_atomically(path, "".join(records).encode(encoding))
     return total
+
+
+def csv_records(lines: list[str]) -> list[str]:
+    """`lines` joined into CSV records: a line break inside a quoted cell does not end one.
+
+    A record is open while it holds an odd number of quotes (a doubled quote counts two).
+    A quote never closed is no CSV (a note, a log line): those lines stay records each, so
+    one stray quote cannot make the rest of a file one person's record.
+    """
+    records: list[str] = []
+    open_lines: list[str] = []
+    for line in lines:
+        if open_lines:
+            open_lines.append(line)
+            if line.count('"') % 2:
+                records.append("".join(open_lines))
+                open_lines = []
+        elif line.count('"') % 2:
+            open_lines = [line]
+        else:
+            records.append(line)
+    return records + open_lines
 
 
 def json_file(path: Path, masker: Masker, write: bool) -> int:

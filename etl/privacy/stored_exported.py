@@ -37,7 +37,7 @@ def sweep_stored_exported(
     notes: Notes = {}
     if storage.backend != "s3":
         return notes
-    in_orders = Masker(masker.person, in_orders=True)
+    in_orders = masker.in_orders()
     # Dot-named under the home, 0700: the person's values never leave the product's folders.
     with tempfile.TemporaryDirectory(dir=home, prefix=".forget-") as temp:
         for area in FILE_AREAS:

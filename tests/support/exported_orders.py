@@ -22,11 +22,13 @@ from tests.support.privacy_order_bodies import body
 from tests.support.privacy_seed import AT, settings
 
 
-def exported_home(root: Path, buyers: Sequence[tuple[str, Mapping[str, str]]]) -> Path:
+def exported_home(
+    root: Path, buyers: Sequence[tuple[str, Mapping[str, str]]], schemas: Path = SCHEMAS
+) -> Path:
     """`root` with home/ and erp/: each (ref, buyer) spooled, booked and exported in every
-    shipped order layout to the local ERP folder; `root` back."""
+    order layout of `schemas` (the shipped ones) to the local ERP folder; `root` back."""
     home, erp_root = root / "home", root / "erp"
-    shutil.copytree(SCHEMAS, home / "schemas")
+    shutil.copytree(schemas, home / "schemas")
     erp_root.mkdir()
     config = settings(home, erp_root)
     state = home / "state"
