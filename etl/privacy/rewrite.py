@@ -129,9 +129,14 @@ def xml_file(path: Path, masker: Masker, write: bool) -> int:
     return total
 
 
+# A UBL order's (PEPPOL's) parties on the seller's side: the shop, a company, never the buyer,
+# so a record of their own: the shop's city stays when the buyer lives there too.
+SELLER_PARTIES = frozenset({"SellerSupplierParty", "AccountingSupplierParty"})
+
+
 def _xml_split(element: Any) -> tuple[list[Any], list[Any]]:
     """The document's own elements (its header), and its records: the outermost elements
-    repeated among their siblings, at any depth.
+    repeated among their siblings, at any depth, and the seller's parties.
 
     `<Export><Header/><Customers><Customer/><Customer/></Customers></Export>`: each Customer
     is a record, so another customer's shared values stay whatever wraps them. One walk that
@@ -143,7 +148,7 @@ def _xml_split(element: Any) -> tuple[list[Any], list[Any]]:
     for child in element:
         if not isinstance(child.tag, str):
             header.append(child)  # a comment or processing instruction: its tail is text
-        elif tags[child.tag] > 1:
+        elif tags[child.tag] > 1 or etree.QName(child).localname in SELLER_PARTIES:
             records.append(child)
         else:
             inner_header, inner_records = _xml_split(child)

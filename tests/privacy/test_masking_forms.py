@@ -57,3 +57,25 @@ def test_her_values_as_a_windows_1252_layout_folds_them_and_csv_quotes_them(
     first, second = path.read_bytes().decode("cp1252").splitlines()
     assert first == 'H;8101;[erased];[erased];"[erased]";[erased]'
     assert second == rows[1]
+
+
+def test_the_seller_s_party_in_an_order_is_the_shop_s_not_the_buyer_s(tmp_path: Path) -> None:
+    """A UBL order's supplier party is the shop (a company): its city stays, though hers."""
+    path = tmp_path / "ORDER_8101.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Order xmlns:cac="urn:cac" xmlns:cbc="urn:cbc">'
+        "<cbc:ID>8101</cbc:ID><cac:BuyerCustomerParty><cac:Party><cbc:ElectronicMail>"
+        "hedvig@example.se</cbc:ElectronicMail><cbc:CityName>Limhamn</cbc:CityName></cac:Party>"
+        "</cac:BuyerCustomerParty><cac:SellerSupplierParty><cac:Party><cbc:Name>Hedvig AB"
+        "</cbc:Name><cbc:CityName>Limhamn</cbc:CityName></cac:Party></cac:SellerSupplierParty>"
+        "<cac:AccountingSupplierParty><cbc:CityName>Limhamn</cbc:CityName>"
+        "</cac:AccountingSupplierParty></Order>",
+        encoding="utf-8",
+    )
+
+    assert xml_file(path, IN_ORDERS, True) == 2
+
+    text = path.read_text(encoding="utf-8")
+    assert "<cbc:ElectronicMail>[erased]</cbc:ElectronicMail><cbc:CityName>[erased]" in text
+    assert text.count("<cbc:CityName>Limhamn</cbc:CityName>") == 2
+    assert "<cbc:Name>Hedvig AB</cbc:Name>" in text  # a company's name, not hers
