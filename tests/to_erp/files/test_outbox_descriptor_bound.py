@@ -17,6 +17,7 @@ import pytest
 
 from etl.to_erp.files.export import BATCH_FILES
 from etl.to_erp.files.outbox import _FSYNC_THREADS, Batch
+from tests.support.descriptors import open_under
 
 
 def test_a_slow_disk_leaves_at_most_one_descriptor_per_fsync_thread_open(
@@ -31,14 +32,13 @@ def test_a_slow_disk_leaves_at_most_one_descriptor_per_fsync_thread_open(
         real(fd)
 
     monkeypatch.setattr(os, "fsync", slow_disk)
-    before = len(os.listdir("/proc/self/fd"))
     batch = Batch()
     try:
         for index in range(BATCH_FILES):
             batch.add(tmp_path / f"ORDER_{index}.xml", b"<Order/>")
-        held = len(os.listdir("/proc/self/fd")) - before
+        held = len(open_under(tmp_path))
     finally:
         added.set()
     batch.place()
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert open_under(tmp_path) == set()
     assert held <= _FSYNC_THREADS

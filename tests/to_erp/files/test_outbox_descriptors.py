@@ -20,10 +20,7 @@ from hypothesis import strategies as st
 
 from etl.state.atomic import TEMP_GLOB
 from etl.to_erp.files.outbox import Batch
-
-
-def _open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+from tests.support.descriptors import open_under
 
 
 @pytest.fixture
@@ -41,13 +38,13 @@ def loose_umask() -> Iterator[None]:
 def test_each_file_holds_its_bytes_owner_only_and_no_descriptor_stays_open(
     tmp_path_factory: pytest.TempPathFactory, datas: list[bytes]
 ) -> None:
-    folder = tmp_path_factory.mktemp("outbox") / "erp" / "peppol_order"  # made by the batch
-    before = _open_fds()
+    root = tmp_path_factory.mktemp("outbox")
+    folder = root / "erp" / "peppol_order"  # made by the batch
     batch = Batch()
     for index, data in enumerate(datas):
         batch.add(folder / f"ORDER_{index}.xml", data)
     batch.place()
-    assert _open_fds() == before
+    assert open_under(root) == set()
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         f"ORDER_{i}.xml" for i in range(len(datas))
     )
@@ -79,22 +76,20 @@ def test_a_failing_fsync_closes_every_descriptor_and_leaves_no_temp(
         real(fd)
 
     monkeypatch.setattr(os, "fsync", fails_second)
-    before = _open_fds()
     batch = Batch()
     for name in ("a.xml", "b.xml", "c.xml"):
         batch.add(tmp_path / name, b"<order/>")
     with pytest.raises(OSError, match=os.strerror(errno.EIO)):
         batch.place()
-    assert _open_fds() == before
+    assert open_under(tmp_path) == set()
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_discarded_batch_closes_every_descriptor_and_leaves_no_temp(tmp_path: Path) -> None:
-    before = _open_fds()
     batch = Batch()
     for name in ("a.xml", "b.xml"):
         batch.add(tmp_path / name, b"<order/>")
     batch.discard()
-    assert _open_fds() == before
+    assert open_under(tmp_path) == set()
     assert list(tmp_path.glob(TEMP_GLOB)) == []
     assert list(tmp_path.iterdir()) == []
