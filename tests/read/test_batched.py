@@ -8,7 +8,6 @@ from pathlib import Path
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
 from etl.config.contracts import FeedContract
 from etl.models import Validated
@@ -16,6 +15,7 @@ from etl.read.batched import batchable, validated_in_batches
 from etl.read.formats.csv_batches import NotPlain, csv_batches
 from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.feeds import PRODUCTS_HEADER, price_contract, shipped
+from tests.support.validated import assert_same_validated
 
 PRICES = 'encoding = "cp1252"\ndelimiter = ";"\ndecimal = ","'
 # A cell that breaks a price row: (cell index, text). Each is a rejection of its own kind.
@@ -50,13 +50,6 @@ def _whole(path: Path, contract: FeedContract, scratch: Path) -> Validated:
     return parse_and_validate(path, contract, scratch)
 
 
-def _assert_same(batched: Validated, whole: Validated) -> None:
-    for name in ("valid", "rejections", "rejected_keys", "forgiven", "copies"):
-        assert_frame_equal(getattr(batched, name), getattr(whole, name))
-    for name in ("rows_read", "parts", "unkeyed_lines", "merged"):
-        assert getattr(batched, name) == getattr(whole, name)
-
-
 @settings(max_examples=25, deadline=None)
 @given(picked=rows, size=st.integers(1, 5))
 def test_batches_give_the_whole_files_result(
@@ -75,7 +68,7 @@ def test_batches_give_the_whole_files_result(
         assert batched is None
     else:
         assert batched is not None
-        _assert_same(batched, whole)
+        assert_same_validated(batched, whole)
     assert not left  # the batches' valid rows do not outlive the read
 
 
@@ -91,7 +84,7 @@ def test_products_in_batches_match_the_whole_file(tmp_path: Path) -> None:
     path.write_bytes(("\r\n".join([PRODUCTS_HEADER, *body]) + "\r\n").encode("cp1252"))
     batched = validated_in_batches(path, contract, tmp_path / "scratch", rows=7)
     assert batched is not None and batched.rejected_rows == 5
-    _assert_same(batched, _whole(path, contract, tmp_path / "scratch"))
+    assert_same_validated(batched, _whole(path, contract, tmp_path / "scratch"))
 
 
 def _batches(path: Path, contract: FeedContract, scratch: Path) -> list[pl.DataFrame]:

@@ -12,12 +12,11 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
-from etl.models import Validated
 from etl.read.batched import KEPT_BELOW_BYTES, validated_in_batches
 from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.feeds import PRODUCTS_HEADER, shipped
+from tests.support.validated import assert_same_validated
 
 # Cells of the shipped products contract (cp1252, decimal comma), with what breaks a row:
 # a code with a space, an EAN with a bad check digit, a rate out of range, a dot decimal.
@@ -51,13 +50,6 @@ def _file(folder: Path, rows: list[tuple[str, str, str, str, str]], end: str) ->
     return path
 
 
-def _assert_same(left: Validated, right: Validated) -> None:
-    for name in ("valid", "rejections", "rejected_keys", "forgiven", "copies"):
-        assert_frame_equal(getattr(left, name), getattr(right, name))
-    for name in ("rows_read", "parts", "unkeyed_lines", "merged"):
-        assert getattr(left, name) == getattr(right, name)
-
-
 @settings(max_examples=40, deadline=None)
 @given(rows=ROWS, size=st.integers(1, 4), end=st.sampled_from(ENDS))
 def test_valid_rows_kept_in_memory_or_spilled_give_the_same_validated(
@@ -73,8 +65,8 @@ def test_valid_rows_kept_in_memory_or_spilled_give_the_same_validated(
         whole = parse_and_validate(path, contract, scratch)
         left = [p.name for p in scratch.iterdir()]
     assert kept is not None and spilled is not None
-    _assert_same(kept, spilled)
-    _assert_same(kept, whole)
+    assert_same_validated(kept, spilled)
+    assert_same_validated(kept, whole)
     assert not left  # neither way leaves anything in the parser's scratch
 
 
@@ -88,5 +80,5 @@ def test_a_file_under_the_bound_keeps_its_rows_in_memory(tmp_path: Path) -> None
     at_bound = validated_in_batches(path, contract, scratch, rows=1, kept_below=size)
     under = validated_in_batches(path, contract, scratch, rows=1, kept_below=size + 1)
     assert at_bound is not None and under is not None
-    _assert_same(at_bound, under)
+    assert_same_validated(at_bound, under)
     assert at_bound.valid["part_no"].to_list() == ["A1"]

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
 from etl.config.contracts import FeedContract
 from etl.errors import ParseError
-from etl.models import LINE, Validated
+from etl.models import LINE
 from etl.read.batched import batchable, validated_in_batches
 from etl.read.formats.csv_batches import csv_batches
 from etl.to_norce.feed import parse_and_validate
 from tests.fixtures.feeds import contract_from
+from tests.support.validated import assert_same_validated
 
 HEADER = "Extra1;ItemNo;PriceList;Extra2;Currency;Price;Extra3"
 # Extra1..3 are in the file but read by no field.
@@ -77,13 +77,6 @@ def _file(
     return path
 
 
-def _assert_same(batched: Validated, whole: Validated) -> None:
-    for name in ("valid", "rejections", "rejected_keys", "forgiven", "copies"):
-        assert_frame_equal(getattr(batched, name), getattr(whole, name))
-    for name in ("rows_read", "parts", "unkeyed_lines", "merged"):
-        assert getattr(batched, name) == getattr(whole, name)
-
-
 @settings(max_examples=60, deadline=None)
 @given(rows=PRICE_ROWS, size=st.integers(1, 4), dialect=st.sampled_from(DIALECTS))
 def test_batches_of_the_read_columns_give_the_whole_files_result(
@@ -96,7 +89,7 @@ def test_batches_of_the_read_columns_give_the_whole_files_result(
         whole = parse_and_validate(path, contract, folder / "scratch")
         batched = validated_in_batches(path, contract, folder / "scratch", rows=size)
     if batched is not None:  # None: a key in two batches, or a line of no field at all
-        _assert_same(batched, whole)
+        assert_same_validated(batched, whole)
 
 
 def test_a_row_blank_only_in_the_columns_read_is_a_row(tmp_path: Path) -> None:
@@ -110,7 +103,7 @@ def test_a_row_blank_only_in_the_columns_read_is_a_row(tmp_path: Path) -> None:
     batched = validated_in_batches(path, contract, tmp_path / "scratch", rows=3)
     assert batched is not None
     assert batched.rows_read == 3 and batched.unkeyed_lines == (3,)
-    _assert_same(batched, parse_and_validate(path, contract, tmp_path / "scratch"))
+    assert_same_validated(batched, parse_and_validate(path, contract, tmp_path / "scratch"))
 
 
 def test_batches_hold_the_columns_read_and_name_every_column(tmp_path: Path) -> None:
