@@ -45,7 +45,9 @@ def forget_command(
         + (f"request {erasure.request}" if erasure.request else "dry run")
     )
     if not erasure.found.person().found:
-        print("nothing found: no customer snapshot row or order names the person")
+        print("nothing found: no customer snapshot row, rejected row or order names the person")
+        for line in erasure.not_erased:  # an archived input that could not be searched
+            print(f"  - {line}")
     else:
         _print_places(erasure, "would mask" if args.dry_run else "masked")
     if erasure.log is not None:

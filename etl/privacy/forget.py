@@ -1,9 +1,10 @@
 """`run.py forget`: erase one person from every place the product keeps data.
 
-Order of work: find the person (customer snapshots, then their orders in the spool), mask
-them in every file area and in the ledger, note the change in the manifests of archived
-run folders, then log the request (as a salted hash), the places with counts, and what
-could not be erased here. A dry run finds and counts the same way and changes nothing.
+Order of work: find the person (customer snapshots and the rows runs rejected, then their
+orders in the spool), mask them in every file area and in the ledger, note the change in the
+manifests of archived run folders, then log the request (as a salted hash), the places with
+counts, and what could not be erased here. A dry run finds and counts the same way and
+changes nothing.
 
 Kept on purpose: a snapshot keeps the person's key and row state (values masked), so the
 next file without them is not a second removal and a file with them again is a change or a
@@ -14,7 +15,7 @@ twice. Files waiting in `inbox/` for their run are not changed: they are counted
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from etl.privacy.masking import DEFAULT_REPLACEMENT, Masker
 from etl.privacy.needed import buyer_orders, forget_buyers, still_needed
 from etl.privacy.person import Found, Request, find_person
 from etl.privacy.places import Place, Sweep, note_in_manifests, sweep
+from etl.privacy.rejected_rows import RejectedInputs, reads_folder
 from etl.privacy.stored_erp_outbox import sweep_stored_erp_outbox
 from etl.privacy.stored_exported import sweep_stored_exported
 from etl.privacy.stored_outbox import sweep_stored_outbox
@@ -38,7 +40,9 @@ from etl.privacy.stored_runs import Notes, note_stored, stored_archive, sweep_st
 from etl.privacy.stored_snapshots import snapshots_on_disk
 from etl.retention.snapshots import forget_row_hashes
 from etl.runtime import ledger_at
+from etl.state.archive import LocalArchive
 from etl.state.areas import FILE_AREAS, PURGE_LOCK, SPOOL_LOCK, Areas
+from etl.state.base import Archive
 from etl.state.ledger.connection import LedgerAt, ledger_exists
 from etl.state.locks import locks_held
 from etl.state.spool_copies import spools_on_disk
@@ -86,13 +90,14 @@ def forget(
         spools_on_disk(settings.storage, areas) as bucket_home,
         snapshots_on_disk(settings.storage, areas.snapshots, Areas(bucket_home).snapshots, people),
         refused_on_disk(settings.storage, areas, bucket_home),  # refused bodies in the bucket
+        reads_folder(areas) as reads,  # copies of rejected rows' inputs, read again
     ):
         if dry_run:
-            return _erase(settings, contracts, request, None, bucket_home)
+            return _erase(settings, contracts, request, None, bucket_home, reads)
         privacy = areas.privacy
         request_id = audit.request_id(privacy, request.kind, request.value)
         journal = Journal(privacy, request_id)
-        erasure = _erase(settings, contracts, request, journal, bucket_home)
+        erasure = _erase(settings, contracts, request, journal, bucket_home, reads)
         erasure.request = request_id
         note_in_manifests(erasure.changed, erasure.request, now)
         stored = stored_archive(settings.storage, settings.home)
@@ -110,24 +115,32 @@ def _erase(
     request: Request,
     journal: Journal | None,
     bucket_home: Path,
+    reads: Path,
 ) -> Erasure:
     """Find the person, refuse while something of theirs is on its way, then mask them.
 
     `journal` None is a dry run: nothing is written, and what would refuse is listed.
     `bucket_home`: the home whose `state/spool/` and people's `state/snapshots/` are masked:
     this home, or on object storage the private folder of their copies (etl.state.spool_copies).
+    `reads`: where the archived inputs of rejected rows are decoded and unpacked to be read.
     """
     home, areas, at = settings.home, Areas(settings.home), ledger_at(settings)
     bodies = Areas(bucket_home)
     snapshot_dirs = _customer_snapshots(bodies.snapshots, contracts)
     paths = [p for d in snapshot_dirs for p in sorted(d.glob("*.parquet"))]
-    found = find_person(request, paths, bodies.spool("orders"), bodies.spool("parties"))
+    in_bucket = stored_archive(settings.storage, home)
+    rejected = _rejected_inputs(areas, in_bucket, contracts, request, reads)
+    found = find_person(
+        request, paths, bodies.spool("orders"), bodies.spool("parties"), rejected.frames()
+    )
     found.orders |= buyer_orders(at, areas.privacy, _keys(found))
     if journal is not None:
         found = journal.merged(found)
     erasure = Erasure(found)
     person = found.person()
     if not person.found:
+        erasure.unreadable = [*rejected.unreadable, *rejected.partial]
+        erasure.not_erased = _unsearched(home, rejected)
         return erasure
     masker = Masker(person, unfit_as=_replacements(settings))
     waits = still_needed(at, bodies.spool("orders"), masker)
@@ -145,7 +158,7 @@ def _erase(
         swept = sweep(home, [areas.archive, areas.outbox, areas.spools], masker, write, keys)
         sweep(bucket_home, [*held, *refused_copies(bucket_home)], masker, write, keys, into=swept)
     # The feeds' runs in object storage ([storage] backend = "s3"), by the same rule.
-    stored = sweep_stored(stored_archive(settings.storage, home), home, masker, write, swept)
+    stored = sweep_stored(in_bucket, home, masker, write, swept)
     # The files the ERP got, archived in object storage by whichever machine exported them.
     stored |= sweep_stored_exported(settings.storage, home, masker, write, swept)
     sweep_stored_outbox(settings.storage, home, masker, write, swept)
@@ -154,10 +167,13 @@ def _erase(
     waiting = sweep(home, [areas.inbox], masker, False, keys)
     erasure.places = [*swept.places.values(), *_ledger_places(_ledger_name(at), ledger.counts)]
     erasure.changed, erasure.stored = swept.changed, stored
-    erasure.packed, erasure.unreadable = swept.packed, swept.unreadable
+    searched = [*rejected.unreadable, *rejected.partial]
+    unsearched = [p for p in searched if p not in swept.unreadable]
+    erasure.packed, erasure.unreadable = swept.packed, [*swept.unreadable, *unsearched]
     uploaded = _uploaded(settings, found, swept)
     erasure.uploaded = len(uploaded)
     erasure.not_erased = [*waits, *_not_erased(settings, found, uploaded, swept, waiting)]
+    erasure.not_erased += _unsearched(home, rejected, named=swept.unreadable)
     if not ledger.vacuumed:
         erasure.not_erased.append(
             f"{_ledger_name(at)}: another process (the receiver?) holds it open, so freed pages "
@@ -202,6 +218,48 @@ def _every_lock(folder: Path, names: set[str], ledger: LedgerAt) -> Iterator[Non
         if busy is not None:
             raise EtlError(f"{busy} is running right now; run forget again when it finished")
         yield
+
+
+def _rejected_inputs(
+    areas: Areas,
+    in_bucket: Archive | None,
+    contracts: dict[str, FeedContract],
+    request: Request,
+    reads: Path,
+) -> RejectedInputs:
+    """The archived inputs of the customer feeds' runs that rejected rows, on the disk and
+    (`[storage] backend = "s3"`) in the bucket: a person only rejected rows hold is in them.
+
+    Customer feeds only, as for the snapshots searched: a company's row is no person's.
+    """
+    archives: list[Archive] = [LocalArchive(areas.archive)]
+    archives += [in_bucket] if in_bucket is not None else []
+    customers = [c for c in contracts.values() if c.entity.name == "customer"]
+    return RejectedInputs(archives, customers, request, reads)
+
+
+def _unsearched(home: Path, rejected: RejectedInputs, named: Sequence[Path] = ()) -> list[str]:
+    """The lines naming the inputs of rejected rows that could not be read, or only in part
+    (but those `named` already as files the sweep could not read)."""
+    lines = []
+    unreadable = [p for p in rejected.unreadable if p not in named]
+    if unreadable:
+        lines.append(
+            f"{len(unreadable)} archived input(s) with rejected rows could not be read "
+            "through their feed's contract, so a person only their rows name may not be found "
+            "there: " + ", ".join(str(p.relative_to(home)) for p in unreadable)
+        )
+    if rejected.partial:
+        lines.append(
+            f"{len(rejected.partial)} archived input(s) with rejected rows lack a column their "
+            "feed's contract reads a person's field from (renamed since?), so were read only "
+            "in the columns they have and may still hold the person's values there: "
+            + ", ".join(
+                f"{p.relative_to(home)} (no {', '.join(lacking)})"
+                for p, lacking in rejected.partial.items()
+            )
+        )
+    return lines
 
 
 def _customer_snapshots(root: Path, contracts: dict[str, FeedContract]) -> list[Path]:

@@ -1,10 +1,21 @@
 """Who is to be forgotten: the request, and the person's values gathered from what we hold.
 
-The customer snapshots say who the person is (their rows, by code, e-mail or company); the
-order spool says which orders are theirs (SellTo, BillTo or ShipTo with their e-mail or
-customer code), and those orders add the names and addresses they carry. The party in an
-order (or party event) that holds their code or e-mail is them: its e-mail and phones are
-theirs, so `--customer CODE` finds the e-mail a one-VM home knows only from an order.
+The customer snapshots say who the person is (their rows, by code, e-mail or company), and
+so do the rows runs rejected, read again from the archived inputs (etl.privacy.rejected_rows:
+a person whose every row was rejected is in no snapshot); the order spool says which orders
+are theirs (SellTo, BillTo or ShipTo with their e-mail or customer code), and those orders
+add the names and addresses they carry. The party in an order (or party event) that holds
+their code or e-mail is them: its e-mail and phones are theirs, so `--customer CODE` finds
+the e-mail a one-VM home knows only from an order.
+
+A rejected row was never validated, and may be another person's too: a code the ERP gave
+two people (rejected as a duplicate key), a placeholder such as `saknas` that many rows
+hold in their e-mail cell. So its values are never anchors, never masked outside the
+person's own records and never an e-mail that names orders: each is a shared value, masked
+only inside a record that holds an anchor (the value asked for, or what a snapshot row or an
+order gave). `--company` names no person: there a rejected contact row's code is the anchor,
+unless a snapshot now has that code under another company (moved since: not its contact,
+as a snapshot row under another company is not).
 """
 
 from __future__ import annotations
@@ -25,6 +36,8 @@ Kind = Literal["customer", "email", "company"]
 # Customer fields that identify a person alone, and those many people share.
 STRONG_FIELDS = ("email", "phone", "cell_phone", "social_security_number")
 WEAK_FIELDS = ("first_name", "last_name", "address_line1", "address_line2", "zip_code", "city")
+# Every field a customer row is taken for: the three a request matches on, then its values.
+PERSON_FIELDS = ("code", "email", "company_code", *STRONG_FIELDS, *WEAK_FIELDS)
 
 # Order body fields about a person (SellTo, BillTo, ShipTo, their addresses).
 ORDER_PERSON_FIELDS = frozenset(
@@ -55,9 +68,14 @@ class Request:
     kind: Kind
     value: str
 
+    @property
+    def match_field(self) -> str:
+        """The customer field a row of the person (or the company's contact) holds the value in."""
+        return {"customer": "code", "email": "email", "company": "company_code"}[self.kind]
+
     def rows(self, snapshot: pl.DataFrame) -> pl.DataFrame:
         """The snapshot rows of the person (or of the company's contacts)."""
-        column = {"customer": "code", "email": "email", "company": "company_code"}[self.kind]
+        column = self.match_field
         if column not in snapshot.columns:
             return snapshot.clear()
         wanted = self.value.strip().lower()
@@ -86,18 +104,25 @@ class Found:
 
 
 def find_person(
-    request: Request, snapshots: Iterable[Path], spool: Path, events: Path | None = None
+    request: Request,
+    snapshots: Iterable[Path],
+    spool: Path,
+    events: Path | None = None,
+    rejected: Iterable[pl.DataFrame] = (),
 ) -> Found:
-    """The person's codes, values and orders, from customer snapshots, the order spool and
-    the party events (`events`: `state/spool/parties/`)."""
+    """The person's codes, values and orders, from customer snapshots, the rows runs
+    rejected (`rejected`: frames of customer fields as text, etl.privacy.rejected_rows), the
+    order spool and the party events (`events`: `state/spool/parties/`)."""
     found = Found()
     if request.kind == "email":
         found.emails.add(request.value.strip())
     elif request.kind == "customer":
         found.codes.add(request.value.strip())
-    for path in snapshots:
-        for row in request.rows(pl.read_parquet(path, glob=False)).iter_rows(named=True):
-            _take_row(found, row)
+    codes = _take_snapshots(found, request, snapshots)
+    rows = [row for frame in rejected for row in request.rows(frame).iter_rows(named=True)]
+    moved = _moved(rows, codes, found.codes) if request.kind == "company" else set()
+    for row in rows:
+        _take_rejected(found, row, request, moved)
     bodies = sorted(spool.glob("*")) if spool.is_dir() else []
     # A Norce event may carry what only Norce knows (an address changed in the shop), which
     # the party file exported from Norce's record holds too: an event naming them is theirs.
@@ -112,12 +137,55 @@ def find_person(
     return found
 
 
+def _take_snapshots(found: Found, request: Request, snapshots: Iterable[Path]) -> list[pl.Series]:
+    """The snapshots' rows of the person; for `--company`, each snapshot's codes (who moved).
+
+    A function of its own: no snapshot stays referenced while the rejected rows are read.
+    """
+    codes: list[pl.Series] = []
+    for path in snapshots:
+        frame = pl.read_parquet(path, glob=False)
+        if request.kind == "company" and "code" in frame.columns:
+            codes.append(frame.get_column("code").str.strip_chars())
+        for row in request.rows(frame).iter_rows(named=True):
+            _take_row(found, row)
+    return codes
+
+
 def _take_row(found: Found, row: Mapping[str, Any]) -> None:
     found.codes.add(str(row["code"]))
     if isinstance(row.get("email"), str):
         found.emails.add(row["email"])
     found.strong |= {row[f] for f in STRONG_FIELDS if isinstance(row.get(f), str) and row[f]}
     found.weak |= {row[f] for f in WEAK_FIELDS if isinstance(row.get(f), str) and row[f]}
+
+
+def _take_rejected(found: Found, row: Mapping[str, Any], request: Request, moved: set[str]) -> None:
+    """A rejected row's values: shared ones, masked only in the person's records (see above).
+
+    Its code stays unmasked, as a snapshot row's does (a key); under `--company` it is the
+    contact's anchor, unless the contact moved to another company since (`moved`).
+    """
+    code = row.get("code")
+    if request.kind == "company":
+        if not isinstance(code, str) or not code or code in moved:
+            return
+        found.codes.add(code)
+    fields = (*STRONG_FIELDS, *WEAK_FIELDS)
+    found.weak |= {row[f] for f in fields if isinstance(row.get(f), str) and row[f]}
+
+
+def _moved(rows: list[dict[str, Any]], codes: list[pl.Series], matched: set[str]) -> set[str]:
+    """The codes of `rows` a snapshot holds under another company: the contacts who moved.
+
+    `codes`: each snapshot's codes; `matched`: those of its rows under the company asked for.
+    A contact accepted under the company who moved is in no snapshot row of it (a snapshot
+    holds the current company only): not found; one rejected under it who moved is the same.
+    """
+    asked = list({r["code"] for r in rows if isinstance(r.get("code"), str)} - matched)
+    if not asked:
+        return set()
+    return {c for series in codes for c in series.filter(series.is_in(asked)).to_list()}
 
 
 def _take_order(found: Found, path: Path) -> None:

@@ -25,6 +25,7 @@ from etl.dates import moment
 from etl.entities import DocumentEntity
 from etl.privacy.needed import note_buyers
 from etl.privacy.person import buyers
+from etl.privacy.rejected_rows import remove_leftover_reads
 from etl.retention.place import Place, cutoff
 from etl.runtime import ledger_at
 from etl.state.areas import SPOOL_LOCK, Areas, FileArea
@@ -75,10 +76,12 @@ def purge_spools(settings: Settings, now: dt.datetime, dry_run: bool) -> list[Pl
 
 
 def _remove_killed_forgets_copies(areas: Areas) -> None:
-    """Bodies a killed `forget` copied out of object storage: gone, unless forget runs now."""
+    """Bodies a killed `forget` copied out of object storage, and its copies of the inputs of
+    rejected rows (etl.privacy.rejected_rows): gone, unless forget runs now."""
     with feed_lock(areas.locks, SPOOL_LOCK) as taken:
         if taken:
             remove_leftover_copies(areas)
+            remove_leftover_reads(areas)
 
 
 def _party_subjects(settings: Settings) -> dict[str, str]:
