@@ -578,17 +578,41 @@ class ExportFigures:
 def measure_export(
     work: Path, orders: int, layouts: list[str], repeat: int, pickup: bool
 ) -> tuple[float, list[ExportFigures]]:
-    """Spool once, then per layout and round: our job on a copy of that home, bare paramiko."""
+    """Spool once, then per layout and round: our job on a copy of that home, bare paramiko.
+
+    Each round has a home and a folder on the server of its own, and nothing (the template
+    either) is deleted before every round is measured: where the file system has no journal
+    (ext4 as the bench VM mounts it), a file created in the minute or more after many were
+    deleted costs the kernel a search past each inode freed meanwhile (`recently_deleted`), so
+    a round that deleted the one before it paid for that (bench/README.md, "Sixth round").
+    """
+    shutil.rmtree(work, ignore_errors=True)  # what a killed run left; a finished one leaves none
+    try:
+        template = _home(work / "template")
+        spool_seconds = _spool(template, orders)
+        refs = {str(REF_BASE + n) for n in range(orders)}
+        root, homes = work / "sftp", work / "rounds"
+        root.mkdir()
+        homes.mkdir()
+        return spool_seconds, _export_rounds(template, root, homes, refs, layouts, repeat, pickup)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _export_rounds(
+    template: Path,
+    root: Path,
+    homes: Path,
+    refs: set[str],
+    layouts: list[str],
+    repeat: int,
+    pickup: bool,
+) -> list[ExportFigures]:
+    """Per layout, `repeat` paired rounds against the test SFTP server serving `root`."""
     from tests.support.sftp_server import run_sftp_server
 
-    template = _home(work / "template")
-    spool_seconds = _spool(template, orders)
-    refs = {str(REF_BASE + n) for n in range(orders)}
-    root = work / "sftp"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
     figures = []
-    with run_sftp_server(root, work / "sftp-keys") as server:
+    with run_sftp_server(root, template.parent / "sftp-keys") as server:
         with (template / "etl.toml").open("a", encoding="utf-8") as settings:
             settings.write(
                 f'[stores.erp]\nkind = "sftp"\nhost = "127.0.0.1"\nport = {server.port}\n'
@@ -598,16 +622,17 @@ def measure_export(
         keys = (str(server.port), str(server.known_hosts_path), str(server.client_key_path))
         for layout in layouts:
             ours, bares, checks = [], [], []
-            for _ in range(repeat):
-                for old in root.iterdir():
-                    shutil.rmtree(old)
-                home = work / "home"
-                shutil.rmtree(home, ignore_errors=True)
+            for n in range(repeat):
+                tag = f"{layout}-{n}"
+                home, served = homes / tag, root / tag
                 shutil.copytree(template, home)
-                ours.append(_spawn("export", str(home), layout, str(root) if pickup else "-"))
-                folder = root / "collected" / layout if pickup else root / _erp_folder(home, layout)
+                served.mkdir()
+                with (home / "etl.toml").open("a", encoding="utf-8") as settings:
+                    settings.write(f'root = "{tag}"\n')  # [stores.erp]: the round's folder
+                ours.append(_spawn("export", str(home), layout, str(served) if pickup else "-"))
+                folder = served / ("collected/" + layout if pickup else _erp_folder(home, layout))
                 checks.append(_on_server(folder, layout, refs))
-                bares.append(_spawn("paramiko", str(folder), *keys, "bare"))
+                bares.append(_spawn("paramiko", str(folder), *keys, f"{tag}/bare"))
             files, size, _ = checks[-1]
             figures.append(
                 ExportFigures(
@@ -625,7 +650,7 @@ def measure_export(
                     ],
                 )
             )
-    return spool_seconds, figures
+    return figures
 
 
 def _erp_folder(home: Path, layout: str) -> str:
