@@ -8,7 +8,11 @@ what it gathered (a field's text is kept, any other is measured and dropped). A 
 each piece as it comes (`exact`), so the refusal names the line and column where the text
 passed the bound, as before. When every field is on the record or a child of it (the stock
 export's shape), handlers that follow the depth instead of a stack of steps read it
-(`_FlatRecords`): the same rows and refusals, fewer steps an element.
+(`_FlatRecords`): the same rows and refusals, fewer steps an element. In a UTF-8 file their
+plain records (no entity, comment, CDATA, CR, prefix or grandchild) are read by a compiled
+expression per shape of record while expat checks them with no handler at all
+(etl.read.formats.xml_plain): the same rows and refusals again, without a Python call an
+element.
 
 A document that declares a DOCTYPE is refused as soon as the declaration starts, before
 any entity in it is read: that is where entity bombs and external-entity tricks live, and
@@ -84,6 +88,7 @@ from etl.read.formats.xml_bounds import (
     too_long,
 )
 from etl.read.formats.xml_doctype import blank_external_doctype
+from etl.read.formats.xml_plain import Child, Feed, Plain, Run, utf8
 
 log = logging.getLogger(__name__)
 _DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
@@ -164,10 +169,17 @@ def _read(
     parser.CharacterDataHandler = records.text if exact else records.parts.append
     with parse_errors(path.name, parser), path.open("rb") as handle:
         fed = 0
+        feed: Feed | None = None
         while block := handle.read(BLOCK):
-            if fed == 0 and fmt.doctype == "external_dtd":
-                block = blank_external_doctype(block, path.name)  # a block >= PROLOG_BYTES
-            parser.Parse(block, False)
+            if fed == 0:
+                if fmt.doctype == "external_dtd":
+                    block = blank_external_doctype(block, path.name)  # a block >= PROLOG_BYTES
+                if isinstance(records, _FlatRecords):
+                    feed = records.plain_feed(block, encoding)
+            if feed is None:
+                parser.Parse(block, False)
+            else:
+                feed.block(block)
             fed += len(block)
             check_block(path.name, parser, where.bounds, fed)
             records.after_block()
@@ -516,6 +528,47 @@ class _FlatRecords(_Records):
             self.outer.append(name)
             if len(self.outer) > self.where.bounds.depth:
                 self._refuse_depth()
+
+    def plain_feed(self, head: bytes, encoding: str | None) -> Feed | None:
+        """The feed that reads plain records without handlers (etl.read.formats.xml_plain),
+        or None when the file is not UTF-8 or the records could nest too deep for a run."""
+        if not utf8(head, encoding) or "}" in self.tag or self.max_depth < 2:
+            return None
+        own: dict[str, tuple[int, ...]] = {}
+        for index, attribute in self.top.attributes:
+            own[attribute] = (*own.get(attribute, ()), index)
+        children = {
+            name: Child(tuple(step.texts), tuple(step.attributes))
+            for name, step in self.children.items()
+        }
+        plain = Plain(self.tag, own, children, self.width, self.loose)
+        return Feed(self.parser, self, plain)
+
+    def between_records(self) -> bool:
+        """Whether the handlers stand where a record may start, nothing of one open."""
+        return not self.depth and self.outer == self.outer_path
+
+    def room(self) -> int:
+        """Rows that may still be read before `format.max_rows` refuses the file."""
+        return self.max_rows - self.rows
+
+    def begin_run(self) -> None:
+        """The text before a run's first record, as `start` takes it; then no handlers."""
+        self._text_before_tag()
+        parser = self.parser
+        parser.StartElementHandler = None
+        parser.EndElementHandler = None
+        parser.CharacterDataHandler = None
+
+    def end_run(self, run: Run) -> None:
+        """The handlers back, and a plain run's rows as they would have read them."""
+        parser = self.parser
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.parts.append
+        self.rows += len(run.lines)
+        self.lines.extend(run.lines)
+        self.flat.extend(run.cells)
 
     def _lone(self, lone: tuple[int, str], attributes: dict[str, str]) -> None:
         """_enter for a step that reads one attribute and nothing else, written out."""

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
 from etl.config.contract_format import FormatSpec
 from etl.errors import ParseError
 from etl.read.formats.xml import read_xml
 from etl.read.formats.xml_batches import BATCH_ROWS
 from etl.read.formats.xml_bounds import BLOCK
+from tests.support.xml_readings import same_reading
 
 NAMES = ["Name", "Qty", "ns:Code", "Deep", "Item", "W"]  # W: a one-letter name
 FLAT_FIELDS = [
@@ -105,25 +105,6 @@ def _document(draw: st.DrawFn) -> str:
     return doc
 
 
-def _same_reading(path: Path, fmt: FormatSpec, fields: list[str]) -> None:
-    """`fields` read flat, and beside position() (the general handlers): the same rows or refusal."""
-    general_fields = [*fields, "position()"]
-    try:
-        flat = read_xml(path, fmt, fields)
-    except ParseError as exc:
-        with pytest.raises(ParseError) as general:
-            read_xml(path, fmt, general_fields)
-        assert (type(general.value), str(general.value), general.value.line) == (
-            type(exc),
-            str(exc),
-            exc.line,
-        )
-        return
-    read = read_xml(path, fmt, general_fields)
-    assert_frame_equal(flat.frame, read.frame.drop("position()"))
-    assert flat.absent == tuple(f for f in read.absent if f != "position()")
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     doc=_document(),
@@ -144,7 +125,7 @@ def test_flat_fields_read_as_the_general_handlers_read_them(
     bounds = {"max_cell_bytes": 1024} | ({"max_rows": max_rows} if max_rows else {})
     fmt = FormatSpec(type="xml", record="Root/Item", namespaces={"ns": NS}, **bounds)
 
-    _same_reading(path, fmt, fields)
+    same_reading(path, fmt, fields)
 
 
 def test_flat_reading_past_blocks_and_batches_and_nested_too_deep(tmp_path: Path) -> None:
@@ -159,10 +140,10 @@ def test_flat_reading_past_blocks_and_batches_and_nested_too_deep(tmp_path: Path
     assert path.stat().st_size > 2 * BLOCK
     fmt = FormatSpec(type="xml", record="Root/Item")
     fields = ["@sku", "W/@code", "Name", "Qty", "Missing"]
-    _same_reading(path, fmt, fields)
+    same_reading(path, fmt, fields)
 
     deep = tmp_path / "deep.xml"
     deep.write_text(f"<Root><Item><Name>a</Name>{'<D>' * 300}{'</D>' * 300}</Item></Root>")
-    _same_reading(deep, fmt, fields)
+    same_reading(deep, fmt, fields)
     with pytest.raises(ParseError, match="nested more than 256 deep"):
         read_xml(deep, fmt, fields)
