@@ -26,8 +26,8 @@ from etl.cli import _parser
 from etl.config.contract_files import load_contracts
 from etl.privacy import audit
 from tests.support.masterdata import run_once
-from tests.support.paths import SAMPLES, SCHEMAS
-from tests.support.privacy_seed import holders, settings
+from tests.support.paths import SAMPLES
+from tests.support.privacy_seed import holders, home_without_customers, settings
 
 SAMPLE = "kunder_20261120.csv"
 LONG_PHONE = "08-123 45 67 ankn. 4711, be växeln koppla till inköpsavdelningen"  # over 50
@@ -72,21 +72,11 @@ def _night(erp: Path, name: str, replaced: dict[str, str]) -> Path:
     return folder / name
 
 
-def _home(root: Path) -> tuple[Path, Path]:
-    home, erp = root / "home", root / "erp"
-    shutil.copytree(SCHEMAS, home / "schemas")
-    shutil.copytree(SAMPLES, erp)  # every sample: the companies' price lists are known
-    for sample in (erp / "customers").iterdir():
-        sample.unlink()
-    run_once(settings(home, erp), "prices")
-    return home, erp
-
-
 @pytest.fixture(scope="module")
 def rejected_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One night: `run.py check` of the export, then its run: Anna and Greta rejected."""
     root = tmp_path_factory.mktemp("rejected")
-    home, erp = _home(root)
+    home, erp = home_without_customers(root)
     anna = ANNA_LINE.replace(LONG_PHONE, "08-123 45 67")
     dropped = _night(erp, SAMPLE, {anna: ANNA_LINE})
     assert _command(home, erp, "check", str(dropped), "--feed", "customers") == 1
@@ -276,7 +266,7 @@ def test_an_input_without_a_column_is_read_for_the_rest_and_named(
 def accepted_later(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Anna rejected with her old phone and street; accepted with new ones the next night."""
     root = tmp_path_factory.mktemp("accepted_later")
-    home, erp = _home(root)
+    home, erp = home_without_customers(root)
     old = ANNA_LINE.replace("Storgatan 1;;111 22;Stockholm", "Gamla Torget 3;;753 10;Uppsala")
     _night(erp, SAMPLE, {ANNA_LINE.replace(LONG_PHONE, "08-123 45 67"): old})
     run_once(settings(home, erp), "customers")
@@ -305,7 +295,7 @@ def test_forget_finds_the_old_values_a_rejected_row_gave(
 
 def test_forget_finds_a_person_in_a_file_refused_whole(tmp_path: Path) -> None:
     """An export without its "Mobil" column is refused whole: each of its rows is read still."""
-    home, erp = _home(tmp_path)
+    home, erp = home_without_customers(tmp_path)
     lines = (SAMPLES / "customers" / SAMPLE).read_bytes().decode("cp1252").split("\r\n")
     cut = ["".join(f"{c};" for i, c in enumerate(line.split(";")) if i != 5)[:-1] for line in lines]
     (erp / "customers" / SAMPLE).write_bytes("\r\n".join(cut).encode("cp1252"))

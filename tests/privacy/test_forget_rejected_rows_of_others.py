@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,8 +27,13 @@ import pytest
 from etl.cli import _parser
 from etl.config.contract_files import load_contracts
 from tests.support.masterdata import run_once
-from tests.support.paths import SAMPLES, SCHEMAS
-from tests.support.privacy_seed import ANNA_ROW, GUSTAV_ROW, drop_customers, settings
+from tests.support.privacy_seed import (
+    ANNA_ROW,
+    GUSTAV_ROW,
+    drop_customers,
+    home_without_customers,
+    settings,
+)
 
 STINA = (
     "K-1030;Stina;Svensson;stina.s@example.se;031-11 22 33;;;;;;;;Bergsgatan 5;;411 02;Göteborg;SE"
@@ -41,16 +45,6 @@ LONG_PHONE = "031-555 66 77 " + "x" * 50  # over 50: the row is rejected
 F_777 = "F-777;Ny Firma AB;559000-0005;SE559000000501"
 GUSTAV_MOVED = GUSTAV_ROW.replace("F-500;Byggmästarna AB;556036-0793;SE556036079301", F_777)
 READS = ("state", "privacy", "rejected-reads")
-
-
-def _home(root: Path) -> tuple[Path, Path]:
-    home, erp = root / "home", root / "erp"
-    shutil.copytree(SCHEMAS, home / "schemas")
-    shutil.copytree(SAMPLES, erp)  # every sample: the companies' price lists are known
-    for sample in (erp / "customers").iterdir():
-        sample.unlink()
-    run_once(settings(home, erp), "prices")
-    return home, erp
 
 
 def _command(home: Path, erp: Path, *args: str) -> str:
@@ -77,7 +71,7 @@ def _lines(home: Path, name: str) -> list[str]:
 def test_a_rejected_duplicate_of_the_code_is_not_the_person(tmp_path: Path) -> None:
     """Two people under one code, both rejected; the ERP then gives Stina her own code.
     Forgetting K-1030 (asked by Eva) leaves Stina's accepted row K-1031 whole."""
-    home, erp = _home(tmp_path)
+    home, erp = home_without_customers(tmp_path)
     drop_customers(erp, "kunder_1.csv", [ANNA_ROW, STINA, EVA_DUP])
     run_once(settings(home, erp), "customers")
     stina = STINA.replace("K-1030", "K-1031")
@@ -95,7 +89,7 @@ def test_a_rejected_duplicate_of_the_code_is_not_the_person(tmp_path: Path) -> N
 def test_an_unvalidated_placeholder_email_is_no_anchor(tmp_path: Path) -> None:
     """The ERP writes 'saknas' for a missing e-mail: every such row is rejected. Forgetting
     Eva leaves Olof's line (also 'saknas', the same city) and his report row as they were."""
-    home, erp = _home(tmp_path)
+    home, erp = home_without_customers(tmp_path)
     drop_customers(erp, "kunder_1.csv", [ANNA_ROW, EVA_SAKNAS, OLOF_SAKNAS])
     run_once(settings(home, erp), "customers")
     (report,) = home.glob("archive/customers/*/*/kunder_1.rejected.csv")
@@ -122,7 +116,7 @@ def test_forget_by_company_spares_a_former_contact_now_elsewhere(
     of F-777 the next night. `forget --company F-500` leaves his current row whole, as it
     always did for a contact accepted under it who moved (a snapshot holds his current
     company only): rejected or accepted, he is not found."""
-    home, erp = _home(tmp_path)
+    home, erp = home_without_customers(tmp_path)
     gustav = (
         GUSTAV_ROW.replace("031-555 66 77", LONG_PHONE) if first_night == "rejected" else GUSTAV_ROW
     )
@@ -142,7 +136,7 @@ def test_forget_by_company_spares_a_former_contact_now_elsewhere(
 
 def test_forget_by_company_finds_a_contact_rejected_under_it_who_stayed(tmp_path: Path) -> None:
     """Rejected under F-500 one night, accepted under it the next: its contact, both rows."""
-    home, erp = _home(tmp_path)
+    home, erp = home_without_customers(tmp_path)
     drop_customers(erp, "kunder_1.csv", [ANNA_ROW, GUSTAV_ROW.replace("031-555 66 77", LONG_PHONE)])
     run_once(settings(home, erp), "customers")
     drop_customers(erp, "kunder_2.csv", [ANNA_ROW, GUSTAV_ROW])
@@ -160,7 +154,7 @@ def test_forget_by_company_finds_a_contact_rejected_under_it_who_stayed(tmp_path
 @pytest.fixture
 def rejected(tmp_path: Path) -> tuple[Path, Path]:
     """A night with Anna and Eva, Eva rejected (a phone too long): her input to read again."""
-    home, erp = _home(tmp_path)
+    home, erp = home_without_customers(tmp_path)
     drop_customers(erp, "kunder_1.csv", [ANNA_ROW, EVA_DUP.replace("040-765 43 21", LONG_PHONE)])
     run_once(settings(home, erp), "customers")
     return home, erp

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ from etl.entities.document import Document
 from etl.state.spool import Spool
 from etl.to_erp.orders.book import OrderBook
 from etl.to_norce.documents.book import DocumentBook
-from tests.support.masterdata import settings_for
+from tests.support.masterdata import run_once, settings_for
+from tests.support.paths import SAMPLES, SCHEMAS
 
 HEADER = (
     "Kundnr;Förnamn;Efternamn;E-post;Telefon;Mobil;Personnr;Företagsnr;Företag;Orgnr;Momsnr;"
@@ -62,6 +64,18 @@ def config_file(home: Path, erp_root: Path) -> Path:
         f'home = "{home}"\n[stores.erp]\nkind = "local"\nroot = "{erp_root}"\n', encoding="utf-8"
     )
     return path
+
+
+def home_without_customers(root: Path) -> tuple[Path, Path]:
+    """A home with the embedded contracts, and an ERP folder of every sample but the customer
+    exports, the prices run (so the companies' price lists are known): (home, erp root)."""
+    home, erp = root / "home", root / "erp"
+    shutil.copytree(SCHEMAS, home / "schemas")
+    shutil.copytree(SAMPLES, erp)
+    for sample in (erp / "customers").iterdir():
+        sample.unlink()
+    run_once(settings(home, erp), "prices")
+    return home, erp
 
 
 def drop_customers(erp_root: Path, name: str, rows: list[str]) -> None:
