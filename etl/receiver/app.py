@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from etl.config.settings import EventSettings, ReceiverSettings, Settings
 from etl.errors import ConfigError
+from etl.privacy.rejected_rows import remove_leftover_reads
 from etl.receiver.guarded_server import (
     BACKLOG,
     WORKER_THREADS,
@@ -252,12 +253,14 @@ class ReceiverApp:
         return unfinished_move(self.settings.storage, self.settings.home)
 
     def _remove_killed_forgets_copies(self) -> None:
-        """The body copies a killed `forget` left (etl.state.spool_copies): gone, unless a
+        """The copies a killed `forget` left, of bodies (etl.state.spool_copies) and of the
+        archived inputs it read for rejected rows (etl.privacy.rejected_rows): gone, unless a
         `forget` running now holds their lock; never waited for, the receiver starts anyway."""
         areas = Areas(self.settings.home)
         with feed_lock(areas.locks, SPOOL_LOCK) as taken:
             if taken:
                 remove_leftover_copies(areas)
+                remove_leftover_reads(areas)
 
     def _recover(self) -> None:
         """Book what was spooled and never booked (the process died in between).
