@@ -31,7 +31,6 @@ their text is masked where it holds the person's anchors, as any record is.
 from __future__ import annotations
 
 import codecs
-import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -53,8 +52,7 @@ from etl.read.formats.text import codec_for
 from etl.state.areas import Areas
 from etl.state.base import Archive
 from etl.state.manifest import Manifest
-
-log = logging.getLogger(__name__)
+from etl.state.private_files import make_private_folder, remove_leftover
 
 READS = "rejected-reads"  # under state/privacy/: the reader's copies, while forget runs
 # What reading one file may raise that makes it unreadable here: refused by the reader,
@@ -98,7 +96,7 @@ class RejectedInputs:
 
     def _rows(self, local: Path, contract: FeedContract, named: Path) -> Iterator[pl.DataFrame]:
         """The rows of `local` (the run's file `named`, or a copy of it fetched from a bucket)."""
-        _make_private(self.scratch)
+        make_private_folder(self.scratch, exist_ok=True)  # it holds every row of a file
         with (
             tempfile.TemporaryDirectory(dir=self.scratch, prefix="read-") as folder,
             expanded(local, contract.format, Path(folder)) as members,
@@ -226,16 +224,4 @@ def reads_folder(areas: Areas) -> Iterator[Path]:
 
 def remove_leftover_reads(areas: Areas) -> bool:
     """Remove the copies of rejected rows a killed `forget` left; whether there were any."""
-    folder = areas.privacy / READS
-    if not folder.exists():
-        return False
-    shutil.rmtree(folder)
-    log.warning("removed the copies of rejected rows an interrupted forget left in %s", folder)
-    return True
-
-
-def _make_private(folder: Path) -> None:
-    """The folder, readable by this user only (umask aside): it holds every row of a file."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    folder.mkdir(mode=0o700, exist_ok=True)
-    folder.chmod(0o700)
+    return remove_leftover(areas.privacy / READS, "the copies of rejected rows")

@@ -11,10 +11,14 @@ there gets the modes the user's own umask gives (see `store_mode`).
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 from pathlib import Path
 
 from etl.state.areas import ROOTS
+
+log = logging.getLogger(__name__)
 
 WORKING_ROOTS = ROOTS  # every top folder under home (etl.state.areas)
 
@@ -50,6 +54,22 @@ def make_store_folders(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for created in reversed(missing):
         store_mode(created, folder=True)
+
+
+def make_private_folder(folder: Path, *, exist_ok: bool = False) -> None:
+    """`folder` (its parents made as needed), readable by this user only, umask aside."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=exist_ok)
+    folder.chmod(0o700)
+
+
+def remove_leftover(folder: Path, what: str) -> bool:
+    """Remove `what` an interrupted `forget` left in `folder` (logged); whether it was there."""
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder)
+    log.warning("removed %s an interrupted forget left in %s", what, folder)
+    return True
 
 
 def _current_umask() -> int:

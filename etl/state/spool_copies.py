@@ -26,6 +26,7 @@ from etl.state.areas import FILE_AREAS, Areas
 from etl.state.atomic import write_atomically
 from etl.state.blob_spool import open_spool
 from etl.state.blobs import StorageOptions
+from etl.state.private_files import make_private_folder, remove_leftover
 from etl.state.spool_base import BodySpool
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,7 @@ def remove_leftover_copies(areas: Areas) -> bool:
 
     Call it holding the spool purge's lock (SPOOL_LOCK), as `forget` holds it for its copies.
     """
-    folder = copies_home(areas)
-    if not folder.exists():
-        return False
-    shutil.rmtree(folder)
-    log.warning("removed the body copies an interrupted forget left in %s", folder)
-    return True
+    return remove_leftover(copies_home(areas), "the body copies")
 
 
 @contextmanager
@@ -65,7 +61,7 @@ def spools_on_disk(storage: StorageOptions, areas: Areas) -> Iterator[Path]:
     home = copies_home(areas)
     copies: list[tuple[BodySpool, Path, str]] = []
     try:
-        _make_private(home)
+        make_private_folder(home)  # new: a leftover was removed above
         for area in FILE_AREAS:
             spool = open_spool(storage, areas, area)
             copies += _copied(spool, Areas(home).spool(area))
@@ -77,13 +73,6 @@ def spools_on_disk(storage: StorageOptions, areas: Areas) -> Iterator[Path]:
             log.info("put %d masked bod(ies) back on object storage", len(changed))
     finally:
         shutil.rmtree(home, ignore_errors=True)
-
-
-def _make_private(folder: Path) -> None:
-    """The folder, new and readable by this user only (umask aside)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    folder.mkdir(mode=0o700)
-    folder.chmod(0o700)
 
 
 def _copied(spool: BodySpool, folder: Path) -> list[tuple[BodySpool, Path, str]]:
